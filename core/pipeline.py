@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The pipeline: image -> rig document, in named, timed stages with progress.
+
+decompose -> complete -> mesh + rig -> motions.  Export is separate
+(core/export_web.py) because in Blender it runs on the gathered scene.
+"""
+from __future__ import annotations
+
+import os
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Union
+
+import numpy as np
+
+from .document import Canvas, RigDocument
+from .image_io import load_image
+
+ProgressCallback = Callable[[str, float], None]  # (stage label, fraction 0..1)
+
+
+class PipelineCancelled(Exception):
+    """The progress callback asked the pipeline to stop."""
+
+
+@dataclass
+class PipelineOptions:
+    use_animeface: bool = True  # use the animeface detector when it is installed
+    mesh_density: float = 1.0  # scales the vertex counts of the auto mesh
+    track_memory: bool = False  # record peak Python-heap memory per run (slower)
+
+
+@dataclass
+class StageTiming:
+    name: str
+    seconds: float
+
+
+@dataclass
+class PipelineResult:
+    doc: RigDocument
+    timings: List[StageTiming] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    found: Dict[str, object] = field(default_factory=dict)
+    peak_memory_mb: Optional[float] = None
+
+    def report(self) -> dict:
+        return {
+            "source": self.doc.source,
+            "canvas": [self.doc.canvas.width, self.doc.canvas.height],
+            "stages": {t.name: round(t.seconds, 4) for t in self.timings},
+            "total_seconds": round(sum(t.seconds for t in self.timings), 4),
+            "peak_memory_mb": self.peak_memory_mb,
+            "found": self.found,
+            "layers": [{"id": l.id, "tag": l.tag, "side": l.side, "generated": l.generated,
+                        "depth": i} for i, l in enumerate(self.doc.layers)],
+            "parameters": {p.id: {"confidence": round(p.confidence, 3), "min": p.min,
+                                  "default": p.default, "max": p.max}
+                           for p in self.doc.parameters},
+            "warnings": list(self.warnings),
+        }
+
+
+STAGES = ("foreground", "landmarks", "decompose", "complete", "rig", "motions")
+
+
+def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptions] = None,
+                 progress: Optional[ProgressCallback] = None) -> PipelineResult:
+    """Run every stage on an image path or an RGBA array; raise ValueError subclasses
+    with a plain message on bad input.  `progress` may raise PipelineCancelled."""
+    from . import complete, decompose, foreground, landmarks, motions, rigging
+
+    options = options or PipelineOptions()
+    timings: List[StageTiming] = []
+    warnings: List[str] = []
+
+    def step(index: int, name: str):
+        if progress is not None:
+            progress(name, index / len(STAGES))
+
+    if options.track_memory:
+        tracemalloc.start()
+    try:
+        t0 = time.perf_counter()
+        if isinstance(source, str):
+            loaded = load_image(source)
+            rgba = loaded.rgba
+            warnings.extend(loaded.warnings)
+            source_name = source
+        else:
+            rgba = np.ascontiguousarray(source)
+            if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
+                raise ValueError("the pipeline needs an RGBA uint8 image")
+            source_name = ""
+        canvas = Canvas(int(rgba.shape[1]), int(rgba.shape[0]))
+        timings.append(StageTiming("load", time.perf_counter() - t0))
+
+        step(0, "foreground")
+        t0 = time.perf_counter()
+        mask = foreground.extract_foreground(rgba)
+        timings.append(StageTiming("foreground", time.perf_counter() - t0))
+
+        step(1, "landmarks")
+        t0 = time.perf_counter()
+        lm = landmarks.detect_landmarks(rgba, mask, use_animeface=options.use_animeface)
+        timings.append(StageTiming("landmarks", time.perf_counter() - t0))
+
+        step(2, "decompose")
+        t0 = time.perf_counter()
+        layers = decompose.decompose(rgba, mask, lm)
+        timings.append(StageTiming("decompose", time.perf_counter() - t0))
+
+        step(3, "complete")
+        t0 = time.perf_counter()
+        layers = complete.complete_layers(layers, canvas, lm)
+        timings.append(StageTiming("complete", time.perf_counter() - t0))
+
+        step(4, "rig")
+        t0 = time.perf_counter()
+        doc = rigging.build_rig(canvas, layers, mesh_density=options.mesh_density)
+        doc.source = source_name
+        timings.append(StageTiming("rig", time.perf_counter() - t0))
+
+        step(5, "motions")
+        t0 = time.perf_counter()
+        doc.motions = [motions.make_idle(doc)]
+        doc.validate()
+        timings.append(StageTiming("motions", time.perf_counter() - t0))
+        if progress is not None:
+            progress("done", 1.0)
+
+        found = {"landmarks": lm.source, "face_confidence": round(float(lm.confidence), 3),
+                 "tags": sorted({l.tag for l in layers}),
+                 "generated": sorted(l.id for l in layers if l.generated)}
+        for p in doc.parameters:
+            if p.confidence < 0.5:
+                warnings.append(f"{p.id} has low confidence ({p.confidence:.2f}): check it in Blender")
+        warnings.extend(getattr(lm, "warnings", []))
+        peak = None
+        if options.track_memory:
+            peak = tracemalloc.get_traced_memory()[1] / 2**20
+        return PipelineResult(doc, timings, warnings, found, peak)
+    finally:
+        if options.track_memory:
+            tracemalloc.stop()

@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Make the repository root importable as the package ``image_to_rig``.
+
+The repository root is the Blender extension itself, so its directory name is
+whatever the clone is called; tests import it under its real package name.
+"""
+import importlib.util
+import os
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _register_package() -> None:
+    if "image_to_rig" in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(
+        "image_to_rig", os.path.join(REPO, "__init__.py"), submodule_search_locations=[REPO])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["image_to_rig"] = module
+    spec.loader.exec_module(module)
+
+
+_register_package()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> str:
+    return REPO
