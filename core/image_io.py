@@ -89,7 +89,9 @@ def load_image(path: str) -> LoadedImage:
             f"{os.path.basename(path)!r} is not an image this tool can read "
             "(use PNG, JPEG, WebP, BMP, TIFF or PSD)") from None
     except Image.DecompressionBombError:
-        raise ImageInputError(f"{os.path.basename(path)!r} is too large to open safely") from None
+        raise ImageInputError(
+            f"{os.path.basename(path)!r} has far more pixels than the limit of "
+            f"{MAX_PIXELS // 1_000_000} megapixels. Scale it down and try again.") from None
     except OSError as exc:
         raise ImageInputError(f"cannot read {path!r}: {exc}") from None
     if width * height > MAX_PIXELS:
