@@ -72,6 +72,8 @@ class Layer:
     opacity: float = 1.0
     clip_to: Optional[str] = None  # id of the layer whose alpha masks this one
     role: str = ""  # variant within a tag: "" or e.g. "closed", "interior"
+    follows: Optional[str] = None  # for untagged extras: the layer whose deformers it follows
+    source_name: str = ""  # the artist's name for it (layered input), for reports
 
     @property
     def size(self) -> Tuple[int, int]:
