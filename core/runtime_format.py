@@ -117,6 +117,19 @@ def load_schema() -> dict:
         return json.load(fh)
 
 
+def _check_numbers(values: list, what: str) -> np.ndarray:
+    """The big flat arrays are checked here, in bulk, rather than by the schema."""
+    if any(isinstance(v, bool) for v in values[:1]):
+        raise DocumentError(f"{what}: expected numbers")
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DocumentError(f"{what}: expected a flat list of numbers") from None
+    if arr.ndim != 1 or not np.all(np.isfinite(arr)):
+        raise DocumentError(f"{what}: expected a flat list of finite numbers")
+    return arr
+
+
 def validate_runtime(data: dict) -> None:
     """Schema check plus the limits and cross references a schema cannot express."""
     import jsonschema
@@ -138,6 +151,15 @@ def validate_runtime(data: dict) -> None:
         total += n // 2
         if n % 2 or len(m["uvs"]) != n or len(m["triangles"]) % 3:
             raise DocumentError(f"mesh {m['id']!r}: array lengths do not match")
+        if total > MAX_VERTICES:
+            raise DocumentError("model.json has more vertices than the runtime supports")
+        _check_numbers(m["vertices"], f"mesh {m['id']!r} vertices")
+        _check_numbers(m["uvs"], f"mesh {m['id']!r} uvs")
+        tris = _check_numbers(m["triangles"], f"mesh {m['id']!r} triangles")
+        if len(tris) and (tris.min() < 0 or tris.max() >= n // 2 or np.any(tris != np.floor(tris))):
+            raise DocumentError(f"mesh {m['id']!r}: triangle index out of range")
+    for k in data["keyforms"]:
+        _check_numbers(k["forms"], f"keyform of {k.get('target')!r}")
     if total > MAX_VERTICES:
         raise DocumentError("model.json has more vertices than the runtime supports")
 

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Write an export folder: model.json, atlas PNGs and the web viewer.
+
+The folder is written into a hidden temporary sibling and swapped into place
+only when complete, so a failed export leaves nothing half-written and an
+earlier export in the same place untouched.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from typing import Dict, List, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from .atlas import AtlasError, pack_atlas
+from .document import DocumentError, RigDocument
+from .runtime_format import to_runtime, validate_runtime
+
+WEB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
+VIEWER_FILES = ("index.html", "player.js", "viewer.js")
+MODEL_FILE = "model.json"
+
+
+class ExportError(ValueError):
+    """The export folder could not be written; the message says why and what to do."""
+
+
+def atlas_name(page: int) -> str:
+    return f"atlas{page}.png"
+
+
+def build_runtime(doc: RigDocument, padding: int = 4, max_size: int = 4096
+                  ) -> Tuple[dict, List[np.ndarray]]:
+    """The checked model.json dictionary and its atlas pages (RGBA, straight alpha)."""
+    try:
+        doc.validate()
+        pages, placements = pack_atlas(doc.layers, padding=padding, max_size=max_size)
+        names = [atlas_name(i) for i in range(len(pages))]
+        sizes = [(int(p.shape[1]), int(p.shape[0])) for p in pages]
+        data = to_runtime(doc, names, sizes, placements)
+        validate_runtime(data)
+    except (DocumentError, AtlasError) as exc:
+        raise ExportError(f"cannot export this rig: {exc}") from None
+    return data, pages
+
+
+def _write_png(path: str, rgba: np.ndarray) -> None:
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA),
+                           [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise ExportError(f"could not encode {os.path.basename(path)} as PNG")
+    with open(path, "wb") as fh:
+        fh.write(buf.tobytes())
+
+
+def _write_model(path: str, data: dict) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, separators=(",", ":"), ensure_ascii=False)
+
+
+def _copy_viewer(folder: str) -> None:
+    for name in VIEWER_FILES:
+        src = os.path.join(WEB_DIR, name)
+        if not os.path.isfile(src):
+            raise ExportError(f"the web viewer file {name} is missing from the add-on "
+                              f"({WEB_DIR}); reinstall Image to Rig")
+        shutil.copyfile(src, os.path.join(folder, name))
+
+
+def _write_contents(folder: str, data: dict, pages: Sequence[np.ndarray]) -> None:
+    for i, page in enumerate(pages):
+        _write_png(os.path.join(folder, atlas_name(i)), page)
+    _write_model(os.path.join(folder, MODEL_FILE), data)
+    _copy_viewer(folder)
+
+
+def _looks_replaceable(folder: str) -> bool:
+    """Only an empty folder or an earlier export may be replaced wholesale."""
+    entries = os.listdir(folder)
+    return not entries or MODEL_FILE in entries
+
+
+def _plain(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def export_folder(doc: RigDocument, out_dir: str, padding: int = 4, max_size: int = 4096) -> str:
+    """Export `doc` as a self-contained web folder at `out_dir`; returns its absolute path.
+
+    An existing `out_dir` is replaced only if it is empty or an earlier export
+    (holds a model.json); anything else is refused rather than deleted.
+    """
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    data, pages = build_runtime(doc, padding=padding, max_size=max_size)
+    if os.path.exists(out_dir):
+        if not os.path.isdir(out_dir):
+            raise ExportError(f"{out_dir} is a file, not a folder; choose a folder to export into")
+        if not _looks_replaceable(out_dir):
+            raise ExportError(f"{out_dir} already holds other files and is not an earlier export; "
+                              "choose an empty or new folder so nothing of yours is overwritten")
+    parent = os.path.dirname(out_dir)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".export-", dir=parent)
+    except OSError as exc:
+        raise ExportError(f"cannot create the export folder in {parent}: {_plain(exc)}; "
+                          "choose a folder you can write to") from None
+    backup = None
+    try:
+        try:
+            _write_contents(staging, data, pages)
+            os.chmod(staging, 0o755)
+        except OSError as exc:
+            raise ExportError(f"writing the export into {parent} failed: {_plain(exc)}; "
+                              "check free disk space and permissions") from None
+        try:
+            if os.path.exists(out_dir):
+                backup = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".old-", dir=parent)
+                os.rmdir(backup)
+                os.rename(out_dir, backup)
+            os.rename(staging, out_dir)
+        except OSError as exc:
+            if backup is not None and not os.path.exists(out_dir) and os.path.exists(backup):
+                os.rename(backup, out_dir)
+                backup = None
+            raise ExportError(f"cannot replace {out_dir}: {_plain(exc)}; "
+                              "close programs using it and try again") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+    return out_dir

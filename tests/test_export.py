@@ -1,0 +1,215 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Atlas packing and the export folder: schema, padding and bleed, atomicity,
+and a render round trip through model.json."""
+import json
+import os
+import stat
+import time
+
+import numpy as np
+import pytest
+
+from image_to_rig.core import export_web
+from image_to_rig.core.atlas import AtlasError, bleed_transparent_colours, pack_atlas
+from image_to_rig.core.document import Layer
+from image_to_rig.core.export_web import ExportError, export_folder
+from image_to_rig.core.render import render
+from image_to_rig.core.runtime_format import load_model, validate_runtime
+
+from web_support import make_test_document
+
+
+def _random_layers(count, seed=0, max_side=300):
+    rng = np.random.default_rng(seed)
+    layers = []
+    for i in range(count):
+        w, h = (int(v) for v in rng.integers(1, max_side, 2))
+        img = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
+        img[..., 3][rng.random((h, w)) < 0.3] = 0
+        layers.append(Layer(f"layer{i}", "objects", img))
+    return layers
+
+
+# ------------------------------------------------------------------ atlas
+
+def test_atlas_places_every_crop_unchanged_without_overlap():
+    layers = _random_layers(40)
+    pad = 4
+    pages, placements = pack_atlas(layers, padding=pad, max_size=1024)
+    assert set(placements) == {l.id for l in layers}
+    used = [np.zeros(p.shape[:2], bool) for p in pages]
+    for layer in layers:
+        page, x, y, w, h = placements[layer.id]
+        assert (w, h) == layer.size
+        crop = pages[page][y:y + h, x:x + w]
+        visible = layer.image[..., 3] > 0
+        # Visible pixels are copied exactly, alpha everywhere.
+        np.testing.assert_array_equal(crop[visible], layer.image[visible])
+        np.testing.assert_array_equal(crop[..., 3], layer.image[..., 3])
+        # Padded boxes lie inside the page and do not overlap.
+        assert x - pad >= 0 and y - pad >= 0
+        assert x + w + pad <= pages[page].shape[1] and y + h + pad <= pages[page].shape[0]
+        box = used[page][y - pad:y + h + pad, x - pad:x + w + pad]
+        assert not box.any(), f"{layer.id} overlaps another crop's padding"
+        box[:] = True
+    for page in pages:
+        assert max(page.shape[:2]) <= 1024
+        assert page.shape[1] & (page.shape[1] - 1) == 0, "page width is a power of two"
+
+
+def test_atlas_uses_several_pages_when_one_is_too_small():
+    layers = _random_layers(12, seed=1, max_side=250)
+    pages, placements = pack_atlas(layers, padding=2, max_size=256)
+    assert len(pages) > 1
+    assert {placements[l.id][0] for l in layers} == set(range(len(pages)))
+
+
+def test_atlas_rejects_a_crop_larger_than_a_page():
+    big = Layer("face", "face", np.zeros((300, 10, 4), np.uint8))
+    with pytest.raises(AtlasError, match="face.*too big"):
+        pack_atlas([big], padding=4, max_size=256)
+
+
+def test_padding_and_hidden_pixels_carry_the_nearest_visible_colour():
+    img = np.zeros((20, 30, 4), np.uint8)
+    img[..., :3] = (0, 0, 0)
+    img[5:15, 5:12] = (255, 0, 0, 255)   # red block on the left
+    img[5:15, 18:25] = (0, 0, 255, 255)  # blue block on the right
+    img[8, 8] = (0, 255, 0, 0)           # hidden pixel with junk colour inside red
+    pad = 4
+    pages, placements = pack_atlas([Layer("a", "objects", img)], padding=pad)
+    _, x, y, w, h = placements["a"]
+    page = pages[0]
+    region = page[y - pad:y + h + pad, x - pad:x + w + pad]
+    assert (region[..., 3] == 0).sum() == (img[..., 3] == 0).sum() + region[..., 3].size - img[..., 3].size
+    # Every transparent pixel is red or blue (never black), by nearest side.
+    transparent = region[..., 3] == 0
+    colours = {tuple(c) for c in region[transparent][:, :3]}
+    assert colours <= {(255, 0, 0), (0, 0, 255)}
+    assert tuple(region[0, 0, :3]) == (255, 0, 0)       # top-left padding corner
+    assert tuple(region[-1, -1, :3]) == (0, 0, 255)     # bottom-right padding corner
+    assert tuple(page[y + 8, x + 8, :3]) == (255, 0, 0)  # the hidden pixel inside
+    assert page[y + 8, x + 8, 3] == 0
+
+
+def test_bleed_of_a_fully_transparent_image_is_black():
+    img = np.full((4, 4, 4), 200, np.uint8)
+    img[..., 3] = 0
+    assert not bleed_transparent_colours(img)[..., :3].any()
+
+
+def test_atlas_is_fast_for_a_1024_character():
+    # Roughly the layer crops of a 1024x1024 character.
+    sizes = [(700, 900), (520, 560), (600, 380), (500, 420), (420, 200), (300, 260), (90, 60),
+             (90, 60), (70, 50), (70, 50), (80, 30), (80, 30), (120, 60), (200, 120), (260, 90),
+             (100, 140), (100, 140), (60, 40)]
+    layers = []
+    for i, (w, h) in enumerate(sizes):
+        img = np.zeros((h, w, 4), np.uint8)
+        img[h // 8:-h // 8, w // 8:-w // 8] = (200, 120, 90, 255)
+        layers.append(Layer(f"l{i}", "objects", img))
+    pack_atlas(layers)
+    start = time.perf_counter()
+    pack_atlas(layers)
+    assert time.perf_counter() - start < 0.25
+
+
+# ------------------------------------------------------------------ export folder
+
+def test_export_writes_a_schema_valid_self_contained_folder(tmp_path):
+    doc = make_test_document()
+    out = export_folder(doc, tmp_path / "export")
+    assert sorted(os.listdir(out)) == ["atlas0.png", "index.html", "model.json", "player.js", "viewer.js"]
+    with open(os.path.join(out, "model.json"), encoding="utf-8") as fh:
+        data = json.load(fh)
+    validate_runtime(data)
+    assert data["textures"] == ["atlas0.png"]
+    assert [p["group"] for p in data["parameters"]][:2] == ["Face", "Face"]
+    assert {l["id"]: l["clip_to"] for l in data["layers"]}["irides_l"] == "eyewhite_l"
+    assert [m["id"] for m in data["motions"]] == ["Idle"]
+    # Nothing else (no temporary or backup folders) is left beside it.
+    assert os.listdir(tmp_path) == ["export"]
+
+
+def test_export_round_trip_renders_the_same(tmp_path):
+    doc = make_test_document()
+    out = export_folder(doc, tmp_path / "export")
+    loaded = load_model(os.path.join(out, "model.json"))
+    rng = np.random.default_rng(3)
+    for values in ({}, {p.id: float(rng.uniform(p.min, p.max)) for p in doc.parameters}):
+        a = render(doc, values).astype(np.float64)
+        b = render(loaded, values).astype(np.float64)
+        assert a[..., 3].sum() > 1000, "the test character is visible"
+        assert np.abs(a - b).mean() < 1.0, values
+
+
+def test_export_replaces_an_earlier_export(tmp_path):
+    doc = make_test_document()
+    out = tmp_path / "export"
+    export_folder(doc, out)
+    (out / "stale.txt").write_text("from the old export")
+    export_folder(doc, out)
+    assert not (out / "stale.txt").exists()
+    assert sorted(os.listdir(tmp_path)) == ["export"]
+
+
+def test_failure_mid_export_leaves_the_old_folder_intact(tmp_path, monkeypatch):
+    doc = make_test_document()
+    out = tmp_path / "export"
+    export_folder(doc, out)
+    before = {name: (out / name).read_bytes() for name in os.listdir(out)}
+
+    def broken_copy(folder):
+        # The atlas and model.json are already in the staging folder here.
+        assert os.path.exists(os.path.join(folder, "model.json"))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export_web, "_copy_viewer", broken_copy)
+    doc.parameters[0].max = 45.0  # a change that would alter model.json
+    with pytest.raises(ExportError, match="No space left on device"):
+        export_folder(doc, out)
+    after = {name: (out / name).read_bytes() for name in os.listdir(out)}
+    assert after == before
+    assert sorted(os.listdir(tmp_path)) == ["export"], "no staging folder left behind"
+
+
+def test_failure_of_a_first_export_leaves_nothing(tmp_path, monkeypatch):
+    def broken_png(path, rgba):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(export_web, "_write_png", broken_png)
+    with pytest.raises(ExportError, match="Input/output error"):
+        export_folder(make_test_document(), tmp_path / "export")
+    assert os.listdir(tmp_path) == []
+
+
+def test_unwritable_folder_gives_a_clear_error(tmp_path):
+    if os.geteuid() == 0:
+        # Root ignores permission bits; a path below a file is unwritable for everyone.
+        blocker = tmp_path / "not-a-folder"
+        blocker.write_text("x")
+        target = blocker / "export"
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+        target = locked / "export"
+    with pytest.raises(ExportError, match="cannot create the export folder"):
+        export_folder(make_test_document(), target)
+
+
+def test_export_refuses_to_replace_a_folder_of_other_files(tmp_path):
+    folder = tmp_path / "my-drawings"
+    folder.mkdir()
+    (folder / "sketch.png").write_bytes(b"precious")
+    with pytest.raises(ExportError, match="not an earlier export"):
+        export_folder(make_test_document(), folder)
+    assert (folder / "sketch.png").read_bytes() == b"precious"
+
+
+def test_export_reports_a_broken_document(tmp_path):
+    doc = make_test_document()
+    doc.draw_order.pop()
+    with pytest.raises(ExportError, match="draw order"):
+        export_folder(doc, tmp_path / "export")
+    assert os.listdir(tmp_path) == []
