@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Operators: collect inputs, call core/scene, report in plain words."""
+from .export import IMAGE_TO_RIG_OT_export
+from .generate import IMAGE_TO_RIG_OT_generate
+
+classes = (IMAGE_TO_RIG_OT_generate, IMAGE_TO_RIG_OT_export)

@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Blender registration: settings, operators, panels, the motion strength property."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, FloatProperty, PointerProperty, StringProperty
+
+from .operators import classes as operator_classes
+from .panels import classes as panel_classes
+
+
+def _get_motion_strength(action):
+    from .scene.motion import get_strength_property
+    return get_strength_property(action)
+
+
+def _set_motion_strength(action, value):
+    from .scene.motion import set_strength_property
+    set_strength_property(action, value)
+
+
+def _motion_strength_changed(action, context):
+    from .scene.motion import on_motion_strength_changed
+    on_motion_strength_changed(action, context)
+
+
+class ImageToRigSettings(bpy.types.PropertyGroup):
+    image_path: StringProperty(
+        name="Image", subtype="FILE_PATH",
+        description="The character illustration to rig (PNG, JPEG, WebP or PSD)")
+    use_animeface: BoolProperty(
+        name="Use animeface", default=True,
+        description="Find the face with the animeface detector when it is installed")
+    mesh_density: FloatProperty(
+        name="Mesh density", default=1.0, min=0.25, max=4.0,
+        description="Scales how many vertices each part's mesh gets")
+    export_dir: StringProperty(
+        name="Export folder", subtype="DIR_PATH", default="//rig_export",
+        description="Folder that receives model.json, the texture atlas and the web viewer")
+    status: StringProperty(name="Status", default="")
+
+
+classes = (ImageToRigSettings,) + tuple(operator_classes) + tuple(panel_classes)
+
+
+def register() -> None:
+    for cls in classes:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.image_to_rig = PointerProperty(type=ImageToRigSettings)
+    bpy.types.Action.i2r_strength = FloatProperty(
+        name="Strength", default=1.0, min=0.0, max=3.0, soft_min=0.0, soft_max=2.0,
+        description="Scales this motion around the parameter defaults",
+        get=_get_motion_strength, set=_set_motion_strength, update=_motion_strength_changed)
+
+
+def unregister() -> None:
+    del bpy.types.Action.i2r_strength
+    del bpy.types.Scene.image_to_rig
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,529 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Rig document -> Blender scene (the reverse of scene/gather.py).
+
+The scene reproduces core/evaluate.py exactly:
+
+* mesh keyforms are shape keys on the mesh, warp keyforms shape keys on a
+  Lattice (KEY_LINEAR, one point deep) whose rest points are the warp grid;
+* each mesh's modifier stack follows its deformer chain innermost first:
+  Lattice modifiers (inner warp first), then an Armature modifier bound with a
+  100 % vertex group to the innermost rotation's bone;
+* rotation keyforms drive the bone's pose rotation and location;
+* every keyform node weight is a driver (scene/drivers.py), parameters are
+  custom properties of the "rig" object, motions are Actions on it.
+
+What gather needs is kept as custom properties (prefix ``i2r_``).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import uuid
+from typing import Dict, List, Optional
+
+import bpy
+import numpy as np
+
+from ..core.document import (Layer, Mesh, Motion, RigDocument, RotationDeformer,
+                             WarpDeformer)
+from . import drivers as drv
+from .space import (CAMERA_DISTANCE, METRES_PER_PIXEL, canvas_to_world, depth_of,
+                    offsets_to_world)
+
+RIG_NAME = "rig"
+BONE_LENGTH_FRACTION = 0.08  # of the canvas's longest side
+FORM_EPSILON = 1e-9
+
+
+class SceneBuildError(RuntimeError):
+    """Building the Blender scene failed; nothing was left behind."""
+
+
+def _as_json(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def collection_name_for(doc: RigDocument) -> str:
+    base = os.path.splitext(os.path.basename(doc.source))[0] if doc.source else ""
+    return base or "Image to Rig"
+
+
+class _Builder:
+    def __init__(self, doc: RigDocument, scene, name: Optional[str]):
+        self.doc = doc
+        self.scene = scene
+        self.name = name or collection_name_for(doc)
+        self.created: List[object] = []  # ID blocks, removed again on failure
+        self.W = float(doc.canvas.width)
+        self.H = float(doc.canvas.height)
+        self.params = {p.id: p for p in doc.parameters}
+
+    # --- bookkeeping -------------------------------------------------------
+    def track(self, id_block):
+        self.created.append(id_block)
+        return id_block
+
+    def link(self, obj):
+        self.collection.objects.link(obj)
+        return obj
+
+    def remove_created(self) -> None:
+        alive = []
+        for id_block in self.created:
+            try:
+                id_block.name  # raises ReferenceError when already freed
+                alive.append(id_block)
+            except ReferenceError:
+                pass
+        if alive:
+            bpy.data.batch_remove(alive)
+        self.created.clear()
+
+    # --- build -------------------------------------------------------------
+    def build(self):
+        doc = self.doc
+        doc.validate()
+        self.collection = self.track(bpy.data.collections.new(self.name))
+        self.scene.collection.children.link(self.collection)
+        self.setup_scene()
+        self.rig = self.build_armature()
+        self.build_parameters()
+        self.weights = drv.WeightNetwork(self.rig, self.params)
+        self.lattices: Dict[str, bpy.types.Object] = {}
+        for d in doc.deformers:
+            if isinstance(d, WarpDeformer):
+                self.lattices[d.id] = self.build_lattice(d)
+        self.build_rotation_drivers()
+        self.materials: Dict[str, bpy.types.Material] = {}
+        layer_index = {l.id: i for i, l in enumerate(doc.layers)}
+        for layer in doc.layers:
+            self.materials[layer.id] = self.build_material(layer, layer_index[layer.id])
+        order = {mid: i for i, mid in enumerate(doc.draw_order)}
+        for mesh in doc.meshes:
+            self.build_mesh(mesh, order[mesh.id])
+        self.build_motions()
+        self.build_camera()
+        return self.collection
+
+    def setup_scene(self) -> None:
+        scene = self.scene
+        scene.view_settings.view_transform = "Standard"
+        scene.view_settings.look = "None"
+        scene.render.resolution_x = self.doc.canvas.width
+        scene.render.resolution_y = self.doc.canvas.height
+        scene.render.resolution_percentage = 100
+        scene.render.film_transparent = True
+
+    def build_camera(self) -> None:
+        cam_data = self.track(bpy.data.cameras.new(f"{self.name} camera"))
+        cam_data.type = "ORTHO"
+        cam_data.ortho_scale = max(self.W, self.H) * METRES_PER_PIXEL
+        cam_data.sensor_fit = "AUTO"
+        cam_data.clip_start = 0.01
+        cam_data.clip_end = CAMERA_DISTANCE * 4
+        cam = self.track(bpy.data.objects.new(f"{self.name} camera", cam_data))
+        cam.location = (0.0, -CAMERA_DISTANCE, 0.0)
+        cam.rotation_euler = (math.pi / 2, 0.0, 0.0)
+        cam["i2r_camera"] = True
+        self.link(cam)
+        self.scene.camera = cam
+
+    # --- armature ----------------------------------------------------------
+    def build_armature(self):
+        doc = self.doc
+        arm = self.track(bpy.data.armatures.new(RIG_NAME))
+        rig = self.track(bpy.data.objects.new(RIG_NAME, arm))
+        self.link(rig)
+        rig["i2r_rig"] = True
+        rig["i2r_uid"] = uuid.uuid4().hex
+        rig["i2r_canvas"] = [doc.canvas.width, doc.canvas.height]
+        rig["i2r_source"] = doc.source
+        rig["i2r_version"] = int(doc.version)
+        rig["i2r_info"] = _as_json(_jsonable(doc.info))
+        rig["i2r_layer_order"] = _as_json([l.id for l in doc.layers])
+        rotations = [d for d in doc.deformers if isinstance(d, RotationDeformer)]
+        if not rotations:
+            return rig
+        view_layer = bpy.context.view_layer
+        if bpy.context.mode != "OBJECT":  # e.g. the user was editing a mesh
+            bpy.ops.object.mode_set(mode="OBJECT")
+        previous_active = view_layer.objects.active
+        view_layer.objects.active = rig
+        bone_length = BONE_LENGTH_FRACTION * max(self.W, self.H) * METRES_PER_PIXEL
+        bpy.ops.object.mode_set(mode="EDIT")
+        try:
+            edit_bones = arm.edit_bones
+            for d in rotations:
+                bone = edit_bones.new(d.id)
+                head = canvas_to_world([d.pivot], self.W, self.H)[0]
+                bone.head = head
+                bone.tail = head + np.array([0.0, 0.0, bone_length])
+                bone.roll = 0.0
+                bone.use_deform = True
+            for d in rotations:
+                if d.parent is not None:
+                    edit_bones[d.id].parent = edit_bones[d.parent]
+                    edit_bones[d.id].use_connect = False
+        finally:
+            bpy.ops.object.mode_set(mode="OBJECT")
+            view_layer.objects.active = previous_active
+        for d in rotations:
+            pb = rig.pose.bones[d.id]
+            pb.rotation_mode = "XYZ"
+            pb["i2r_pivot"] = [float(d.pivot[0]), float(d.pivot[1])]
+        return rig
+
+    def build_parameters(self) -> None:
+        rig = self.rig
+        meta = []
+        for p in self.doc.parameters:
+            rig[p.id] = float(p.default)
+            ui = rig.id_properties_ui(p.id)
+            ui.update(min=float(p.min), max=float(p.max), soft_min=float(p.min),
+                      soft_max=float(p.max), default=float(p.default),
+                      description=p.name or p.id, step=1, precision=3)
+            sp = drv.strength_prop(p.id)
+            rig[sp] = float(p.strength)
+            ui = rig.id_properties_ui(sp)
+            ui.update(min=0.0, max=3.0, soft_min=0.0, soft_max=3.0, default=1.0,
+                      description=f"Strength of {p.name or p.id} (scales its keyforms)")
+            meta.append({"id": p.id, "name": p.name, "group": p.group,
+                         "confidence": float(p.confidence)})
+        rig["i2r_parameters"] = _as_json(meta)
+
+    def keyform_records(self, target: str, node_name) -> list:
+        """JSON records of a target's keyforms; node_name(k, n) names non-zero nodes."""
+        records = []
+        for k_index, kf in enumerate(self.doc.keyforms_of(target)):
+            nodes = []
+            for n in range(kf.node_count()):
+                form = np.asarray(kf.forms[n], np.float64)
+                nodes.append(node_name(k_index, n) if np.abs(form).max(initial=0.0) > FORM_EPSILON
+                             else None)
+            records.append({"params": list(kf.params), "keys": [list(map(float, k)) for k in kf.keys],
+                            "owner": kf.owner, "nodes": nodes})
+        return records
+
+    def build_rotation_drivers(self) -> None:
+        rig = self.rig
+        for d in self.doc.deformers:
+            if not isinstance(d, RotationDeformer):
+                continue
+            pb = rig.pose.bones[d.id]
+            keyforms = self.doc.keyforms_of(d.id)
+            pb["i2r_keyforms"] = _as_json([
+                {"params": list(kf.params), "keys": [list(map(float, k)) for k in kf.keys],
+                 "owner": kf.owner, "forms": np.asarray(kf.forms, np.float64).tolist()}
+                for kf in keyforms])
+            if not keyforms:
+                continue
+            # Rest frame of the bone: which local axis is the screen normal, and
+            # how canvas offsets map onto local location.
+            m3 = np.array(rig.data.bones[d.id].matrix_local.to_3x3(), np.float64)
+            normal_local = m3.T @ np.array([0.0, -1.0, 0.0])  # CCW on screen = about -Y
+            axis = int(np.argmax(np.abs(normal_local)))
+            sign = float(np.sign(normal_local[axis]))
+            # local = m3.T @ world, world = (dx*S, 0, -dy*S)
+            loc_dx = m3.T @ np.array([METRES_PER_PIXEL, 0.0, 0.0])
+            loc_dy = m3.T @ np.array([0.0, 0.0, -METRES_PER_PIXEL])
+            angle_terms, dx_terms, dy_terms = [], [], []
+            for kf in keyforms:
+                for n in range(kf.node_count()):
+                    angle, dx, dy = (float(v) for v in kf.forms[n])
+                    if max(abs(angle), abs(dx), abs(dy)) <= FORM_EPSILON:
+                        continue
+                    w = self.weights.node(kf, n)
+                    angle_terms.append((w, angle))
+                    dx_terms.append((w, dx))
+                    dy_terms.append((w, dy))
+            path = f'pose.bones["{d.id}"]'
+            rot_terms = [(w, sign * math.radians(a)) for w, a in angle_terms]
+            expr, variables = self.weights.weighted_sum(rot_terms)
+            if variables:
+                drv.add_driver(rig, f"{path}.rotation_euler", expr, variables, index=axis)
+            for i in range(3):
+                terms = [(w, loc_dx[i] * dx) for w, dx in dx_terms]
+                terms += [(w, loc_dy[i] * dy) for w, dy in dy_terms]
+                merged: Dict[str, float] = {}
+                for w, c in terms:
+                    if abs(c) > 1e-15:
+                        merged[w] = merged.get(w, 0.0) + c
+                expr, variables = self.weights.weighted_sum(list(merged.items()))
+                if variables:
+                    drv.add_driver(rig, f"{path}.location", expr, variables, index=i)
+
+    # --- warps ---------------------------------------------------------------
+    def build_lattice(self, warp: WarpDeformer):
+        x0, y0, x1, y1 = (float(v) for v in warp.rect)
+        lat = self.track(bpy.data.lattices.new(warp.id))
+        lat.points_u = warp.cols + 1
+        lat.points_v = warp.rows + 1
+        lat.points_w = 1
+        lat.interpolation_type_u = "KEY_LINEAR"
+        lat.interpolation_type_v = "KEY_LINEAR"
+        lat.interpolation_type_w = "KEY_LINEAR"
+        lat.use_outside = False
+        obj = self.track(bpy.data.objects.new(warp.id, lat))
+        self.link(obj)
+        obj.parent = self.rig
+        centre = canvas_to_world([((x0 + x1) / 2, (y0 + y1) / 2)], self.W, self.H)[0]
+        obj.location = centre
+        # Local X = canvas x, local Y = canvas y (down), so point index
+        # u + v*(cols+1) is the warp's row-major control point order.
+        obj.rotation_euler = (-math.pi / 2, 0.0, 0.0)
+        # Blender spaces the rest points itself (1 apart, or -1..1): scale the
+        # object so they land exactly on the warp's rest grid.
+        rest = np.array([p.co for p in lat.points], np.float64)
+        span_u = float(rest[:, 0].max() - rest[:, 0].min())
+        span_v = float(rest[:, 1].max() - rest[:, 1].min())
+        mid_u = float(rest[:, 0].max() + rest[:, 0].min()) / 2
+        mid_v = float(rest[:, 1].max() + rest[:, 1].min()) / 2
+        if abs(mid_u) > 1e-6 or abs(mid_v) > 1e-6:
+            raise SceneBuildError(f"lattice of warp {warp.id!r} is not centred")
+        obj.scale = ((x1 - x0) * METRES_PER_PIXEL / span_u, (y1 - y0) * METRES_PER_PIXEL / span_v, 1.0)
+        obj.display_type = "WIRE"
+        obj["i2r_deformer_id"] = warp.id
+        obj["i2r_rect"] = [x0, y0, x1, y1]
+        obj["i2r_rows"] = int(warp.rows)
+        obj["i2r_cols"] = int(warp.cols)
+        obj["i2r_parent"] = warp.parent or ""
+        scale = np.array([span_u / (x1 - x0), span_v / (y1 - y0)])  # px -> lattice local
+        records = self.keyform_records(warp.id, lambda k, n: f"kf{k}.{n}")
+        keyforms = self.doc.keyforms_of(warp.id)
+        if any(n is not None for r in records for n in r["nodes"]):
+            obj.shape_key_add(name="Basis", from_mix=False)
+            for k_index, (kf, rec) in enumerate(zip(keyforms, records)):
+                for n, key_name in enumerate(rec["nodes"]):
+                    if key_name is None:
+                        continue
+                    block = obj.shape_key_add(name=key_name, from_mix=False)
+                    co = rest.copy()
+                    co[:, :2] += np.asarray(kf.forms[n], np.float64) * scale
+                    block.data.foreach_set("co", co.astype(np.float32).ravel())
+                    drv.shape_key_driver(block, self.weights.node(kf, n), self.weights.store)
+        obj["i2r_keyforms"] = _as_json(records)
+        return obj
+
+    # --- layers and meshes ---------------------------------------------------
+    def build_material(self, layer: Layer, index: int):
+        h, w = layer.image.shape[:2]
+        img = self.track(bpy.data.images.new(layer.id, max(w, 1), max(h, 1), alpha=True))
+        img.alpha_mode = "STRAIGHT"
+        img.colorspace_settings.name = "sRGB"
+        if w and h:
+            pixels = np.ascontiguousarray(layer.image[::-1], np.float32).ravel() / 255.0
+            img.pixels.foreach_set(pixels)
+        img.pack()
+        img["i2r_layer"] = layer.id
+        mat = self.track(bpy.data.materials.new(layer.id))
+        nt = mat.node_tree
+        if nt is None:  # Blender < 5 creates the node tree on request
+            mat.use_nodes = True
+            nt = mat.node_tree
+        nt.nodes.clear()
+        tex = nt.nodes.new("ShaderNodeTexImage")
+        tex.image = img
+        tex.interpolation = "Linear"
+        tex.extension = "CLIP"
+        tex.location = (-600, 0)
+        emit = nt.nodes.new("ShaderNodeEmission")
+        emit.inputs["Strength"].default_value = 1.0
+        emit.location = (-300, -100)
+        transparent = nt.nodes.new("ShaderNodeBsdfTransparent")
+        transparent.location = (-300, 100)
+        mix = nt.nodes.new("ShaderNodeMixShader")
+        mix.location = (0, 0)
+        out = nt.nodes.new("ShaderNodeOutputMaterial")
+        out.location = (250, 0)
+        links = nt.links
+        links.new(tex.outputs["Color"], emit.inputs["Color"])
+        alpha = tex.outputs["Alpha"]
+        if layer.opacity != 1.0:
+            mult = nt.nodes.new("ShaderNodeMath")
+            mult.operation = "MULTIPLY"
+            mult.inputs[1].default_value = float(layer.opacity)
+            mult.location = (-300, 250)
+            links.new(alpha, mult.inputs[0])
+            alpha = mult.outputs[0]
+        links.new(alpha, mix.inputs["Fac"])
+        links.new(transparent.outputs[0], mix.inputs[1])
+        links.new(emit.outputs[0], mix.inputs[2])
+        links.new(mix.outputs[0], out.inputs["Surface"])
+        mat.surface_render_method = "BLENDED"
+        mat.use_backface_culling = False
+        mat["i2r_layer"] = layer.id
+        mat["i2r_layer_index"] = index
+        return mat
+
+    def build_mesh(self, mesh: Mesh, draw_index: int):
+        doc = self.doc
+        layer = doc.layer(mesh.layer)
+        n = len(mesh.vertices)
+        tris = np.asarray(mesh.triangles, np.int32).reshape(-1, 3)
+        me = self.track(bpy.data.meshes.new(mesh.id))
+        local = canvas_to_world(mesh.vertices, self.W, self.H)
+        me.vertices.add(n)
+        me.vertices.foreach_set("co", local.astype(np.float32).ravel())
+        me.loops.add(len(tris) * 3)
+        me.loops.foreach_set("vertex_index", tris.ravel())
+        me.polygons.add(len(tris))
+        me.polygons.foreach_set("loop_start", np.arange(0, len(tris) * 3, 3, dtype=np.int32))
+        me.polygons.foreach_set("loop_total", np.full(len(tris), 3, np.int32))
+        uv_layer = me.uv_layers.new(name="layer")
+        lw, lh = layer.size
+        uv = np.empty((n, 2), np.float64)
+        uv[:, 0] = mesh.uvs[:, 0] / max(lw, 1)
+        uv[:, 1] = 1.0 - mesh.uvs[:, 1] / max(lh, 1)
+        uv_layer.data.foreach_set("uv", uv[tris.ravel()].astype(np.float32).ravel())
+        me.update(calc_edges=True)
+        me.validate(clean_customdata=False)
+        if len(me.vertices) != n or len(me.polygons) != len(tris):
+            raise SceneBuildError(f"mesh {mesh.id!r} has degenerate triangles Blender cannot keep")
+        me.materials.append(self.materials[layer.id])
+        obj = self.track(bpy.data.objects.new(mesh.id, me))
+        self.link(obj)
+        obj.parent = self.rig
+        obj.location = (0.0, depth_of(draw_index, len(doc.draw_order)), 0.0)
+        obj["i2r_mesh_id"] = mesh.id
+        obj["i2r_layer"] = layer.id
+        obj["i2r_tag"] = layer.tag
+        obj["i2r_side"] = layer.side
+        obj["i2r_role"] = layer.role
+        obj["i2r_crop"] = [int(layer.x), int(layer.y)]
+        obj["i2r_opacity"] = float(layer.opacity)
+        obj["i2r_clip_to"] = layer.clip_to or ""
+        obj["i2r_generated"] = bool(layer.generated)
+        obj["i2r_deformer"] = mesh.deformer or ""
+        # Mesh keyforms -> shape keys.
+        records = self.keyform_records(mesh.id, lambda k, n: f"kf{k}.{n}")
+        keyforms = doc.keyforms_of(mesh.id)
+        if any(name is not None for r in records for name in r["nodes"]):
+            obj.shape_key_add(name="Basis", from_mix=False)
+            self.track(me.shape_keys)
+            for kf, rec in zip(keyforms, records):
+                for node, key_name in enumerate(rec["nodes"]):
+                    if key_name is None:
+                        continue
+                    block = obj.shape_key_add(name=key_name, from_mix=False)
+                    co = local + offsets_to_world(kf.forms[node])
+                    block.data.foreach_set("co", co.astype(np.float32).ravel())
+                    drv.shape_key_driver(block, self.weights.node(kf, node), self.weights.store)
+        obj["i2r_keyforms"] = _as_json(records)
+        # Deformer chain, innermost first: lattices, then the armature.
+        chain = doc.deformer_chain(mesh.deformer)
+        bone = None
+        for d in chain:
+            if isinstance(d, WarpDeformer):
+                mod = obj.modifiers.new(name=f"warp {d.id}", type="LATTICE")
+                mod.object = self.lattices[d.id]
+                mod.strength = 1.0
+            elif bone is None:
+                bone = d.id
+        if bone is not None:
+            group = obj.vertex_groups.new(name=bone)
+            group.add(range(n), 1.0, "REPLACE")
+            mod = obj.modifiers.new(name="rig", type="ARMATURE")
+            mod.object = self.rig
+            mod.use_vertex_groups = True
+            mod.use_bone_envelopes = False
+            mod.use_deform_preserve_volume = False
+        return obj
+
+    # --- motions ---------------------------------------------------------------
+    def build_motions(self) -> None:
+        rig = self.rig
+        if not self.doc.motions:
+            return
+        from .motion import STRENGTH_KEY, write_motion_keyframes
+        ad = rig.animation_data_create()
+        fps = self.doc.motions[0].fps or 30.0
+        self.scene.render.fps = max(1, int(round(fps)))
+        self.scene.render.fps_base = self.scene.render.fps / fps if fps else 1.0
+        active = None
+        for motion in self.doc.motions:
+            act = self.track(bpy.data.actions.new(motion.id))
+            act.use_fake_user = True
+            act["i2r_rig"] = rig["i2r_uid"]
+            act["i2r_motion"] = motion.id
+            act["i2r_duration"] = float(motion.duration)
+            act["i2r_loop"] = bool(motion.loop)
+            act["i2r_fps"] = float(motion.fps)
+            act[STRENGTH_KEY] = float(motion.strength)
+            act["i2r_base_curves"] = _as_json({
+                c.param: [np.asarray(c.times, np.float64).tolist(),
+                          np.asarray(c.values, np.float64).tolist()] for c in motion.curves})
+            ad.action = act
+            if ad.action_slot is None and len(act.slots):
+                ad.action_slot = act.slots[0]
+            for c in motion.curves:
+                act.fcurve_ensure_for_datablock(rig, f'["{c.param}"]')
+            write_motion_keyframes(act, rig, self.scene)
+            if motion.id == "Idle" or active is None:
+                active = (act, motion)
+        act, motion = active
+        ad.action = act
+        self.scene.frame_start = 1
+        self.scene.frame_end = max(1, int(round(motion.duration * self.scene.render.fps)))
+        self.scene.frame_set(1)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def build_scene(doc: RigDocument, scene=None, name: Optional[str] = None):
+    """Build the rig of `doc` into a new collection of `scene` and return it.
+
+    On any failure everything created so far is removed again and the error
+    is raised (SceneBuildError or the document's DocumentError).
+    """
+    builder = _Builder(doc, scene or bpy.context.scene, name)
+    try:
+        return builder.build()
+    except BaseException:
+        if bpy.context.object is not None and bpy.context.object.mode != "OBJECT":
+            bpy.ops.object.mode_set(mode="OBJECT")
+        builder.remove_created()
+        raise
+
+
+def find_rig(collection):
+    """The rig object of a built collection (None when there is none)."""
+    for obj in collection.all_objects:
+        if obj.type == "ARMATURE" and obj.get("i2r_rig"):
+            return obj
+    return None
+
+
+def rig_in_context(context):
+    """The rig the user is working on: the active object's rig, else the scene's first."""
+    obj = context.active_object if hasattr(context, "active_object") else None
+    while obj is not None:
+        if obj.type == "ARMATURE" and obj.get("i2r_rig"):
+            return obj
+        obj = obj.parent
+    for obj in context.scene.objects:
+        if obj.type == "ARMATURE" and obj.get("i2r_rig"):
+            return obj
+    return None
+
+
+def parameter_groups(rig) -> Dict[str, List[dict]]:
+    """Parameter records of a rig grouped by their group name, in build order."""
+    groups: Dict[str, List[dict]] = {}
+    for meta in json.loads(rig.get("i2r_parameters", "[]")):
+        groups.setdefault(meta.get("group") or "Other", []).append(meta)
+    return groups

@@ -1,0 +1,231 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Blender scene -> rig document (the reverse of scene/build.py).
+
+What the user edited in Blender is what gets exported: rest vertices come from
+the mesh basis, mesh and warp keyforms from the shape keys (key - basis),
+rotation pivots from the bones, strengths from the rig's sliders, motions from
+the Actions, draw order from depth.
+"""
+from __future__ import annotations
+
+import json
+from typing import Dict, List
+
+import bpy
+import numpy as np
+
+from ..core.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve,
+                             Parameter, RigDocument, RotationDeformer, WarpDeformer)
+from . import drivers as drv
+from .build import find_rig
+from .motion import (FIRST_FRAME, action_fcurves, base_curves, motion_strength, motions_of_rig,
+                     param_of_path, scaled_values, scene_fps)
+from .space import METRES_PER_PIXEL, world_to_canvas
+
+
+class GatherError(ValueError):
+    """The collection does not hold an Image to Rig scene."""
+
+
+def _json(obj, key, default):
+    text = obj.get(key)
+    return default if text is None else json.loads(text)
+
+
+def _image_pixels(image) -> np.ndarray:
+    w, h = image.size
+    buf = np.empty(w * h * 4, np.float32)
+    image.pixels.foreach_get(buf)
+    rgba = np.clip(np.rint(buf.reshape(h, w, 4) * 255.0), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(rgba[::-1])
+
+
+def _material_image(obj):
+    for slot in obj.material_slots:
+        mat = slot.material
+        if mat is None or mat.node_tree is None:
+            continue
+        for node in mat.node_tree.nodes:
+            if node.type == "TEX_IMAGE" and node.image is not None:
+                return node.image
+    return None
+
+
+def _rig_space(rig, obj) -> np.ndarray:
+    """4x4 matrix from obj's local space to the rig's space."""
+    return np.array(rig.matrix_world.inverted() @ obj.matrix_world, np.float64)
+
+
+def _key_coords(block, count: int) -> np.ndarray:
+    co = np.empty(count * 3, np.float32)
+    block.data.foreach_get("co", co)
+    return co.reshape(count, 3).astype(np.float64)
+
+
+def _keyforms_from_shape_keys(obj, target: str, basis: np.ndarray, to_px_offsets) -> List[Keyform]:
+    """Keyforms recorded on obj; node forms are (shape key - basis) in canvas px."""
+    records = _json(obj, "i2r_keyforms", [])
+    blocks = obj.data.shape_keys.key_blocks if obj.data.shape_keys else {}
+    out = []
+    for rec in records:
+        nodes = rec["nodes"]
+        forms = np.zeros((len(nodes), len(basis), 2))
+        for n, name in enumerate(nodes):
+            if name is not None and name in blocks:
+                forms[n] = to_px_offsets(_key_coords(blocks[name], len(basis)) - basis)
+        out.append(Keyform(target, list(rec["params"]), [list(k) for k in rec["keys"]], forms,
+                           owner=rec.get("owner", "")))
+    return out
+
+
+def gather_document(collection) -> RigDocument:
+    """Read an Image to Rig collection back into a RigDocument."""
+    rig = find_rig(collection)
+    if rig is None:
+        raise GatherError(f"the collection {collection.name!r} has no Image to Rig rig in it")
+    W, H = (int(v) for v in rig["i2r_canvas"])
+    doc = RigDocument(Canvas(W, H), source=str(rig.get("i2r_source", "")),
+                      version=int(rig.get("i2r_version", 1)))
+    doc.info = _json(rig, "i2r_info", {})
+
+    # Parameters and strengths.
+    for meta in _json(rig, "i2r_parameters", []):
+        pid = meta["id"]
+        ui = rig.id_properties_ui(pid).as_dict()
+        doc.parameters.append(Parameter(
+            pid, float(ui["min"]), float(ui["default"]), float(ui["max"]),
+            name=meta.get("name", ""), group=meta.get("group", ""),
+            confidence=float(meta.get("confidence", 1.0)),
+            strength=float(rig.get(drv.strength_prop(pid), 1.0))))
+
+    # Rotation deformers from the bones (pivot = bone head, which the user may move).
+    for bone in rig.data.bones:
+        head = np.array(bone.head_local, np.float64)
+        pivot = world_to_canvas(head[None], W, H)[0]
+        doc.deformers.append(RotationDeformer(bone.name, (float(pivot[0]), float(pivot[1])),
+                                              parent=bone.parent.name if bone.parent else None))
+        pb = rig.pose.bones[bone.name]
+        for rec in _json(pb, "i2r_keyforms", []):
+            doc.keyforms.append(Keyform(bone.name, list(rec["params"]),
+                                        [list(k) for k in rec["keys"]],
+                                        np.asarray(rec["forms"], np.float64).reshape(-1, 3),
+                                        owner=rec.get("owner", "")))
+
+    objects = list(collection.all_objects)
+    # Warps from the lattices: the grid rect is kept as a property.
+    for obj in objects:
+        if obj.type != "LATTICE" or "i2r_deformer_id" not in obj:
+            continue
+        x0, y0, x1, y1 = (float(v) for v in obj["i2r_rect"])
+        warp = WarpDeformer(obj["i2r_deformer_id"], (x0, y0, x1, y1), int(obj["i2r_rows"]),
+                            int(obj["i2r_cols"]), parent=obj.get("i2r_parent") or None)
+        doc.deformers.append(warp)
+        count = len(obj.data.points)
+        if obj.data.shape_keys:
+            basis = _key_coords(obj.data.shape_keys.reference_key, count)
+        else:
+            basis = np.array([p.co for p in obj.data.points], np.float64)
+        rest = np.array([p.co for p in obj.data.points], np.float64)
+        size = np.array([(x1 - x0) / float(np.ptp(rest[:, 0])), (y1 - y0) / float(np.ptp(rest[:, 1]))])
+        doc.keyforms.extend(_keyforms_from_shape_keys(
+            obj, warp.id, basis, lambda d, s=size: d[:, :2] * s))
+
+    # Meshes and their layers.
+    meshes = [o for o in objects if o.type == "MESH" and "i2r_mesh_id" in o]
+    layers: Dict[str, Layer] = {}
+    depth = {}
+    for obj in meshes:
+        me = obj.data
+        n = len(me.vertices)
+        m = _rig_space(rig, obj)
+        if me.shape_keys:
+            local = _key_coords(me.shape_keys.reference_key, n)
+        else:
+            local = np.empty(n * 3, np.float32)
+            me.vertices.foreach_get("co", local)
+            local = local.reshape(n, 3).astype(np.float64)
+        rest_world = local @ m[:3, :3].T + m[:3, 3]
+        verts = world_to_canvas(rest_world, W, H)
+        loops = np.empty(len(me.loops), np.int32)
+        me.loops.foreach_get("vertex_index", loops)
+        tris = loops.reshape(-1, 3) if len(me.loops) == 3 * len(me.polygons) else _triangulate(me)
+        layer_id = obj["i2r_layer"]
+        if layer_id not in layers:
+            image = _material_image(obj)
+            if image is None:
+                raise GatherError(f"the mesh {obj.name!r} lost its image texture")
+            cx, cy = (int(v) for v in obj["i2r_crop"])
+            layers[layer_id] = Layer(
+                layer_id, obj.get("i2r_tag", ""), _image_pixels(image), x=cx, y=cy,
+                side=obj.get("i2r_side", ""), generated=bool(obj.get("i2r_generated", False)),
+                opacity=float(obj.get("i2r_opacity", 1.0)),
+                clip_to=obj.get("i2r_clip_to") or None, role=obj.get("i2r_role", ""))
+        layer = layers[layer_id]
+        lw, lh = layer.size
+        uv_loop = np.empty(len(me.loops) * 2, np.float32)
+        me.uv_layers[0].data.foreach_get("uv", uv_loop)
+        uv_loop = uv_loop.reshape(-1, 2).astype(np.float64)
+        uvs = np.zeros((n, 2))
+        uvs[loops] = uv_loop
+        uvs[:, 0] *= lw
+        uvs[:, 1] = (1.0 - uvs[:, 1]) * lh
+        mesh_id = obj["i2r_mesh_id"]
+        doc.meshes.append(Mesh(mesh_id, layer_id, verts, tris.astype(np.int32), uvs,
+                               deformer=obj.get("i2r_deformer") or None))
+        lin = m[:3, :3]
+        doc.keyforms.extend(_keyforms_from_shape_keys(
+            obj, mesh_id, local,
+            lambda d, lin=lin: np.stack([(d @ lin.T)[:, 0] / METRES_PER_PIXEL,
+                                         -(d @ lin.T)[:, 2] / METRES_PER_PIXEL], axis=1)))
+        depth[mesh_id] = float(rest_world[:, 1].mean()) if n else float(m[1, 3])
+    order = _json(rig, "i2r_layer_order", [])
+    rank = {lid: i for i, lid in enumerate(order)}
+    doc.layers = sorted(layers.values(), key=lambda l: rank.get(l.id, len(rank)))
+    # Back (largest Y) to front; ties keep the build order.
+    doc.draw_order = [mid for mid, _ in sorted(depth.items(), key=lambda kv: -kv[1])]
+    doc.motions = gather_motions(rig, bpy.context.scene)
+    return doc
+
+
+def _triangulate(me) -> np.ndarray:
+    me.calc_loop_triangles()
+    tris = np.empty(len(me.loop_triangles) * 3, np.int32)
+    me.loop_triangles.foreach_get("vertices", tris)
+    return tris.reshape(-1, 3)
+
+
+def gather_motions(rig, scene) -> List[Motion]:
+    motions = []
+    fps_scene = scene_fps(scene)
+    for action in motions_of_rig(rig):
+        strength = motion_strength(action)
+        base = base_curves(action)
+        curves = []
+        for fc in action_fcurves(action):
+            param = param_of_path(fc.data_path)
+            if param is None or param not in rig:
+                continue
+            k = len(fc.keyframe_points)
+            co = np.empty(k * 2, np.float32)
+            fc.keyframe_points.foreach_get("co", co)
+            co = co.reshape(k, 2).astype(np.float64)
+            times = (co[:, 0] - FIRST_FRAME) / fps_scene
+            values = co[:, 1]
+            if param in base:
+                bt, bv = (np.asarray(a, np.float64) for a in base[param])
+                if len(bt) == k and np.allclose(scaled_values(rig, param, bv, strength), values,
+                                                atol=1e-4) and np.allclose(bt, times, atol=1e-3):
+                    curves.append(MotionCurve(param, bt, bv))
+                    continue
+            # Edited by hand: the keyframes already include the strength.
+            default = float(rig.id_properties_ui(param).as_dict().get("default", 0.0))
+            if strength > 1e-6:
+                values = default + (values - default) / strength
+            curves.append(MotionCurve(param, times, values))
+        motions.append(Motion(action.get("i2r_motion", action.name),
+                              float(action.get("i2r_duration", 0.0)), curves,
+                              loop=bool(action.get("i2r_loop", True)),
+                              fps=float(action.get("i2r_fps", fps_scene)), strength=strength))
+    motions.sort(key=lambda m: (m.id != "Idle", m.id))
+    return motions
+

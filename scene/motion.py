@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Motions as Actions on the rig: keyframes = base curves scaled by strength.
+
+The base curves (what the pipeline made) stay on the Action as JSON, so the
+strength slider can rescale around the parameter defaults without drift; the
+scaling matches core.runtime_format.baked_curve (clamped to the range).
+"""
+from __future__ import annotations
+
+import json
+from typing import Dict, List, Optional, Tuple
+
+import bpy
+import numpy as np
+from bpy_extras import anim_utils
+
+FIRST_FRAME = 1
+STRENGTH_KEY = "i2r_motion_strength"  # custom property of the Action: the truth
+
+
+def motion_strength(action) -> float:
+    return float(action.get(STRENGTH_KEY, 1.0))
+
+
+def get_strength_property(action) -> float:
+    """Getter of the registered Action.i2r_strength (stored as a custom property
+    so that build and gather work with or without the add-on registered)."""
+    return motion_strength(action)
+
+
+def set_strength_property(action, value: float) -> None:
+    action[STRENGTH_KEY] = float(value)
+
+
+def action_fcurves(action) -> list:
+    """The F-Curves of the action's first slot (Blender 4.4+ layered actions)."""
+    if not len(action.slots):
+        return []
+    bag = anim_utils.action_get_channelbag_for_slot(action, action.slots[0])
+    return list(bag.fcurves) if bag is not None else []
+
+
+def param_of_path(data_path: str) -> Optional[str]:
+    if data_path.startswith('["') and data_path.endswith('"]'):
+        return data_path[2:-2]
+    return None
+
+
+def base_curves(action) -> Dict[str, Tuple[List[float], List[float]]]:
+    return json.loads(action.get("i2r_base_curves", "{}"))
+
+
+def scaled_values(rig, param: str, values, strength: float) -> np.ndarray:
+    ui = rig.id_properties_ui(param).as_dict()
+    default, lo, hi = float(ui.get("default", 0.0)), float(ui["min"]), float(ui["max"])
+    v = default + strength * (np.asarray(values, np.float64) - default)
+    return np.clip(v, lo, hi)
+
+
+def scene_fps(scene) -> float:
+    return scene.render.fps / scene.render.fps_base
+
+
+def write_motion_keyframes(action, rig, scene) -> None:
+    """(Re)write every curve's keyframes from the base curves and the strength."""
+    strength = motion_strength(action)
+    curves = base_curves(action)
+    fps = scene_fps(scene)
+    for fc in action_fcurves(action):
+        param = param_of_path(fc.data_path)
+        if param not in curves or param not in rig:
+            continue
+        times, values = curves[param]
+        vals = scaled_values(rig, param, values, strength)
+        frames = FIRST_FRAME + np.asarray(times, np.float64) * fps
+        points = fc.keyframe_points
+        if len(points) != len(frames):
+            points.clear()
+            points.add(len(frames))
+        co = np.stack([frames, vals], axis=1).astype(np.float32).ravel()
+        points.foreach_set("co", co)
+        for kp in points:
+            kp.interpolation = "LINEAR"
+            kp.handle_left_type = "VECTOR"
+            kp.handle_right_type = "VECTOR"
+        fc.update()
+
+
+def rig_of_action(action):
+    uid = action.get("i2r_rig")
+    if uid is None:
+        return None
+    for obj in bpy.data.objects:
+        if obj.type == "ARMATURE" and obj.get("i2r_uid") == uid:
+            return obj
+    return None
+
+
+def on_motion_strength_changed(action, context) -> None:
+    """Update callback of Action.i2r_strength (registered in registration.py)."""
+    rig = rig_of_action(action)
+    if rig is not None:
+        write_motion_keyframes(action, rig, context.scene)
+
+
+def motions_of_rig(rig) -> list:
+    uid = rig.get("i2r_uid")
+    return [a for a in bpy.data.actions if uid is not None and a.get("i2r_rig") == uid]

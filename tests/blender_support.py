@@ -1,0 +1,204 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared helpers of the bpy tests: a fresh empty Blender, the add-on, a synthetic rig.
+
+The synthetic document exercises every feature of the scene builder: a rotation
+chain root > body > neck > head with angle and translation keyforms, a warp
+with a 2D keyform over two parameters, a warp nested in that warp, a mesh
+keyform over one parameter with three keys, meshes partly outside their warp,
+strengths other than 1 and an Idle motion.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from typing import Dict, List
+
+import numpy as np
+
+os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="i2r-blender-user-"))
+
+import bpy  # noqa: E402
+
+from image_to_rig.core.document import (Canvas, Keyform, Layer, Mesh, Motion,  # noqa: E402
+                                        MotionCurve, Parameter, RigDocument,
+                                        RotationDeformer, WarpDeformer)
+from image_to_rig.core.runtime_format import baked_forms  # noqa: E402
+from image_to_rig.scene.space import world_to_canvas  # noqa: E402
+
+_registered = False
+
+
+def reset_blender() -> None:
+    """An empty scene with factory settings (fast; extensions stay enabled)."""
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+
+
+def ensure_addon_registered() -> None:
+    global _registered
+    if not _registered:
+        import image_to_rig
+        image_to_rig.register()
+        _registered = True
+
+
+def unregister_addon() -> None:
+    global _registered
+    if _registered:
+        import image_to_rig
+        image_to_rig.unregister()
+        _registered = False
+
+
+def _layer_image(w: int, h: int, colour, seed: int) -> np.ndarray:
+    """An opaque-ish rectangle with a soft transparent border and a gradient."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((h, w, 4), np.uint8)
+    img[..., :3] = colour
+    yy, xx = np.mgrid[0:h, 0:w]
+    img[..., 0] = np.clip(colour[0] + (xx * 60 // max(w, 1)), 0, 255)
+    img[..., 3] = 255
+    img[:2, :, 3] = 0
+    img[:, :2, 3] = 0
+    img[-2:, :, 3] = 0
+    img[:, -2:, 3] = 0
+    img[2:4, 2:-2, 3] = 128
+    img[..., 1] = np.clip(img[..., 1].astype(int) + rng.integers(0, 3, (h, w)), 0, 255)
+    return img
+
+
+def grid_mesh(mesh_id: str, layer: Layer, cols: int, rows: int,
+              deformer: str | None, inset: float = 2.0) -> Mesh:
+    """A triangulated grid over the layer's crop (pixel-exact UVs)."""
+    w, h = layer.size
+    xs = np.linspace(inset, w - inset, cols + 1)
+    ys = np.linspace(inset, h - inset, rows + 1)
+    gx, gy = np.meshgrid(xs, ys)
+    uvs = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    verts = uvs + np.array([layer.x, layer.y], np.float64)
+    tris = []
+    for r in range(rows):
+        for c in range(cols):
+            a = r * (cols + 1) + c
+            b, d, e = a + 1, a + cols + 1, a + cols + 2
+            tris += [(a, b, e), (a, e, d)]
+    return Mesh(mesh_id, layer.id, verts, np.array(tris, np.int32), uvs, deformer=deformer)
+
+
+def synthetic_document(seed: int = 7) -> RigDocument:
+    rng = np.random.default_rng(seed)
+    canvas = Canvas(200, 160)
+    body_layer = Layer("topwear", "topwear", _layer_image(120, 60, (40, 60, 160), 1), x=40, y=95)
+    face_layer = Layer("face", "face", _layer_image(90, 80, (230, 200, 180), 2), x=55, y=20)
+    eye_layer = Layer("eyewhite_l", "eyewhite", _layer_image(30, 18, (250, 250, 250), 3),
+                      x=108, y=50, side="l", opacity=0.9)
+    layers = [body_layer, face_layer, eye_layer]
+    deformers = [
+        RotationDeformer("root", (100.0, 155.0)),
+        RotationDeformer("body", (100.0, 125.0), parent="root"),
+        RotationDeformer("neck", (100.0, 98.0), parent="body"),
+        RotationDeformer("head", (100.0, 90.0), parent="neck"),
+        WarpDeformer("face_warp", (60.0, 25.0, 140.0, 95.0), rows=2, cols=3, parent="head"),
+        WarpDeformer("eye_warp", (106.0, 46.0, 140.0, 70.0), rows=1, cols=2, parent="face_warp"),
+    ]
+    meshes = [
+        grid_mesh("topwear", body_layer, 4, 2, "body"),
+        grid_mesh("face", face_layer, 5, 4, "face_warp"),  # pokes out of the warp rect
+        grid_mesh("eyewhite_l", eye_layer, 3, 2, "eye_warp"),
+    ]
+    parameters = [
+        Parameter("ParamAngleX", -30, 0, 30, name="Angle X", group="Face", strength=0.5),
+        Parameter("ParamAngleY", -30, 0, 30, name="Angle Y", group="Face"),
+        Parameter("ParamAngleZ", -30, 0, 30, name="Angle Z", group="Face", strength=1.5),
+        Parameter("ParamBodyAngleZ", -10, 0, 10, name="Body Angle Z", group="Body"),
+        Parameter("ParamBaseX", -10, 0, 10, name="Base X", group="Body"),
+        Parameter("ParamEyeLOpen", 0, 1, 1, name="Eye L Open", group="Eyes"),
+        Parameter("ParamMouthForm", -1, 0, 1, name="Mouth Form", group="Mouth", strength=2.0),
+        Parameter("ParamBreath", 0, 0, 1, name="Breath", group="Body"),
+    ]
+    warp_points = 3 * 4
+    face_forms = rng.normal(0, 4.0, (9, warp_points, 2))
+    face_forms[4] = 0.0  # the default node is the rest pose
+    eye_forms = np.zeros((2, 2 * 3, 2))
+    eye_forms[0, 0:3, 1] = 9.0  # closing: top row moves down
+    mouth_forms = rng.normal(0, 2.5, (3, len(meshes[1].vertices), 2))
+    mouth_forms[1] = 0.0
+    keyforms = [
+        Keyform("head", ["ParamAngleZ"], [[-30, 0, 30]],
+                np.array([[-12.0, -3.0, 1.0], [0, 0, 0], [12.0, 3.0, 1.5]])),
+        Keyform("neck", ["ParamAngleZ"], [[-30, 0, 30]],
+                np.array([[-4.0, 0, 0], [0, 0, 0], [4.0, 0, 0]])),
+        Keyform("body", ["ParamBodyAngleZ"], [[-10, 0, 10]],
+                np.array([[-8.0, -2.0, 0.5], [0, 0, 0], [8.0, 2.0, 0.5]])),
+        Keyform("body", ["ParamBreath"], [[0, 1]], np.array([[0, 0, 0], [0.0, 0.0, -2.0]])),
+        Keyform("root", ["ParamBaseX"], [[-10, 10]], np.array([[0.0, -20.0, 0.0], [0.0, 20.0, 0.0]])),
+        Keyform("face_warp", ["ParamAngleX", "ParamAngleY"], [[-30, 0, 30], [-30, 0, 30]], face_forms),
+        Keyform("eye_warp", ["ParamEyeLOpen"], [[0, 1]], eye_forms),
+        Keyform("face", ["ParamMouthForm"], [[-1, 0, 1]], mouth_forms),
+    ]
+    t = np.linspace(0.0, 3.0, 7)
+    motion = Motion("Idle", 3.0, [
+        MotionCurve("ParamAngleZ", t, 10.0 * np.sin(t * 2 * np.pi / 3.0)),
+        MotionCurve("ParamBreath", t, 0.5 - 0.5 * np.cos(t * 2 * np.pi / 3.0)),
+    ], strength=0.8)
+    doc = RigDocument(canvas, layers, meshes, deformers, parameters, keyforms,
+                      draw_order=["topwear", "face", "eyewhite_l"], motions=[motion],
+                      source="/tmp/synthetic.png")
+    doc.validate()
+    return doc
+
+
+def baked_document(doc: RigDocument) -> RigDocument:
+    """A copy with parameter strengths baked into the keyforms (as export does)."""
+    out = copy.deepcopy(doc)
+    for kf, orig in zip(out.keyforms, doc.keyforms):
+        kf.forms = np.array(baked_forms(doc, orig), np.float64)
+    for p in out.parameters:
+        p.strength = 1.0
+    return out
+
+
+def set_parameters(rig, values: Dict[str, float]) -> None:
+    for key, value in values.items():
+        rig[key] = float(value)
+    rig.update_tag()
+
+
+def evaluated_vertices(collection) -> Dict[str, np.ndarray]:
+    """Deformed vertices (canvas px) of every rig mesh of the evaluated scene."""
+    from image_to_rig.scene.build import find_rig
+    rig = find_rig(collection)
+    W, H = (int(v) for v in rig["i2r_canvas"])
+    dg = bpy.context.evaluated_depsgraph_get()
+    dg.update()
+    out = {}
+    for obj in collection.all_objects:
+        if obj.type != "MESH" or "i2r_mesh_id" not in obj:
+            continue
+        ev = obj.evaluated_get(dg)
+        me = ev.to_mesh()
+        co = np.empty(len(me.vertices) * 3, np.float32)
+        me.vertices.foreach_get("co", co)
+        mw = np.array(ev.matrix_world, np.float64)
+        ev.to_mesh_clear()
+        world = co.reshape(-1, 3).astype(np.float64) @ mw[:3, :3].T + mw[:3, 3]
+        out[obj["i2r_mesh_id"]] = world_to_canvas(world, W, H)
+    return out
+
+
+def random_values(doc: RigDocument, rng) -> Dict[str, float]:
+    """Random values over (and a little beyond) each parameter's range."""
+    vals = {}
+    for p in doc.parameters:
+        span = p.max - p.min
+        vals[p.id] = float(rng.uniform(p.min - 0.1 * span, p.max + 0.1 * span))
+    return vals
+
+
+def max_vertex_error(a: Dict[str, np.ndarray], b: Dict[str, np.ndarray]) -> float:
+    assert sorted(a) == sorted(b)
+    return max(float(np.abs(a[k] - b[k]).max()) for k in a)
+
+
+def mesh_ids(collection) -> List[str]:
+    return sorted(o["i2r_mesh_id"] for o in collection.all_objects if "i2r_mesh_id" in o)
