@@ -48,7 +48,6 @@ def write_layer_pngs(doc, folder: str) -> List[str]:
 def write_preview_gif(doc, path: str, seconds: Optional[float] = None, fps: int = 12,
                       max_side: int = 384) -> None:
     """An animated GIF of the first motion (the idle), rendered by the reference renderer."""
-    import cv2
     import numpy as np
     from PIL import Image
 
@@ -56,15 +55,14 @@ def write_preview_gif(doc, path: str, seconds: Optional[float] = None, fps: int 
     from .core.render import Renderer
 
     scale = min(1.0, max_side / max(doc.canvas.width, doc.canvas.height))
-    renderer = Renderer(doc)
+    renderer = Renderer(doc, scale=scale)
     motion = doc.motions[0] if doc.motions else None
     duration = seconds or (motion.duration if motion else 1.0)
     frames = []
     for i in range(max(1, int(duration * fps))):
         values = sample_motion(doc, motion, i / fps) if motion else {}
         img = renderer.render(resolve_values(doc, values), background=(255, 255, 255))
-        small = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        frames.append(Image.fromarray(np.ascontiguousarray(small[..., :3])))
+        frames.append(Image.fromarray(np.ascontiguousarray(img[..., :3])))
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps),
                    loop=0, optimize=False)
 

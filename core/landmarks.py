@@ -35,3 +35,306 @@ class FaceLandmarks:
     brow_r: Optional[Box] = None
     iris_rgb_l: Optional[Tuple[int, int, int]] = None
     iris_rgb_r: Optional[Tuple[int, int, int]] = None
+
+    # --- helpers ------------------------------------------------------------
+    def eye(self, side: str) -> Box:
+        return self.eye_l if side == "l" else self.eye_r
+
+    def brow(self, side: str) -> Optional[Box]:
+        return self.brow_l if side == "l" else self.brow_r
+
+    @property
+    def face_centre_x(self) -> float:
+        return 0.5 * (self.eye_l[0] + self.eye_l[2] + self.eye_r[0] + self.eye_r[2]) / 2.0
+
+    def scaled(self, factor: float) -> "FaceLandmarks":
+        """These landmarks on a canvas scaled by `factor`."""
+        def b(box):
+            return None if box is None else tuple(int(round(v * factor)) for v in box)
+
+        def p(pt):
+            return (int(round(pt[0] * factor)), int(round(pt[1] * factor)))
+
+        return FaceLandmarks(b(self.face_box), b(self.eye_l), b(self.eye_r), p(self.nose),
+                             b(self.mouth), p(self.chin), self.skin_rgb, self.hair_rgb,
+                             self.source, self.confidence, list(self.warnings),
+                             b(self.brow_l), b(self.brow_r), self.iris_rgb_l, self.iris_rgb_r)
+
+
+class LandmarkError(ValueError):
+    """No face could be found in the image."""
+
+
+DETECT_MAX_SIDE = 512  # animeface runs on a copy no larger than this
+FALLBACK_MAX_SIDE = 384  # our own detector works at this resolution
+
+
+def detect_landmarks(rgba: np.ndarray, mask: np.ndarray, use_animeface: bool = True) -> FaceLandmarks:
+    """Face landmarks of the character; animeface when available, else our fallback.
+
+    Raises LandmarkError when neither finds a face."""
+    warnings: List[str] = []
+    if use_animeface:
+        try:
+            lm = detect_with_animeface(rgba)
+        except ImportError:
+            lm = None
+            warnings.append("animeface is not installed: used the built-in face finder")
+        if lm is not None:
+            refine_with_colours(lm, rgba, mask)
+            return lm
+        if not warnings:
+            warnings.append("animeface found no face: used the built-in face finder")
+    lm = detect_fallback(rgba, mask)
+    lm.warnings = warnings + lm.warnings
+    return lm
+
+
+# --------------------------------------------------------------------------- animeface
+def detect_with_animeface(rgba: np.ndarray) -> Optional[FaceLandmarks]:
+    """Run animeface on a downscaled copy; None when it finds no face."""
+    import animeface  # optional dependency (no Windows wheel)
+    from PIL import Image
+
+    h, w = rgba.shape[:2]
+    factor = min(1.0, DETECT_MAX_SIDE / max(h, w))
+    rgb = flatten_over_white(rgba)
+    if factor < 1.0:
+        import cv2
+        rgb = cv2.resize(rgb, (int(round(w * factor)), int(round(h * factor))), interpolation=cv2.INTER_AREA)
+    faces = animeface.detect(Image.fromarray(rgb))
+    if not faces:
+        return None
+    f = max(faces, key=lambda f: f.likelihood * f.face.pos.width * f.face.pos.height)
+    inv = 1.0 / factor
+
+    def box(part) -> Box:
+        b = part.pos
+        return (int(round(b.x * inv)), int(round(b.y * inv)),
+                int(round((b.x + b.width) * inv)), int(round((b.y + b.height) * inv)))
+
+    def point(part) -> Point:
+        return (int(round(part.pos.x * inv)), int(round(part.pos.y * inv)))
+
+    def colour(part) -> Tuple[int, int, int]:
+        c = part.color
+        return (int(c.r), int(c.g), int(c.b))
+
+    # animeface's "left" eye is the one on the image's left = the character's right
+    eye_img_left, eye_img_right = box(f.left_eye), box(f.right_eye)
+    if eye_img_left[0] > eye_img_right[0]:
+        eye_img_left, eye_img_right = eye_img_right, eye_img_left
+    return FaceLandmarks(
+        face_box=box(f.face), eye_l=eye_img_right, eye_r=eye_img_left, nose=point(f.nose),
+        mouth=box(f.mouth), chin=point(f.chin), skin_rgb=colour(f.skin), hair_rgb=colour(f.hair),
+        source="animeface", confidence=float(min(1.0, max(0.0, f.likelihood))),
+        iris_rgb_l=colour(f.right_eye) if f.right_eye.pos.x > f.left_eye.pos.x else colour(f.left_eye),
+        iris_rgb_r=colour(f.left_eye) if f.right_eye.pos.x > f.left_eye.pos.x else colour(f.right_eye))
+
+
+def flatten_over_white(rgba: np.ndarray) -> np.ndarray:
+    """RGB over white (transparent backgrounds confuse colour analysis)."""
+    if rgba.shape[2] == 3:
+        return np.ascontiguousarray(rgba)
+    a = rgba[..., 3:4].astype(np.float32) / 255.0
+    rgb = rgba[..., :3].astype(np.float32) * a + 255.0 * (1.0 - a)
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- colour analysis
+def skin_mask(rgb: np.ndarray, fg: np.ndarray, skin_rgb: Optional[Tuple[int, int, int]] = None):
+    """Pixels of skin colour (lit or shaded) inside `fg`; returns (mask, skin_rgb).
+
+    Without `skin_rgb`, the skin tone is the commonest light, warm, weakly
+    saturated colour of the foreground."""
+    import cv2
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.int16)  # L 0..255, a/b offset 128
+    if skin_rgb is None:
+        hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+        hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+        prior = fg & ((hue <= 20) | (hue >= 170)) & (sat >= 8) & (sat <= 125) & (val >= 170)
+        if prior.sum() < 20:
+            return np.zeros_like(fg), None
+        q = (rgb[prior] // 8).astype(np.int32)
+        codes = (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
+        best = np.bincount(codes).argmax()
+        sel = codes == best
+        skin_rgb = tuple(int(v) for v in rgb[prior][sel].mean(axis=0).round())
+    ref = cv2.cvtColor(np.uint8([[skin_rgb]]), cv2.COLOR_RGB2LAB).astype(np.int16)[0, 0]
+    da = lab[..., 1] - ref[1]
+    db = lab[..., 2] - ref[2]
+    dl = lab[..., 0] - ref[0]
+    warm = (lab[..., 1] - 128) + (lab[..., 2] - 128)
+    min_warm = max(3.0, 0.4 * float((ref[1] - 128) + (ref[2] - 128)))
+    mask = fg & (da * da + db * db <= 22 * 22) & (dl >= -60) & (dl <= 25) & (warm >= min_warm)
+    return mask, skin_rgb
+
+
+def _components(mask: np.ndarray):
+    import cv2
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return n, labels, stats, centroids
+
+
+def detect_fallback(rgba: np.ndarray, mask: np.ndarray) -> FaceLandmarks:
+    """Our own face finder: skin region, eyes as the two big symmetric non-skin
+    blobs inside it, brows above them, the mouth below, the chin at the bottom."""
+    import cv2
+    h, w = rgba.shape[:2]
+    factor = min(1.0, FALLBACK_MAX_SIDE / max(h, w))
+    rgb = flatten_over_white(rgba)
+    fg = mask.astype(bool)
+    if factor < 1.0:
+        size = (int(round(w * factor)), int(round(h * factor)))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        fg = cv2.resize(fg.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    lm = _fallback_small(rgb, fg)
+    return lm.scaled(1.0 / factor) if factor < 1.0 else lm
+
+
+def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
+    import cv2
+    warnings: List[str] = []
+    skin, skin_rgb = skin_mask(rgb, fg)
+    if skin_rgb is None:
+        raise LandmarkError("no face found: no skin-coloured area in the character; "
+                            "use a front-facing portrait with a visible face")
+    skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    n, labels, stats, cents = _components(skin)
+    ys, xs = np.nonzero(fg)
+    fy0, fy1 = ys.min(), ys.max()
+    best, best_score = 0, 0.0
+    for i in range(1, n):
+        area = stats[i, cv2.CC_STAT_AREA]
+        cy = cents[i][1]
+        upper = 1.0 - 0.5 * (cy - fy0) / max(fy1 - fy0, 1)  # faces sit high
+        score = area * upper
+        if score > best_score:
+            best, best_score = i, score
+    if best == 0 or stats[best, cv2.CC_STAT_AREA] < 0.002 * fg.size:
+        raise LandmarkError("no face found: the skin area is too small; "
+                            "use a front-facing portrait with a visible face")
+    face = labels == best
+    x, y, bw, bh = stats[best, :4]
+    if bh > 1.5 * bw:  # skin runs on into neck/body: keep a face-shaped top part
+        face[int(y + 1.3 * bw):] = False
+        bh = int(1.3 * bw)
+    hull_pts = cv2.findNonZero(face.astype(np.uint8))
+    hull = np.zeros(face.shape, np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(hull_pts), 1)
+    hull = hull.astype(bool)
+    fx0, fy0f, fx1, fy1f = x, y, x + bw, y + bh
+    cx_face = 0.5 * (fx0 + fx1)
+    features = hull & ~skin & fg
+    features = cv2.morphologyEx(features.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    n2, lab2, st2, ce2 = _components(features)
+    rim = hull & ~cv2.erode(hull.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    on_rim = np.zeros(n2, bool)
+    on_rim[np.unique(lab2[rim & (lab2 > 0)])] = True
+    blobs = []
+    for i in range(1, n2):
+        bx, by, bw2, bh2, area = st2[i]
+        if area < 0.0008 * bw * bh or area > 0.15 * bw * bh:
+            continue
+        # blobs on the rim of the face hull are mostly hair reaching in (fringe tips)
+        blobs.append(dict(i=i, box=(bx, by, bx + bw2, by + bh2), area=area, c=ce2[i], top=bool(on_rim[i])))
+    # eyes: the best symmetric pair of sizeable blobs in the middle band
+    pair, pair_score = None, 0.0
+    for a in blobs:
+        for b in blobs:
+            if a["c"][0] >= cx_face or b["c"][0] <= cx_face:
+                continue
+            ya, yb = a["c"][1], b["c"][1]
+            ha = a["box"][3] - a["box"][1]
+            hb = b["box"][3] - b["box"][1]
+            if abs(ya - yb) > 0.5 * max(ha, hb):
+                continue
+            rel = (0.5 * (ya + yb) - fy0f) / max(bh, 1)
+            if not (0.05 <= rel <= 0.8):
+                continue
+            ratio = min(a["area"], b["area"]) / max(a["area"], b["area"])
+            if ratio < 0.35:
+                continue
+            sym = 1.0 - abs((cx_face - a["c"][0]) - (b["c"][0] - cx_face)) / max(bw, 1)
+            score = min(a["area"], b["area"]) * ratio * max(sym, 0.1) * (0.3 if a["top"] or b["top"] else 1.0)
+            if score > pair_score:
+                pair, pair_score = (a, b), score
+    if pair is None:
+        raise LandmarkError("no eyes found in the face: use a front-facing portrait with both eyes open")
+    eye_r, eye_l = pair[0]["box"], pair[1]["box"]  # image-left blob = character's right eye
+    eye_h = max(eye_r[3] - eye_r[1], eye_l[3] - eye_l[1])
+    eye_bottom = max(eye_r[3], eye_l[3])
+    eye_mid_y = 0.5 * (pair[0]["c"][1] + pair[1]["c"][1])
+    used = {pair[0]["i"], pair[1]["i"]}
+
+    def brow_above(eye):
+        cands = [bl for bl in blobs if bl["i"] not in used and not bl["top"] and bl["box"][3] <= eye[1] + 0.2 * eye_h
+                 and eye[1] - bl["box"][3] <= 1.2 * eye_h
+                 and bl["c"][0] > eye[0] - 0.3 * (eye[2] - eye[0]) and bl["c"][0] < eye[2] + 0.3 * (eye[2] - eye[0])]
+        if not cands:
+            return None
+        bl = min(cands, key=lambda c: eye[1] - c["box"][3])  # the nearest above the eye
+        used.add(bl["i"])
+        return tuple(int(v) for v in bl["box"])
+
+    brow_r, brow_l = brow_above(eye_r), brow_above(eye_l)
+    eye_gap_x = 0.5 * (eye_r[2] + eye_l[0])
+    eye_dist = 0.5 * (eye_l[0] + eye_l[2]) - 0.5 * (eye_r[0] + eye_r[2])
+    below = [bl for bl in blobs if bl["i"] not in used and not bl["top"] and bl["c"][1] > eye_bottom
+             and abs(bl["c"][0] - eye_gap_x) < 0.45 * eye_dist]
+    below.sort(key=lambda c: c["c"][1])
+    chin_y = int(fy1f)
+    col = face[:, int(round(eye_gap_x))]
+    rows = np.nonzero(col)[0]
+    if len(rows):
+        chin_y = int(rows.max())
+    mouth_box, nose_pt = None, None
+    lower = [bl for bl in below if bl["c"][1] > eye_mid_y + 0.55 * (chin_y - eye_mid_y)]
+    if lower:
+        m = max(lower, key=lambda c: c["area"] * (1.0 + (c["box"][2] - c["box"][0]) / max(eye_dist, 1)))
+        mouth_box = tuple(int(v) for v in m["box"])
+        used.add(m["i"])
+    else:
+        warnings.append("no mouth found: placed it from the face proportions")
+        my = int(eye_mid_y + 0.72 * (chin_y - eye_mid_y))
+        half = int(0.18 * eye_dist)
+        mouth_box = (int(eye_gap_x) - half, my - max(1, half // 4), int(eye_gap_x) + half, my + max(1, half // 4))
+    mid = [bl for bl in below if bl["i"] not in used and bl["c"][1] < mouth_box[1]]
+    if mid:
+        nb = max(mid, key=lambda c: c["area"])
+        nose_pt = (int(round(nb["c"][0])), int(nb["box"][3]))
+    else:
+        nose_pt = (int(round(eye_gap_x)), int(round(0.5 * (eye_bottom + mouth_box[1]))))
+    # hair: the commonest foreground colour just above the face
+    band = fg & ~skin
+    band[int(fy0f):] = False
+    band[:max(0, int(fy0f - 0.4 * bh))] = False
+    hair_rgb = (0, 0, 0)
+    if band.any():
+        q = (rgb[band] // 16).astype(np.int32)
+        codes = (q[:, 0] << 8) | (q[:, 1] << 4) | q[:, 2]
+        best_code = np.bincount(codes).argmax()
+        hair_rgb = tuple(int(v) for v in rgb[band][codes == best_code].mean(axis=0).round())
+    confidence = 0.35 + 0.15 * (brow_l is not None) + 0.15 * (brow_r is not None) + 0.2 * bool(lower) + 0.1 * bool(mid)
+    return FaceLandmarks(
+        face_box=(int(fx0), int(fy0f), int(fx1), int(chin_y + 1)),
+        eye_l=tuple(int(v) for v in eye_l), eye_r=tuple(int(v) for v in eye_r), nose=nose_pt,
+        mouth=mouth_box, chin=(int(round(eye_gap_x)), chin_y), skin_rgb=skin_rgb, hair_rgb=hair_rgb,
+        source="fallback", confidence=float(min(confidence, 0.95)), warnings=warnings,
+        brow_l=brow_l, brow_r=brow_r)
+
+
+def refine_with_colours(lm: FaceLandmarks, rgba: np.ndarray, mask: np.ndarray) -> None:
+    """Fill in what animeface does not report (brows) from our own analysis, when it agrees."""
+    try:
+        own = detect_fallback(rgba, mask)
+    except LandmarkError:
+        return
+    def overlaps(a, b):
+        return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+    if overlaps(own.eye_l, lm.eye_l) and overlaps(own.eye_r, lm.eye_r):
+        lm.brow_l, lm.brow_r = own.brow_l, own.brow_r
+        lm.eye_l, lm.eye_r = own.eye_l, own.eye_r  # tighter blob boxes
+        if overlaps(own.mouth, lm.mouth):
+            lm.mouth = own.mouth
+        lm.skin_rgb, lm.hair_rgb = own.skin_rgb, own.hair_rgb

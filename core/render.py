@@ -23,11 +23,14 @@ def _premultiplied(img: np.ndarray) -> np.ndarray:
 
 
 def rasterize_uv(verts: np.ndarray, uvs: np.ndarray, tris: np.ndarray,
-                 size: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 size: Tuple[int, int], chunk_pixels: int = 1 << 21
+                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-pixel UV of a mesh drawn on a (w, h) canvas.
 
     Returns (map_u, map_v, covered) where covered marks pixels whose centre lies
-    inside some triangle (later triangles win where they overlap).
+    inside some triangle (later triangles win where they overlap).  Every
+    (triangle, pixel of its bounding box) pair is tested at once with numpy, in
+    chunks of about `chunk_pixels` pairs to bound memory.
     """
     w, h = size
     map_u = np.zeros((h, w), np.float32)
@@ -35,65 +38,115 @@ def rasterize_uv(verts: np.ndarray, uvs: np.ndarray, tris: np.ndarray,
     covered = np.zeros((h, w), bool)
     if len(tris) == 0:
         return map_u, map_v, covered
-    p = verts[tris]  # (M, 3, 2)
-    t = uvs[tris]
-    x0 = np.clip(np.floor(p[..., 0].min(1) - 0.5), 0, w).astype(int)
-    x1 = np.clip(np.ceil(p[..., 0].max(1) + 0.5), 0, w).astype(int)
-    y0 = np.clip(np.floor(p[..., 1].min(1) - 0.5), 0, h).astype(int)
-    y1 = np.clip(np.ceil(p[..., 1].max(1) + 0.5), 0, h).astype(int)
+    p = verts[tris].astype(np.float64)  # (M, 3, 2)
+    t_uv = uvs[tris].astype(np.float64)
+    x0 = np.clip(np.floor(p[..., 0].min(1) - 0.5), 0, w).astype(np.int64)
+    x1 = np.clip(np.ceil(p[..., 0].max(1) + 0.5), 0, w).astype(np.int64)
+    y0 = np.clip(np.floor(p[..., 1].min(1) - 0.5), 0, h).astype(np.int64)
+    y1 = np.clip(np.ceil(p[..., 1].max(1) + 0.5), 0, h).astype(np.int64)
     a = p[:, 0]
     e1 = p[:, 1] - a
     e2 = p[:, 2] - a
     det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    bw = x1 - x0
+    counts = bw * (y1 - y0)
+    order = np.nonzero((np.abs(det) > 1e-12) & (counts > 0))[0]  # ascending: later wins
     eps = 1e-7
-    for i in np.nonzero((np.abs(det) > 1e-12) & (x1 > x0) & (y1 > y0))[0]:
-        ys, xs = np.mgrid[y0[i]:y1[i], x0[i]:x1[i]]
-        dx = xs + 0.5 - a[i, 0]
-        dy = ys + 0.5 - a[i, 1]
-        b1 = (dx * e2[i, 1] - dy * e2[i, 0]) / det[i]
-        b2 = (e1[i, 0] * dy - e1[i, 1] * dx) / det[i]
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        budget = counts[order[start]]
+        while stop < len(order) and budget + counts[order[stop]] <= chunk_pixels:
+            budget += counts[order[stop]]
+            stop += 1
+        sel = order[start:stop]
+        start = stop
+        n = counts[sel]
+        tri = np.repeat(sel, n)
+        offsets = np.repeat(np.cumsum(n) - n, n)
+        local = np.arange(int(n.sum()), dtype=np.int64) - offsets
+        ys = y0[tri] + local // bw[tri]
+        xs = x0[tri] + local % bw[tri]
+        dx = xs + 0.5 - a[tri, 0]
+        dy = ys + 0.5 - a[tri, 1]
+        inv = 1.0 / det[tri]
+        b1 = (dx * e2[tri, 1] - dy * e2[tri, 0]) * inv
+        b2 = (e1[tri, 0] * dy - e1[tri, 1] * dx) * inv
         b0 = 1.0 - b1 - b2
         inside = (b0 >= -eps) & (b1 >= -eps) & (b2 >= -eps)
-        if not inside.any():
-            continue
-        u = b0 * t[i, 0, 0] + b1 * t[i, 1, 0] + b2 * t[i, 2, 0]
-        v = b0 * t[i, 0, 1] + b1 * t[i, 1, 1] + b2 * t[i, 2, 1]
-        sub_u = map_u[y0[i]:y1[i], x0[i]:x1[i]]
-        sub_v = map_v[y0[i]:y1[i], x0[i]:x1[i]]
-        sub_c = covered[y0[i]:y1[i], x0[i]:x1[i]]
-        sub_u[inside] = u[inside]
-        sub_v[inside] = v[inside]
-        sub_c[inside] = True
+        tri, ys, xs = tri[inside], ys[inside], xs[inside]
+        b0, b1, b2 = b0[inside], b1[inside], b2[inside]
+        map_u[ys, xs] = b0 * t_uv[tri, 0, 0] + b1 * t_uv[tri, 1, 0] + b2 * t_uv[tri, 2, 0]
+        map_v[ys, xs] = b0 * t_uv[tri, 0, 1] + b1 * t_uv[tri, 1, 1] + b2 * t_uv[tri, 2, 1]
+        covered[ys, xs] = True
     return map_u, map_v, covered
 
 
 class Renderer:
-    """Renders a rig document at parameter values; textures are prepared once."""
+    """Renders a rig document at parameter values; textures are prepared once.
 
-    def __init__(self, doc: RigDocument):
+    `scale` renders a smaller (or larger) image of the same pose, e.g. for
+    previews: vertices are scaled and textures are resampled once.
+    """
+
+    def __init__(self, doc: RigDocument, scale: float = 1.0):
         self.doc = doc
+        self.scale = float(scale)
         self.evaluator = Evaluator(doc)
-        self._textures = {l.id: _premultiplied(l.image) for l in doc.layers}
         self._layers = {l.id: l for l in doc.layers}
+        self._textures = {}
+        self._uv_scale = {}
+        for l in doc.layers:
+            img = l.image
+            if self.scale < 1.0:
+                h, w = img.shape[:2]
+                size = (max(1, round(w * self.scale)), max(1, round(h * self.scale)))
+                img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+                self._uv_scale[l.id] = (size[0] / w, size[1] / h)
+            else:
+                self._uv_scale[l.id] = (1.0, 1.0)
+            self._textures[l.id] = _premultiplied(img)
 
-    def render_mesh(self, mesh_id: str, verts: np.ndarray, size) -> np.ndarray:
-        """Premultiplied RGBA float32 image of one mesh (no clipping, no opacity)."""
+    def output_size(self) -> Tuple[int, int]:
+        return (max(1, round(self.doc.canvas.width * self.scale)),
+                max(1, round(self.doc.canvas.height * self.scale)))
+
+    def render_mesh(self, mesh_id: str, verts: np.ndarray, size):
+        """Premultiplied RGBA float32 pixels of one mesh (no clipping, no opacity),
+        as (image of its bounding box, x0, y0), or None when it covers no pixel."""
         mesh = self.doc.mesh(mesh_id)
         w, h = size
-        map_u, map_v, covered = rasterize_uv(verts, mesh.uvs, mesh.triangles, (w, h))
+        if len(verts) == 0:
+            return None
+        x0 = int(max(np.floor(verts[:, 0].min()) - 1, 0))
+        y0 = int(max(np.floor(verts[:, 1].min()) - 1, 0))
+        x1 = int(min(np.ceil(verts[:, 0].max()) + 1, w))
+        y1 = int(min(np.ceil(verts[:, 1].max()) + 1, h))
+        if x1 <= x0 or y1 <= y0:
+            return None
+        sx, sy = self._uv_scale[mesh.layer]
+        uvs = mesh.uvs * np.array([sx, sy]) if (sx, sy) != (1.0, 1.0) else mesh.uvs
+        map_u, map_v, covered = rasterize_uv(verts - np.array([x0, y0]), uvs, mesh.triangles,
+                                             (x1 - x0, y1 - y0))
+        if not covered.any():
+            return None
         tex = self._textures[mesh.layer]
-        sampled = cv2.remap(tex, map_u - 0.5, map_v - 0.5, cv2.INTER_LINEAR,
+        map_u -= 0.5
+        map_v -= 0.5
+        sampled = cv2.remap(tex, map_u, map_v, cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
         sampled[~covered] = 0.0
-        return sampled
+        return sampled, x0, y0
 
     def render(self, values: Optional[Dict[str, float]] = None,
                size: Optional[Tuple[int, int]] = None,
                background: Optional[Tuple[int, int, int]] = None) -> np.ndarray:
         """Straight-alpha RGBA uint8 image of the canvas (or `size`)."""
         doc = self.doc
-        w, h = size or (doc.canvas.width, doc.canvas.height)
+        w, h = size or self.output_size()
         verts = self.evaluator.mesh_vertices(values)
+        if self.scale != 1.0:
+            verts = {k: v * self.scale for k, v in verts.items()}
         mesh_of_layer: Dict[str, list] = {}
         for m in doc.meshes:
             mesh_of_layer.setdefault(m.layer, []).append(m.id)
@@ -103,8 +156,12 @@ class Renderer:
             if layer_id not in alpha_cache:
                 acc = np.zeros((h, w), np.float32)
                 for mid in mesh_of_layer.get(layer_id, []):
-                    a = self.render_mesh(mid, verts[mid], (w, h))[..., 3]
-                    acc = a + acc * (1.0 - a)
+                    part = self.render_mesh(mid, verts[mid], (w, h))
+                    if part is None:
+                        continue
+                    img, x0, y0 = part
+                    region = acc[y0:y0 + img.shape[0], x0:x0 + img.shape[1]]
+                    region[...] = img[..., 3] + region * (1.0 - img[..., 3])
                 alpha_cache[layer_id] = acc
             return alpha_cache[layer_id]
 
@@ -112,12 +169,18 @@ class Renderer:
         for mesh_id in doc.draw_order:
             mesh = doc.mesh(mesh_id)
             layer = self._layers[mesh.layer]
-            src = self.render_mesh(mesh_id, verts[mesh_id], (w, h))
+            part = self.render_mesh(mesh_id, verts[mesh_id], (w, h))
+            if part is None:
+                continue
+            src, x0, y0 = part
+            ys = slice(y0, y0 + src.shape[0])
+            xs = slice(x0, x0 + src.shape[1])
             if layer.clip_to:
-                src *= layer_alpha(layer.clip_to)[..., None]
+                src *= layer_alpha(layer.clip_to)[ys, xs, None]
             if layer.opacity != 1.0:
                 src *= float(layer.opacity)
-            out = src + out * (1.0 - src[..., 3:4])
+            region = out[ys, xs]
+            region[...] = src + region * (1.0 - src[..., 3:4])
         if background is not None:
             bg = np.ones((h, w, 4), np.float32)
             bg[..., :3] = np.array(background, np.float32) / 255.0

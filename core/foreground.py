@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Stage 1: separate the character from the background.
+
+Images with a meaningful alpha channel are cut by their alpha.  Opaque images
+are assumed to have a plain or softly graded background: a smooth colour model
+(a quadratic in x and y per channel) is fitted robustly to the border pixels,
+everything close to that model and connected to the border is background, and
+the largest foreground component(s) with their holes filled are the character.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+ALPHA_CUT = 128  # alpha >= this is foreground
+BACKGROUND_TOLERANCE = 14.0  # max channel difference from the background model
+MIN_FOREGROUND_FRACTION = 0.002  # of the image area
+ENCLOSED_BACKGROUND_FRACTION = 0.003  # enclosed background-coloured areas this big are background
+ENCLOSED_BACKGROUND_TOLERANCE = 4.0  # ... and this close to the background model on average
+KEEP_COMPONENT_FRACTION = 0.05  # keep components at least this share of the largest
+
+
+class ForegroundError(ValueError):
+    """No character could be separated from the background."""
+
+
+def has_meaningful_alpha(rgba: np.ndarray) -> bool:
+    """True when some pixels are transparent (the alpha channel cuts something out)."""
+    if rgba.ndim != 3 or rgba.shape[2] < 4:
+        return False
+    alpha = rgba[..., 3]
+    return bool((alpha < ALPHA_CUT).mean() > 0.001)
+
+
+def _border_pixels(img: np.ndarray, step: int):
+    h, w = img.shape[:2]
+    xs = np.arange(0, w, step)
+    ys = np.arange(0, h, step)
+    px = np.concatenate([xs, xs, np.zeros_like(ys), np.full_like(ys, w - 1)])
+    py = np.concatenate([np.zeros_like(xs), np.full_like(xs, h - 1), ys, ys])
+    return px, py
+
+
+def _design(px: np.ndarray, py: np.ndarray, w: int, h: int) -> np.ndarray:
+    x = px.astype(np.float64) / max(w - 1, 1) - 0.5
+    y = py.astype(np.float64) / max(h - 1, 1) - 0.5
+    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+
+
+def fit_background(rgb: np.ndarray):
+    """Robust quadratic colour model of the border; returns (coefficients (6, 3),
+    inlier border points (px, py)).  Raises ForegroundError when no consistent
+    background colour exists on the border."""
+    h, w = rgb.shape[:2]
+    step = max(1, min(h, w) // 256)
+    px, py = _border_pixels(rgb, step)
+    colours = rgb[py, px].astype(np.float64)
+    design = _design(px, py, w, h)
+    # start from the median colour: most of the border is background
+    resid = np.abs(colours - np.median(colours, axis=0)).max(axis=1)
+    inliers = resid <= max(BACKGROUND_TOLERANCE * 3, np.percentile(resid, 50))
+    coef = None
+    for terms in (3, 6, 6):
+        if inliers.sum() < terms * 4:
+            break
+        coef, *_ = np.linalg.lstsq(design[inliers, :terms], colours[inliers], rcond=None)
+        if terms < 6:
+            coef = np.vstack([coef, np.zeros((6 - terms, 3))])
+        resid = np.abs(design @ coef - colours).max(axis=1)
+        inliers = resid <= BACKGROUND_TOLERANCE
+    if coef is None or inliers.mean() < 0.25:
+        raise ForegroundError(
+            "could not find a plain background around the character: use an image with a "
+            "plain or softly graded background, or one with a transparent background")
+    return coef, (px[inliers], py[inliers])
+
+
+def extract_foreground(rgba: np.ndarray) -> np.ndarray:
+    """(H, W) bool mask of the character."""
+    rgba = np.asarray(rgba)
+    if rgba.ndim != 3 or rgba.shape[2] not in (3, 4) or rgba.dtype != np.uint8:
+        raise ForegroundError(f"expected an RGBA uint8 image, got shape {rgba.shape} {rgba.dtype}")
+    h, w = rgba.shape[:2]
+    if has_meaningful_alpha(rgba):
+        mask = rgba[..., 3] >= ALPHA_CUT
+        mask = _keep_main_components(mask, fill_holes=False)
+    else:
+        rgb = rgba[..., :3]
+        coef, (bx, by) = fit_background(rgb)
+        # evaluate the model on a coarse grid and upsample: it is smooth
+        gh, gw = max(2, h // 16), max(2, w // 16)
+        gy, gx = np.mgrid[0:gh, 0:gw]
+        model = (_design((gx.ravel() * (w - 1) / (gw - 1)), (gy.ravel() * (h - 1) / (gh - 1)), w, h)
+                 @ coef).reshape(gh, gw, 3).astype(np.float32)
+        model = cv2.resize(np.clip(model + 0.5, 0, 255).astype(np.uint8), (w, h),
+                           interpolation=cv2.INTER_LINEAR)
+        d = cv2.absdiff(np.ascontiguousarray(rgb), model)
+        diff = cv2.max(cv2.max(d[..., 0], d[..., 1]), d[..., 2])
+        candidate = (diff <= BACKGROUND_TOLERANCE).astype(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=4)
+        is_background = np.zeros(count, bool)
+        is_background[np.unique(labels[by, bx])] = True
+        # large enclosed areas of exactly the background colour are background seen
+        # through a gap (between hair and neck); small or merely similar ones are
+        # details (eye whites, a white collar)
+        mean_diff = np.bincount(labels.ravel(), diff.ravel().astype(np.float32), count) / np.maximum(
+            stats[:, cv2.CC_STAT_AREA], 1)
+        is_background |= ((stats[:, cv2.CC_STAT_AREA] >= ENCLOSED_BACKGROUND_FRACTION * h * w)
+                          & (mean_diff <= ENCLOSED_BACKGROUND_TOLERANCE))
+        is_background[0] = False
+        background = is_background[labels]
+        mask = _keep_main_components(~background, fill_holes=False)
+    if mask.sum() < MIN_FOREGROUND_FRACTION * h * w:
+        raise ForegroundError(
+            "no character found: the image looks empty (one flat colour or fully transparent)")
+    return mask
+
+
+def _keep_main_components(mask: np.ndarray, fill_holes: bool) -> np.ndarray:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros_like(mask, bool)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.nonzero(areas >= KEEP_COMPONENT_FRACTION * areas.max())[0] + 1
+    lut = np.zeros(count, bool)
+    lut[keep] = True
+    out = lut[labels]
+    if fill_holes:
+        # holes = not-foreground regions that do not touch the border
+        inv = (~out).astype(np.uint8)
+        n, lab = cv2.connectedComponents(inv, connectivity=4)
+        border = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+        hole = np.ones(n, bool)
+        hole[border] = False
+        hole[0] = False
+        out |= hole[lab]
+    return out
