@@ -244,3 +244,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("cancelled; nothing was written", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not the user's fault: say so, keep the details
+        import traceback
+
+        log = os.path.join(tempfile.gettempdir(), "image_to_rig-error.log")
+        with open(log, "w", encoding="utf-8") as fh:
+            traceback.print_exc(file=fh)
+        print(f"error: Image to Rig hit an internal problem ({exc.__class__.__name__}: {exc}). "
+              f"Nothing was written. Details for a bug report: {log}", file=sys.stderr)
+        return 3
