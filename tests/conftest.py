@@ -14,8 +14,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _register_package() -> None:
-    if "image_to_rig" in sys.modules:
-        return
+    current = sys.modules.get("image_to_rig")
+    if current is not None:
+        if os.path.dirname(os.path.abspath(current.__file__)) == REPO:
+            return
+        # Another checkout was linked into this venv: test this one.
+        for name in [n for n in sys.modules if n == "image_to_rig" or n.startswith("image_to_rig.")]:
+            del sys.modules[name]
     spec = importlib.util.spec_from_file_location(
         "image_to_rig", os.path.join(REPO, "__init__.py"), submodule_search_locations=[REPO])
     module = importlib.util.module_from_spec(spec)
