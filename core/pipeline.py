@@ -83,6 +83,8 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
         tracemalloc.start()
     try:
         t0 = time.perf_counter()
+        if isinstance(source, str) and source.lower().endswith(".psd"):
+            return _run_layered(source, options, progress, timings, warnings)
         if isinstance(source, str):
             loaded = load_image(source)
             rgba = loaded.rgba
@@ -144,3 +146,68 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
     finally:
         if options.track_memory:
             tracemalloc.stop()
+
+
+def _finish(doc: RigDocument, options: PipelineOptions, timings: List[StageTiming],
+            progress: Optional[ProgressCallback]) -> None:
+    from . import motions
+
+    if progress is not None:
+        progress("motions", 5 / len(STAGES))
+    t0 = time.perf_counter()
+    doc.motions = [motions.make_idle(doc)]
+    doc.validate()
+    timings.append(StageTiming("motions", time.perf_counter() - t0))
+    if progress is not None:
+        progress("done", 1.0)
+
+
+def _run_layered(path: str, options: PipelineOptions, progress: Optional[ProgressCallback],
+                 timings: List[StageTiming], warnings: List[str]) -> PipelineResult:
+    """A layered PSD: the artist's (or a decomposition model's) layers replace stages 1-4."""
+    from . import complete, rigging
+    from .document import layer_id
+    from .psd_import import load_psd
+
+    t0 = time.perf_counter()
+    imported = load_psd(path)
+    warnings.extend(imported.warnings)
+    layers = list(imported.layers)
+    timings.append(StageTiming("load", time.perf_counter() - t0))
+    if progress is not None:
+        progress("complete", 3 / len(STAGES))
+    t0 = time.perf_counter()
+    generated: List[str] = []
+    used_variants: List[str] = []
+    interior_id = layer_id("mouth", role="interior")
+    open_mouth = next((v for v in imported.variants if v.tag == "mouth" and v.role == "open"), None)
+    mouth = next((l for l in layers if l.tag == "mouth" and not l.role), None)
+    if interior_id not in {l.id for l in layers} and mouth is not None:
+        if open_mouth is not None:
+            # The artist's open mouth is what talking reveals.
+            open_mouth.id, open_mouth.role = interior_id, "interior"
+            interior = open_mouth
+            used_variants.append(open_mouth.source_name)
+        else:
+            interior = complete.make_mouth_interior(mouth, None, imported.canvas)
+            generated.append(interior.id)
+        layers.insert(layers.index(mouth), interior)
+    unused = [v.source_name for v in imported.variants if v.source_name not in used_variants]
+    if unused:
+        warnings.append("closed-eye layers are not used for blinking yet (the lids are deformed "
+                        "instead): " + ", ".join(unused))
+    timings.append(StageTiming("complete", time.perf_counter() - t0))
+    if progress is not None:
+        progress("rig", 4 / len(STAGES))
+    t0 = time.perf_counter()
+    doc = rigging.build_rig(imported.canvas, layers, mesh_density=options.mesh_density)
+    doc.source = path
+    timings.append(StageTiming("rig", time.perf_counter() - t0))
+    _finish(doc, options, timings, progress)
+    found = {"input": "layered PSD", "tags": imported.report["tags_found"],
+             "generated": generated, "variants_used": used_variants,
+             "psd_layers": imported.report["layers"], "skipped": imported.report["skipped"]}
+    for p in doc.parameters:
+        if p.confidence < 0.5:
+            warnings.append(f"{p.id} has low confidence ({p.confidence:.2f}): check it in Blender")
+    return PipelineResult(doc, timings, warnings, found, None)

@@ -98,3 +98,29 @@ def test_bad_psd_fails_in_plain_words(tmp_path):
     empty.save(tmp_path / "empty.psd")
     with pytest.raises(PsdInputError, match="no pixel layers"):
         load_psd(str(tmp_path / "empty.psd"))
+
+
+def test_pipeline_rigs_a_layered_psd_and_uses_its_open_mouth(sample, tmp_path):
+    from image_to_rig.core.pipeline import run_pipeline
+
+    by_id = {l.id: l for l in sample.layers}
+    psd = PSDImage.new(mode="RGBA", size=(512, 512))
+    for layer in sample.layers:
+        _pixel(psd, psd, layer.tag + (f"_{layer.side}" if layer.side else ""), layer.image, layer.y, layer.x)
+    mouth = by_id["mouth"]
+    open_mouth = np.zeros((30, mouth.image.shape[1], 4), np.uint8)
+    open_mouth[..., 0] = 120
+    open_mouth[..., 3] = 255
+    _pixel(psd, psd, "mouth_open", open_mouth, mouth.y, mouth.x, visible=False)
+    path = tmp_path / "layered.psd"
+    psd.save(path)
+    result = run_pipeline(str(path))
+    doc = result.doc
+    doc.validate()
+    ids = [l.id for l in doc.layers]
+    assert ids.index("mouth-interior") == ids.index("mouth") - 1
+    interior = doc.layer("mouth-interior")
+    assert not interior.generated and interior.source_name == "mouth_open"
+    assert result.found["variants_used"] == ["mouth_open"] and result.found["generated"] == []
+    assert {p.id for p in doc.parameters} >= {"ParamAngleX", "ParamEyeLOpen", "ParamMouthOpenY"}
+    assert doc.motions and doc.motions[0].id == "Idle"
