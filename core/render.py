@@ -111,7 +111,7 @@ class Renderer:
         return (max(1, round(self.doc.canvas.width * self.scale)),
                 max(1, round(self.doc.canvas.height * self.scale)))
 
-    def render_mesh(self, mesh_id: str, verts: np.ndarray, size):
+    def render_mesh_region(self, mesh_id: str, verts: np.ndarray, size):
         """Premultiplied RGBA float32 pixels of one mesh (no clipping, no opacity),
         as (image of its bounding box, x0, y0), or None when it covers no pixel."""
         mesh = self.doc.mesh(mesh_id)
@@ -138,6 +138,16 @@ class Renderer:
         sampled[~covered] = 0.0
         return sampled, x0, y0
 
+    def render_mesh(self, mesh_id: str, verts: np.ndarray, size) -> np.ndarray:
+        """Premultiplied RGBA float32 full-size image of one mesh (no clipping, no opacity)."""
+        w, h = size
+        out = np.zeros((h, w, 4), np.float32)
+        part = self.render_mesh_region(mesh_id, verts, size)
+        if part is not None:
+            img, x0, y0 = part
+            out[y0:y0 + img.shape[0], x0:x0 + img.shape[1]] = img
+        return out
+
     def render(self, values: Optional[Dict[str, float]] = None,
                size: Optional[Tuple[int, int]] = None,
                background: Optional[Tuple[int, int, int]] = None) -> np.ndarray:
@@ -156,7 +166,7 @@ class Renderer:
             if layer_id not in alpha_cache:
                 acc = np.zeros((h, w), np.float32)
                 for mid in mesh_of_layer.get(layer_id, []):
-                    part = self.render_mesh(mid, verts[mid], (w, h))
+                    part = self.render_mesh_region(mid, verts[mid], (w, h))
                     if part is None:
                         continue
                     img, x0, y0 = part
@@ -169,7 +179,7 @@ class Renderer:
         for mesh_id in doc.draw_order:
             mesh = doc.mesh(mesh_id)
             layer = self._layers[mesh.layer]
-            part = self.render_mesh(mesh_id, verts[mesh_id], (w, h))
+            part = self.render_mesh_region(mesh_id, verts[mesh_id], (w, h))
             if part is None:
                 continue
             src, x0, y0 = part
