@@ -1,5 +1,19 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Write an export folder: model.json, atlas PNGs and the web viewer.
+"""Write an export folder: model.json, atlas PNGs and the web viewer, plus the
+Cubism interchange files and a layered PSD for going on in other tools.
+
+Folder contents (``<stem>`` is the source image's name without extension, or
+"model"):
+
+* model.json, atlas<N>.png, index.html, player.js, viewer.js: the web player;
+* motions/<id>.motion3.json, expressions/<name>.exp3.json, <stem>.cdi3.json,
+  <stem>.physics3.json (when the rig has physics): Cubism interchange files;
+* <stem>.model3.json listing them.  Its FileReferences.Moc names model.json:
+  a .moc3 can only be made by the Cubism Editor, so there is none; the
+  image-to-rig player reads model.json through this entry, while a Cubism SDK
+  will refuse it (it is not a moc3).  The other files are reusable as they are
+  with a Cubism model of the same character that uses standard parameter ids.
+* <stem>.psd: the layers (hidden parts complete) in depth order.
 
 The folder is written into a hidden temporary sibling and swapped into place
 only when complete, so a failed export leaves nothing half-written and an
@@ -9,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from typing import Dict, List, Sequence, Tuple
@@ -17,7 +32,9 @@ import cv2
 import numpy as np
 
 from .atlas import AtlasError, pack_atlas
-from .document import DocumentError, RigDocument
+from .cubism_files import interchange_files
+from .document import DocumentError, Layer, RigDocument
+from .psd_export import write_psd
 from .runtime_format import to_runtime, validate_runtime
 
 WEB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
@@ -31,6 +48,57 @@ class ExportError(ValueError):
 
 def atlas_name(page: int) -> str:
     return f"atlas{page}.png"
+
+
+def export_stem(doc: RigDocument) -> str:
+    """File stem of the Cubism files: the source image's name without extension, or "model"."""
+    base = os.path.splitext(os.path.basename(doc.source or ""))[0]
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", base).strip("._")
+    return base or "model"
+
+
+def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: Dict[str, dict]) -> dict:
+    """The <stem>.model3.json dictionary listing the interchange files (see the module docstring)."""
+    refs: dict = {"Moc": MODEL_FILE, "Textures": list(textures)}
+    if f"{stem}.physics3.json" in files:
+        refs["Physics"] = f"{stem}.physics3.json"
+    if f"{stem}.cdi3.json" in files:
+        refs["DisplayInfo"] = f"{stem}.cdi3.json"
+    expressions = [{"Name": path.split("/")[-1][:-len(".exp3.json")], "File": path}
+                   for path in files if path.startswith("expressions/")]
+    if expressions:
+        refs["Expressions"] = expressions
+    motions: Dict[str, list] = {}
+    for m in doc.motions:
+        path = f"motions/{m.id}.motion3.json"
+        if path in files:
+            motions.setdefault(m.id, []).append({"File": path, "FadeInTime": 0.5, "FadeOutTime": 0.5})
+    if motions:
+        refs["Motions"] = motions
+    have = {p.id for p in doc.parameters}
+    groups = []
+    for name, ids in (("EyeBlink", ("ParamEyeLOpen", "ParamEyeROpen")), ("LipSync", ("ParamMouthOpenY",))):
+        present = [i for i in ids if i in have]
+        if present:
+            groups.append({"Target": "Parameter", "Name": name, "Ids": present})
+    out = {"Version": 3, "FileReferences": refs}
+    if groups:
+        out["Groups"] = groups
+    return out
+
+
+def psd_layer_order(doc: RigDocument) -> List[Layer]:
+    """Layers back to front: by their first mesh in the draw order; layers
+    without a mesh stay just above the layer listed before them."""
+    mesh_layer = {m.id: m.layer for m in doc.meshes}
+    depth: Dict[str, float] = {}
+    for i, mesh_id in enumerate(doc.draw_order):
+        depth.setdefault(mesh_layer[mesh_id], float(i))
+    keyed, last = [], -1.0
+    for i, layer in enumerate(doc.layers):
+        last = depth.get(layer.id, last + 1e-3)
+        keyed.append((last, i, layer))
+    return [layer for _, _, layer in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
 def build_runtime(doc: RigDocument, padding: int = 4, max_size: int = 4096
@@ -71,10 +139,25 @@ def _copy_viewer(folder: str) -> None:
         shutil.copyfile(src, os.path.join(folder, name))
 
 
-def _write_contents(folder: str, data: dict, pages: Sequence[np.ndarray]) -> None:
+def _write_interchange(folder: str, doc: RigDocument, textures: Sequence[str]) -> None:
+    stem = export_stem(doc)
+    files = interchange_files(doc, stem)
+    files[f"{stem}.model3.json"] = model3(doc, stem, textures, files)
+    for rel, content in files.items():
+        path = os.path.join(folder, *rel.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(content, fh, indent=1, ensure_ascii=False)
+    write_psd(psd_layer_order(doc), doc.canvas, os.path.join(folder, f"{stem}.psd"))
+
+
+def _write_contents(folder: str, data: dict, pages: Sequence[np.ndarray],
+                    doc: RigDocument = None) -> None:
     for i, page in enumerate(pages):
         _write_png(os.path.join(folder, atlas_name(i)), page)
     _write_model(os.path.join(folder, MODEL_FILE), data)
+    if doc is not None:
+        _write_interchange(folder, doc, data["textures"])
     _copy_viewer(folder)
 
 
@@ -112,7 +195,7 @@ def export_folder(doc: RigDocument, out_dir: str, padding: int = 4, max_size: in
     backup = None
     try:
         try:
-            _write_contents(staging, data, pages)
+            _write_contents(staging, data, pages, doc)
             os.chmod(staging, 0o755)
         except OSError as exc:
             raise ExportError(f"writing the export into {parent} failed: {_plain(exc)}; "

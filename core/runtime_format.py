@@ -109,7 +109,17 @@ def to_runtime(doc: RigDocument, textures: Sequence[str], atlas_sizes: Sequence[
         "layers": layers, "deformers": deformers, "meshes": meshes,
         "draw_order": list(doc.draw_order), "keyforms": keyforms, "motions": motions,
         "source": os.path.basename(doc.source) if doc.source else "",
+        **_physics_runtime(doc),
     }
+
+
+def _physics_runtime(doc: RigDocument) -> dict:
+    if not doc.physics:
+        return {}
+    from .physics import physics_to_runtime, validate_physics
+
+    validate_physics(doc)
+    return {"physics": physics_to_runtime(doc.physics)}
 
 
 def load_schema() -> dict:
@@ -230,6 +240,11 @@ def from_runtime(data: dict, textures: Sequence[np.ndarray]) -> RigDocument:
             curves.append(MotionCurve(c["param"], t, v))
         doc.motions.append(Motion(m["id"], m["duration"], curves, m.get("loop", True),
                                   m.get("fps", 30.0)))
+    if data.get("physics"):
+        from .physics import physics_from_runtime, validate_physics
+
+        doc.physics = physics_from_runtime(data["physics"])
+        validate_physics(doc)
     doc.validate()
     return doc
 

@@ -119,7 +119,9 @@ def test_atlas_is_fast_for_a_1024_character():
 def test_export_writes_a_schema_valid_self_contained_folder(tmp_path):
     doc = make_test_document()
     out = export_folder(doc, tmp_path / "export")
-    assert sorted(os.listdir(out)) == ["atlas0.png", "index.html", "model.json", "player.js", "viewer.js"]
+    assert sorted(os.listdir(out)) == ["atlas0.png", "index.html", "model.json", "motions", "player.js",
+                                       "synthetic.cdi3.json", "synthetic.model3.json", "synthetic.psd",
+                                       "viewer.js"]
     with open(os.path.join(out, "model.json"), encoding="utf-8") as fh:
         data = json.load(fh)
     validate_runtime(data)
@@ -157,7 +159,10 @@ def test_failure_mid_export_leaves_the_old_folder_intact(tmp_path, monkeypatch):
     doc = make_test_document()
     out = tmp_path / "export"
     export_folder(doc, out)
-    before = {name: (out / name).read_bytes() for name in os.listdir(out)}
+    def contents():
+        return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+    before = contents()
 
     def broken_copy(folder):
         # The atlas and model.json are already in the staging folder here.
@@ -168,8 +173,7 @@ def test_failure_mid_export_leaves_the_old_folder_intact(tmp_path, monkeypatch):
     doc.parameters[0].max = 45.0  # a change that would alter model.json
     with pytest.raises(ExportError, match="No space left on device"):
         export_folder(doc, out)
-    after = {name: (out / name).read_bytes() for name in os.listdir(out)}
-    assert after == before
+    assert contents() == before
     assert sorted(os.listdir(tmp_path)) == ["export"], "no staging folder left behind"
 
 
@@ -213,3 +217,109 @@ def test_export_reports_a_broken_document(tmp_path):
     with pytest.raises(ExportError, match="draw order"):
         export_folder(doc, tmp_path / "export")
     assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------------------ Cubism interchange files + PSD
+
+SCHEMAS = "/work/shared/cubism-schemas"
+
+
+def _schema(name):
+    path = os.path.join(SCHEMAS, f"{name}.schema.json")
+    if not os.path.exists(path):
+        pytest.skip("the Cubism schemas are not available")
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _hair_document(source="/home/artist/My Girl (final).png"):
+    from image_to_rig.core.document import Parameter
+    from image_to_rig.core.physics import default_hair_physics
+
+    doc = make_test_document()
+    doc.source = source
+    for pid in ("ParamEyeLOpen", "ParamEyeROpen", "ParamMouthOpenY", "ParamMouthForm",
+                "ParamHairFront", "ParamHairBack"):
+        lo = -1 if pid in ("ParamMouthForm", "ParamHairFront", "ParamHairBack") else 0
+        doc.parameters.append(Parameter(pid, lo, 1 if "EyeL" in pid or "EyeR" in pid else 0, 1))
+    doc.physics = default_hair_physics(doc)
+    return doc
+
+
+def test_export_writes_schema_valid_cubism_files_that_model3_lists(tmp_path):
+    import jsonschema
+
+    from image_to_rig.core.cubism_files import check_motion3_counts
+
+    doc = _hair_document()
+    out = export_folder(doc, tmp_path / "export")
+    stem = "My_Girl_final"
+    files = {os.path.relpath(os.path.join(r, f), out).replace(os.sep, "/")
+             for r, _, fs in os.walk(out) for f in fs}
+    expected = {f"{stem}.model3.json", f"{stem}.cdi3.json", f"{stem}.physics3.json", f"{stem}.psd",
+                "motions/Idle.motion3.json", "expressions/smile.exp3.json",
+                "expressions/surprise.exp3.json", "expressions/angry.exp3.json"}
+    assert expected <= files
+    load = lambda rel: json.loads((tmp_path / "export" / rel).read_text(encoding="utf-8"))  # noqa: E731
+    kinds = {".model3.json": "model3", ".cdi3.json": "cdi3", ".physics3.json": "physics3",
+             ".motion3.json": "motion3", ".exp3.json": "exp3"}
+    checked = 0
+    for rel in sorted(files):
+        for suffix, kind in kinds.items():
+            if rel.endswith(suffix):
+                jsonschema.Draft7Validator(_schema(kind)).validate(load(rel))
+                checked += 1
+    assert checked == 7
+    check_motion3_counts(load("motions/Idle.motion3.json"))
+    model3 = load(f"{stem}.model3.json")
+    refs = model3["FileReferences"]
+    assert refs["Moc"] == "model.json" and refs["Textures"] == ["atlas0.png"]
+    assert refs["Physics"] == f"{stem}.physics3.json" and refs["DisplayInfo"] == f"{stem}.cdi3.json"
+    assert refs["Motions"] == {"Idle": [{"File": "motions/Idle.motion3.json", "FadeInTime": 0.5,
+                                         "FadeOutTime": 0.5}]}
+    assert sorted(e["Name"] for e in refs["Expressions"]) == ["angry", "smile", "surprise"]
+    every_ref = [refs["Moc"], refs["Physics"], refs["DisplayInfo"], *refs["Textures"],
+                 *(e["File"] for e in refs["Expressions"]),
+                 *(m["File"] for group in refs["Motions"].values() for m in group)]
+    assert all(r in files for r in every_ref), "model3.json names only files that exist"
+    assert {g["Name"]: g["Ids"] for g in model3["Groups"]} == {
+        "EyeBlink": ["ParamEyeLOpen", "ParamEyeROpen"], "LipSync": ["ParamMouthOpenY"]}
+    physics = load(f"{stem}.physics3.json")
+    assert physics["Meta"]["PhysicsSettingCount"] == 2
+    assert physics["Meta"]["TotalInputCount"] == sum(len(s["Input"]) for s in physics["PhysicsSettings"])
+    # model.json carries the same physics for the web player.
+    assert [s["id"] for s in load("model.json")["physics"]] == [s["Id"] for s in physics["PhysicsSettings"]]
+
+
+def test_export_without_physics_or_source_name(tmp_path):
+    doc = make_test_document()
+    doc.source = ""
+    out = export_folder(doc, tmp_path / "export")
+    names = os.listdir(out)
+    assert "model.model3.json" in names and "model.psd" in names
+    assert not any(n.endswith(".physics3.json") for n in names)
+    with open(os.path.join(out, "model.model3.json"), encoding="utf-8") as fh:
+        refs = json.load(fh)["FileReferences"]
+    assert "Physics" not in refs and "Expressions" not in refs  # no face parameters for them
+
+
+def test_psd_reopens_with_layer_names_in_depth_order(tmp_path):
+    from psd_tools import PSDImage
+
+    doc = make_test_document()
+    # Shuffle the layer list: the PSD must follow the draw order, not the list.
+    doc.layers = [doc.layers[i] for i in (3, 0, 4, 2, 1)]
+    out = export_folder(doc, tmp_path / "export")
+    psd = PSDImage.open(os.path.join(out, "synthetic.psd"))
+    assert (psd.width, psd.height) == (doc.canvas.width, doc.canvas.height)
+    names = [layer.name for layer in psd]
+    assert names == ["topwear", "face", "eyewhite_l", "irides_l", "objects"]  # back to front
+    face = next(layer for layer in psd if layer.name == "face")
+    src = doc.layer("face")
+    assert (face.left, face.top) == (src.x, src.y)
+    pixels = np.asarray(face.topil().convert("RGBA"))
+    visible = src.image[..., 3] > 0
+    assert np.abs(pixels[..., 3].astype(int) - src.image[..., 3]).max() <= 1
+    assert np.abs(pixels[..., :3].astype(int) - src.image[..., :3])[visible].max() <= 1
+    blush = next(layer for layer in psd if layer.name == "objects")
+    assert blush.opacity == round(0.55 * 255)

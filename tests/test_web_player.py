@@ -2,6 +2,7 @@
 """The web player in a real headless Chromium (WebGL2 on SwiftShader) against
 the Python reference evaluator and renderer."""
 import copy
+import math
 import json
 import os
 import shutil
@@ -372,3 +373,314 @@ def test_dropped_files_load_like_the_served_folder(site, page):
     }""", site["url"] + "synthetic/")
     assert same["worst"] == 0 and same["images"] == 1
     assert "atlas0.png named in model.json is missing" in same["missing"]
+
+
+# ------------------------------------------------------------------ physics, motion3, automatic effects
+
+from web_support import make_face_document  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLAYER_JS = os.path.join(REPO, "web", "player.js")
+
+
+@pytest.fixture(scope="module")
+def face_site(site):
+    doc = make_face_document()
+    export_folder(doc, site["root"] / "face")
+    return {"doc": doc, "url": site["url"] + "face/", "folder": site["root"] / "face"}
+
+
+def _physics_frames(seed=4, seconds=4.0):
+    """Known input curves at an irregular frame rate (including dt 0 and a stall)."""
+    rng = np.random.default_rng(seed)
+    frames, t = [], 0.0
+    while t < seconds:
+        dt = float(rng.choice([1 / 30, 1 / 60, 1 / 144, 1 / 90, 0.0, 0.05, 0.4]))
+        t += dt
+        step = 1.0 if 1.0 < t < 2.2 else 0.0
+        frames.append({"dt": dt, "values": {
+            "ParamAngleX": 30 * math.sin(2 * math.pi * 0.9 * t) * (t < 3),
+            "ParamAngleZ": 25 * step,
+            "ParamBodyAngleX": 10 * math.sin(2 * math.pi * 0.4 * t)}})
+    return frames
+
+
+def _python_physics(doc, frames):
+    from image_to_rig.core.physics import PhysicsSimulator
+
+    sim = PhysicsSimulator(doc)
+    out = []
+    for f in frames:
+        values = sim.step(f["values"], f["dt"])
+        out.append([values[p] for p in ("ParamHairFront", "ParamHairSide", "ParamHairBack")])
+    return np.asarray(out)
+
+
+NODE_PHYSICS = """
+const { parseModel, PhysicsSimulator } = await import(process.argv[1]);
+const fs = await import('node:fs');
+const input = JSON.parse(fs.readFileSync(0, 'utf8'));
+const model = parseModel(input.model);
+const sim = new PhysicsSimulator(model);
+const ids = ['ParamHairFront', 'ParamHairSide', 'ParamHairBack'].map((id) => model.parameterIndex.get(id));
+const out = input.frames.map((f) => {
+  const values = model.resolveValues(f.values);
+  sim.step(values, f.dt);
+  return ids.map((i) => values[i]);
+});
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def _node(script, payload, *args):
+    import subprocess
+
+    if NODE is None:
+        pytest.skip("node is not installed")
+    proc = subprocess.run([NODE, "--input-type=module", "-e", script, *args], input=json.dumps(payload),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_player_physics_under_node_matches_python(face_site):
+    doc = face_site["doc"]
+    frames = _physics_frames()
+    model = json.loads((face_site["folder"] / "model.json").read_text(encoding="utf-8"))
+    got = np.asarray(_node(NODE_PHYSICS, {"model": model, "frames": frames}, "file://" + PLAYER_JS))
+    ref = _python_physics(doc, frames)
+    assert np.abs(ref).max() > 0.2, "the inputs really swing the hair"
+    assert np.abs(got - ref).max() < 1e-3 * 2  # 1e-3 of the range -1..1
+
+
+def test_node_unit_tests_of_the_player_maths():
+    import subprocess
+
+    if NODE is None:
+        pytest.skip("node is not installed")
+    proc = subprocess.run([NODE, "--test", os.path.join(REPO, "tests", "node")], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "# fail 0" in proc.stdout
+
+
+def test_player_physics_in_chromium_matches_python(face_site, page):
+    doc = face_site["doc"]
+    frames = _physics_frames(seed=9, seconds=3.0)
+    got = page.evaluate("""async ([base, frames]) => {
+      const { loadModel, createPlayer } = await import(base + 'player.js');
+      const model = await loadModel(base);
+      const player = createPlayer(document.createElement('canvas'), model);
+      player.autoBlink = false; player.autoBreath = false;
+      const out = [];
+      for (const f of frames) {
+        for (const [id, v] of Object.entries(f.values)) player.setParameter(id, v);
+        player.update(f.dt);
+        out.push(['ParamHairFront', 'ParamHairSide', 'ParamHairBack'].map((id) => player.getParameter(id)));
+      }
+      player.destroy();
+      return out;
+    }""", [face_site["url"], frames])
+    ref = _python_physics(doc, frames)
+    assert np.abs(np.asarray(got) - ref).max() < 2e-3
+
+
+MOTION3_IN_PLAYER = """async ([base, motion, times]) => {
+  const { loadModel, createPlayer } = await import(base + 'player.js');
+  const model = await loadModel(base);
+  const player = createPlayer(document.createElement('canvas'), model);
+  player.autoBlink = false; player.autoBreath = false; player.physicsEnabled = false;
+  const handle = player.playMotion3(motion);
+  const out = [];
+  let now = 0;
+  for (const t of times) {
+    if (t === 'stop') { player.stopMotion3(handle); out.push(null); continue; }
+    player.update(t - now); now = t;
+    out.push([player.getParameter('ParamAngleX'), player.getParameter('ParamAngleZ'),
+              player.getParameter('ParamBodyAngleX')]);
+  }
+  player.destroy();
+  return out;
+}"""
+
+
+def test_motion3_segments_and_fades_in_chromium(face_site, page):
+    motion = {"Version": 3,
+              "Meta": {"Duration": 4.0, "Fps": 30, "Loop": True, "AreBeziersRestricted": True,
+                       "FadeInTime": 0.5, "FadeOutTime": 1.0, "CurveCount": 3,
+                       "TotalSegmentCount": 5, "TotalPointCount": 10},
+              "Curves": [
+                  # bezier 0 -> 30 over 0..2 (handles at the thirds), then linear back to 0 at 4
+                  {"Target": "Parameter", "Id": "ParamAngleX",
+                   "Segments": [0, 0, 1, 2 / 3, 0, 4 / 3, 30, 2, 30, 0, 4, 0]},
+                  # stepped 10 until 1 s, then inverse stepped to -20 (at once)
+                  {"Target": "Parameter", "Id": "ParamAngleZ", "FadeInTime": 0,
+                   "Segments": [0, 10, 2, 1, 20, 3, 4, -20]},
+                  {"Target": "Parameter", "Id": "ParamBodyAngleX", "Segments": [0, 8, 0, 4, 8]}]}
+    times = [0.25, 0.5, 1.0, 1.5, 2.5, 4.5, "stop", 4.75, 5.0, 5.6]
+    got = page.evaluate(MOTION3_IN_PLAYER, [face_site["url"], motion, times])
+
+    def ease(x):
+        return 0.5 - 0.5 * math.cos(math.pi * min(max(x, 0), 1))
+
+    def bez(u):
+        return 30 * (3 * u * u * (1 - u) + u ** 3)
+
+    def fade_in(t):
+        return ease(t / 0.5)
+
+    # From the defaults (0): value = curve * fade weight.
+    # t=4.5 loops to 0.5 (bezier 0.25) and still plays at full weight.
+    expect_x = {0.25: bez(0.125) * fade_in(0.25), 0.5: bez(0.25), 1.0: bez(0.5), 1.5: bez(0.75),
+                2.5: 30 - 30 * 0.25, 4.5: bez(0.25)}
+    for (t, (ax, az, bx)) in zip([0.25, 0.5, 1.0, 1.5, 2.5, 4.5], got[:6]):
+        assert ax == pytest.approx(expect_x[t], abs=1e-3), t
+        local = t % 4.0
+        # per-curve FadeInTime 0: no fade in; at 1.0 exactly the stepped segment's end point
+        z = 10 if local < 1 else 20 if local == 1 else -20
+        assert az == pytest.approx(z, abs=1e-3), t
+        assert bx == pytest.approx(8 * (fade_in(t) if t < 0.5 else 1), abs=1e-3), t
+    # Stopped at 4.5: fades out over 1 s (sine), ends at 5.5 and lets go.
+    assert got[7][2] == pytest.approx(8 * ease(0.75), abs=1e-3)
+    assert got[8][2] == pytest.approx(8 * ease(0.5), abs=1e-3)
+    assert got[9] == [0, 0, 0] or abs(got[9][2]) < 1e-9
+
+
+def test_automatic_blink_breath_lipsync_pointer_and_expression(face_site, page):
+    got = page.evaluate("""async (base) => {
+      const { loadModel, createPlayer } = await import(base + 'player.js');
+      const model = await loadModel(base);
+      const player = createPlayer(document.createElement('canvas'), model);
+      let seed = 1;
+      player.random = () => { seed = (seed * 16807) % 2147483647; return seed / 2147483647; };
+      const eye = [], breath = [], mouth = [];
+      for (let i = 0; i < 60 * 12; i++) {
+        player.update(1 / 60);
+        eye.push(player.getParameter('ParamEyeLOpen'));
+        breath.push(player.getParameter('ParamBreath'));
+      }
+      player.setLipSyncLevel(0.8);
+      for (let i = 0; i < 30; i++) { player.update(1 / 60); mouth.push(player.getParameter('ParamMouthOpenY')); }
+      player.setLipSyncLevel(0);
+      for (let i = 0; i < 30; i++) { player.update(1 / 60); mouth.push(player.getParameter('ParamMouthOpenY')); }
+      player.followPointer(document.body);
+      player.setPointerTarget(1, -1);
+      for (let i = 0; i < 120; i++) player.update(1 / 60);
+      const pointer = ['ParamAngleX', 'ParamAngleY', 'ParamEyeBallX', 'ParamEyeBallY', 'ParamBodyAngleX'].map((id) => player.getParameter(id));
+      const hair = player.getParameter('ParamHairFront');
+      player.followPointer(null, false);
+      player.playExpression({ Type: 'Live2D Expression', FadeInTime: 0.5,
+        Parameters: [{ Id: 'ParamMouthForm', Value: 1, Blend: 'Add' }, { Id: 'ParamEyeLOpen', Value: 0.5, Blend: 'Multiply' }] });
+      player.autoBlink = false;
+      player.update(0.25);
+      const half = player.getParameter('ParamMouthForm');
+      for (let i = 0; i < 60; i++) player.update(1 / 60);
+      const full = [player.getParameter('ParamMouthForm'), player.getParameter('ParamEyeLOpen')];
+      player.playExpression(null);
+      player.update(1 / 60);
+      const cleared = player.getParameter('ParamMouthForm');
+      // A motion (the Idle one drives ParamBreath) keeps automatic breathing off it.
+      player.playMotion('Idle');
+      player.update(0.5);
+      const idleBreath = player.getParameter('ParamBreath');
+      player.destroy();
+      return { eye, breath, mouth, pointer, hair, half, full, cleared, idleBreath };
+    }""", face_site["url"])
+    eye = np.asarray(got["eye"])
+    closed = np.flatnonzero(eye < 0.05)
+    assert len(closed) >= 2, "the eyes close now and then"
+    starts = closed[np.diff(np.r_[-10, closed]) > 1]
+    assert 2 <= len(starts) <= 8, f"a natural number of blinks in 12 s: {len(starts)}"
+    assert np.all(np.diff(starts) > 60), "at least a second between blinks"
+    assert (eye > 0.99).mean() > 0.85, "eyes are open most of the time"
+    breath = np.asarray(got["breath"])
+    assert breath.max() > 0.9 and breath.min() < 0.1, "breathing spans the parameter"
+    mouth = np.asarray(got["mouth"])
+    assert 0.7 < mouth[29] <= 0.8 and mouth[0] < mouth[5] < mouth[29], "mouth opens smoothly"
+    assert mouth[-1] < 0.05, "and closes when the level drops"
+    ax, ay, ex, ey, bx = got["pointer"]
+    assert ax > 25 and ay > 25 and ex > 0.8 and ey > 0.8 and bx > 8, got["pointer"]
+    assert got["hair"] != 0.0, "physics follows the head"
+    assert got["half"] == pytest.approx(0.5, abs=1e-6)  # sine ease at half the fade time
+    assert got["full"] == pytest.approx([1.0, 0.5], abs=1e-6)
+    assert got["cleared"] == 0.0
+    idle = site_idle_breath(face_site["doc"], 0.5)
+    assert got["idleBreath"] == pytest.approx(idle, abs=1e-3)
+
+
+def site_idle_breath(doc, t):
+    c = next(c for c in doc.motions[0].curves if c.param == "ParamBreath")
+    return float(np.interp(t, c.times, c.values))
+
+
+def test_viewer_lists_motion3_and_expression_buttons(face_site, page):
+    page.goto(face_site["url"] + "index.html")
+    page.wait_for_function("document.body.dataset.ready === 'true'", timeout=30000)
+    motions = page.locator("#motions button").all_text_contents()
+    assert motions == ["Idle", "Idle (motion3)"]
+    assert page.locator("#expressions button").all_text_contents() == [
+        "No expression", "smile", "surprise", "angry"]
+    page.locator("#expressions button", has_text="smile").click()
+    page.wait_for_timeout(1200)
+    assert page.evaluate("window.imageToRig.player.getParameter('ParamMouthForm')") > 0.9
+    page.locator("#motions button", has_text="motion3").click()
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.imageToRig.player.motion3.length") == 1
+    assert page.evaluate("window.imageToRig.player.motion === null")
+    page.uncheck("#auto-blink")
+    assert page.evaluate("window.imageToRig.player.autoBlink") is False
+    page.check("#follow-pointer")
+    assert page.evaluate("window.imageToRig.player._pointer.enabled") is True
+    page.mouse.move(5, 5)
+    shot = os.path.join(SHOTS or "/tmp", "viewer_face.png")
+    page.screenshot(path=shot)
+
+
+def test_lip_sync_from_an_audio_file(face_site, page, tmp_path):
+    """A loud tone file opens the mouth through attachAudio (Web Audio RMS)."""
+    import wave
+
+    rate = 22050
+    t = np.arange(int(rate * 2.0)) / rate
+    tone = (0.6 * np.sin(2 * np.pi * 220 * t) * 32767).astype(np.int16)
+    with wave.open(str(face_site["folder"] / "tone.wav"), "wb") as w:
+        w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate)  # noqa: E702
+        w.writeframes(tone.tobytes())
+    got = page.evaluate("""async (base) => {
+      const { loadModel, createPlayer } = await import(base + 'player.js');
+      const model = await loadModel(base);
+      const player = createPlayer(document.createElement('canvas'), model);
+      const audio = new Audio(base + 'tone.wav');
+      player.attachAudio(audio);
+      const before = player.getParameter('ParamMouthOpenY');
+      try { await audio.play(); } catch (err) { return { skipped: String(err) }; }
+      let best = 0;
+      const t0 = performance.now();
+      while (performance.now() - t0 < 1200) {
+        await new Promise((r) => setTimeout(r, 30));
+        player.update(0.03);
+        best = Math.max(best, player.getParameter('ParamMouthOpenY'));
+      }
+      audio.pause();
+      player.destroy();
+      return { before, best };
+    }""", face_site["url"])
+    if "skipped" in got:
+        pytest.skip(f"this Chromium cannot play audio headless: {got['skipped']}")
+    assert got["before"] == 0
+    assert got["best"] > 0.5
+
+
+def test_model3_json_url_loads_the_model_it_names(face_site, page):
+    got = page.evaluate("""async (base) => {
+      const { loadModel } = await import(base + 'player.js');
+      const model = await loadModel(base + 'face_test.model3.json');
+      let refused = '';
+      const cubism = new Blob([JSON.stringify({ Version: 3, FileReferences: { Moc: 'hiyori.moc3', Textures: [] } })]);
+      try {
+        await loadModel(base + 'face_test.model3.json', { fetchImpl: async (u) => u.endsWith('.model3.json') ? new Response(cubism) : fetch(u) });
+      } catch (err) { refused = err.message; }
+      return { meshes: model.meshes.length, physics: model.physics.length, refused };
+    }""", face_site["url"])
+    assert got["meshes"] == len(face_site["doc"].meshes) and got["physics"] == 3
+    assert "belongs to a Cubism model" in got["refused"]

@@ -19,7 +19,7 @@ from image_to_rig.core.document import (Canvas, Keyform, Layer, Mesh, Motion, Mo
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--use-angle=swiftshader",
-                 "--enable-unsafe-swiftshader"]
+                 "--enable-unsafe-swiftshader", "--autoplay-policy=no-user-gesture-required"]
 INSTALL_HINT = ("headless Chromium is not installed; as root run "
                 "`apt-get update && apt-get install -y chromium` and "
                 "`pip install playwright` (never `playwright install`)")
@@ -135,6 +135,29 @@ def make_test_document() -> RigDocument:
     ])
     doc = RigDocument(canvas, layers, meshes, deformers, params, keyforms,
                       ["topwear", "face", "eyewhite_l", "irides_l", "blush"], [idle], source="synthetic.png")
+    doc.validate()
+    return doc
+
+
+def make_face_document() -> RigDocument:
+    """The test rig plus eye, mouth and hair parameters and default hair physics:
+    blink, lip sync, expressions and physics have something to drive."""
+    from image_to_rig.core.physics import default_hair_physics
+
+    doc = make_test_document()
+    doc.parameters += [
+        Parameter("ParamAngleY", -30, 0, 30, "Angle Y", "Face"),
+        Parameter("ParamEyeLOpen", 0, 1, 1, "Eye L open", "Eyes"),
+        Parameter("ParamEyeROpen", 0, 1, 1, "Eye R open", "Eyes"),
+        Parameter("ParamEyeBallY", -1, 0, 1, "Eyeball Y", "Eyes"),
+        Parameter("ParamMouthOpenY", 0, 0, 1, "Mouth open", "Mouth"),
+        Parameter("ParamMouthForm", -1, 0, 1, "Mouth form", "Mouth"),
+        Parameter("ParamHairFront", -1, 0, 1, "Hair front", "Hair"),
+        Parameter("ParamHairSide", -1, 0, 1, "Hair side", "Hair"),
+        Parameter("ParamHairBack", -1, 0, 1, "Hair back", "Hair"),
+    ]
+    doc.physics = default_hair_physics(doc)
+    doc.source = "face test.png"
     doc.validate()
     return doc
 

@@ -294,7 +294,310 @@ export function parseModel(data) {
     };
   });
 
-  return new Model({ canvas, textures, parameters, layers, deformers, meshes, drawOrder, keyforms, motions, source: typeof data.source === "string" ? data.source : "" });
+  const physics = data.physics === undefined ? [] : parsePhysics(data.physics, paramIndex);
+  const groups = {};
+  if (isObj(data.groups)) {
+    for (const [name, ids] of Object.entries(data.groups)) {
+      if (Array.isArray(ids)) groups[name] = ids.filter((id) => typeof id === "string" && paramIndex.has(id));
+    }
+  }
+  return new Model({ canvas, textures, parameters, layers, deformers, meshes, drawOrder, keyforms, motions, physics, groups, source: typeof data.source === "string" ? data.source : "" });
+}
+
+function parsePhysics(list, paramIndex) {
+  return arr(list, "physics", { max: 256 }).map((s, i) => {
+    const w = `physics[${i}]`;
+    if (!isObj(s)) fail(`${w} must be an object`);
+    const id = str(s.id, `${w}.id`);
+    const param = (v, where) => {
+      if (!paramIndex.has(str(v, where))) fail(`physics setting "${id}" uses unknown parameter "${v}"`);
+      return v;
+    };
+    const inputs = arr(s.inputs, `${w}.inputs`, { min: 1, max: 64 }).map((x, j) => {
+      const type = str(x.type, `${w}.inputs[${j}].type`);
+      if (type !== "X" && type !== "Angle") fail(`physics setting "${id}": input type must be "X" or "Angle"`);
+      return { source: param(x.source, `${w}.inputs[${j}].source`), weight: num(x.weight, `${w}.inputs[${j}].weight`, { min: 0, max: 100 }), type, reflect: Boolean(x.reflect) };
+    });
+    const vertices = arr(s.vertices, `${w}.vertices`, { min: 2, max: 64 }).map((v, j) => {
+      const vw = `${w}.vertices[${j}]`;
+      return {
+        position: arr(v.position, `${vw}.position`, { min: 2, max: 2 }).map((x, k) => num(x, `${vw}.position[${k}]`)),
+        mobility: num(v.mobility, `${vw}.mobility`, { min: 0, max: 1 }),
+        delay: num(v.delay, `${vw}.delay`, { min: 1e-9 }),
+        acceleration: num(v.acceleration, `${vw}.acceleration`, { min: 0 }),
+        radius: num(v.radius, `${vw}.radius`, { min: 0 }),
+      };
+    });
+    const outputs = arr(s.outputs, `${w}.outputs`, { min: 1, max: 64 }).map((o, j) => ({
+      destination: param(o.destination, `${w}.outputs[${j}].destination`),
+      vertexIndex: num(o.vertex_index, `${w}.outputs[${j}].vertex_index`, { min: 1, max: vertices.length - 1, int: true }),
+      scale: num(o.scale, `${w}.outputs[${j}].scale`),
+      weight: num(o.weight, `${w}.outputs[${j}].weight`, { min: 0, max: 100 }),
+      reflect: Boolean(o.reflect),
+    }));
+    if (!isObj(s.normalization)) fail(`${w}.normalization must be an object`);
+    const triple = (v, where) => {
+      const t = arr(v, where, { min: 3, max: 3 }).map((x, k) => num(x, `${where}[${k}]`));
+      if (!(t[0] <= t[1] && t[1] <= t[2])) fail(`${where} must be min <= default <= max`);
+      return t;
+    };
+    return { id, name: typeof s.name === "string" ? s.name : id, inputs, outputs, vertices,
+             position: triple(s.normalization.position, `${w}.normalization.position`),
+             angle: triple(s.normalization.angle, `${w}.normalization.angle`) };
+  });
+}
+
+// ---------------------------------------------------------------- physics
+// The same maths, order of operations and fixed rate as core/physics.py
+// (read its docstring); the two are tested against each other.
+
+export const PHYSICS_STEP_HZ = 120;
+export const PHYSICS_MAX_FRAME_DT = 0.25;
+const AIR_RESISTANCE = 5;
+const TIME_BASE = 30;
+const WIND_X = 0, WIND_Y = 0; // physics3 Wind (0, 0); y flipped into y-down space
+
+function normalise(v, pmin, pdef, pmax, n) {
+  if (v > pdef) { const span = pmax - pdef; return span > 0 ? n[1] + ((v - pdef) / span) * (n[2] - n[1]) : n[1]; }
+  if (v < pdef) { const span = pdef - pmin; return span > 0 ? n[1] + ((v - pdef) / span) * (n[1] - n[0]) : n[1]; }
+  return n[1];
+}
+
+/** Steps the model's pendulum settings at a fixed internal rate. */
+export class PhysicsSimulator {
+  constructor(model) {
+    this.model = model;
+    this.settings = model.physics || [];
+    this.reset();
+  }
+
+  reset() {
+    const pIndex = this.model.parameterIndex;
+    this.chains = this.settings.map((s) => {
+      const n = s.vertices.length;
+      const py = new Float64Array(n);
+      let y = 0;
+      for (let k = 1; k < n; k++) { y += s.vertices[k].radius; py[k] = y; }
+      return {
+        s, px: new Float64Array(n), py, vx: new Float64Array(n), vy: new Float64Array(n), gx: 0, gy: 1,
+        outPrev: new Float64Array(s.outputs.length), outCur: new Float64Array(s.outputs.length),
+        inputIndex: s.inputs.map((inp) => pIndex.get(inp.source)),
+        outputIndex: s.outputs.map((o) => pIndex.get(o.destination)),
+        drive: [0, 0], last: [0, 0],
+      };
+    });
+    this.accumulator = 0;
+    this.started = false;
+  }
+
+  _drive(c, values) {
+    const params = this.model.parameters, s = c.s;
+    let tx = 0, angle = 0;
+    for (let j = 0; j < s.inputs.length; j++) {
+      const inp = s.inputs[j], p = params[c.inputIndex[j]];
+      let v = values[c.inputIndex[j]];
+      if (!Number.isFinite(v)) v = p.default;
+      v = Math.min(Math.max(v, p.min), p.max);
+      let x = normalise(v, p.min, p.default, p.max, inp.type === "X" ? s.position : s.angle) * (inp.weight / 100);
+      if (inp.reflect) x = -x;
+      if (inp.type === "X") tx += x; else angle += x;
+    }
+    c.drive[0] = tx; c.drive[1] = (angle * Math.PI) / 180;
+  }
+
+  _substep(c, tx, angle, h) {
+    const s = c.s, px = c.px, py = c.py, vx = c.vx, vy = c.vy;
+    const gx = Math.sin(angle), gy = Math.cos(angle);
+    let turn = Math.atan2(gy, gx) - Math.atan2(c.gy, c.gx);
+    if (turn > Math.PI) turn -= 2 * Math.PI;
+    else if (turn < -Math.PI) turn += 2 * Math.PI;
+    turn /= AIR_RESISTANCE;
+    const ct = Math.cos(turn), st = Math.sin(turn);
+    const wx = WIND_X, wy = -WIND_Y;
+    px[0] = tx; py[0] = 0;
+    for (let k = 1; k < s.vertices.length; k++) {
+      const vert = s.vertices[k];
+      const d = vert.delay * h * TIME_BASE;
+      const keep = Math.pow(vert.mobility, h * TIME_BASE);
+      let dx = px[k] - px[k - 1], dy = py[k] - py[k - 1];
+      const rx = ct * dx - st * dy, ry = st * dx + ct * dy;
+      const lx = px[k - 1] + rx, ly = py[k - 1] + ry;
+      const nx = lx + vx[k] * keep + (gx * vert.acceleration + wx) * d * d;
+      const ny = ly + vy[k] * keep + (gy * vert.acceleration + wy) * d * d;
+      let ex = nx - px[k - 1], ey = ny - py[k - 1];
+      const length = Math.hypot(ex, ey);
+      if (length > 1e-12) { ex /= length; ey /= length; } else { ex = gx; ey = gy; }
+      px[k] = px[k - 1] + ex * vert.radius;
+      py[k] = py[k - 1] + ey * vert.radius;
+      vx[k] = px[k] - lx; vy[k] = py[k] - ly;
+    }
+    c.gx = gx; c.gy = gy;
+    const tmp = c.outPrev; c.outPrev = c.outCur; c.outCur = tmp;
+    for (let j = 0; j < s.outputs.length; j++) c.outCur[j] = this._outputAngle(c, s.outputs[j]);
+  }
+
+  _outputAngle(c, out) {
+    const k = out.vertexIndex, px = c.px, py = c.py;
+    const sx = px[k] - px[k - 1], sy = py[k] - py[k - 1];
+    let rx = 0, ry = 1;
+    if (k >= 2) { rx = px[k - 1] - px[k - 2]; ry = py[k - 1] - py[k - 2]; }
+    const a = Math.atan2(ry * sx - rx * sy, rx * sx + ry * sy);
+    return out.reflect ? -a : a;
+  }
+
+  /**
+   * Advance by dt seconds with this frame's parameter values (Float64Array in
+   * parameter order); writes the output parameters into `values` (clamped).
+   */
+  step(values, dt) {
+    dt = Number(dt);
+    if (!Number.isFinite(dt) || dt < 0) dt = 0;
+    dt = Math.min(dt, PHYSICS_MAX_FRAME_DT);
+    const h = 1 / PHYSICS_STEP_HZ;
+    for (const c of this.chains) {
+      c.last[0] = c.drive[0]; c.last[1] = c.drive[1];
+      this._drive(c, values);
+      if (!this.started) { c.last[0] = c.drive[0]; c.last[1] = c.drive[1]; }
+    }
+    this.started = true;
+    const start = this.accumulator;
+    this.accumulator += dt;
+    const steps = Math.floor(this.accumulator / h + 1e-9);
+    this.accumulator -= steps * h;
+    if (this.accumulator < 0) this.accumulator = 0;
+    for (let k = 1; k <= steps; k++) {
+      let f = dt > 0 ? (k * h - start) / dt : 1;
+      f = Math.min(Math.max(f, 0), 1);
+      for (const c of this.chains) {
+        this._substep(c, c.last[0] + (c.drive[0] - c.last[0]) * f, c.last[1] + (c.drive[1] - c.last[1]) * f, h);
+      }
+    }
+    const alpha = Math.min(this.accumulator / h, 1);
+    const params = this.model.parameters;
+    for (const c of this.chains) {
+      for (let j = 0; j < c.s.outputs.length; j++) {
+        const o = c.s.outputs[j], i = c.outputIndex[j], p = params[i];
+        const angle = c.outPrev[j] + (c.outCur[j] - c.outPrev[j]) * alpha;
+        const w = o.weight / 100;
+        const base = Number.isFinite(values[i]) ? values[i] : p.default;
+        const v = base * (1 - w) + angle * o.scale * w;
+        values[i] = Math.min(Math.max(v, p.min), p.max);
+      }
+    }
+    return values;
+  }
+}
+
+// ---------------------------------------------------------------- motion3
+// Cubism motion3.json playback.  Segments: 0 linear, 1 cubic bezier (two
+// control points and the end point), 2 stepped (holds the start value),
+// 3 inverse stepped (takes the end value at once).  With
+// AreBeziersRestricted (or handles inside their segment in time) the bezier
+// parameter is the linear time fraction, as Cubism does for restricted
+// handles; otherwise the parameter is solved so that the curve's time equals t.
+
+const MOTION3_POINTS = { 0: 1, 1: 3, 2: 1, 3: 1 };
+
+function motionFail(name, msg) {
+  throw new ModelError(`${name}: ${msg}`);
+}
+
+/** Check a parsed motion3.json and make it playable (throws ModelError). */
+export function parseMotion3(data, name = "motion3.json") {
+  if (!isObj(data) || !isObj(data.Meta) || !Array.isArray(data.Curves)) motionFail(name, "not a motion3.json (needs Meta and Curves)");
+  const meta = data.Meta;
+  const duration = Number(meta.Duration);
+  if (!Number.isFinite(duration) || duration < 0) motionFail(name, "Meta.Duration must be a number of seconds");
+  const fadeNum = (v, fallback) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : fallback);
+  if (data.Curves.length > LIMITS.MAX_ITEMS) motionFail(name, "has too many curves");
+  const curves = data.Curves.map((c, i) => {
+    if (!isObj(c) || typeof c.Id !== "string" || !Array.isArray(c.Segments)) motionFail(name, `curve ${i} needs Id and Segments`);
+    const seg = c.Segments;
+    if (seg.length < 2 || seg.length > 3 * LIMITS.MAX_CURVE_KEYS) motionFail(name, `curve "${c.Id}" has no points`);
+    for (let k = 0; k < seg.length; k++) if (typeof seg[k] !== "number" || !Number.isFinite(seg[k])) motionFail(name, `curve "${c.Id}" holds a value that is not a number`);
+    // Flatten to segments: {type, t0, v0, pts: [t1, v1, ...]}.
+    const segments = [];
+    let t0 = seg[0], v0 = seg[1], i2 = 2;
+    while (i2 < seg.length) {
+      const type = seg[i2];
+      const n = MOTION3_POINTS[type];
+      if (n === undefined) motionFail(name, `curve "${c.Id}" has an unknown segment type ${type}`);
+      if (i2 + 1 + 2 * n > seg.length) motionFail(name, `curve "${c.Id}" ends in the middle of a segment`);
+      const pts = seg.slice(i2 + 1, i2 + 1 + 2 * n);
+      const t1 = pts[pts.length - 2];
+      if (t1 < t0) motionFail(name, `curve "${c.Id}": point times must not go back`);
+      segments.push({ type, t0, v0, pts, t1, v1: pts[pts.length - 1] });
+      t0 = t1; v0 = pts[pts.length - 1];
+      i2 += 1 + 2 * n;
+    }
+    return { target: c.Target || "Parameter", id: c.Id, first: [seg[0], seg[1]], segments,
+             fadeIn: fadeNum(c.FadeInTime, null), fadeOut: fadeNum(c.FadeOutTime, null) };
+  });
+  return { name, duration, loop: Boolean(meta.Loop), restricted: Boolean(meta.AreBeziersRestricted),
+           fadeIn: fadeNum(meta.FadeInTime, 1), fadeOut: fadeNum(meta.FadeOutTime, 1), curves };
+}
+
+function lerp(a, b, t) { return a + (b - a) * t; }
+
+function bezierPoint(p0, p1, p2, p3, t) {
+  const a = lerp(p0, p1, t), b = lerp(p1, p2, t), c = lerp(p2, p3, t);
+  const d = lerp(a, b, t), e = lerp(b, c, t);
+  return lerp(d, e, t);
+}
+
+/** Value of one bezier segment at time t (see the section comment). */
+export function bezierValue(seg, t, restricted) {
+  const [c1t, c1v, c2t, c2v, t1, v1] = seg.pts;
+  const t0 = seg.t0, v0 = seg.v0, span = t1 - t0;
+  if (span <= 0) return v1;
+  let u = (t - t0) / span;
+  const inside = c1t >= t0 && c1t <= t1 && c2t >= t0 && c2t <= t1;
+  if (!restricted && inside && Math.abs(c1t - (t0 + span / 3)) + Math.abs(c2t - (t1 - span / 3)) > 1e-9 * (1 + span)) {
+    // Solve bezierTime(u) = t by bisection (the time polynomial rises monotonically
+    // when both handles lie inside the segment).
+    let lo = 0, hi = 1;
+    for (let it = 0; it < 60; it++) {
+      const mid = 0.5 * (lo + hi);
+      if (bezierPoint(t0, c1t, c2t, t1, mid) < t) lo = mid; else hi = mid;
+    }
+    u = 0.5 * (lo + hi);
+  }
+  u = Math.min(Math.max(u, 0), 1);
+  return bezierPoint(v0, c1v, c2v, v1, u);
+}
+
+/** Value of a parsed motion3 curve at time t (seconds from the motion start). */
+export function evaluateMotion3Curve(curve, t, restricted = true) {
+  const segs = curve.segments;
+  if (!segs.length || t <= curve.first[0]) return curve.first[1];
+  // Binary search for the first segment that ends at or after t.
+  let lo = 0, hi = segs.length - 1;
+  if (t >= segs[hi].t1) return segs[hi].v1;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (segs[mid].t1 < t) lo = mid + 1; else hi = mid; }
+  const seg = segs[lo];
+  switch (seg.type) {
+    case 0: return seg.t1 > seg.t0 ? lerp(seg.v0, seg.v1, (t - seg.t0) / (seg.t1 - seg.t0)) : seg.v1;
+    case 1: return bezierValue(seg, t, restricted);
+    case 2: return t >= seg.t1 ? seg.v1 : seg.v0;
+    default: return t > seg.t0 ? seg.v1 : seg.v0;
+  }
+}
+
+/** Cubism's sine ease of a fade: 0..1 -> 0..1. */
+export function easeSine(x) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  return 0.5 - 0.5 * Math.cos(x * Math.PI);
+}
+
+/**
+ * Fade weight of a playing motion at `elapsed` seconds after it started;
+ * `remaining` is the time until it ends (Infinity while it loops on).
+ */
+export function fadeWeight(fadeIn, fadeOut, elapsed, remaining) {
+  const fin = fadeIn > 0 ? easeSine(elapsed / fadeIn) : 1;
+  const fout = fadeOut > 0 && Number.isFinite(remaining) ? easeSine(remaining / fadeOut) : 1;
+  return fin * fout;
 }
 
 // ---------------------------------------------------------------- evaluation
@@ -358,21 +661,36 @@ export class Model {
   _offsets(list, values, out) {
     if (list.length === 0) return false;
     out.fill(0);
+    // Scratch for the non-zero grid nodes (at most 2 per parameter, 4 parameters).
+    const nodes = this._nodeScratch || (this._nodeScratch = new Int32Array(32));
+    const weights = this._weightScratch || (this._weightScratch = new Float64Array(32));
     for (const k of list) {
-      // Non-zero node weights only: at most 2 per parameter.
-      let nodes = [0], weights = [1];
+      let count = 1;
+      nodes[0] = 0; weights[0] = 1;
       for (let j = 0; j < k.params.length; j++) {
-        const keys = k.keys[j];
-        const [i0, w0, i1, w1] = tent(keys, values[k.params[j]]);
-        const nn = [], nw = [];
-        for (let q = 0; q < nodes.length; q++) {
-          nn.push(nodes[q] * keys.length + i0); nw.push(weights[q] * w0);
-          if (keys.length > 1) { nn.push(nodes[q] * keys.length + i1); nw.push(weights[q] * w1); }
+        const keys = k.keys[j], n = keys.length;
+        let v = values[k.params[j]];
+        let i0 = 0, w1 = 0;
+        if (n > 1) {
+          if (v < keys[0]) v = keys[0];
+          if (v > keys[n - 1]) v = keys[n - 1];
+          while (i0 < n - 2 && keys[i0 + 1] <= v) i0++;
+          w1 = (v - keys[i0]) / (keys[i0 + 1] - keys[i0]);
         }
-        nodes = nn; weights = nw;
+        // Expand in place from the back: node q -> (q*n + i0, w*(1-w1)), (q*n + i0 + 1, w*w1).
+        if (n > 1) {
+          for (let q = count - 1; q >= 0; q--) {
+            const base = nodes[q] * n + i0, w = weights[q];
+            nodes[2 * q] = base; weights[2 * q] = w * (1 - w1);
+            nodes[2 * q + 1] = base + 1; weights[2 * q + 1] = w * w1;
+          }
+          count *= 2;
+        } else {
+          for (let q = 0; q < count; q++) nodes[q] = nodes[q] * n;
+        }
       }
       const size = k.size, forms = k.forms;
-      for (let q = 0; q < nodes.length; q++) {
+      for (let q = 0; q < count; q++) {
         const w = weights[q];
         if (w === 0) continue;
         const base = nodes[q] * size;
@@ -390,6 +708,64 @@ export class Model {
     this._offsets(this._keyformsOf.deformer[index], values, form);
     cache[index] = form;
     return form;
+  }
+
+  /** Parameter indices that move a mesh (its keyforms and those of its deformer chain). */
+  _meshParams(mi) {
+    const m = this.meshes[mi], set = new Set();
+    for (const k of this._keyformsOf.mesh[mi]) for (const p of k.params) set.add(p);
+    for (const di of m.chain) for (const k of this._keyformsOf.deformer[di]) for (const p of k.params) set.add(p);
+    return Int32Array.from(set);
+  }
+
+  /**
+   * The player's per-frame evaluation: deforms into reused buffers and skips
+   * meshes none of whose parameters changed since the last call.  Returns
+   * {verts: Float32Array per mesh, changed: Uint8Array per mesh}.
+   */
+  evaluateFrame(vals, st = this._frame || (this._frame = this.newFrameState())) {
+    st.formDone.fill(0);
+    return this._evaluateInto(vals, st);
+  }
+
+  /** Reusable buffers for evaluateFrame (one per player). */
+  newFrameState() {
+    {
+      return {
+        verts: this.meshes.map((m) => new Float32Array(m.vertices.length)),
+        pts: this.meshes.map((m) => new Float64Array(m.vertices.length)),
+        off: new Float64Array(Math.max(2, ...this.meshes.map((m) => m.vertices.length))),
+        params: this.meshes.map((m, mi) => this._meshParams(mi)),
+        last: this.meshes.map((m, mi) => new Float64Array(this._meshParams(mi).length).fill(NaN)),
+        changed: new Uint8Array(this.meshes.length),
+        forms: this.deformers.map((d, i) => new Float64Array(d.type === "warp" ? this._restGrids[i].length : 3)),
+        formDone: new Uint8Array(this.deformers.length),
+      };
+    }
+  }
+
+  _evaluateInto(vals, st) {
+    for (let mi = 0; mi < this.meshes.length; mi++) {
+      const ps = st.params[mi], last = st.last[mi];
+      let same = true;
+      for (let j = 0; j < ps.length; j++) if (last[j] !== vals[ps[j]]) { same = false; last[j] = vals[ps[j]]; }
+      st.changed[mi] = same ? 0 : 1;
+      if (same) continue;
+      const m = this.meshes[mi], pts = st.pts[mi];
+      pts.set(m.vertices);
+      const list = this._keyformsOf.mesh[mi];
+      if (list.length) {
+        const off = st.off.subarray(0, pts.length);
+        this._offsets(list, vals, off);
+        for (let e = 0; e < pts.length; e++) pts[e] += off[e];
+      }
+      for (const di of m.chain) {
+        if (!st.formDone[di]) { this._offsets(this._keyformsOf.deformer[di], vals, st.forms[di]) || st.forms[di].fill(0); st.formDone[di] = 1; }
+        this._applyDeformer(di, st.forms[di], pts);
+      }
+      st.verts[mi].set(pts);
+    }
+    return st;
   }
 
   _applyDeformer(index, form, pts) {
@@ -510,6 +886,7 @@ async function readJsonText(text, where) {
 export async function loadModel(source, { fetchImpl } = {}) {
   const doFetch = fetchImpl || ((u) => fetch(u));
   let getFile;
+  let model3Name = null; // a <stem>.model3.json URL: its FileReferences.Moc names model.json
   if (source instanceof Map || Array.isArray(source) || (typeof FileList !== "undefined" && source instanceof FileList)) {
     const files = new Map();
     const entries = source instanceof Map ? source.entries() : Array.from(source, (f) => [f.webkitRelativePath || f.name, f]);
@@ -521,6 +898,8 @@ export async function loadModel(source, { fetchImpl } = {}) {
     };
   } else {
     let base = String(source ?? "./");
+    const model3Match = base.match(/([^/]+\.model3\.json)(\?.*)?$/);
+    if (model3Match) { model3Name = model3Match[1]; base = base.slice(0, model3Match.index); }
     if (/model\.json(\?.*)?$/.test(base)) base = base.replace(/model\.json(\?.*)?$/, "");
     if (base !== "" && !base.endsWith("/")) base += "/";
     const baseUrl = new URL(base, typeof document !== "undefined" ? document.baseURI : undefined);
@@ -537,9 +916,18 @@ export async function loadModel(source, { fetchImpl } = {}) {
       return await res.blob();
     };
   }
-  const jsonBlob = await getFile("model.json");
-  if (jsonBlob.size > LIMITS.MAX_JSON_BYTES) throw new ModelError("model.json is too large");
-  const data = await readJsonText(await jsonBlob.text(), "model.json");
+  let modelName = "model.json";
+  if (model3Name) {
+    const m3 = await readJsonText(await (await getFile(model3Name)).text(), model3Name);
+    const moc = m3 && m3.FileReferences && m3.FileReferences.Moc;
+    if (typeof moc !== "string" || !/^[A-Za-z0-9_.-]+\.json$/.test(moc)) {
+      throw new ModelError(`${model3Name} belongs to a Cubism model (its Moc is "${moc}"); this player plays Image to Rig exports, whose model3.json names model.json`);
+    }
+    modelName = moc;
+  }
+  const jsonBlob = await getFile(modelName);
+  if (jsonBlob.size > LIMITS.MAX_JSON_BYTES) throw new ModelError(`${modelName} is too large`);
+  const data = await readJsonText(await jsonBlob.text(), modelName);
   const model = parseModel(data);
   model.images = await Promise.all(model.textures.map(async (name) => decodeImage(await getFile(name), name)));
   model.images.forEach((img, i) => {
@@ -612,6 +1000,24 @@ export class Player extends EventTarget {
     this.motionLoop = true;
     this.playing = false;
     this._destroyed = false;
+    this.time = 0; // seconds of update() so far
+    this.motion3 = []; // playing Cubism motions: {motion, start, end, loop, fadeIn, fadeOut, targets}
+    this.expression = null; // {params: [[index, value, blend]], start, fadeIn, weight}
+    this.physics = new PhysicsSimulator(model);
+    this.physicsEnabled = model.physics.length > 0;
+    this.autoBlink = true;
+    this.autoBreath = true;
+    this.random = Math.random; // replaceable for reproducible blinking
+    this._blink = { next: 2 + 4 * Math.random(), start: -1 };
+    this._lip = { level: 0, analyser: null, buffer: null, context: null, stop: null, manual: null };
+    this._pointer = { enabled: false, x: 0, y: 0, tx: 0, ty: 0, stop: null };
+    this._restore = new Map(); // param index -> [value before effects, value written]
+    const idx = (id) => model.parameterIndex.get(id);
+    const group = (name, ids) => (model.groups && model.groups[name] && model.groups[name].length ? model.groups[name] : ids)
+      .map(idx).filter((i) => i !== undefined);
+    this._eyeBlink = group("EyeBlink", ["ParamEyeLOpen", "ParamEyeROpen"]);
+    this._lipSync = group("LipSync", ["ParamMouthOpenY"]);
+    this._breath = idx("ParamBreath");
     canvas.width = model.canvas.width;
     canvas.height = model.canvas.height;
     const gl = canvas.getContext("webgl2", { alpha: true, premultipliedAlpha: true, antialias, preserveDrawingBuffer, depth: false, stencil: false });
@@ -679,7 +1085,7 @@ export class Player extends EventTarget {
       gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, ibo);
       gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, m.triangles, gl.STATIC_DRAW);
       gl.bindVertexArray(null);
-      return { vao, pos, uv, ibo, count: m.triangles.length, scratch: new Float32Array(m.vertices.length) };
+      return { vao, pos, uv, ibo, count: m.triangles.length, uploaded: null };
     });
 
     // One offscreen target per layer that other layers clip to.
@@ -773,26 +1179,273 @@ export class Player extends EventTarget {
     }
   }
 
-  /** Advance the playing motion by dt seconds. */
+  /**
+   * Play a Cubism motion3.json (parsed JSON object or the result of
+   * parseMotion3).  Options: loop (default Meta.Loop), fadeIn / fadeOut
+   * seconds (default the file's, else 1 s).  Motions already playing fade out.
+   * Returns the motion's handle for stopMotion3.
+   */
+  playMotion3(json, { loop, fadeIn, fadeOut, name } = {}) {
+    const motion = json && Array.isArray(json.curves) && "restricted" in json ? json : parseMotion3(json, name);
+    for (const m of this.motion3) if (m.end === Infinity || m.end > this.time + m.fadeOut) m.end = this.time + m.fadeOut;
+    const targets = [];
+    for (const c of motion.curves) {
+      if (c.target !== "Parameter") continue;
+      const i = this.model.parameterIndex.get(c.id);
+      if (i !== undefined) targets.push([i, c]);
+    }
+    const entry = {
+      motion, targets, start: this.time,
+      loop: loop === undefined ? motion.loop : Boolean(loop),
+      fadeIn: fadeIn === undefined ? motion.fadeIn : Math.max(0, Number(fadeIn) || 0),
+      fadeOut: fadeOut === undefined ? motion.fadeOut : Math.max(0, Number(fadeOut) || 0),
+    };
+    entry.end = entry.loop ? Infinity : this.time + motion.duration;
+    this.motion3.push(entry);
+    return entry;
+  }
+
+  /** Fade out one motion3 (or all when none is given). */
+  stopMotion3(entry) {
+    for (const m of this.motion3) {
+      if (entry && m !== entry) continue;
+      m.end = Math.min(m.end, this.time + m.fadeOut);
+    }
+  }
+
+  /** Apply a Cubism exp3.json expression (null clears it), faded in. */
+  playExpression(json) {
+    if (json === null) { this.expression = null; return; }
+    if (!isObj(json) || !Array.isArray(json.Parameters)) throw new ModelError("not an exp3.json expression (needs Parameters)");
+    const params = [];
+    for (const p of json.Parameters) {
+      const i = isObj(p) ? this.model.parameterIndex.get(p.Id) : undefined;
+      if (i === undefined || typeof p.Value !== "number") continue;
+      const blend = p.Blend === "Multiply" || p.Blend === "Overwrite" ? p.Blend : "Add";
+      params.push([i, p.Value, blend]);
+    }
+    const fadeIn = typeof json.FadeInTime === "number" && json.FadeInTime >= 0 ? json.FadeInTime : 1;
+    this.expression = { params, start: this.time, fadeIn };
+  }
+
+  /** Lip sync from an <audio>/<video> element (Web Audio RMS level). */
+  attachAudio(element) {
+    const Ctx = globalThis.AudioContext || globalThis.webkitAudioContext;
+    if (!Ctx) throw new Error("this browser has no Web Audio");
+    this.detachAudio();
+    const context = new Ctx();
+    const source = context.createMediaElementSource(element);
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 1024;
+    source.connect(analyser);
+    analyser.connect(context.destination);
+    const resume = () => context.resume();
+    element.addEventListener("play", resume);
+    Object.assign(this._lip, { context, analyser, buffer: new Float32Array(analyser.fftSize),
+                               stop: () => { element.removeEventListener("play", resume); source.disconnect(); analyser.disconnect(); context.close(); } });
+    return analyser;
+  }
+
+  /** Lip sync from the microphone (asks for permission). */
+  async attachMicrophone() {
+    const Ctx = globalThis.AudioContext || globalThis.webkitAudioContext;
+    if (!Ctx || !navigator.mediaDevices) throw new Error("this browser cannot read the microphone");
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    this.detachAudio();
+    const context = new Ctx();
+    const source = context.createMediaStreamSource(stream);
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 1024;
+    source.connect(analyser); // not to the speakers: no feedback
+    Object.assign(this._lip, { context, analyser, buffer: new Float32Array(analyser.fftSize),
+                               stop: () => { source.disconnect(); stream.getTracks().forEach((t) => t.stop()); context.close(); } });
+    return analyser;
+  }
+
+  detachAudio() {
+    if (this._lip.stop) this._lip.stop();
+    Object.assign(this._lip, { context: null, analyser: null, buffer: null, stop: null, level: 0 });
+  }
+
+  /** Drive lip sync by hand with a level 0..1 (null: back to the audio input). */
+  setLipSyncLevel(level) {
+    this._lip.manual = level === null ? null : Math.min(Math.max(Number(level) || 0, 0), 1);
+  }
+
+  /** Head, eyes and body follow the pointer over `element` (returns a stop function). */
+  followPointer(element, enabled = true) {
+    if (this._pointer.stop) this._pointer.stop();
+    this._pointer.stop = null;
+    this._pointer.enabled = Boolean(enabled);
+    if (!enabled || !element) return () => {};
+    const move = (e) => {
+      const r = element.getBoundingClientRect();
+      this.setPointerTarget(((e.clientX - r.left) / r.width) * 2 - 1, ((e.clientY - r.top) / r.height) * 2 - 1);
+    };
+    const leave = () => this.setPointerTarget(0, 0);
+    element.addEventListener("pointermove", move);
+    element.addEventListener("pointerleave", leave);
+    this._pointer.stop = () => { element.removeEventListener("pointermove", move); element.removeEventListener("pointerleave", leave); };
+    return () => this.followPointer(null, false);
+  }
+
+  /** Where the pointer is: x, y in -1..1 (right, down) over the model. */
+  setPointerTarget(x, y) {
+    this._pointer.tx = Math.min(Math.max(Number(x) || 0, -1), 1);
+    this._pointer.ty = Math.min(Math.max(Number(y) || 0, -1), 1);
+  }
+
+  _set(i, v) {
+    if (i === undefined) return;
+    const p = this.model.parameters[i];
+    if (!this._restore.has(i)) this._restore.set(i, [this.values[i], 0]);
+    const clamped = Math.min(Math.max(v, p.min), p.max);
+    this.values[i] = clamped;
+    this._restore.get(i)[1] = clamped;
+  }
+
+  _driven(i) {
+    if (this.heldParameters.has(this.model.parameters[i].id)) return true;
+    if (this.motion && this.motion.curves.some((c) => c.param === i)) return true;
+    return this.motion3.some((m) => m.targets.some(([j]) => j === i));
+  }
+
+  /**
+   * Advance by dt seconds: model motion, Cubism motions, expression, automatic
+   * blink and breath, lip sync, pointer follow, then physics.
+   */
   update(dt) {
-    if (!this.motion || !this.playing) return;
-    const d = this.motion.duration;
-    this.motionTime += Math.max(0, Number(dt) || 0);
-    if (this.motionLoop) this.motionTime %= d;
-    else if (this.motionTime >= d) { this.motionTime = d; this.playing = false; }
-    this._applyMotion();
+    dt = Number(dt);
+    if (!Number.isFinite(dt) || dt < 0) dt = 0;
+    this.time += dt;
+    // Effects of the last frame come off again (unless the user changed the value since).
+    for (const [i, [before, written]] of this._restore) if (this.values[i] === written) this.values[i] = before;
+    this._restore.clear();
+    if (this.motion && this.playing) {
+      const d = this.motion.duration;
+      this.motionTime += dt;
+      if (this.motionLoop) this.motionTime %= d;
+      else if (this.motionTime >= d) { this.motionTime = d; this.playing = false; }
+      this._applyMotion();
+    }
+    this._applyMotion3();
+    this._applyEffects(dt);
+    if (this.physicsEnabled && this.physics.chains.length) {
+      const outputs = this.physics.chains.flatMap((c) => c.outputIndex);
+      const held = outputs.filter((i) => this.heldParameters.has(this.model.parameters[i].id)).map((i) => [i, this.values[i]]);
+      const before = outputs.map((i) => this.values[i]);
+      this.physics.step(this.values, dt);
+      outputs.forEach((i, k) => { const v = this.values[i]; this.values[i] = before[k]; this._set(i, v); });
+      for (const [i, v] of held) this.values[i] = v;
+    }
+  }
+
+  _applyMotion3() {
+    const now = this.time, held = this.heldParameters;
+    this.motion3 = this.motion3.filter((m) => now < m.end);
+    for (const m of this.motion3) {
+      const elapsed = now - m.start;
+      let t = elapsed;
+      if (m.loop && m.motion.duration > 0) t %= m.motion.duration;
+      else t = Math.min(t, m.motion.duration);
+      const remaining = m.end - now;
+      const weight = fadeWeight(m.fadeIn, m.fadeOut, elapsed, remaining);
+      for (const [i, c] of m.targets) {
+        if (held.has(this.model.parameters[i].id)) continue;
+        const w = c.fadeIn === null && c.fadeOut === null ? weight
+          : fadeWeight(c.fadeIn ?? m.fadeIn, c.fadeOut ?? m.fadeOut, elapsed, remaining);
+        const v = evaluateMotion3Curve(c, t, m.motion.restricted);
+        this._set(i, this.values[i] + (v - this.values[i]) * w);
+      }
+    }
+  }
+
+  _applyEffects(dt) {
+    const model = this.model, now = this.time;
+    if (this.expression) {
+      const e = this.expression;
+      const w = e.fadeIn > 0 ? easeSine((now - e.start) / e.fadeIn) : 1;
+      for (const [i, value, blend] of e.params) {
+        const v = this.values[i];
+        if (blend === "Add") this._set(i, v + value * w);
+        else if (blend === "Multiply") this._set(i, v * (1 + (value - 1) * w));
+        else this._set(i, v + (value - v) * w);
+      }
+    }
+    if (this.autoBlink && this._eyeBlink.length && !this._eyeBlink.some((i) => this._driven(i))) {
+      const b = this._blink;
+      if (b.start < 0 && now >= b.next) b.start = now;
+      let open = 1;
+      if (b.start >= 0) {
+        const t = now - b.start; // close 0.1 s, closed 0.05 s, open 0.15 s
+        if (t < 0.1) open = 1 - t / 0.1;
+        else if (t < 0.15) open = 0;
+        else if (t < 0.3) open = (t - 0.15) / 0.15;
+        else { b.start = -1; b.next = now + 1.5 + 4.5 * this.random(); } // natural: every 1.5-6 s
+      }
+      for (const i of this._eyeBlink) this._set(i, model.parameters[i].default * open);
+    }
+    if (this.autoBreath && this._breath !== undefined && !this._driven(this._breath)) {
+      const p = model.parameters[this._breath];
+      this._set(this._breath, p.min + (p.max - p.min) * (0.5 + 0.5 * Math.sin((2 * Math.PI * now) / 3.5)));
+    }
+    const lip = this._lip;
+    if (lip.manual !== null || lip.analyser) {
+      let target = lip.manual;
+      if (target === null) {
+        lip.analyser.getFloatTimeDomainData(lip.buffer);
+        let sum = 0;
+        for (let k = 0; k < lip.buffer.length; k++) sum += lip.buffer[k] * lip.buffer[k];
+        target = Math.min(1, Math.sqrt(sum / lip.buffer.length) * 8);
+      }
+      // Quick to open, a little slower to close (time constants 40 / 90 ms).
+      const tau = target > lip.level ? 0.04 : 0.09;
+      lip.level += (target - lip.level) * (1 - Math.exp(-dt / tau));
+      for (const i of this._lipSync) {
+        if (this.heldParameters.has(model.parameters[i].id)) continue;
+        const p = model.parameters[i];
+        this._set(i, p.min + (p.max - p.min) * lip.level);
+      }
+    }
+    const ptr = this._pointer;
+    if (ptr.enabled) {
+      const k = 1 - Math.exp(-dt / 0.12);
+      ptr.x += (ptr.tx - ptr.x) * k;
+      ptr.y += (ptr.ty - ptr.y) * k;
+      const follow = [["ParamAngleX", ptr.x], ["ParamAngleY", -ptr.y], ["ParamEyeBallX", ptr.x],
+                      ["ParamEyeBallY", -ptr.y], ["ParamBodyAngleX", ptr.x]];
+      for (const [id, f] of follow) {
+        const i = model.parameterIndex.get(id);
+        if (i === undefined || this.heldParameters.has(id)) continue;
+        const p = model.parameters[i];
+        this._set(i, p.default + f * (f > 0 ? p.max - p.default : p.default - p.min));
+      }
+    }
   }
 
   _drawMesh(mi, verts, opacity, mask) {
     const gl = this.gl, g = this.meshGL[mi], m = this.model.meshes[mi];
-    g.scratch.set(verts);
-    gl.bindBuffer(gl.ARRAY_BUFFER, g.pos);
-    gl.bufferSubData(gl.ARRAY_BUFFER, 0, g.scratch);
-    gl.activeTexture(gl.TEXTURE0);
-    gl.bindTexture(gl.TEXTURE_2D, this.textures[m.texture]);
-    gl.uniform1i(this.loc.u_clip, mask ? 1 : 0);
-    this._bindMask(mask);
-    gl.uniform1f(this.loc.u_opacity, opacity);
+    if (g.uploaded !== verts) {
+      gl.bindBuffer(gl.ARRAY_BUFFER, g.pos);
+      gl.bufferSubData(gl.ARRAY_BUFFER, 0, verts);
+      g.uploaded = verts;
+    }
+    // Only state that changes is sent (fewer WebGL calls per mesh).
+    const st = this._glState, tex = this.textures[m.texture];
+    if (st.tex0 !== tex) {
+      gl.activeTexture(gl.TEXTURE0);
+      gl.bindTexture(gl.TEXTURE_2D, tex);
+      st.tex0 = tex;
+    }
+    if (st.mask !== mask) {
+      gl.uniform1i(this.loc.u_clip, mask ? 1 : 0);
+      this._bindMask(mask);
+      st.mask = mask;
+    }
+    if (st.opacity !== opacity) {
+      gl.uniform1f(this.loc.u_opacity, opacity);
+      st.opacity = opacity;
+    }
     gl.bindVertexArray(g.vao);
     gl.drawElements(gl.TRIANGLES, g.count, gl.UNSIGNED_INT, 0);
   }
@@ -803,7 +1456,11 @@ export class Player extends EventTarget {
     const gl = this.gl;
     if (gl.isContextLost()) return;
     try {
-      const verts = this.model.evaluate(this.values);
+      if (!this._evalState) this._evalState = this.model.newFrameState();
+      const frame = this.model.evaluateFrame(this.values, this._evalState);
+      const verts = frame.verts;
+      // A mesh whose parameters did not change keeps its uploaded vertices.
+      for (let mi = 0; mi < verts.length; mi++) if (frame.changed[mi]) this.meshGL[mi].uploaded = null;
       const { width, height } = this.model.canvas;
       gl.useProgram(this.program);
       gl.uniform2f(this.loc.u_canvas, width, height);
@@ -816,6 +1473,7 @@ export class Player extends EventTarget {
       gl.disable(gl.CULL_FACE);
       gl.viewport(0, 0, width, height);
       gl.clearColor(0, 0, 0, 0);
+      this._glState = { tex0: null, mask: undefined, opacity: NaN };
       for (const [id, mask] of this.masks) {
         gl.bindFramebuffer(gl.FRAMEBUFFER, mask.fbo);
         gl.clear(gl.COLOR_BUFFER_BIT);
@@ -861,6 +1519,8 @@ export class Player extends EventTarget {
   destroy() {
     if (this._destroyed) return;
     this._destroyed = true;
+    this.detachAudio();
+    this.followPointer(null, false);
     const gl = this.gl;
     this.canvas.removeEventListener("webglcontextlost", this._onLost);
     for (const g of this.meshGL || []) {

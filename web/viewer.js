@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The export folder's viewer: loads ./model.json (or dropped files), draws the
-// model, parameter sliders by group, Play/Pause of the Idle motion, frame time.
+// model, parameter sliders by group, Play/Pause of the Idle motion, frame time,
+// buttons for the motions (model.json and motions/*.motion3.json as listed by
+// <stem>.model3.json) and expressions (expressions/*.exp3.json), toggles for
+// automatic blink, breath, pointer follow and physics, and lip sync from an
+// audio file or the microphone.
 // Every name from the model goes into the page as text, never as HTML.
-import { createPlayer, loadModel } from "./player.js";
+import { createPlayer, loadModel, parseMotion3 } from "./player.js";
 
 const canvas = document.getElementById("stage");
 const statusLine = document.getElementById("status");
@@ -11,6 +15,9 @@ const playButton = document.getElementById("play");
 const resetButton = document.getElementById("reset");
 const frameTime = document.getElementById("frame-time");
 const title = document.getElementById("title");
+const motionBar = document.getElementById("motions");
+const expressionBar = document.getElementById("expressions");
+let audio = document.getElementById("audio");
 
 let player = null;
 let sliders = new Map(); // parameter id -> {input, output}
@@ -95,7 +102,7 @@ function frame(now) {
   const spent = performance.now() - t0;
   frameMs = frameMs ? frameMs * 0.9 + spent * 0.1 : spent;
   frameTime.textContent = `${frameMs.toFixed(2)} ms/frame`;
-  if (player.playing) refreshSliders();
+  refreshSliders(); // motions, blink, breath, lip sync, pointer and physics all move values
 }
 
 async function open(source, label) {
@@ -103,6 +110,15 @@ async function open(source, label) {
   try {
     const model = await loadModel(source);
     if (player) player.destroy();
+    if (audio.dataset.attached) {
+      // An element feeds one audio graph for life: a new player gets a new element.
+      const fresh = audio.cloneNode(false);
+      fresh.removeAttribute("src");
+      delete fresh.dataset.attached;
+      fresh.hidden = true;
+      audio.replaceWith(fresh);
+      audio = fresh;
+    }
     player = createPlayer(canvas, model);
     player.on("error", (err) => showStatus(`Drawing failed: ${err.message}`, true));
     player.on("contextlost", () => showStatus("The graphics context was lost; reload the page.", true));
@@ -116,13 +132,152 @@ async function open(source, label) {
     title.textContent = model.source ? `Image to Rig: ${model.source}` : "Image to Rig viewer";
     showStatus(`${model.meshes.length} meshes, ${model.parameters.length} parameters, ` +
                `${model.canvas.width}×${model.canvas.height} px. Drop another export folder to replace it.`);
-    window.imageToRig = { player, model };
+    applyToggles();
+    const companions = await loadCompanions(source, model);
+    buildAnimationButtons(model, companions);
+    window.imageToRig = { player, model, companions };
     document.body.dataset.ready = "true";
   } catch (err) {
     showStatus(`Could not load the model: ${err.message}`, true);
     document.body.dataset.ready = "error";
   }
 }
+
+// ------------------------------------------------------------ Cubism companions
+
+/** Reads a file beside model.json: from the served folder or the dropped files. */
+function fileReader(source) {
+  if (source instanceof Map) {
+    return async (rel) => {
+      const f = source.get(rel.split("/").pop());
+      return f ? JSON.parse(await f.text()) : null;
+    };
+  }
+  return async (rel) => {
+    const res = await fetch(new URL(rel, source));
+    return res.ok ? res.json() : null;
+  };
+}
+
+/** The motion3 and exp3 files that <stem>.model3.json lists (missing ones are skipped). */
+async function loadCompanions(source, model) {
+  const out = { motions: [], expressions: [] };
+  const read = fileReader(source);
+  let stem = (model.source || "").replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9_.-]+/g, "_").replace(/^[._]+|[._]+$/g, "") || "model";
+  let model3 = null;
+  try {
+    if (source instanceof Map) {
+      const name = [...source.keys()].find((k) => k.endsWith(".model3.json"));
+      if (name) { model3 = await read(name); stem = name.replace(/\.model3\.json$/, ""); }
+    } else {
+      model3 = await read(`${stem}.model3.json`);
+    }
+  } catch (err) {
+    model3 = null;
+  }
+  const refs = (model3 && model3.FileReferences) || {};
+  for (const [group, list] of Object.entries(refs.Motions || {})) {
+    for (const [k, entry] of (Array.isArray(list) ? list : []).entries()) {
+      try {
+        const json = await read(entry.File);
+        if (!json) continue;
+        const motion = parseMotion3(json, entry.File);
+        out.motions.push({ name: list.length > 1 ? `${group} ${k + 1}` : group, motion,
+                           fadeIn: entry.FadeInTime, fadeOut: entry.FadeOutTime });
+      } catch (err) {
+        console.warn(`skipped ${entry.File}: ${err.message}`);
+      }
+    }
+  }
+  for (const entry of Array.isArray(refs.Expressions) ? refs.Expressions : []) {
+    try {
+      const json = await read(entry.File);
+      if (json) out.expressions.push({ name: entry.Name, json });
+    } catch (err) {
+      console.warn(`skipped ${entry.File}: ${err.message}`);
+    }
+  }
+  return out;
+}
+
+function setActive(bar, button) {
+  for (const b of bar.querySelectorAll("button")) b.classList.toggle("active", b === button);
+}
+
+function buildAnimationButtons(model, companions) {
+  motionBar.replaceChildren();
+  expressionBar.replaceChildren();
+  for (const m of model.motions) {
+    const b = el("button", { type: "button", text: m.id, title: "model.json motion", "data-kind": "model" });
+    b.addEventListener("click", () => {
+      player.stopMotion3();
+      player.playMotion(m.id, { loop: true });
+      setActive(motionBar, b);
+      updatePlayButton();
+    });
+    motionBar.append(b);
+  }
+  for (const c of companions.motions) {
+    const b = el("button", { type: "button", text: `${c.name} (motion3)`, title: c.motion.name, "data-kind": "motion3" });
+    b.addEventListener("click", () => {
+      player.stopMotion();
+      player.playMotion3(c.motion, { fadeIn: c.fadeIn, fadeOut: c.fadeOut });
+      setActive(motionBar, b);
+      updatePlayButton();
+    });
+    motionBar.append(b);
+  }
+  if (companions.expressions.length) {
+    const none = el("button", { type: "button", text: "No expression" });
+    none.addEventListener("click", () => { player.playExpression(null); setActive(expressionBar, none); });
+    expressionBar.append(none);
+  }
+  for (const e of companions.expressions) {
+    const b = el("button", { type: "button", text: e.name, "data-kind": "expression" });
+    b.addEventListener("click", () => { player.playExpression(e.json); setActive(expressionBar, b); });
+    expressionBar.append(b);
+  }
+}
+
+function applyToggles() {
+  if (!player) return;
+  player.autoBlink = document.getElementById("auto-blink").checked;
+  player.autoBreath = document.getElementById("auto-breath").checked;
+  player.physicsEnabled = document.getElementById("physics").checked && player.model.physics.length > 0;
+  player.followPointer(canvas, document.getElementById("follow-pointer").checked);
+}
+
+for (const id of ["auto-blink", "auto-breath", "physics", "follow-pointer"]) {
+  document.getElementById(id).addEventListener("change", applyToggles);
+}
+
+let audioUrl = null;
+document.getElementById("audio-file").addEventListener("change", (e) => {
+  const file = e.target.files[0];
+  e.target.value = "";
+  if (!file || !player) return;
+  if (audioUrl) URL.revokeObjectURL(audioUrl);
+  audioUrl = URL.createObjectURL(file);
+  audio.src = audioUrl;
+  audio.hidden = false;
+  try {
+    if (!audio.dataset.attached) { player.attachAudio(audio); audio.dataset.attached = "true"; }
+    audio.play().catch(() => {});
+  } catch (err) {
+    showStatus(`Lip sync is not available: ${err.message}`, true);
+  }
+});
+
+document.getElementById("microphone").addEventListener("click", async () => {
+  if (!player) return;
+  try {
+    await player.attachMicrophone();
+    delete audio.dataset.attached;
+    showStatus("Lip sync follows the microphone.");
+  } catch (err) {
+    showStatus(`Could not use the microphone: ${err.message}`, true);
+  }
+});
 
 playButton.addEventListener("click", () => {
   if (!player) return;

@@ -1,0 +1,448 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Pendulum physics in Cubism physics3 terms: hair that lags and sways.
+
+A physics setting is a chain of pendulum vertices.  Vertex 0 (the root) sits
+at the horizontal *translation* made by the setting's "X" inputs; the chain
+hangs in the direction of gravity turned by the *angle* made by its "Angle"
+inputs.  Each output reads the angle (radians) of one chain segment relative
+to the segment above it (the first segment: relative to straight down), times
+its scale, and blends it into a parameter.
+
+Conventions of this implementation (the same in web/player.js; keep in step):
+
+* Physics space is y down; at rest the chain hangs toward +y.  A positive
+  output angle means the segment's tip swung toward screen +x.
+* Input normalisation: a parameter value is mapped piecewise-linearly from
+  (min, default, max) of the parameter to (min, default, max) of the
+  setting's normalisation range, times weight / 100, negated when `reflect`.
+* Integration runs at a FIXED rate (``STEP_HZ``) with an accumulator, inputs
+  interpolated linearly across the sub-steps of a frame and outputs
+  interpolated between the last two sub-steps, so any frame rate gives the
+  same curve.  One sub-step of a vertex (Cubism semantics, with the 30 fps
+  time base of the format): d = delay * h * 30; the segment is turned by the
+  change of gravity direction / AIR_RESISTANCE (not counted as motion);
+  position += carried displacement * mobility^(30 h) + (gravity *
+  acceleration + wind) * d^2; then the vertex is put back at `radius` from
+  its parent and the carried displacement is the sub-step's movement.
+* A frame's dt is clamped to ``MAX_FRAME_DT`` (a stalled tab does not make the
+  hair explode) and non-finite inputs read as the parameter default.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from .document import DocumentError, Motion, RigDocument
+
+STEP_HZ = 120.0
+MAX_FRAME_DT = 0.25
+AIR_RESISTANCE = 5.0
+GRAVITY = (0.0, -1.0)  # as written in physics3 (y up there): straight down
+WIND = (0.0, 0.0)
+TIME_BASE = 30.0  # the format's delay/mobility are per 1/30 s
+
+
+class PhysicsError(DocumentError):
+    """A physics setting is not usable; the message says which and why."""
+
+
+@dataclass
+class PhysicsInput:
+    source: str
+    weight: float  # 0..100
+    type: str  # "X" or "Angle"
+    reflect: bool = False
+
+
+@dataclass
+class PhysicsOutput:
+    destination: str
+    vertex_index: int
+    scale: float
+    weight: float  # 0..100
+    type: str = "Angle"
+    reflect: bool = False
+
+
+@dataclass
+class PhysicsVertex:
+    position: Tuple[float, float]
+    mobility: float
+    delay: float
+    acceleration: float
+    radius: float
+
+
+@dataclass
+class PhysicsSetting:
+    id: str
+    name: str
+    inputs: List[PhysicsInput] = field(default_factory=list)
+    outputs: List[PhysicsOutput] = field(default_factory=list)
+    vertices: List[PhysicsVertex] = field(default_factory=list)
+    normalization_position: Tuple[float, float, float] = (-10.0, 0.0, 10.0)
+    normalization_angle: Tuple[float, float, float] = (-10.0, 0.0, 10.0)
+
+
+# ------------------------------------------------------------------ templates
+
+# Hair templates as data: (output parameter, name, vertices, output scale).
+# Vertices: (position y, mobility, delay, acceleration, radius).
+HAIR_TEMPLATES = (
+    ("ParamHairFront", "Front hair", [(0, 1.0, 1.0, 1.0, 0), (10, 0.85, 0.9, 1.5, 10)], 1.2),
+    ("ParamHairSide", "Side hair", [(0, 1.0, 1.0, 1.0, 0), (13, 0.88, 0.8, 1.2, 13)], 1.1),
+    ("ParamHairBack", "Back hair", [(0, 1.0, 1.0, 1.0, 0), (18, 0.9, 0.65, 0.9, 18)], 1.0),
+)
+# Inputs as data: (parameter, weight, type); those the document lacks are left out.
+HAIR_INPUTS = (("ParamAngleX", 60.0, "X"), ("ParamAngleZ", 60.0, "Angle"),
+               ("ParamBodyAngleX", 40.0, "X"), ("ParamBodyAngleZ", 40.0, "Angle"))
+
+
+def default_hair_physics(doc: RigDocument) -> List[PhysicsSetting]:
+    """Front (short, quick), side and back (long, slow) hair settings for the
+    hair parameters the document has, driven by the head/body angles it has."""
+    have = {p.id for p in doc.parameters}
+    inputs = [PhysicsInput(pid, w, kind) for pid, w, kind in HAIR_INPUTS if pid in have]
+    settings = []
+    if not inputs:
+        return settings
+    for param, name, verts, scale in HAIR_TEMPLATES:
+        if param not in have:
+            continue
+        settings.append(PhysicsSetting(
+            id=f"PhysicsSetting{len(settings) + 1}", name=name,
+            inputs=[PhysicsInput(i.source, i.weight, i.type, i.reflect) for i in inputs],
+            outputs=[PhysicsOutput(param, len(verts) - 1, scale, 100.0, "Angle", False)],
+            vertices=[PhysicsVertex((0.0, float(y)), m, d, a, r) for y, m, d, a, r in verts]))
+    return settings
+
+
+# ------------------------------------------------------------------ validation
+
+def _finite(*values: float) -> bool:
+    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+
+
+def validate_physics(doc: RigDocument) -> None:
+    """Check every physics setting of `doc`; raise PhysicsError on the first problem."""
+    params = {p.id for p in doc.parameters}
+    ids = set()
+    for s in getattr(doc, "physics", []) or []:
+        where = f"physics setting {s.id!r}"
+        if s.id in ids:
+            raise PhysicsError(f"two physics settings share the id {s.id!r}")
+        ids.add(s.id)
+        if len(s.vertices) < 2:
+            raise PhysicsError(f"{where} needs at least two vertices (a root and one pendulum)")
+        if not s.inputs or not s.outputs:
+            raise PhysicsError(f"{where} needs at least one input and one output")
+        for i in s.inputs:
+            if i.source not in params:
+                raise PhysicsError(f"{where}: input parameter {i.source!r} is not in the rig")
+            if i.type not in ("X", "Angle"):
+                raise PhysicsError(f"{where}: input type must be 'X' or 'Angle', not {i.type!r}")
+            if not _finite(i.weight) or not 0 <= i.weight <= 100:
+                raise PhysicsError(f"{where}: input weight of {i.source} must be 0..100")
+        for o in s.outputs:
+            if o.destination not in params:
+                raise PhysicsError(f"{where}: output parameter {o.destination!r} is not in the rig")
+            if o.type != "Angle":
+                raise PhysicsError(f"{where}: only 'Angle' outputs are supported, not {o.type!r}")
+            if not (1 <= int(o.vertex_index) < len(s.vertices)):
+                raise PhysicsError(f"{where}: output vertex index {o.vertex_index} must be 1.."
+                                   f"{len(s.vertices) - 1}")
+            if not _finite(o.scale, o.weight) or not 0 <= o.weight <= 100:
+                raise PhysicsError(f"{where}: output of {o.destination} needs a finite scale "
+                                   "and a weight 0..100")
+        for k, v in enumerate(s.vertices):
+            if not _finite(v.position[0], v.position[1], v.mobility, v.delay, v.acceleration, v.radius):
+                raise PhysicsError(f"{where}: vertex {k} has a value that is not a number")
+            if not (0 <= v.mobility <= 1) or v.delay <= 0 or v.radius < 0 or v.acceleration < 0:
+                raise PhysicsError(f"{where}: vertex {k} needs mobility 0..1, delay > 0, "
+                                   "acceleration >= 0 and radius >= 0")
+        for label, norm in (("position", s.normalization_position), ("angle", s.normalization_angle)):
+            if len(norm) != 3 or not _finite(*norm) or not norm[0] <= norm[1] <= norm[2]:
+                raise PhysicsError(f"{where}: {label} normalisation must be min <= default <= max")
+
+
+# ------------------------------------------------------------------ simulation
+
+def _normalise(value: float, pmin: float, pdef: float, pmax: float,
+               nmin: float, ndef: float, nmax: float) -> float:
+    if value > pdef:
+        span = pmax - pdef
+        return ndef + ((value - pdef) / span) * (nmax - ndef) if span > 0 else ndef
+    if value < pdef:
+        span = pdef - pmin
+        return ndef + ((value - pdef) / span) * (ndef - nmin) if span > 0 else ndef
+    return ndef
+
+
+class _Chain:
+    """Simulation state of one setting."""
+
+    def __init__(self, setting: PhysicsSetting, ranges: Dict[str, Tuple[float, float, float]]):
+        self.setting = setting
+        self.ranges = ranges
+        n = len(setting.vertices)
+        # Rest pose: hanging straight down with each vertex's radius.
+        self.px = [0.0] * n
+        self.py = [0.0] * n
+        y = 0.0
+        for k in range(1, n):
+            y += setting.vertices[k].radius
+            self.py[k] = y
+        self.vx = [0.0] * n  # carried displacement of the last sub-step
+        self.vy = [0.0] * n
+        self.gx, self.gy = 0.0, 1.0  # last gravity direction (y down)
+        self.out_prev = [0.0] * len(setting.outputs)
+        self.out_cur = [0.0] * len(setting.outputs)
+
+    def drive(self, values: Dict[str, float]) -> Tuple[float, float]:
+        """Root translation x and gravity angle (radians) from the inputs."""
+        s = self.setting
+        tx = 0.0
+        angle = 0.0
+        for inp in s.inputs:
+            pmin, pdef, pmax = self.ranges[inp.source]
+            v = values.get(inp.source, pdef)
+            v = min(max(v, pmin), pmax)
+            norm = s.normalization_position if inp.type == "X" else s.normalization_angle
+            x = _normalise(v, pmin, pdef, pmax, *norm) * (inp.weight / 100.0)
+            if inp.reflect:
+                x = -x
+            if inp.type == "X":
+                tx += x
+            else:
+                angle += x
+        return tx, angle * math.pi / 180.0
+
+    def substep(self, tx: float, angle: float, h: float) -> None:
+        s = self.setting
+        gx, gy = math.sin(angle), math.cos(angle)  # y down: angle 0 hangs toward +y
+        # Turn of gravity since the last sub-step, shared with the segments.
+        turn = math.atan2(gy, gx) - math.atan2(self.gy, self.gx)
+        if turn > math.pi:
+            turn -= 2 * math.pi
+        elif turn < -math.pi:
+            turn += 2 * math.pi
+        turn /= AIR_RESISTANCE
+        ct, st = math.cos(turn), math.sin(turn)
+        wx, wy = WIND[0], -WIND[1]
+        px, py, vx, vy = self.px, self.py, self.vx, self.vy
+        px[0], py[0] = tx, 0.0
+        for k in range(1, len(s.vertices)):
+            vert = s.vertices[k]
+            d = vert.delay * h * TIME_BASE
+            keep = vert.mobility ** (h * TIME_BASE)
+            # The segment turns with gravity (no kick: not carried as velocity).
+            dx, dy = px[k] - px[k - 1], py[k] - py[k - 1]
+            dx, dy = ct * dx - st * dy, st * dx + ct * dy
+            lx, ly = px[k - 1] + dx, py[k - 1] + dy
+            nx = lx + vx[k] * keep + (gx * vert.acceleration + wx) * d * d
+            ny = ly + vy[k] * keep + (gy * vert.acceleration + wy) * d * d
+            ex, ey = nx - px[k - 1], ny - py[k - 1]
+            length = math.hypot(ex, ey)
+            if length > 1e-12:
+                ex, ey = ex / length, ey / length
+            else:
+                ex, ey = gx, gy
+            px[k] = px[k - 1] + ex * vert.radius
+            py[k] = py[k - 1] + ey * vert.radius
+            vx[k], vy[k] = px[k] - lx, py[k] - ly
+        self.gx, self.gy = gx, gy
+        self.out_prev, self.out_cur = self.out_cur, [self.output_angle(o) for o in s.outputs]
+
+    def output_angle(self, out: PhysicsOutput) -> float:
+        k = int(out.vertex_index)
+        sx, sy = self.px[k] - self.px[k - 1], self.py[k] - self.py[k - 1]
+        if k >= 2:
+            rx, ry = self.px[k - 1] - self.px[k - 2], self.py[k - 1] - self.py[k - 2]
+        else:
+            rx, ry = 0.0, 1.0
+        # Positive when the segment is turned from its reference toward screen +x.
+        a = math.atan2(ry * sx - rx * sy, rx * sx + ry * sy)
+        return -a if out.reflect else a
+
+
+class PhysicsSimulator:
+    """Steps every physics setting of a document at a fixed internal rate."""
+
+    def __init__(self, doc: RigDocument, settings: Sequence[PhysicsSetting] = None):
+        self.settings = list(doc.physics if settings is None else settings)
+        self.ranges = {p.id: (float(p.min), float(p.default), float(p.max)) for p in doc.parameters}
+        self.step_seconds = 1.0 / STEP_HZ
+        self.reset()
+
+    def reset(self) -> None:
+        self.chains = [_Chain(s, self.ranges) for s in self.settings]
+        self.accumulator = 0.0
+        self.last_inputs = None
+
+    def _clean(self, values: Dict[str, float]) -> Dict[str, float]:
+        out = {}
+        for pid, (_, pdef, _) in self.ranges.items():
+            v = values.get(pid, pdef)
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                v = pdef
+            out[pid] = v if math.isfinite(v) else pdef
+        return out
+
+    def step(self, values: Dict[str, float], dt: float) -> Dict[str, float]:
+        """Advance by dt seconds with the parameter values of this frame;
+        returns the output parameter values (clamped to their ranges)."""
+        vals = self._clean(values)
+        try:
+            dt = float(dt)
+        except (TypeError, ValueError):
+            dt = 0.0
+        if not math.isfinite(dt) or dt < 0:
+            dt = 0.0
+        dt = min(dt, MAX_FRAME_DT)
+        h = self.step_seconds
+        drives = [c.drive(vals) for c in self.chains]
+        previous = self.last_inputs if self.last_inputs is not None else drives
+        start = self.accumulator
+        self.accumulator += dt
+        steps = int(self.accumulator / h + 1e-9)
+        self.accumulator -= steps * h
+        if self.accumulator < 0:
+            self.accumulator = 0.0
+        for k in range(1, steps + 1):
+            # Inputs interpolated across the frame at this sub-step's time.
+            f = (k * h - start) / dt if dt > 0 else 1.0
+            f = min(max(f, 0.0), 1.0)
+            for c, (tx0, a0), (tx1, a1) in zip(self.chains, previous, drives):
+                c.substep(tx0 + (tx1 - tx0) * f, a0 + (a1 - a0) * f, h)
+        self.last_inputs = drives
+        alpha = min(self.accumulator / h, 1.0)
+        result: Dict[str, float] = {}
+        for c in self.chains:
+            for o, a_prev, a_cur in zip(c.setting.outputs, c.out_prev, c.out_cur):
+                angle = a_prev + (a_cur - a_prev) * alpha
+                pmin, _, pmax = self.ranges[o.destination]
+                w = o.weight / 100.0
+                base = result.get(o.destination, vals[o.destination])
+                v = base * (1.0 - w) + angle * o.scale * w
+                result[o.destination] = min(max(v, pmin), pmax)
+        return result
+
+
+# ------------------------------------------------------------------ baking
+
+def sample_motion(doc: RigDocument, motion: Motion, t: float) -> Dict[str, float]:
+    """Parameter values of a motion at time t (strength applied, linear curves)."""
+    from .runtime_format import baked_curve
+
+    return {c.param: float(np.interp(t, c.times, baked_curve(doc, motion, c)))
+            for c in motion.curves}
+
+
+def bake_physics(doc: RigDocument, motion: Motion, fps: float = None
+                 ) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+    """Simulate the motion's inputs; output parameter -> (times, values) per frame.
+
+    A looping motion is played once before recording, so its baked curves
+    join up at the loop point as the web player's would after a while."""
+    fps = float(fps or motion.fps or 30.0)
+    if not doc.physics:
+        return {}
+    sim = PhysicsSimulator(doc)
+    frames = max(1, int(round(motion.duration * fps)))
+    times = np.arange(frames + 1) / fps
+    dt = 1.0 / fps
+    if motion.loop:
+        for t in times[:-1]:
+            sim.step(sample_motion(doc, motion, t), dt)
+    records: Dict[str, List[float]] = {}
+    for i, t in enumerate(times):
+        out = sim.step(sample_motion(doc, motion, t), dt if (i or motion.loop) else 0.0)
+        for pid, v in out.items():
+            records.setdefault(pid, []).append(v)
+    return {pid: (times.copy(), np.asarray(v)) for pid, v in records.items()}
+
+
+# ------------------------------------------------------------------ files
+
+def _r(v: float) -> float:
+    return round(float(v), 6)
+
+
+def physics3(doc: RigDocument) -> dict:
+    """A Cubism physics3.json dictionary of the document's settings."""
+    validate_physics(doc)
+    settings = []
+    inputs = outputs = vertices = 0
+    for s in doc.physics:
+        settings.append({
+            "Id": s.id,
+            "Input": [{"Source": {"Target": "Parameter", "Id": i.source}, "Weight": _r(i.weight),
+                       "Type": i.type, "Reflect": bool(i.reflect)} for i in s.inputs],
+            "Output": [{"Destination": {"Target": "Parameter", "Id": o.destination},
+                        "VertexIndex": int(o.vertex_index), "Scale": _r(o.scale),
+                        "Weight": _r(o.weight), "Type": o.type, "Reflect": bool(o.reflect)}
+                       for o in s.outputs],
+            "Vertices": [{"Position": {"X": _r(v.position[0]), "Y": _r(v.position[1])},
+                          "Mobility": _r(v.mobility), "Delay": _r(v.delay),
+                          "Acceleration": _r(v.acceleration), "Radius": _r(v.radius)}
+                         for v in s.vertices],
+            "Normalization": {
+                "Position": dict(zip(("Minimum", "Default", "Maximum"), map(_r, s.normalization_position))),
+                "Angle": dict(zip(("Minimum", "Default", "Maximum"), map(_r, s.normalization_angle))),
+            },
+        })
+        inputs += len(s.inputs)
+        outputs += len(s.outputs)
+        vertices += len(s.vertices)
+    return {
+        "Version": 3,
+        "Meta": {
+            "PhysicsSettingCount": len(settings), "TotalInputCount": inputs,
+            "TotalOutputCount": outputs, "VertexCount": vertices, "Fps": STEP_HZ,
+            "EffectiveForces": {"Gravity": {"X": GRAVITY[0], "Y": GRAVITY[1]},
+                                "Wind": {"X": WIND[0], "Y": WIND[1]}},
+            "PhysicsDictionary": [{"Id": s.id, "Name": s.name} for s in doc.physics],
+        },
+        "PhysicsSettings": settings,
+    }
+
+
+def physics_to_runtime(settings: Sequence[PhysicsSetting]) -> List[dict]:
+    """The model.json form of the settings (snake case, as the player reads it)."""
+    return [{
+        "id": s.id, "name": s.name,
+        "inputs": [{"source": i.source, "weight": float(i.weight), "type": i.type,
+                    "reflect": bool(i.reflect)} for i in s.inputs],
+        "outputs": [{"destination": o.destination, "vertex_index": int(o.vertex_index),
+                     "scale": float(o.scale), "weight": float(o.weight), "type": o.type,
+                     "reflect": bool(o.reflect)} for o in s.outputs],
+        "vertices": [{"position": [float(v.position[0]), float(v.position[1])],
+                      "mobility": float(v.mobility), "delay": float(v.delay),
+                      "acceleration": float(v.acceleration), "radius": float(v.radius)}
+                     for v in s.vertices],
+        "normalization": {"position": [float(x) for x in s.normalization_position],
+                          "angle": [float(x) for x in s.normalization_angle]},
+    } for s in settings]
+
+
+def physics_from_runtime(items: Sequence[dict]) -> List[PhysicsSetting]:
+    out = []
+    for s in items:
+        out.append(PhysicsSetting(
+            id=s["id"], name=s.get("name", s["id"]),
+            inputs=[PhysicsInput(i["source"], float(i["weight"]), i["type"], bool(i.get("reflect", False)))
+                    for i in s["inputs"]],
+            outputs=[PhysicsOutput(o["destination"], int(o["vertex_index"]), float(o["scale"]),
+                                   float(o["weight"]), o.get("type", "Angle"), bool(o.get("reflect", False)))
+                     for o in s["outputs"]],
+            vertices=[PhysicsVertex(tuple(float(x) for x in v["position"]), float(v["mobility"]),
+                                    float(v["delay"]), float(v["acceleration"]), float(v["radius"]))
+                      for v in s["vertices"]],
+            normalization_position=tuple(float(x) for x in s["normalization"]["position"]),
+            normalization_angle=tuple(float(x) for x in s["normalization"]["angle"])))
+    return out
