@@ -5,6 +5,12 @@ from __future__ import annotations
 import bpy
 
 CATEGORY = "Image to Rig"
+LOW_CONFIDENCE = 0.5
+
+
+def confidence_of(rig, meta) -> float:
+    from ..scene.physics import confidence_prop
+    return float(rig.get(confidence_prop(meta["id"]), meta.get("confidence", 1.0)))
 
 
 def _rig(context):
@@ -55,10 +61,18 @@ class IMAGE_TO_RIG_PT_parameters(_RigPanel, bpy.types.Panel):
             col = box.column(align=True)
             for meta in params:
                 if meta["id"] in rig:
-                    text = meta.get("name") or meta["id"]
-                    if meta.get("confidence", 1.0) < 0.5:
-                        text += " (check)"
-                    col.prop(rig, f'["{meta["id"]}"]', text=text, slider=True)
+                    row = col.row(align=True)
+                    row.prop(rig, f'["{meta["id"]}"]', text=meta.get("name") or meta["id"],
+                             slider=True)
+                    conf = confidence_of(rig, meta)
+                    if conf < 1.0:
+                        # Low confidence: a warning icon; its tooltip says what is missing.
+                        sub = row.row(align=True)
+                        sub.alert = conf < LOW_CONFIDENCE
+                        op = sub.operator("image_to_rig.confidence_info", text="",
+                                          icon="ERROR" if conf < LOW_CONFIDENCE else "INFO",
+                                          emboss=False)
+                        op.param = meta["id"]
 
 
 class IMAGE_TO_RIG_PT_strengths(_RigPanel, bpy.types.Panel):
@@ -87,13 +101,98 @@ class IMAGE_TO_RIG_PT_motions(_RigPanel, bpy.types.Panel):
         rig = _rig(context)
         layout = self.layout
         active = rig.animation_data.action if rig.animation_data else None
+        col = layout.column(align=True)
         for action in motions_of_rig(rig):
-            row = layout.row(align=True)
-            row.label(text=action.get("i2r_motion", action.name),
-                      icon="PLAY" if action == active else "ACTION")
+            motion_id = action.get("i2r_motion", action.name)
+            row = col.row(align=True)
+            op = row.operator("image_to_rig.play_motion", text=motion_id,
+                              icon="PLAY" if action == active else "ACTION",
+                              depress=action == active)
+            op.motion = motion_id
             if hasattr(action, "i2r_strength"):
-                row.prop(action, "i2r_strength", slider=True)
-        layout.operator("screen.animation_play", text="Play", icon="PLAY")
+                row.prop(action, "i2r_strength", text="Strength", slider=True)
+        row = layout.row(align=True)
+        row.operator("screen.animation_play", text="Play", icon="PLAY")
+        row.operator("image_to_rig.talk", text="Talk from Audio", icon="SPEAKER")
+        layout.operator("image_to_rig.bake_physics", icon="PHYSICS")
+
+
+class IMAGE_TO_RIG_PT_physics(_RigPanel, bpy.types.Panel):
+    bl_idname = "IMAGE_TO_RIG_PT_physics"
+    bl_label = "Hair Physics"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        from ..scene.physics import (VERTEX_FIELDS, input_prop, output_prop,
+                                     physics_settings_for_panel, vertex_prop)
+        rig = _rig(context)
+        layout = self.layout
+        settings = physics_settings_for_panel(rig)
+        if not settings:
+            layout.label(text="No physics yet: Bake Physics adds hair physics")
+        for s, name, inputs, vertex_count, outputs in settings:
+            box = layout.box()
+            box.label(text=name, icon="FORCE_WIND")
+            col = box.column(align=True)
+            for i, inp in enumerate(inputs):
+                prop = input_prop(s, i)
+                if prop in rig:
+                    col.prop(rig, f'["{prop}"]', text=f"{inp['source']} ({inp['type']})", slider=True)
+            for k in range(1, vertex_count):
+                col = box.column(align=True)
+                for field, label, _, _ in VERTEX_FIELDS:
+                    prop = vertex_prop(s, k, field)
+                    if prop in rig:
+                        text = label if vertex_count == 2 else f"{label} {k}"
+                        col.prop(rig, f'["{prop}"]', text=text)
+            col = box.column(align=True)
+            for j, out in enumerate(outputs):
+                prop = output_prop(s, j)
+                if prop in rig:
+                    col.prop(rig, f'["{prop}"]', text=f"Scale -> {out['destination']}")
+        layout.operator("image_to_rig.bake_physics", icon="PHYSICS")
+
+
+class IMAGE_TO_RIG_PT_controls(_RigPanel, bpy.types.Panel):
+    bl_idname = "IMAGE_TO_RIG_PT_controls"
+    bl_label = "Shape Controls"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        import json
+        from ..scene.controls import SKIPPED_KEY, control_prop, owner_controls, pending_owners
+        rig = _rig(context)
+        layout = self.layout
+        owners = json.loads(rig.get("i2r_owners", "[]"))
+        skipped = json.loads(rig.get(SKIPPED_KEY, "{}"))
+        pending = set(pending_owners(rig))
+        if "i2r_controls_live" in rig:
+            layout.prop(rig, '["i2r_controls_live"]', text="Live update (rebuild while dragging)")
+        shown = False
+        for owner, names in owner_controls().items():
+            if owner not in owners or not any(control_prop(n) in rig for n in names):
+                continue
+            shown = True
+            box = layout.box()
+            row = box.row()
+            row.label(text=owner.replace("_", " ").capitalize())
+            apply = row.row()
+            apply.alert = owner in pending  # changed since the shapes were built
+            apply.operator("image_to_rig.apply_controls", text="Apply",
+                           icon="FILE_REFRESH").owner = owner
+            col = box.column(align=True)
+            for name in names:
+                if control_prop(name) in rig:
+                    col.prop(rig, f'["{control_prop(name)}"]',
+                             text=name.replace("_deg", " (deg)").replace("_", " ").capitalize())
+            if skipped.get(owner):
+                note = box.column(align=True)
+                note.alert = True
+                note.label(text=f"Kept {len(skipped[owner])} shape(s) edited by hand:", icon="ERROR")
+                for item in skipped[owner][:3]:
+                    note.label(text=item)
+        if not shown:
+            layout.label(text="This rig has no generated shapes to control")
 
 
 class IMAGE_TO_RIG_PT_export(_RigPanel, bpy.types.Panel):

@@ -10,7 +10,13 @@ The scene reproduces core/evaluate.py exactly:
   100 % vertex group to the innermost rotation's bone;
 * rotation keyforms drive the bone's pose rotation and location;
 * every keyform node weight is a driver (scene/drivers.py), parameters are
-  custom properties of the "rig" object, motions are Actions on it.
+  custom properties of the "rig" object, motions are Actions on it
+  (scene/motion.py), with the hair physics baked in (scene/physics.py);
+* a layer with ``clip_to`` gets a Geometry Nodes clip modifier and a material
+  that multiplies by the clip layer's alpha (scene/clip.py);
+* creator controls, physics settings and parameter confidences are custom
+  properties of the rig; each generated shape key's checksum is kept so that
+  regenerating never overwrites a hand edit (scene/controls.py).
 
 What gather needs is kept as custom properties (prefix ``i2r_``).
 """
@@ -25,9 +31,11 @@ from typing import Dict, List, Optional
 import bpy
 import numpy as np
 
-from ..core.document import (Layer, Mesh, Motion, RigDocument, RotationDeformer,
+from ..core.document import (Keyform, Layer, Mesh, RigDocument, RotationDeformer,
                              WarpDeformer)
 from . import drivers as drv
+from .controls import bone_record, record_key_hashes
+from .physics import confidence_prop
 from .space import (CAMERA_DISTANCE, METRES_PER_PIXEL, canvas_to_world, depth_of,
                     offsets_to_world)
 
@@ -89,6 +97,8 @@ class _Builder:
         self.setup_scene()
         self.rig = self.build_armature()
         self.build_parameters()
+        self.build_physics()
+        self.build_controls()
         self.weights = drv.WeightNetwork(self.rig, self.params)
         self.lattices: Dict[str, bpy.types.Object] = {}
         for d in doc.deformers:
@@ -96,12 +106,15 @@ class _Builder:
                 self.lattices[d.id] = self.build_lattice(d)
         self.build_rotation_drivers()
         self.materials: Dict[str, bpy.types.Material] = {}
+        self.images: Dict[str, bpy.types.Image] = {}
         layer_index = {l.id: i for i, l in enumerate(doc.layers)}
         for layer in doc.layers:
             self.materials[layer.id] = self.build_material(layer, layer_index[layer.id])
         order = {mid: i for i, mid in enumerate(doc.draw_order)}
+        self.mesh_objects: Dict[str, bpy.types.Object] = {}
         for mesh in doc.meshes:
-            self.build_mesh(mesh, order[mesh.id])
+            self.mesh_objects[mesh.id] = self.build_mesh(mesh, order[mesh.id])
+        self.build_clipping()
         self.build_motions()
         self.build_camera()
         return self.collection
@@ -142,6 +155,8 @@ class _Builder:
         rig["i2r_version"] = int(doc.version)
         rig["i2r_info"] = _as_json(_jsonable(doc.info))
         rig["i2r_layer_order"] = _as_json([l.id for l in doc.layers])
+        rig["i2r_keyform_order"] = _as_json([[k.target, k.owner, list(k.params)] for k in doc.keyforms])
+        rig["i2r_owners"] = _as_json(sorted({k.owner for k in doc.keyforms if k.owner}))
         rotations = [d for d in doc.deformers if isinstance(d, RotationDeformer)]
         if not rotations:
             return rig
@@ -188,9 +203,26 @@ class _Builder:
             ui = rig.id_properties_ui(sp)
             ui.update(min=0.0, max=3.0, soft_min=0.0, soft_max=3.0, default=1.0,
                       description=f"Strength of {p.name or p.id} (scales its keyforms)")
+            note = confidence_note(self.doc, p)
+            cp = confidence_prop(p.id)
+            rig[cp] = float(p.confidence)
+            rig.id_properties_ui(cp).update(
+                min=0.0, max=1.0, soft_min=0.0, soft_max=1.0, default=float(p.confidence),
+                description=f"How sure Image to Rig is that {p.name or p.id} looks right. {note}")
             meta.append({"id": p.id, "name": p.name, "group": p.group,
-                         "confidence": float(p.confidence)})
+                         "confidence": float(p.confidence), "note": note})
         rig["i2r_parameters"] = _as_json(meta)
+
+    def build_physics(self) -> None:
+        if self.doc.physics:
+            from ..core.physics import validate_physics
+            from .physics import store_physics
+            validate_physics(self.doc)
+            store_physics(self.rig, self.doc.physics)
+
+    def build_controls(self) -> None:
+        from .controls import store_controls
+        store_controls(self.rig, self.doc.info.get("controls"))
 
     def keyform_records(self, target: str, node_name) -> list:
         """JSON records of a target's keyforms; node_name(k, n) names non-zero nodes."""
@@ -206,52 +238,12 @@ class _Builder:
         return records
 
     def build_rotation_drivers(self) -> None:
-        rig = self.rig
         for d in self.doc.deformers:
             if not isinstance(d, RotationDeformer):
                 continue
-            pb = rig.pose.bones[d.id]
             keyforms = self.doc.keyforms_of(d.id)
-            pb["i2r_keyforms"] = _as_json([
-                {"params": list(kf.params), "keys": [list(map(float, k)) for k in kf.keys],
-                 "owner": kf.owner, "forms": np.asarray(kf.forms, np.float64).tolist()}
-                for kf in keyforms])
-            if not keyforms:
-                continue
-            # Rest frame of the bone: which local axis is the screen normal, and
-            # how canvas offsets map onto local location.
-            m3 = np.array(rig.data.bones[d.id].matrix_local.to_3x3(), np.float64)
-            normal_local = m3.T @ np.array([0.0, -1.0, 0.0])  # CCW on screen = about -Y
-            axis = int(np.argmax(np.abs(normal_local)))
-            sign = float(np.sign(normal_local[axis]))
-            # local = m3.T @ world, world = (dx*S, 0, -dy*S)
-            loc_dx = m3.T @ np.array([METRES_PER_PIXEL, 0.0, 0.0])
-            loc_dy = m3.T @ np.array([0.0, 0.0, -METRES_PER_PIXEL])
-            angle_terms, dx_terms, dy_terms = [], [], []
-            for kf in keyforms:
-                for n in range(kf.node_count()):
-                    angle, dx, dy = (float(v) for v in kf.forms[n])
-                    if max(abs(angle), abs(dx), abs(dy)) <= FORM_EPSILON:
-                        continue
-                    w = self.weights.node(kf, n)
-                    angle_terms.append((w, angle))
-                    dx_terms.append((w, dx))
-                    dy_terms.append((w, dy))
-            path = f'pose.bones["{d.id}"]'
-            rot_terms = [(w, sign * math.radians(a)) for w, a in angle_terms]
-            expr, variables = self.weights.weighted_sum(rot_terms)
-            if variables:
-                drv.add_driver(rig, f"{path}.rotation_euler", expr, variables, index=axis)
-            for i in range(3):
-                terms = [(w, loc_dx[i] * dx) for w, dx in dx_terms]
-                terms += [(w, loc_dy[i] * dy) for w, dy in dy_terms]
-                merged: Dict[str, float] = {}
-                for w, c in terms:
-                    if abs(c) > 1e-15:
-                        merged[w] = merged.get(w, 0.0) + c
-                expr, variables = self.weights.weighted_sum(list(merged.items()))
-                if variables:
-                    drv.add_driver(rig, f"{path}.location", expr, variables, index=i)
+            self.rig.pose.bones[d.id]["i2r_keyforms"] = _as_json([bone_record(kf) for kf in keyforms])
+            build_bone_drivers(self.rig, d.id, keyforms, self.weights)
 
     # --- warps ---------------------------------------------------------------
     def build_lattice(self, warp: WarpDeformer):
@@ -302,6 +294,7 @@ class _Builder:
                     co[:, :2] += np.asarray(kf.forms[n], np.float64) * scale
                     block.data.foreach_set("co", co.astype(np.float32).ravel())
                     drv.shape_key_driver(block, self.weights.node(kf, n), self.weights.store)
+            record_key_hashes(obj)
         obj["i2r_keyforms"] = _as_json(records)
         return obj
 
@@ -316,6 +309,7 @@ class _Builder:
             img.pixels.foreach_set(pixels)
         img.pack()
         img["i2r_layer"] = layer.id
+        self.images[layer.id] = img
         mat = self.track(bpy.data.materials.new(layer.id))
         nt = mat.node_tree
         if nt is None:  # Blender < 5 creates the node tree on request
@@ -409,6 +403,7 @@ class _Builder:
                     co = local + offsets_to_world(kf.forms[node])
                     block.data.foreach_set("co", co.astype(np.float32).ravel())
                     drv.shape_key_driver(block, self.weights.node(kf, node), self.weights.store)
+            record_key_hashes(obj)
         obj["i2r_keyforms"] = _as_json(records)
         # Deformer chain, innermost first: lattices, then the armature.
         chain = doc.deformer_chain(mesh.deformer)
@@ -430,42 +425,101 @@ class _Builder:
             mod.use_deform_preserve_volume = False
         return obj
 
+    def build_clipping(self) -> None:
+        """Clipped layers (irides) are masked by their clip layer's alpha (scene/clip.py)."""
+        from . import clip
+        doc = self.doc
+        clipped_materials = set()
+        had_group = bpy.data.node_groups.get(clip.CLIP_GROUP) is not None
+        for mesh in doc.meshes:
+            layer = doc.layer(mesh.layer)
+            if not layer.clip_to:
+                continue
+            clip_meshes = [m.id for m in doc.meshes if m.layer == layer.clip_to]
+            if not clip_meshes:
+                continue  # an empty clip layer: nothing to sample
+            obj = self.mesh_objects[mesh.id]
+            clip.add_clip_modifier(obj, self.mesh_objects[clip_meshes[0]],
+                                   clip.subdivision_level(mesh.vertices, mesh.triangles, mesh.uvs))
+            if layer.id not in clipped_materials:
+                clip.add_clip_to_material(self.materials[layer.id], self.images[layer.clip_to])
+                clipped_materials.add(layer.id)
+        group = bpy.data.node_groups.get(clip.CLIP_GROUP)
+        if group is not None and not had_group:
+            self.track(group)  # made by this build: removed again on failure
+
     # --- motions ---------------------------------------------------------------
     def build_motions(self) -> None:
         rig = self.rig
         if not self.doc.motions:
             return
-        from .motion import STRENGTH_KEY, write_motion_keyframes
-        ad = rig.animation_data_create()
+        from .motion import activate_motion, create_motion_action
         fps = self.doc.motions[0].fps or 30.0
         self.scene.render.fps = max(1, int(round(fps)))
         self.scene.render.fps_base = self.scene.render.fps / fps if fps else 1.0
         active = None
         for motion in self.doc.motions:
-            act = self.track(bpy.data.actions.new(motion.id))
-            act.use_fake_user = True
-            act["i2r_rig"] = rig["i2r_uid"]
-            act["i2r_motion"] = motion.id
-            act["i2r_duration"] = float(motion.duration)
-            act["i2r_loop"] = bool(motion.loop)
-            act["i2r_fps"] = float(motion.fps)
-            act[STRENGTH_KEY] = float(motion.strength)
-            act["i2r_base_curves"] = _as_json({
-                c.param: [np.asarray(c.times, np.float64).tolist(),
-                          np.asarray(c.values, np.float64).tolist()] for c in motion.curves})
-            ad.action = act
-            if ad.action_slot is None and len(act.slots):
-                ad.action_slot = act.slots[0]
-            for c in motion.curves:
-                act.fcurve_ensure_for_datablock(rig, f'["{c.param}"]')
-            write_motion_keyframes(act, rig, self.scene)
+            act = self.track(create_motion_action(rig, motion, self.scene))
             if motion.id == "Idle" or active is None:
-                active = (act, motion)
-        act, motion = active
-        ad.action = act
-        self.scene.frame_start = 1
-        self.scene.frame_end = max(1, int(round(motion.duration * self.scene.render.fps)))
-        self.scene.frame_set(1)
+                active = act
+        if self.doc.physics:
+            from .physics import bake_action_physics
+            for act in [a for a in self.created if isinstance(a, bpy.types.Action)]:
+                bake_action_physics(rig, act, self.scene)
+        activate_motion(rig, active, self.scene)
+
+
+def keyforms_from_bone_records(bone: str, records) -> list:
+    return [Keyform(bone, list(r["params"]), [list(k) for k in r["keys"]],
+                    np.asarray(r["forms"], np.float64).reshape(-1, 3), owner=r.get("owner", ""))
+            for r in records]
+
+
+def build_bone_drivers(rig, bone: str, keyforms, weights, replace: bool = False) -> None:
+    """Drivers of a bone's pose rotation and location from its rotation keyforms."""
+    path = f'pose.bones["{bone}"]'
+    if replace and rig.animation_data is not None:
+        for fc in list(rig.animation_data.drivers):
+            if fc.data_path in (f"{path}.rotation_euler", f"{path}.location"):
+                rig.animation_data.drivers.remove(fc)
+        pb = rig.pose.bones[bone]
+        pb.rotation_euler = (0.0, 0.0, 0.0)
+        pb.location = (0.0, 0.0, 0.0)
+    if not keyforms:
+        return
+    # Rest frame of the bone: which local axis is the screen normal, and
+    # how canvas offsets map onto local location.
+    m3 = np.array(rig.data.bones[bone].matrix_local.to_3x3(), np.float64)
+    normal_local = m3.T @ np.array([0.0, -1.0, 0.0])  # CCW on screen = about -Y
+    axis = int(np.argmax(np.abs(normal_local)))
+    sign = float(np.sign(normal_local[axis]))
+    # local = m3.T @ world, world = (dx*S, 0, -dy*S)
+    loc_dx = m3.T @ np.array([METRES_PER_PIXEL, 0.0, 0.0])
+    loc_dy = m3.T @ np.array([0.0, 0.0, -METRES_PER_PIXEL])
+    angle_terms, dx_terms, dy_terms = [], [], []
+    for kf in keyforms:
+        for n in range(kf.node_count()):
+            angle, dx, dy = (float(v) for v in kf.forms[n])
+            if max(abs(angle), abs(dx), abs(dy)) <= FORM_EPSILON:
+                continue
+            w = weights.node(kf, n)
+            angle_terms.append((w, angle))
+            dx_terms.append((w, dx))
+            dy_terms.append((w, dy))
+    rot_terms = [(w, sign * math.radians(a)) for w, a in angle_terms]
+    expr, variables = weights.weighted_sum(rot_terms)
+    if variables:
+        drv.add_driver(rig, f"{path}.rotation_euler", expr, variables, index=axis)
+    for i in range(3):
+        terms = [(w, loc_dx[i] * dx) for w, dx in dx_terms]
+        terms += [(w, loc_dy[i] * dy) for w, dy in dy_terms]
+        merged: Dict[str, float] = {}
+        for w, c in terms:
+            if abs(c) > 1e-15:
+                merged[w] = merged.get(w, 0.0) + c
+        expr, variables = weights.weighted_sum(list(merged.items()))
+        if variables:
+            drv.add_driver(rig, f"{path}.location", expr, variables, index=i)
 
 
 def _jsonable(value):
@@ -519,6 +573,36 @@ def rig_in_context(context):
         if obj.type == "ARMATURE" and obj.get("i2r_rig"):
             return obj
     return None
+
+
+def parameter_meta(rig) -> List[dict]:
+    return json.loads(rig.get("i2r_parameters", "[]"))
+
+
+def confidence_note(doc: RigDocument, param) -> str:
+    """Plain words on what a parameter with low confidence lacks (the rig
+    stage's reasons when it gave some)."""
+    if param.confidence >= 1.0:
+        return "All the parts it needs were found."
+    info = doc.info if isinstance(doc.info, dict) else {}
+    reasons = (info.get("rig") or {}).get("confidence", {}) if isinstance(info.get("rig"), dict) else {}
+    notes = info.get("confidence_notes") or {}
+    for source in (reasons, notes):
+        if isinstance(source, dict) and source.get(param.id):
+            why = source[param.id]
+            text = "; ".join(map(str, why)) if isinstance(why, (list, tuple)) else str(why)
+            return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+    needs = ()
+    try:
+        from ..core.rigging import PARAMETERS
+        needs = next((row[6] for row in PARAMETERS if row[0] == param.id), ())
+    except ImportError:
+        pass
+    have = {m.layer for m in doc.meshes}
+    missing = [n for n in needs if n not in have]
+    if missing:
+        return "Missing parts: " + ", ".join(missing) + ". Check it by moving the slider."
+    return "Some parts it needs look unreliable. Check it by moving the slider."
 
 
 def parameter_groups(rig) -> Dict[str, List[dict]]:

@@ -15,6 +15,7 @@ Shape keys read a node property; bone channels read a weighted sum of them.
 """
 from __future__ import annotations
 
+import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import bpy
@@ -92,12 +93,17 @@ def add_driver(owner, path: str, expression: str, variables: Sequence[Tuple[str,
 class WeightNetwork:
     """Creates (and shares) the tent and node weight properties of a rig."""
 
-    def __init__(self, rig_object, parameters: Dict[str, Parameter]):
+    def __init__(self, rig_object, parameters: Dict[str, Parameter], resume: bool = False):
         self.rig = rig_object
         self.store = rig_object.data  # armature data holds the driven weights
         self.parameters = parameters
         self._tents: Dict[Tuple[str, Tuple[float, ...], int], str] = {}
         self._count = 0
+        if resume:  # adding to a built rig: continue after its existing properties
+            for key in self.store.keys():
+                match = re.fullmatch(r"i2r_(?:t|w|sum)(\d+)", key)
+                if match:
+                    self._count = max(self._count, int(match.group(1)) + 1)
 
     def _new_prop(self, prefix: str) -> str:
         name = f"i2r_{prefix}{self._count}"

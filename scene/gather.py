@@ -15,11 +15,12 @@ import bpy
 import numpy as np
 
 from ..core.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve,
-                             Parameter, RigDocument, RotationDeformer, WarpDeformer)
-from . import drivers as drv
+                             RigDocument, RotationDeformer, WarpDeformer)
 from .build import find_rig
 from .motion import (FIRST_FRAME, action_fcurves, base_curves, motion_strength, motions_of_rig,
                      param_of_path, scaled_values, scene_fps)
+from .controls import gather_controls
+from .physics import gather_parameters, gather_physics
 from .space import METRES_PER_PIXEL, world_to_canvas
 
 
@@ -41,14 +42,19 @@ def _image_pixels(image) -> np.ndarray:
 
 
 def _material_image(obj):
+    """The layer's own texture (not helper images such as a clip mask)."""
+    found = []
     for slot in obj.material_slots:
         mat = slot.material
         if mat is None or mat.node_tree is None:
             continue
         for node in mat.node_tree.nodes:
-            if node.type == "TEX_IMAGE" and node.image is not None:
-                return node.image
-    return None
+            if node.type == "TEX_IMAGE" and node.image is not None and not node.get("i2r_clip_mask"):
+                found.append(node.image)
+    for image in found:
+        if image.get("i2r_layer") == obj.get("i2r_layer"):
+            return image
+    return found[0] if found else None
 
 
 def _rig_space(rig, obj) -> np.ndarray:
@@ -88,15 +94,12 @@ def gather_document(collection) -> RigDocument:
                       version=int(rig.get("i2r_version", 1)))
     doc.info = _json(rig, "i2r_info", {})
 
-    # Parameters and strengths.
-    for meta in _json(rig, "i2r_parameters", []):
-        pid = meta["id"]
-        ui = rig.id_properties_ui(pid).as_dict()
-        doc.parameters.append(Parameter(
-            pid, float(ui["min"]), float(ui["default"]), float(ui["max"]),
-            name=meta.get("name", ""), group=meta.get("group", ""),
-            confidence=float(meta.get("confidence", 1.0)),
-            strength=float(rig.get(drv.strength_prop(pid), 1.0))))
+    # Parameters (strengths, confidences), physics and creator controls.
+    doc.parameters = gather_parameters(rig)
+    doc.physics = gather_physics(rig)
+    controls = gather_controls(rig)
+    if controls is not None:
+        doc.info["controls"] = controls
 
     # Rotation deformers from the bones (pivot = bone head, which the user may move).
     for bone in rig.data.bones:
@@ -178,6 +181,7 @@ def gather_document(collection) -> RigDocument:
             lambda d, lin=lin: np.stack([(d @ lin.T)[:, 0] / METRES_PER_PIXEL,
                                          -(d @ lin.T)[:, 2] / METRES_PER_PIXEL], axis=1)))
         depth[mesh_id] = float(rest_world[:, 1].mean()) if n else float(m[1, 3])
+    doc.keyforms = _in_build_order(rig, doc.keyforms)
     order = _json(rig, "i2r_layer_order", [])
     rank = {lid: i for i, lid in enumerate(order)}
     doc.layers = sorted(layers.values(), key=lambda l: rank.get(l.id, len(rank)))
@@ -185,6 +189,20 @@ def gather_document(collection) -> RigDocument:
     doc.draw_order = [mid for mid, _ in sorted(depth.items(), key=lambda kv: -kv[1])]
     doc.motions = gather_motions(rig, bpy.context.scene)
     return doc
+
+
+def _in_build_order(rig, keyforms: List[Keyform]) -> List[Keyform]:
+    """Keyforms in the document's original order (generators rely on it);
+    ones the build did not know go last."""
+    ranks: Dict[tuple, List[int]] = {}
+    for i, (target, owner, params) in enumerate(_json(rig, "i2r_keyform_order", [])):
+        ranks.setdefault((target, owner, tuple(params)), []).append(i)
+    keyed = []
+    for j, kf in enumerate(keyforms):
+        free = ranks.get((kf.target, kf.owner, tuple(kf.params)))
+        rank = free.pop(0) if free else len(keyforms) + j
+        keyed.append((rank, j, kf))
+    return [kf for _, _, kf in sorted(keyed, key=lambda t: (t[0], t[1]))]
 
 
 def _triangulate(me) -> np.ndarray:

@@ -16,6 +16,7 @@ from bpy_extras import anim_utils
 
 FIRST_FRAME = 1
 STRENGTH_KEY = "i2r_motion_strength"  # custom property of the Action: the truth
+PHYSICS_PARAMS_KEY = "i2r_physics_params"  # parameters whose keyframes physics baked
 
 
 def motion_strength(action) -> float:
@@ -97,12 +98,101 @@ def rig_of_action(action):
 
 
 def on_motion_strength_changed(action, context) -> None:
-    """Update callback of Action.i2r_strength (registered in registration.py)."""
+    """Update callback of Action.i2r_strength (registered in registration.py).
+
+    Physics baked into the motion follows its inputs, so it is baked again."""
     rig = rig_of_action(action)
     if rig is not None:
         write_motion_keyframes(action, rig, context.scene)
+        if action.get(PHYSICS_PARAMS_KEY):
+            from .physics import bake_action_physics
+            bake_action_physics(rig, action, context.scene)
 
 
 def motions_of_rig(rig) -> list:
     uid = rig.get("i2r_uid")
     return [a for a in bpy.data.actions if uid is not None and a.get("i2r_rig") == uid]
+
+
+def _as_json(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def create_motion_action(rig, motion, scene):
+    """A new Action on the rig for a core Motion (keyframes = base curves x strength).
+
+    Replaces an earlier action of the same motion id on this rig (e.g. a new
+    Talk from another recording)."""
+    for old in motions_of_rig(rig):
+        if old.get("i2r_motion", old.name) == motion.id:
+            if rig.animation_data is not None and rig.animation_data.action == old:
+                rig.animation_data.action = None
+            bpy.data.actions.remove(old)
+    ad = rig.animation_data_create()
+    act = bpy.data.actions.new(motion.id)
+    act.use_fake_user = True
+    act["i2r_rig"] = rig["i2r_uid"]
+    act["i2r_motion"] = motion.id
+    act["i2r_duration"] = float(motion.duration)
+    act["i2r_loop"] = bool(motion.loop)
+    act["i2r_fps"] = float(motion.fps)
+    act[STRENGTH_KEY] = float(motion.strength)
+    act["i2r_base_curves"] = _as_json({
+        c.param: [np.asarray(c.times, np.float64).tolist(),
+                  np.asarray(c.values, np.float64).tolist()] for c in motion.curves})
+    previous = ad.action
+    ad.action = act
+    if ad.action_slot is None and len(act.slots):
+        ad.action_slot = act.slots[0]
+    for c in motion.curves:
+        act.fcurve_ensure_for_datablock(rig, f'["{c.param}"]')
+    write_motion_keyframes(act, rig, scene)
+    ad.action = previous
+    return act
+
+
+def motion_frame_range(action, scene) -> Tuple[int, int]:
+    fps = scene_fps(scene)
+    return FIRST_FRAME, max(FIRST_FRAME, int(round(float(action.get("i2r_duration", 0.0)) * fps)))
+
+
+def activate_motion(rig, action, scene) -> None:
+    """Make `action` the rig's playing motion and fit the timeline to it."""
+    ad = rig.animation_data_create()
+    ad.action = action
+    if len(action.slots) and ad.action_slot is None:
+        ad.action_slot = action.slots[0]
+    scene.frame_start, scene.frame_end = motion_frame_range(action, scene)
+    scene.frame_set(scene.frame_start)
+
+
+def find_motion(rig, motion_id: str):
+    for action in motions_of_rig(rig):
+        if action.get("i2r_motion", action.name) == motion_id:
+            return action
+    return None
+
+
+def write_param_keyframes(action, rig, param: str, frames, values) -> None:
+    """Linear keyframes of one rig parameter in the action (created when missing)."""
+    path = f'["{param}"]'
+    fc = next((f for f in action_fcurves(action) if f.data_path == path), None)
+    if fc is None and len(action.slots):
+        bag = anim_utils.action_ensure_channelbag_for_slot(action, action.slots[0])
+        fc = bag.fcurves.new(path)
+    elif fc is None:  # an action without curves has no slot yet: assign it for a moment
+        ad = rig.animation_data_create()
+        previous = ad.action
+        ad.action = action
+        fc = action.fcurve_ensure_for_datablock(rig, path)
+        ad.action = previous
+    points = fc.keyframe_points
+    points.clear()
+    points.add(len(frames))
+    co = np.stack([np.asarray(frames, np.float64), np.asarray(values, np.float64)], axis=1)
+    points.foreach_set("co", co.astype(np.float32).ravel())
+    for kp in points:
+        kp.interpolation = "LINEAR"
+        kp.handle_left_type = "VECTOR"
+        kp.handle_right_type = "VECTOR"
+    fc.update()

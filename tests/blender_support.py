@@ -165,7 +165,15 @@ def set_parameters(rig, values: Dict[str, float]) -> None:
 
 
 def evaluated_vertices(collection) -> Dict[str, np.ndarray]:
-    """Deformed vertices (canvas px) of every rig mesh of the evaluated scene."""
+    """Deformed vertices (canvas px) of every rig mesh of the evaluated scene.
+
+    The clip modifiers (last in the stack, they subdivide for the clip mask)
+    are switched off meanwhile: what is compared is the deformation."""
+    with clip_modifiers_disabled(collection):
+        return _evaluated_vertices(collection)
+
+
+def _evaluated_vertices(collection) -> Dict[str, np.ndarray]:
     from image_to_rig.scene.build import find_rig
     rig = find_rig(collection)
     W, H = (int(v) for v in rig["i2r_canvas"])
@@ -202,3 +210,81 @@ def max_vertex_error(a: Dict[str, np.ndarray], b: Dict[str, np.ndarray]) -> floa
 
 def mesh_ids(collection) -> List[str]:
     return sorted(o["i2r_mesh_id"] for o in collection.all_objects if "i2r_mesh_id" in o)
+
+
+def _disc_image(w: int, h: int, colour, rim, seed: int) -> np.ndarray:
+    """An anti-aliased ellipse filling the crop, with a darker rim and some texture."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64) + 0.5
+    r = np.hypot((xx - w / 2) / (w / 2 - 1), (yy - h / 2) / (h / 2 - 1))
+    img = np.zeros((h, w, 4), np.uint8)
+    t = np.clip(r, 0, 1)[..., None]
+    rgb = np.array(colour, np.float64) * (1 - t ** 4) + np.array(rim, np.float64) * t ** 4
+    rgb += rng.integers(0, 6, (h, w, 1))
+    img[..., :3] = np.clip(rgb, 0, 255).astype(np.uint8)
+    # Anti-aliased edge about one pixel wide.
+    img[..., 3] = np.clip((1.0 - r) * (min(w, h) / 2) + 0.5, 0, 1) * 255
+    return img
+
+
+def clipping_document() -> RigDocument:
+    """A face with an eye white and an iris clipped to it (as the pipeline makes).
+
+    ParamEyeBallX moves the iris 22 px sideways (out of the 50 px wide eye
+    white at the extremes), ParamEyeLOpen squashes the eye white, ParamAngleZ
+    turns the head bone both hang from.
+    """
+    canvas = Canvas(160, 120)
+    face = Layer("face", "face", _layer_image(110, 90, (230, 200, 180), 2), x=25, y=15)
+    white = Layer("eyewhite_l", "eyewhite", _disc_image(50, 30, (250, 250, 252), (200, 190, 200), 4),
+                  x=55, y=40, side="l")
+    iris = Layer("irides_l", "irides", _disc_image(26, 26, (40, 70, 180), (10, 20, 60), 5),
+                 x=67, y=42, side="l", clip_to="eyewhite_l")
+    deformers = [RotationDeformer("head", (80.0, 100.0))]
+    meshes = [grid_mesh("face", face, 4, 3, "head"),
+              grid_mesh("eyewhite_l", white, 4, 2, "head", inset=0.0),
+              grid_mesh("irides_l", iris, 3, 3, "head", inset=0.0)]
+    parameters = [
+        Parameter("ParamAngleZ", -30, 0, 30, name="Angle Z", group="Face"),
+        Parameter("ParamEyeLOpen", 0, 1, 1, name="Eye L Open", group="Eyes"),
+        Parameter("ParamEyeBallX", -1, 0, 1, name="Eyeball X", group="Eyes"),
+        Parameter("ParamEyeBallY", -1, 0, 1, name="Eyeball Y", group="Eyes"),
+    ]
+    white_mesh = meshes[1]
+    squash = np.zeros((2, len(white_mesh.vertices), 2))
+    top = white_mesh.vertices[:, 1] < 40 + 15  # upper half comes down when closing
+    squash[0, top, 1] = 0.6 * (55 - white_mesh.vertices[top, 1])
+    n_iris = len(meshes[2].vertices)
+    gaze_x = np.zeros((3, n_iris, 2))
+    gaze_x[0, :, 0], gaze_x[2, :, 0] = -22.0, 22.0
+    gaze_y = np.zeros((3, n_iris, 2))
+    gaze_y[0, :, 1], gaze_y[2, :, 1] = 8.0, -8.0
+    keyforms = [
+        Keyform("head", ["ParamAngleZ"], [[-30, 0, 30]],
+                np.array([[-10.0, 0, 0], [0, 0, 0], [10.0, 0, 0]]), owner="head_tilt"),
+        Keyform("eyewhite_l", ["ParamEyeLOpen"], [[0, 1]], squash, owner="blink"),
+        Keyform("irides_l", ["ParamEyeBallX"], [[-1, 0, 1]], gaze_x, owner="gaze"),
+        Keyform("irides_l", ["ParamEyeBallY"], [[-1, 0, 1]], gaze_y, owner="gaze"),
+    ]
+    doc = RigDocument(canvas, [face, white, iris], meshes, deformers, parameters, keyforms,
+                      draw_order=["face", "eyewhite_l", "irides_l"], source="/tmp/clipping.png")
+    doc.validate()
+    return doc
+
+
+def clip_modifiers_disabled(collection):
+    """Context manager: evaluate without the clip modifiers (they subdivide the mesh)."""
+    import contextlib
+    from image_to_rig.scene.clip import clip_modifiers
+
+    @contextlib.contextmanager
+    def manager():
+        mods = clip_modifiers(collection.all_objects)
+        for m in mods:
+            m.show_viewport = False
+        try:
+            yield
+        finally:
+            for m in mods:
+                m.show_viewport = True
+    return manager()

@@ -17,7 +17,8 @@ from image_to_rig.core.evaluate import evaluate  # noqa: E402
 from image_to_rig.scene import find_rig  # noqa: E402
 
 PANELS = ("IMAGE_TO_RIG_PT_main", "IMAGE_TO_RIG_PT_parameters", "IMAGE_TO_RIG_PT_strengths",
-          "IMAGE_TO_RIG_PT_motions", "IMAGE_TO_RIG_PT_export")
+          "IMAGE_TO_RIG_PT_motions", "IMAGE_TO_RIG_PT_physics", "IMAGE_TO_RIG_PT_controls",
+          "IMAGE_TO_RIG_PT_export")
 DATA = ("objects", "meshes", "materials", "images", "collections", "actions", "armatures",
         "lattices", "shape_keys", "cameras")
 
@@ -46,7 +47,9 @@ def test_register_and_unregister():
     for name in PANELS:
         panel = getattr(bpy.types, name)
         assert panel.bl_space_type == "VIEW_3D" and panel.bl_category == "Image to Rig"
-    assert hasattr(bpy.ops.image_to_rig, "generate") and hasattr(bpy.ops.image_to_rig, "export")
+    for op in ("generate", "export", "play_motion", "bake_physics", "talk", "apply_controls",
+               "confidence_info"):
+        assert hasattr(bpy.ops.image_to_rig, op), op
     assert hasattr(bpy.context.scene, "image_to_rig")
     unregister_addon()
     for name in PANELS:
