@@ -14,8 +14,15 @@ Deformer tree (rotations become one Blender bone chain, warps lattices)::
     head > face_warp                    face, ears, eyes, brows, nose, mouth
     head > hair_back_warp, hair_front_warp
 
-All magnitudes are proportional to the measured face size, and every form at
-a parameter's default node is zero, so defaults give exactly the rest pose.
+All magnitudes are proportional to the measured face size (the ones a creator
+tunes live in `RigControls`, core/controls.py), and every form at a
+parameter's default node is zero, so defaults give exactly the rest pose.
+Every standard parameter is built (docs/parameters.md says what each moves);
+`measure_confidence` rates each from the parts found.  The rig adds one
+generated layer, the blush ("face-blush"), and rests two meshes collapsed
+(mouth interior, blush) that their parameters open.  Hair that rests on the
+shoulders (the lower part of both hair warps) follows the body, not the
+head, in head tilt and every body parameter, so it never lifts off.
 """
 from __future__ import annotations
 
@@ -25,8 +32,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .controls import RigControls
 from .document import (Canvas, Keyform, Layer, Mesh, Parameter, RigDocument,
-                       RotationDeformer, WarpDeformer)
+                       RotationDeformer, WarpDeformer, layer_id)
 from .evaluate import warp_points
 from .meshing import mesh_layer
 
@@ -43,7 +51,7 @@ MESH_VERTICES: Dict[str, int] = {
     "back hair": 360, "front hair": 360, "headwear": 260, "face": 300, "neck": 120,
     "topwear": 360, "neckwear": 160, "bottomwear": 260, "handwear": 160, "legwear": 260,
     "footwear": 160, "tail": 220, "wings": 260, "objects": 200,
-    "eyewhite": 110, "irides": 110, "eyelash": 120, "eyebrow": 70, "ears": 80,
+    "eyewhite": 110, "irides": 110, "eyelash": 120, "eyebrow": 70, "ears": 80, "blush": 60,
     "earwear": 60, "eyewear": 120, "nose": 30, "mouth": 90, "mouth-interior": 90,
 }
 DEFAULT_MESH_VERTICES = 160
@@ -88,44 +96,57 @@ PARAMETERS: Tuple[Tuple[str, float, float, float, str, str, Tuple[str, ...]], ..
     ("ParamAngleY", -30, 0, 30, "Angle Y", "Face", ("face", "front-hair", "back-hair")),
     ("ParamAngleZ", -30, 0, 30, "Angle Z", "Face", ("face",)),
     ("ParamEyeLOpen", 0, 1, 1, "Left Eye Open", "Eyes", ("eyewhite_l", "irides_l", "eyelash_l")),
+    ("ParamEyeLSmile", 0, 0, 1, "Left Eye Smile", "Eyes", ("eyewhite_l", "irides_l", "eyelash_l")),
     ("ParamEyeROpen", 0, 1, 1, "Right Eye Open", "Eyes", ("eyewhite_r", "irides_r", "eyelash_r")),
+    ("ParamEyeRSmile", 0, 0, 1, "Right Eye Smile", "Eyes", ("eyewhite_r", "irides_r", "eyelash_r")),
     ("ParamEyeBallX", -1, 0, 1, "Eyeball X", "Eyes", ("irides_l", "irides_r", "eyewhite_l", "eyewhite_r")),
     ("ParamEyeBallY", -1, 0, 1, "Eyeball Y", "Eyes", ("irides_l", "irides_r", "eyewhite_l", "eyewhite_r")),
-    ("ParamMouthOpenY", 0, 0, 1, "Mouth Open", "Mouth", ("mouth", "mouth-interior")),
+    ("ParamBrowLY", -1, 0, 1, "Left Brow Y", "Brows", ("eyebrow_l",)),
+    ("ParamBrowRY", -1, 0, 1, "Right Brow Y", "Brows", ("eyebrow_r",)),
+    ("ParamBrowLAngle", -1, 0, 1, "Left Brow Angle", "Brows", ("eyebrow_l",)),
+    ("ParamBrowRAngle", -1, 0, 1, "Right Brow Angle", "Brows", ("eyebrow_r",)),
     ("ParamMouthForm", -1, 0, 1, "Mouth Form", "Mouth", ("mouth",)),
+    ("ParamMouthOpenY", 0, 0, 1, "Mouth Open", "Mouth", ("mouth", "mouth-interior")),
+    ("ParamCheek", 0, 0, 1, "Cheek", "Face", ("face",)),
     ("ParamBodyAngleX", -10, 0, 10, "Body Angle X", "Body", ("topwear", "neck")),
+    ("ParamBodyAngleY", -10, 0, 10, "Body Angle Y", "Body", ("topwear", "neck")),
     ("ParamBodyAngleZ", -10, 0, 10, "Body Angle Z", "Body", ("topwear", "neck")),
     ("ParamBreath", 0, 0, 1, "Breath", "Body", ("topwear", "neck")),
+    ("ParamHairFront", -1, 0, 1, "Hair Front", "Hair", ("front-hair",)),
+    ("ParamHairSide", -1, 0, 1, "Hair Side", "Hair", ("front-hair",)),
+    ("ParamHairBack", -1, 0, 1, "Hair Back", "Hair", ("back-hair",)),
 )
 
-# Keyform recipe magnitudes (fractions of the measured part or face size).
-HEAD_YAW_DEG_AT_30 = 18.0  # ParamAngleX = 30 turns the head model by this much
-HEAD_PITCH_DEG_AT_30 = 12.0
-HEAD_ROLL_PER_UNIT = 0.5  # head bone degrees per ParamAngleZ unit
+# Magnitudes the creator tunes live in RigControls (core/controls.py); these
+# are the fixed shape constants of the recipes.
 # Cubism's standard list: ParamAngleZ / ParamBodyAngleZ "+" tilts towards the
 # screen's right, i.e. clockwise on screen; our angles are counter-clockwise.
 ROLL_SIGN = -1.0
 FACE_RADIUS = 1.15  # ellipsoid half-axes = this x half the face box
 FACE_DEPTH = 0.9  # depth radius / horizontal radius
-BODY_YAW_DEG_AT_10 = 8.0
 BODY_DEPTH = 0.8
-BODY_ROLL_PER_UNIT = 0.5  # body lean degrees (at the top) per ParamBodyAngleZ unit
-BREATH_LIFT = 0.03  # of the face height
-LID_LINE = 0.72  # closed lid line between the eyewhite's top (0) and bottom (1) edges
 # The eyewhite and iris collapse a little above the lid line, under the lash
 # that lands there: after the face warp a collapsed mesh keeps hairline slivers.
-TUCK_UNDER_LASH = 0.08  # of the eye height
+TUCK_UNDER_LASH = 0.1  # of the eye height
 BROW_BLINK_DROP = 0.12  # of the eye height
-GAZE_X, GAZE_Y = 0.24, 0.18  # iris travel, fractions of the eyewhite width/height
-MOUTH_FORM_CURVE = 0.16  # corner lift, fraction of the mouth width
+SQUINT_UPPER, SQUINT_LOWER = 0.2, 0.55  # smiling open eye: share of the way to the arc
 MOUTH_OPEN_NO_INTERIOR = 0.35  # drop of the mouth centre without an interior layer
+HAIR_HANG = 1.0  # share of the head roll the hair tips undo (they hang)
+NEAR_EYE_WIDEN = 0.3  # the near eye widens by this share of the far eye's narrowing
+HAIR_SWAY = {  # tip travel at +-1, of the face width; lift of the tips, of the travel
+    "front": (0.07, 0.2), "side": (0.10, 0.0), "back": (0.12, 0.0)}  # tips on the shoulders slide
+BLUSH = {  # the generated blush: colour, layer opacity, size of each cheek (of the eye width)
+    "rgb": (255, 128, 140), "alpha": 0.55, "width": 0.8, "height": 0.32,
+    "below_eye": 0.55,  # centre below the eye's bottom, of the eye-to-mouth distance
+    "outward": 0.12}  # centre shifted away from the nose, of the eye width
 
-# Blink recipe: part tag -> how it moves when the eye closes.
+# Blink recipe: part tag -> how it moves when the eye closes / smiles.
 BLINK_RECIPE: Dict[str, str] = {
     "eyewhite": "collapse_to_lid", "irides": "collapse_to_lid",
-    "eyelash": "upper_lash_to_lid", "eyebrow": "brow_follow",
+    "eyelash": "lashes_to_lid", "eyebrow": "brow_follow",
 }
-
+# Parts of an eye that narrow when the head turns away from it.
+EYE_PARTS = ("eyewhite", "irides", "eyelash")
 
 # --------------------------------------------------------------------------- geometry
 @dataclass
@@ -259,10 +280,13 @@ class RigContext:
     layers: Dict[str, Layer]
     boxes: Dict[str, Box]
     anchors: Anchors
-    meshes: Dict[str, Mesh] = field(default_factory=dict)
+    controls: RigControls = field(default_factory=RigControls)
+    meshes: Dict[str, Mesh] = field(default_factory=dict)  # by layer id
     deformers: Dict[str, object] = field(default_factory=dict)
     warp_content: Dict[str, Box] = field(default_factory=dict)  # bbox of each warp's meshes
-    mouth_restore: Optional[np.ndarray] = None  # offsets that reopen the collapsed interior
+    # Offsets that restore the drawn shape of meshes resting collapsed
+    # (mouth interior, blush), by layer id.
+    restores: Dict[str, np.ndarray] = field(default_factory=dict)
 
     def mesh(self, layer_id: str) -> Optional[Mesh]:
         return self.meshes.get(layer_id)
@@ -272,6 +296,10 @@ class RigContext:
         if layer is None or layer_id not in self.boxes:
             return None
         return column_profile(layer)
+
+    def eye_box(self, side: str) -> Optional[Box]:
+        return (self.boxes.get(f"eyewhite_{side}") or self.boxes.get(f"eyelash_{side}")
+                or self.boxes.get(f"irides_{side}"))
 
 
 DEFORMER_IDS = {r[0] for r in ROTATIONS} | {w[0] for w in WARPS}
@@ -284,7 +312,14 @@ def mesh_id(layer_id: str) -> str:
 
 def mesh_target(layer: Layer, density: float) -> int:
     key = "mouth-interior" if layer.tag == "mouth" and layer.role == "interior" else layer.tag
+    if layer.role == "blush":
+        key = "blush"
     return max(8, int(round(MESH_VERTICES.get(key, DEFAULT_MESH_VERTICES) * density)))
+
+
+def _smoothstep(t):
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
 
 
 # --------------------------------------------------------------------------- turn models
@@ -320,87 +355,227 @@ def turn_offsets(points: np.ndarray, centre: Tuple[float, float], radii: Tuple[f
 
 
 # --------------------------------------------------------------------------- generators
+ANGLE_KEYS = [-30.0, 0.0, 30.0]
+
+
+def _angle_grid(make: Callable[[float, float], np.ndarray]) -> np.ndarray:
+    """Forms over ParamAngleX (slowest) x ParamAngleY at -30/0/30."""
+    return np.array([make(ax, ay) for ax in ANGLE_KEYS for ay in ANGLE_KEYS])
+
+
 def gen_head_turn(ctx: RigContext) -> List[Keyform]:
-    """ParamAngleX/Y: every head warp on a 3x3 grid over both angles."""
-    keys = [-30.0, 0.0, 30.0]
+    """ParamAngleX/Y on a 3x3 grid (corners included) with parallax: every head
+    warp turns with its depth model (the features on the face's front move
+    more than its outline, the back hair moves against the face), the nose
+    leads the turn and the eye turning away narrows."""
+    c = ctx.controls
     cx, cy = ctx.anchors.face_centre
     fw, fh = ctx.anchors.face_size
     rx, ry = FACE_RADIUS * fw / 2, FACE_RADIUS * fh / 2
+    rz = FACE_DEPTH * rx * c.turn_depth
     out = []
     for wid, _, _, _, model in WARPS:
         warp = ctx.deformers.get(wid)
         if warp is None or model == "body":
             continue
         pts = warp.rest_points()
-        forms = []
-        for ax in keys:
-            for ay in keys:
-                forms.append(turn_offsets(pts, (cx, cy), (rx, ry, FACE_DEPTH * rx), model,
-                                          ax / 30.0 * HEAD_YAW_DEG_AT_30,
-                                          ay / 30.0 * HEAD_PITCH_DEG_AT_30))
-        out.append(Keyform(wid, ["ParamAngleX", "ParamAngleY"], [keys, keys],
-                           np.array(forms), owner="head_turn"))
+        forms = _angle_grid(lambda ax, ay: turn_offsets(
+            pts, (cx, cy), (rx, ry, rz), model, ax / 30.0 * c.head_yaw_deg, ay / 30.0 * c.head_pitch_deg))
+        out.append(Keyform(wid, ["ParamAngleX", "ParamAngleY"], [ANGLE_KEYS, ANGLE_KEYS],
+                           forms, owner="head_turn"))
+    nose = ctx.mesh("nose")
+    if nose is not None:
+        lead_x, lead_y = c.feature_lead * fw * c.turn_depth, 0.6 * c.feature_lead * fh * c.turn_depth
+
+        def nose_form(ax, ay, n=len(nose.vertices)):
+            return np.tile([[lead_x * ax / 30.0, -lead_y * ay / 30.0]], (n, 1))
+        out.append(Keyform(nose.id, ["ParamAngleX", "ParamAngleY"], [ANGLE_KEYS, ANGLE_KEYS],
+                           _angle_grid(nose_form), owner="head_turn"))
+    for side in ("l", "r"):
+        box = ctx.eye_box(side)
+        if box is None:
+            continue
+        ecx = (box[0] + box[2]) / 2
+        toward = 1.0 if ecx > cx else -1.0  # the turn direction that takes this eye away
+
+        for tag in EYE_PARTS:
+            mesh = ctx.mesh(f"{tag}_{side}")
+            if mesh is None:
+                continue
+
+            def eye_form(ax, ay, v=mesh.vertices, toward=toward, ecx=ecx):
+                amount = abs(ax) / 30.0 * c.far_eye_narrow
+                scale = 1.0 - amount if ax * toward > 0 else 1.0 + NEAR_EYE_WIDEN * amount
+                off = np.zeros_like(v)
+                off[:, 0] = (scale - 1.0) * (v[:, 0] - ecx)
+                return off
+            out.append(Keyform(mesh.id, ["ParamAngleX", "ParamAngleY"], [ANGLE_KEYS, ANGLE_KEYS],
+                               _angle_grid(eye_form), owner="head_turn"))
     return out
 
 
 def gen_head_tilt(ctx: RigContext) -> List[Keyform]:
-    """ParamAngleZ: the head bone rolls about the chin."""
-    a = 30.0 * HEAD_ROLL_PER_UNIT * ROLL_SIGN
-    forms = np.array([[-a, 0, 0], [0, 0, 0], [a, 0, 0]], np.float64)
-    return [Keyform("head", ["ParamAngleZ"], [[-30.0, 0.0, 30.0]], forms, owner="head_tilt")]
+    """ParamAngleZ: the head bone rolls about the chin; the lower hair (on both
+    hair warps) turns back towards hanging straight, fully at its tips."""
+    a = ctx.controls.head_roll_deg * ROLL_SIGN
+    keys = [-30.0, 0.0, 30.0]
+    out = [Keyform("head", ["ParamAngleZ"], [keys],
+                   np.array([[-a, 0, 0], [0, 0, 0], [a, 0, 0]], np.float64), owner="head_tilt")]
+    pivot = np.array(ctx.anchors.chin)
+    cy = ctx.anchors.face_centre[1]
+    for wid in ("hair_back_warp", "hair_front_warp"):
+        warp = ctx.deformers.get(wid)
+        if warp is None:
+            continue
+        pts = warp.rest_points()
+        bottom = ctx.warp_content[wid][3]
+        hang = HAIR_HANG * _smoothstep((pts[:, 1] - cy) / max(bottom - cy, 1.0))
+        forms = []
+        for angle in (-a, 0.0, a):
+            # The head rotation R(p) turns the warp's output; R^-1 undoes it.
+            r = math.radians(-angle)
+            q = pts - pivot
+            back = np.stack([math.cos(r) * q[:, 0] + math.sin(r) * q[:, 1],
+                             -math.sin(r) * q[:, 0] + math.cos(r) * q[:, 1]], axis=1) + pivot
+            forms.append((back - pts) * hang[:, None])
+        out.append(Keyform(wid, ["ParamAngleZ"], [keys], np.array(forms), owner="head_tilt"))
+    return out
 
 
-def _collapse_to_lid(verts: np.ndarray, lid_at) -> np.ndarray:
-    off = np.zeros_like(verts)
-    off[:, 1] = lid_at(verts[:, 0]) - verts[:, 1]
-    return off
+@dataclass
+class EyeLines:
+    """The closed-lid lines of one eye, measured from its eyewhite."""
+
+    white: Profile
+    eye_h: float
+    x0: float  # the eye's body (columns at least 30 % of the tallest)
+    x1: float
+    lid_poly: np.ndarray
+    arc_h: float
+    lash_xs: Optional[np.ndarray] = None  # lower edge of the upper lash per column
+    lash_edge: Optional[np.ndarray] = None
+
+    def clamp(self, x):
+        return np.clip(x, self.x0, self.x1)
+
+    def lid(self, x):
+        """Straight closed lid: a smooth (quadratic) line near the lower lash."""
+        return np.polyval(self.lid_poly, self.clamp(x))
+
+    def arc(self, x):
+        """Smiling closed lid: the lid line bowed upwards in the middle."""
+        u = (self.clamp(x) - 0.5 * (self.x0 + self.x1)) / max(0.5 * (self.x1 - self.x0), 1.0)
+        return self.lid(x) - self.arc_h * (1.0 - u ** 2)
+
+    def top(self, x):
+        return self.white.top_at(self.clamp(x))
+
+    def bottom(self, x):
+        return self.white.bottom_at(self.clamp(x))
+
+    def upper_edge(self, x):
+        """Where the upper lid's lower edge is: the upper lash's lower edge
+        (kept between a little above the eyewhite and its middle), else the
+        eyewhite's top."""
+        top = self.top(x)
+        if self.lash_edge is None:
+            return top
+        edge = np.interp(self.clamp(x), self.lash_xs, self.lash_edge)
+        return np.clip(edge, top - 0.5 * self.eye_h, 0.5 * (top + self.bottom(x)))
+
+    def taper(self, x):
+        """1 over the eye, fading to 0 a little beyond its corners (lash wings)."""
+        span = max(0.25 * (self.x1 - self.x0), 1.0)
+        outside = np.maximum(self.x0 - x, 0.0) + np.maximum(x - self.x1, 0.0)
+        return np.clip(1.0 - outside / span, 0.0, 1.0)
+
+
+def eye_lines(ctx: RigContext, side: str) -> Optional[EyeLines]:
+    white = ctx.profile(f"eyewhite_{side}")
+    if white is None:
+        return None
+    height = white.bottom - white.top
+    eye_h = float(np.median(height))
+    body = height >= 0.3 * height.max()
+    lid_samples = white.top + ctx.controls.blink_line * height
+    deg = 2 if body.sum() >= 3 else 0
+    # A smooth lid line: collapsing onto a kinked line would leave slivers.
+    lid_poly = np.polyfit(white.xs[body], lid_samples[body], deg)
+    lines = EyeLines(white, eye_h, float(white.xs[body].min()), float(white.xs[body].max()),
+                     lid_poly, ctx.controls.eye_smile_arc * eye_h)
+    lash = ctx.layers.get(f"eyelash_{side}")
+    if lash is not None and f"eyelash_{side}" in ctx.boxes:
+        opaque = lash.image[..., 3] >= 128
+        cols = np.nonzero(opaque.any(axis=0))[0]
+        if len(cols) >= 3:
+            sub = opaque[:, cols]
+            first = np.argmax(sub, axis=0)
+            rows = np.arange(sub.shape[0])[:, None]
+            after = (rows > first[None, :]) & ~sub
+            end = np.where(after.any(axis=0), np.argmax(after, axis=0), sub.shape[0])
+            k = max(1, len(cols) // 15)
+            edge = np.convolve(np.pad(end.astype(np.float64), k, mode="edge"),
+                               np.ones(2 * k + 1) / (2 * k + 1), "valid")
+            lines.lash_xs = lash.x + cols + 0.5
+            lines.lash_edge = lash.y + edge
+    return lines
 
 
 def gen_blink(ctx: RigContext) -> List[Keyform]:
-    """ParamEyeL/ROpen: eyewhite and iris squash onto the lower lid line, the
-    upper lash comes down onto it, the brow follows a little."""
+    """ParamEyeOpen x ParamEyeSmile (2 x 2 grid per part) of each eye.
+
+    Closed (open 0): eyewhite and iris squash onto the lid line near the lower
+    lash (tucked under the lash), the upper lash comes down onto it, the brow
+    follows a little.  Smiling and closed: the same onto an upward arc, the
+    lower lash rises to meet it.  Smiling with the eye open: a squint (the
+    lower lid rises most of the way, the upper lid a little; the iris stays
+    and the eyewhite clips it).
+    """
     out = []
     for side in ("l", "r"):
-        param = f"ParamEye{side.upper()}Open"
-        white = ctx.profile(f"eyewhite_{side}")
-        if white is None:
+        lines = eye_lines(ctx, side)
+        if lines is None:
             continue
-        eye_h = float(np.median(white.bottom - white.top))
-
-        # A smooth (quadratic) lid line: collapsing onto a kinked line would
-        # leave slivers of eyewhite with area.
-        height = white.bottom - white.top
-        body = height >= 0.3 * height.max()
-        lid_samples = white.top + LID_LINE * height
-        deg = 2 if body.sum() >= 3 else 0
-        lid_poly = np.polyfit(white.xs[body], lid_samples[body], deg)
-
-        def lid_at(x, c=lid_poly):
-            return np.polyval(c, x)
-
-        def mid_at(x, w=white):
-            return 0.5 * (w.top_at(x) + w.bottom_at(x))
-
+        tuck = TUCK_UNDER_LASH * lines.eye_h
         for tag, recipe in BLINK_RECIPE.items():
             mesh = ctx.mesh(f"{tag}_{side}")
             if mesh is None:
                 continue
             v = mesh.vertices
+            x, y = v[:, 0], v[:, 1]
+            top, bottom = lines.top(x), lines.bottom(x)
+            closed, happy, squint = np.zeros_like(v), np.zeros_like(v), np.zeros_like(v)
             if recipe == "collapse_to_lid":
-                closed = _collapse_to_lid(v, lambda x: lid_at(x) - TUCK_UNDER_LASH * eye_h)
-            elif recipe == "upper_lash_to_lid":
-                # Vertices above the eye's middle travel down as far as the
-                # eyewhite's top edge does; the lower lash stays.
-                weight = np.clip((mid_at(v[:, 0]) - v[:, 1]) / (0.2 * eye_h) + 0.5, 0.0, 1.0)
-                closed = np.zeros_like(v)
-                closed[:, 1] = weight * (lid_at(v[:, 0]) - white.top_at(v[:, 0]))
+                closed[:, 1] = lines.lid(x) - tuck - y
+                happy[:, 1] = lines.arc(x) - tuck - y
+                if tag == "eyewhite":  # top and bottom edges move in, linearly in between
+                    t = np.clip((y - top) / np.maximum(bottom - top, 1.0), 0.0, 1.0)
+                    squint[:, 1] = ((1 - t) * SQUINT_UPPER * (lines.arc(x) - top)
+                                    + t * SQUINT_LOWER * (lines.arc(x) - bottom))
+            elif recipe == "lashes_to_lid":
+                # Squash each column: the upper lash's lower edge (and the
+                # lash above it) travels to the lid line, the eyewhite's bottom edge
+                # (and the lower lash below it) stays (blink) or rises onto
+                # the arc (smile), linearly in between, so a lash that wraps
+                # round the corner bends instead of tearing.  Wings past the
+                # corners taper.
+                edge = lines.upper_edge(x)
+                upper = np.clip((bottom - y) / np.maximum(bottom - edge, 1.0), 0.0, 1.0)
+                taper = lines.taper(x)
+                closed[:, 1] = taper * upper * (lines.lid(x) - edge)
+                happy[:, 1] = taper * (upper * (lines.arc(x) - edge)
+                                       + (1.0 - upper) * (lines.arc(x) - bottom))
+                squint[:, 1] = taper * (upper * SQUINT_UPPER * (lines.arc(x) - edge)
+                                        + (1.0 - upper) * SQUINT_LOWER * (lines.arc(x) - bottom))
             elif recipe == "brow_follow":
-                closed = np.zeros_like(v)
-                closed[:, 1] = BROW_BLINK_DROP * eye_h
+                closed[:, 1] = BROW_BLINK_DROP * lines.eye_h
+                happy[:, 1] = 0.5 * BROW_BLINK_DROP * lines.eye_h
             else:
                 raise ValueError(f"unknown blink recipe {recipe!r}")
-            forms = np.stack([closed, np.zeros_like(v)])
-            out.append(Keyform(mesh.id, [param], [[0.0, 1.0]], forms, owner="blink"))
+            # nodes: (open 0, smile 0), (0, 1), (1, 0) = rest, (1, 1)
+            forms = np.stack([closed, happy, np.zeros_like(v), squint])
+            out.append(Keyform(mesh.id, [f"ParamEye{side.upper()}Open", f"ParamEye{side.upper()}Smile"],
+                               [[0.0, 1.0], [0.0, 1.0]], forms, owner="blink"))
     return out
 
 
@@ -413,8 +588,8 @@ def gen_gaze(ctx: RigContext) -> List[Keyform]:
         box = ctx.boxes.get(f"eyewhite_{side}") or ctx.boxes.get(f"irides_{side}")
         if mesh is None or box is None:
             continue
-        dx = GAZE_X * (box[2] - box[0])
-        dy = GAZE_Y * (box[3] - box[1])
+        dx = ctx.controls.gaze_x * (box[2] - box[0])
+        dy = ctx.controls.gaze_y * (box[3] - box[1])
         forms = []
         for bx in keys:
             for by in keys:
@@ -424,6 +599,39 @@ def gen_gaze(ctx: RigContext) -> List[Keyform]:
                 forms.append(off)
         out.append(Keyform(mesh.id, ["ParamEyeBallX", "ParamEyeBallY"], [keys, keys],
                            np.array(forms), owner="gaze"))
+    return out
+
+
+def gen_brows(ctx: RigContext) -> List[Keyform]:
+    """ParamBrowY: the brow moves up (+) or down.  ParamBrowAngle: it turns
+    about its middle; + lifts the inner end (worried), - drops it (angry)."""
+    out = []
+    keys = [-1.0, 0.0, 1.0]
+    cx = ctx.anchors.face_centre[0]
+    for side in ("l", "r"):
+        mesh = ctx.mesh(f"eyebrow_{side}")
+        box = ctx.boxes.get(f"eyebrow_{side}")
+        if mesh is None or box is None:
+            continue
+        eye = ctx.eye_box(side)
+        eye_h = (eye[3] - eye[1]) if eye is not None else 2.0 * (box[3] - box[1])
+        v = mesh.vertices
+        travel = ctx.controls.brow_travel * eye_h
+        lift = np.zeros_like(v)
+        lift[:, 1] = -travel
+        out.append(Keyform(mesh.id, [f"ParamBrow{side.upper()}Y"], [keys],
+                           np.stack([-lift, np.zeros_like(v), lift]), owner="brows"))
+        bcx, bcy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        inward = -1.0 if bcx > cx else 1.0  # image-x direction towards the nose
+        # Counter-clockwise on screen lifts the end at +x: lift the inner end.
+        a = math.radians(ctx.controls.brow_angle_deg) * inward
+        rx, ry = v[:, 0] - bcx, v[:, 1] - bcy
+        turned = np.stack([math.cos(a) * rx + math.sin(a) * ry - rx,
+                           -math.sin(a) * rx + math.cos(a) * ry - ry], axis=1)
+        turned_back = np.stack([math.cos(a) * rx - math.sin(a) * ry - rx,
+                                math.sin(a) * rx + math.cos(a) * ry - ry], axis=1)
+        out.append(Keyform(mesh.id, [f"ParamBrow{side.upper()}Angle"], [keys],
+                           np.stack([turned_back, np.zeros_like(v), turned]), owner="brows"))
     return out
 
 
@@ -438,62 +646,253 @@ def _mouth_ids(ctx: RigContext) -> Tuple[Optional[str], Optional[str]]:
     return line, interior
 
 
-def collapse_mouth_interior(ctx: RigContext) -> Optional[np.ndarray]:
-    """Squash the interior mesh onto the mouth line (its rest pose); returns
-    the offsets that restore the open shape, or None without an interior."""
+def _collapse(ctx: RigContext, layer_id: str, target: np.ndarray) -> None:
+    """Rest a mesh collapsed at `target` (N, 2); remember the drawn shape."""
+    mesh = ctx.meshes[layer_id]
+    ctx.restores[layer_id] = mesh.vertices - target
+    mesh.vertices = target.astype(np.float64)
+
+
+def collapse_mouth_interior(ctx: RigContext) -> None:
+    """Squash the interior mesh onto the mouth line (its rest pose)."""
     line_id, interior_id = _mouth_ids(ctx)
     if interior_id is None:
-        return None
-    mesh = ctx.meshes[interior_id]
-    open_verts = mesh.vertices.copy()
+        return
+    open_verts = ctx.meshes[interior_id].vertices
+    target = open_verts.copy()
     if line_id is not None:
         prof = ctx.profile(line_id)
-        line_y = 0.5 * (prof.top_at(open_verts[:, 0]) + prof.bottom_at(open_verts[:, 0]))
+        target[:, 1] = 0.5 * (prof.top_at(open_verts[:, 0]) + prof.bottom_at(open_verts[:, 0]))
     else:
-        line_y = np.full(len(open_verts), float(open_verts[:, 1].min()))
-    mesh.vertices = open_verts.copy()
-    mesh.vertices[:, 1] = line_y
-    return open_verts - mesh.vertices
+        target[:, 1] = float(open_verts[:, 1].min())
+    _collapse(ctx, interior_id, target)
+
+
+def _jaw_field(ctx: RigContext, points: np.ndarray, drop: float) -> np.ndarray:
+    """Offsets of a wide-open jaw: nothing above the mouth line, `drop` at the
+    chin and below, fading towards the cheeks."""
+    line_id, interior_id = _mouth_ids(ctx)
+    box = ctx.boxes.get(line_id or interior_id)
+    cx = ctx.anchors.face_centre[0]
+    fw = ctx.anchors.face_size[0]
+    mouth_y = (box[1] + box[3]) / 2
+    chin_y = max(ctx.anchors.chin[1], mouth_y + 1.0)
+    t = _smoothstep((points[:, 1] - mouth_y) / (chin_y - mouth_y))
+    wx = np.clip(1.0 - ((points[:, 0] - cx) / (0.8 * fw)) ** 2, 0.0, 1.0)
+    off = np.zeros_like(points)
+    off[:, 1] = drop * t * wx
+    return off
+
+
+def _through_warp(warp: WarpDeformer, offsets: np.ndarray, rest: np.ndarray,
+                  wanted: np.ndarray) -> np.ndarray:
+    """Mesh offsets that land `rest` points at `rest + wanted` after the warp
+    (which moves them too): a few fixed-point steps (the warp is smooth)."""
+    grid = warp.rest_points()
+    off = wanted.copy()
+    for _ in range(8):
+        moved = warp_points(grid, offsets, warp, rest + off) - (rest + off)
+        off = wanted - moved
+    return off
 
 
 def gen_mouth(ctx: RigContext) -> List[Keyform]:
-    """ParamMouthOpenY: the interior opens from the mouth line and the line
-    drops onto the interior's lower edge.  ParamMouthForm: corners up/down."""
+    """ParamMouthOpenY: the interior opens from the mouth line, the line drops
+    onto the interior's lower edge and the chin follows (face-warp keyform);
+    the mouth parts land where drawn.  ParamMouthForm: corners up and out
+    (smile, +) or down and in (frown, -)."""
+    c = ctx.controls
     out = []
     line_id, interior_id = _mouth_ids(ctx)
-    restore = ctx.mouth_restore
-    line_prof = ctx.profile(line_id) if line_id else None
-    if interior_id is not None and restore is not None:
-        mesh = ctx.meshes[interior_id]
-        out.append(Keyform(mesh.id, ["ParamMouthOpenY"], [[0.0, 1.0]],
-                           np.stack([np.zeros_like(restore), restore]), owner="mouth"))
-    if line_id is not None:
-        mesh = ctx.meshes[line_id]
-        v = mesh.vertices
-        box = ctx.boxes[line_id]
-        mcx, half_w = (box[0] + box[2]) / 2, max((box[2] - box[0]) / 2, 1.0)
-        drop = np.zeros(len(v))
-        if interior_id is not None:
-            inner = column_profile(ctx.layers[interior_id])
-            below = np.interp(v[:, 0], inner.xs, inner.bottom, left=np.nan, right=np.nan)
-            drop = np.nan_to_num(below - line_prof.bottom_at(v[:, 0]), nan=0.0)
-            drop = np.clip(drop, 0.0, None)
-        else:
-            u = np.clip((v[:, 0] - mcx) / half_w, -1, 1)
-            drop = MOUTH_OPEN_NO_INTERIOR * half_w * (1 - u ** 2)
-        opened = np.zeros_like(v)
-        opened[:, 1] = drop
-        out.append(Keyform(mesh.id, ["ParamMouthOpenY"], [[0.0, 1.0]],
-                           np.stack([np.zeros_like(v), opened]), owner="mouth"))
-        for mid in (line_id, interior_id):
-            if mid is None:
+    restore = ctx.restores.get(interior_id) if interior_id else None
+    face_warp = ctx.deformers.get("face_warp")
+    jaw = None
+    if restore is not None and face_warp is not None:
+        drop = c.jaw_drop * c.mouth_open * float(restore[:, 1].max())
+        jaw = _jaw_field(ctx, face_warp.rest_points(), drop)
+        out.append(Keyform("face_warp", ["ParamMouthOpenY"], [[0.0, 1.0]],
+                           np.stack([np.zeros_like(jaw), jaw]), owner="mouth"))
+
+    if jaw is not None:
+        # Parts above the mouth line that share the jaw's warp cells (the nose)
+        # stay put: mesh keyforms cancel the jaw there.
+        mouth_box = ctx.boxes.get(line_id or interior_id)
+        mouth_y = (mouth_box[1] + mouth_box[3]) / 2
+        grid = face_warp.rest_points()
+        for lid, m in ctx.meshes.items():
+            if m.deformer != "face_warp" or lid in (line_id, interior_id, "face"):
                 continue
-            m = ctx.meshes[mid]
-            u = np.clip((m.vertices[:, 0] - mcx) / half_w, -1.2, 1.2)
-            curve = np.zeros_like(m.vertices)
-            curve[:, 1] = -MOUTH_FORM_CURVE * 2 * half_w * u ** 2  # smile: corners up
-            out.append(Keyform(m.id, ["ParamMouthForm"], [[-1.0, 0.0, 1.0]],
-                               np.stack([-curve, np.zeros_like(curve), curve]), owner="mouth"))
+            moved = warp_points(grid, jaw, face_warp, m.vertices) - m.vertices
+            if np.abs(moved).max() < 0.01:
+                continue
+            above = (m.vertices[:, 1] < mouth_y)[:, None]
+            stay = _through_warp(face_warp, jaw, m.vertices, np.zeros_like(m.vertices)) * above
+            out.append(Keyform(m.id, ["ParamMouthOpenY"], [[0.0, 1.0]],
+                               np.stack([np.zeros_like(stay), stay]), owner="mouth"))
+
+    def landed(mesh, wanted):
+        if jaw is None or mesh.deformer != "face_warp":
+            return wanted
+        return _through_warp(face_warp, jaw, mesh.vertices, wanted)
+
+    if restore is not None:
+        mesh = ctx.meshes[interior_id]
+        opened = landed(mesh, restore * c.mouth_open)
+        out.append(Keyform(mesh.id, ["ParamMouthOpenY"], [[0.0, 1.0]],
+                           np.stack([np.zeros_like(opened), opened]), owner="mouth"))
+    if line_id is None:
+        return out
+    line_prof = ctx.profile(line_id)
+    mesh = ctx.meshes[line_id]
+    v = mesh.vertices
+    box = ctx.boxes[line_id]
+    mcx, half_w = (box[0] + box[2]) / 2, max((box[2] - box[0]) / 2, 1.0)
+    if restore is not None:
+        inner = column_profile(ctx.layers[interior_id])
+        below = np.interp(v[:, 0], inner.xs, inner.bottom, left=np.nan, right=np.nan)
+        rest_line = 0.5 * (line_prof.top_at(v[:, 0]) + line_prof.bottom_at(v[:, 0]))
+        # the interior's bottom at this opening: it hangs from the line
+        below = rest_line + (below - rest_line) * c.mouth_open
+        drop = np.clip(np.nan_to_num(below - line_prof.bottom_at(v[:, 0]), nan=0.0), 0.0, None)
+    else:
+        u = np.clip((v[:, 0] - mcx) / half_w, -1, 1)
+        drop = MOUTH_OPEN_NO_INTERIOR * c.mouth_open * half_w * (1 - u ** 2)
+    wanted = np.zeros_like(v)
+    wanted[:, 1] = drop
+    opened = landed(mesh, wanted)
+    out.append(Keyform(mesh.id, ["ParamMouthOpenY"], [[0.0, 1.0]],
+                       np.stack([np.zeros_like(v), opened]), owner="mouth"))
+    for mid in (line_id, interior_id):
+        if mid is None:
+            continue
+        m = ctx.meshes[mid]
+        u = np.clip((m.vertices[:, 0] - mcx) / half_w, -1.2, 1.2)
+        smile = np.zeros_like(m.vertices)
+        smile[:, 1] = -c.mouth_form_curve * 2 * half_w * u ** 2  # corners up
+        smile[:, 0] = c.mouth_form_width * half_w * u  # and out
+        out.append(Keyform(m.id, ["ParamMouthForm"], [[-1.0, 0.0, 1.0]],
+                           np.stack([-smile, np.zeros_like(smile), smile]), owner="mouth"))
+    return out
+
+
+def make_blush_layer(layers: Dict[str, Layer], boxes: Dict[str, Box], anchors: Anchors,
+                     size: float = 1.0) -> Optional[Layer]:
+    """A generated blush (two soft ellipses on the cheeks, clipped to the face),
+    placed from the eyes and the mouth; None without a face layer."""
+    if "face" not in boxes:
+        return None
+    fx0, fy0, fx1, fy1 = anchors.face
+    fw, fh = fx1 - fx0, fy1 - fy0
+    cx = (fx0 + fx1) / 2
+    mouth = boxes.get("mouth")
+    mouth_y = mouth[1] if mouth is not None else fy0 + 0.8 * fh
+    blobs = []
+    for side, sign in (("r", -1.0), ("l", 1.0)):
+        eye = (boxes.get(f"eyewhite_{side}") or boxes.get(f"eyelash_{side}"))
+        if eye is not None:
+            ex, eb, ew = (eye[0] + eye[2]) / 2, eye[3], eye[2] - eye[0]
+        else:
+            ex, eb, ew = cx + sign * 0.22 * fw, fy0 + 0.55 * fh, 0.22 * fw
+        by = eb + BLUSH["below_eye"] * max(mouth_y - eb, 0.05 * fh)
+        bx = ex + sign * BLUSH["outward"] * ew
+        blobs.append((bx, by, 0.5 * BLUSH["width"] * ew * size, 0.5 * BLUSH["height"] * ew * size))
+    x0 = int(math.floor(min(b[0] - b[2] for b in blobs))) - 2
+    x1 = int(math.ceil(max(b[0] + b[2] for b in blobs))) + 2
+    y0 = int(math.floor(min(b[1] - b[3] for b in blobs))) - 2
+    y1 = int(math.ceil(max(b[1] + b[3] for b in blobs))) + 2
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64) + 0.5
+    alpha = np.zeros(xs.shape)
+    for bx, by, ax, ay in blobs:
+        r2 = ((xs - bx) / max(ax, 1.0)) ** 2 + ((ys - by) / max(ay, 1.0)) ** 2
+        alpha = np.maximum(alpha, _smoothstep((1.0 - r2) / 0.75))  # soft rim, full middle
+    img = np.zeros(xs.shape + (4,), np.uint8)
+    img[..., :3] = BLUSH["rgb"]
+    img[..., 3] = np.clip(np.rint(alpha * 255), 0, 255).astype(np.uint8)
+    img[img[..., 3] == 0] = 0
+    return Layer(id=layer_id("face", role="blush"), tag="face", role="blush", image=img, x=x0, y=y0,
+                 generated=True, clip_to="face", opacity=BLUSH["alpha"],
+                 visible_mask=np.zeros(xs.shape, bool))
+
+
+def collapse_blush(ctx: RigContext) -> None:
+    """Rest the blush collapsed onto the middle of each cheek (invisible)."""
+    for lid, layer in ctx.layers.items():
+        if layer.role != "blush" or lid not in ctx.meshes:
+            continue
+        v = ctx.meshes[lid].vertices
+        target = np.empty_like(v)
+        cx = ctx.anchors.face_centre[0]
+        for left in (True, False):
+            sel = (v[:, 0] < cx) if left else (v[:, 0] >= cx)
+            if sel.any():
+                box = (v[sel, 0].min(), v[sel, 1].min(), v[sel, 0].max(), v[sel, 1].max())
+                target[sel] = [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]
+        _collapse(ctx, lid, target)
+
+
+def gen_cheek(ctx: RigContext) -> List[Keyform]:
+    """ParamCheek: the generated blush grows from nothing to its drawn size."""
+    out = []
+    for lid, restore in ctx.restores.items():
+        if ctx.layers[lid].role != "blush":
+            continue
+        mesh = ctx.meshes[lid]
+        out.append(Keyform(mesh.id, ["ParamCheek"], [[0.0, 1.0]],
+                           np.stack([np.zeros_like(restore), restore * ctx.controls.blush_size]),
+                           owner="cheek"))
+    return out
+
+
+def gen_hair(ctx: RigContext) -> List[Keyform]:
+    """ParamHairFront / Side / Back (physics outputs): the hair warps swing
+    their tips sideways (+ = towards image +x), more the further from the
+    roots; front = the fringe over the forehead, side = the locks at the
+    face's sides, back = the back hair below the crown."""
+    out = []
+    s = ctx.controls.hair_sway
+    cx, _ = ctx.anchors.face_centre
+    fw, fh = ctx.anchors.face_size
+    top = ctx.anchors.face[1]
+    keys = [-1.0, 0.0, 1.0]
+
+    shoulders = ctx.profile("topwear")
+    if shoulders is not None and len(shoulders.xs) > 8:
+        k = max(3, len(shoulders.xs) // 40)
+        smooth = np.convolve(np.pad(shoulders.top, k, mode="edge"), np.ones(2 * k + 1) / (2 * k + 1), "valid")
+        slope_of = lambda x: np.interp(x, shoulders.xs, np.gradient(smooth, shoulders.xs))
+    else:
+        slope_of = lambda x: np.zeros_like(x)
+
+    def sway(pts, weight, kind, wid):
+        amp, lift = HAIR_SWAY[kind]
+        dx = amp * fw * s * weight
+        # Tips resting on the shoulders slide down along them (never up and off).
+        rest_on = _hang_weight(ctx, wid, pts) if wid in ctx.warp_content else np.zeros(len(pts))
+        dy = -lift * np.abs(dx) * weight + np.abs(slope_of(pts[:, 0]) * dx) * rest_on
+        right = np.stack([dx, dy], axis=1)
+        left = np.stack([-dx, dy], axis=1)
+        return np.stack([left, np.zeros_like(pts), right])
+
+    front = ctx.deformers.get("hair_front_warp")
+    if front is not None:
+        pts = front.rest_points()
+        nx = np.abs(pts[:, 0] - cx) / (fw / 2)
+        w_front = _smoothstep((pts[:, 1] - (top - 0.05 * fh)) / (0.5 * fh)) \
+            * np.clip((1.3 - nx) / 0.6, 0.0, 1.0)
+        out.append(Keyform(front.id, ["ParamHairFront"], [keys], sway(pts, w_front, "front", front.id),
+                           owner="hair_sway"))
+        w_side = np.clip((pts[:, 1] - (top + 0.3 * fh)) / (0.9 * fh), 0.0, 1.0) ** 1.5 \
+            * np.clip((nx - 0.6) / 0.5, 0.0, 1.0)
+        out.append(Keyform(front.id, ["ParamHairSide"], [keys], sway(pts, w_side, "side", front.id),
+                           owner="hair_sway"))
+    back = ctx.deformers.get("hair_back_warp")
+    if back is not None:
+        pts = back.rest_points()
+        content = ctx.warp_content.get("hair_back_warp") or back.rect
+        span = max(content[3] - (top - 0.1 * fh), 1.0)
+        w_back = np.clip((pts[:, 1] - (top - 0.1 * fh)) / span, 0.0, 1.0) ** 2
+        out.append(Keyform(back.id, ["ParamHairBack"], [keys], sway(pts, w_back, "back", back.id),
+                           owner="hair_sway"))
     return out
 
 
@@ -503,10 +902,30 @@ def _warp_point_offset(warp: WarpDeformer, offsets: np.ndarray, point) -> np.nda
     return warp_points(warp.rest_points(), offsets, warp, p)[0] - p[0]
 
 
+def _hang_weight(ctx: RigContext, wid: str, pts: np.ndarray) -> np.ndarray:
+    """0 on the head, rising to 1 at the lowest hair (which rests on the shoulders)."""
+    cy = ctx.anchors.face_centre[1]
+    bottom = ctx.warp_content[wid][3]
+    return _smoothstep((pts[:, 1] - cy) / max(bottom - cy, 1.0))
+
+
+def _inverse_rotation(pivot, form, points: np.ndarray) -> np.ndarray:
+    """Points that a rotation deformer with `form` [angle, dx, dy] maps onto `points`."""
+    angle, dx, dy = float(form[0]), float(form[1]), float(form[2])
+    r = math.radians(-angle)
+    q = points - np.array([dx, dy]) - np.asarray(pivot)
+    c, s = math.cos(r), math.sin(r)
+    return np.stack([c * q[:, 0] + s * q[:, 1], -s * q[:, 0] + c * q[:, 1]], axis=1) + np.asarray(pivot)
+
+
 def gen_body(ctx: RigContext) -> List[Keyform]:
     """ParamBodyAngleX: the body warp turns like a cylinder (more at the top),
-    the neck bone follows the neck base.  ParamBodyAngleZ: the body bends.
-    ParamBreath: shoulders and chest rise, the head rides along."""
+    the neck bone follows the neck base.  ParamBodyAngleY: the chest pitches
+    up (+) or down, fading to nothing at the bottom edge.  ParamBodyAngleZ:
+    the body bends.  ParamBreath: shoulders and chest rise, the head rides
+    along.  In every one the hair's lower part (it rests on the shoulders)
+    moves with the body under it rather than with the head."""
+    c = ctx.controls
     out = []
     warp = ctx.deformers.get("body_warp")
     if warp is None:
@@ -516,71 +935,193 @@ def gen_body(ctx: RigContext) -> List[Keyform]:
     rx = 0.55 * (content[2] - content[0])
     top, bottom = content[1], content[3]
     pts = warp.rest_points()
+    neck_base = ctx.anchors.neck_base
+    neck_pivot = ctx.deformers["neck"].pivot
+    keys = [-10.0, 0.0, 10.0]
     height_weight = np.clip(1.0 - 0.7 * (pts[:, 1] - top) / max(bottom - top, 1.0), 0.3, 1.0)
-    turn = []
-    for value in (-10.0, 0.0, 10.0):
-        off = turn_offsets(pts, (cx, 0.0), (rx, 1.0, BODY_DEPTH * rx), "body",
-                           value / 10.0 * BODY_YAW_DEG_AT_10, 0.0)
-        turn.append(off * height_weight[:, None])
-    turn = np.array(turn)
-    out.append(Keyform("body_warp", ["ParamBodyAngleX"], [[-10.0, 0.0, 10.0]], turn,
-                       owner="body_turn"))
-    neck = np.array([np.r_[0.0, _warp_point_offset(warp, t, ctx.anchors.neck_base)] for t in turn])
-    out.append(Keyform("neck", ["ParamBodyAngleX"], [[-10.0, 0.0, 10.0]], neck, owner="body_turn"))
+    bend_weight = np.clip((bottom - pts[:, 1]) / max(bottom - top, 1.0), 0.0, 1.0)
+    hair = [(wid, ctx.deformers[wid].rest_points()) for wid in ("hair_back_warp", "hair_front_warp")
+            if wid in ctx.deformers]
+
+    def add(param, keys, forms, neck, owner):
+        out.append(Keyform("body_warp", [param], [keys], np.asarray(forms), owner=owner))
+        out.append(Keyform("neck", [param], [keys], np.asarray(neck, np.float64), owner=owner))
+        for wid, hp in hair:
+            w = _hang_weight(ctx, wid, hp)
+            hf = []
+            for form, nform in zip(forms, neck):
+                under = warp_points(pts, form, warp, hp)  # where the body under the hair goes
+                hf.append((_inverse_rotation(neck_pivot, nform, under) - hp) * w[:, None])
+            out.append(Keyform(wid, [param], [keys], np.array(hf), owner=owner))
+
+    def follow_neck(forms):
+        return [np.r_[0.0, _warp_point_offset(warp, f, neck_base)] for f in forms]
+
+    turn = [turn_offsets(pts, (cx, 0.0), (rx, 1.0, BODY_DEPTH * rx), "body",
+                         value / 10.0 * c.body_yaw_deg, 0.0) * height_weight[:, None] for value in keys]
+    add("ParamBodyAngleX", keys, turn, follow_neck(turn), "body_turn")
+    chest_y = top + 0.3 * (bottom - top)
+    pitch = [turn_offsets(pts, (cx, chest_y), (rx, 1.0, BODY_DEPTH * rx), "body",
+                          0.0, value / 10.0 * c.body_pitch_deg) * bend_weight[:, None] for value in keys]
+    add("ParamBodyAngleY", keys, pitch, follow_neck(pitch), "body_turn")
 
     # Lean (BodyAngleZ): the warp bends about the waist, fully at the top and
     # not at all at the bottom edge (often the image border); the head leans along.
     waist = np.array(ctx.anchors.waist)
-    bend_weight = np.clip((bottom - pts[:, 1]) / max(bottom - top, 1.0), 0.0, 1.0)
     lean, neck_lean = [], []
-    for value in (-10.0, 0.0, 10.0):
-        angle = math.radians(value * BODY_ROLL_PER_UNIT * ROLL_SIGN) * bend_weight
+    neck_w = float(np.clip((bottom - neck_base[1]) / max(bottom - top, 1.0), 0, 1))
+    for value in keys:
+        deg = value / 10.0 * c.body_roll_deg * ROLL_SIGN
+        angle = math.radians(deg) * bend_weight
         r = pts - waist
-        c, s = np.cos(angle), np.sin(angle)
-        rotated = np.stack([c * r[:, 0] + s * r[:, 1], -s * r[:, 0] + c * r[:, 1]], axis=1)
+        co, si = np.cos(angle), np.sin(angle)
+        rotated = np.stack([co * r[:, 0] + si * r[:, 1], -si * r[:, 0] + co * r[:, 1]], axis=1)
         lean.append(rotated - r)
-        neck_w = float(np.clip((bottom - ctx.anchors.neck_base[1]) / max(bottom - top, 1.0), 0, 1))
-        shift = _warp_point_offset(warp, lean[-1], ctx.anchors.neck_base)
-        neck_lean.append([value * BODY_ROLL_PER_UNIT * ROLL_SIGN * neck_w, shift[0], shift[1]])
-    out.append(Keyform("body_warp", ["ParamBodyAngleZ"], [[-10.0, 0.0, 10.0]], np.array(lean),
-                       owner="body_turn"))
-    out.append(Keyform("neck", ["ParamBodyAngleZ"], [[-10.0, 0.0, 10.0]], np.array(neck_lean),
-                       owner="body_turn"))
+        shift = _warp_point_offset(warp, lean[-1], neck_base)
+        neck_lean.append([deg * neck_w, shift[0], shift[1]])
+    add("ParamBodyAngleZ", keys, lean, neck_lean, "body_turn")
 
-    lift = BREATH_LIFT * ctx.anchors.face_size[1]
+    lift = c.breath_lift * ctx.anchors.face_size[1]
     breath = np.zeros_like(pts)
     breath[:, 1] = -lift * np.clip(1.0 - (pts[:, 1] - top) / max(bottom - top, 1.0), 0.0, 1.0)
-    out.append(Keyform("body_warp", ["ParamBreath"], [[0.0, 1.0]],
-                       np.stack([np.zeros_like(pts), breath]), owner="breath"))
-    neck_lift = _warp_point_offset(warp, breath, ctx.anchors.neck_base)
-    out.append(Keyform("neck", ["ParamBreath"], [[0.0, 1.0]],
-                       np.array([[0.0, 0.0, 0.0], [0.0, neck_lift[0], neck_lift[1]]]), owner="breath"))
+    forms = [np.zeros_like(pts), breath]
+    add("ParamBreath", [0.0, 1.0], forms, follow_neck(forms), "breath")
     return out
 
 
-# Keyform generators in the order they run; each owns its keyforms.
+# Keyform generators in the order they run; each owns its keyforms (by owner name).
 KEYFORM_GENERATORS: Tuple[Tuple[str, Callable[[RigContext], List[Keyform]]], ...] = (
     ("head_turn", gen_head_turn),
     ("head_tilt", gen_head_tilt),
     ("blink", gen_blink),
     ("gaze", gen_gaze),
+    ("brows", gen_brows),
     ("mouth", gen_mouth),
-    ("body", gen_body),
+    ("cheek", gen_cheek),
+    ("hair_sway", gen_hair),
+    ("body", gen_body),  # owners "body_turn" and "breath"
 )
 
 
-# --------------------------------------------------------------------------- build
-def build_rig(canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0) -> RigDocument:
-    """Mesh every layer and build deformers, parameters and keyforms from the tables.
+# --------------------------------------------------------------------------- confidence
+def _centre(box: Box) -> Tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
-    `layers` are back to front; empty layers get no mesh.  Mesh ids are the
-    layer ids ("neck-mesh" where a deformer already has the id).  The
-    "mouth-interior" mesh rests collapsed onto the mouth line (uvs unchanged);
-    ParamMouthOpenY = 1 restores its drawn, open shape.  Parameters whose parts
-    are missing are kept with a lower confidence (and fewer or no keyforms).
-    """
-    if mesh_density <= 0:
-        raise RiggingError(f"mesh density must be positive, got {mesh_density}")
+
+def measure_confidence(ctx: RigContext) -> Tuple[Dict[str, float], Dict[str, List[str]]]:
+    """Per parameter: how sure the rig is that the parts it needs were found
+    and look right.  Presence (share of the needed parts), then factors for
+    implausible size or position relative to the face, left/right asymmetry,
+    and parts the tool generated instead of finding.  Returns (confidence,
+    reasons) by parameter id."""
+    fx0, fy0, fx1, fy1 = ctx.anchors.face
+    fw, fh = max(fx1 - fx0, 1.0), max(fy1 - fy0, 1.0)
+    fcx = (fx0 + fx1) / 2
+    face_found = "face" in ctx.boxes
+
+    def eye_factor(side) -> Tuple[float, List[str]]:
+        box = ctx.eye_box(side)
+        if box is None:
+            return 0.0, [f"no {side} eye"]
+        f, why = 1.0, []
+        ex, ey = _centre(box)
+        ratio = (box[2] - box[0]) / fw
+        if not 0.08 <= ratio <= 0.45:
+            f *= 0.6
+            why.append(f"{side} eye is {ratio:.2f} of the face width (expected 0.08-0.45)")
+        if not fy0 + 0.2 * fh <= ey <= fy0 + 0.75 * fh:
+            f *= 0.6
+            why.append(f"{side} eye sits outside the face's middle band")
+        if (ex > fcx) != (side == "l"):
+            f *= 0.5
+            why.append(f"{side} eye is on the wrong side of the face")
+        ir = ctx.boxes.get(f"irides_{side}")
+        if ir is not None and not (box[0] <= _centre(ir)[0] <= box[2] and box[1] <= _centre(ir)[1] <= box[3]):
+            f *= 0.7
+            why.append(f"{side} iris is not inside its eye")
+        return f, why
+
+    def symmetry() -> Tuple[float, List[str]]:
+        a, b = ctx.eye_box("l"), ctx.eye_box("r")
+        if a is None or b is None:
+            return 1.0, []
+        f, why = 1.0, []
+        wa, wb = a[2] - a[0], b[2] - b[0]
+        if max(wa, wb) > 1.45 * min(wa, wb):
+            f *= 0.8
+            why.append(f"the eyes differ in width ({wa:.0f} vs {wb:.0f} px)")
+        (ax, ay), (bx, by) = _centre(a), _centre(b)
+        if abs(ay - by) > 0.5 * max(a[3] - a[1], b[3] - b[1]):
+            f *= 0.8
+            why.append("the eyes are at different heights")
+        if abs((ax - fcx) + (bx - fcx)) > 0.12 * fw:
+            f *= 0.85
+            why.append("the eyes are not mirrored about the face's middle (turned face?)")
+        return f, why
+
+    conf: Dict[str, float] = {}
+    reasons: Dict[str, List[str]] = {}
+    for pid, *_, needs in PARAMETERS:
+        have = [n for n in needs if n in ctx.meshes]
+        missing = [n for n in needs if n not in ctx.meshes]
+        f = len(have) / len(needs)
+        why = [f"missing {', '.join(missing)}"] if missing else []
+        generated = [n for n in have if ctx.layers[n].generated]
+        if generated:
+            f *= 0.85 ** len(generated)
+            why.append(f"generated, not found: {', '.join(generated)}")
+        if pid.startswith("ParamAngle") and not face_found:
+            f *= 0.7
+            why.append("no face layer: the head box is estimated")
+        side = {"ParamEyeLOpen": "l", "ParamEyeLSmile": "l", "ParamEyeROpen": "r",
+                "ParamEyeRSmile": "r", "ParamBrowLY": "l", "ParamBrowLAngle": "l",
+                "ParamBrowRY": "r", "ParamBrowRAngle": "r"}.get(pid)
+        if pid.startswith("ParamEye") and side and f > 0:
+            g, w = eye_factor(side)
+            s, w2 = symmetry()
+            f *= g * s
+            why += w + w2
+            if "Smile" in pid:
+                f *= 0.9
+                why.append("the smiling lid is a synthesised arc")
+        if pid.startswith("ParamEyeBall") and f > 0:
+            g = [eye_factor(sd) for sd in ("l", "r") if ctx.eye_box(sd) is not None]
+            f *= float(np.mean([x[0] for x in g])) if g else 1.0
+            why += [r for x in g for r in x[1]]
+        if pid.startswith("ParamBrow") and f > 0:
+            brow, eye = ctx.boxes.get(f"eyebrow_{side}"), ctx.eye_box(side)
+            if eye is not None and not (brow[3] < _centre(eye)[1] and brow[0] < eye[2] and eye[0] < brow[2]):
+                f *= 0.6
+                why.append(f"the {side} brow is not above its eye")
+        if pid.startswith("ParamMouth") and "mouth" in ctx.boxes:
+            mx, my = _centre(ctx.boxes["mouth"])
+            mw = ctx.boxes["mouth"][2] - ctx.boxes["mouth"][0]
+            if not (fy0 + 0.5 * fh <= my <= fy1 and abs(mx - fcx) < 0.15 * fw and 0.05 * fw <= mw <= 0.5 * fw):
+                f *= 0.6
+                why.append("the mouth's size or place in the face looks wrong")
+        if pid == "ParamCheek" and f > 0:
+            f *= 0.6
+            why.append("the blush is generated (the format has no opacity keyform): it grows from nothing")
+            if ctx.eye_box("l") is None or ctx.eye_box("r") is None:
+                f *= 0.7
+                why.append("eyes missing: the blush is placed by the face box only")
+        if pid == "ParamHairSide" and "front-hair" in ctx.layers and "front-hair" in ctx.boxes:
+            a = ctx.layers["front-hair"]
+            m = a.image[..., 3] >= 128
+            ys, xs = np.nonzero(m)
+            xs = xs + a.x
+            ys = ys + a.y
+            locks = (np.abs(xs - fcx) > 0.75 * (fw / 2)) & (ys > fy0 + 0.5 * fh)
+            if locks.sum() < 0.01 * max(len(xs), 1):
+                f *= 0.3
+                why.append("no side locks found: ParamHairSide sways the outer front hair")
+        conf[pid] = round(float(np.clip(f, 0.0, 1.0)), 3)
+        reasons[pid] = why
+    return conf, reasons
+
+
+# --------------------------------------------------------------------------- build
+def _measure(canvas: Canvas, layers: Sequence[Layer]):
     layer_map: Dict[str, Layer] = {}
     for layer in layers:
         if layer.id in layer_map:
@@ -589,45 +1130,82 @@ def build_rig(canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0
     boxes = {l.id: b for l in layers if (b := alpha_box(l)) is not None}
     if not boxes:
         raise RiggingError("every layer is empty: there is nothing to rig")
-    anchors = measure_anchors(canvas, layer_map, boxes)
-    ctx = RigContext(canvas, layer_map, boxes, anchors)
+    found = [l for l in layers if l.role != "blush"]  # the rig's own blush does not count
+    anchors = measure_anchors(canvas, {l.id: l for l in found},
+                              {k: v for k, v in boxes.items() if layer_map[k].role != "blush"})
+    return layer_map, boxes, anchors
 
-    # Meshes, in layer order (back to front).
-    for layer in layers:
+
+def _make_deformers(ctx: RigContext) -> List[object]:
+    anchors = ctx.anchors
+    anchor_points = {"root": anchors.root, "waist": anchors.waist,
+                     "neck_base": anchors.neck_base, "chin": anchors.chin}
+    deformers: List[object] = [RotationDeformer(rid, tuple(map(float, anchor_points[a])), parent)
+                               for rid, parent, a in ROTATIONS]
+    for wid, parent, rows, cols, _ in WARPS:
+        content = ctx.warp_content.get(wid)
+        if content is None:
+            continue
+        if wid == "face_warp":  # the face turn model extends past the face box
+            content = union_box([content, grow_box(anchors.face, (FACE_RADIUS - 1) / 2)])
+        deformers.append(WarpDeformer(wid, tuple(float(v) for v in grow_box(content, WARP_MARGIN)),
+                                      rows, cols, parent))
+    return deformers
+
+
+def _warp_content(ctx: RigContext) -> Dict[str, Box]:
+    out = {}
+    for wid, *_ in WARPS:
+        members = [m for m in ctx.meshes.values() if m.deformer == wid]
+        if members:
+            out[wid] = union_box([ctx.boxes[m.layer] for m in members])
+    return out
+
+
+def build_rig(canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0,
+              controls: Optional[RigControls] = None) -> RigDocument:
+    """Mesh every layer and build deformers, parameters and keyforms from the tables.
+
+    `layers` are back to front; empty layers get no mesh.  Mesh ids are the
+    layer ids ("neck-mesh" where a deformer already has the id).  A generated
+    blush layer ("face-blush", clipped to the face) is added right above the
+    face.  The "mouth-interior" and blush meshes rest collapsed (uvs
+    unchanged); ParamMouthOpenY / ParamCheek = 1 restore their drawn shapes.
+    Every standard parameter is created; those whose parts are missing get a
+    lower confidence (and fewer or no keyforms).  `controls` tunes the
+    magnitudes (core/controls.py).
+    """
+    if mesh_density <= 0:
+        raise RiggingError(f"mesh density must be positive, got {mesh_density}")
+    controls = controls or RigControls()
+    controls.validate()
+    layers = [l for l in layers if l.role != "blush"]  # rebuilt below
+    layer_map, boxes, anchors = _measure(canvas, layers)
+    blush = make_blush_layer(layer_map, boxes, anchors, 1.0)
+    if blush is not None:
+        at = [l.id for l in layers].index("face") + 1
+        layers.insert(at, blush)
+        layer_map[blush.id] = blush
+        boxes[blush.id] = alpha_box(blush)
+    ctx = RigContext(canvas, layer_map, boxes, anchors, controls)
+
+    for layer in layers:  # back to front
         if layer.id not in boxes:
             continue
         verts, tris, uvs = mesh_layer(layer, mesh_target(layer, mesh_density))
         ctx.meshes[layer.id] = Mesh(id=mesh_id(layer.id), layer=layer.id, vertices=verts,
                                     triangles=tris, uvs=uvs,
                                     deformer=TAG_DEFORMER.get(layer.tag, "body_warp"))
-    ctx.mouth_restore = collapse_mouth_interior(ctx)
-
-    # Deformers: the rotation chain always; warps where they have content.
-    anchor_points = {"root": anchors.root, "waist": anchors.waist,
-                     "neck_base": anchors.neck_base, "chin": anchors.chin}
-    deformers: List[object] = [RotationDeformer(rid, tuple(map(float, anchor_points[a])), parent)
-                               for rid, parent, a in ROTATIONS]
-    warp_content: Dict[str, Box] = {}
-    for wid, parent, rows, cols, _ in WARPS:
-        members = [m for m in ctx.meshes.values() if m.deformer == wid]
-        if not members:
-            continue
-        content = union_box([boxes[m.layer] for m in members])
-        warp_content[wid] = content
-        if wid == "face_warp":  # the face turn model extends past the face box
-            content = union_box([content, grow_box(anchors.face, (FACE_RADIUS - 1) / 2)])
-        deformers.append(WarpDeformer(wid, tuple(float(v) for v in grow_box(content, WARP_MARGIN)),
-                                      rows, cols, parent))
-    ctx.warp_content = warp_content
+    ctx.warp_content = _warp_content(ctx)
+    collapse_mouth_interior(ctx)
+    collapse_blush(ctx)
+    deformers = _make_deformers(ctx)
     ctx.deformers = {d.id: d for d in deformers}
 
-    # Parameters with confidence = share of the parts they need that exist.
-    parameters = []
-    for pid, lo, default, hi, name, group, needs in PARAMETERS:
-        have = sum(1 for n in needs if n in ctx.meshes)
-        parameters.append(Parameter(pid, float(lo), float(default), float(hi), name=name,
-                                    group=group, confidence=round(have / len(needs), 3)))
-
+    conf, reasons = measure_confidence(ctx)
+    parameters = [Parameter(pid, float(lo), float(default), float(hi), name=name, group=group,
+                            confidence=conf[pid])
+                  for pid, lo, default, hi, name, group, _ in PARAMETERS]
     keyforms: List[Keyform] = []
     for _, generator in KEYFORM_GENERATORS:
         keyforms.extend(generator(ctx))
@@ -637,10 +1215,41 @@ def build_rig(canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0
                       parameters=parameters, keyforms=keyforms,
                       draw_order=[m.id for m in meshes])
     doc.info["rig"] = {
-        "anchors": {k: [round(float(c), 2) for c in v] for k, v in anchor_points.items()},
+        "anchors": {k: [round(float(c), 2) for c in v] for k, v in
+                    (("root", anchors.root), ("waist", anchors.waist),
+                     ("neck_base", anchors.neck_base), ("chin", anchors.chin))},
         "face_box": [round(float(c), 2) for c in anchors.face],
         "vertices": int(sum(len(m.vertices) for m in meshes)),
         "triangles": int(sum(len(m.triangles) for m in meshes)),
         "missing": sorted({n for row in PARAMETERS for n in row[6] if n not in ctx.meshes}),
+        "confidence": reasons,
     }
     return doc
+
+
+def context_from_document(doc: RigDocument, controls: RigControls) -> RigContext:
+    """The generators' context rebuilt from a built document (rest meshes,
+    deformers, collapsed parts' drawn shapes from their uvs)."""
+    layer_map, boxes, anchors = _measure(doc.canvas, doc.layers)
+    ctx = RigContext(doc.canvas, layer_map, boxes, anchors, controls)
+    for mesh in doc.meshes:
+        ctx.meshes[mesh.layer] = mesh
+        layer = layer_map[mesh.layer]
+        if layer.role in ("interior", "blush"):
+            drawn = mesh.uvs + np.array([layer.x, layer.y], np.float64)
+            ctx.restores[mesh.layer] = drawn - mesh.vertices
+    ctx.warp_content = _warp_content(ctx)
+    ctx.deformers = {d.id: d for d in doc.deformers}
+    return ctx
+
+
+def rebuild_owner(doc: RigDocument, owner: str, controls: RigControls) -> List[Keyform]:
+    """The keyforms of `owner` regenerated with `controls`; see controls.regenerate."""
+    ctx = context_from_document(doc, controls)
+    new = [k for _, generator in KEYFORM_GENERATORS for k in generator(ctx) if k.owner == owner]
+    old = [k for k in doc.keyforms if k.owner == owner]
+    sig = [(k.target, list(k.params), [list(map(float, x)) for x in k.keys]) for k in old]
+    if sig != [(k.target, list(k.params), [list(map(float, x)) for x in k.keys]) for k in new]:
+        raise RiggingError(f"the {owner!r} keyforms of this document do not match what the rig "
+                           "makes now (was it edited by hand?); rebuild the rig instead")
+    return new

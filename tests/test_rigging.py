@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The rig of the sample character: structure, what each parameter moves, idle motion.
+"""The rig of the sample character: structure, what each parameter moves (where
+and by about how much), confidence, creator controls, idle motion.
 
-Contact sheets of every parameter at its extremes are written to
-/tmp/rig/contact_*.png for people to look at.
+Contact sheets of every parameter at its extremes: `python bench/bench_tearing.py
+--contact-sheets docs/images` (see docs/parameters.md).
 """
 import math
-import os
 import time
 
 import cv2
@@ -22,11 +22,17 @@ from image_to_rig.core.sample import make_sample
 STANDARD = {
     "ParamAngleX": (-30, 0, 30), "ParamAngleY": (-30, 0, 30), "ParamAngleZ": (-30, 0, 30),
     "ParamEyeLOpen": (0, 1, 1), "ParamEyeROpen": (0, 1, 1),
+    "ParamEyeLSmile": (0, 0, 1), "ParamEyeRSmile": (0, 0, 1),
     "ParamEyeBallX": (-1, 0, 1), "ParamEyeBallY": (-1, 0, 1),
-    "ParamMouthOpenY": (0, 0, 1), "ParamMouthForm": (-1, 0, 1),
-    "ParamBodyAngleX": (-10, 0, 10), "ParamBreath": (0, 0, 1),
+    "ParamBrowLY": (-1, 0, 1), "ParamBrowRY": (-1, 0, 1),
+    "ParamBrowLAngle": (-1, 0, 1), "ParamBrowRAngle": (-1, 0, 1),
+    "ParamMouthOpenY": (0, 0, 1), "ParamMouthForm": (-1, 0, 1), "ParamCheek": (0, 0, 1),
+    "ParamBodyAngleX": (-10, 0, 10), "ParamBodyAngleY": (-10, 0, 10), "ParamBodyAngleZ": (-10, 0, 10),
+    "ParamBreath": (0, 0, 1),
+    "ParamHairFront": (-1, 0, 1), "ParamHairSide": (-1, 0, 1), "ParamHairBack": (-1, 0, 1),
 }
-CONTACT_DIR = "/tmp/rig"
+# Parameters whose parts the tool makes up (or shapes) itself: below full confidence.
+SYNTHESISED = {"ParamEyeLSmile", "ParamEyeRSmile", "ParamMouthOpenY", "ParamCheek"}
 
 
 def mouth_interior_layer(sample) -> Layer:
@@ -80,10 +86,16 @@ def crop(img, box):
 def test_document_is_valid_and_complete(rig):
     rig.validate()
     ids = {p.id: p for p in rig.parameters}
+    assert set(ids) == set(STANDARD)
     for pid, (lo, default, hi) in STANDARD.items():
         p = ids[pid]
         assert (p.min, p.default, p.max) == (lo, default, hi), pid
-        assert p.name and p.group and p.confidence == 1.0, pid
+        assert p.name and p.group, pid
+        reasons = rig.info["rig"]["confidence"][pid]
+        if pid in SYNTHESISED:
+            assert 0.5 <= p.confidence < 1.0 and reasons, pid
+        else:
+            assert p.confidence == 1.0 and not reasons, (pid, reasons)
     rotations = {d.id: d for d in rig.deformers if isinstance(d, RotationDeformer)}
     assert [rotations[i].parent for i in ("root", "body", "neck", "head")] == [None, "root", "body", "neck"]
     warps = {d.id: d for d in rig.deformers if isinstance(d, WarpDeformer)}
@@ -91,6 +103,9 @@ def test_document_is_valid_and_complete(rig):
     assert warps["face_warp"].parent == "head" and warps["body_warp"].parent == "body"
     assert rig.draw_order == [m.id for m in rig.meshes]
     assert [rig.mesh(m).layer for m in rig.draw_order] == [l.id for l in rig.layers]
+    blush = rig.layer("face-blush")
+    assert blush.generated and blush.clip_to == "face" and blush.tag == "face"
+    assert [l.id for l in rig.layers].index("face-blush") == [l.id for l in rig.layers].index("face") + 1
     assert rig.mesh("face").deformer == "face_warp"
     assert rig.mesh("front-hair").deformer == "hair_front_warp"
     assert rig.mesh("topwear").deformer == "body_warp"
@@ -111,19 +126,19 @@ def test_build_is_fast(rig):
     sample, layers = sample_layers(1024)
     t0 = time.perf_counter()
     doc = rigging.build_rig(sample.canvas, layers)
-    doc.motions = [motions.make_idle(doc)]
+    doc.motions = motions.make_all_motions(doc)
     elapsed = time.perf_counter() - t0
-    assert elapsed < 1.5, f"build_rig + make_idle took {elapsed:.2f} s (budget ~0.5 s)"
+    assert elapsed < 1.0, f"build_rig + motions took {elapsed:.2f} s (budget 0.5 s)"
     vertices = doc.info["rig"]["vertices"]
     assert 1500 < vertices < 5000
 
 
 def test_defaults_give_the_rest_pose(rig):
     verts = Evaluator(rig).mesh_vertices()
-    interior = "mouth-interior"
+    collapsed = ("mouth-interior", "face-blush")
     for mesh in rig.meshes:
         np.testing.assert_allclose(verts[mesh.id], mesh.vertices, atol=1e-9, err_msg=mesh.id)
-        if mesh.id != interior:  # its rest pose is collapsed on purpose
+        if mesh.id not in collapsed:  # their rest poses are collapsed on purpose
             np.testing.assert_allclose(mesh.vertices - mesh.uvs,
                                        np.tile([[rig.layer(mesh.layer).x, rig.layer(mesh.layer).y]],
                                                (len(mesh.uvs), 1)), atol=1e-9)
@@ -162,17 +177,27 @@ def test_warp_rects_have_margin_in_every_extreme(rig):
 
 
 # --------------------------------------------------------------------------- effects
-def test_angle_z_rotates_the_head_about_the_chin(rig):
+def test_angle_z_rotates_the_head_about_the_chin_and_the_hair_hangs(rig):
     ev = Evaluator(rig)
     rest = ev.mesh_vertices()
     tilted = ev.mesh_vertices({"ParamAngleZ": 30})
     pivot = np.array(rig.deformer("head").pivot)
-    angle = math.radians(30 * rigging.HEAD_ROLL_PER_UNIT * rigging.ROLL_SIGN)
+    angle = math.radians(rigging.RigControls().head_roll_deg * rigging.ROLL_SIGN)
     c, s = math.cos(angle), math.sin(angle)
-    for mid in ("face", "eyewhite_l", "front-hair", "back-hair"):
-        r = rest[mid] - pivot
-        expected = pivot + np.stack([c * r[:, 0] + s * r[:, 1], -s * r[:, 0] + c * r[:, 1]], axis=1)
-        np.testing.assert_allclose(tilted[mid], expected, atol=1e-6, err_msg=mid)
+
+    def rotated(points):
+        r = points - pivot
+        return pivot + np.stack([c * r[:, 0] + s * r[:, 1], -s * r[:, 0] + c * r[:, 1]], axis=1)
+    for mid in ("face", "eyewhite_l", "nose", "mouth"):
+        np.testing.assert_allclose(tilted[mid], rotated(rest[mid]), atol=1e-6, err_msg=mid)
+    # The crown turns with the head; the hair tips resting on the shoulders stay.
+    for mid in ("front-hair", "back-hair"):
+        y = rest[mid][:, 1]
+        crown = y < np.percentile(y, 10)
+        tips = y > np.percentile(y, 97)
+        np.testing.assert_allclose(tilted[mid][crown], rotated(rest[mid])[crown], atol=2.0, err_msg=mid)
+        assert np.abs(tilted[mid][tips] - rest[mid][tips]).max() < 0.25 * np.abs(
+            rotated(rest[mid])[tips] - rest[mid][tips]).max(), mid
     # Cubism: + tilts towards the screen's right, so the top of the head goes to image-right.
     assert tilted["front-hair"][:, 0].mean() > rest["front-hair"][:, 0].mean() + 10
     np.testing.assert_array_equal(tilted["topwear"], rest["topwear"])
@@ -314,6 +339,28 @@ def test_missing_parts_lower_confidence_and_still_validate():
         rigging.build_rig(sample.canvas, [])
 
 
+def test_implausible_or_asymmetric_parts_lower_confidence():
+    import copy
+    sample, layers = sample_layers(512)
+    moved = copy.deepcopy(layers)
+    for layer in moved:  # the left eye slides down onto the cheek
+        if layer.id.endswith("_l") and layer.tag in ("eyewhite", "irides", "eyelash"):
+            layer.y += 90
+    doc = rigging.build_rig(sample.canvas, moved, mesh_density=0.4)
+    conf = {p.id: p.confidence for p in doc.parameters}
+    reasons = doc.info["rig"]["confidence"]
+    assert conf["ParamEyeLOpen"] <= 0.6 and any("middle band" in r for r in reasons["ParamEyeLOpen"])
+    assert conf["ParamEyeROpen"] < 1.0 and any("different heights" in r for r in reasons["ParamEyeROpen"])
+    # a fringe without side locks: ParamHairSide has nothing of its own to sway
+    short = copy.deepcopy(layers)
+    hair = next(l for l in short if l.id == "front-hair")
+    hair.image = hair.image[: int(hair.image.shape[0] * 0.35)].copy()
+    doc = rigging.build_rig(sample.canvas, short, mesh_density=0.4)
+    conf = {p.id: p.confidence for p in doc.parameters}
+    assert conf["ParamHairSide"] <= 0.3 and conf["ParamHairFront"] == 1.0
+    doc.validate()
+
+
 # --------------------------------------------------------------------------- idle motion
 def test_idle_motion_loops_within_ranges(rig):
     motion = motions.make_idle(rig)
@@ -356,37 +403,196 @@ def test_idle_only_animates_existing_parameters(rig):
     doc.validate()
 
 
-# --------------------------------------------------------------------------- look at it
-def test_write_contact_sheets(small_rig):
-    """Every parameter at its extremes, whole figure and face close-up."""
+# --------------------------------------------------------------------------- head turn grid
+def test_head_turn_is_a_full_3x3_grid_with_parallax(rig):
+    head_warps = [k for k in rig.keyforms if k.owner == "head_turn" and k.target.endswith("_warp")]
+    assert {k.target for k in head_warps} == {"face_warp", "hair_front_warp", "hair_back_warp"}
+    for k in head_warps:
+        assert k.params == ["ParamAngleX", "ParamAngleY"] and k.keys == [[-30, 0, 30]] * 2
+        forms = k.forms.reshape(3, 3, -1, 2)
+        corner = forms[2, 2]
+        assert np.abs(corner).max() > 1.0, k.target
+        # a real corner form, not the sum of the two edge forms
+        assert np.abs(corner - (forms[2, 1] + forms[1, 2])).max() > 0.05, k.target
+    ev = Evaluator(rig)
+    rest = ev.mesh_vertices()
+    fw = rigging.alpha_box(rig.layer("face"))
+    face_w = fw[2] - fw[0]
+
+    def width(v):
+        return v[:, 0].max() - v[:, 0].min()
+    for ax, far, near in ((30, "l", "r"), (-30, "r", "l")):
+        turned = ev.mesh_vertices({"ParamAngleX": ax, "ParamAngleY": 15})
+        assert width(turned[f"eyewhite_{far}"]) < 0.9 * width(rest[f"eyewhite_{far}"]), "far eye narrows"
+        assert width(turned[f"eyewhite_{near}"]) > 0.97 * width(rest[f"eyewhite_{near}"])
+        shift = {m: (turned[m] - rest[m])[:, 0].mean() for m in ("nose", "eyewhite_l", "eyewhite_r", "face")}
+        sign = np.sign(ax)
+        eyes = 0.5 * (shift["eyewhite_l"] + shift["eyewhite_r"])
+        assert sign * shift["nose"] > sign * eyes + 0.02 * face_w, "the nose leads"
+        assert sign * eyes > sign * shift["face"], "features move more than the outline"
+    corner = ev.mesh_vertices({"ParamAngleX": 30, "ParamAngleY": 30})
+    d = (corner["nose"] - rest["nose"]).mean(axis=0)
+    assert d[0] > 0.08 * face_w and d[1] < -0.05 * face_w, "corner: right and up"
+
+
+# --------------------------------------------------------------------------- eyes
+def test_eye_smile_closes_onto_an_upward_arc(small_rig):
     doc, renderer = small_rig
-    os.makedirs(CONTACT_DIR, exist_ok=True)
-    cases = [("rest", {})]
-    for p in doc.parameters:
-        cases += [(f"{p.id}={v:g}", {p.id: v}) for v in (p.min, p.max) if v != p.default]
-    face = rigging.alpha_box(doc.layer("face"))
-    fw, fh = face[2] - face[0], face[3] - face[1]
-    views = {"figure": (0, 0, doc.canvas.width, doc.canvas.height),
-             "face": (int(face[0] - 0.1 * fw), int(face[1] + 0.3 * fh),
-                      int(face[2] + 0.1 * fw), int(face[3] + 0.1 * fh))}
-    images = [(name, renderer.render(vals, background=(255, 255, 255))) for name, vals in cases]
-    for view, box in views.items():
-        tiles = []
-        for name, img in images:
-            tile = np.ascontiguousarray(cv2.resize(crop(img, box)[..., :3], (256, 256 * (box[3] - box[1]) // (box[2] - box[0])),
-                                                   interpolation=cv2.INTER_AREA))
-            cv2.putText(tile, name, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (200, 0, 0), 1)
-            tiles.append(tile)
-        while len(tiles) % 6:
-            tiles.append(np.full_like(tiles[0], 255))
-        sheet = np.vstack([np.hstack(tiles[i:i + 6]) for i in range(0, len(tiles), 6)])
-        path = os.path.join(CONTACT_DIR, f"contact_{view}.png")
-        cv2.imwrite(path, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-        assert os.path.getsize(path) > 0
-    # No tearing: wherever the rest render is opaque inside the figure's
-    # silhouette, small poses stay opaque too (holes would show the background).
-    rest_alpha = images[0][1][..., 3]
-    inner = cv2.erode((rest_alpha == 255).astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
-    for name, img in images[1:]:
-        holes = inner & (img[..., 3] < 128)
-        assert holes.sum() < 0.002 * inner.sum(), f"{name}: {holes.sum()} torn pixels"
+    ev = renderer.evaluator
+    rest = ev.mesh_vertices()
+    happy = ev.mesh_vertices({"ParamEyeLOpen": 0, "ParamEyeLSmile": 1})
+    white = rigging.alpha_box(doc.layer("eyewhite_l"))
+    cx, w = (white[0] + white[2]) / 2, white[2] - white[0]
+    lash = happy["eyelash_l"]
+    upper = rest["eyelash_l"][:, 1] < white[1] + 0.2 * (white[3] - white[1])
+    middle = upper & (np.abs(rest["eyelash_l"][:, 0] - cx) < 0.15 * w)
+    ends = upper & (np.abs(rest["eyelash_l"][:, 0] - cx) > 0.35 * w)
+    assert lash[middle, 1].mean() < lash[ends, 1].mean() - 0.1 * (white[3] - white[1]), "arc bows upwards"
+    img = renderer.render({"ParamEyeLOpen": 0, "ParamEyeLSmile": 1})
+    box = layer_box(doc, "eyelash_l", pad=4)
+    assert _blue(crop(img, box)).sum() == 0, "no iris in the closed smiling eye"
+    squint = renderer.render({"ParamEyeLSmile": 1})
+    assert 0 < _blue(crop(squint, box)).sum() < 0.8 * _blue(crop(renderer.render(), box)).sum()
+    np.testing.assert_array_equal(ev.mesh_vertices({"ParamEyeLSmile": 1})["eyelash_r"], rest["eyelash_r"])
+
+
+def test_brows_move_and_turn(rig):
+    ev = Evaluator(rig)
+    rest = ev.mesh_vertices()
+    eye_h = rigging.alpha_box(rig.layer("eyewhite_l"))
+    eye_h = eye_h[3] - eye_h[1]
+    up = ev.mesh_vertices({"ParamBrowLY": 1})
+    d = (up["eyebrow_l"] - rest["eyebrow_l"]).mean(axis=0)
+    assert -0.6 * eye_h < d[1] < -0.15 * eye_h and abs(d[0]) < 1e-9
+    np.testing.assert_array_equal(up["eyebrow_r"], rest["eyebrow_r"])
+    down = ev.mesh_vertices({"ParamBrowRY": -1})
+    assert (down["eyebrow_r"] - rest["eyebrow_r"])[:, 1].mean() > 0.15 * eye_h
+    face_cx = rig.deformer("head").pivot[0]
+    for side, value in (("l", 1), ("r", 1), ("l", -1)):
+        moved = ev.mesh_vertices({f"ParamBrow{side.upper()}Angle": value})[f"eyebrow_{side}"]
+        x = rest[f"eyebrow_{side}"][:, 0]
+        inner = np.abs(x - face_cx) < np.percentile(np.abs(x - face_cx), 20)
+        outer = np.abs(x - face_cx) > np.percentile(np.abs(x - face_cx), 80)
+        dy = (moved - rest[f"eyebrow_{side}"])[:, 1]
+        # +1: the inner end rises (worried); -1: it drops (angry)
+        assert value * (dy[outer].mean() - dy[inner].mean()) > 0.1 * eye_h, (side, value)
+
+
+# --------------------------------------------------------------------------- mouth, jaw, cheek
+def test_the_chin_follows_a_wide_open_mouth(rig):
+    ev = Evaluator(rig)
+    rest = ev.mesh_vertices()
+    opened = ev.mesh_vertices({"ParamMouthOpenY": 1})
+    face = rest["face"]
+    chin = face[:, 1] > np.percentile(face[:, 1], 97)
+    interior_h = rig.layer("mouth-interior").size[1]
+    drop = (opened["face"] - face)[chin, 1].mean()
+    assert 0.15 * interior_h < drop < 0.6 * interior_h, drop
+    forehead = face[:, 1] < np.percentile(face[:, 1], 50)
+    assert np.abs(opened["face"][forehead] - face[forehead]).max() < 1e-6
+    for mid in ("eyewhite_l", "nose", "eyebrow_r"):
+        np.testing.assert_allclose(opened[mid], rest[mid], atol=1e-6, err_msg=mid)
+    # MouthForm also reshapes the interior (the open mouth smiles too)
+    smile = ev.mesh_vertices({"ParamMouthOpenY": 1, "ParamMouthForm": 1})
+    inner = opened["mouth-interior"]
+    x = inner[:, 0]
+    corners = np.abs(x - x.mean()) > 0.4 * np.ptp(x)
+    assert (smile["mouth-interior"] - inner)[corners, 1].mean() < -1.0
+
+
+def test_cheek_grows_a_blush_from_nothing(small_rig):
+    doc, renderer = small_rig
+    ev = renderer.evaluator
+    size = (doc.canvas.width, doc.canvas.height)
+    rest_alpha = renderer.render_mesh("face-blush", ev.mesh_vertices()["face-blush"], size)[..., 3]
+    full_alpha = renderer.render_mesh("face-blush", ev.mesh_vertices({"ParamCheek": 1})["face-blush"], size)[..., 3]
+    assert rest_alpha.max() < 0.05
+    assert (full_alpha > 0.2).sum() > 0.5 * (doc.layer("face-blush").image[..., 3] > 0.2 * 255).sum()
+    box = layer_box(doc, "face-blush", pad=2)
+
+    def redness(img):
+        f = crop(img, box).astype(float)
+        return (f[..., 0] - f[..., 2]).mean()
+    assert redness(renderer.render({"ParamCheek": 1})) > redness(renderer.render()) + 3
+
+
+# --------------------------------------------------------------------------- hair and body
+def test_hair_parameters_sway_their_own_hair(rig):
+    ev = Evaluator(rig)
+    rest = ev.mesh_vertices()
+    face = rigging.alpha_box(rig.layer("face"))
+    cx, cy, fw = (face[0] + face[2]) / 2, (face[1] + face[3]) / 2, face[2] - face[0]
+    front = rest["front-hair"]
+    fringe = (np.abs(front[:, 0] - cx) < 0.3 * fw) & (front[:, 1] > face[1]) & (front[:, 1] < cy)
+    locks = (np.abs(front[:, 0] - cx) > 0.5 * fw) & (front[:, 1] > cy + 0.2 * (face[3] - face[1]))
+    assert fringe.sum() > 5 and locks.sum() > 5
+
+    def dx(values, mid, sel):
+        return (ev.mesh_vertices(values)[mid] - rest[mid])[sel, 0].mean()
+    assert dx({"ParamHairFront": 1}, "front-hair", fringe) > 0.03 * fw
+    assert dx({"ParamHairFront": -1}, "front-hair", fringe) < -0.03 * fw
+    assert abs(dx({"ParamHairFront": 1}, "front-hair", locks)) < 0.3 * dx({"ParamHairFront": 1}, "front-hair", fringe)
+    assert dx({"ParamHairSide": 1}, "front-hair", locks) > 0.04 * fw
+    assert abs(dx({"ParamHairSide": 1}, "front-hair", fringe)) < 0.01 * fw
+    back = rest["back-hair"]
+    low = back[:, 1] > np.percentile(back[:, 1], 85)
+    top = back[:, 1] < np.percentile(back[:, 1], 5)
+    assert dx({"ParamHairBack": -1}, "back-hair", low) < -0.05 * fw
+    assert abs(dx({"ParamHairBack": -1}, "back-hair", top)) < 0.01 * fw
+    np.testing.assert_array_equal(ev.mesh_vertices({"ParamHairBack": 1})["front-hair"], front)
+
+
+def test_body_pitch_and_lean(rig):
+    ev = Evaluator(rig)
+    rest = ev.mesh_vertices()
+    fh = rigging.alpha_box(rig.layer("face"))
+    face_h = fh[3] - fh[1]
+    top = rest["topwear"][:, 1] < np.percentile(rest["topwear"][:, 1], 10)
+    bottom = rest["topwear"][:, 1] >= np.percentile(rest["topwear"][:, 1], 95)
+    for value in (10, -10):
+        moved = ev.mesh_vertices({"ParamBodyAngleY": value})
+        d = (moved["topwear"] - rest["topwear"])[:, 1]
+        assert -np.sign(value) * d[top].mean() > 0.01 * face_h, "+ lifts the chest"
+        assert np.abs(d[bottom]).max() < 0.2 * np.abs(d[top]).mean(), "the bottom edge stays"
+        head = (moved["face"] - rest["face"])[:, 1].mean()
+        assert np.sign(head) == np.sign(d[top].mean()), "the head rides along"
+    lean = ev.mesh_vertices({"ParamBodyAngleZ": 10})
+    assert (lean["face"] - rest["face"])[:, 0].mean() > 0.02 * face_h, "+ leans to the screen's right"
+
+
+# --------------------------------------------------------------------------- controls
+def test_regenerate_rebuilds_only_one_owner(rig):
+    from image_to_rig.core.controls import OWNER_CONTROLS, ControlsError, RigControls, regenerate, replace_owner
+    owners = {k.owner for k in rig.keyforms}
+    assert owners <= set(OWNER_CONTROLS)
+    defaults = RigControls()
+    for owner in owners:
+        again = regenerate(rig, owner, defaults)
+        old = [k for k in rig.keyforms if k.owner == owner]
+        assert len(again) == len(old)
+        for a, b in zip(again, old):
+            assert (a.target, a.params, a.keys) == (b.target, b.params, b.keys)
+            np.testing.assert_allclose(a.forms, b.forms, atol=1e-6, err_msg=owner)
+    import copy
+    doc = copy.deepcopy(rig)
+    closed_before = Evaluator(doc).mesh_vertices({"ParamEyeLOpen": 0})["eyelash_l"][:, 1].mean()
+    replace_owner(doc, "blink", RigControls(blink_line=0.5))
+    doc.validate()
+    closed_after = Evaluator(doc).mesh_vertices({"ParamEyeLOpen": 0})["eyelash_l"][:, 1].mean()
+    assert closed_after < closed_before - 1.0, "a higher lid line closes the lash higher"
+    untouched = [k for k in doc.keyforms if k.owner != "blink"]
+    assert all(a is b or np.array_equal(a.forms, b.forms) for a, b in
+               zip(untouched, [k for k in rig.keyforms if k.owner != "blink"]))
+    deeper = regenerate(rig, "head_turn", RigControls(turn_depth=1.6))
+    base = [k for k in rig.keyforms if k.owner == "head_turn"]
+    face_new = next(k for k in deeper if k.target == "face_warp")
+    face_old = next(k for k in base if k.target == "face_warp")
+    assert np.abs(face_new.forms).max() > np.abs(face_old.forms).max() * 1.1
+    built = rigging.build_rig(rig.canvas, rig.layers, controls=RigControls(mouth_open=0.6))
+    redo = regenerate(built, "mouth", RigControls(mouth_open=0.6))
+    for a, b in zip(redo, [k for k in built.keyforms if k.owner == "mouth"]):
+        np.testing.assert_allclose(a.forms, b.forms, atol=1e-6)
+    with pytest.raises(ControlsError):
+        regenerate(rig, "nonsense", defaults)
+    with pytest.raises(ControlsError):
+        regenerate(rig, "blink", RigControls(blink_line=3.0))
