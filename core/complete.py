@@ -14,12 +14,21 @@ completed layers composited at rest still give the input image.
 * generated: the mouth interior (dark red with a tongue), collapsed at rest by
   the rig and opened with ParamMouthOpenY.
 
-Hidden colours are painted by extending the part's shape and inpainting from
-its visible pixels (OpenCV Navier-Stokes, run on a downscaled crop).
+Hidden colours are painted by extending the part's shape and blending the
+part's own colours (near its commonest colour, off its rim: no strokes, no
+background) over the hole, on a downscaled crop (or by an `inpaint` hook).
+
+Rims: a back part's visible pixels next to a feature in front of it (eye, brow,
+mouth, fringe) are anti-aliased mixes.  They are painted clean in the back part
+and the mix moves into the front part as semi-transparent pixels chosen so the
+image at rest is unchanged (`_unmix_rims`): a closed eye or a swaying fringe
+leaves no outline ghost on the skin.  The eyewhite is completed as clean white
+shaded like its visible part at the same depth below the upper lid.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+import contextvars
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -36,6 +45,11 @@ MOUTH_INTERIOR = {  # the generated mouth, as data
     "tongue_rgb": (222, 104, 112),
     "line_rgb": (70, 26, 30),
 }
+
+
+# An optional painter for hidden regions (core/backends): hook(rgba crop, hole, layer)
+# -> RGBA crop where only hole pixels changed.  Set by complete_layers(inpaint=...).
+_INPAINT_HOOK: contextvars.ContextVar = contextvars.ContextVar("i2r_inpaint_hook", default=None)
 
 
 class CompletionError(ValueError):
@@ -81,54 +95,75 @@ def _bbox(mask: np.ndarray) -> Optional[Tuple[int, int, int, int]]:
 
 
 def _source_pixels(rgba: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Known pixels that carry the part's own colours: opaque and near its commonest
-    colours (no dark strokes, no rims mixed with the background or other parts)."""
+    """Known pixels that carry the part's own colours: opaque, off the part's rim and
+    near its commonest colour (no strokes, no rims mixed with the background or
+    other parts, so nothing grey or dark is copied into hidden areas)."""
     if not known.any():
         return known
-    lum = rgba[..., :3].astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
-    med = float(np.median(lum[known & (rgba[..., 3] >= 250)] if (known & (rgba[..., 3] >= 250)).any()
-                          else lum[known]))
-    src = known & (np.abs(lum - med) <= 0.3 * med + 12) & (rgba[..., 3] >= 250)
+    opaque = known & (rgba[..., 3] >= 250)
+    pool = opaque if opaque.sum() >= 8 else known
     # pixels on the part's own rim are mixed with whatever is next to it
     inner = cv2.erode(known.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    if (src & inner).sum() >= 8:
-        src &= inner
-    return src if src.sum() >= 8 else known
+    if (pool & inner).sum() >= 8:
+        pool = pool & inner
+    lab = cv2.cvtColor(np.ascontiguousarray(rgba[..., :3]), cv2.COLOR_RGB2LAB).astype(np.float32)
+    px = lab[pool]
+    q = (px // 12).astype(np.int32)
+    codes = (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
+    mode = px[codes == np.bincount(codes).argmax()].mean(axis=0)
+    # the part's own shades: lighter or darker versions of its main colour (cel
+    # shadows and highlights), not strokes far darker than it or other hues
+    d_ab = np.hypot(lab[..., 1] - mode[1], lab[..., 2] - mode[2])
+    d_l = lab[..., 0] - mode[0]
+    src = pool & (d_ab <= 18 + 0.25 * np.abs(d_l)) & (d_l >= -0.35 * mode[0] - 10) & (d_l <= 60)
+    return src if src.sum() >= 8 else pool
 
 
 def _paint_hidden(rgba: np.ndarray, src: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Colours for `hole` pixels inpainted from `src` pixels (crop-sized arrays)."""
+    """Colours for `hole` pixels from `src` pixels (crop-sized arrays): a smooth
+    blend of the nearby source colours (normalised convolution at a coarse scale),
+    so hidden areas get the part's local tone without its strokes."""
     h, w = src.shape
-    rgb = rgba[..., :3].copy()
-    # everything that is not a source first takes its nearest source colour, so the
-    # inpainting never reads empty pixels
-    if (~src).any():
-        _, labels = cv2.distanceTransformWithLabels((~src).astype(np.uint8), cv2.DIST_L2, 3,
-                                                    labelType=cv2.DIST_LABEL_PIXEL)
-        src_colours = rgb[src]
-        rgb = src_colours[labels - 1].reshape(h, w, 3)
-        rgb[src] = rgba[..., :3][src]
+    rgb = rgba[..., :3].astype(np.float32)
     factor = min(1.0, INPAINT_MAX_SIDE / max(h, w))
+    sw, sh = max(2, int(round(w * factor))), max(2, int(round(h * factor)))
+    weight = src.astype(np.float32)
     if factor < 1.0:
-        sw, sh = max(2, int(round(w * factor))), max(2, int(round(h * factor)))
-        small = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA)
-        small_hole = cv2.resize(hole.astype(np.uint8) * 255, (sw, sh), interpolation=cv2.INTER_AREA) > 0
+        small_w = cv2.resize(weight, (sw, sh), interpolation=cv2.INTER_AREA)
+        small_c = cv2.resize(rgb * weight[..., None], (sw, sh), interpolation=cv2.INTER_AREA)
     else:
-        small, small_hole = rgb, hole
-    small_hole = cv2.dilate(small_hole.astype(np.uint8), np.ones((3, 3), np.uint8))
-    radius = 3
-    painted = cv2.inpaint(np.ascontiguousarray(small), small_hole, radius, cv2.INPAINT_NS)
+        small_w, small_c = weight, rgb * weight[..., None]
+    # nearest source colour everywhere first (far from any source that is all we know)
+    have = small_w > 0.05
+    if not have.any():
+        colour = rgb[src].mean(axis=0) if src.any() else np.zeros(3, np.float32)
+        return np.broadcast_to(np.clip(colour + 0.5, 0, 255).astype(np.uint8), (h, w, 3)).copy()
+    base = small_c / np.maximum(small_w, 1e-6)[..., None]
+    _, labels = cv2.distanceTransformWithLabels((~have).astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    nearest = base[have][labels - 1]
+    sigma = max(1.5, 0.04 * max(sw, sh))
+    blur_w = cv2.GaussianBlur(small_w, (0, 0), sigma)
+    blur_c = cv2.GaussianBlur(small_c, (0, 0), sigma)
+    smooth = blur_c / np.maximum(blur_w, 1e-6)[..., None]
+    t = np.clip(blur_w / 0.15, 0.0, 1.0)[..., None]  # trust the blend where sources are near
+    painted = smooth * t + nearest * (1.0 - t)
     if factor < 1.0:
         painted = cv2.resize(painted, (w, h), interpolation=cv2.INTER_LINEAR)
-    return painted
+    return np.clip(painted + 0.5, 0, 255).astype(np.uint8)
 
 
 def _grown(layer: Layer, canvas: Canvas, add: np.ndarray, fill_rgb: Optional[Tuple[int, int, int]] = None,
-           inpaint: bool = True, not_sources: Optional[np.ndarray] = None) -> Layer:
+           inpaint: bool = True, not_sources: Optional[np.ndarray] = None,
+           repaint: Optional[np.ndarray] = None) -> Layer:
     """The layer with `add` (full-canvas mask) painted in; visible_mask kept.
-    `not_sources` (full canvas) marks pixels the inpainting must not copy from."""
+    `not_sources` (full canvas) marks pixels the inpainting must not copy from;
+    `repaint` marks own pixels that are painted over too (rims mixed with a part
+    in front, see `_unmix_rims`)."""
     own = _full_mask(layer, canvas)
     add = add & ~own
+    if repaint is not None:
+        add = add | (repaint & own)
     if not add.any():
         return layer
     box = _bbox(own | add)
@@ -143,12 +178,17 @@ def _grown(layer: Layer, canvas: Canvas, add: np.ndarray, fill_rgb: Optional[Tup
         colour = fill_rgb if fill_rgb is not None else _main_colour(layer)
         img[hole, :3] = colour
     else:
-        known = own[y0:y1, x0:x1]
+        known = own[y0:y1, x0:x1] & ~hole
         if not_sources is not None:
             known = known & ~not_sources[y0:y1, x0:x1]
-        src = _source_pixels(img, known)
-        painted = _paint_hidden(img, src, hole)
-        img[hole, :3] = painted[hole]
+        hook = _INPAINT_HOOK.get()
+        if hook is not None:
+            painted = hook(img, hole, layer)
+            img[hole, :3] = painted[hole, :3]
+        else:
+            src = _source_pixels(img, known)
+            painted = _paint_hidden(img, src, hole)
+            img[hole, :3] = painted[hole]
     img[hole, 3] = 255
     vis = np.zeros((h, w), bool)
     if layer.visible_mask is not None:
@@ -156,6 +196,112 @@ def _grown(layer: Layer, canvas: Canvas, add: np.ndarray, fill_rgb: Optional[Tup
     return Layer(id=layer.id, tag=layer.tag, image=img, x=x0, y=y0, side=layer.side,
                  visible_mask=vis, generated=layer.generated, opacity=layer.opacity,
                  clip_to=layer.clip_to, role=layer.role)
+
+
+
+def _with_pixels(layer: Layer, box: Tuple[int, int, int, int], mask: np.ndarray,
+                 rgb: np.ndarray, alpha: np.ndarray) -> Layer:
+    """The layer with extra pixels (box-local `mask`, colours, alpha) where it is
+    empty; its crop grows to hold them and they are not visible."""
+    bx0, by0, bx1, by1 = box
+    lh, lw = layer.image.shape[:2]
+    x0, y0 = min(layer.x, bx0), min(layer.y, by0)
+    x1, y1 = max(layer.x + lw, bx1), max(layer.y + lh, by1)
+    img = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
+    vis = np.zeros((y1 - y0, x1 - x0), bool)
+    img[layer.y - y0:layer.y - y0 + lh, layer.x - x0:layer.x - x0 + lw] = layer.image
+    if layer.visible_mask is not None:
+        vis[layer.y - y0:layer.y - y0 + lh, layer.x - x0:layer.x - x0 + lw] = layer.visible_mask
+    sub = img[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0]
+    put = mask & (sub[..., 3] == 0)
+    sub[put, :3] = rgb[put]
+    sub[put, 3] = alpha[put]
+    tx0, ty0, tx1, ty1 = _bbox((img[..., 3] > 0) | vis) or (0, 0, 1, 1)
+    img, vis = img[ty0:ty1, tx0:tx1].copy(), vis[ty0:ty1, tx0:tx1].copy()
+    x0, y0 = x0 + tx0, y0 + ty0
+    return Layer(id=layer.id, tag=layer.tag, image=img, x=x0, y=y0, side=layer.side,
+                 visible_mask=vis, generated=layer.generated, opacity=layer.opacity,
+                 clip_to=layer.clip_to, role=layer.role)
+
+
+def _unmix_rims(before: Layer, after: Layer, fronts: Sequence[Layer], rim: np.ndarray,
+                canvas: Canvas) -> Tuple[Layer, List[Layer]]:
+    """Anti-aliased rim pixels of a back part mixed with parts in front of it.
+
+    `after` holds clean colours S (painted) at the `rim` pixels, which showed colour
+    C in the input.  Each rim pixel becomes S in the back part plus a pixel of the
+    nearest front part with colour F' and alpha a such that F' over S gives C back:
+    the back part is clean (no outline ghost where a feature moves or closes) and
+    the image is unchanged at rest.  Returns (back layer, front layers)."""
+    fronts = list(fronts)
+    if not rim.any() or not fronts:
+        return after, fronts
+    box = _bbox(rim)
+    pad = 4
+    x0, y0 = max(0, box[0] - pad), max(0, box[1] - pad)
+    x1, y1 = min(canvas.width, box[2] + pad), min(canvas.height, box[3] + pad)
+    sl = (slice(y0, y1), slice(x0, x1))
+    rim_c = rim[sl]
+    orig = before.full_canvas(canvas)[sl]
+    done = after.full_canvas(canvas)[sl]
+    rim_c = rim_c & (orig[..., 3] == 255) & (done[..., 3] == 255)
+    if not rim_c.any():
+        return after, fronts
+    # which front part each rim pixel mixes with: the nearest opaque visible one
+    owner = np.zeros(rim_c.shape, np.int32)
+    ink = np.zeros(rim_c.shape + (3,), np.float32)
+    for i, f in enumerate(fronts, start=1):
+        m = f.full_canvas(canvas)[sl]
+        vis = _full_mask(f, canvas, "visible")[sl] & (m[..., 3] == 255)
+        owner[vis] = i
+        ink[vis] = m[vis][:, :3]
+    if not (owner > 0).any():
+        return after, fronts
+    _, labels = cv2.distanceTransformWithLabels((owner == 0).astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    src = owner > 0
+    nearest_owner = owner[src][labels - 1]
+    nearest_ink = ink[src][labels - 1]
+    C = orig[..., :3].astype(np.float32)
+    S = done[..., :3].astype(np.float32)
+    F = nearest_ink
+    d = F - S
+    a = (((C - S) * d).sum(axis=2) / np.maximum((d * d).sum(axis=2), 1e-6))
+    # the smallest alpha that reproduces C exactly with an in-range colour
+    tol = 1.5
+    need = np.where(C > S, (C - S - tol) / np.maximum(255.0 - S, 1.0),
+                    np.where(C < S, (S - C - tol) / np.maximum(S, 1.0), 0.0)).max(axis=2)
+    a = np.clip(np.maximum(a, need), 0.0, 1.0)
+    a8 = np.rint(a * 255.0)
+    a8 = np.where(np.abs(C - S).max(axis=2) <= 1.0, 0.0, a8)
+    af = np.maximum(a8 / 255.0, 1e-6)[..., None]
+    Fp = np.clip(np.rint((C - S * (1.0 - af)) / af), 0, 255)
+    keep_back = rim_c & (a8 == 0)  # no mixing measurable: the back part keeps C
+    moved = rim_c & (a8 > 0)
+    new_back = done.copy()
+    new_back[keep_back, :3] = orig[keep_back, :3]
+    # rim pixels are the back part's own (inside its crop): write them in place
+    back = Layer(id=after.id, tag=after.tag, image=after.image.copy(), x=after.x, y=after.y,
+                 side=after.side, visible_mask=after.visible_mask, generated=after.generated,
+                 opacity=after.opacity, clip_to=after.clip_to, role=after.role)
+    ys, xs = np.nonzero(rim_c)
+    back.image[ys + y0 - back.y, xs + x0 - back.x] = new_back[ys, xs]
+    out_fronts = []
+    for i, f in enumerate(fronts, start=1):
+        m = moved & (nearest_owner == i)
+        if m.any():
+            f = _with_pixels(f, (x0, y0, x1, y1), m, Fp.astype(np.uint8), a8.astype(np.uint8))
+        out_fronts.append(f)
+    return back, out_fronts
+
+
+def _rim_of(back_vis: np.ndarray, fronts_vis: np.ndarray, width: int) -> np.ndarray:
+    """Visible pixels of a back part within `width` px of the parts in front."""
+    if not fronts_vis.any():
+        return np.zeros_like(back_vis)
+    k = 2 * width + 1
+    near = cv2.dilate(fronts_vis.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return back_vis & (near > 0)
 
 
 def _main_colour(layer: Layer) -> Tuple[int, int, int]:
@@ -171,7 +317,8 @@ def _main_colour(layer: Layer) -> Tuple[int, int, int]:
 
 # --------------------------------------------------------------------------- per part
 def _complete_face(face: Layer, canvas: Canvas, lm: FaceLandmarks, covered: np.ndarray,
-                   features: np.ndarray) -> Tuple[Layer, np.ndarray]:
+                   features: np.ndarray, rim_from: Optional[np.ndarray] = None
+                   ) -> Tuple[Layer, np.ndarray, np.ndarray]:
     vis = _full_mask(face, canvas)
     shape = _hull(vis | features)
     eye_y = 0.25 * (lm.eye_l[1] + lm.eye_l[3] + lm.eye_r[1] + lm.eye_r[3])
@@ -186,18 +333,77 @@ def _complete_face(face: Layer, canvas: Canvas, lm: FaceLandmarks, covered: np.n
     cheeks = _ellipse(shape.shape, (cx, eye_y), (half_w, down))
     amodal = shape | ((skull | cheeks) & covered)
     add = amodal & covered & ~vis
-    # skin right at a feature's rim is mixed with it: do not copy it under the feature
-    rim = max(3, int(round(0.012 * (lm.face_box[2] - lm.face_box[0]))))
-    near_features = cv2.dilate(features.astype(np.uint8), np.ones((2 * rim + 1, 2 * rim + 1), np.uint8)) > 0
-    return _grown(face, canvas, add, not_sources=near_features), amodal
+    # skin right at a feature's rim is mixed with it: it is painted clean too (the
+    # mix moves into the feature, `_unmix_rims`) and never copied from
+    rim_w = _rim_width(lm)
+    rim = _rim_of(vis, features, rim_w)
+    near_features = _rim_of(np.ones_like(vis), features, 2 * rim_w)
+    if rim_from is not None:  # hair strokes end in thin tips: a wider band
+        rim |= _rim_of(vis, rim_from, 3 * rim_w)
+        near_features |= _rim_of(np.ones_like(vis), rim_from, 4 * rim_w)
+    return _grown(face, canvas, add, not_sources=near_features, repaint=rim), amodal, rim
+
+
+def _rim_width(lm: FaceLandmarks) -> int:
+    """How far anti-aliasing reaches around a feature line (px)."""
+    return max(2, int(round(0.008 * (lm.face_box[2] - lm.face_box[0]))))
+
+
+def _complete_eyewhite(layer: Layer, canvas: Canvas, add: np.ndarray, repaint: np.ndarray) -> Layer:
+    """The eye opening as clean white: hidden and rim pixels take the colour the
+    visible clean white has at the same depth below the upper lid (keeps the lid's
+    shadow band without the iris's colours)."""
+    own = _full_mask(layer, canvas)
+    grown = _grown(layer, canvas, add, fill_rgb=(255, 255, 255), repaint=repaint)
+    img = grown.image
+    vis = grown.visible_mask.copy()
+    hole = np.zeros(vis.shape, bool)
+    full_hole = (add & ~own) | (repaint & own)
+    h, w = img.shape[:2]
+    hole = full_hole[grown.y:grown.y + h, grown.x:grown.x + w]
+    rgb = img[..., :3].astype(np.float32)
+    lum = rgb @ np.float32([0.299, 0.587, 0.114])
+    sat = rgb.max(axis=2) - rgb.min(axis=2)
+    clean = vis & ~hole & (img[..., 3] == 255)
+    if clean.sum() >= 4:
+        ref = float(np.percentile(lum[clean], 90))
+        clean &= (lum >= ref - 60) & (sat <= 60)
+    if clean.sum() < 4:
+        return grown
+    # shading follows the upper lid: colour as a function of depth below the
+    # opening's top edge in each column (the lid's shadow band, white below)
+    opening = img[..., 3] > 0
+    top = np.where(opening.any(axis=0), np.argmax(opening, axis=0), 0)
+    depth = np.arange(h)[:, None] - top[None, :]
+    d_clean = depth[clean]
+    levels = np.unique(d_clean)
+    prof = np.array([np.median(rgb[clean & (depth == d)], axis=0) for d in levels], np.float32)
+    ys, xs = np.nonzero(hole)
+    dd = depth[ys, xs]
+    table = np.stack([np.interp(dd, levels, prof[:, c]) for c in range(3)], axis=1)
+    img = img.copy()
+    img[ys, xs, :3] = np.clip(table + 0.5, 0, 255).astype(np.uint8)
+    grown.image = img
+    return grown
 
 
 def _complete_back_hair(layer: Layer, canvas: Canvas, covered: np.ndarray,
-                        head: np.ndarray) -> Layer:
+                        head: np.ndarray, chin_y: int) -> Layer:
+    """Hair behind the head: the hull of the hair and the head, but below the chin
+    only in columns where hair shows that low (no dark slab behind the neck and
+    shoulders that a swaying lock would uncover)."""
     vis = _full_mask(layer, canvas)
     bottom = _bbox(vis)[3]
     shape = _hull(vis | head)
     shape[bottom:] = False
+    h = canvas.height
+    # per column: the lowest visible hair pixel, spread a little sideways
+    low = np.where(vis.any(axis=0), h - 1 - np.argmax(vis[::-1], axis=0), -1).astype(np.float32)
+    k = max(3, int(0.02 * canvas.width) | 1)
+    low = cv2.dilate(low[None], np.ones((1, k), np.uint8))[0]
+    limit = np.maximum(low, chin_y).astype(np.int64)
+    rows = np.arange(h)[:, None]
+    shape &= rows <= limit[None, :]
     return _grown(layer, canvas, shape & covered)
 
 
@@ -268,8 +474,19 @@ def make_mouth_interior(mouth: Optional[Layer], lm: FaceLandmarks, canvas: Canva
 
 
 # --------------------------------------------------------------------------- stage
-def complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks) -> List[Layer]:
-    """Completed copies of `layers` (same order) plus the generated mouth interior."""
+def complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks,
+                    inpaint: Optional[Callable] = None) -> List[Layer]:
+    """Completed copies of `layers` (same order) plus the generated mouth interior.
+    `inpaint(rgba crop, hole mask, layer) -> rgba crop` replaces the built-in
+    OpenCV painting of hidden regions (core/backends); only hole pixels are used."""
+    token = _INPAINT_HOOK.set(inpaint)
+    try:
+        return _complete_layers(layers, canvas, lm)
+    finally:
+        _INPAINT_HOOK.reset(token)
+
+
+def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks) -> List[Layer]:
     layers = list(layers)
     ids = [l.id for l in layers]
     if len(set(ids)) != len(ids):
@@ -292,25 +509,50 @@ def complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks) 
 
     out: Dict[str, Layer] = {}
     face_amodal = None
+    feature_tags = ("eyewhite", "irides", "eyelash", "eyebrow", "nose", "mouth")
     if "face" in by_id:
-        features = union(lambda l: l.tag in ("eyewhite", "irides", "eyelash", "eyebrow", "nose", "mouth"))
-        out["face"], face_amodal = _complete_face(by_id["face"], canvas, lm, in_front["face"], features)
+        features = union(lambda l: l.tag in feature_tags)
+        # the fringe's outline and anti-aliasing on the skin go to the hair too (no
+        # dark ghost on the forehead when the fringe sways)
+        fringe = union(lambda l: l.tag == "front hair")
+        face, face_amodal, rim = _complete_face(by_id["face"], canvas, lm, in_front["face"], features,
+                                                rim_from=fringe)
+        # clipped parts (irides) show only inside their clip layer: they take no face rim
+        fronts = [l for l in layers if (l.tag in feature_tags or l.tag == "front hair") and not l.clip_to]
+        face, fronts = _unmix_rims(by_id["face"], face, fronts, rim, canvas)
+        out["face"] = face
+        for f in fronts:
+            by_id[f.id] = f
+    rim_w = _rim_width(lm)
     for side in ("l", "r"):
-        ew, ir = layer_id("eyewhite", side), layer_id("irides", side)
+        ew, ir, el = layer_id("eyewhite", side), layer_id("irides", side), layer_id("eyelash", side)
         opening = None
         if ew in by_id:
             opening = _hull(vis[ew] | vis.get(ir, vis[ew]))
-            out[ew] = _grown(by_id[ew], canvas, opening & in_front[ew], fill_rgb=_main_colour(by_id[ew]))
+            in_eye = [by_id[i] for i in (ir, el) if i in by_id]
+            eye_fronts = np.zeros_like(vis[ew])
+            for f in in_eye:
+                eye_fronts |= vis[f.id]
+            rim = _rim_of(vis[ew], eye_fronts, rim_w)
+            white = _complete_eyewhite(by_id[ew], canvas, opening & in_front[ew], rim)
+            white, in_eye = _unmix_rims(by_id[ew], white, in_eye, rim, canvas)
+            out[ew] = white
+            for f in in_eye:
+                by_id[f.id] = f
             opening = _full_mask(out[ew], canvas)
         if ir in by_id:
             out[ir] = _complete_iris(by_id[ir], canvas, in_front[ir], opening)
+    for l in layers:  # features that received rim pixels
+        if l.id not in out and by_id[l.id] is not l:
+            out[l.id] = by_id[l.id]
     if "neck" in by_id:
         out["neck"] = _complete_neck(by_id["neck"], canvas, lm, in_front["neck"])
     if "back-hair" in by_id:
         head = union(lambda l: l.tag in ("front hair", "face"))
         if face_amodal is not None:
             head |= face_amodal
-        out["back-hair"] = _complete_back_hair(by_id["back-hair"], canvas, in_front["back-hair"], head)
+        out["back-hair"] = _complete_back_hair(by_id["back-hair"], canvas, in_front["back-hair"], head,
+                                               int(lm.chin[1] + 0.04 * (lm.face_box[3] - lm.face_box[1])))
     if "topwear" in by_id:
         tw = vis["topwear"]
         out["topwear"] = _grown(by_id["topwear"], canvas, _hull(tw) & in_front["topwear"] & ~union(

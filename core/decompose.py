@@ -36,6 +36,7 @@ DEPTH_ORDER: Tuple[Tuple[str, str], ...] = (
 LINE_OWNERS = ("front hair", "face", "ears", "topwear", "neck", "back hair")
 
 DESIGN_FACE_WIDTH = 280.0  # sizes below are in px of a face this wide
+MIN_FACE_WIDTH = 48  # px: smaller faces have eyes of a few pixels, too small to split
 
 UNASSIGNED = -1
 EDGE_THRESHOLD = 48.0
@@ -129,6 +130,57 @@ def _cut_brow(ctx: _Context, side: str) -> Optional[np.ndarray]:
     return out
 
 
+def _filled(mask: np.ndarray, outside: np.ndarray, margin: int) -> np.ndarray:
+    """`mask` with its holes filled where they keep `margin` px away from
+    `outside`: catch-lights inside an iris, not the eyewhite beside it (which
+    reaches the eye's rim)."""
+    n, lab = cv2.connectedComponents((~mask).astype(np.uint8), connectivity=4)
+    near_out = cv2.dilate(outside.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)).astype(bool)
+    hole = np.ones(n, bool)
+    hole[np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))] = False
+    hole[np.unique(lab[near_out])] = False
+    hole[0] = False
+    return mask | hole[lab]
+
+
+def _cut_brow_like(ctx: _Context, side: str, other: np.ndarray) -> Optional[np.ndarray]:
+    """The brow of `side` where the other brow's mirror image lies, by its colour:
+    for a brow that touches the fringe and so is no separate blob."""
+    lm = ctx.lm
+    ys, xs = np.nonzero(other)
+    cx = lm.face_centre_x
+    me, them = lm.eye(side), lm.eye("l" if side == "r" else "r")
+    dy = 0.5 * (me[1] + me[3]) - 0.5 * (them[1] + them[3])
+    bw, bh = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+    x0, x1 = 2 * cx - xs.max() - 0.3 * bw, 2 * cx - xs.min() + 0.3 * bw
+    y0, y1 = ys.min() + dy - 0.6 * bh, ys.max() + dy + 0.6 * bh
+    y1 = min(y1, me[1] + 1)
+    x0, y0 = max(0, int(x0)), max(0, int(y0))
+    x1, y1 = min(ctx.w, int(np.ceil(x1))), min(ctx.h, int(np.ceil(y1)))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    sl = (slice(y0, y1), slice(x0, x1))
+    ref = np.array([np.median(ctx.L[other]), np.median(ctx.a[other]), np.median(ctx.b[other])], np.float32)
+    dist = (np.hypot(ctx.a[sl] - ref[1], ctx.b[sl] - ref[2]) + 0.5 * np.abs(ctx.L[sl] - ref[0]))
+    cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl] & (dist <= 16)
+    n, lab, st, _ = _components_in(cand)
+    if n <= 1:
+        return None
+    area = int(other.sum())
+    keep = np.zeros(n, bool)
+    for i in range(1, n):
+        # a brow-sized, brow-shaped (wider than tall) piece
+        if st[i, cv2.CC_STAT_AREA] >= 0.2 * area and st[i, cv2.CC_STAT_WIDTH] >= st[i, cv2.CC_STAT_HEIGHT]:
+            keep[i] = True
+    if not keep.any():
+        return None
+    out = np.zeros_like(ctx.fg)
+    out[sl] = keep[lab]
+    if out.sum() > 2.0 * area:
+        return None  # hair of the brow's colour, not a brow
+    return out
+
+
 def _cut_eye(ctx: _Context, side: str) -> Optional[Dict[str, np.ndarray]]:
     """Eye pixels split into eyewhite, irides and eyelash (full-canvas masks)."""
     box = ctx.lm.eye(side)
@@ -152,17 +204,60 @@ def _cut_eye(ctx: _Context, side: str) -> Optional[Dict[str, np.ndarray]]:
             continue
         keep[i] = True
     eye = keep[lab]
+    if not keep.any() and len(hit):
+        # the eye joined to something thin around it (glasses frames, a strand of
+        # hair): cut thin strokes away, keep the eye-sized piece, then take back its
+        # own anti-aliased rim
+        k = max(3, int(round(6 * ctx.unit)) | 1)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        thick = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+        n2, lab2, st2, _ = _components_in(thick)
+        keep2 = np.zeros(n2, bool)
+        for i in np.unique(lab2[core & (lab2 > 0)]):
+            if st2[i, cv2.CC_STAT_WIDTH] <= 1.8 * bw and st2[i, cv2.CC_STAT_HEIGHT] <= 1.8 * bh:
+                keep2[i] = True
+        if keep2.any():
+            grown = cv2.dilate(keep2[lab2].astype(np.uint8), kernel).astype(bool)
+            thin = cand & ~thick.astype(bool)
+            eye = keep2[lab2] | (grown & cand & ~thin) | (cv2.dilate(keep2[lab2].astype(np.uint8),
+                                                                      np.ones((3, 3), np.uint8)).astype(bool) & cand)
     if eye.sum() < 10 * ctx.unit ** 2:
         return None
+    # thin strokes around the eye (glasses frames) are not the eye: keep what lies
+    # near the hull of the eye's thick parts
+    k = max(3, int(round(6 * ctx.unit)) | 1)
+    disc_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    thick = cv2.morphologyEx(eye.astype(np.uint8), cv2.MORPH_OPEN, disc_k).astype(bool)
+    if thick.sum() >= 10 * ctx.unit ** 2:
+        hull = np.zeros(eye.shape, np.uint8)
+        pts = cv2.findNonZero(thick.astype(np.uint8))
+        cv2.fillConvexPoly(hull, cv2.convexHull(pts), 1)
+        hull = cv2.dilate(hull, np.ones((3, 3), np.uint8), iterations=max(1, int(round(2 * ctx.unit))))
+        eye &= hull.astype(bool)
     L = ctx.L[sl]
     chroma = ctx.chroma(sl)
     white = eye & (L >= 0.82 * max(ctx.skin_L, 200)) & (chroma < 18)
     coloured = eye & (chroma >= 18) & ~white
     iris = np.zeros_like(eye)
-    if coloured.sum() >= 10 * ctx.unit ** 2:
-        cn, clab, cst, _ = _components_in(
-            cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)))
-        big = 1 + int(np.argmax(cst[1:, cv2.CC_STAT_AREA]))
+    rx = ry = 1.0
+    cy = 0.0
+    d = np.full(eye.shape, np.inf)
+    # the iris is the thick non-white disc of the eye: an opening wider than the
+    # lash band is thick removes the lash (and thin coloured strokes: frames); of
+    # what is left, the piece holding most of the eye's colour is the iris
+    big_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, int(0.4 * bh) | 1),) * 2)
+    blob = cv2.morphologyEx(_filled(eye & ~white, ~eye, max(2, int(round(0.15 * bh)))).astype(np.uint8),
+                            cv2.MORPH_OPEN, big_k)
+    if blob.sum() < 10 * ctx.unit ** 2:
+        iris_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, int(0.25 * bh) | 1),) * 2)
+        blob = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_OPEN, iris_k)
+    if blob.sum() >= 10 * ctx.unit ** 2:
+        cn, clab, cst, _ = _components_in(blob)
+        colour_count = np.bincount(clab[coloured], minlength=cn)
+        colour_count[0] = -1
+        big = int(np.argmax(colour_count)) if colour_count[1:].max() > 0 else \
+            1 + int(np.argmax(cst[1:, cv2.CC_STAT_AREA]))
+        coloured = coloured | (clab == big)
         ix, iy, iw, ih, _ = cst[big]
         cx, cy = ix + iw / 2.0, iy + ih / 2.0
         pad = 0.0
@@ -171,10 +266,42 @@ def _cut_eye(ctx: _Context, side: str) -> Optional[Dict[str, np.ndarray]]:
         d = ((xx + 0.5 - cx) / rx) ** 2 + ((yy + 0.5 - cy) / ry) ** 2
         inside = d <= 1.0
         dark_neutral = (L < 0.45 * ctx.skin_L) & (chroma < 14)
-        # neutral dark inside the iris is the lash crossing it, unless it is the pupil core
-        iris = eye & inside & (~dark_neutral | (d <= 0.35))
+        # neutral dark inside the iris's upper half is the lash crossing it, unless it
+        # is the pupil core; lower down it is the iris's own outline or pupil
+        upper = (yy + 0.5) < cy - 0.2 * ry
+        iris = eye & inside & (~dark_neutral | (d <= 0.35) | ~upper)
     white &= ~iris
     lash_core = eye & ~iris & ~white & (L < 0.55 * ctx.skin_L)
+    if iris.any():
+        # the iris's own dark outline just outside the fitted ellipse, below the lid
+        # line, is iris (the lash only crosses the iris's top)
+        ring = max(1.5, 2.0 * ctx.unit)
+        near = d <= (1.0 + ring / max(min(rx, ry), 1.0)) ** 2
+        low = (np.mgrid[0:eye.shape[0], 0:eye.shape[1]][0] + 0.5) > cy - 0.2 * ry
+        outline = lash_core & near & low
+        iris |= outline
+        lash_core &= ~outline
+    if iris.any() and lash_core.any():
+        # the iris outline reaches just past the fitted ellipse: dark pixels there
+        # with the iris's hue (not the lash's) belong to the iris
+        a, b = ctx.a[sl].astype(np.float32), ctx.b[sl].astype(np.float32)
+        dark_iris = iris & (L < 0.55 * ctx.skin_L)
+        ref = dark_iris if dark_iris.sum() >= 4 else iris
+        ia, ib = float(np.median(a[ref])), float(np.median(b[ref]))
+        far = lash_core & ~(cv2.dilate(iris.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+        la, lb = (float(np.median(a[far])), float(np.median(b[far]))) if far.any() else (0.0, 0.0)
+        if np.hypot(ia - la, ib - lb) >= 10:
+            reach = 1.0 + 2.0 * max(2.0, 3.0 * ctx.unit) / max(min(rx, ry), 1.0)
+            iris_hue = np.hypot(a - ia, b - ib) < np.hypot(a - la, b - lb)
+            to_iris = lash_core & (d <= reach) & iris_hue
+            iris |= to_iris
+            lash_core &= ~to_iris
+            # and the lash's anti-aliased edge crossing the iris top belongs to the lash
+            near_lash = cv2.dilate(lash_core.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+            to_lash = (iris & near_lash & (L < 0.55 * ctx.skin_L) & (d > 0.35)
+                       & (np.hypot(a - la, b - lb) < np.hypot(a - ia, b - ib)))
+            iris &= ~to_lash
+            lash_core |= to_lash
     rest = eye & ~iris & ~white & ~lash_core
     if rest.any() and (white.any() or lash_core.any()):
         # anti-aliased in-betweens go to the nearer of eyewhite and lash
@@ -290,6 +417,9 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> Tuple[np.ndarray, np
     eye_y = 0.5 * (lm.eye_l[1] + lm.eye_l[3] + lm.eye_r[1] + lm.eye_r[3]) / 2.0
     cx_face = 0.5 * (lm.eye_l[0] + lm.eye_l[2] + lm.eye_r[0] + lm.eye_r[2]) / 2.0
     face_half = max(lm.eye_l[2] - cx_face, cx_face - lm.eye_r[0]) * 1.15
+    skin_ref = np.array([ctx.skin_L, *(cv2.cvtColor(np.uint8([[lm.skin_rgb]]), cv2.COLOR_RGB2LAB)[0, 0, 1:]
+                                        .astype(int) - 128)], np.float64)
+    brow_y = min(lm.eye_l[1], lm.eye_r[1]) - 0.8 * max(lm.eye_l[3] - lm.eye_l[1], lm.eye_r[3] - lm.eye_r[1])
     cls = np.full(n, UNASSIGNED, np.int32)
     hair_regions = []
     thin = 2.5 * ctx.unit
@@ -298,7 +428,12 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> Tuple[np.ndarray, np
             continue  # treated as line art
         x, y, bw, bh, area = st[i]
         cx, cy = cents[i]
-        if skin_share[i] >= 0.5:
+        d_skin = np.hypot(mean_a[i] - skin_ref[1], mean_b[i] - skin_ref[2]) + 0.5 * abs(mean_L[i] - skin_ref[0])
+        d_hair = np.hypot(mean_a[i] - hair[1], mean_b[i] - hair[2]) + 0.5 * abs(mean_L[i] - hair[0])
+        # blonde or pink hair passes for skin: a large region nearer the hair colour
+        # than the skin colour, reaching above the brows, is hair
+        skin_like = skin_share[i] >= 0.5 and not (d_hair < 0.7 * d_skin and y < brow_y)
+        if skin_like:
             if cy > chin_y + 0.02 * (fy1 - fy0):
                 cls[i] = idx[("neck", "")]
             elif (cx < cx_face - face_half or cx > cx_face + face_half) and area < 0.15 * (fx1 - fx0) ** 2:
@@ -308,7 +443,10 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> Tuple[np.ndarray, np
             continue
         dab = np.hypot(mean_a[i] - hair[1], mean_b[i] - hair[2])
         hair_like = dab <= 22 and hair[0] - 60 <= mean_L[i] <= hair[0] + 70
-        if hair_like or cy < chin_y - 0.15 * (chin_y - eye_y):
+        # clothes of the hair's hue: a region starting below the chin, centred under
+        # the face, is the body (hair hangs beside it or ends above it)
+        body_like = y > chin_y + 0.03 * (fy1 - fy0) and abs(cx - cx_face) < 0.8 * face_half
+        if (hair_like and not body_like) or cy < chin_y - 0.15 * (chin_y - eye_y):
             hair_regions.append(i)
         else:
             cls[i] = idx[("topwear", "")]
@@ -422,6 +560,11 @@ def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> List[Lay
         raise DecomposeError("image and foreground mask do not match")
     if not mask.any():
         raise DecomposeError("the foreground mask is empty: nothing to split into parts")
+    face_w = lm.face_box[2] - lm.face_box[0]
+    if face_w < MIN_FACE_WIDTH:
+        raise DecomposeError(
+            f"the face is only {face_w} px wide; at least {MIN_FACE_WIDTH} px are needed to split "
+            "eyes, brows and mouth: use a larger image (or a closer crop of the character)")
     ctx = _Context(rgba, mask, lm)
     idx = _label_index()
     cls = np.full(mask.shape, UNASSIGNED, np.int32)
@@ -433,8 +576,13 @@ def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> List[Lay
         cls[m] = idx[key]
         ctx.features |= m
 
+    brows = {side: _trim_to_ink(ctx, _cut_brow(ctx, side)) for side in ("r", "l")}
+    for side, other in (("r", "l"), ("l", "r")):
+        if (brows[side] is None or not brows[side].any()) and brows[other] is not None and brows[other].any():
+            # a brow touching the fringe merges with it: find it as the mirror of the other
+            brows[side] = _trim_to_ink(ctx, _cut_brow_like(ctx, side, brows[other]))
     for side in ("r", "l"):
-        put(_trim_to_ink(ctx, _cut_brow(ctx, side)), ("eyebrow", side))
+        put(brows[side], ("eyebrow", side))
     for side in ("r", "l"):
         parts = _cut_eye(ctx, side)
         if parts is None:

@@ -18,6 +18,7 @@ MIN_FOREGROUND_FRACTION = 0.002  # of the image area
 ENCLOSED_BACKGROUND_FRACTION = 0.003  # enclosed background-coloured areas this big are background
 ENCLOSED_BACKGROUND_TOLERANCE = 4.0  # ... and this close to the background model on average
 KEEP_COMPONENT_FRACTION = 0.05  # keep components at least this share of the largest
+BUSY_BORDER_BREAKS = 16  # more separate off-background runs along the border: a busy background
 
 
 class ForegroundError(ValueError):
@@ -56,11 +57,37 @@ def fit_background(rgb: np.ndarray):
     px, py = _border_pixels(rgb, step)
     colours = rgb[py, px].astype(np.float64)
     design = _design(px, py, w, h)
-    # start from the median colour: most of the border is background
-    resid = np.abs(colours - np.median(colours, axis=0)).max(axis=1)
-    inliers = resid <= max(BACKGROUND_TOLERANCE * 3, np.percentile(resid, 50))
+    # two starts: the median border colour, and the commonest one (clothes of
+    # nearly the background's colour cut by the frame can drag either start onto
+    # themselves); the fit that explains more of the top and side edges wins,
+    # the commonest-colour start on a tie
+    q = (colours // 8).astype(np.int64)
+    codes = (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
+    mode = colours[codes == np.bincount(codes).argmax()].mean(axis=0)
+    resid_med = np.abs(colours - np.median(colours, axis=0)).max(axis=1)
+    starts = (np.abs(colours - mode).max(axis=1) <= BACKGROUND_TOLERANCE,
+              resid_med <= max(BACKGROUND_TOLERANCE * 3, np.percentile(resid_med, 50)))
+    not_bottom = py < h - 1
+    best = None
+    for start in starts:
+        fit = _grow_fit(design, colours, start)
+        if fit is None:
+            continue
+        score = int((fit[1] & not_bottom).sum())
+        if best is None or score > best[0] + 0.01 * not_bottom.sum():
+            best = (score, fit)
+    coef, inliers = best[1] if best is not None else (None, None)
+    if coef is None or inliers.mean() < 0.25:
+        raise ForegroundError(
+            "could not find a plain background around the character: use an image with a "
+            "plain or softly graded background, or one with a transparent background")
+    return coef, (px[inliers], py[inliers])
+
+
+def _grow_fit(design: np.ndarray, colours: np.ndarray, inliers: np.ndarray):
+    """Plane then quadratic colour model grown from `inliers`; (coef, inliers) or None."""
     coef = None
-    for terms in (3, 6, 6):
+    for terms in (3, 3, 3, 6, 6, 6):
         if inliers.sum() < terms * 4:
             break
         coef, *_ = np.linalg.lstsq(design[inliers, :terms], colours[inliers], rcond=None)
@@ -68,11 +95,7 @@ def fit_background(rgb: np.ndarray):
             coef = np.vstack([coef, np.zeros((6 - terms, 3))])
         resid = np.abs(design @ coef - colours).max(axis=1)
         inliers = resid <= BACKGROUND_TOLERANCE
-    if coef is None or inliers.mean() < 0.25:
-        raise ForegroundError(
-            "could not find a plain background around the character: use an image with a "
-            "plain or softly graded background, or one with a transparent background")
-    return coef, (px[inliers], py[inliers])
+    return None if coef is None else (coef, inliers)
 
 
 def extract_foreground(rgba: np.ndarray) -> np.ndarray:
@@ -85,8 +108,17 @@ def extract_foreground(rgba: np.ndarray) -> np.ndarray:
         mask = rgba[..., 3] >= ALPHA_CUT
         mask = _keep_main_components(mask, fill_holes=False)
     else:
-        rgb = rgba[..., :3]
-        coef, (bx, by) = fit_background(rgb)
+        rgb = np.ascontiguousarray(rgba[..., :3])
+        try:
+            coef, (bx, by) = fit_background(rgb)
+            busy = border_breaks(rgb, coef) > BUSY_BORDER_BREAKS
+        except ForegroundError:
+            busy = True
+        if busy:
+            raise ForegroundError(
+                "the background is busy (scenery or patterns): the built-in cut-out needs a plain or "
+                "softly graded background; use an image with a transparent background, or the "
+                "segmentation backend (Foreground: isnet)")
         # evaluate the model on a coarse grid and upsample: it is smooth
         gh, gw = max(2, h // 16), max(2, w // 16)
         gy, gx = np.mgrid[0:gh, 0:gw]
@@ -114,6 +146,20 @@ def extract_foreground(rgba: np.ndarray) -> np.ndarray:
         raise ForegroundError(
             "no character found: the image looks empty (one flat colour or fully transparent)")
     return mask
+
+
+def border_breaks(rgb: np.ndarray, coef: np.ndarray) -> int:
+    """How many separate runs (3 px or longer) along the image border differ from
+    the background model.  A character crossing the frame makes one to a few; a
+    busy background (scenery, patterns) makes many."""
+    h, w = rgb.shape[:2]
+    xs = np.concatenate([np.arange(w), np.full(h, w - 1), np.arange(w - 1, -1, -1), np.zeros(h, int)])
+    ys = np.concatenate([np.zeros(w, int), np.arange(h), np.full(w, h - 1), np.arange(h - 1, -1, -1)])
+    model = _design(xs, ys, w, h) @ coef
+    off = np.abs(rgb[ys, xs].astype(np.float64) - model).max(axis=1) > BACKGROUND_TOLERANCE
+    d = np.diff(np.concatenate([[0], off.astype(np.int8), [0]]))
+    starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
+    return int(((ends - starts) >= 3).sum())
 
 
 def _keep_main_components(mask: np.ndarray, fill_holes: bool) -> np.ndarray:

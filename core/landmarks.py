@@ -72,8 +72,12 @@ FALLBACK_MAX_SIDE = 384  # our own detector works at this resolution
 def detect_landmarks(rgba: np.ndarray, mask: np.ndarray, use_animeface: bool = True) -> FaceLandmarks:
     """Face landmarks of the character; animeface when available, else our fallback.
 
-    Raises LandmarkError when neither finds a face."""
+    Raises LandmarkError when neither finds a face, or when the image has no
+    colour at all (both finders need skin tones)."""
     warnings: List[str] = []
+    if is_greyscale(rgba, mask):
+        raise LandmarkError("the image is greyscale: finding the face needs colour (skin tones); "
+                            "use a coloured illustration")
     if use_animeface:
         try:
             lm = detect_with_animeface(rgba)
@@ -82,12 +86,46 @@ def detect_landmarks(rgba: np.ndarray, mask: np.ndarray, use_animeface: bool = T
             warnings.append("animeface is not installed: used the built-in face finder")
         if lm is not None:
             refine_with_colours(lm, rgba, mask)
+            lm.hair_rgb = estimate_hair_colour(rgba, mask, lm) or lm.hair_rgb
             return lm
         if not warnings:
             warnings.append("animeface found no face: used the built-in face finder")
     lm = detect_fallback(rgba, mask)
     lm.warnings = warnings + lm.warnings
+    lm.hair_rgb = estimate_hair_colour(rgba, mask, lm) or lm.hair_rgb
     return lm
+
+
+def estimate_hair_colour(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> Optional[Tuple[int, int, int]]:
+    """The hair's main colour: the commonest colour of the fringe band between the
+    top of the head and the brows, leaving out line art (pixels much darker than
+    their surroundings) and skin-coloured pixels.  None when the band is empty."""
+    import cv2
+    h, w = mask.shape
+    ex0 = min(lm.eye_r[0], lm.eye_l[0])
+    ex1 = max(lm.eye_r[2], lm.eye_l[2])
+    eye_top = min(lm.eye_r[1], lm.eye_l[1])
+    eye_h = max(lm.eye_r[3] - lm.eye_r[1], lm.eye_l[3] - lm.eye_l[1], 2)
+    face_h = max(lm.chin[1] - eye_top, 4)
+    y0, y1 = max(0, int(eye_top - 1.1 * face_h)), max(0, int(eye_top - 0.9 * eye_h))
+    x0, x1 = max(0, int(ex0)), min(w, int(ex1))
+    if y1 - y0 < 2 or x1 - x0 < 2:
+        return None
+    rgb = flatten_over_white(rgba[y0:y1, x0:x1])
+    fg = np.asarray(mask, bool)[y0:y1, x0:x1]
+    lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    k = max(3, int(round(0.15 * eye_h)) | 1)
+    blackhat = cv2.morphologyEx(lum, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.int16)
+    ref = cv2.cvtColor(np.uint8([[lm.skin_rgb]]), cv2.COLOR_RGB2LAB).astype(np.int16)[0, 0]
+    near_skin = np.abs(lab - ref).max(axis=2) <= 10
+    sel = fg & (blackhat <= 25) & ~near_skin
+    if sel.sum() < 20:
+        return None
+    q = (rgb[sel] // 16).astype(np.int32)
+    codes = (q[:, 0] << 8) | (q[:, 1] << 4) | q[:, 2]
+    best = np.bincount(codes).argmax()
+    return tuple(int(v) for v in rgb[sel][codes == best].mean(axis=0).round())
 
 
 # --------------------------------------------------------------------------- animeface
@@ -130,6 +168,18 @@ def detect_with_animeface(rgba: np.ndarray) -> Optional[FaceLandmarks]:
         source="animeface", confidence=float(min(1.0, max(0.0, f.likelihood))),
         iris_rgb_l=colour(f.right_eye) if f.right_eye.pos.x > f.left_eye.pos.x else colour(f.left_eye),
         iris_rgb_r=colour(f.left_eye) if f.right_eye.pos.x > f.left_eye.pos.x else colour(f.right_eye))
+
+
+def is_greyscale(rgba: np.ndarray, mask: Optional[np.ndarray] = None) -> bool:
+    """True when the character's pixels carry (almost) no colour."""
+    rgb = np.asarray(rgba)[..., :3]
+    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 250000.0)))
+    sub = rgb[::step, ::step].astype(np.int16)
+    sel = np.ones(sub.shape[:2], bool) if mask is None else np.asarray(mask, bool)[::step, ::step]
+    if not sel.any():
+        return False
+    spread = (sub.max(axis=2) - sub.min(axis=2))[sel]
+    return bool((spread > 12).mean() < 0.01)
 
 
 def flatten_over_white(rgba: np.ndarray) -> np.ndarray:
@@ -227,38 +277,49 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
     cx_face = 0.5 * (fx0 + fx1)
     features = hull & ~skin & fg
     features = cv2.morphologyEx(features.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    n2, lab2, st2, ce2 = _components(features)
     rim = hull & ~cv2.erode(hull.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    on_rim = np.zeros(n2, bool)
-    on_rim[np.unique(lab2[rim & (lab2 > 0)])] = True
-    blobs = []
-    for i in range(1, n2):
-        bx, by, bw2, bh2, area = st2[i]
-        if area < 0.0008 * bw * bh or area > 0.15 * bw * bh:
-            continue
-        # blobs on the rim of the face hull are mostly hair reaching in (fringe tips)
-        blobs.append(dict(i=i, box=(bx, by, bx + bw2, by + bh2), area=area, c=ce2[i], top=bool(on_rim[i])))
-    # eyes: the best symmetric pair of sizeable blobs in the middle band
-    pair, pair_score = None, 0.0
-    for a in blobs:
-        for b in blobs:
-            if a["c"][0] >= cx_face or b["c"][0] <= cx_face:
+
+    def find_pair(features):
+        n2, lab2, st2, ce2 = _components(features)
+        on_rim = np.zeros(n2, bool)
+        on_rim[np.unique(lab2[rim & (lab2 > 0)])] = True
+        blobs = []
+        for i in range(1, n2):
+            bx, by, bw2, bh2, area = st2[i]
+            if area < 0.0008 * bw * bh or area > 0.15 * bw * bh:
                 continue
-            ya, yb = a["c"][1], b["c"][1]
-            ha = a["box"][3] - a["box"][1]
-            hb = b["box"][3] - b["box"][1]
-            if abs(ya - yb) > 0.5 * max(ha, hb):
-                continue
-            rel = (0.5 * (ya + yb) - fy0f) / max(bh, 1)
-            if not (0.05 <= rel <= 0.8):
-                continue
-            ratio = min(a["area"], b["area"]) / max(a["area"], b["area"])
-            if ratio < 0.35:
-                continue
-            sym = 1.0 - abs((cx_face - a["c"][0]) - (b["c"][0] - cx_face)) / max(bw, 1)
-            score = min(a["area"], b["area"]) * ratio * max(sym, 0.1) * (0.3 if a["top"] or b["top"] else 1.0)
-            if score > pair_score:
-                pair, pair_score = (a, b), score
+            # blobs on the rim of the face hull are mostly hair reaching in (fringe tips)
+            blobs.append(dict(i=i, box=(bx, by, bx + bw2, by + bh2), area=area, c=ce2[i], top=bool(on_rim[i])))
+        # eyes: the best symmetric pair of sizeable blobs in the middle band
+        pair, pair_score = None, 0.0
+        for a in blobs:
+            for b in blobs:
+                if a["c"][0] >= cx_face or b["c"][0] <= cx_face:
+                    continue
+                ya, yb = a["c"][1], b["c"][1]
+                ha = a["box"][3] - a["box"][1]
+                hb = b["box"][3] - b["box"][1]
+                if abs(ya - yb) > 0.5 * max(ha, hb):
+                    continue
+                rel = (0.5 * (ya + yb) - fy0f) / max(bh, 1)
+                if not (0.05 <= rel <= 0.8):
+                    continue
+                ratio = min(a["area"], b["area"]) / max(a["area"], b["area"])
+                if ratio < 0.35:
+                    continue
+                sym = 1.0 - abs((cx_face - a["c"][0]) - (b["c"][0] - cx_face)) / max(bw, 1)
+                score = min(a["area"], b["area"]) * ratio * max(sym, 0.1) * (0.3 if a["top"] or b["top"] else 1.0)
+                if score > pair_score:
+                    pair, pair_score = (a, b), score
+        return blobs, pair, pair_score
+
+    blobs, pair, pair_score = find_pair(features)
+    # glasses frames (thin strokes) join both eyes into one blob: try without them
+    thick = cv2.morphologyEx(features, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    blobs2, pair2, score2 = find_pair(thick)
+    if pair2 is not None and score2 > pair_score:
+        # eyes from the thick parts; brows and mouth (thin) from the full features
+        pair = tuple(dict(p, i=-1 - k) for k, p in enumerate(pair2))
     if pair is None:
         raise LandmarkError("no eyes found in the face: use a front-facing portrait with both eyes open")
     eye_r, eye_l = pair[0]["box"], pair[1]["box"]  # image-left blob = character's right eye

@@ -1,0 +1,207 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Layers a rigger would accept: clean skin under features, clean eyewhite under
+the iris, no iris pixels in the lashes, plausible hidden hair; robustness of the
+stages on awkward input; the quality bench's scoring."""
+import importlib.util
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from image_to_rig.core import complete, decompose, foreground, landmarks
+from image_to_rig.core.document import Canvas
+from image_to_rig.core.sample import PALETTE, make_sample
+
+SIZE = 512
+
+
+def _full(layer, canvas):
+    return layer.full_canvas(canvas).astype(np.int32)
+
+
+def _truth_mask(sample, ids, alpha=False):
+    out = np.zeros((sample.canvas.height, sample.canvas.width), bool)
+    for lid in ids:
+        l = sample.layer(lid)
+        h, w = l.image.shape[:2]
+        m = l.image[..., 3] > 0 if alpha else l.visible_mask
+        out[l.y:l.y + h, l.x:l.x + w] |= m
+    return out
+
+
+def _stages(img, use_animeface=False):
+    mask = foreground.extract_foreground(img)
+    lm = landmarks.detect_landmarks(img, mask, use_animeface=use_animeface)
+    layers = decompose.decompose(img, mask, lm)
+    return lm, layers, complete.complete_layers(layers, Canvas(img.shape[1], img.shape[0]), lm)
+
+
+@pytest.fixture(scope="module")
+def done():
+    s = make_sample(SIZE)
+    lm, layers, out = _stages(s.image)
+    return s, layers, {l.id: l for l in out}
+
+
+def test_face_under_the_eyes_is_clean_skin(done):
+    """(a) no eye-outline ring in the face when the eyes close."""
+    s, _, by = done
+    face = _full(by["face"], s.canvas)
+    eyes = _truth_mask(s, ["eyewhite_l", "irides_l", "eyelash_l", "eyewhite_r", "irides_r", "eyelash_r",
+                           "eyebrow_l", "eyebrow_r"])
+    around = cv2.dilate(eyes.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    px = face[around]
+    assert (px[:, 3] == 255).all()
+    lum = px[:, :3] @ np.array([0.299, 0.587, 0.114])
+    shadow_lum = np.dot(PALETTE["skin_shadow"], [0.299, 0.587, 0.114])
+    assert (lum < shadow_lum - 25).sum() == 0, np.sort(lum)[:10]  # no line-dark pixel left
+
+
+def test_eyewhite_under_the_iris_is_white(done):
+    """(b) no pale-blue iris ghost in the eyewhite: under and around the iris it
+    matches the true eyewhite (white with the lid's shadow)."""
+    s, _, by = done
+    for side in ("l", "r"):
+        white = _full(by[f"eyewhite_{side}"], s.canvas)
+        truth = _full(s.layer(f"eyewhite_{side}"), s.canvas)
+        iris = _truth_mask(s, [f"irides_{side}"])
+        ring = cv2.dilate(iris.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        sel = ring & (white[..., 3] == 255) & (truth[..., 3] == 255)
+        assert sel.sum() > 50
+        err = np.abs(white[sel][:, :3] - truth[sel][:, :3]).max(axis=1)
+        assert err.mean() <= 10 and np.percentile(err, 90) <= 25, (side, err.mean(), np.percentile(err, 90))
+
+
+def test_eyelash_holds_no_iris_colour(done):
+    """(c) the lash that stays under a closed eye has no blue iris outline."""
+    s, _, by = done
+    for side in ("l", "r"):
+        lash = by[f"eyelash_{side}"].image
+        solid = lash[..., 3] >= 128
+        rgb = lash[solid][:, :3].astype(np.int32)
+        bluish = (rgb[:, 2] > rgb[:, 0] + 25)
+        assert bluish.mean() < 0.02, (side, bluish.sum())
+
+
+def test_hidden_back_hair_is_hair_coloured_and_stays_behind_the_head(done):
+    """(d) no grey or dark slabs behind the head and the neck."""
+    s, _, by = done
+    back = by["back-hair"]
+    full = _full(back, s.canvas)
+    vis = np.zeros(full.shape[:2], bool)
+    h, w = back.visible_mask.shape
+    vis[back.y:back.y + h, back.x:back.x + w] = back.visible_mask
+    painted = (full[..., 3] > 0) & ~vis
+    rgb = full[painted][:, :3]
+    tones = np.array([PALETTE[k] for k in ("hair_back", "hair_shadow", "hair", "hair_line")])
+    dist = np.abs(rgb[:, None] - tones[None]).max(axis=2).min(axis=1)
+    assert (dist <= 30).mean() >= 0.95
+    # under the neck, below the chin, nothing was invented
+    chin_y = s.landmarks.chin[1]
+    neck_col = full[int(chin_y + 0.08 * SIZE):, int(0.5 * SIZE)]
+    assert (neck_col[:, 3] == 0).all()
+
+
+def test_rims_moved_into_features_keep_the_image(done):
+    s, layers, by = done
+    from image_to_rig.core.sample import composite_layers
+    order = [l.id for l in layers]
+    img, _ = composite_layers([by[i] for i in order], s.canvas, s.background)
+    fg = foreground.extract_foreground(s.image)
+    diff = np.abs(img.astype(int) - s.image.astype(int)).max(axis=2)
+    assert diff[fg].max() <= 2
+    # some eyelash pixels are now semi-transparent rim (they were face pixels)
+    lash = by["eyelash_l"].image[..., 3]
+    assert ((lash > 0) & (lash < 255)).sum() > 10
+
+
+# --------------------------------------------------------------------------- robustness
+def test_tiny_image_is_a_clear_error():
+    img = cv2.resize(make_sample(512).image, (64, 64), interpolation=cv2.INTER_AREA)
+    with pytest.raises(ValueError, match="px wide"):
+        _stages(img)
+
+
+def test_greyscale_is_a_clear_error():
+    img = make_sample(256).image.copy()
+    grey = cv2.cvtColor(img[..., :3], cv2.COLOR_RGB2GRAY)
+    img[..., :3] = grey[..., None]
+    with pytest.raises(landmarks.LandmarkError, match="greyscale"):
+        _stages(img)
+
+
+@pytest.mark.parametrize("crop", ["left", "top"])
+def test_character_touching_the_border(crop):
+    img = make_sample(512).image
+    img = np.ascontiguousarray(img[:, 150:] if crop == "left" else img[100:, :])
+    _, layers, out = _stages(img)
+    ids = {l.id for l in out}
+    assert {"face", "eyewhite_l", "eyewhite_r", "irides_l", "irides_r", "mouth"} <= ids
+
+
+def test_soft_transparent_edges_stay_soft():
+    s = make_sample(384, transparent=True)
+    img = s.image.copy()
+    a = img[..., 3].astype(np.float32)
+    img[..., 3] = cv2.GaussianBlur(a, (0, 0), 2.0).astype(np.uint8)  # a feathered cut-out
+    _, layers, out = _stages(img)
+    alpha = np.zeros(img.shape[:2], np.float32)
+    for l in layers:
+        h, w = l.image.shape[:2]
+        alpha[l.y:l.y + h, l.x:l.x + w] = np.maximum(alpha[l.y:l.y + h, l.x:l.x + w], l.image[..., 3])
+    soft = (img[..., 3] > 10) & (img[..., 3] < 128)
+    assert (alpha[soft] > 0).mean() > 0.9  # the feathered rim is kept, not cut hard
+
+
+# --------------------------------------------------------------------------- bench scoring
+def _bench():
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench",
+                        "bench_quality.py")
+    spec = importlib.util.spec_from_file_location("bench_quality", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_score_of_the_truth_is_perfect_and_of_a_swap_is_not():
+    bq = _bench()
+    from image_to_rig.core.synth import make_character
+    s = make_character(3, size=384)
+    row = bq.score(s.layers, s.layers, s.layers, s.canvas)
+    assert all(v == 1.0 for v in row["iou"].values() if v is not None)
+    assert row["order_errors"] == 0 and not row["wrong_side"] and not row["lost"]
+    import copy
+    swapped = copy.deepcopy(list(reversed(s.layers)))
+    for l in swapped:
+        if l.side:
+            l.side = "l" if l.side == "r" else "r"
+    row = bq.score(s.layers, swapped, swapped, s.canvas)
+    assert row["wrong_side"] and row["order_errors"] > 10
+
+
+def test_bench_runs_one_character():
+    bq = _bench()
+    row = bq.run_one(1, 512, use_animeface=False)
+    assert "error" not in row
+    assert bq.mean_iou(row) > 0.8 and not row["lost"] and not row["wrong_side"]
+
+
+@pytest.mark.parametrize("seed", [1, 3])  # yellow and dark-brown irises
+def test_lash_and_iris_split_on_other_eye_colours(seed):
+    from image_to_rig.core.synth import make_character
+    s = make_character(seed, size=512)
+    _, layers, _ = _stages(s.image, use_animeface=True)
+    by = {l.id: l for l in layers}
+    for side in ("l", "r"):
+        truth_iris = _truth_mask(s, [f"irides_{side}"])
+        lash = np.zeros_like(truth_iris)
+        l = by[f"eyelash_{side}"]
+        h, w = l.visible_mask.shape
+        lash[l.y:l.y + h, l.x:l.x + w] = l.visible_mask
+        iris = np.zeros_like(truth_iris)
+        l = by[f"irides_{side}"]
+        h, w = l.visible_mask.shape
+        iris[l.y:l.y + h, l.x:l.x + w] = l.visible_mask
+        assert (lash & truth_iris).sum() <= 0.12 * truth_iris.sum(), side  # little iris left in the lash
+        assert (iris & truth_iris).sum() >= 0.75 * truth_iris.sum(), side
