@@ -7,6 +7,7 @@ from bpy.props import BoolProperty, FloatProperty, PointerProperty, StringProper
 
 from .operators import classes as operator_classes
 from .panels import classes as panel_classes
+from .preferences import classes as preference_classes
 
 
 def _get_motion_strength(action):
@@ -41,12 +42,15 @@ class ImageToRigSettings(bpy.types.PropertyGroup):
 
 
 classes = (ImageToRigSettings,) + tuple(operator_classes) + tuple(panel_classes)
+classes += tuple(preference_classes)
 
 
 def register() -> None:
     for cls in classes:
         bpy.utils.register_class(cls)
     bpy.types.Scene.image_to_rig = PointerProperty(type=ImageToRigSettings)
+    from .panels.backends import ImageToRigAISettings
+    bpy.types.Scene.image_to_rig_ai = PointerProperty(type=ImageToRigAISettings)
     bpy.types.Action.i2r_strength = FloatProperty(
         name="Strength", default=1.0, min=0.0, max=3.0, soft_min=0.0, soft_max=2.0,
         description="Scales this motion around the parameter defaults",
@@ -54,7 +58,10 @@ def register() -> None:
 
 
 def unregister() -> None:
+    from .core.worker import shutdown_idle_worker
+    shutdown_idle_worker()  # the pipeline worker and the models it holds
     del bpy.types.Action.i2r_strength
     del bpy.types.Scene.image_to_rig
+    del bpy.types.Scene.image_to_rig_ai
     for cls in reversed(classes):
         bpy.utils.unregister_class(cls)

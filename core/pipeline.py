@@ -16,6 +16,7 @@ import numpy as np
 
 from .document import Canvas, RigDocument
 from .image_io import load_image
+from .physics import default_hair_physics
 
 ProgressCallback = Callable[[str, float], None]  # (stage label, fraction 0..1)
 
@@ -29,6 +30,13 @@ class PipelineOptions:
     use_animeface: bool = True  # use the animeface detector when it is installed
     mesh_density: float = 1.0  # scales the vertex counts of the auto mesh
     track_memory: bool = False  # record peak Python-heap memory per run (slower)
+    # Backends per stage, by name (core/backends); "builtin" is the classical default.
+    foreground_backend: str = "builtin"
+    parts_backend: str = "builtin"
+    inpaint_backend: str = "builtin"
+    # Plain, picklable settings the backends read: "model_paths", "models_dir",
+    # "device", "prompt", "prompts" (per tag), "seed", "steps", "strength", sizes.
+    backend_settings: Dict[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,7 +108,12 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
 
         step(0, "foreground")
         t0 = time.perf_counter()
-        mask = foreground.extract_foreground(rgba)
+        if options.foreground_backend in ("", "builtin"):
+            mask = foreground.extract_foreground(rgba)
+        else:
+            from .backends import make_backend
+            mask = make_backend("foreground", options.foreground_backend,
+                                options.backend_settings).segment(rgba)
         timings.append(StageTiming("foreground", time.perf_counter() - t0))
 
         step(1, "landmarks")
@@ -111,11 +124,26 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
         step(2, "decompose")
         t0 = time.perf_counter()
         layers = decompose.decompose(rgba, mask, lm)
+        if options.parts_backend not in ("", "builtin"):
+            from .backends import make_backend
+            from .backends.parts_hint import apply_parts_hint
+            labels = make_backend("parts", options.parts_backend,
+                                  options.backend_settings).segment(rgba, mask)
+            if labels is not None:
+                layers = apply_parts_hint(rgba, mask, layers, labels, lm.chin[1])
         timings.append(StageTiming("decompose", time.perf_counter() - t0))
 
         step(3, "complete")
         t0 = time.perf_counter()
-        layers = complete.complete_layers(layers, canvas, lm)
+        if options.inpaint_backend in ("", "builtin"):
+            layers = complete.complete_layers(layers, canvas, lm)
+        else:
+            from .backends import inpaint_hook, make_backend
+            painter = make_backend("inpaint", options.inpaint_backend, options.backend_settings)
+            painter.require_available()
+            hook = inpaint_hook(painter, options.backend_settings,
+                                progress=lambda layer: step(3, f"complete: {layer}"))
+            layers = complete.complete_layers(layers, canvas, lm, inpaint=hook)
         timings.append(StageTiming("complete", time.perf_counter() - t0))
 
         step(4, "rig")
@@ -126,7 +154,8 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
 
         step(5, "motions")
         t0 = time.perf_counter()
-        doc.motions = [motions.make_idle(doc)]
+        doc.motions = motions.make_all_motions(doc)
+        doc.physics = default_hair_physics(doc)
         doc.validate()
         timings.append(StageTiming("motions", time.perf_counter() - t0))
         if progress is not None:
@@ -155,7 +184,8 @@ def _finish(doc: RigDocument, options: PipelineOptions, timings: List[StageTimin
     if progress is not None:
         progress("motions", 5 / len(STAGES))
     t0 = time.perf_counter()
-    doc.motions = [motions.make_idle(doc)]
+    doc.motions = motions.make_all_motions(doc)
+    doc.physics = default_hair_physics(doc)
     doc.validate()
     timings.append(StageTiming("motions", time.perf_counter() - t0))
     if progress is not None:

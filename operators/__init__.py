@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Operators: collect inputs, call core/scene, report in plain words."""
+from . import controls, motions
 from .export import IMAGE_TO_RIG_OT_export
 from .generate import IMAGE_TO_RIG_OT_generate
 
-classes = (IMAGE_TO_RIG_OT_generate, IMAGE_TO_RIG_OT_export)
+classes = (IMAGE_TO_RIG_OT_generate, IMAGE_TO_RIG_OT_export) + motions.classes + controls.classes

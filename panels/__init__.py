@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The sidebar panel of the 3D Viewport (tab "Image to Rig")."""
-from .sidebar import (IMAGE_TO_RIG_PT_export, IMAGE_TO_RIG_PT_main, IMAGE_TO_RIG_PT_motions,
-                      IMAGE_TO_RIG_PT_parameters, IMAGE_TO_RIG_PT_strengths)
+"""The sidebar panels of the 3D Viewport (tab "Image to Rig")."""
+from .backends import classes as backend_classes
+from .sidebar import (IMAGE_TO_RIG_PT_controls, IMAGE_TO_RIG_PT_export, IMAGE_TO_RIG_PT_main,
+                      IMAGE_TO_RIG_PT_motions, IMAGE_TO_RIG_PT_parameters, IMAGE_TO_RIG_PT_physics,
+                      IMAGE_TO_RIG_PT_strengths)
 
 classes = (IMAGE_TO_RIG_PT_main, IMAGE_TO_RIG_PT_parameters, IMAGE_TO_RIG_PT_strengths,
-           IMAGE_TO_RIG_PT_motions, IMAGE_TO_RIG_PT_export)
+           IMAGE_TO_RIG_PT_motions, IMAGE_TO_RIG_PT_physics, IMAGE_TO_RIG_PT_controls,
+           IMAGE_TO_RIG_PT_export) + tuple(backend_classes)

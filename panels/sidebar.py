@@ -35,9 +35,11 @@ class IMAGE_TO_RIG_PT_main(_Sidebar, bpy.types.Panel):
         col = layout.column(align=True)
         col.prop(settings, "use_animeface")
         col.prop(settings, "mesh_density")
-        layout.operator("image_to_rig.generate", icon="ARMATURE_DATA")
-        if settings.status:
-            layout.label(text=settings.status)
+        from .backends import draw_progress
+        if not draw_progress(layout, context):
+            layout.operator("image_to_rig.generate", icon="ARMATURE_DATA")
+            if settings.status:
+                layout.label(text=settings.status)
 
 
 class _RigPanel(_Sidebar):

@@ -20,6 +20,13 @@ if [ ! -f "$STAMP" ]; then
     echo "error: installing $REQ failed (log above)" >&2
     exit 1
   fi
+  if [ "$REQ" = requirements-test.txt ]; then
+    # open-clip-torch only supplies the CLIP vocabulary; its torchvision pin would
+    # break torch+cpu, so it goes in without dependencies.
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+      -r requirements-ai-nodeps.txt >>.venv/pip.log 2>&1 \
+      || { echo "error: installing requirements-ai-nodeps.txt failed (see .venv/pip.log)" >&2; exit 1; }
+  fi
   .venv/bin/python -c "import bpy, cv2, numpy, scipy" >/dev/null
   touch "$STAMP"
 fi

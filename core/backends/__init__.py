@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Backends per stage, chosen by name (see base.py for the protocol).
+
+    make_backend("foreground", "isnet", settings).segment(rgba)
+
+"builtin" is always there and is the offline default of every stage.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type
+
+import numpy as np
+
+from .base import (PART_CLASSES, PART_INDEX, Backend, BackendError, BackendUnavailable,
+                   ForegroundBackend, InpaintBackend, ModelLoadError, Needs, PartsBackend)
+from .classical import BorderFloodFillForeground, BuiltinParts, OpenCVInpaint
+from .face_parts import AnimeFacePartsBackend
+from .isnet import ISNetForeground
+from .lama import LamaInpaint
+from .sd_inpaint import DEFAULT_PROMPT, StableDiffusionInpaint
+
+STAGES = ("foreground", "parts", "inpaint")
+REGISTRY: Dict[str, Tuple[Type[Backend], ...]] = {
+    "foreground": (BorderFloodFillForeground, ISNetForeground),
+    "parts": (BuiltinParts, AnimeFacePartsBackend),
+    "inpaint": (OpenCVInpaint, LamaInpaint, StableDiffusionInpaint),
+}
+DEFAULT = "builtin"
+
+
+def backend_classes(stage: str) -> Tuple[Type[Backend], ...]:
+    if stage not in REGISTRY:
+        raise BackendError(f"unknown pipeline stage '{stage}': choose one of {', '.join(STAGES)}")
+    return REGISTRY[stage]
+
+
+def backend_names(stage: str) -> List[str]:
+    return [cls.name for cls in backend_classes(stage)]
+
+
+def make_backend(stage: str, name: str, settings: Optional[Dict[str, Any]] = None) -> Backend:
+    for cls in backend_classes(stage):
+        if cls.name == (name or DEFAULT):
+            return cls(settings)
+    raise BackendError(f"there is no {stage} backend called '{name}': choose one of "
+                       f"{', '.join(backend_names(stage))}")
+
+
+def availability(settings: Optional[Dict[str, Any]] = None) -> Dict[str, List[Tuple[str, str, bool, str]]]:
+    """stage -> [(name, label, ok, why not)] for the panel."""
+    out = {}
+    for stage in STAGES:
+        rows = []
+        for cls in backend_classes(stage):
+            ok, why = cls(settings).available()
+            rows.append((cls.name, cls.label, ok, why))
+        out[stage] = rows
+    return out
+
+
+def layer_prompt(tag: str, settings: Dict[str, Any]) -> str:
+    prompts = settings.get("prompts") or {}
+    if tag in prompts and prompts[tag]:
+        return prompts[tag]
+    template = settings.get("prompt") or DEFAULT_PROMPT
+    return template.replace("{tag}", tag)
+
+
+def inpaint_hook(backend: InpaintBackend, settings: Dict[str, Any],
+                 progress: Optional[Callable[[str], None]] = None) -> Callable:
+    """The callable core.complete calls for each hidden region:
+    hook(rgba crop, hole mask, layer) -> RGBA crop with only the hole painted."""
+    seed = int(settings.get("seed", 0))
+    steps = int(settings.get("steps", 20))
+    strength = float(settings.get("strength", 1.0))
+    seeds = settings.get("seeds") or {}
+
+    def hook(rgba: np.ndarray, hole: np.ndarray, layer) -> np.ndarray:
+        if progress is not None:
+            progress(layer.id)
+        return backend.inpaint(rgba, hole, prompt=layer_prompt(layer.tag, settings),
+                               seed=int(seeds.get(layer.tag, seed)), steps=steps, strength=strength)
+    return hook
+
+
+__all__ = [
+    "PART_CLASSES", "PART_INDEX", "Backend", "BackendError", "BackendUnavailable",
+    "ForegroundBackend", "PartsBackend", "InpaintBackend", "ModelLoadError", "Needs", "STAGES",
+    "REGISTRY", "DEFAULT", "backend_classes", "backend_names", "make_backend", "availability",
+    "inpaint_hook", "layer_prompt",
+]

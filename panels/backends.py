@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The "AI backends" sub-panel: which backend runs each stage, the inpainting
+prompt and seed, whether each backend can run here, and the progress of a run."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+
+from ..core.backends import REGISTRY
+from ..core.backends.sd_inpaint import DEFAULT_PROMPT
+
+STAGE_LABELS = {"foreground": "Foreground", "parts": "Parts", "inpaint": "Hidden areas"}
+
+
+def _items(stage):
+    return [(cls.name, cls.label, f"Needs {cls.needs.describe()}") for cls in REGISTRY[stage]]
+
+
+class ImageToRigAISettings(bpy.types.PropertyGroup):
+    foreground_backend: EnumProperty(name="Foreground", items=_items("foreground"),
+                                     description="How the character is cut from the background")
+    parts_backend: EnumProperty(name="Parts", items=_items("parts"),
+                                description="How hair, face, skin and clothes are told apart")
+    inpaint_backend: EnumProperty(name="Hidden areas", items=_items("inpaint"),
+                                  description="How the parts hidden behind others are painted in")
+    prompt: StringProperty(name="Prompt", default=DEFAULT_PROMPT,
+                           description="Stable Diffusion prompt per layer; {tag} becomes the "
+                                       "layer's name (face, back hair, ...)")
+    seed: IntProperty(name="Seed", default=0, min=0, description="Same seed, same painting")
+    steps: IntProperty(name="Steps", default=20, min=1, max=150,
+                       description="Denoising steps (more: slower, finer)")
+    strength: FloatProperty(name="Strength", default=1.0, min=0.05, max=1.0,
+                            description="How far the hidden area may depart from the colours "
+                                        "around it (1: fully repainted)")
+    # progress of an interactive run (read by the panels)
+    running: BoolProperty(name="Running", default=False, options={"SKIP_SAVE"})
+    progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR",
+                            options={"SKIP_SAVE"})
+    progress_text: StringProperty(name="Stage", default="", options={"SKIP_SAVE"})
+
+
+def backend_settings(context):
+    """({stage: backend name}, picklable settings dict) for PipelineOptions."""
+    from ..preferences import model_settings
+    ai = getattr(context.scene, "image_to_rig_ai", None)
+    settings = model_settings(context)
+    if ai is None:
+        return {"foreground": "builtin", "parts": "builtin", "inpaint": "builtin"}, settings
+    settings.update({"prompt": ai.prompt, "seed": int(ai.seed), "steps": int(ai.steps),
+                     "strength": float(ai.strength)})
+    return ({"foreground": ai.foreground_backend, "parts": ai.parts_backend,
+             "inpaint": ai.inpaint_backend}, settings)
+
+
+def draw_progress(layout, context) -> bool:
+    """Draw the running job's progress bar (for the main panel too); True if drawn."""
+    from ..operators.generate import active_job
+    ai = getattr(context.scene, "image_to_rig_ai", None)
+    if ai is None or not ai.running or active_job() is None:  # (a file saved mid-run)
+        return False
+    text = f"{ai.progress_text} ({int(ai.progress * 100)} %), Esc cancels"
+    if hasattr(layout, "progress"):
+        layout.progress(factor=ai.progress, type="BAR", text=text)
+    else:
+        layout.label(text=text, icon="TIME")
+    return True
+
+
+class IMAGE_TO_RIG_PT_backends(bpy.types.Panel):
+    bl_idname = "IMAGE_TO_RIG_PT_backends"
+    bl_label = "AI Backends"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Image to Rig"
+    bl_parent_id = "IMAGE_TO_RIG_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        from ..core.backends import make_backend
+        ai = context.scene.image_to_rig_ai
+        layout = self.layout
+        running = draw_progress(layout, context)
+        names, settings = backend_settings(context)
+        col = layout.column()
+        col.enabled = not running
+        for stage in ("foreground", "parts", "inpaint"):
+            col.prop(ai, f"{stage}_backend", text=STAGE_LABELS[stage])
+            ok, why = make_backend(stage, names[stage], settings).available()
+            if not ok:
+                box = col.box()
+                for i, line in enumerate(_wrap(why, 48)):
+                    box.label(text=line, icon="ERROR" if i == 0 else "BLANK1")
+        if ai.inpaint_backend == "sd_inpaint":
+            sub = col.column(align=True)
+            sub.prop(ai, "prompt")
+            sub.prop(ai, "seed")
+            sub.prop(ai, "steps")
+            sub.prop(ai, "strength", slider=True)
+        layout.label(text="Models: Edit > Preferences > Add-ons > Image to Rig", icon="PREFERENCES")
+
+
+def _wrap(text: str, width: int):
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    if line:
+        lines.append(line)
+    return lines or [""]
+
+
+classes = (ImageToRigAISettings, IMAGE_TO_RIG_PT_backends)
