@@ -90,7 +90,21 @@ def command_rig(args) -> int:
     started = time.perf_counter()
     out_dir = os.path.abspath(args.out)
     stem = os.path.splitext(os.path.basename(args.input))[0] or "rig"
-    options = PipelineOptions(use_animeface=not args.no_animeface, mesh_density=args.mesh_density)
+    model_paths = {}
+    for item in args.model:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise CliError(f"--model needs NAME=PATH, got {item!r}")
+        model_paths[name.strip()] = os.path.abspath(path)
+    settings = {"model_paths": model_paths, "seed": args.seed, "steps": args.steps,
+                "strength": args.strength}
+    if args.prompt:
+        settings["prompt"] = args.prompt
+    if args.models_dir:
+        settings["models_dir"] = os.path.abspath(args.models_dir)
+    options = PipelineOptions(use_animeface=not args.no_animeface, mesh_density=args.mesh_density,
+                              foreground_backend=args.foreground, parts_backend=args.parts,
+                              inpaint_backend=args.inpaint, backend_settings=settings)
 
     def progress(stage: str, fraction: float) -> None:
         if not args.quiet:
@@ -225,6 +239,18 @@ def build_parser() -> argparse.ArgumentParser:
     rig.add_argument("--mesh-density", type=float, default=1.0,
                      help="scale the number of mesh vertices (default 1.0)")
     rig.add_argument("--preview", action="store_true", help="also write preview.gif of the idle motion")
+    ai = rig.add_argument_group("AI backends (optional; see requirements-ai.txt)")
+    ai.add_argument("--foreground", default="builtin", help="foreground backend: builtin or isnet")
+    ai.add_argument("--parts", default="builtin", help="part segmentation: builtin or face_parts_unet")
+    ai.add_argument("--inpaint", default="builtin", help="inpainting: builtin, lama or sd_inpaint")
+    ai.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
+                    help="where a model's weights are: isnet_anime, anime_face_parts, big_lama or "
+                         "sd_inpaint (e.g. isnet_anime=~/models/isnetis.ckpt)")
+    ai.add_argument("--models-dir", help="folder holding downloaded models")
+    ai.add_argument("--prompt", help="inpainting prompt ('{tag}' is replaced by the layer tag)")
+    ai.add_argument("--seed", type=int, default=0)
+    ai.add_argument("--steps", type=int, default=20)
+    ai.add_argument("--strength", type=float, default=1.0)
     rig.add_argument("--quiet", action="store_true")
     rig.set_defaults(func=command_rig)
     render = sub.add_parser("render", help="render an exported model.json at parameter values")

@@ -132,3 +132,13 @@ def test_exported_model_loads_back(rigged):
     _, _, out, _ = rigged
     doc = load_model(str(out / "web" / "model.json"))
     assert doc.canvas.width == 512 and len(doc.meshes) == len(doc.draw_order)
+
+
+def test_rig_names_a_missing_model_plainly(tmp_path):
+    from image_to_rig.core.sample import write_sample_png
+
+    src = write_sample_png(str(tmp_path / "s.png"), 256)
+    proc = run_cli("rig", src, "--out", str(tmp_path / "out"), "--foreground", "isnet",
+                   "--model", f"isnet_anime={tmp_path / 'nowhere.ckpt'}", cwd=tmp_path)
+    assert proc.returncode == 2 and "nowhere.ckpt" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
