@@ -20,7 +20,6 @@ every image) are missed.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -30,18 +29,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _import_package():
-    if "image_to_rig" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "image_to_rig", os.path.join(REPO, "__init__.py"), submodule_search_locations=[REPO])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["image_to_rig"] = module
-        spec.loader.exec_module(module)
-
-
-_import_package()
+sys.path.insert(0, os.path.join(REPO, "tests"))
+import conftest  # noqa: E402,F401  registers this checkout as the package image_to_rig
 from image_to_rig.core import complete, decompose, foreground, landmarks  # noqa: E402
 from image_to_rig.core.document import Canvas, Layer  # noqa: E402
 from image_to_rig.core.synth import make_character  # noqa: E402
@@ -63,15 +52,7 @@ HIDDEN_TAGS = ("face", "back-hair")
 
 
 def _mask(layer: Layer, canvas: Canvas, visible: bool = True) -> np.ndarray:
-    out = np.zeros((canvas.height, canvas.width), bool)
-    h, w = layer.image.shape[:2]
-    x0, y0 = max(layer.x, 0), max(layer.y, 0)
-    x1, y1 = min(layer.x + w, canvas.width), min(layer.y + h, canvas.height)
-    if x1 <= x0 or y1 <= y0:
-        return out
-    m = layer.visible_mask if visible and layer.visible_mask is not None else layer.image[..., 3] > 0
-    out[y0:y1, x0:x1] = m[y0 - layer.y:y1 - layer.y, x0 - layer.x:x1 - layer.x]
-    return out
+    return layer.full_mask(canvas, visible=visible)
 
 
 def _group(layers: Sequence[Layer], tags, canvas: Canvas, side: Optional[str] = None) -> np.ndarray:

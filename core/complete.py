@@ -57,21 +57,6 @@ class CompletionError(ValueError):
 
 
 # --------------------------------------------------------------------------- helpers
-def _full_mask(layer: Layer, canvas: Canvas, source: str = "alpha") -> np.ndarray:
-    out = np.zeros((canvas.height, canvas.width), bool)
-    h, w = layer.image.shape[:2]
-    x0, y0 = max(layer.x, 0), max(layer.y, 0)
-    x1, y1 = min(layer.x + w, canvas.width), min(layer.y + h, canvas.height)
-    if x1 <= x0 or y1 <= y0:
-        return out
-    if source == "visible" and layer.visible_mask is not None:
-        m = layer.visible_mask
-    else:
-        m = layer.image[..., 3] > 0
-    out[y0:y1, x0:x1] = m[y0 - layer.y:y1 - layer.y, x0 - layer.x:x1 - layer.x]
-    return out
-
-
 def _hull(mask: np.ndarray) -> np.ndarray:
     pts = cv2.findNonZero(mask.astype(np.uint8))
     out = np.zeros(mask.shape, np.uint8)
@@ -160,7 +145,7 @@ def _grown(layer: Layer, canvas: Canvas, add: np.ndarray, fill_rgb: Optional[Tup
     `not_sources` (full canvas) marks pixels the inpainting must not copy from;
     `repaint` marks own pixels that are painted over too (rims mixed with a part
     in front, see `_unmix_rims`)."""
-    own = _full_mask(layer, canvas)
+    own = layer.full_mask(canvas)
     add = add & ~own
     if repaint is not None:
         add = add | (repaint & own)
@@ -252,7 +237,7 @@ def _unmix_rims(before: Layer, after: Layer, fronts: Sequence[Layer], rim: np.nd
     ink = np.zeros(rim_c.shape + (3,), np.float32)
     for i, f in enumerate(fronts, start=1):
         m = f.full_canvas(canvas)[sl]
-        vis = _full_mask(f, canvas, "visible")[sl] & (m[..., 3] == 255)
+        vis = f.full_mask(canvas, visible=True)[sl] & (m[..., 3] == 255)
         owner[vis] = i
         ink[vis] = m[vis][:, :3]
     if not (owner > 0).any():
@@ -319,7 +304,7 @@ def _main_colour(layer: Layer) -> Tuple[int, int, int]:
 def _complete_face(face: Layer, canvas: Canvas, lm: FaceLandmarks, covered: np.ndarray,
                    features: np.ndarray, rim_from: Optional[np.ndarray] = None
                    ) -> Tuple[Layer, np.ndarray, np.ndarray]:
-    vis = _full_mask(face, canvas)
+    vis = face.full_mask(canvas)
     shape = _hull(vis | features)
     eye_y = 0.25 * (lm.eye_l[1] + lm.eye_l[3] + lm.eye_r[1] + lm.eye_r[3])
     cx = 0.25 * (lm.eye_l[0] + lm.eye_l[2] + lm.eye_r[0] + lm.eye_r[2])
@@ -353,7 +338,7 @@ def _complete_eyewhite(layer: Layer, canvas: Canvas, add: np.ndarray, repaint: n
     """The eye opening as clean white: hidden and rim pixels take the colour the
     visible clean white has at the same depth below the upper lid (keeps the lid's
     shadow band without the iris's colours)."""
-    own = _full_mask(layer, canvas)
+    own = layer.full_mask(canvas)
     grown = _grown(layer, canvas, add, fill_rgb=(255, 255, 255), repaint=repaint)
     img = grown.image
     vis = grown.visible_mask.copy()
@@ -392,7 +377,7 @@ def _complete_back_hair(layer: Layer, canvas: Canvas, covered: np.ndarray,
     """Hair behind the head: the hull of the hair and the head, but below the chin
     only in columns where hair shows that low (no dark slab behind the neck and
     shoulders that a swaying lock would uncover)."""
-    vis = _full_mask(layer, canvas)
+    vis = layer.full_mask(canvas)
     bottom = _bbox(vis)[3]
     shape = _hull(vis | head)
     shape[bottom:] = False
@@ -408,7 +393,7 @@ def _complete_back_hair(layer: Layer, canvas: Canvas, covered: np.ndarray,
 
 
 def _complete_neck(layer: Layer, canvas: Canvas, lm: FaceLandmarks, covered: np.ndarray) -> Layer:
-    vis = _full_mask(layer, canvas)
+    vis = layer.full_mask(canvas)
     x0, y0, x1, y1 = _bbox(vis)
     span = max(lm.chin[1] - 0.25 * (lm.eye_l[1] + lm.eye_l[3] + lm.eye_r[1] + lm.eye_r[3]), 4)
     # column of the neck's width, from well under the chin to below the collar
@@ -424,7 +409,7 @@ def _complete_iris(layer: Layer, canvas: Canvas, covered: np.ndarray,
                    opening: Optional[np.ndarray]) -> Layer:
     """A full iris ellipse; it may only show where the lids cover it or where
     the eye opening (its clip layer) hides it."""
-    vis = _full_mask(layer, canvas)
+    vis = layer.full_mask(canvas)
     x0, y0, x1, y1 = _bbox(vis)
     rx = 0.5 * (x1 - x0)
     ry = max(0.5 * (y1 - y0), 1.2 * rx)
@@ -491,7 +476,7 @@ def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks)
     ids = [l.id for l in layers]
     if len(set(ids)) != len(ids):
         raise CompletionError("layer ids must be unique")
-    vis = {l.id: _full_mask(l, canvas, "visible") for l in layers}
+    vis = {l.id: l.full_mask(canvas, visible=True) for l in layers}
     # what covers each layer: the union of everything drawn opaque in front of it
     in_front: Dict[str, np.ndarray] = {}
     acc = np.zeros((canvas.height, canvas.width), bool)
@@ -539,7 +524,7 @@ def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks)
             out[ew] = white
             for f in in_eye:
                 by_id[f.id] = f
-            opening = _full_mask(out[ew], canvas)
+            opening = out[ew].full_mask(canvas)
         if ir in by_id:
             out[ir] = _complete_iris(by_id[ir], canvas, in_front[ir], opening)
     for l in layers:  # features that received rim pixels

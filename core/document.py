@@ -79,15 +79,26 @@ class Layer:
     def size(self) -> Tuple[int, int]:
         return int(self.image.shape[1]), int(self.image.shape[0])
 
-    def full_canvas(self, canvas: Canvas) -> np.ndarray:
-        """This layer as a full-canvas RGBA image (crop pasted at x, y)."""
-        out = np.zeros((canvas.height, canvas.width, 4), np.uint8)
-        h, w = self.image.shape[:2]
+    def paste(self, crop: np.ndarray, canvas: Canvas) -> np.ndarray:
+        """A crop-sized array (image, mask) of this layer pasted onto a zero canvas."""
+        out = np.zeros((canvas.height, canvas.width) + crop.shape[2:], crop.dtype)
+        h, w = crop.shape[:2]
         x0, y0 = max(self.x, 0), max(self.y, 0)
         x1, y1 = min(self.x + w, canvas.width), min(self.y + h, canvas.height)
         if x1 > x0 and y1 > y0:
-            out[y0:y1, x0:x1] = self.image[y0 - self.y:y1 - self.y, x0 - self.x:x1 - self.x]
+            out[y0:y1, x0:x1] = crop[y0 - self.y:y1 - self.y, x0 - self.x:x1 - self.x]
         return out
+
+    def full_canvas(self, canvas: Canvas) -> np.ndarray:
+        """This layer as a full-canvas RGBA image (crop pasted at x, y)."""
+        return self.paste(self.image, canvas)
+
+    def full_mask(self, canvas: Canvas, visible: bool = False) -> np.ndarray:
+        """Full-canvas bool mask: where the layer is visible in the input
+        (`visible=True`, when known) or where it has any alpha."""
+        if visible and self.visible_mask is not None:
+            return self.paste(self.visible_mask.astype(bool), canvas)
+        return self.paste(self.image[..., 3] > 0, canvas)
 
 
 @dataclass

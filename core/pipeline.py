@@ -77,7 +77,7 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
                  progress: Optional[ProgressCallback] = None) -> PipelineResult:
     """Run every stage on an image path or an RGBA array; raise ValueError subclasses
     with a plain message on bad input.  `progress` may raise PipelineCancelled."""
-    from . import complete, decompose, foreground, landmarks, motions, rigging
+    from . import complete, decompose, foreground, landmarks, rigging
 
     options = options or PipelineOptions()
     timings: List[StageTiming] = []
@@ -152,14 +152,7 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
         doc.source = source_name
         timings.append(StageTiming("rig", time.perf_counter() - t0))
 
-        step(5, "motions")
-        t0 = time.perf_counter()
-        doc.motions = motions.make_all_motions(doc)
-        doc.physics = default_hair_physics(doc)
-        doc.validate()
-        timings.append(StageTiming("motions", time.perf_counter() - t0))
-        if progress is not None:
-            progress("done", 1.0)
+        _finish(doc, timings, progress)
 
         found = {"landmarks": lm.source, "face_confidence": round(float(lm.confidence), 3),
                  "tags": sorted({l.tag for l in layers}),
@@ -177,8 +170,9 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
             tracemalloc.stop()
 
 
-def _finish(doc: RigDocument, options: PipelineOptions, timings: List[StageTiming],
+def _finish(doc: RigDocument, timings: List[StageTiming],
             progress: Optional[ProgressCallback]) -> None:
+    """The last stage, shared by both inputs: motions and hair physics."""
     from . import motions
 
     if progress is not None:
@@ -233,7 +227,7 @@ def _run_layered(path: str, options: PipelineOptions, progress: Optional[Progres
     doc = rigging.build_rig(imported.canvas, layers, mesh_density=options.mesh_density)
     doc.source = path
     timings.append(StageTiming("rig", time.perf_counter() - t0))
-    _finish(doc, options, timings, progress)
+    _finish(doc, timings, progress)
     found = {"input": "layered PSD", "tags": imported.report["tags_found"],
              "generated": generated, "variants_used": used_variants,
              "psd_layers": imported.report["layers"], "skipped": imported.report["skipped"]}
