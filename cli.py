@@ -104,7 +104,8 @@ def command_rig(args) -> int:
         settings["models_dir"] = os.path.abspath(args.models_dir)
     options = PipelineOptions(use_animeface=not args.no_animeface, mesh_density=args.mesh_density,
                               foreground_backend=args.foreground, parts_backend=args.parts,
-                              inpaint_backend=args.inpaint, backend_settings=settings)
+                              inpaint_backend=args.inpaint, backend_settings=settings,
+                              external_command=args.external_command or "")
 
     def progress(stage: str, fraction: float) -> None:
         if not args.quiet:
@@ -247,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where a model's weights are: isnet_anime, anime_face_parts, big_lama or "
                          "sd_inpaint (e.g. isnet_anime=~/models/isnetis.ckpt)")
     ai.add_argument("--models-dir", help="folder holding downloaded models")
+    ai.add_argument("--external-command", metavar="TEMPLATE",
+                    help="run your own layered decomposition (e.g. a See-through install) and "
+                         "rig its PSD: a command with {input} and {output} (or {output_dir})")
     ai.add_argument("--prompt", help="inpainting prompt ('{tag}' is replaced by the layer tag)")
     ai.add_argument("--seed", type=int, default=0)
     ai.add_argument("--steps", type=int, default=20)

@@ -49,7 +49,8 @@ def model_settings(context) -> dict:
     """The part of the backend settings that comes from the preferences."""
     prefs = get_prefs(context)
     return {"model_paths": {name: model_path(context, name) for name in MODELS},
-            "device": prefs.device.lower() if prefs is not None else "auto"}
+            "device": prefs.device.lower() if prefs is not None else "auto",
+            "external_command": prefs.external_command if prefs is not None else ""}
 
 
 _STATUS: dict = {}  # model name -> last check / download message (not saved)
@@ -73,12 +74,18 @@ class ImageToRigPreferences(bpy.types.AddonPreferences):
         ("AUTO", "Auto", "CUDA or Apple MPS when present, else CPU"),
         ("CPU", "CPU", "Always the CPU"), ("CUDA", "CUDA", "An NVIDIA GPU"),
         ("MPS", "Apple MPS", "Apple silicon GPU")])
+    external_command: StringProperty(
+        name="Decomposition command", default="",
+        description="Your own layered decomposition (e.g. a See-through installation), run "
+                    "instead of the built-in stages when chosen in the panel: a command with "
+                    "{input} (the illustration) and {output} (the PSD it writes) or {output_dir}")
 
     def draw(self, context):
         from .core.models import model_status
         layout = self.layout
         layout.prop(self, "models_dir")
         layout.prop(self, "device")
+        layout.prop(self, "external_command")
         online = bool(getattr(bpy.app, "online_access", False))
         if not online:
             layout.label(text="Online access is off (Preferences > System > Network): "

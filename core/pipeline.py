@@ -7,6 +7,7 @@ decompose -> complete -> mesh + rig -> motions.  Export is separate
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass, field
@@ -37,6 +38,9 @@ class PipelineOptions:
     # Plain, picklable settings the backends read: "model_paths", "models_dir",
     # "device", "prompt", "prompts" (per tag), "seed", "steps", "strength", sizes.
     backend_settings: Dict[str, object] = field(default_factory=dict)
+    # An external layered decomposition (e.g. a See-through installation): a command
+    # template with {input} and {output}; its PSD replaces stages 1-4.
+    external_command: str = ""
 
 
 @dataclass
@@ -93,6 +97,19 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
         t0 = time.perf_counter()
         if isinstance(source, str) and source.lower().endswith(".psd"):
             return _run_layered(source, options, progress, timings, warnings)
+        if isinstance(source, str) and options.external_command:
+            from .backends.external import run_external_decomposition
+
+            if progress is not None:
+                progress("external decomposition", 0.0)
+            load_image(source)  # the same checks and plain errors as any input
+            with tempfile.TemporaryDirectory(prefix="image_to_rig-external-") as work:
+                psd = run_external_decomposition(options.external_command, source, work)
+                timings.append(StageTiming("external", time.perf_counter() - t0))
+                result = _run_layered(psd, options, progress, timings, warnings)
+            result.doc.source = source
+            result.found["input"] = "external decomposition"
+            return result
         if isinstance(source, str):
             loaded = load_image(source)
             rgba = loaded.rgba

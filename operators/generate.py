@@ -37,9 +37,12 @@ def pipeline_options(context, use_animeface: bool, mesh_density: float):
     from ..core.pipeline import PipelineOptions
     from ..panels.backends import backend_settings
     names, settings = backend_settings(context)
+    ai = getattr(context.scene, "image_to_rig_ai", None)
+    external = settings.get("external_command", "") if ai is not None and ai.use_external else ""
     return PipelineOptions(use_animeface=use_animeface, mesh_density=mesh_density,
                            foreground_backend=names["foreground"], parts_backend=names["parts"],
-                           inpaint_backend=names["inpaint"], backend_settings=settings)
+                           inpaint_backend=names["inpaint"], backend_settings=settings,
+                           external_command=external)
 
 
 def _checked_path(context, path: str, report):

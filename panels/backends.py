@@ -32,6 +32,10 @@ class ImageToRigAISettings(bpy.types.PropertyGroup):
     strength: FloatProperty(name="Strength", default=1.0, min=0.05, max=1.0,
                             description="How far the hidden area may depart from the colours "
                                         "around it (1: fully repainted)")
+    use_external: BoolProperty(
+        name="Use my decomposition command", default=False,
+        description="Run the decomposition command set in the add-on preferences (e.g. "
+                    "See-through) and rig the PSD it writes, instead of the stages above")
     # progress of an interactive run (read by the panels)
     running: BoolProperty(name="Running", default=False, options={"SKIP_SAVE"})
     progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR",
@@ -83,6 +87,12 @@ class IMAGE_TO_RIG_PT_backends(bpy.types.Panel):
         names, settings = backend_settings(context)
         col = layout.column()
         col.enabled = not running
+        col.prop(ai, "use_external")
+        if ai.use_external:
+            from ..core.backends.external import available
+            ok, why = available(settings.get("external_command", ""))
+            if not ok:
+                col.label(text=why, icon="ERROR")
         for stage in ("foreground", "parts", "inpaint"):
             col.prop(ai, f"{stage}_backend", text=STAGE_LABELS[stage])
             ok, why = make_backend(stage, names[stage], settings).available()
