@@ -684,3 +684,212 @@ def test_model3_json_url_loads_the_model_it_names(face_site, page):
     }""", face_site["url"])
     assert got["meshes"] == len(face_site["doc"].meshes) and got["physics"] == 3
     assert "belongs to a Cubism model" in got["refused"]
+
+
+# ------------------------------------------------------------------ an export as one .zip
+
+import struct  # noqa: E402
+import zipfile  # noqa: E402
+
+
+def _zip_folder(folder, path, compression=zipfile.ZIP_DEFLATED, prefix=""):
+    """Zip an export folder as people do: optionally inside a top-level folder."""
+    with zipfile.ZipFile(path, "w", compression) as zf:
+        if prefix:
+            zf.writestr(zipfile.ZipInfo(prefix), b"")  # the folder's own entry
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                zf.write(file, prefix + file.relative_to(folder).as_posix())
+    return path
+
+
+def _central_entries(data: bytes):
+    """(offset of each central directory header, its file name) of a zip."""
+    eocd = data.rindex(b"PK\x05\x06")
+    count, _, cd_offset = struct.unpack_from("<HII", data, eocd + 10)
+    out, p = [], cd_offset
+    for _ in range(count):
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, p + 28)
+        out.append((p, data[p + 46:p + 46 + name_len].decode()))
+        p += 46 + name_len + extra_len + comment_len
+    return out
+
+
+def _patch_entry(data: bytes, name: str, offset: int, fmt: str, value) -> bytes:
+    """Overwrite one field of `name`'s central directory header."""
+    out = bytearray(data)
+    p = next(p for p, n in _central_entries(data) if n == name)
+    struct.pack_into(fmt, out, p + offset, value)
+    return bytes(out)
+
+
+ZIP_POSE = {"ParamAngleX": 18.0, "ParamEyeBallX": 1.0, "ParamBodyAngleX": -6.0}
+
+# Freeze the viewer's player (no motion, blink, breath, physics) in one pose and read it back.
+VIEWER_PIXELS = """(pose) => {
+  const p = window.imageToRig.player;
+  p.stopMotion(); p.autoBlink = false; p.autoBreath = false; p.physicsEnabled = false;
+  p.resetParameters();
+  for (const [id, v] of Object.entries(pose)) p.setParameter(id, v);
+  const px = p.readPixels();
+  return { size: [px.width, px.height], data: Array.from(px.data) };
+}"""
+
+FOLDER_PIXELS = """async ([base, pose]) => {
+  const { loadModel, createPlayer } = await import(base + 'player.js');
+  const player = createPlayer(document.createElement('canvas'), await loadModel(base));
+  for (const [id, v] of Object.entries(pose)) player.setParameter(id, v);
+  const px = player.readPixels();
+  player.destroy();
+  return { size: [px.width, px.height], data: Array.from(px.data) };
+}"""
+
+
+def _as_image(result):
+    w, h = result["size"]
+    return np.asarray(result["data"], np.uint8).reshape(h, w, 4)
+
+
+def _choose_in_viewer(page, path, expect="true"):
+    """Hand `path` to the viewer's Open files… input and wait for it to load or fail."""
+    page.evaluate("delete document.body.dataset.ready")
+    page.set_input_files("#open-files", str(path))
+    page.wait_for_function("document.body.dataset.ready", timeout=20000)
+    assert page.evaluate("document.body.dataset.ready") == expect, page.locator("#status").inner_text()
+    return page.locator("#status").inner_text()
+
+
+@pytest.fixture(scope="module")
+def zips(face_site, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("zips")
+    face = face_site["folder"]
+    made = {
+        "deflated": _zip_folder(face, folder / "face-deflated.zip"),
+        "stored": _zip_folder(face, folder / "face stored.zip", zipfile.ZIP_STORED),
+        "in-a-folder": _zip_folder(face, face_site["folder"].parent / "face-in-folder.zip", prefix="web/"),
+    }
+    with zipfile.ZipFile(made["stored"]) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
+    with zipfile.ZipFile(made["deflated"]) as zf:
+        assert zipfile.ZIP_DEFLATED in {i.compress_type for i in zf.infolist()}
+    return {"folder": folder, "face": face, **made}
+
+
+def test_viewer_opens_a_zipped_export_like_the_folder(face_site, page, zips):
+    """Open files… with a .zip (deflated, stored, or inside a top-level folder) draws
+    the same pixels as the served folder and finds the motions and expressions in it."""
+    ref = _as_image(page.evaluate(FOLDER_PIXELS, [face_site["url"], ZIP_POSE]))
+    assert (ref[..., 3] > 0).sum() > 500, "the character covers the canvas"
+    for kind in ("deflated", "stored", "in-a-folder"):
+        status = _choose_in_viewer(page, zips[kind])
+        assert zips[kind].name in status, status
+        got = _as_image(page.evaluate(VIEWER_PIXELS, ZIP_POSE))
+        assert got.shape == ref.shape
+        assert np.abs(got.astype(int) - ref.astype(int)).max() <= 1, kind
+        assert page.locator("#motions button").all_text_contents() == ["Idle", "Idle (motion3)"], kind
+        assert page.locator("#expressions button").count() == 4, kind
+        assert page.locator("#parameters input[type=range]").count() == len(face_site["doc"].parameters)
+    page.wait_for_timeout(200)
+    shot = os.path.join(SHOTS or str(zips["folder"]), "viewer_zip.png")
+    page.screenshot(path=shot)
+    # A different model is really replaced: the synthetic folder differs from the face rig.
+    assert page.evaluate("window.imageToRig.model.parameters.length") == len(face_site["doc"].parameters)
+
+
+def test_viewer_takes_a_zip_dropped_on_the_page(face_site, page, zips):
+    ref = _as_image(page.evaluate(FOLDER_PIXELS, [face_site["url"], ZIP_POSE]))
+    page.evaluate("delete document.body.dataset.ready")
+    page.evaluate("""async (url) => {
+      const blob = await (await fetch(url)).blob();
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'face-in-folder.zip', { type: 'application/zip' }));
+      window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }""", face_site["url"] + "../face-in-folder.zip")
+    page.wait_for_function("document.body.dataset.ready", timeout=20000)
+    assert "face-in-folder.zip" in page.locator("#status").inner_text()
+    # Companions resolve relative to web/model.json (web/motions/Idle.motion3.json).
+    assert page.locator("#motions button").all_text_contents() == ["Idle", "Idle (motion3)"]
+    assert page.locator("#expressions button").count() == 4
+    got = _as_image(page.evaluate(VIEWER_PIXELS, ZIP_POSE))
+    assert np.abs(got.astype(int) - ref.astype(int)).max() <= 1
+
+
+def test_viewer_explains_zips_it_cannot_open(page, zips):
+    folder, good = zips["folder"], zips["deflated"].read_bytes()
+    atlas = "atlas0.png"
+    without_model = folder / "no-model.zip"
+    with zipfile.ZipFile(without_model, "w") as zf:
+        zf.writestr("web/atlas0.png", (zips["face"] / atlas).read_bytes())
+        zf.writestr("notes.txt", "not an export")
+    two_exports = folder / "two-exports.zip"
+    with zipfile.ZipFile(two_exports, "w") as zf:
+        for prefix in ("a/", "b/"):
+            zf.writestr(prefix + "model.json", (zips["face"] / "model.json").read_bytes())
+    zip64 = folder / "zip64.zip"
+    real_limit = zipfile.ZIP_FILECOUNT_LIMIT
+    zipfile.ZIP_FILECOUNT_LIMIT = 0  # Python writes the zip64 end records for any entry count
+    try:
+        _zip_folder(zips["face"], zip64)
+    finally:
+        zipfile.ZIP_FILECOUNT_LIMIT = real_limit
+    # Flip bytes in the middle of the deflated atlas: inflate or checksum must catch it.
+    with zipfile.ZipFile(zips["deflated"]) as zf:
+        info = zf.getinfo(atlas)
+    local = info.header_offset
+    name_len, extra_len = struct.unpack_from("<HH", good, local + 26)
+    middle = local + 30 + name_len + extra_len + info.compress_size // 2
+    flipped = bytearray(good)
+    for i in range(middle, middle + 16):
+        flipped[i] ^= 0x5A
+    cases = {
+        "not-a-zip.zip": (b"PNG? no, just some bytes" * 40, "is not a zip archive"),
+        "cut-short.zip": (good[: len(good) // 2], "is not a zip archive (or it is cut short)"),
+        "flipped.zip": (bytes(flipped), f"is damaged ({atlas}"),
+        "no-model.zip": (without_model.read_bytes(), "holds no model.json"),
+        "two-exports.zip": (two_exports.read_bytes(), "holds several exports"),
+        "zip64.zip": (zip64.read_bytes(), "is a zip64 archive"),
+        "encrypted.zip": (_patch_entry(good, "model.json", 8, "<H", 1), "is encrypted"),
+        # A size that lies (a zip bomb) stops the moment it is exceeded.
+        "lying-size.zip": (_patch_entry(good, atlas, 24, "<I", 1000), "unpacks to more than the 1000 bytes"),
+        "bomb.zip": (_patch_entry(good, atlas, 24, "<I", 600 * 2 ** 20), "would unpack to 600 MB"),
+        "method.zip": (_patch_entry(good, "model.json", 10, "<H", 12), "compression method 12"),
+    }
+    for name, (data, fragment) in cases.items():
+        path = folder / name
+        path.write_bytes(data)
+        status = _choose_in_viewer(page, path, expect="error")
+        assert status.startswith(f"Could not load the model: {name}: "), status
+        assert fragment in status, (name, status)
+    assert page.locator("#status").evaluate("e => e.classList.contains('error')")
+    # The page is still alive and opens a good zip afterwards.
+    _choose_in_viewer(page, zips["stored"])
+
+
+def test_zip_reader_limits_entries_and_reads_what_python_wrote(site, page, tmp_path):
+    many = site["root"] / "many.zip"
+    with zipfile.ZipFile(many, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(10001):
+            zf.writestr(f"f{i}", b"")
+    mixed = site["root"] / "mixed.zip"
+    payload = {"a/deep/x.json": json.dumps({"k": list(range(3000))}).encode(),
+               "a/empty.txt": b"", "a/\u00e9t\u00e9.bin": bytes(range(256)) * 50,
+               "a/../escape.txt": b"no", "__MACOSX/a/._x.json": b"junk"}
+    with zipfile.ZipFile(mixed, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in payload.items():
+            zf.writestr(name, data)
+    got = page.evaluate("""async (base) => {
+      const { readZip, ZipError } = await import(base + 'synthetic/player.js');
+      const blob = async (n) => (await fetch(base + n)).blob();
+      let many = '';
+      const t0 = performance.now();
+      try { await readZip(await blob('many.zip'), { name: 'many.zip' }); } catch (err) { many = err instanceof ZipError && err.message; }
+      const ms = performance.now() - t0;
+      const files = await readZip(await blob('mixed.zip'), { name: 'mixed.zip' });
+      const out = {};
+      for (const [k, v] of files) out[k] = Array.from(new Uint8Array(await v.arrayBuffer()));
+      return { many, ms, out };
+    }""", site["url"])
+    assert got["many"] == "many.zip: holds 10001 files, more than the 10000 this viewer unpacks"
+    assert got["ms"] < 2000
+    expected = {k: list(v) for k, v in payload.items() if ".." not in k and "__MACOSX" not in k}
+    assert got["out"] == expected

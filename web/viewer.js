@@ -4,9 +4,10 @@
 // buttons for the motions (model.json and motions/*.motion3.json as listed by
 // <stem>.model3.json) and expressions (expressions/*.exp3.json), toggles for
 // automatic blink, breath, pointer follow and physics, and lip sync from an
-// audio file or the microphone.
+// audio file or the microphone.  A dropped or chosen .zip of an export folder
+// is unpacked in the page (readExportZip) and loads like the folder.
 // Every name from the model goes into the page as text, never as HTML.
-import { createPlayer, loadModel, parseMotion3 } from "./player.js";
+import { createPlayer, loadModel, parseMotion3, readExportZip, ZipError } from "./player.js";
 
 const canvas = document.getElementById("stage");
 const statusLine = document.getElementById("status");
@@ -105,9 +106,26 @@ function frame(now) {
   refreshSliders(); // motions, blink, breath, lip sync, pointer and physics all move values
 }
 
+/** Dropped or chosen files: a lone .zip (without a model.json beside it) is unpacked. */
+async function unpackZip(files) {
+  const names = [...files.keys()];
+  if (names.some((n) => n.split("/").pop() === "model.json")) return { files, zip: null };
+  const zips = names.filter((n) => /\.zip$/i.test(n));
+  if (!zips.length) return { files, zip: null };
+  if (zips.length > 1) throw new ZipError(`${zips.length} zip files were dropped; drop one export at a time`);
+  const zip = zips[0].split("/").pop();
+  showStatus(`Unpacking ${zip} …`);
+  return { files: await readExportZip(files.get(zips[0]), zip), zip };
+}
+
 async function open(source, label) {
   showStatus(`Loading ${label} …`);
   try {
+    if (source instanceof Map) {
+      const unpacked = await unpackZip(source);
+      source = unpacked.files;
+      if (unpacked.zip) label = unpacked.zip;
+    }
     const model = await loadModel(source);
     if (player) player.destroy();
     if (audio.dataset.attached) {
@@ -131,7 +149,8 @@ async function open(source, label) {
     updatePlayButton();
     title.textContent = model.source ? `Image to Rig: ${model.source}` : "Image to Rig viewer";
     showStatus(`${model.meshes.length} meshes, ${model.parameters.length} parameters, ` +
-               `${model.canvas.width}×${model.canvas.height} px. Drop another export folder to replace it.`);
+               `${model.canvas.width}×${model.canvas.height} px from ${label}. ` +
+               "Drop another export folder or .zip to replace it.");
     applyToggles();
     const companions = await loadCompanions(source, model);
     buildAnimationButtons(model, companions);
@@ -148,8 +167,9 @@ async function open(source, label) {
 /** Reads a file beside model.json: from the served folder or the dropped files. */
 function fileReader(source) {
   if (source instanceof Map) {
+    // Unpacked zips keep paths (motions/Idle.motion3.json); dropped folders keep names.
     return async (rel) => {
-      const f = source.get(rel.split("/").pop());
+      const f = source.get(rel) || source.get(rel.split("/").pop());
       return f ? JSON.parse(await f.text()) : null;
     };
   }
