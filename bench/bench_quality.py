@@ -11,7 +11,7 @@ run_pipeline does) on a FIXED set of characters from core/synth.py and scores:
 * hidden parts: mean absolute RGB error of the painted-in pixels of face and back
   hair, on pixels the truth hides but has (and how many of them were painted).
 
-    .venv/bin/python bench/bench_quality.py [--out quality.json] [--seeds 0-23] [--size N]
+    .venv/bin/python bench/bench_quality.py [--out bench/results/quality.json] [--seeds 0-23] [--size N]
 
 Prints a table per image and the means, writes JSON.  Exit status 1 when the
 targets (mean visible IoU >= 0.85, no lost eye or mouth, left/right right on
@@ -230,7 +230,7 @@ def _parse_seeds(text: str):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default="quality.json")
+    ap.add_argument("--out", default=os.path.join(REPO, "bench", "results", "quality.json"))
     ap.add_argument("--seeds", default=f"{SEEDS[0]}-{SEEDS[-1]}")
     ap.add_argument("--size", type=int, default=0, help="one size for all (default: cycle 512..1024)")
     ap.add_argument("--no-animeface", action="store_true", help="use the built-in face finder only")
@@ -241,6 +241,7 @@ def main(argv=None) -> int:
         rows.append(run_one(seed, size, use_animeface=not args.no_animeface))
     summary = summarise(rows)
     print_table(rows, summary)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump({"summary": summary, "images": rows}, fh, indent=1)
     return 0 if summary["targets_met"] else 1
