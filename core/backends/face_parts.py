@@ -140,14 +140,9 @@ class AnimeFacePartsBackend(PartsBackend):
     _cache: Dict[tuple, object] = {}
 
     def _model(self):
-        from .torch_util import file_stamp, pick_device
-        path = self.model_path()
-        device = pick_device(self.settings.get("device", "auto"))
-        key = (path, file_stamp(path), str(device))
-        if key not in self._cache:
-            self._cache.clear()
-            self._cache[key] = load_face_parts_unet(path).to(device)
-        return self._cache[key], device
+        from .torch_util import cached_model
+        return cached_model(self._cache, self.model_path(), self.settings.get("device", "auto"),
+                            load_face_parts_unet)
 
     def probabilities(self, rgba: np.ndarray) -> np.ndarray:
         """(H, W, 7) class probabilities."""

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from .base import ForegroundBackend, Needs
-from .torch_util import (file_stamp, half_is_safe, load_into, load_tensors, pick_device, shape_of,
+from .torch_util import (half_is_safe, load_into, load_tensors, shape_of,
                          strip_prefix)
 
 LAYOUT = "ISNet"
@@ -186,14 +186,9 @@ class ISNetForeground(ForegroundBackend):
     _cache: Dict[tuple, object] = {}
 
     def _model(self):
-        path = self.model_path()
-        device = pick_device(self.settings.get("device", "auto"))
-        key = (path, file_stamp(path), str(device))
-        if key not in self._cache:
-            model = load_isnet(path).to(device)
-            self._cache.clear()
-            self._cache[key] = model
-        return self._cache[key], device
+        from .torch_util import cached_model
+        return cached_model(self._cache, self.model_path(), self.settings.get("device", "auto"),
+                            load_isnet)
 
     def probability(self, rgba: np.ndarray) -> np.ndarray:
         """(H, W) float32 character probability."""

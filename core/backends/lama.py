@@ -16,7 +16,7 @@ from typing import Dict
 import numpy as np
 
 from .base import InpaintBackend, ModelLoadError, Needs, fill_from_nearest
-from .torch_util import (file_stamp, load_into, load_tensors, pick_device, shape_of,
+from .torch_util import (load_into, load_tensors, shape_of,
                          strip_prefix)
 
 LAYOUT = "LaMa (big-lama)"
@@ -187,13 +187,9 @@ class LamaInpaint(InpaintBackend):
     _cache: Dict[tuple, object] = {}
 
     def _model(self):
-        path = self.model_path()
-        device = pick_device(self.settings.get("device", "auto"))
-        key = (path, file_stamp(path), str(device))
-        if key not in self._cache:
-            self._cache.clear()
-            self._cache[key] = load_lama(path).to(device)
-        return self._cache[key], device
+        from .torch_util import cached_model
+        return cached_model(self._cache, self.model_path(), self.settings.get("device", "auto"),
+                            load_lama)
 
     def paint(self, rgba, hole, prompt, seed, steps, strength):
         import torch

@@ -193,3 +193,18 @@ def load_into(model, tensors: Mapping[str, object], layout: str):
     state = {k: tensors[k] for k in model.state_dict()}
     model.load_state_dict(state, strict=True)
     return model.eval()
+
+
+def cached_model(cache: dict, path: str, device_setting: str, loader):
+    """The model at `path` on the chosen device, loaded once per backend class.
+
+    The key includes the file's stamp, so a replaced checkpoint is reloaded;
+    only one model per backend class is kept in memory.
+    """
+    device = pick_device(device_setting)
+    key = (path, file_stamp(path), str(device))
+    if key not in cache:
+        model = loader(path).to(device)
+        cache.clear()
+        cache[key] = model
+    return cache[key], device
