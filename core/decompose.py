@@ -472,8 +472,6 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> Tuple[np.ndarray, np
         largest = 1 + int(np.argmax(gst[1:, cv2.CC_STAT_AREA])) if gn > 1 else 0
         front_group = np.zeros(gn, bool)
         for g in range(1, gn):
-            x, y, bw, bh, area = gst[g]
-            over_face = x < cx_face + face_half and x + bw > cx_face - face_half
             front_group[g] = g == largest or gcents[g][1] < eye_y
         for i in hair_regions:
             front = front_group[group_of[i]] if group_of[i] > 0 else cents[i][1] < eye_y

@@ -11,8 +11,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from .document import (Keyform, RigDocument, RotationDeformer, WarpDeformer,
-                       node_weights)
+from .document import RigDocument, WarpDeformer, node_weights
 
 
 def resolve_values(doc: RigDocument, values: Optional[Dict[str, float]] = None) -> Dict[str, float]:

@@ -6,7 +6,6 @@ decompose -> complete -> mesh + rig -> motions.  Export is separate
 """
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 import tracemalloc

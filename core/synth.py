@@ -307,7 +307,6 @@ def _eye_geometry(spec: Spec, side: str) -> Dict[str, np.ndarray]:
 
 
 def _draw_layers(spec: Spec) -> Tuple[List[Layer], Dict[str, np.ndarray]]:
-    rng = np.random.default_rng(spec.seed + 7919)
     fr = Frame(spec)
     line = spec.line_rgb
     hair, skin = spec.hair_rgb, spec.skin_rgb

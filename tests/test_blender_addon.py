@@ -2,7 +2,6 @@
 """The add-on: registration, the panel, the Image to Rig and Export operators."""
 import importlib.util
 import json
-import os
 
 import numpy as np
 import pytest

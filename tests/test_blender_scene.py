@@ -1,6 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The Blender scene reproduces core/evaluate.py, and gather reads edits back."""
-import json
 import os
 
 import numpy as np
@@ -11,7 +10,7 @@ bpy = pytest.importorskip("bpy")
 from blender_support import (baked_document, ensure_addon_registered,  # noqa: E402
                              evaluated_vertices, max_vertex_error, mesh_ids, random_values,
                              reset_blender, set_parameters, synthetic_document)
-from image_to_rig.core.document import RotationDeformer, WarpDeformer  # noqa: E402
+from image_to_rig.core.document import RotationDeformer  # noqa: E402
 from image_to_rig.core.evaluate import evaluate  # noqa: E402
 from image_to_rig.core.runtime_format import baked_curve  # noqa: E402
 from image_to_rig.scene import SceneBuildError, build_scene, find_rig, gather_document  # noqa: E402
