@@ -6,8 +6,11 @@ completed layers composited at rest still give the input image.
 
 * face: skin under the fringe, side locks, eyes, brows, nose and mouth (so a
   closed eye or a moved fringe shows skin);
-* back hair: the hair mass behind the head, face and neck;
-* neck: up under the chin and down under the collar;
+* back hair: the hair mass behind the head, face and neck, its hidden bottom edge
+  continuing the visible one smoothly and outlined like it;
+* neck: up under the chin and down under the collar, its side outlines running on;
+* outline pieces a front part took in the input (a lock's end over the back
+  hair's edge, the face over the neck's sides) move back to their own part;
 * eyewhite: the whole eye opening under the iris and lashes;
 * irides: a full ellipse under the lids;
 * topwear: under hair that falls over it;
@@ -373,23 +376,233 @@ def _complete_eyewhite(layer: Layer, canvas: Canvas, add: np.ndarray, repaint: n
 
 
 def _complete_back_hair(layer: Layer, canvas: Canvas, covered: np.ndarray,
-                        head: np.ndarray, chin_y: int) -> Layer:
-    """Hair behind the head: the hull of the hair and the head, but below the chin
-    only in columns where hair shows that low (no dark slab behind the neck and
-    shoulders that a swaying lock would uncover)."""
+                        head: np.ndarray, body: np.ndarray, chin_y: int) -> Layer:
+    """Hair behind the head: the hull of the hair and the head, cut at a bottom
+    contour that continues the hair's visible bottom edge smoothly across the
+    hidden columns (behind the neck no lower than the chin, or than the hair
+    shows near it: no dark slab behind the neck and shoulders that a swaying
+    lock would uncover).  The new contour gets the hair's own outline."""
     vis = layer.full_mask(canvas)
     bottom = _bbox(vis)[3]
     shape = _hull(vis | head)
     shape[bottom:] = False
-    h = canvas.height
-    # per column: the lowest visible hair pixel, spread a little sideways
-    low = np.where(vis.any(axis=0), h - 1 - np.argmax(vis[::-1], axis=0), -1).astype(np.float32)
-    k = max(3, int(0.02 * canvas.width) | 1)
-    low = cv2.dilate(low[None], np.ones((1, k), np.uint8))[0]
-    limit = np.maximum(low, chin_y).astype(np.int64)
-    rows = np.arange(h)[:, None]
+    limit = _hair_bottom(vis, covered, body, chin_y)
+    rows = np.arange(canvas.height)[:, None]
     shape &= rows <= limit[None, :]
-    return _grown(layer, canvas, shape & covered)
+    add = _smooth_region(shape & covered, vis, covered)
+    grown = _grown(layer, canvas, add)
+    return _outline_new_edges(layer, grown, canvas, covered)
+
+
+def _hair_bottom(vis: np.ndarray, covered: np.ndarray, body: np.ndarray, chin_y: int) -> np.ndarray:
+    """Per column, the lowest row hidden hair may reach.  Columns whose lowest
+    visible hair pixel is the hair's real edge (nothing in front just below it)
+    keep it; the others get a line between the nearest such columns, smoothed (no
+    staircase), and no lower than the chin where the `body` (neck, clothes) shows
+    under the chin: no dark slab behind the neck that a swaying lock would uncover."""
+    h, w = vis.shape
+    cols = np.arange(w)
+    has = vis.any(axis=0)
+    low = np.where(has, h - 1 - np.argmax(vis[::-1], axis=0), -1)
+    # a front part right below the lowest visible pixel: the hair goes on under it
+    reach = max(2, int(round(0.004 * max(h, w))))
+    near = cv2.dilate(covered.astype(np.uint8), np.ones((reach + 1, 1), np.uint8), anchor=(0, 0)) > 0
+    below = np.clip(low + 1, 0, h - 1)
+    edge = has & ((low + 1 >= h) | ~near[below, cols])
+    if edge.sum() >= 2:
+        line = np.interp(cols, cols[edge], low[edge].astype(np.float64))
+    else:  # no visible bottom edge: down to the chin, or as low as hair shows
+        line = np.maximum(low, chin_y).astype(np.float64)
+    # rows of the body under the chin, per column: is there any above the line?
+    body_rows = np.where(body, np.arange(h)[:, None], h)
+    body_rows[:max(0, min(h, chin_y + 1))] = h
+    first_body = body_rows.min(axis=0)
+    capped = ~edge & (first_body <= line)
+    limit = np.where(capped, np.minimum(line, chin_y), line)
+    if capped.any():  # round the corners where the chin cuts the line off
+        win = max(3, int(0.03 * w) | 1)
+        smooth = np.convolve(np.pad(limit, win // 2, mode="edge"), np.ones(win) / win, mode="valid")
+        near_cap = cv2.dilate(capped.astype(np.uint8)[None], np.ones((1, win), np.uint8))[0] > 0
+        limit = np.where(near_cap & ~edge, smooth, limit)
+    return np.floor(limit + 0.5).astype(np.int64)
+
+
+def _smooth_region(add: np.ndarray, own: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """`add` without specks and notches: opened and closed a little, then
+    only its parts that touch the layer's own pixels, still only where covered."""
+    if not add.any():
+        return add
+    box = _bbox(add | own)
+    pad = 6
+    x0, y0 = max(0, box[0] - pad), max(0, box[1] - pad)
+    x1, y1 = min(add.shape[1], box[2] + pad), min(add.shape[0], box[3] + pad)
+    a = add[y0:y1, x0:x1].astype(np.uint8)
+    o = own[y0:y1, x0:x1]
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    a = cv2.morphologyEx(a, cv2.MORPH_OPEN, disc)
+    a = cv2.morphologyEx(a | o.astype(np.uint8), cv2.MORPH_CLOSE, disc)
+    a = a.astype(bool) & covered[y0:y1, x0:x1] & ~o
+    # keep pieces connected to the visible hair (no floating islands)
+    n, labels = cv2.connectedComponents((a | o).astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(labels[o])] = True
+    keep[0] = False
+    out = np.zeros_like(add)
+    out[y0:y1, x0:x1] = a & keep[labels]
+    return out
+
+
+def _line_style(rgba: np.ndarray, own: np.ndarray, outside: np.ndarray
+                ) -> Optional[Tuple[np.ndarray, float, np.ndarray]]:
+    """The part's outline colour, width (px) and pixels from its visible edge
+    against `outside` (the background), or None when that edge is not outlined."""
+    o8 = own.astype(np.uint8)
+    edge = own & (cv2.dilate(outside.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    if edge.sum() < 12:
+        return None
+    lab = cv2.cvtColor(np.ascontiguousarray(rgba[..., :3]), cv2.COLOR_RGB2LAB).astype(np.float32)
+    src = _source_pixels(rgba, own)
+    if not src.any():
+        return None
+    fill_l = float(np.median(lab[..., 0][src]))
+    dark = own & (lab[..., 0] < 0.7 * fill_l - 5) & (rgba[..., 3] >= 128)
+    # edge pixels are mixed with the background: the line may start a pixel or two in
+    near_dark = cv2.dilate(dark.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    if near_dark[edge].mean() < 0.5:
+        return None
+    # the dark band along the edge: its area over the edge's length is its width
+    inside = cv2.distanceTransform(np.pad(o8, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    band = dark & (inside <= 0.02 * max(own.shape) + 1)
+    n, labels = cv2.connectedComponents(band.astype(np.uint8), connectivity=8)
+    touching = np.zeros(n, bool)
+    rim = cv2.dilate(edge.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    touching[np.unique(labels[rim & band])] = True
+    touching[0] = False
+    band = touching[labels]
+    width = float(np.clip(band.sum() / max(edge.sum(), 1), 1.0, 0.012 * max(own.shape) + 1))
+    colour = np.median(rgba[..., :3][band & (rgba[..., 3] >= 250)] if (band & (rgba[..., 3] >= 250)).any()
+                       else rgba[..., :3][band], axis=0)
+    return colour.astype(np.float32), width, band
+
+
+def _inner_distance(alpha: np.ndarray, x0: int, y0: int, canvas: Canvas, pad: int) -> np.ndarray:
+    """Distance of each pixel of a crop (at x0, y0) inside `alpha` to its outside;
+    the canvas borders are not edges."""
+    h, w = alpha.shape
+    a8 = cv2.copyMakeBorder(alpha.astype(np.uint8), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    if x0 > 0:
+        a8[:, :pad] = 0
+    if y0 > 0:
+        a8[:pad] = 0
+    if x0 + w < canvas.width:
+        a8[:, -pad:] = 0
+    if y0 + h < canvas.height:
+        a8[-pad:] = 0
+    return cv2.distanceTransform(a8, cv2.DIST_L2, 5)[pad:-pad, pad:-pad]
+
+
+def _row_distance(alpha: np.ndarray, reach: int) -> np.ndarray:
+    """Distance of each pixel inside `alpha` to its outside along its row (1 next
+    to it), up to `reach` + 1."""
+    dist = np.full(alpha.shape, float(reach + 1), np.float32)
+    a8 = alpha.astype(np.uint8)
+    for r in range(reach, 0, -1):  # eroded r px sideways: what goes is <= r px in
+        inner = cv2.erode(a8, np.ones((1, 2 * r + 1), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        dist[alpha & (inner == 0)] = r
+    return dist
+
+
+def _outline_new_edges(before: Layer, after: Layer, canvas: Canvas, covered: np.ndarray,
+                       sides_only: bool = False) -> Layer:
+    """Draws the part's outline along the edges of its painted-in (hidden) pixels
+    that face the outside, so a revealed edge looks like the visible ones
+    (`sides_only`: only its left and right edges, as for a neck)."""
+    if after is before:
+        return after
+    x0, y0 = after.x, after.y
+    h, w = after.image.shape[:2]
+    img = after.image.copy()
+    alpha = img[..., 3] > 0
+    own = np.zeros((h, w), bool)
+    bh, bw = before.image.shape[:2]
+    own[before.y - y0:before.y - y0 + bh, before.x - x0:before.x - x0 + bw] = before.image[..., 3] > 0
+    added = alpha & ~own
+    if not added.any():
+        return after
+    cov = covered[y0:y0 + h, x0:x0 + w]
+    style = _line_style(img, own, ~alpha & ~cov)
+    if style is None:
+        return after
+    colour, width, _ = style
+    if sides_only:
+        dist = _row_distance(alpha, int(np.ceil(width)) + 1)
+    else:
+        dist = _inner_distance(alpha, x0, y0, canvas, int(np.ceil(width)) + 2)
+    t = np.clip(width + 1.0 - dist, 0.0, 1.0) * added
+    if not (t > 0).any():
+        return after
+    rgb = img[..., :3].astype(np.float32)
+    img[..., :3] = np.clip(rgb * (1 - t[..., None]) + colour * t[..., None] + 0.5, 0, 255).astype(np.uint8)
+    after.image = img
+    return after
+
+
+def _claim_outline(before: Layer, back: Layer, front: Layer, between: Sequence[Layer],
+                   canvas: Canvas, covered: np.ndarray) -> Tuple[Layer, Layer]:
+    """Pieces of the back part's outline that a front part (a lock over the hair's
+    edge, the face over the neck) took in the input move back into the back part: they run on along its
+    completed edge, and would float off it when the front part moves.  Only
+    opaque pixels no layer in between paints over move, so the image at rest is
+    unchanged."""
+    x0, y0 = back.x, back.y
+    h, w = back.image.shape[:2]
+    sl = (slice(y0, y0 + h), slice(x0, x0 + w))
+    alpha = back.image[..., 3] > 0
+    fr = front.full_canvas(canvas)[sl]
+    fvis = front.full_mask(canvas, visible=True)[sl] & (fr[..., 3] == 255) & alpha
+    if not fvis.any():
+        return back, front
+    orig = before.full_canvas(canvas)[sl]
+    own = orig[..., 3] > 0
+    style = _line_style(orig, own, ~own & ~covered[sl])
+    if style is None:
+        return back, front
+    colour, width, band = style
+    dist = _inner_distance(alpha, x0, y0, canvas, int(np.ceil(width)) + 2)
+    inky = np.abs(fr[..., :3].astype(np.float32) - colour).max(axis=2) <= 48
+    to_band = cv2.distanceTransform((~band).astype(np.uint8), cv2.DIST_L2, 3)
+    # the front part's own outline lies along its fill; what it took runs on beyond
+    front_fill = _source_pixels(fr, front.full_mask(canvas, visible=True)[sl] & (fr[..., 3] == 255))
+    to_fill = cv2.distanceTransform((~front_fill).astype(np.uint8), cv2.DIST_L2, 3)
+    move = fvis & inky & (dist <= width + 1.5) & (to_band <= 3 * width) & (to_fill > width + 3)
+    if not move.any():
+        return back, front
+    # with the anti-aliased pixels around them (mixes with the background)
+    fany = front.full_mask(canvas, visible=True)[sl] & (fr[..., 3] > 0)
+    near = cv2.dilate(move.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    move |= near & fany & (to_fill > width + 3) & (fvis | ~alpha)
+    for layer in between:
+        move &= ~(layer.full_mask(canvas)[sl])
+    if not move.any():
+        return back, front
+    img = back.image.copy()
+    img[move] = fr[move]
+    vis = back.visible_mask.copy() if back.visible_mask is not None else own.copy()
+    vis[move] = True
+    back = Layer(id=back.id, tag=back.tag, image=img, x=back.x, y=back.y, side=back.side,
+                 visible_mask=vis, generated=back.generated, opacity=back.opacity,
+                 clip_to=back.clip_to, role=back.role)
+    fx, fy = front.x, front.y
+    ys, xs = np.nonzero(move)
+    ys, xs = ys + y0 - fy, xs + x0 - fx
+    fimg = front.image.copy()
+    fimg[ys, xs] = 0
+    fvis_mask = front.visible_mask.copy() if front.visible_mask is not None else fimg[..., 3] > 0
+    fvis_mask[ys, xs] = False
+    front = Layer(id=front.id, tag=front.tag, image=fimg, x=fx, y=fy, side=front.side,
+                  visible_mask=fvis_mask, generated=front.generated, opacity=front.opacity,
+                  clip_to=front.clip_to, role=front.role)
+    return back, front
 
 
 def _complete_neck(layer: Layer, canvas: Canvas, lm: FaceLandmarks, covered: np.ndarray) -> Layer:
@@ -402,7 +615,8 @@ def _complete_neck(layer: Layer, canvas: Canvas, lm: FaceLandmarks, covered: np.
     cx0, cx1 = int(cols.min()), int(cols.max()) + 1
     col = np.zeros_like(vis)
     col[max(0, int(y0 - 0.6 * span)):min(canvas.height, int(y1 + 0.3 * span)), cx0:cx1] = True
-    return _grown(layer, canvas, col & covered)
+    # its outline runs on up the sides (a turning head shows them)
+    return _outline_new_edges(layer, _grown(layer, canvas, col & covered), canvas, covered, sides_only=True)
 
 
 def _complete_iris(layer: Layer, canvas: Canvas, covered: np.ndarray,
@@ -536,12 +750,24 @@ def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks)
         head = union(lambda l: l.tag in ("front hair", "face"))
         if face_amodal is not None:
             head |= face_amodal
-        out["back-hair"] = _complete_back_hair(by_id["back-hair"], canvas, in_front["back-hair"], head,
+        body = union(lambda l: l.tag in ("neck", "topwear"))
+        out["back-hair"] = _complete_back_hair(by_id["back-hair"], canvas, in_front["back-hair"], head, body,
                                                int(lm.chin[1] + 0.04 * (lm.face_box[3] - lm.face_box[1])))
     if "topwear" in by_id:
         tw = vis["topwear"]
         out["topwear"] = _grown(by_id["topwear"], canvas, _hull(tw) & in_front["topwear"] & ~union(
             lambda l: l.tag in ("neck", "face")))
+    # outline pieces that parts in front took: the fringe's locks from the back
+    # hair's edge, the face from the neck's sides
+    for back_id, front_id in (("back-hair", "front-hair"), ("neck", "face")):
+        if back_id not in out or front_id not in by_id:
+            continue
+        i0, i1 = ids.index(back_id), ids.index(front_id)
+        if i0 < i1:
+            between = [out.get(i, by_id[i]) for i in ids[i0 + 1:i1]]
+            out[back_id], out[front_id] = _claim_outline(
+                by_id[back_id], out[back_id], out.get(front_id, by_id[front_id]), between,
+                canvas, in_front[back_id])
     result = [out.get(l.id, l) for l in layers]
     mouth = by_id.get("mouth")
     interior = make_mouth_interior(mouth, lm, canvas)

@@ -205,3 +205,56 @@ def test_lash_and_iris_split_on_other_eye_colours(seed):
         iris[l.y:l.y + h, l.x:l.x + w] = l.visible_mask
         assert (lash & truth_iris).sum() <= 0.12 * truth_iris.sum(), side  # little iris left in the lash
         assert (iris & truth_iris).sum() >= 0.75 * truth_iris.sum(), side
+
+
+def test_hidden_back_hair_edge_behind_the_neck_continues_the_visible_one(done):
+    """(e) turning the head uncovers the back hair behind the neck: its bottom edge
+    runs on from the visible edge beside the neck as a smooth outlined contour, not
+    a block with a staircase edge and no outline."""
+    s, _, by = done
+    back = by["back-hair"]
+    full = _full(back, s.canvas)
+    alpha = full[..., 3] > 0
+    vis = back.full_mask(s.canvas, visible=True)
+    h = SIZE
+    neck = _truth_mask(s, ["neck"])
+    chin_y = int(s.landmarks.chin[1])
+    neck_cols = np.nonzero(neck[chin_y + 2])[0]
+    x0, x1 = int(neck_cols.min()), int(neck_cols.max())
+    low = np.where(alpha.any(axis=0), h - 1 - np.argmax(alpha[::-1], axis=0), -1)
+    vis_low = np.where(vis.any(axis=0), h - 1 - np.argmax(vis[::-1], axis=0), -1)
+    # the visible bottom edge of the hair just beside the neck, on both sides
+    left = vis_low[x0 - 12:x0 - 2]
+    right = vis_low[x1 + 3:x1 + 13]
+    assert (left > chin_y - 0.1 * h).all() and (right > chin_y - 0.1 * h).all(), (left, right)
+    inner = np.arange(x0 + 4, x1 - 3)  # columns behind the neck, all painted in
+    assert (low[inner] >= 0).all() and (~vis[low[inner], inner]).all()
+    expect = np.interp(inner, [x0 - 7, x1 + 8], [left.mean(), right.mean()])
+    assert np.abs(low[inner] - expect).max() <= 0.01 * h, (low[inner], expect)
+    assert np.abs(np.diff(low[inner])).max() <= 2  # no staircase
+    # and it is outlined in the hair's line colour, like the visible edge
+    line = np.array(PALETTE["hair_line"])
+    edge_px = full[low[inner] - 1, inner][:, :3]
+    assert (np.abs(edge_px - line).max(axis=1) <= 40).mean() >= 0.9, edge_px[:5]
+
+
+def test_hidden_neck_keeps_its_side_outlines(done):
+    """(f) the neck painted in under the chin has the visible neck's side outlines
+    running on up (a turning head shows them), and a skin-coloured middle."""
+    s, _, by = done
+    neck = by["neck"]
+    full = _full(neck, s.canvas)
+    vis = neck.full_mask(s.canvas, visible=True)
+    alpha = full[..., 3] > 0
+    top = int(np.nonzero(vis.any(axis=1))[0].min())
+    rows = [y for y in range(top - 12, top - 2) if alpha[y].any() and not vis[y].any()]
+    assert len(rows) >= 5
+    line = np.array(PALETTE["skin_line"])
+    skin = np.array([PALETTE["skin"], PALETTE["skin_shadow"]])
+    for y in rows:
+        xs = np.nonzero(alpha[y])[0]
+        x0, x1 = int(xs.min()), int(xs.max())
+        for x in (x0 + 1, x1 - 1):  # just inside each side
+            assert np.abs(full[y, x, :3] - line).max() <= 40, (y, x, full[y, x, :3])
+        mid = full[y, (x0 + x1) // 2, :3]
+        assert np.abs(skin - mid).max(axis=1).min() <= 30, (y, mid)
