@@ -15,6 +15,10 @@ and the web player; see docs/runtime-format.md):
 * Parameter values are clamped to their key range, each parameter gets
   piecewise-linear "tent" weights, the node weight is the product, and the
   offsets of all keyforms of a target add up.
+* A keyform's ``channel`` says what its forms move: "offset" (the default,
+  the shapes above) or "opacity": a mesh keyform whose forms are (nodes, 1)
+  additive offsets to the mesh's layer opacity; the evaluated opacity is
+  clamp(layer.opacity + sum of all opacity offsets of the mesh, 0, 1).
 
 Deformation of a mesh vertex: rest + mesh keyform offsets, then each deformer
 of its parent chain from the innermost outwards.  A warp maps a point by
@@ -45,6 +49,7 @@ SEE_THROUGH_TAGS = (
 )
 SIDED_TAGS = ("irides", "eyebrow", "eyewhite", "eyelash", "ears", "earwear")
 SIDE_SUFFIX = {"l": "_l", "r": "_r", "": ""}
+KEYFORM_CHANNELS = ("offset", "opacity")
 
 
 class DocumentError(ValueError):
@@ -159,6 +164,7 @@ class Keyform:
     keys: List[List[float]]
     forms: np.ndarray  # (nodes, ...) offsets from rest, see module docstring
     owner: str = ""  # the generator that made it (regenerated together)
+    channel: str = "offset"  # "offset" (shape) or "opacity" (mesh opacity, forms (nodes, 1))
 
     def node_count(self) -> int:
         n = 1
@@ -224,8 +230,10 @@ class RigDocument:
                 return param
         raise KeyError(param_id)
 
-    def keyforms_of(self, target: str) -> List[Keyform]:
-        return [k for k in self.keyforms if k.target == target]
+    def keyforms_of(self, target: str, channel: Optional[str] = "offset") -> List[Keyform]:
+        """Keyforms of one target in one channel ("offset", "opacity"; None: all)."""
+        return [k for k in self.keyforms
+                if k.target == target and (channel is None or k.channel == channel)]
 
     def deformer_chain(self, deformer_id: Optional[str]) -> List[Deformer]:
         """The deformer and its ancestors, innermost first."""
@@ -288,7 +296,12 @@ class RigDocument:
                     raise DocumentError(f"keyform of {k.target!r} uses unknown parameter {p!r}")
                 if len(keys) < 1 or any(b <= a for a, b in zip(keys, keys[1:])):
                     raise DocumentError(f"keyform of {k.target!r}: keys of {p} must ascend")
-            expected = expected_form_shape(self, k.target)
+            if k.channel not in KEYFORM_CHANNELS:
+                raise DocumentError(f"keyform of {k.target!r}: unknown channel {k.channel!r} "
+                                    f"(expected one of {', '.join(KEYFORM_CHANNELS)})")
+            if k.channel == "opacity" and ids[k.target] != "mesh":
+                raise DocumentError(f"opacity keyform targets {k.target!r}, which is not a mesh")
+            expected = expected_form_shape(self, k.target, k.channel)
             if k.forms.shape != (k.node_count(),) + expected:
                 raise DocumentError(
                     f"keyform of {k.target!r} over {k.params}: forms shape {k.forms.shape}, "
@@ -305,7 +318,9 @@ class RigDocument:
                     raise DocumentError(f"motion {motion.id!r} animates unknown {c.param!r}")
 
 
-def expected_form_shape(doc: RigDocument, target: str) -> Tuple[int, ...]:
+def expected_form_shape(doc: RigDocument, target: str, channel: str = "offset") -> Tuple[int, ...]:
+    if channel == "opacity":
+        return (1,)
     for m in doc.meshes:
         if m.id == target:
             return (len(m.vertices), 2)

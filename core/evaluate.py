@@ -24,11 +24,12 @@ def resolve_values(doc: RigDocument, values: Optional[Dict[str, float]] = None) 
     return out
 
 
-def keyform_offset(doc: RigDocument, target: str, values: Dict[str, float]) -> Optional[np.ndarray]:
-    """Sum of all keyform offsets of one target (None when it has none)."""
+def keyform_offset(doc: RigDocument, target: str, values: Dict[str, float],
+                   channel: str = "offset") -> Optional[np.ndarray]:
+    """Sum of all keyform offsets of one target in one channel (None when it has none)."""
     total = None
     for kf in doc.keyforms:
-        if kf.target != target:
+        if kf.target != target or kf.channel != channel:
             continue
         w = node_weights(kf, values)
         contrib = np.tensordot(w, kf.forms, axes=(0, 0))
@@ -113,9 +114,29 @@ class Evaluator:
     def layer_opacity(self, values=None) -> Dict[str, float]:
         return {layer.id: float(layer.opacity) for layer in self.doc.layers}
 
+    def mesh_opacity(self, values: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+        """Opacity of every mesh: its layer's opacity plus its opacity keyforms,
+        clamped to [0, 1]."""
+        vals = resolve_values(self.doc, values)
+        layers = {layer.id: float(layer.opacity) for layer in self.doc.layers}
+        with_keyforms = {k.target for k in self.doc.keyforms if k.channel == "opacity"}
+        result = {}
+        for mesh in self.doc.meshes:
+            opacity = layers[mesh.layer]
+            if mesh.id in with_keyforms:
+                off = keyform_offset(self.doc, mesh.id, vals, channel="opacity")
+                opacity = min(max(opacity + float(off[0]), 0.0), 1.0)
+            result[mesh.id] = opacity
+        return result
+
 
 def evaluate(doc: RigDocument, values: Optional[Dict[str, float]] = None) -> Dict[str, np.ndarray]:
     return Evaluator(doc).mesh_vertices(values)
+
+
+def evaluate_opacity(doc: RigDocument, values: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+    """Per-mesh opacity at parameter values (see Evaluator.mesh_opacity)."""
+    return Evaluator(doc).mesh_opacity(values)
 
 
 def sample_motion(doc: RigDocument, motion, t: float) -> Dict[str, float]:

@@ -232,10 +232,23 @@ def _run_layered(path: str, options: PipelineOptions, progress: Optional[Progres
             interior = complete.make_mouth_interior(mouth, None, imported.canvas)
             generated.append(interior.id)
         layers.insert(layers.index(mouth), interior)
+    # Drawn closed eyes go right above their side's eye parts; the rig fades
+    # them in as the eye closes (an opacity keyform, core/rigging.py).
+    eye_tags = ("eyewhite", "irides", "eyelash")
+    for variant in imported.variants:
+        if variant.role != "closed" or variant.tag not in eye_tags:
+            continue
+        parts = [i for i, l in enumerate(layers) if l.tag in eye_tags and l.side == variant.side
+                 and l.role != "closed"]
+        if not variant.side or not parts or variant.id in {l.id for l in layers}:
+            continue
+        variant.opacity = 0.0
+        layers.insert(max(parts) + 1, variant)
+        used_variants.append(variant.source_name)
     unused = [v.source_name for v in imported.variants if v.source_name not in used_variants]
     if unused:
-        warnings.append("closed-eye layers are not used for blinking yet (the lids are deformed "
-                        "instead): " + ", ".join(unused))
+        warnings.append("these variant layers are not used (a closed eye needs its side, "
+                        "l or r, and that eye's parts): " + ", ".join(unused))
     timings.append(StageTiming("complete", time.perf_counter() - t0))
     if progress is not None:
         progress("rig", 4 / len(STAGES))

@@ -3,7 +3,9 @@
 
 Same rules as the web player: pixel centres at (x + 0.5, y + 0.5), bilinear
 texture sampling of premultiplied colour, "over" compositing in draw order,
-clipping multiplies by the clip layer's rendered alpha.
+clipping multiplies by the clip layer's rendered alpha (without its opacity),
+each mesh is multiplied by its opacity at the pose (layer opacity plus opacity
+keyforms, core/evaluate.py).
 """
 from __future__ import annotations
 
@@ -155,6 +157,7 @@ class Renderer:
         doc = self.doc
         w, h = size or self.output_size()
         verts = self.evaluator.mesh_vertices(values)
+        opacity = self.evaluator.mesh_opacity(values)
         if self.scale != 1.0:
             verts = {k: v * self.scale for k, v in verts.items()}
         mesh_of_layer: Dict[str, list] = {}
@@ -179,6 +182,8 @@ class Renderer:
         for mesh_id in doc.draw_order:
             mesh = doc.mesh(mesh_id)
             layer = self._layers[mesh.layer]
+            if opacity[mesh_id] <= 0.0:
+                continue  # fully transparent at this pose
             part = self.render_mesh_region(mesh_id, verts[mesh_id], (w, h))
             if part is None:
                 continue
@@ -187,8 +192,8 @@ class Renderer:
             xs = slice(x0, x0 + src.shape[1])
             if layer.clip_to:
                 src *= layer_alpha(layer.clip_to)[ys, xs, None]
-            if layer.opacity != 1.0:
-                src *= float(layer.opacity)
+            if opacity[mesh_id] != 1.0:
+                src *= float(opacity[mesh_id])
             region = out[ys, xs]
             region[...] = src + region * (1.0 - src[..., 3:4])
         if background is not None:

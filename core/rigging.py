@@ -27,7 +27,7 @@ head, in head tilt and every body parameter, so it never lifts off.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -147,6 +147,16 @@ BLINK_RECIPE: Dict[str, str] = {
 }
 # Parts of an eye that narrow when the head turns away from it.
 EYE_PARTS = ("eyewhite", "irides", "eyelash")
+# A drawn closed eye (layer role "closed"): opacity offset per ParamEye?Open key;
+# the layer rests at opacity 0, shows fully when closed and is gone from 0.25 up.
+CLOSED_EYE_KEYS = (0.0, 0.25, 1.0)
+CLOSED_EYE_OPACITY = (1.0, 0.0, 0.0)
+
+
+def closed_eye_layers(layers: Dict[str, Layer], side: str) -> List[str]:
+    """Ids of the drawn closed-eye layers of one side (role "closed", eye tags)."""
+    return [lid for lid, l in layers.items()
+            if l.role == "closed" and l.side == side and l.tag in EYE_PARTS]
 
 # --------------------------------------------------------------------------- geometry
 @dataclass
@@ -398,8 +408,8 @@ def gen_head_turn(ctx: RigContext) -> List[Keyform]:
         ecx = (box[0] + box[2]) / 2
         toward = 1.0 if ecx > cx else -1.0  # the turn direction that takes this eye away
 
-        for tag in EYE_PARTS:
-            mesh = ctx.mesh(f"{tag}_{side}")
+        for part in [f"{tag}_{side}" for tag in EYE_PARTS] + closed_eye_layers(ctx.layers, side):
+            mesh = ctx.mesh(part)
             if mesh is None:
                 continue
 
@@ -576,6 +586,15 @@ def gen_blink(ctx: RigContext) -> List[Keyform]:
             forms = np.stack([closed, happy, np.zeros_like(v), squint])
             out.append(Keyform(mesh.id, [f"ParamEye{side.upper()}Open", f"ParamEye{side.upper()}Smile"],
                                [[0.0, 1.0], [0.0, 1.0]], forms, owner="blink"))
+    for side in ("l", "r"):
+        # A drawn closed eye is not squashed: it fades in as the eye closes.
+        for lid in closed_eye_layers(ctx.layers, side):
+            mesh = ctx.mesh(lid)
+            if mesh is None:
+                continue
+            out.append(Keyform(mesh.id, [f"ParamEye{side.upper()}Open"], [list(CLOSED_EYE_KEYS)],
+                               np.array(CLOSED_EYE_OPACITY, np.float64)[:, None], owner="blink",
+                               channel="opacity"))
     return out
 
 
@@ -1172,14 +1191,18 @@ def build_rig(canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0
     face.  The "mouth-interior" and blush meshes rest collapsed (uvs
     unchanged); ParamMouthOpenY / ParamCheek = 1 restore their drawn shapes.
     Every standard parameter is created; those whose parts are missing get a
-    lower confidence (and fewer or no keyforms).  `controls` tunes the
-    magnitudes (core/controls.py).
+    lower confidence (and fewer or no keyforms).  A drawn closed eye (role
+    "closed", sided eye tag) rests at opacity 0 and gets an opacity keyform on
+    its ParamEye?Open.  `controls` tunes the magnitudes (core/controls.py).
     """
     if mesh_density <= 0:
         raise RiggingError(f"mesh density must be positive, got {mesh_density}")
     controls = controls or RigControls()
     controls.validate()
     layers = [l for l in layers if l.role != "blush"]  # rebuilt below
+    # A drawn closed eye rests invisible; its opacity keyform shows it (gen_blink).
+    layers = [replace(l, opacity=0.0) if l.role == "closed" and l.side and l.tag in EYE_PARTS
+              else l for l in layers]
     layer_map, boxes, anchors = _measure(canvas, layers)
     blush = make_blush_layer(layer_map, boxes, anchors, 1.0)
     if blush is not None:

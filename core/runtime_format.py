@@ -85,10 +85,15 @@ def to_runtime(doc: RigDocument, textures: Sequence[str], atlas_sizes: Sequence[
             deformers.append({"id": d.id, "type": "warp", "parent": d.parent,
                               "rect": [round(float(v), 3) for v in d.rect],
                               "rows": int(d.rows), "cols": int(d.cols)})
-    keyforms = [{"target": kf.target, "params": list(kf.params),
-                 "keys": [[float(k) for k in keys] for keys in kf.keys],
-                 "forms": _flat(baked_forms(doc, kf)), "owner": kf.owner}
-                for kf in doc.keyforms]
+    keyforms = []
+    for kf in doc.keyforms:
+        record = {"target": kf.target, "params": list(kf.params),
+                  "keys": [[float(k) for k in keys] for keys in kf.keys],
+                  "forms": _flat(baked_forms(doc, kf), 6 if kf.channel == "opacity" else 3),
+                  "owner": kf.owner}
+        if kf.channel != "offset":  # "offset" is the default: older files stay the same
+            record["channel"] = kf.channel
+        keyforms.append(record)
     motions = []
     for m in doc.motions:
         motions.append({"id": m.id, "duration": float(m.duration), "fps": float(m.fps),
@@ -217,13 +222,15 @@ def from_runtime(data: dict, textures: Sequence[np.ndarray]) -> RigDocument:
     doc.draw_order = list(data["draw_order"])
     for k in data["keyforms"]:
         kf = Keyform(k["target"], list(k["params"]), [list(v) for v in k["keys"]],
-                     np.zeros(0), owner=k.get("owner", ""))
+                     np.zeros(0), owner=k.get("owner", ""), channel=k.get("channel", "offset"))
         doc.keyforms.append(kf)
     # Forms need target shapes, which need meshes and deformers first.
     from .document import expected_form_shape
     for k, kf in zip(data["keyforms"], doc.keyforms):
         try:
-            shape = (kf.node_count(),) + expected_form_shape(doc, kf.target)
+            if kf.channel == "opacity" and kf.target not in {m.id for m in doc.meshes}:
+                raise DocumentError(f"opacity keyform targets {kf.target!r}, which is not a mesh")
+            shape = (kf.node_count(),) + expected_form_shape(doc, kf.target, kf.channel)
         except KeyError:
             raise DocumentError(f"keyform targets unknown object {kf.target!r}") from None
         flat = np.asarray(k["forms"], np.float64)

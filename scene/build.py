@@ -12,6 +12,9 @@ The scene reproduces core/evaluate.py exactly:
 * every keyform node weight is a driver (scene/drivers.py), parameters are
   custom properties of the "rig" object, motions are Actions on it
   (scene/motion.py), with the hair physics baked in (scene/physics.py);
+* mesh opacity keyforms drive the mesh object's ``i2r_alpha`` property
+  (clamp(layer opacity + weighted node sum, 0, 1)); the layer's material
+  multiplies its alpha by that Object attribute;
 * a layer with ``clip_to`` gets a Geometry Nodes clip modifier and a material
   that multiplies by the clip layer's alpha (scene/clip.py);
 * creator controls, physics settings and parameter confidences are custom
@@ -42,6 +45,7 @@ from .space import (CAMERA_DISTANCE, METRES_PER_PIXEL, canvas_to_world, depth_of
 RIG_NAME = "rig"
 BONE_LENGTH_FRACTION = 0.08  # of the canvas's longest side
 FORM_EPSILON = 1e-9
+OPACITY_PROP = "i2r_alpha"  # driven per-object opacity, read by the material
 
 
 class SceneBuildError(RuntimeError):
@@ -108,6 +112,8 @@ class _Builder:
         self.materials: Dict[str, bpy.types.Material] = {}
         self.images: Dict[str, bpy.types.Image] = {}
         layer_index = {l.id: i for i, l in enumerate(doc.layers)}
+        mesh_layer = {m.id: m.layer for m in doc.meshes}
+        self.faded_layers = {mesh_layer[k.target] for k in doc.keyforms if k.channel == "opacity"}
         for layer in doc.layers:
             self.materials[layer.id] = self.build_material(layer, layer_index[layer.id])
         order = {mid: i for i, mid in enumerate(doc.draw_order)}
@@ -333,7 +339,20 @@ class _Builder:
         links = nt.links
         links.new(tex.outputs["Color"], emit.inputs["Color"])
         alpha = tex.outputs["Alpha"]
-        if layer.opacity != 1.0:
+        if layer.id in self.faded_layers:
+            # Per-object driven opacity (layer opacity included): see build_opacity.
+            attr = nt.nodes.new("ShaderNodeAttribute")
+            attr.attribute_type = "OBJECT"
+            attr.attribute_name = OPACITY_PROP
+            attr.location = (-600, 250)
+            mult = nt.nodes.new("ShaderNodeMath")
+            mult.operation = "MULTIPLY"
+            mult.location = (-300, 250)
+            links.new(alpha, mult.inputs[0])
+            links.new(attr.outputs["Fac"], mult.inputs[1])
+            alpha = mult.outputs[0]
+            mat["i2r_opacity_attribute"] = OPACITY_PROP
+        elif layer.opacity != 1.0:
             mult = nt.nodes.new("ShaderNodeMath")
             mult.operation = "MULTIPLY"
             mult.inputs[1].default_value = float(layer.opacity)
@@ -405,6 +424,8 @@ class _Builder:
                     drv.shape_key_driver(block, self.weights.node(kf, node), self.weights.store)
             record_key_hashes(obj)
         obj["i2r_keyforms"] = _as_json(records)
+        if layer.id in self.faded_layers:
+            self.build_opacity(obj, mesh, layer)
         # Deformer chain, innermost first: lattices, then the armature.
         chain = doc.deformer_chain(mesh.deformer)
         bone = None
@@ -424,6 +445,28 @@ class _Builder:
             mod.use_bone_envelopes = False
             mod.use_deform_preserve_volume = False
         return obj
+
+    def build_opacity(self, obj, mesh: Mesh, layer: Layer) -> None:
+        """The object's ``i2r_alpha``: layer opacity plus its opacity keyforms
+        (node weights times forms), clamped to 0..1 as core/evaluate.py does."""
+        keyforms = self.doc.keyforms_of(mesh.id, "opacity")
+        obj[OPACITY_PROP] = float(layer.opacity)
+        obj["i2r_opacity_keyforms"] = _as_json([
+            {"params": list(kf.params), "keys": [list(map(float, k)) for k in kf.keys],
+             "owner": kf.owner, "forms": [float(v) for v in np.asarray(kf.forms).ravel()]}
+            for kf in keyforms])
+        if not keyforms:
+            return
+        terms = [(self.weights.node(kf, n), float(kf.forms[n, 0]))
+                 for kf in keyforms for n in range(kf.node_count())
+                 if abs(float(kf.forms[n, 0])) > FORM_EPSILON]
+        expr, variables = self.weights.weighted_sum(terms)
+        wrap = "min(max({}+{},0),1)"
+        if len(wrap.format(drv._num(layer.opacity), expr)) > drv.MAX_EXPRESSION:
+            total = self.weights._partial_sum(terms)
+            expr, variables = "w", [("w", self.weights.store, f'["{total}"]')]
+        drv.add_driver(obj, f'["{OPACITY_PROP}"]', wrap.format(drv._num(layer.opacity), expr),
+                       variables)
 
     def build_clipping(self) -> None:
         """Clipped layers (irides) are masked by their clip layer's alpha (scene/clip.py)."""

@@ -196,7 +196,8 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
             objects[obj["i2r_deformer_id"]] = obj
     by_target: Dict[str, List] = {}
     for kf in new:
-        by_target.setdefault(kf.target, []).append(kf)
+        if kf.channel == "offset":  # opacity keyforms read no controls
+            by_target.setdefault(kf.target, []).append(kf)
     bone_names = set(rig.data.bones.keys()) if rig.type == "ARMATURE" else set()
     for target, kfs in by_target.items():
         if target in bone_names:

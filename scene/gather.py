@@ -2,7 +2,8 @@
 """Blender scene -> rig document (the reverse of scene/build.py).
 
 What the user edited in Blender is what gets exported: rest vertices come from
-the mesh basis, mesh and warp keyforms from the shape keys (key - basis),
+the mesh basis, mesh and warp keyforms from the shape keys (key - basis), mesh opacity
+keyforms from their records on the mesh object,
 rotation pivots from the bones, strengths from the rig's sliders, motions from
 the Actions, draw order from depth.
 """
@@ -181,6 +182,10 @@ def gather_document(collection) -> RigDocument:
             lambda d, lin=lin: np.stack([(d @ lin.T)[:, 0] / METRES_PER_PIXEL,
                                          -(d @ lin.T)[:, 2] / METRES_PER_PIXEL], axis=1)))
         depth[mesh_id] = float(rest_world[:, 1].mean()) if n else float(m[1, 3])
+        for rec in _json(obj, "i2r_opacity_keyforms", []):
+            doc.keyforms.append(Keyform(mesh_id, list(rec["params"]), [list(k) for k in rec["keys"]],
+                                        np.asarray(rec["forms"], np.float64).reshape(-1, 1),
+                                        owner=rec.get("owner", ""), channel="opacity"))
     doc.keyforms = _in_build_order(rig, doc.keyforms)
     order = _json(rig, "i2r_layer_order", [])
     rank = {lid: i for i, lid in enumerate(order)}

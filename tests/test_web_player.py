@@ -893,3 +893,100 @@ def test_zip_reader_limits_entries_and_reads_what_python_wrote(site, page, tmp_p
     assert got["ms"] < 2000
     expected = {k: list(v) for k, v in payload.items() if ".." not in k and "__MACOSX" not in k}
     assert got["out"] == expected
+
+
+# --------------------------------------------------------------------------- opacity keyforms
+def make_opacity_document():
+    """The synthetic rig plus a drawn closed eye (rest opacity 0) on a new
+    ParamEyeLOpen, and an opacity keyform on the blush that clamps at 0 and 1."""
+    from image_to_rig.core.document import Keyform, Layer, Parameter
+    from web_support import _grid_mesh
+
+    doc = make_test_document()
+    img = np.zeros((16, 24, 4), np.uint8)
+    img[..., :3] = (150, 40, 60)
+    img[5:11, 1:-1, 3] = 255
+    lid = Layer("eyelash-closed_l", "eyelash", img, 88, 36, side="l", role="closed", opacity=0.0)
+    doc.layers.append(lid)
+    doc.meshes.append(_grid_mesh("eyelash-closed_l", lid, 6, "face-warp"))
+    doc.draw_order.append("eyelash-closed_l")
+    doc.parameters.append(Parameter("ParamEyeLOpen", 0, 1, 1, "Eye L Open", "Eyes"))
+    doc.keyforms += [
+        Keyform("eyelash-closed_l", ["ParamEyeLOpen"], [[0.0, 0.25, 1.0]],
+                np.array([[1.0], [0.0], [0.0]]), owner="blink", channel="opacity"),
+        Keyform("blush", ["ParamAngleX", "ParamEyeLOpen"], [[-30, 0, 30], [0, 1]],
+                np.array([[-0.7], [0.0], [0.3], [0.0], [0.6], [-0.2]]), channel="opacity"),
+    ]
+    doc.validate()
+    return doc
+
+
+OPACITY_EVALUATE = """async ([base, valueSets]) => {
+  const { loadModel } = await import(base + 'player.js');
+  const model = await loadModel(base);
+  return valueSets.map((values) => {
+    const verts = model.deformedVertices(values);
+    const plain = {};
+    for (const id in verts) plain[id] = Array.from(verts[id]);
+    const opacity = Array.from(model.meshOpacity(values));
+    return { vertices: plain, opacity: Object.fromEntries(model.meshes.map((m, i) => [m.id, opacity[i]])) };
+  });
+}"""
+
+
+@pytest.fixture(scope="module")
+def opacity_site(site):
+    doc = make_opacity_document()
+    export_folder(doc, site["root"] / "opacity")
+    return {"doc": doc, "url": site["url"] + "opacity/"}
+
+
+def test_player_opacity_keyforms_match_the_reference(opacity_site, page):
+    from image_to_rig.core.evaluate import Evaluator
+
+    doc = opacity_site["doc"]
+    rng = np.random.default_rng(21)
+    value_sets = [_random_values(doc, rng) for _ in range(20)]
+    value_sets += [{"ParamEyeLOpen": 0.125}, {"ParamEyeLOpen": 0.0, "ParamAngleX": -30}]
+    result = page.evaluate(OPACITY_EVALUATE, [opacity_site["url"], value_sets])
+    ev = Evaluator(doc)
+    seen = []
+    for values, got in zip(value_sets, result):
+        for mesh_id, pts in ev.mesh_vertices(values).items():
+            assert np.abs(np.asarray(got["vertices"][mesh_id]).reshape(-1, 2) - pts).max() < 0.5
+        expected = ev.mesh_opacity(values)
+        assert set(got["opacity"]) == set(expected)
+        for mesh_id, value in expected.items():
+            assert got["opacity"][mesh_id] == pytest.approx(value, abs=1e-6), (mesh_id, values)
+        seen.append((expected["eyelash-closed_l"], expected["blush"]))
+    lids, blush = zip(*seen)
+    assert min(lids) == 0.0 and max(lids) == 1.0 and any(0.05 < v < 0.95 for v in lids)
+    assert min(blush) == 0.0 and max(blush) == 1.0, "the blush keyform clamps at both ends"
+
+
+def test_player_draws_a_half_faded_closed_eye_like_the_reference(opacity_site, page):
+    doc = opacity_site["doc"]
+    value_sets = [{"ParamEyeLOpen": 0.125, "ParamAngleX": 10}, {"ParamEyeLOpen": 1.0}]
+    result = page.evaluate(EVALUATE_AND_DRAW, [opacity_site["url"], value_sets, True])
+    assert not result["errors"]
+    half = _pixels(result["pixels"][0], result["size"])
+    ref = render(doc, value_sets[0])
+    _save("opacity_player.png", half)
+    _save("opacity_reference.png", ref)
+    assert _image_difference(ref, half) < 2.0
+    # The lid really is half on at this pose (between the renders without it and fully on).
+    hidden = copy.deepcopy(doc)
+    hidden.layer("eyelash-closed_l").image[..., 3] = 0
+    full = copy.deepcopy(doc)
+    full.layer("eyelash-closed_l").opacity = 1.0
+    off, on = render(hidden, value_sets[0]).astype(int), render(full, value_sets[0]).astype(int)
+    lid = (np.abs(on - off).max(axis=2) > 60) & (off[..., 3] == 255) & (on[..., 3] == 255)
+    assert lid.sum() > 40
+    expected = (off[lid][:, :3] + on[lid][:, :3]) / 2  # opacity 0.5: halfway (premultiplied)
+    assert np.abs(ref[lid][:, :3].astype(int) - expected).max() <= 1.0
+    diff = np.abs(half[lid].astype(int) - ref[lid].astype(int))
+    assert diff.mean() <= 2.0 and np.percentile(diff, 95) <= 2.0, diff.mean()
+    # At the rest pose it is not drawn at all.
+    rest = _pixels(result["pixels"][1], result["size"])
+    assert np.array_equal(render(doc, value_sets[1]), render(hidden, value_sets[1]))
+    assert _image_difference(render(doc, value_sets[1]), rest) < 2.0

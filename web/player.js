@@ -11,7 +11,8 @@
 //    (cell indices clamped to the grid); a rotation turns counter-clockwise on
 //    screen (y down) about its pivot, then translates by (dx, dy).
 // Rendering follows core/render.py: premultiplied colour, "over" in draw order,
-// layer opacity, clipping multiplies by the clip layer's rendered alpha.
+// mesh opacity (layer opacity + its "opacity" channel keyforms, clamped to
+// 0..1), clipping multiplies by the clip layer's rendered alpha.
 
 export const FORMAT_NAME = "image-to-rig";
 export const FORMAT_VERSION = 1;
@@ -251,8 +252,14 @@ export function parseModel(data) {
       return a;
     });
     if (nodes > LIMITS.MAX_KEYFORM_NODES) fail(`keyform of "${target}" has too many nodes`);
+    const channel = k.channel === undefined ? "offset" : k.channel;
+    if (channel !== "offset" && channel !== "opacity") fail(`keyform of "${target}": unknown channel "${channel}"`);
     let kind, index, size;
-    if (meshById.has(target)) {
+    if (channel === "opacity") {
+      // One number per node: an offset to the mesh's layer opacity.
+      if (!meshById.has(target)) fail(`opacity keyform targets "${target}", which is not a mesh`);
+      kind = "opacity"; index = meshById.get(target).index; size = 1;
+    } else if (meshById.has(target)) {
       const m = meshById.get(target);
       kind = "mesh"; index = m.index; size = m.count * 2;
     } else if (deformerById.has(target)) {
@@ -267,7 +274,7 @@ export function parseModel(data) {
     formNumbers += k.forms.length;
     if (formNumbers > LIMITS.MAX_FORM_NUMBERS) fail("keyforms hold more numbers than the player supports");
     const forms = numbers(k.forms, `keyform of "${target}" forms`, nodes * size);
-    return { target, kind, index, params, keys, forms, size };
+    return { target, kind, index, params, keys, forms, size, channel };
   });
 
   const motions = arr(data.motions, "motions").map((mo, i) => {
@@ -620,7 +627,7 @@ export class Model {
   constructor(parts) {
     Object.assign(this, parts);
     this.images = []; // decoded atlas pages (ImageBitmap), filled by loadModel
-    this._keyformsOf = { mesh: this.meshes.map(() => []), deformer: this.deformers.map(() => []) };
+    this._keyformsOf = { mesh: this.meshes.map(() => []), deformer: this.deformers.map(() => []), opacity: this.meshes.map(() => []) };
     for (const k of this.keyforms) this._keyformsOf[k.kind][k.index].push(k);
     this._restGrids = this.deformers.map((d) => {
       if (d.type !== "warp") return null;
@@ -710,6 +717,21 @@ export class Model {
     return form;
   }
 
+  /**
+   * Opacity of every mesh at `values` into `out` (Float64Array, mesh order):
+   * its layer's opacity plus its opacity keyforms, clamped to 0..1.
+   */
+  meshOpacity(values, out = new Float64Array(this.meshes.length)) {
+    const vals = values instanceof Float64Array ? values : this.resolveValues(values);
+    const one = this._opacityScratch || (this._opacityScratch = new Float64Array(1));
+    for (let mi = 0; mi < this.meshes.length; mi++) {
+      let o = this.layers[this.meshes[mi].layerIndex].opacity;
+      if (this._offsets(this._keyformsOf.opacity[mi], vals, one)) o = Math.min(Math.max(o + one[0], 0), 1);
+      out[mi] = o;
+    }
+    return out;
+  }
+
   /** Parameter indices that move a mesh (its keyforms and those of its deformer chain). */
   _meshParams(mi) {
     const m = this.meshes[mi], set = new Set();
@@ -740,6 +762,7 @@ export class Model {
         changed: new Uint8Array(this.meshes.length),
         forms: this.deformers.map((d, i) => new Float64Array(d.type === "warp" ? this._restGrids[i].length : 3)),
         formDone: new Uint8Array(this.deformers.length),
+        opacity: new Float64Array(this.meshes.length),
       };
     }
   }
@@ -765,6 +788,7 @@ export class Model {
       }
       st.verts[mi].set(pts);
     }
+    this.meshOpacity(vals, st.opacity);
     return st;
   }
 
@@ -1484,7 +1508,7 @@ export class Player extends EventTarget {
       for (const mi of this.model.drawOrder) {
         const layer = this.layerById.get(this.model.meshes[mi].layer);
         const mask = layer.clipTo ? this.masks.get(layer.clipTo) : null;
-        this._drawMesh(mi, verts[mi], layer.opacity, mask);
+        this._drawMesh(mi, verts[mi], frame.opacity[mi], mask);
       }
       gl.bindVertexArray(null);
     } catch (err) {
