@@ -60,6 +60,8 @@ def _window(box, pad_x0, pad_y0, pad_x1, pad_y1, shape):
 
 
 def _components_in(mask: np.ndarray):
+    if mask.size == 0:  # a window squeezed to nothing (OpenCV would crash on it)
+        return 1, np.zeros(mask.shape, np.int32), np.zeros((1, 5), np.int32), np.zeros((1, 2))
     return cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
 
 
@@ -417,6 +419,18 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> Tuple[np.ndarray, np
     eye_y = 0.5 * (lm.eye_l[1] + lm.eye_l[3] + lm.eye_r[1] + lm.eye_r[3]) / 2.0
     cx_face = 0.5 * (lm.eye_l[0] + lm.eye_l[2] + lm.eye_r[0] + lm.eye_r[2]) / 2.0
     face_half = max(lm.eye_l[2] - cx_face, cx_face - lm.eye_r[0]) * 1.15
+    # ears lie beyond the eyes' outer corners along the line through the eyes (so a
+    # tilted head's raised ear is not taken for the face's edge)
+    el = (0.5 * (lm.eye_l[0] + lm.eye_l[2]), 0.5 * (lm.eye_l[1] + lm.eye_l[3]))
+    er = (0.5 * (lm.eye_r[0] + lm.eye_r[2]), 0.5 * (lm.eye_r[1] + lm.eye_r[3]))
+    ux, uy = el[0] - er[0], el[1] - er[1]
+    norm = max(np.hypot(ux, uy), 1e-6)
+    ux, uy = ux / norm, uy / norm
+    cy_face = 0.5 * (el[1] + er[1])
+
+    def along_eyes(px: float, py: float) -> float:
+        return (px - cx_face) * ux + (py - cy_face) * uy
+    ear_reach = 1.15 * max(along_eyes(lm.eye_l[2], el[1]), -along_eyes(lm.eye_r[0], er[1]))
     skin_ref = np.array([ctx.skin_L, *(cv2.cvtColor(np.uint8([[lm.skin_rgb]]), cv2.COLOR_RGB2LAB)[0, 0, 1:]
                                         .astype(int) - 128)], np.float64)
     brow_y = min(lm.eye_l[1], lm.eye_r[1]) - 0.8 * max(lm.eye_l[3] - lm.eye_l[1], lm.eye_r[3] - lm.eye_r[1])
@@ -436,8 +450,8 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> Tuple[np.ndarray, np
         if skin_like:
             if cy > chin_y + 0.02 * (fy1 - fy0):
                 cls[i] = idx[("neck", "")]
-            elif (cx < cx_face - face_half or cx > cx_face + face_half) and area < 0.15 * (fx1 - fx0) ** 2:
-                cls[i] = idx[("ears", "r" if cx < cx_face else "l")]
+            elif abs(along_eyes(cx, cy)) > ear_reach and area < 0.15 * (fx1 - fx0) ** 2:
+                cls[i] = idx[("ears", "r" if along_eyes(cx, cy) < 0 else "l")]
             else:
                 cls[i] = idx[("face", "")]
             continue

@@ -220,9 +220,9 @@ def skin_mask(rgb: np.ndarray, fg: np.ndarray, skin_rgb: Optional[Tuple[int, int
     return mask, skin_rgb
 
 
-def _components(mask: np.ndarray):
+def _components(mask: np.ndarray, connectivity: int = 8):
     import cv2
-    n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=connectivity)
     return n, labels, stats, centroids
 
 
@@ -250,83 +250,118 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
         raise LandmarkError("no face found: no skin-coloured area in the character; "
                             "use a front-facing portrait with a visible face")
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
-    n, labels, stats, cents = _components(skin)
+    # 4-connected: a thin chin line, downscaled, leaves diagonal steps of skin that
+    # would join the face to the neck
+    n, labels, stats, cents = _components(skin, connectivity=4)
     ys, xs = np.nonzero(fg)
     fy0, fy1 = ys.min(), ys.max()
-    best, best_score = 0, 0.0
+    scored = []
     for i in range(1, n):
         area = stats[i, cv2.CC_STAT_AREA]
         cy = cents[i][1]
         upper = 1.0 - 0.5 * (cy - fy0) / max(fy1 - fy0, 1)  # faces sit high
-        score = area * upper
-        if score > best_score:
-            best, best_score = i, score
-    if best == 0 or stats[best, cv2.CC_STAT_AREA] < 0.002 * fg.size:
+        if area >= 0.002 * fg.size:
+            scored.append((area * upper, i))
+    if not scored:
         raise LandmarkError("no face found: the skin area is too small; "
                             "use a front-facing portrait with a visible face")
-    face = labels == best
-    x, y, bw, bh = stats[best, :4]
-    if bh > 1.5 * bw:  # skin runs on into neck/body: keep a face-shaped top part
-        face[int(y + 1.3 * bw):] = False
-        bh = int(1.3 * bw)
-    hull_pts = cv2.findNonZero(face.astype(np.uint8))
-    hull = np.zeros(face.shape, np.uint8)
-    cv2.fillConvexPoly(hull, cv2.convexHull(hull_pts), 1)
-    hull = hull.astype(bool)
-    fx0, fy0f, fx1, fy1f = x, y, x + bw, y + bh
-    cx_face = 0.5 * (fx0 + fx1)
-    features = hull & ~skin & fg
-    features = cv2.morphologyEx(features.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    rim = hull & ~cv2.erode(hull.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    scored.sort(reverse=True)
 
-    def find_pair(features):
-        n2, lab2, st2, ce2 = _components(features)
-        on_rim = np.zeros(n2, bool)
-        on_rim[np.unique(lab2[rim & (lab2 > 0)])] = True
-        blobs = []
-        for i in range(1, n2):
-            bx, by, bw2, bh2, area = st2[i]
-            if area < 0.0008 * bw * bh or area > 0.15 * bw * bh:
-                continue
-            # blobs on the rim of the face hull are mostly hair reaching in (fringe tips)
-            blobs.append(dict(i=i, box=(bx, by, bx + bw2, by + bh2), area=area, c=ce2[i], top=bool(on_rim[i])))
-        # eyes: the best symmetric pair of sizeable blobs in the middle band
-        pair, pair_score = None, 0.0
-        for a in blobs:
-            for b in blobs:
-                if a["c"][0] >= cx_face or b["c"][0] <= cx_face:
-                    continue
-                ya, yb = a["c"][1], b["c"][1]
-                ha = a["box"][3] - a["box"][1]
-                hb = b["box"][3] - b["box"][1]
-                if abs(ya - yb) > 0.5 * max(ha, hb):
-                    continue
-                rel = (0.5 * (ya + yb) - fy0f) / max(bh, 1)
-                if not (0.05 <= rel <= 0.8):
-                    continue
-                ratio = min(a["area"], b["area"]) / max(a["area"], b["area"])
-                if ratio < 0.35:
-                    continue
-                sym = 1.0 - abs((cx_face - a["c"][0]) - (b["c"][0] - cx_face)) / max(bw, 1)
-                score = min(a["area"], b["area"]) * ratio * max(sym, 0.1) * (0.3 if a["top"] or b["top"] else 1.0)
-                if score > pair_score:
-                    pair, pair_score = (a, b), score
-        return blobs, pair, pair_score
+    def eyes_in(best):
+        """The face analysis of skin component `best`: its box, features and the best
+        eye pair in it (None when it holds none)."""
+        face = labels == best
+        x, y, bw, bh = stats[best, :4]
+        if bh > 1.5 * bw:  # skin runs on into neck/body: keep a face-shaped top part
+            face[int(y + 1.3 * bw):] = False
+            bh = int(1.3 * bw)
+        hull_pts = cv2.findNonZero(face.astype(np.uint8))
+        hull = np.zeros(face.shape, np.uint8)
+        cv2.fillConvexPoly(hull, cv2.convexHull(hull_pts), 1)
+        hull = hull.astype(bool)
+        fy0f = y
+        cx_face = x + 0.5 * bw
+        features = hull & ~skin & fg
+        features = cv2.morphologyEx(features.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+        rim = hull & ~cv2.erode(hull.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
 
-    blobs, pair, pair_score = find_pair(features)
-    # glasses frames (thin strokes) join both eyes into one blob: try without them
-    thick = cv2.morphologyEx(features, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    blobs2, pair2, score2 = find_pair(thick)
-    if pair2 is not None and score2 > pair_score:
-        # eyes from the thick parts; brows and mouth (thin) from the full features
-        pair = tuple(dict(p, i=-1 - k) for k, p in enumerate(pair2))
-    if pair is None:
+        def find_pair(features):
+            n2, lab2, st2, ce2 = _components(features)
+            on_rim = np.zeros(n2, bool)
+            on_rim[np.unique(lab2[rim & (lab2 > 0)])] = True
+            blobs, eye_cands = [], []
+            for i in range(1, n2):
+                bx, by, bw2, bh2, area = st2[i]
+                sizeable = 0.0008 * bw * bh <= area <= 0.15 * bw * bh
+                if sizeable:
+                    # blobs on the rim of the face hull are mostly hair reaching in (fringe tips)
+                    blobs.append(dict(i=i, box=(bx, by, bx + bw2, by + bh2), area=area, c=ce2[i], top=bool(on_rim[i])))
+                halves = _split_at_bridge(lab2[by:by + bh2, bx:bx + bw2] == i, cx_face - bx)
+                if halves is None:
+                    if sizeable:
+                        eye_cands.append(blobs[-1])
+                    continue
+                # both eyes joined by a glasses bridge (or a frame line): one blob across
+                # the face's middle, cut at its narrowest column into two eye candidates
+                # (brows, nose and mouth are still looked for among the whole blobs)
+                for k, half in enumerate(halves):
+                    ys_h, xs_h = np.nonzero(half)
+                    if not 0.0008 * bw * bh <= len(xs_h) <= 0.15 * bw * bh:
+                        continue
+                    box = (bx + xs_h.min(), by + ys_h.min(), bx + xs_h.max() + 1, by + ys_h.max() + 1)
+                    eye_cands.append(dict(i=n2 + 2 * i + k, parent=i, area=len(xs_h), box=box,
+                                          c=(bx + xs_h.mean(), by + ys_h.mean()),
+                                          top=bool(rim[by:by + bh2, bx:bx + bw2][half].any())))
+            # eyes: the best symmetric pair of sizeable blobs in the middle band
+            pair, pair_score = None, 0.0
+            for a in eye_cands:
+                for b in eye_cands:
+                    if a["c"][0] >= cx_face or b["c"][0] <= cx_face:
+                        continue
+                    ya, yb = a["c"][1], b["c"][1]
+                    ha = a["box"][3] - a["box"][1]
+                    hb = b["box"][3] - b["box"][1]
+                    if abs(ya - yb) > 0.5 * max(ha, hb):
+                        continue
+                    rel = (0.5 * (ya + yb) - fy0f) / max(bh, 1)
+                    if not (0.05 <= rel <= 0.8):
+                        continue
+                    ratio = min(a["area"], b["area"]) / max(a["area"], b["area"])
+                    if ratio < 0.35:
+                        continue
+                    sym = 1.0 - abs((cx_face - a["c"][0]) - (b["c"][0] - cx_face)) / max(bw, 1)
+                    score = min(a["area"], b["area"]) * ratio * max(sym, 0.1) * (0.3 if a["top"] or b["top"] else 1.0)
+                    if score > pair_score:
+                        pair, pair_score = (a, b), score
+            return blobs, pair, pair_score
+
+        blobs, pair, pair_score = find_pair(features)
+        # glasses frames (thin strokes) join both eyes into one blob: try without them
+        thick = cv2.morphologyEx(features, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        blobs2, pair2, score2 = find_pair(thick)
+        if pair2 is not None and score2 > pair_score:
+            # eyes from the thick parts; brows and mouth (thin) from the full features
+            pair, pair_score = tuple(dict(p, i=-1 - k, parent=None) for k, p in enumerate(pair2)), score2
+        return dict(face=face, box=(x, y, bw, bh), blobs=blobs, pair=pair, score=pair_score)
+
+    # the face is the skin region holding the best pair of eyes: of the likeliest
+    # regions (large, high up), not just the first (hair close to the skin tone can
+    # make a larger skin-coloured region above the face; glasses can cut the face's
+    # skin in two): each weighed by how likely its size and place and its eyes are
+    found, found_score = None, 0.0
+    for prior, i in scored[:3]:
+        cand = eyes_in(i)
+        if cand["pair"] is not None and prior * cand["score"] > found_score:
+            found, found_score = cand, prior * cand["score"]
+    if found is None:
         raise LandmarkError("no eyes found in the face: use a front-facing portrait with both eyes open")
+    face, (x, y, bw, bh), blobs, pair = found["face"], found["box"], found["blobs"], found["pair"]
+    fx0, fy0f, fx1, fy1f = x, y, x + bw, y + bh
     eye_r, eye_l = pair[0]["box"], pair[1]["box"]  # image-left blob = character's right eye
     eye_h = max(eye_r[3] - eye_r[1], eye_l[3] - eye_l[1])
     eye_bottom = max(eye_r[3], eye_l[3])
     eye_mid_y = 0.5 * (pair[0]["c"][1] + pair[1]["c"][1])
-    used = {pair[0]["i"], pair[1]["i"]}
+    used = {pair[0]["i"], pair[1]["i"], pair[0].get("parent"), pair[1].get("parent")}
 
     def brow_above(eye):
         cands = [bl for bl in blobs if bl["i"] not in used and not bl["top"] and bl["box"][3] <= eye[1] + 0.2 * eye_h
@@ -358,7 +393,7 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
     else:
         warnings.append("no mouth found: placed it from the face proportions")
         my = int(eye_mid_y + 0.72 * (chin_y - eye_mid_y))
-        half = int(0.18 * eye_dist)
+        half = max(1, int(0.18 * eye_dist))
         mouth_box = (int(eye_gap_x) - half, my - max(1, half // 4), int(eye_gap_x) + half, my + max(1, half // 4))
     mid = [bl for bl in below if bl["i"] not in used and bl["c"][1] < mouth_box[1]]
     if mid:
@@ -383,6 +418,39 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
         mouth=mouth_box, chin=(int(round(eye_gap_x)), chin_y), skin_rgb=skin_rgb, hair_rgb=hair_rgb,
         source="fallback", confidence=float(min(confidence, 0.95)), warnings=warnings,
         brow_l=brow_l, brow_r=brow_r)
+
+
+def _split_at_bridge(blob: np.ndarray, centre_x: float) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """A blob (its bounding-box crop) that spans the face's middle and is much wider
+    than tall, cut into its left and right parts at the narrowest column near the
+    middle (a glasses bridge or a frame line joining the eyes); None when it is not
+    such a blob or has no narrow neck there."""
+    import cv2
+    bh, bw = blob.shape
+    if bw < 1.6 * bh or not (0.25 * bw < centre_x < 0.75 * bw):
+        return None
+    cols = blob.sum(axis=0)
+    lo, hi = int(max(1, centre_x - 0.2 * bw)), int(min(bw - 1, centre_x + 0.2 * bw + 1))
+    if hi <= lo:
+        return None
+    window = cols[lo:hi].astype(np.float64) + 1e-3 * np.abs(np.arange(lo, hi) - centre_x)
+    cut = lo + int(np.argmin(window))
+    if cols[cut] > 0.5 * cols.max():
+        return None  # no neck: one wide feature (a mouth), not two joined ones
+    left, right = blob.copy(), blob.copy()
+    left[:, cut:] = False
+    right[:, :cut + 1] = False
+    halves = []
+    for half in (left, right):
+        # the eye is the thick part of its half: thin frame strokes come off
+        core = cv2.morphologyEx(half.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        n, lab, st, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
+        if n > 1:
+            half = lab == 1 + int(np.argmax(st[1:, cv2.CC_STAT_AREA]))
+        if not half.any():
+            return None
+        halves.append(half)
+    return halves[0], halves[1]
 
 
 def refine_with_colours(lm: FaceLandmarks, rgba: np.ndarray, mask: np.ndarray) -> None:

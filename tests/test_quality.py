@@ -258,3 +258,54 @@ def test_hidden_neck_keeps_its_side_outlines(done):
             assert np.abs(full[y, x, :3] - line).max() <= 40, (y, x, full[y, x, :3])
         mid = full[y, (x0 + x1) // 2, :3]
         assert np.abs(skin - mid).max(axis=1).min() <= 30, (y, mid)
+
+
+# --------------------------------------------------------------------------- hard faces (built-in finder)
+def _eye_boxes_overlap(found, truth):
+    return min(found[2], truth[2]) > max(found[0], truth[0]) and min(found[3], truth[3]) > max(found[1], truth[1])
+
+
+def test_small_face_with_glasses_keeps_both_eyes():
+    """A 512 px full-body figure with glasses (face ~60 px wide, thin lines, soft
+    shading): the frames join both eyes into one blob, the downscaled chin line
+    leaves the face joined to the neck, and fringe strands look like eyes.  The
+    eyes must still be found where they are, with the brows above them."""
+    from image_to_rig.core.synth import make_character
+    s = make_character(20, size=512)
+    assert s.spec.glasses and s.landmarks.face_box[2] - s.landmarks.face_box[0] < 70
+    mask = foreground.extract_foreground(s.image)
+    lm = landmarks.detect_landmarks(s.image, mask, use_animeface=False)
+    for side in ("l", "r"):
+        assert _eye_boxes_overlap(lm.eye(side), s.landmarks.eye(side)), (side, lm.eye(side), s.landmarks.eye(side))
+    assert abs(lm.chin[1] - s.landmarks.chin[1]) <= 0.1 * (s.landmarks.chin[1] - s.landmarks.eye_l[1])
+    row = _bench().run_one(20, 512, use_animeface=False)
+    assert not row["lost"] and not row["wrong_side"], row["lost"]
+    assert row["iou"]["eyes"] >= 0.45 and row["iou"]["brows"] >= 0.8 and row["iou"]["face"] >= 0.85, row["iou"]
+
+
+def test_hair_near_the_skin_tone_does_not_hide_the_face():
+    """Blonde hair passes for skin, so the largest skin-coloured region high up is
+    the hair, not the face: the face is the region that holds a pair of eyes."""
+    from image_to_rig.core.synth import make_character
+    s = make_character(15, size=512)
+    mask = foreground.extract_foreground(s.image)
+    lm = landmarks.detect_landmarks(s.image, mask, use_animeface=False)
+    for side in ("l", "r"):
+        assert _eye_boxes_overlap(lm.eye(side), s.landmarks.eye(side)), (side, lm.eye(side), s.landmarks.eye(side))
+    row = _bench().run_one(15, 512, use_animeface=False)
+    assert not row["lost"] and _bench().mean_iou(row) >= 0.85, (row["lost"], row["iou"])
+
+
+def test_a_feature_window_squeezed_to_nothing_is_no_crash():
+    """Landmarks that put the mouth in a zero-width box (a face finder's guess from
+    proportions on a tiny face) must give a layer set without the mouth, not crash
+    OpenCV (which dies on an empty image)."""
+    from image_to_rig.core.synth import make_character
+    s = make_character(20, size=640)
+    mask = foreground.extract_foreground(s.image)
+    lm = landmarks.detect_landmarks(s.image, mask, use_animeface=False)
+    nx, ny = lm.mouth[0], lm.mouth[1]
+    lm.mouth = (nx, ny, nx, ny + 3)
+    lm.nose = (nx, ny)
+    layers = decompose.decompose(s.image, mask, lm)
+    assert "face" in {l.tag for l in layers}
