@@ -34,3 +34,18 @@ _register_package()
 @pytest.fixture(scope="session")
 def repo_root() -> str:
     return REPO
+
+
+# The Cubism JSON schemas live in the shared folder beside the checkout (../shared).
+CUBISM_SCHEMAS = os.path.join(os.path.dirname(REPO), "shared", "cubism-schemas")
+
+
+def cubism_schema(name: str) -> dict:
+    """The named Cubism schema (motion3, physics3 ...); skips when shared/ is absent."""
+    import json
+
+    path = os.path.join(CUBISM_SCHEMAS, f"{name}.schema.json")
+    if not os.path.exists(path):
+        pytest.skip("the Cubism schemas (../shared/cubism-schemas) are not beside this checkout")
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)

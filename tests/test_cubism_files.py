@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Cubism interchange files: valid against the specifications' schemas, counts right."""
 import json
-import os
 
 import jsonschema
 import numpy as np
@@ -12,16 +11,7 @@ from image_to_rig.core.document import Motion, MotionCurve, Parameter
 
 from test_document import small_doc
 
-SCHEMAS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                       "shared", "cubism-schemas")
-
-
-def schema(name):
-    path = os.path.join(SCHEMAS, f"{name}.schema.json")
-    if not os.path.exists(path):
-        pytest.skip("the Cubism schemas (../shared/cubism-schemas) are not beside this checkout")
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+from conftest import cubism_schema as schema
 
 
 def doc_with_motion():

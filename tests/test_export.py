@@ -221,15 +221,7 @@ def test_export_reports_a_broken_document(tmp_path):
 
 # ------------------------------------------------------------------ Cubism interchange files + PSD
 
-SCHEMAS = "/work/shared/cubism-schemas"
-
-
-def _schema(name):
-    path = os.path.join(SCHEMAS, f"{name}.schema.json")
-    if not os.path.exists(path):
-        pytest.skip("the Cubism schemas are not available")
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+from conftest import cubism_schema as _schema  # noqa: E402
 
 
 def _hair_document(source="/home/artist/My Girl (final).png"):

@@ -2,7 +2,6 @@
 """Pendulum physics: stability, frame-rate independence, response, physics3 files."""
 import json
 import math
-import os
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from image_to_rig.core.runtime_format import from_runtime, to_runtime, validate_
 
 from web_support import make_test_document
 
-SCHEMAS = "/work/shared/cubism-schemas"
+from conftest import cubism_schema
 HAIR = ("ParamHairFront", "ParamHairSide", "ParamHairBack")
 
 
@@ -140,11 +139,7 @@ def test_validation_names_the_problem():
 
 
 def _physics3_schema():
-    path = os.path.join(SCHEMAS, "physics3.schema.json")
-    if not os.path.exists(path):
-        pytest.skip("Cubism schemas are not available")
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    return cubism_schema("physics3")
 
 
 def test_physics3_is_schema_valid_with_exact_counts():
