@@ -3,9 +3,9 @@
 
 Definition (the one the tests and bench/bench_tearing.py use):
 
-* Render the character's alpha at a pose (same rules as core/render.py:
-  texture alpha sampled bilinearly through each deformed mesh, clipping and
-  opacity applied, layers combined with "over", i.e. 1 - prod(1 - a)).
+* Render the character's alpha at a pose with core/render.py (texture alpha
+  sampled bilinearly through each deformed mesh, clipping and opacity
+  keyforms applied, layers combined with "over").
 * The silhouette S is alpha >= 0.5.  Its *body* is S closed with a 3 x 3
   disc (cracks up to 2 px wide that reach the outline count; wider notches
   are outline, not holes) with every enclosed region filled in.
@@ -34,107 +34,29 @@ import cv2
 import numpy as np
 
 from .document import RigDocument
-from .evaluate import Evaluator
 
 HOLE_ALPHA = 0.5
 REST_TOLERANCE_PX = 2
 CLOSING_RADIUS_PX = 1  # closes cracks up to 2 px wide that reach the outline
 MIN_HOLE_PX = 12  # smaller hole regions (at 512 px, scaled linearly) are specks
-CHUNK = 256  # triangles rasterised together
 
 
 def closing_radius(width: int, height: int) -> int:
     return CLOSING_RADIUS_PX
 
 
-def rasterize_alpha(verts: np.ndarray, uvs: np.ndarray, tris: np.ndarray, texture_alpha: np.ndarray,
-                    size: Tuple[int, int]) -> np.ndarray:
-    """Alpha of one mesh on a (w, h) canvas: pixel centres inside a triangle
-    take the bilinearly sampled texture alpha at their interpolated uv.
-    Vectorised over triangles (the reference renderer loops over them)."""
-    w, h = size
-    out = np.zeros((h, w), np.float32)
-    if len(tris) == 0:
-        return out
-    p = verts[tris]
-    t = uvs[tris]
-    x0 = np.clip(np.floor(p[..., 0].min(1) - 0.5), 0, w).astype(np.int64)
-    x1 = np.clip(np.ceil(p[..., 0].max(1) + 0.5), 0, w).astype(np.int64)
-    y0 = np.clip(np.floor(p[..., 1].min(1) - 0.5), 0, h).astype(np.int64)
-    y1 = np.clip(np.ceil(p[..., 1].max(1) + 0.5), 0, h).astype(np.int64)
-    a = p[:, 0]
-    e1 = p[:, 1] - a
-    e2 = p[:, 2] - a
-    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-    ok = (np.abs(det) > 1e-12) & (x1 > x0) & (y1 > y0)
-    idx = np.nonzero(ok)[0]
-    if not len(idx):
-        return out
-    area = (x1 - x0)[idx] * (y1 - y0)[idx]
-    idx = idx[np.argsort(area)]
-    th, tw = texture_alpha.shape
-    tex = np.pad(texture_alpha.astype(np.float32), 1)  # zero border for bilinear reads
-    eps = 1e-7
-    for s in range(0, len(idx), CHUNK):
-        sel = idx[s:s + CHUNK]
-        bw = int((x1 - x0)[sel].max())
-        bh = int((y1 - y0)[sel].max())
-        gy, gx = np.mgrid[0:bh, 0:bw]
-        px = x0[sel, None, None] + gx[None]
-        py = y0[sel, None, None] + gy[None]
-        valid = (px < x1[sel, None, None]) & (py < y1[sel, None, None])
-        dx = px + 0.5 - a[sel, 0, None, None]
-        dy = py + 0.5 - a[sel, 1, None, None]
-        d = det[sel, None, None]
-        b1 = (dx * e2[sel, 1, None, None] - dy * e2[sel, 0, None, None]) / d
-        b2 = (e1[sel, 0, None, None] * dy - e1[sel, 1, None, None] * dx) / d
-        b0 = 1.0 - b1 - b2
-        inside = valid & (b0 >= -eps) & (b1 >= -eps) & (b2 >= -eps)
-        if not inside.any():
-            continue
-        k, iy, ix = np.nonzero(inside)
-        tri = sel[k]
-        B0, B1, B2 = b0[k, iy, ix], b1[k, iy, ix], b2[k, iy, ix]
-        u = B0 * t[tri, 0, 0] + B1 * t[tri, 1, 0] + B2 * t[tri, 2, 0] - 0.5
-        v = B0 * t[tri, 0, 1] + B1 * t[tri, 1, 1] + B2 * t[tri, 2, 1] - 0.5
-        u = np.clip(u, -1.0, tw) + 1.0  # padded texture coordinates
-        v = np.clip(v, -1.0, th) + 1.0
-        u0 = np.floor(u).astype(np.int64)
-        v0 = np.floor(v).astype(np.int64)
-        fu, fv = (u - u0).astype(np.float32), (v - v0).astype(np.float32)
-        u1 = np.minimum(u0 + 1, tw + 1)
-        v1 = np.minimum(v0 + 1, th + 1)
-        val = ((1 - fu) * (1 - fv) * tex[v0, u0] + fu * (1 - fv) * tex[v0, u1]
-               + (1 - fu) * fv * tex[v1, u0] + fu * fv * tex[v1, u1])
-        np.maximum.at(out, (py[k, iy, ix], px[k, iy, ix]), val)
-    return out
-
-
 class AlphaRenderer:
-    """The character's alpha at any pose (textures prepared once)."""
+    """The character's alpha at any pose, from the reference renderer itself
+    (so clipping and opacity keyforms count exactly as they are drawn)."""
 
     def __init__(self, doc: RigDocument):
+        from .render import Renderer
+
         self.doc = doc
-        self.evaluator = Evaluator(doc)
-        self._alpha = {l.id: l.image[..., 3].astype(np.float32) / 255.0 for l in doc.layers}
-        self._layers = {l.id: l for l in doc.layers}
+        self._renderer = Renderer(doc)
 
     def render(self, values: Optional[Dict[str, float]] = None) -> np.ndarray:
-        doc = self.doc
-        size = (doc.canvas.width, doc.canvas.height)
-        verts = self.evaluator.mesh_vertices(values)
-        per_layer: Dict[str, np.ndarray] = {}
-        for mesh in doc.meshes:
-            a = rasterize_alpha(verts[mesh.id], mesh.uvs, mesh.triangles, self._alpha[mesh.layer], size)
-            prev = per_layer.get(mesh.layer)
-            per_layer[mesh.layer] = a if prev is None else a + prev * (1.0 - a)
-        transmit = np.ones((size[1], size[0]), np.float32)
-        for lid, a in per_layer.items():
-            layer = self._layers[lid]
-            if layer.clip_to:
-                a = a * per_layer.get(layer.clip_to, 0.0)
-            transmit *= 1.0 - a * float(layer.opacity)
-        return 1.0 - transmit
+        return self._renderer.render(values)[..., 3].astype(np.float32) / 255.0
 
 
 def hole_mask(alpha: np.ndarray, radius: int) -> np.ndarray:
