@@ -63,7 +63,6 @@ ROLE_WORDS: Dict[str, str] = {
 }
 LEFT_WORDS = ("l", "left", "左")
 RIGHT_WORDS = ("r", "right", "右")
-SKIPPED_KINDS = ("adjustment", "type", "brightnesscontrast")
 
 
 class PsdInputError(ImageInputError):
@@ -181,6 +180,8 @@ def load_psd(path: str) -> PsdImport:
     """Read a layered PSD into tagged layers (back to front) plus variants."""
     try:
         from psd_tools import PSDImage
+        from psd_tools.api.adjustments import AdjustmentLayer, FillLayer
+        from psd_tools.api.layers import TypeLayer
     except ImportError:  # pragma: no cover - psd-tools is a requirement
         raise PsdInputError("reading PSD files needs the psd-tools package") from None
     if not os.path.isfile(path):
@@ -204,7 +205,9 @@ def load_psd(path: str) -> PsdImport:
                 walk(child, context + [child.name], child_hidden)
                 continue
             kind = str(child.kind)
-            if kind in SKIPPED_KINDS or kind.endswith("adjustment"):
+            # Adjustments and fills change the layers below rather than draw a part, and
+            # text is the artist's notes: none of them is a body part to rig.
+            if isinstance(child, (AdjustmentLayer, FillLayer, TypeLayer)):
                 skipped.append(f"{child.name} ({kind} layer)")
                 continue
             if child.bbox[2] <= child.bbox[0] or child.bbox[3] <= child.bbox[1]:
