@@ -141,11 +141,11 @@ def evaluate_opacity(doc: RigDocument, values: Optional[Dict[str, float]] = None
 
 def sample_motion(doc: RigDocument, motion, t: float) -> Dict[str, float]:
     """Parameter values of a motion at time t (seconds): linear between keys,
-    wrapped when the motion loops, held at the ends otherwise.  Strength is
+    wrapped past the end when the motion loops, held at the ends otherwise.  Strength is
     applied around each parameter's default, as on export."""
     from .runtime_format import baked_curve
 
-    if motion.loop and motion.duration > 0:
+    if motion.loop and motion.duration > 0 and t > motion.duration:
         t = t % motion.duration
     values = {}
     for curve in motion.curves:

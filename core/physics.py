@@ -36,6 +36,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from .document import DocumentError, Motion, RigDocument
+from .evaluate import sample_motion
 
 STEP_HZ = 120.0
 MAX_FRAME_DT = 0.25
@@ -334,14 +335,6 @@ class PhysicsSimulator:
 
 
 # ------------------------------------------------------------------ baking
-
-def sample_motion(doc: RigDocument, motion: Motion, t: float) -> Dict[str, float]:
-    """Parameter values of a motion at time t (strength applied, linear curves)."""
-    from .runtime_format import baked_curve
-
-    return {c.param: float(np.interp(t, c.times, baked_curve(doc, motion, c)))
-            for c in motion.curves}
-
 
 def bake_physics(doc: RigDocument, motion: Motion, fps: float = None
                  ) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
