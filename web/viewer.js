@@ -164,17 +164,44 @@ async function open(source, label) {
 
 // ------------------------------------------------------------ Cubism companions
 
-/** Reads a file beside model.json: from the served folder or the dropped files. */
+/**
+ * A file that model3.json names, as a path inside the export: plain names
+ * (letters, digits, "_", "-", ".") in plain folders.  A scheme, a host, an
+ * absolute path, "." or ".." segments and backslashes are refused, so a model
+ * can never make the viewer fetch from another origin or another folder.
+ */
+export function exportPath(rel) {
+  if (typeof rel !== "string" || rel.length === 0 || rel.length > 256) {
+    throw new Error("a referenced file needs a plain relative path");
+  }
+  const parts = rel.split("/");
+  for (const part of parts) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(part) || part === "." || part === "..") {
+      throw new Error(`"${rel}" is not a path inside the model's folder`);
+    }
+  }
+  return parts.join("/");
+}
+
+/** Reads a file beside model.json: from the served folder or the dropped files,
+ * never from anywhere else (see exportPath). */
 function fileReader(source) {
   if (source instanceof Map) {
     // Unpacked zips keep paths (motions/Idle.motion3.json); dropped folders keep names.
     return async (rel) => {
-      const f = source.get(rel) || source.get(rel.split("/").pop());
+      const path = exportPath(rel);
+      const f = source.get(path) || source.get(path.split("/").pop());
       return f ? JSON.parse(await f.text()) : null;
     };
   }
+  const base = new URL(String(source ?? "./"), document.baseURI);
+  const folder = new URL("./", base);
   return async (rel) => {
-    const res = await fetch(new URL(rel, source));
+    const url = new URL(exportPath(rel), folder);
+    if (url.origin !== folder.origin || !url.pathname.startsWith(folder.pathname)) {
+      throw new Error(`"${rel}" lies outside the model's folder`);
+    }
+    const res = await fetch(url, { credentials: "same-origin", redirect: "error" });
     return res.ok ? res.json() : null;
   };
 }
