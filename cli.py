@@ -228,6 +228,30 @@ def command_render(args) -> int:
     return 0
 
 
+def command_convert_weights(args) -> int:
+    """A checkpoint that pickles more than tensors -> a .safetensors file the
+    backends load.  Only on the user's explicit word that they trust it."""
+    from .core.backends.base import BackendError, missing_packages
+
+    if not args.trust_this_file:
+        raise CliError(f"{args.input} is converted only if you trust where it came from: add "
+                       "--trust-this-file to say so (its tensors are copied into a .safetensors "
+                       "file; other objects in it are left out)")
+    missing = missing_packages(("torch", "safetensors"))
+    if missing:
+        raise CliError(f"converting weights needs {', '.join(missing)} (requirements-ai.txt)")
+    from .core.backends.torch_util import convert_to_safetensors
+
+    try:
+        count = convert_to_safetensors(os.path.abspath(args.input), os.path.abspath(args.output))
+    except BackendError as exc:
+        raise CliError(str(exc)) from None
+    if not args.quiet:
+        print(f"wrote {args.output}: {count} tensors from {args.input}, which you said you "
+              "trust; use the .safetensors file from now on", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m image_to_rig",
                                      description="Turn one character illustration into a 2D rig.")
@@ -264,6 +288,15 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--size", help="WIDTHxHEIGHT (default: the input image's canvas)")
     render.add_argument("--quiet", action="store_true")
     render.set_defaults(func=command_render)
+    convert = sub.add_parser(
+        "convert-weights", help="copy the tensors of a checkpoint you trust into a .safetensors "
+                                "file (for weights that store more than tensors)")
+    convert.add_argument("input", help="the checkpoint (.ckpt, .pth, .pt)")
+    convert.add_argument("output", help="the .safetensors file to write")
+    convert.add_argument("--trust-this-file", action="store_true",
+                         help="say that you trust where the checkpoint came from")
+    convert.add_argument("--quiet", action="store_true")
+    convert.set_defaults(func=command_convert_weights)
     return parser
 
 

@@ -3,17 +3,21 @@
 
 For the tests and the benchmark: the same key names and file formats as the
 published weights (a Lightning checkpoint for ISNet, a DataParallel state dict
-for the face-parts UNet, a Lightning checkpoint with pickled training config
-for big-lama, a diffusers `save_pretrained` folder for SD inpainting), only
+for the face-parts UNet, a Lightning checkpoint with a pickled OmegaConf
+training config for big-lama, a diffusers `save_pretrained` folder for SD inpainting), only
 with small channel widths, so the real loading code is exercised end to end.
 Outputs are noise: these models check plumbing, not quality.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import importlib.util
 import json
 import os
+import sys
+import types
+import typing
 from typing import Optional
 
 TINY_ISNET_WIDTHS = {name: (4, 8) for name in ("stage1", "stage2", "stage3", "stage4", "stage5",
@@ -21,13 +25,44 @@ TINY_ISNET_WIDTHS = {name: (4, 8) for name in ("stage1", "stage2", "stage3", "st
                                                "stage2d", "stage1d")}
 
 
-class TrainingConfig:
-    """Stands for the configuration object a training run pickles into its
-    checkpoint (big-lama's is an OmegaConf DictConfig): not loadable with
-    weights_only, so the stub unpickler must handle it."""
+@contextlib.contextmanager
+def omegaconf_names():
+    """Classes that pickle under OmegaConf's names, as big-lama's training
+    config does (an OmegaConf DictConfig of nodes with typing.Any metadata),
+    from a stand-in module that exists only while saving: no omegaconf needed."""
+    made = {}
+    names = ("omegaconf", "omegaconf.dictconfig", "omegaconf.base", "omegaconf.nodes")
+    if any(n in sys.modules for n in names):  # the real package: use it as it is
+        raise RuntimeError("the tiny big-lama stand-in cannot be saved while omegaconf is imported")
+    package = types.ModuleType("omegaconf")
+    package.__path__ = []
+    sys.modules["omegaconf"] = package
+    for module_name, class_names in (("omegaconf.dictconfig", ("DictConfig",)),
+                                     ("omegaconf.base", ("ContainerMetadata",)),
+                                     ("omegaconf.nodes", ("AnyNode",))):
+        module = types.ModuleType(module_name)
+        for name in class_names:
+            setattr(module, name, type(name, (), {"__module__": module_name}))
+            made[name] = getattr(module, name)
+        sys.modules[module_name] = module
+    try:
+        yield made
+    finally:
+        for module_name in names:
+            sys.modules.pop(module_name, None)
 
-    def __init__(self, **values):
-        self.values = values
+
+def _training_config(classes, values: dict):
+    config = classes["DictConfig"]()
+    meta = classes["ContainerMetadata"]()
+    meta.__dict__.update(ref_type=typing.Any, object_type=dict, optional=True, key=None)
+    nodes = {}
+    for key, value in values.items():
+        node = classes["AnyNode"]()
+        node.__dict__.update(_val=value, _metadata=None)
+        nodes[key] = node
+    config.__dict__.update(_content=nodes, _metadata=meta, _parent=None)
+    return config
 
 
 def _randomise(model, seed: int):
@@ -84,9 +119,9 @@ def save_tiny_lama(path: str, seed: int = 2, ngf: int = 4, n_blocks: int = 2) ->
     model = _randomise(build_lama(ngf=ngf, n_blocks=n_blocks), seed)
     state = {"generator." + k: v for k, v in model.state_dict().items()}
     state["discriminator.model0.0.ffc.convl2l.weight"] = torch.zeros(4, 3, 3, 3)
-    torch.save({"epoch": 40, "state_dict": state,
-                "hyper_parameters": TrainingConfig(generator={"kind": "ffc_resnet", "ngf": ngf})},
-               path)
+    with omegaconf_names() as classes:
+        config = _training_config(classes, {"kind": "ffc_resnet", "ngf": ngf})
+        torch.save({"epoch": 40, "state_dict": state, "hyper_parameters": config}, path)
     return path
 
 

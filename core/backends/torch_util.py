@@ -2,11 +2,13 @@
 """Loading checkpoints safely and checking them against a model's layout.
 
 * `.safetensors` files are read with safetensors (no code can run);
-* other files with `torch.load(weights_only=True)`; training checkpoints that
-  also pickle foreign objects (a Lightning checkpoint's OmegaConf config, for
-  instance) are read by an unpickler that only rebuilds tensors and plain
-  containers and replaces every other object with an inert stub, so no code
-  from the file ever runs;
+* other files with `torch.load(weights_only=True)` only: torch's restricted
+  unpickler, which rebuilds tensors and plain containers; the few objects that
+  published training checkpoints pickle beside their weights (big-lama's
+  OmegaConf config) are allow-listed by name as inert stubs.  A file that needs
+  anything else is refused with a message that says how to convert it
+  (`convert_to_safetensors`, the explicit `convert-weights` command); no code
+  from a weights file ever runs;
 * `check_state_dict` compares names and shapes with the model and raises
   ModelLoadError naming the first mismatch.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 from collections import OrderedDict
 from typing import Dict, Iterable, Mapping
 
@@ -51,9 +54,23 @@ def half_is_safe(device) -> bool:
     return getattr(device, "type", str(device)) == "cuda"
 
 
-# --------------------------------------------------------------------------- stub unpickling
-class _Stub:
-    """Stands in for any object a checkpoint pickles besides tensors."""
+# --------------------------------------------------------------------------- safe unpickling
+# Objects that published training checkpoints pickle beside their tensors
+# (big-lama's OmegaConf training config).  torch's weights_only unpickler
+# builds each of them as an inert stub: it has no behaviour, keeps no state and
+# is dropped with the rest of the checkpoint once the tensors are taken out.
+KNOWN_CHECKPOINT_GLOBALS = (
+    "omegaconf.dictconfig.DictConfig", "omegaconf.listconfig.ListConfig",
+    "omegaconf.base.ContainerMetadata", "omegaconf.base.Metadata",
+    "omegaconf.nodes.AnyNode", "omegaconf.nodes.StringNode", "omegaconf.nodes.IntegerNode",
+    "omegaconf.nodes.FloatNode", "omegaconf.nodes.BooleanNode", "omegaconf.nodes.EnumNode",
+    "omegaconf.nodes.ValueNode", "typing.Any", "builtins.dict", "builtins.list",
+)
+
+
+class _Inert:
+    """Stands in for one of KNOWN_CHECKPOINT_GLOBALS: accepts whatever the
+    unpickler hands it and does nothing with it."""
 
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)
@@ -64,64 +81,111 @@ class _Stub:
     def __setstate__(self, state):
         pass
 
-    def __call__(self, *args, **kwargs):
-        return _Stub()
 
-    def __setitem__(self, key, value):  # a dict subclass being filled
-        pass
-
-    def append(self, value):
-        pass
-
-    def extend(self, values):
-        pass
+def _inert_globals(names=KNOWN_CHECKPOINT_GLOBALS):
+    """(stub class, full name) pairs for torch.serialization.safe_globals."""
+    return [(type(name.rsplit(".", 1)[-1], (_Inert,), {"__module__": "inert." + name}), name)
+            for name in names]
 
 
-_ALLOWED_TORCH_PREFIXES = ("torch._utils._rebuild", "torch._tensor._rebuild")
+# What torch's restricted unpickler says when a file pickles an object it
+# does not allow (as opposed to a damaged file).
+_FOREIGN_OBJECT_SIGNS = ("GLOBAL", "Unsupported global", "Can only create new object",
+                         "Can only build", "reduce for unrecognized function", "Can only SETITEM",
+                         "Can only append")
 
-
-def _allowed_global(module: str, name: str) -> bool:
-    if module == "collections" and name == "OrderedDict":
-        return True
-    if module == "builtins" and name in ("set", "frozenset", "complex", "slice", "bytearray"):
-        return True
-    full = f"{module}.{name}"
-    if full.startswith(_ALLOWED_TORCH_PREFIXES):
-        return True
-    if module == "torch" and (name.endswith("Storage") or name in ("Size", "device", "dtype")):
-        return True
-    if module == "torch" and name in ("float32", "float16", "bfloat16", "float64", "int64",
-                                      "int32", "int16", "int8", "uint8", "bool"):
-        return True
-    if module == "torch.storage" and name in ("UntypedStorage", "TypedStorage"):
-        return True
-    if module == "torch.nn.parameter" and name == "Parameter":
-        return True
-    return False
-
-
-class _StubUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if _allowed_global(module, name):
-            return super().find_class(module, name)
-        return type(name, (_Stub,), {"__module__": "stub." + module})
-
-
-class _StubPickleModule:
-    Unpickler = _StubUnpickler
-    load = staticmethod(pickle.load)
-    __name__ = "image_to_rig_stub_pickle"
+CONVERT_HINT = ("if you trust where the file came from, convert it once with "
+                "`python -m image_to_rig convert-weights {path} OUT.safetensors --trust-this-file` "
+                "and use OUT.safetensors")
 
 
 def _torch_load(path: str):
+    """torch.load with weights_only=True (torch's restricted unpickler: tensors,
+    plain containers and the inert stubs above).  A file that needs anything
+    else is refused; nothing in it runs."""
     import torch
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(_inert_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "weights_only" not in str(exc) and "Unsupported global" not in str(exc):
-            raise
-    # a training checkpoint that pickles more than tensors: stubs for the rest
-    return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_StubPickleModule)
+        text = str(exc)
+        if not any(sign in text for sign in _FOREIGN_OBJECT_SIGNS):
+            raise  # a damaged file: the caller says so
+        found = re.search(r"GLOBAL ([\w.]+)", text)
+        what = f" ({found.group(1)})" if found else ""
+        raise ModelLoadError(
+            f"{path} stores Python objects besides its weights{what}, and loading them could "
+            "run code from the file, so Image to Rig does not load it; "
+            + CONVERT_HINT.format(path=path)) from None
+
+
+# --------------------------------------------------------------------------- conversion
+MAX_CONVERT_GLOBALS = 256
+
+
+def convert_to_safetensors(src: str, dst: str) -> int:
+    """Write the tensors of the checkpoint `src` to the safetensors file `dst`;
+    return how many.  Only for a file the user says they trust, and even then
+    nothing in it runs: it is read with weights_only=True, every object it
+    pickles besides tensors is built as an inert stub (found one by one from
+    torch's refusals) and left out.  `dst` is written beside and renamed into place."""
+    import torch
+    from safetensors.torch import save_file
+
+    if not dst.endswith(".safetensors"):
+        raise ModelLoadError(f"the converted file must end in .safetensors, got {dst}")
+    if not os.path.isfile(src):
+        raise ModelLoadError(f"{src} does not exist")
+    names = list(KNOWN_CHECKPOINT_GLOBALS)
+    data = None
+    for _ in range(MAX_CONVERT_GLOBALS):
+        try:
+            with torch.serialization.safe_globals(_inert_globals(names)):
+                data = torch.load(src, map_location="cpu", weights_only=True)
+            break
+        except pickle.UnpicklingError as exc:
+            found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+            if found is None or found.group(1) in names:
+                raise ModelLoadError(f"{src} cannot be converted: {_last_line(exc)}") from None
+            names.append(found.group(1))
+        except Exception as exc:
+            raise ModelLoadError(f"{src} is not a PyTorch checkpoint that can be converted "
+                                 f"({type(exc).__name__}: {exc})") from None
+    else:
+        raise ModelLoadError(f"{src} pickles more than {MAX_CONVERT_GLOBALS} kinds of objects; "
+                             "it is not a weights file")
+    tensors = _named_tensors(data, f"the weights file {src}")
+    folder = os.path.dirname(os.path.abspath(dst)) or "."
+    tmp = os.path.join(folder, "." + os.path.basename(dst) + ".part")
+    try:
+        save_file({k: v.detach().contiguous().clone() for k, v in tensors.items()}, tmp)
+        os.replace(tmp, dst)
+    except OSError as exc:
+        raise ModelLoadError(f"could not write {dst}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return len(tensors)
+
+
+def _last_line(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    useful = [line for line in lines if "GLOBAL" in line or "Can only" in line or "Unsupported" in line]
+    return (useful or lines or [type(exc).__name__])[0]
+
+
+def _named_tensors(data, label: str) -> "OrderedDict[str, object]":
+    """name -> tensor of a loaded checkpoint (a training checkpoint: its "state_dict");
+    `label` names the file in errors ("the ISNet weights file PATH")."""
+    if isinstance(data, Mapping) and "state_dict" in data and isinstance(data["state_dict"], Mapping):
+        data = data["state_dict"]
+    if not isinstance(data, Mapping):
+        raise ModelLoadError(f"{label} holds a {type(data).__name__}, not a set of named tensors")
+    import torch
+    tensors = OrderedDict((str(k), v) for k, v in data.items() if isinstance(v, torch.Tensor))
+    if not tensors:
+        raise ModelLoadError(f"{label} contains no tensors")
+    return tensors
 
 
 def load_tensors(path: str, what: str) -> Dict[str, "object"]:
@@ -145,16 +209,7 @@ def load_tensors(path: str, what: str) -> Dict[str, "object"]:
         raise ModelLoadError(f"the {what} weights file {path} is corrupted or not a PyTorch/"
                              f"safetensors checkpoint ({type(exc).__name__}: {exc}): download it "
                              "again") from exc
-    if isinstance(data, Mapping) and "state_dict" in data and isinstance(data["state_dict"], Mapping):
-        data = data["state_dict"]
-    if not isinstance(data, Mapping):
-        raise ModelLoadError(f"the {what} weights file {path} holds a {type(data).__name__}, not a "
-                             "set of named tensors")
-    import torch
-    tensors = OrderedDict((str(k), v) for k, v in data.items() if isinstance(v, torch.Tensor))
-    if not tensors:
-        raise ModelLoadError(f"the {what} weights file {path} contains no tensors")
-    return tensors
+    return _named_tensors(data, f"the {what} weights file {path}")
 
 
 def strip_prefix(tensors: Mapping[str, object], prefixes: Iterable[str]) -> "OrderedDict[str, object]":
