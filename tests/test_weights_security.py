@@ -176,3 +176,21 @@ def test_convert_weights_refuses_a_file_that_calls_the_system(real, tmp_path, le
     assert "cannot be converted" in proc.stderr and "system" in proc.stderr, proc.stderr
     assert not marker.exists(), "code from the weights file ran"
     assert not out.exists()
+
+
+def test_stable_diffusion_folder_with_pickled_weights_is_refused(tmp_path, monkeypatch):
+    pytest.importorskip("diffusers")
+    if tiny.clip_vocab_gz() is None:
+        pytest.skip("open-clip-torch (the CLIP vocabulary) is not installed")
+    from image_to_rig.core.backends.sd_inpaint import load_sd_inpaint
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    folder = tmp_path / "sd"
+    tiny.save_tiny_sd_inpaint(str(folder))
+    marker = tmp_path / "code-ran"
+    for st in folder.rglob("*.safetensors"):  # the same pipeline with pickled weights
+        torch.save({"payload": _Payload(str(marker))}, st.with_suffix(".bin"))
+        st.unlink()
+    with pytest.raises(ModelLoadError, match="could not be loaded"):
+        load_sd_inpaint(str(folder), "cpu")
+    assert not marker.exists(), "code from a pickled diffusers weights file ran"

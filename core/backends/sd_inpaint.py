@@ -2,8 +2,9 @@
 """Inpainting: Stable Diffusion inpainting through diffusers, fully offline.
 
 The pipeline is loaded with `StableDiffusionInpaintPipeline.from_pretrained(
-folder, local_files_only=True)` from a local folder (a `save_pretrained`
-folder or a Hugging Face cache snapshot); nothing is downloaded here.  Each
+folder, local_files_only=True, use_safetensors=True)` from a local folder (a `save_pretrained`
+folder or a Hugging Face cache snapshot); nothing is downloaded here, and only .safetensors weights are
+read (a folder of pickled .bin weights is refused).  Each
 layer gets its own prompt, seed, steps and strength.  The crop is scaled so
 its long side is `sd_size` (512) px, padded to a multiple of 8, painted, and
 scaled back; `InpaintBackend.inpaint` keeps every visible pixel as it was.
@@ -37,8 +38,8 @@ def load_sd_inpaint(folder: str, device_preference: str = "auto"):
     dtype = torch.float16 if half_is_safe(device) else torch.float32
     try:
         pipe = StableDiffusionInpaintPipeline.from_pretrained(
-            folder, local_files_only=True, dtype=dtype, safety_checker=None,
-            requires_safety_checker=False)
+            folder, local_files_only=True, use_safetensors=True, dtype=dtype,
+            safety_checker=None, requires_safety_checker=False)
     except (OSError, ValueError, KeyError, RuntimeError, EnvironmentError) as exc:
         raise ModelLoadError(f"the Stable Diffusion inpainting model in {folder} could not be "
                              f"loaded ({type(exc).__name__}: {exc})") from exc
