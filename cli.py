@@ -69,34 +69,72 @@ def write_preview_gif(doc, path: str, seconds: Optional[float] = None, fps: int 
 
 @contextlib.contextmanager
 def blender_session():
-    """An empty Blender scene with this add-on registered (background bpy)."""
-    os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="image_to_rig-bl-"))
-    import bpy
+    """An empty Blender scene with this add-on registered (background bpy).
 
-    from . import register, unregister
+    Ctrl-C and SIGTERM wait while Blender starts and stops (interrupting its
+    start-up crashes it); Blender's user folder is a private temporary one,
+    removed afterwards, unless BLENDER_USER_RESOURCES is set."""
+    from .core.output_folder import signals_held
 
-    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
-    register()
+    own_resources = None
+    if not os.environ.get("BLENDER_USER_RESOURCES"):
+        own_resources = tempfile.mkdtemp(prefix="image_to_rig-bl-")
+        os.environ["BLENDER_USER_RESOURCES"] = own_resources
+    registered = False
     try:
+        with signals_held():
+            import bpy
+
+            from . import register, unregister
+
+            bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+            register()
+            registered = True
         yield
     finally:
-        unregister()
+        if registered:
+            with signals_held():
+                unregister()
+        if own_resources is not None:
+            os.environ.pop("BLENDER_USER_RESOURCES", None)
+            shutil.rmtree(own_resources, ignore_errors=True)
+
+
+REPORT_FORMAT = "image-to-rig-output"
+
+
+def is_rig_output(folder: str) -> bool:
+    """Whether `folder` holds an earlier `rig` result (its report.json says so;
+    older results are known by their report's keys)."""
+    try:
+        with open(os.path.join(folder, "report.json"), encoding="utf-8") as fh:
+            report = json.load(fh)
+    except (OSError, ValueError, RecursionError):
+        return False
+    if not isinstance(report, dict):
+        return False
+    return report.get("format") == REPORT_FORMAT or {"parameters", "layers", "stages"} <= set(report)
+
+
+def _model_paths(items: List[str]) -> Dict[str, str]:
+    paths = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise CliError(f"--model needs NAME=PATH, got {item!r}")
+        paths[name.strip()] = os.path.abspath(path)
+    return paths
 
 
 def command_rig(args) -> int:
     from .core.image_io import ImageInputError
+    from .core.output_folder import (FolderLock, OutputFolderError, check_target, make_staging,
+                                     plain_os_error, swap_in)
     from .core.pipeline import PipelineOptions, run_pipeline
 
     started = time.perf_counter()
-    out_dir = os.path.abspath(args.out)
     stem = os.path.splitext(os.path.basename(args.input))[0] or "rig"
-    model_paths = {}
-    for item in args.model:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise CliError(f"--model needs NAME=PATH, got {item!r}")
-        model_paths[name.strip()] = os.path.abspath(path)
-    settings = {"model_paths": model_paths, "seed": args.seed, "steps": args.steps,
+    settings = {"model_paths": _model_paths(args.model), "seed": args.seed, "steps": args.steps,
                 "strength": args.strength}
     if args.prompt:
         settings["prompt"] = args.prompt
@@ -112,54 +150,38 @@ def command_rig(args) -> int:
             print(f"[{fraction * 100:5.1f}%] {stage}", file=sys.stderr)
 
     try:
-        result = run_pipeline(args.input, options, progress)
-    except ImageInputError as exc:
-        raise CliError(f"cannot use {args.input!r}: {exc}") from None
-    except ValueError as exc:
-        raise CliError(f"could not rig {args.input!r}: {exc}") from None
-
-    os.makedirs(os.path.dirname(out_dir) or ".", exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".image_to_rig-", dir=os.path.dirname(out_dir) or ".")
+        out_dir = check_target(args.out, is_rig_output, "rig output")
+        lock = FolderLock(out_dir).acquire()
+    except OutputFolderError as exc:
+        raise CliError(str(exc)) from None
     try:
-        timings = {t.name: round(t.seconds, 4) for t in result.timings}
-        t0 = time.perf_counter()
-        write_layer_pngs(result.doc, os.path.join(staging, "layers"))
-        timings["layer_pngs"] = round(time.perf_counter() - t0, 4)
-
-        t0 = time.perf_counter()
-        with blender_session():
-            from .scene.build import build_scene
-            from .scene.gather import gather_document
-            import bpy
-
-            collection = build_scene(result.doc)
-            timings["blender_build"] = round(time.perf_counter() - t0, 4)
-            t0 = time.perf_counter()
-            gathered = gather_document(collection)
-            from .core.export_web import export_folder
-            export_folder(gathered, os.path.join(staging, "web"))
-            timings["export"] = round(time.perf_counter() - t0, 4)
-            t0 = time.perf_counter()
-            bpy.ops.wm.save_as_mainfile(filepath=os.path.join(staging, f"{stem}.blend"),
-                                        compress=True)
-            timings["save_blend"] = round(time.perf_counter() - t0, 4)
-        if args.preview:
-            t0 = time.perf_counter()
-            write_preview_gif(result.doc, os.path.join(staging, "preview.gif"))
-            timings["preview"] = round(time.perf_counter() - t0, 4)
-
-        report = result.report()
-        report["stages"] = timings
-        report["rig_and_export_seconds"] = round(
-            sum(v for k, v in timings.items() if k not in ("layer_pngs", "save_blend", "preview")), 4)
-        report["wall_seconds"] = round(time.perf_counter() - started, 3)
-        report["peak_rss_mb"] = _peak_rss_mb()
-        with open(os.path.join(staging, "report.json"), "w", encoding="utf-8") as fh:
-            json.dump(report, fh, indent=2)
-        _replace_folder_contents(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        try:
+            result = run_pipeline(args.input, options, progress)
+        except ImageInputError as exc:
+            raise CliError(f"cannot use {args.input!r}: {exc}") from None
+        except ValueError as exc:
+            raise CliError(f"could not rig {args.input!r}: {exc}") from None
+        try:
+            staging = make_staging(out_dir)
+        except OutputFolderError as exc:
+            raise CliError(str(exc)) from None
+        try:
+            _write_rig_outputs(result, staging, stem, args, started)
+            try:
+                swap_in(staging, out_dir)
+            except KeyboardInterrupt as exc:
+                if not os.path.isdir(staging):  # the swap was done: say so
+                    exc.args = (f"the results were already written to {out_dir}",)
+                raise
+        except OSError as exc:
+            raise CliError(f"writing the results beside {out_dir} failed: {plain_os_error(exc)}; "
+                           "nothing was changed there") from None
+        except OutputFolderError as exc:
+            raise CliError(str(exc)) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        lock.release()
     if not args.quiet:
         print(f"wrote {out_dir}: {stem}.blend, web/, layers/ ({len(result.doc.layers)} layers), "
               f"report.json in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -168,17 +190,52 @@ def command_rig(args) -> int:
     return 0
 
 
-def _replace_folder_contents(staging: str, out_dir: str) -> None:
-    """Move the finished outputs into out_dir, replacing same-named entries only."""
-    os.makedirs(out_dir, exist_ok=True)
-    for name in os.listdir(staging):
-        target = os.path.join(out_dir, name)
-        if os.path.isdir(target) and not os.path.islink(target):
-            shutil.rmtree(target)
-        elif os.path.exists(target):
-            os.remove(target)
-        os.replace(os.path.join(staging, name), target)
-    os.rmdir(staging)
+def _write_rig_outputs(result, staging: str, stem: str, args, started: float) -> None:
+    """Every result file into the staging folder (the swap puts them in place)."""
+    from .core.export_web import ExportError
+
+    timings = {t.name: round(t.seconds, 4) for t in result.timings}
+    t0 = time.perf_counter()
+    write_layer_pngs(result.doc, os.path.join(staging, "layers"))
+    timings["layer_pngs"] = round(time.perf_counter() - t0, 4)
+
+    t0 = time.perf_counter()
+    with blender_session():
+        from .scene.build import build_scene
+        from .scene.gather import gather_document
+        import bpy
+
+        collection = build_scene(result.doc)
+        timings["blender_build"] = round(time.perf_counter() - t0, 4)
+        t0 = time.perf_counter()
+        gathered = gather_document(collection)
+        from .core.export_web import export_folder
+        try:
+            export_folder(gathered, os.path.join(staging, "web"))
+        except ExportError as exc:
+            raise CliError(str(exc)) from None
+        timings["export"] = round(time.perf_counter() - t0, 4)
+        t0 = time.perf_counter()
+        blend = os.path.join(staging, f"{stem}.blend")
+        bpy.ops.wm.save_as_mainfile(filepath=blend, compress=True)
+        if not os.path.isfile(blend):  # Blender reports a failed save only in its log
+            raise CliError(f"Blender could not save {stem}.blend beside the output folder "
+                           "(is the disk full?); nothing was changed there")
+        timings["save_blend"] = round(time.perf_counter() - t0, 4)
+    if args.preview:
+        t0 = time.perf_counter()
+        write_preview_gif(result.doc, os.path.join(staging, "preview.gif"))
+        timings["preview"] = round(time.perf_counter() - t0, 4)
+
+    report = result.report()
+    report["format"] = REPORT_FORMAT
+    report["stages"] = timings
+    report["rig_and_export_seconds"] = round(
+        sum(v for k, v in timings.items() if k not in ("layer_pngs", "save_blend", "preview")), 4)
+    report["wall_seconds"] = round(time.perf_counter() - started, 3)
+    report["peak_rss_mb"] = _peak_rss_mb()
+    with open(os.path.join(staging, "report.json"), "w", encoding="utf-8") as fh:
+        json.dump(report, fh, indent=2)
 
 
 def parse_params(items: List[str]) -> Dict[str, float]:
@@ -300,22 +357,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: the run stops like Ctrl-C, cleaning up on the way out."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def write_error_log() -> str:
+    """The traceback of the exception being handled, in a new private file
+    (unpredictable name, mode 0600, created without following links)."""
+    import traceback
+
+    fd, path = tempfile.mkstemp(prefix="image_to_rig-error-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        traceback.print_exc(file=fh)
+    return path
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    import signal
+
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("cancelled; nothing was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
+        what = exc.args[0] if exc.args else "nothing was written"
+        stopped = isinstance(exc, Terminated)
+        print(f"{'stopped' if stopped else 'cancelled'}; {what}", file=sys.stderr)
+        return 143 if stopped else 130
     except Exception as exc:  # a bug, not the user's fault: say so, keep the details
-        import traceback
-
-        log = os.path.join(tempfile.gettempdir(), "image_to_rig-error.log")
-        with open(log, "w", encoding="utf-8") as fh:
-            traceback.print_exc(file=fh)
+        log = write_error_log()
         print(f"error: Image to Rig hit an internal problem ({exc.__class__.__name__}: {exc}). "
               f"Nothing was written. Details for a bug report: {log}", file=sys.stderr)
         return 3

@@ -15,9 +15,9 @@ Folder contents (``<stem>`` is the source image's name without extension, or
   with a Cubism model of the same character that uses standard parameter ids.
 * <stem>.psd: the layers (hidden parts complete) in depth order.
 
-The folder is written into a hidden temporary sibling and swapped into place
-only when complete, so a failed export leaves nothing half-written and an
-earlier export in the same place untouched.
+The folder is written into a hidden sibling and swapped into place only when
+complete (core/output_folder.py), so a failed export leaves nothing
+half-written and an earlier export in the same place untouched.
 """
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from typing import Dict, List, Sequence, Tuple
 
 import cv2
@@ -34,6 +33,8 @@ import numpy as np
 from .atlas import AtlasError, pack_atlas
 from .cubism_files import interchange_files
 from .document import DocumentError, Layer, RigDocument
+from .output_folder import (FolderLock, OutputFolderError, check_target, make_staging,
+                            plain_os_error, swap_in)
 from .psd_export import write_psd
 from .runtime_format import to_runtime, validate_runtime
 
@@ -161,60 +162,34 @@ def _write_contents(folder: str, data: dict, pages: Sequence[np.ndarray],
     _copy_viewer(folder)
 
 
-def _looks_replaceable(folder: str) -> bool:
-    """Only an empty folder or an earlier export may be replaced wholesale."""
-    entries = os.listdir(folder)
-    return not entries or MODEL_FILE in entries
-
-
-def _plain(exc: OSError) -> str:
-    return exc.strerror or str(exc)
+def is_export(folder: str) -> bool:
+    """An earlier export (it holds a model.json), which may be replaced."""
+    return os.path.isfile(os.path.join(folder, MODEL_FILE))
 
 
 def export_folder(doc: RigDocument, out_dir: str, padding: int = 4, max_size: int = 4096) -> str:
     """Export `doc` as a self-contained web folder at `out_dir`; returns its absolute path.
 
     An existing `out_dir` is replaced only if it is empty or an earlier export
-    (holds a model.json); anything else is refused rather than deleted.
+    (holds a model.json); anything else is refused rather than deleted.  The
+    folder is written beside and swapped in all or nothing
+    (core/output_folder.py); files a user added to an earlier export stay.
     """
-    out_dir = os.path.abspath(os.fspath(out_dir))
     data, pages = build_runtime(doc, padding=padding, max_size=max_size)
-    if os.path.exists(out_dir):
-        if not os.path.isdir(out_dir):
-            raise ExportError(f"{out_dir} is a file, not a folder; choose a folder to export into")
-        if not _looks_replaceable(out_dir):
-            raise ExportError(f"{out_dir} already holds other files and is not an earlier export; "
-                              "choose an empty or new folder so nothing of yours is overwritten")
-    parent = os.path.dirname(out_dir)
     try:
-        os.makedirs(parent, exist_ok=True)
-        staging = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".export-", dir=parent)
-    except OSError as exc:
-        raise ExportError(f"cannot create the export folder in {parent}: {_plain(exc)}; "
-                          "choose a folder you can write to") from None
-    backup = None
-    try:
-        try:
-            _write_contents(staging, data, pages, doc)
-            os.chmod(staging, 0o755)
-        except OSError as exc:
-            raise ExportError(f"writing the export into {parent} failed: {_plain(exc)}; "
-                              "check free disk space and permissions") from None
-        try:
-            if os.path.exists(out_dir):
-                backup = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".old-", dir=parent)
-                os.rmdir(backup)
-                os.rename(out_dir, backup)
-            os.rename(staging, out_dir)
-        except OSError as exc:
-            if backup is not None and not os.path.exists(out_dir) and os.path.exists(backup):
-                os.rename(backup, out_dir)
-                backup = None
-            raise ExportError(f"cannot replace {out_dir}: {_plain(exc)}; "
-                              "close programs using it and try again") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+        out_dir = check_target(out_dir, is_export, "export")
+        with FolderLock(out_dir):
+            staging = make_staging(out_dir)
+            try:
+                try:
+                    _write_contents(staging, data, pages, doc)
+                except OSError as exc:
+                    raise ExportError(f"writing the export beside {out_dir} failed: "
+                                      f"{plain_os_error(exc)}; check free disk space and "
+                                      "permissions") from None
+                swap_in(staging, out_dir)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    except OutputFolderError as exc:
+        raise ExportError(str(exc)) from None
     return out_dir
