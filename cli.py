@@ -51,8 +51,8 @@ def write_preview_gif(doc, path: str, seconds: Optional[float] = None, fps: int 
     import numpy as np
     from PIL import Image
 
-    from .core.evaluate import resolve_values, sample_motion
-    from .core.render import Renderer
+    from .core.runtime.evaluate import resolve_values, sample_motion
+    from .core.runtime.render import Renderer
 
     scale = min(1.0, max_side / max(doc.canvas.width, doc.canvas.height))
     renderer = Renderer(doc, scale=scale)
@@ -74,7 +74,7 @@ def blender_session():
     Ctrl-C and SIGTERM wait while Blender starts and stops (interrupting its
     start-up crashes it); Blender's user folder is a private temporary one,
     removed afterwards, unless BLENDER_USER_RESOURCES is set."""
-    from .core.output_folder import signals_held
+    from .core.formats.output_folder import signals_held
 
     own_resources = None
     if not os.environ.get("BLENDER_USER_RESOURCES"):
@@ -127,8 +127,8 @@ def _model_paths(items: List[str]) -> Dict[str, str]:
 
 
 def command_rig(args) -> int:
-    from .core.image_io import ImageInputError
-    from .core.output_folder import (FolderLock, OutputFolderError, check_target, make_staging,
+    from .core.formats.image_in import ImageInputError
+    from .core.formats.output_folder import (FolderLock, OutputFolderError, check_target, make_staging,
                                      plain_os_error, swap_in)
     from .core.pipeline import PipelineOptions, run_pipeline
 
@@ -192,7 +192,7 @@ def command_rig(args) -> int:
 
 def _write_rig_outputs(result, staging: str, stem: str, args, started: float) -> None:
     """Every result file into the staging folder (the swap puts them in place)."""
-    from .core.export_web import ExportError
+    from .core.formats.export_folder import ExportError
 
     timings = {t.name: round(t.seconds, 4) for t in result.timings}
     t0 = time.perf_counter()
@@ -209,7 +209,7 @@ def _write_rig_outputs(result, staging: str, stem: str, args, started: float) ->
         timings["blender_build"] = round(time.perf_counter() - t0, 4)
         t0 = time.perf_counter()
         gathered = gather_document(collection)
-        from .core.export_web import export_folder
+        from .core.formats.export_folder import export_folder
         try:
             export_folder(gathered, os.path.join(staging, "web"))
         except ExportError as exc:
@@ -254,9 +254,9 @@ def parse_params(items: List[str]) -> Dict[str, float]:
 def command_render(args) -> int:
     import cv2
 
-    from .core.document import DocumentError
-    from .core.render import Renderer
-    from .core.runtime_format import load_model
+    from .core.model.document import DocumentError
+    from .core.runtime.render import Renderer
+    from .core.formats.model_json import load_model
 
     try:
         doc = load_model(args.model)

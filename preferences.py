@@ -14,7 +14,7 @@ import threading
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from .core.models import MODELS
+from .core.backends.weights import MODELS
 
 ADDON_ID = __package__  # "image_to_rig", or "bl_ext.<repo>.image_to_rig" as an extension
 
@@ -23,7 +23,7 @@ def _default_models_dir() -> str:
     try:  # the extension's own writable folder (Blender 4.2+)
         return bpy.utils.extension_path_user(ADDON_ID, path="models", create=False)
     except (ValueError, AttributeError, RuntimeError):
-        from .core.models import models_dir
+        from .core.backends.weights import models_dir
         return models_dir()
 
 
@@ -34,7 +34,7 @@ def get_prefs(context=None):
 
 
 def model_path(context, name: str) -> str:
-    from .core.models import default_model_path
+    from .core.backends.weights import default_model_path
     prefs = get_prefs(context)
     if prefs is not None:
         path = getattr(prefs, f"{name}_path", "")
@@ -81,7 +81,7 @@ class ImageToRigPreferences(bpy.types.AddonPreferences):
                     "{input} (the illustration) and {output} (the PSD it writes) or {output_dir}")
 
     def draw(self, context):
-        from .core.models import model_status
+        from .core.backends.weights import model_status
         layout = self.layout
         layout.prop(self, "models_dir")
         layout.prop(self, "device")
@@ -130,7 +130,7 @@ class IMAGE_TO_RIG_OT_model_check(bpy.types.Operator):
     model: StringProperty()
 
     def execute(self, context):
-        from .core.models import ModelError, check_model
+        from .core.backends.weights import ModelError, check_model
         try:
             message = check_model(self.model, model_path(context, self.model))
         except ModelError as exc:
@@ -152,7 +152,7 @@ class IMAGE_TO_RIG_OT_model_download(bpy.types.Operator):
     model: StringProperty()
 
     def _refused(self):
-        from .core.models import DownloadRefused, download_model
+        from .core.backends.weights import DownloadRefused, download_model
         try:
             download_model(self.model, online_access=False)
         except DownloadRefused as exc:
@@ -161,7 +161,7 @@ class IMAGE_TO_RIG_OT_model_download(bpy.types.Operator):
         return {"CANCELLED"}
 
     def execute(self, context):  # headless: synchronous
-        from .core.models import ModelError, download_model
+        from .core.backends.weights import ModelError, download_model
         if not getattr(bpy.app, "online_access", False):
             return self._refused()
         try:
@@ -180,7 +180,7 @@ class IMAGE_TO_RIG_OT_model_download(bpy.types.Operator):
             return self._refused()
         if bpy.app.background or context.window is None:
             return self.execute(context)
-        from .core.models import ModelError, download_model
+        from .core.backends.weights import ModelError, download_model
         state = {"done": 0, "total": None, "file": "", "error": "", "finished": False,
                  "cancel": False, "path": ""}
         dest = model_path(context, self.model)

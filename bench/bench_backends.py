@@ -48,7 +48,7 @@ def _time(fn, repeat):
 def bench_backends(size: int, repeat: int, steps: int, full_size: bool):
     import torch
     from image_to_rig.core.backends import make_backend, tiny
-    from image_to_rig.core.sample import make_sample
+    from image_to_rig.devkit.sample import make_sample
 
     folder = tempfile.mkdtemp(prefix="i2r-bench-")
     paths = {"isnet_anime": tiny.save_tiny_isnet(os.path.join(folder, "isnetis.ckpt")),
@@ -119,7 +119,7 @@ def bench_modal(size: int):
     import bpy
     from types import SimpleNamespace
     from blender_support import ensure_addon_registered, reset_blender
-    from image_to_rig.core.sample import write_sample_png
+    from image_to_rig.devkit.sample import write_sample_png
     from image_to_rig.operators import generate
 
     reset_blender()

@@ -30,7 +30,7 @@ def run_one(size: int, repeat: int) -> dict:
     import conftest  # noqa: F401  registers the package image_to_rig
 
     from image_to_rig.core.pipeline import run_pipeline
-    from image_to_rig.core.sample import make_sample
+    from image_to_rig.devkit.sample import make_sample
 
     sample = make_sample(size)
     t0 = time.perf_counter()
@@ -40,7 +40,7 @@ def run_one(size: int, repeat: int) -> dict:
     from image_to_rig import register
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     register()
-    from image_to_rig.core.export_web import export_folder
+    from image_to_rig.core.formats.export_folder import export_folder
     from image_to_rig.scene.build import build_scene
     from image_to_rig.scene.gather import gather_document
     blender_start = time.perf_counter() - t0

@@ -8,7 +8,7 @@ automatic blink/breath, physics) + evaluate + draw submission (vertex upload
 and draw calls; the GPU work itself is not waited for).  Reported: median and
 95th percentile over the frames, and evaluate alone (every mesh, as if all parameters changed), for
 
-* the sample character (core.sample) rigged from its layers at --size, with
+* the sample character (devkit.sample) rigged from its layers at --size, with
   its Idle motion and default hair physics when it has hair parameters;
 * a generated stress model: 50 layers, 20,000 vertices, a keyform on every
   mesh, warps and rotation chains, a motion moving 10 parameters every frame.
@@ -31,10 +31,10 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import conftest  # noqa: E402,F401  registers the package image_to_rig
 
-from image_to_rig.core.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve,  # noqa: E402
+from image_to_rig.core.model.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve,  # noqa: E402
                                         Parameter, RigDocument, RotationDeformer, WarpDeformer)
-from image_to_rig.core.export_web import export_folder  # noqa: E402
-from image_to_rig.core.physics import default_hair_physics  # noqa: E402
+from image_to_rig.core.formats.export_folder import export_folder  # noqa: E402
+from image_to_rig.core.runtime.physics import default_hair_physics  # noqa: E402
 from web_support import launch_chromium, serve_folder  # noqa: E402
 
 TARGETS_MS = {"sample": 0.5, "stress": 4.0}
@@ -131,8 +131,8 @@ def stress_document(layers: int = 50, vertices: int = 20000, seed: int = 0) -> R
 
 
 def sample_document(size: int) -> RigDocument:
-    from image_to_rig.core import motions, rigging
-    from image_to_rig.core.sample import make_sample
+    from image_to_rig.core.stages import motions, rig as rigging
+    from image_to_rig.devkit.sample import make_sample
 
     sample = make_sample(size)
     doc = rigging.build_rig(sample.canvas, sample.layers)

@@ -31,9 +31,9 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import conftest  # noqa: E402,F401  registers this checkout as the package image_to_rig
-from image_to_rig.core import complete, decompose, foreground, landmarks  # noqa: E402
-from image_to_rig.core.document import Canvas, Layer  # noqa: E402
-from image_to_rig.core.synth import make_character  # noqa: E402
+from image_to_rig.core.stages import complete, decompose, foreground, landmarks  # noqa: E402
+from image_to_rig.core.model.document import Canvas, Layer  # noqa: E402
+from image_to_rig.devkit.synth import make_character  # noqa: E402
 
 # The fixed set: seed -> size (512..1024).  Seeds were not picked by score; they
 # are the first 24, with sizes cycling so every size meets every kind of art.

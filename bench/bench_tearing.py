@@ -25,10 +25,11 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import conftest  # noqa: E402,F401  registers the package image_to_rig
 
-from image_to_rig.core import motions, rigging, tearing  # noqa: E402
-from image_to_rig.core.complete import make_mouth_interior  # noqa: E402
+from image_to_rig.core.stages import motions, rig as rigging  # noqa: E402
+from image_to_rig.devkit import tearing  # noqa: E402
+from image_to_rig.core.stages.complete import make_mouth_interior  # noqa: E402
 from image_to_rig.core.pipeline import run_pipeline  # noqa: E402
-from image_to_rig.core.sample import make_sample  # noqa: E402
+from image_to_rig.devkit.sample import make_sample  # noqa: E402
 
 FACE_PARAMS = ("ParamAngleZ", "ParamEyeLOpen", "ParamEyeROpen", "ParamEyeLSmile", "ParamEyeRSmile",
                "ParamEyeBallX", "ParamEyeBallY", "ParamBrowLY", "ParamBrowRY", "ParamBrowLAngle",
@@ -48,7 +49,7 @@ def contact_sheets(doc, out_dir: str) -> list:
     """PNG sheets: the AngleX x AngleY grid, face parameters, body and hair parameters."""
     import cv2
 
-    from image_to_rig.core.render import Renderer
+    from image_to_rig.core.runtime.render import Renderer
 
     os.makedirs(out_dir, exist_ok=True)
     renderer = Renderer(doc)

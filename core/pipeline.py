@@ -14,9 +14,9 @@ from typing import Callable, Dict, List, Optional, Union
 
 import numpy as np
 
-from .document import Canvas, RigDocument
-from .image_io import load_image
-from .physics import default_hair_physics
+from .model.document import Canvas, RigDocument
+from .formats.image_in import load_image
+from .runtime.physics import default_hair_physics
 
 ProgressCallback = Callable[[str, float], None]  # (stage label, fraction 0..1)
 
@@ -80,7 +80,7 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
                  progress: Optional[ProgressCallback] = None) -> PipelineResult:
     """Run every stage on an image path or an RGBA array; raise ValueError subclasses
     with a plain message on bad input.  `progress` may raise PipelineCancelled."""
-    from . import complete, decompose, foreground, landmarks, rigging
+    from .stages import complete, decompose, foreground, landmarks, rig
 
     options = options or PipelineOptions()
     timings: List[StageTiming] = []
@@ -164,7 +164,7 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
 
         step(4, "rig")
         t0 = time.perf_counter()
-        doc = rigging.build_rig(canvas, layers, mesh_density=options.mesh_density)
+        doc = rig.build_rig(canvas, layers, mesh_density=options.mesh_density)
         doc.source = source_name
         timings.append(StageTiming("rig", time.perf_counter() - t0))
 
@@ -189,7 +189,7 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
 def _finish(doc: RigDocument, timings: List[StageTiming],
             progress: Optional[ProgressCallback]) -> None:
     """The last stage, shared by both inputs: motions and hair physics."""
-    from . import motions
+    from .stages import motions
 
     if progress is not None:
         progress("motions", 5 / len(STAGES))
@@ -205,9 +205,9 @@ def _finish(doc: RigDocument, timings: List[StageTiming],
 def _run_layered(path: str, options: PipelineOptions, progress: Optional[ProgressCallback],
                  timings: List[StageTiming], warnings: List[str]) -> PipelineResult:
     """A layered PSD: the artist's (or a decomposition model's) layers replace stages 1-4."""
-    from . import complete, rigging
-    from .document import layer_id
-    from .psd_import import load_psd
+    from .stages import complete, rig
+    from .model.document import layer_id
+    from .formats.psd_in import load_psd
 
     t0 = time.perf_counter()
     imported = load_psd(path)
@@ -233,7 +233,7 @@ def _run_layered(path: str, options: PipelineOptions, progress: Optional[Progres
             generated.append(interior.id)
         layers.insert(layers.index(mouth), interior)
     # Drawn closed eyes go right above their side's eye parts; the rig fades
-    # them in as the eye closes (an opacity keyform, core/rigging.py).
+    # them in as the eye closes (an opacity keyform, core/stages/rig).
     eye_tags = ("eyewhite", "irides", "eyelash")
     for variant in imported.variants:
         if variant.role != "closed" or variant.tag not in eye_tags:
@@ -253,7 +253,7 @@ def _run_layered(path: str, options: PipelineOptions, progress: Optional[Progres
     if progress is not None:
         progress("rig", 4 / len(STAGES))
     t0 = time.perf_counter()
-    doc = rigging.build_rig(imported.canvas, layers, mesh_density=options.mesh_density)
+    doc = rig.build_rig(imported.canvas, layers, mesh_density=options.mesh_density)
     doc.source = path
     timings.append(StageTiming("rig", time.perf_counter() - t0))
     _finish(doc, timings, progress)

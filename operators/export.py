@@ -30,7 +30,7 @@ class IMAGE_TO_RIG_OT_export(bpy.types.Operator):
                                    "folder relative to it)")
             return {"CANCELLED"}
         try:
-            from ..core.export_web import export_folder
+            from ..core.formats.export_folder import export_folder
             doc = gather_document(rig.users_collection[0])
             out = export_folder(doc, folder)
         except ValueError as exc:

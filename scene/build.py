@@ -34,7 +34,7 @@ from typing import Dict, List, Optional
 import bpy
 import numpy as np
 
-from ..core.document import (Keyform, Layer, Mesh, RigDocument, RotationDeformer,
+from ..core.model.document import (Keyform, Layer, Mesh, RigDocument, RotationDeformer,
                              WarpDeformer)
 from . import drivers as drv
 from .controls import bone_record, record_key_hashes
@@ -221,7 +221,7 @@ class _Builder:
 
     def build_physics(self) -> None:
         if self.doc.physics:
-            from ..core.physics import validate_physics
+            from ..core.runtime.physics import validate_physics
             from .physics import store_physics
             validate_physics(self.doc)
             store_physics(self.rig, self.doc.physics)
@@ -637,7 +637,7 @@ def confidence_note(doc: RigDocument, param) -> str:
             return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
     needs = ()
     try:
-        from ..core.rigging import PARAMETERS
+        from ..core.stages.rig import PARAMETERS
         needs = next((row[6] for row in PARAMETERS if row[0] == param.id), ())
     except ImportError:
         pass

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Creator controls: regenerate the keyforms one generator owns, keep hand edits.
 
-The controls of core.controls.RigControls are custom properties of the rig
+The controls of core.stages.rig.controls.RigControls are custom properties of the rig
 (``i2r_control_<name>``).  Applying the controls of one owner (e.g. "blink")
-runs core.controls.regenerate and rewrites only that owner's shape keys
+runs core.stages.rig.controls.regenerate and rewrites only that owner's shape keys
 (meshes and lattices) and bone keyforms.
 
 Hand edits are never overwritten: at build (and after every rewrite) the
@@ -87,7 +87,7 @@ def bone_record(kf) -> dict:
 
 def _controls_module():
     try:
-        from ..core import controls
+        from ..core.stages.rig import controls
     except ImportError:
         return None
     return controls
@@ -173,7 +173,7 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
     """Regenerate `owner`'s keyforms from the rig's controls and rewrite them in place."""
     import bpy
 
-    from ..core.controls import regenerate
+    from ..core.stages.rig.controls import regenerate
     from . import drivers as drv
     from .gather import gather_document
     from .space import offsets_to_world

@@ -7,7 +7,7 @@ characters, so the weights are built in small driven custom properties on the
 armature data (same-ID driver chains are ordered by the depsgraph):
 
 * a *tent* property per (parameter, key list, key index): the clamped
-  piecewise-linear weight of ``core.document.tent_weights``;
+  piecewise-linear weight of ``core.model.document.tent_weights``;
 * a *node* property per keyform grid node: the product of its tents and of the
   strengths of the parameters whose key at that node is not the default.
 
@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import bpy
 
-from ..core.document import Keyform, Parameter
+from ..core.model.document import Keyform, Parameter
 
 MAX_EXPRESSION = 250  # Blender stores 255 characters
 STRENGTH_PREFIX = "i2r_strength_"
@@ -43,7 +43,7 @@ def _signed(value: float) -> str:
 def tent_expression(var: str, keys: Sequence[float], index: int, lo: float, hi: float) -> str:
     """Expression of the tent weight of key `index` for variable `var`.
 
-    The value is first clamped to the parameter range, as core.evaluate does.
+    The value is first clamped to the parameter range, as core.runtime.evaluate does.
     """
     n = len(keys)
     if n == 1:

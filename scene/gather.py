@@ -15,7 +15,7 @@ from typing import Dict, List
 import bpy
 import numpy as np
 
-from ..core.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve,
+from ..core.model.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve,
                              RigDocument, RotationDeformer, WarpDeformer)
 from .build import find_rig
 from .motion import (FIRST_FRAME, action_fcurves, base_curves, motion_strength, motions_of_rig,

@@ -14,7 +14,7 @@ panel and read back by gather:
 * ``i2r_phys<s>_out<j>_scale``   output scale of output j
 
 Timers never run in background Blender and scrubbing must be deterministic,
-so physics is not simulated live: "Bake Physics" runs core.physics.bake_physics
+so physics is not simulated live: "Bake Physics" runs core.runtime.physics.bake_physics
 for a motion and writes keyframes on the output (hair) parameters into that
 motion's Action (export carries them; the web player simulates live anyway).
 """
@@ -25,7 +25,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from ..core.document import Canvas, Motion, MotionCurve, Parameter, RigDocument
+from ..core.model.document import Canvas, Motion, MotionCurve, Parameter, RigDocument
 from . import drivers as drv
 from .motion import (FIRST_FRAME, PHYSICS_PARAMS_KEY, action_fcurves, base_curves,
                      motion_strength, param_of_path, scene_fps, write_param_keyframes)
@@ -59,7 +59,7 @@ def _set_prop(rig, name: str, value: float, lo: float, hi: float, description: s
 
 def store_physics(rig, settings) -> None:
     """Keep physics settings on the rig (structure as JSON, numbers as properties)."""
-    from ..core.physics import physics_to_runtime
+    from ..core.runtime.physics import physics_to_runtime
     for key in [k for k in rig.keys() if k.startswith("i2r_phys") and k != PHYSICS_KEY]:
         del rig[key]
     rig[PHYSICS_KEY] = json.dumps(physics_to_runtime(settings), separators=(",", ":"))
@@ -80,7 +80,7 @@ def store_physics(rig, settings) -> None:
 
 def gather_physics(rig) -> list:
     """The rig's physics settings with the numbers as edited in the panel."""
-    from ..core.physics import physics_from_runtime
+    from ..core.runtime.physics import physics_from_runtime
     text = rig.get(PHYSICS_KEY)
     if not text:
         return []
@@ -154,8 +154,8 @@ def motion_of_action(rig, action, scene) -> Motion:
 def bake_action_physics(rig, action, scene) -> Dict[str, tuple]:
     """Simulate the rig's physics over one motion; write the outputs as keyframes.
 
-    Returns {parameter: (times, values)} as core.physics.bake_physics does."""
-    from ..core.physics import bake_physics, validate_physics
+    Returns {parameter: (times, values)} as core.runtime.physics.bake_physics does."""
+    from ..core.runtime.physics import bake_physics, validate_physics
     doc = rig_document(rig, scene)
     if not doc.physics:
         return {}

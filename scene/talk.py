@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Talk from a recording: a lip-sync motion on the rig, the sound on the timeline.
 
-core.lipsync turns the audio's loudness envelope into mouth curves; here the
+core.stages.lipsync turns the audio's loudness envelope into mouth curves; here the
 motion becomes the "Talk" Action (replacing an earlier one), the recording a
 sound strip at frame 1 of the scene's sequencer, and the scene plays with
 AV-sync so the mouth stays on the voice.
@@ -26,7 +26,7 @@ def add_talk(rig, path: str, scene):
         raise TalkError(f"The recording {path or '(none)'} does not exist; choose a WAV, MP3 "
                         "or OGG file")
     try:
-        from ..core.lipsync import load_audio, talk_motion
+        from ..core.stages.lipsync import load_audio, talk_motion
     except ImportError as exc:
         raise TalkError(f"Lip sync is not available in this build ({exc})") from exc
     from .physics import bake_action_physics, rig_document

@@ -97,11 +97,11 @@ INCLUDE = ["blender_manifest.toml", "LICENSE", "README.md", "core", "scene", "op
 EXCLUDE = ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "node_modules"]
 # The add-on reads these at run time: a zip without them is broken.
 REQUIRED_IN_ZIP = ["__init__.py", "registration.py", "preferences.py", "blender_manifest.toml",
-                   "core/schema/model.schema.json", "web/index.html", "web/player.js",
+                   "core/formats/schema/model.schema.json", "web/index.html", "web/player.js",
                    "web/viewer.js"]
 # Development folders that must never ship.
 NEVER_IN_ZIP = ["tests/", "bench/", ".venv/", "dist/", "samples/", "scripts/", "out/", ".git/",
-                ".ci/", "__pycache__/"]
+                ".ci/", "__pycache__/", "devkit/"]
 # The modules the bundled wheels provide (import names), checked in a clean Blender.
 BUNDLED_MODULES = ["cv2", "scipy", "PIL", "jsonschema", "jsonschema_specifications", "referencing",
                    "rpds", "attrs", "typing_extensions", "psd_tools", "soundfile", "cffi",
@@ -497,9 +497,10 @@ def _installed_check(zip_path: str, work: str) -> dict:
     import numpy as np
     import soundfile
 
-    sample = mod("core.sample").make_sample(256)
+    # The bundled sample (devkit/, which draws it, is not in the zip), at 256 px.
+    full = cv2.imread(os.path.join(REPO, "samples", "sample.png"), cv2.IMREAD_UNCHANGED)
     png = os.path.join(work, "sample.png")
-    cv2.imwrite(png, cv2.cvtColor(sample.image, cv2.COLOR_RGBA2BGRA))
+    cv2.imwrite(png, cv2.resize(full, (256, 256), interpolation=cv2.INTER_AREA))
     t0 = time.perf_counter()
     doc = mod("core.pipeline").run_pipeline(png).doc
     report["pipeline_seconds"] = round(time.perf_counter() - t0, 2)
@@ -512,18 +513,18 @@ def _installed_check(zip_path: str, work: str) -> dict:
     scene = mod("scene")
     collection = scene.build_scene(doc)
     gathered = scene.gather_document(collection)
-    out = mod("core.export_web").export_folder(gathered, os.path.join(work, "export"))
+    out = mod("core.formats.export_folder").export_folder(gathered, os.path.join(work, "export"))
     exported = sorted(os.listdir(out))
     for name in ("model.json", "index.html", "player.js", "viewer.js"):
         if name not in exported:
             raise BuildError(f"the export lacks {name}: {exported}")
     import jsonschema
     with open(os.path.join(out, "model.json"), encoding="utf-8") as fh:
-        jsonschema.validate(json.load(fh), mod("core.runtime_format").load_schema())
+        jsonschema.validate(json.load(fh), mod("core.formats.model_json").load_schema())
     psds = [n for n in exported if n.endswith(".psd")]
     if len(psds) != 1:
         raise BuildError(f"the export holds {len(psds)} PSD files: {exported}")
-    layered = mod("core.psd_import").load_psd(os.path.join(out, psds[0]))
+    layered = mod("core.formats.psd_in").load_psd(os.path.join(out, psds[0]))
     if len(layered.layers) < len(gathered.layers) // 2:
         raise BuildError(f"the exported PSD read back with {len(layered.layers)} layers, "
                          f"the rig has {len(gathered.layers)}")
@@ -532,7 +533,7 @@ def _installed_check(zip_path: str, work: str) -> dict:
     rate = 16000
     t = np.arange(rate, dtype=np.float32) / rate
     voice = (0.5 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
-    lipsync = mod("core.lipsync")
+    lipsync = mod("core.stages.lipsync")
     formats = {}
     for ext in ("ogg", "mp3", "flac"):
         path = os.path.join(work, f"voice.{ext}")

@@ -9,8 +9,8 @@ import sys
 import cv2
 import numpy as np
 
-from image_to_rig.core.render import Renderer
-from image_to_rig.core.runtime_format import load_model
+from image_to_rig.core.runtime.render import Renderer
+from image_to_rig.core.formats.model_json import load_model
 
 POSES = {
     "default": {},

@@ -17,7 +17,7 @@ def _import_package():
 
 def main() -> None:
     _import_package()
-    from image_to_rig.core.sample import write_sample_png
+    from image_to_rig.devkit.sample import write_sample_png
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, "samples", "sample.png")
     size = int(sys.argv[2]) if len(sys.argv) > 2 else 1024
     print(write_sample_png(out, size))

@@ -20,10 +20,10 @@ os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="i2r-ble
 
 import bpy  # noqa: E402
 
-from image_to_rig.core.document import (Canvas, Keyform, Layer, Mesh, Motion,  # noqa: E402
+from image_to_rig.core.model.document import (Canvas, Keyform, Layer, Mesh, Motion,  # noqa: E402
                                         MotionCurve, Parameter, RigDocument,
                                         RotationDeformer, WarpDeformer)
-from image_to_rig.core.runtime_format import baked_forms  # noqa: E402
+from image_to_rig.core.formats.model_json import baked_forms  # noqa: E402
 from image_to_rig.scene.space import world_to_canvas  # noqa: E402
 
 _registered = False

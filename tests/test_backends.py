@@ -6,7 +6,7 @@ import pytest
 
 from image_to_rig.core.backends import BackendError, InpaintBackend, backend_names, make_backend
 from image_to_rig.core.backends.base import PART_INDEX, Needs
-from image_to_rig.core.document import Layer
+from image_to_rig.core.model.document import Layer
 
 
 def test_registry_has_a_builtin_default_for_every_stage():

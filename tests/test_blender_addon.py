@@ -12,7 +12,7 @@ from blender_support import (baked_document, ensure_addon_registered,  # noqa: E
                              evaluated_vertices, max_vertex_error, reset_blender,
                              synthetic_document, unregister_addon)
 from image_to_rig.core import pipeline  # noqa: E402
-from image_to_rig.core.evaluate import evaluate  # noqa: E402
+from image_to_rig.core.runtime.evaluate import evaluate  # noqa: E402
 from image_to_rig.scene import find_rig  # noqa: E402
 
 PANELS = ("IMAGE_TO_RIG_PT_main", "IMAGE_TO_RIG_PT_parameters", "IMAGE_TO_RIG_PT_strengths",
@@ -124,7 +124,7 @@ def test_generate_failing_in_build_leaves_nothing(addon, tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not _stages_exist(), reason="pipeline stages not written yet")
 def test_generate_on_the_sample_end_to_end(addon, tmp_path):
-    from image_to_rig.core.sample import write_sample_png
+    from image_to_rig.devkit.sample import write_sample_png
     path = write_sample_png(str(tmp_path / "sample.png"), 512)
     assert bpy.ops.image_to_rig.generate(filepath=path) == {"FINISHED"}
     rig = bpy.context.view_layer.objects.active
@@ -150,7 +150,7 @@ def test_export_without_a_rig_says_so(addon, tmp_path):
 
 
 def test_export_writes_what_the_scene_shows(addon, tmp_path):
-    from image_to_rig.core.runtime_format import load_model
+    from image_to_rig.core.formats.model_json import load_model
     from image_to_rig.scene import build_scene
     doc = synthetic_document()
     collection = build_scene(doc)

@@ -12,8 +12,8 @@ bpy = pytest.importorskip("bpy")
 from blender_support import (baked_document, clipping_document,  # noqa: E402
                              ensure_addon_registered, evaluated_vertices, max_vertex_error,
                              random_values, reset_blender, set_parameters, synthetic_document)
-from image_to_rig.core.document import Motion, MotionCurve, Parameter  # noqa: E402
-from image_to_rig.core.evaluate import evaluate  # noqa: E402
+from image_to_rig.core.model.document import Motion, MotionCurve, Parameter  # noqa: E402
+from image_to_rig.core.runtime.evaluate import evaluate  # noqa: E402
 from image_to_rig.scene import build_scene, find_rig, gather_document  # noqa: E402
 from image_to_rig.scene.motion import action_fcurves, find_motion, motions_of_rig  # noqa: E402
 
@@ -46,7 +46,7 @@ def _cycles(scene):
 
 def test_clipped_iris_matches_reference_renderer(tmp_path):
     """At an EyeBallX extreme the iris would spill out of the eye white; clipped it must not."""
-    from image_to_rig.core.render import render
+    from image_to_rig.core.runtime.render import render
     values = {"ParamEyeBallX": 1.0, "ParamEyeBallY": 0.5, "ParamAngleZ": 12.0, "ParamEyeLOpen": 0.6}
     eye = (slice(30, 80), slice(50, 120))
     renders = {}
@@ -101,7 +101,7 @@ def _only(doc, layer_id):
 
 def _live_document():
     """The synthetic rig with hair parameters, hair physics and three motions."""
-    from image_to_rig.core.physics import default_hair_physics
+    from image_to_rig.core.runtime.physics import default_hair_physics
     doc = synthetic_document()
     doc.parameters.append(Parameter("ParamHairFront", -1, 0, 1, name="Hair Front", group="Hair"))
     doc.parameters.append(Parameter("ParamHairBack", -1, 0, 1, name="Hair Back", group="Hair"))
@@ -127,7 +127,7 @@ def live():
 
 
 def test_physics_is_baked_onto_every_motion(live):
-    from image_to_rig.core.physics import bake_physics
+    from image_to_rig.core.runtime.physics import bake_physics
     doc, collection, rig = live
     assert len(doc.physics) == 2
     for motion in doc.motions:
@@ -151,7 +151,7 @@ def test_physics_is_baked_onto_every_motion(live):
 
 
 def test_physics_settings_are_editable_and_rebaked(live, tmp_path):
-    from image_to_rig.core.physics import bake_physics
+    from image_to_rig.core.runtime.physics import bake_physics
     from image_to_rig.scene.physics import input_prop, output_prop, vertex_prop
     doc, collection, rig = live
     bpy.ops.image_to_rig.play_motion(motion="HeadTurn")
@@ -174,7 +174,7 @@ def test_physics_settings_are_editable_and_rebaked(live, tmp_path):
     # Export carries the baked curves (strengths taken out again by gather).
     g_motion = next(m for m in gathered.motions if m.id == "HeadTurn")
     assert {c.param for c in g_motion.curves} >= {"ParamAngleX", "ParamHairFront", "ParamHairBack"}
-    from image_to_rig.core.runtime_format import load_model
+    from image_to_rig.core.formats.model_json import load_model
     assert bpy.ops.image_to_rig.export(directory=str(tmp_path / "out")) == {"FINISHED"}
     exported = load_model(str(tmp_path / "out" / "model.json"))
     assert exported.physics[0].outputs[0].scale == pytest.approx(0.4)
@@ -185,7 +185,7 @@ def test_physics_settings_are_editable_and_rebaked(live, tmp_path):
 
 
 def test_bake_physics_adds_default_hair_physics_when_missing():
-    from image_to_rig.core.physics import bake_physics, default_hair_physics
+    from image_to_rig.core.runtime.physics import bake_physics, default_hair_physics
     reset_blender()
     ensure_addon_registered()
     plain = synthetic_document()
@@ -245,9 +245,9 @@ def _tone_bursts(path, rate=16000):
 
 def _needs_lipsync():
     try:
-        from image_to_rig.core import lipsync  # noqa: F401
+        from image_to_rig.core.stages import lipsync  # noqa: F401
     except ImportError as exc:
-        pytest.skip(f"core.lipsync not written yet: {exc}")
+        pytest.skip(f"core.stages.lipsync not written yet: {exc}")
 
 
 def _talk_document():
@@ -309,11 +309,11 @@ def test_talk_with_an_unreadable_recording_says_so(tmp_path):
 
 def _sample_doc():
     try:
-        from image_to_rig.core import motions, rigging
-        from image_to_rig.core.sample import make_sample
+        from image_to_rig.core.stages import motions, rig as rigging
+        from image_to_rig.devkit.sample import make_sample
     except ImportError as exc:
         pytest.skip(f"rigging stage not available: {exc}")
-    from image_to_rig.core.physics import default_hair_physics
+    from image_to_rig.core.runtime.physics import default_hair_physics
     sample = make_sample(512)
     doc = rigging.build_rig(sample.canvas, sample.layers)
     doc.motions = motions.make_all_motions(doc)
@@ -322,7 +322,7 @@ def _sample_doc():
 
 
 def test_controls_regenerate_only_their_keys_and_keep_hand_edits():
-    from image_to_rig.core.controls import RigControls, replace_owner
+    from image_to_rig.core.stages.rig.controls import RigControls, replace_owner
     from image_to_rig.scene.controls import SKIPPED_KEY, control_prop
     doc = _sample_doc()
     reset_blender()

@@ -10,9 +10,9 @@ bpy = pytest.importorskip("bpy")
 from blender_support import (baked_document, ensure_addon_registered,  # noqa: E402
                              evaluated_vertices, max_vertex_error, mesh_ids, random_values,
                              reset_blender, set_parameters, synthetic_document)
-from image_to_rig.core.document import RotationDeformer  # noqa: E402
-from image_to_rig.core.evaluate import evaluate  # noqa: E402
-from image_to_rig.core.runtime_format import baked_curve  # noqa: E402
+from image_to_rig.core.model.document import RotationDeformer  # noqa: E402
+from image_to_rig.core.runtime.evaluate import evaluate  # noqa: E402
+from image_to_rig.core.formats.model_json import baked_curve  # noqa: E402
 from image_to_rig.scene import SceneBuildError, build_scene, find_rig, gather_document  # noqa: E402
 from image_to_rig.scene.motion import action_fcurves, motions_of_rig  # noqa: E402
 
@@ -229,7 +229,7 @@ def test_failed_build_leaves_nothing_behind():
 def test_render_matches_reference_renderer(tmp_path):
     """Render through the camera (Cycles, CPU) and compare with core/render.py."""
     from PIL import Image
-    from image_to_rig.core.render import render
+    from image_to_rig.core.runtime.render import render
     reset_blender()
     doc = synthetic_document()
     build_scene(doc)
@@ -258,8 +258,8 @@ def test_render_matches_reference_renderer(tmp_path):
 
 def _sample_rig():
     try:
-        from image_to_rig.core import motions, rigging
-        from image_to_rig.core.sample import make_sample
+        from image_to_rig.core.stages import motions, rig as rigging
+        from image_to_rig.devkit.sample import make_sample
     except ImportError as exc:  # stages still being written
         pytest.skip(f"rigging stage not available: {exc}")
     sample = make_sample(512)

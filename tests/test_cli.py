@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from image_to_rig.core.runtime_format import load_model, validate_runtime
+from image_to_rig.core.formats.model_json import load_model, validate_runtime
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCH = ("import sys; sys.path.insert(0, {tests!r}); import conftest; "
@@ -26,7 +26,7 @@ def run_cli(*args, cwd=None):
 
 @pytest.fixture(scope="module")
 def rigged(tmp_path_factory):
-    from image_to_rig.core.sample import make_sample
+    from image_to_rig.devkit.sample import make_sample
 
     tmp = tmp_path_factory.mktemp("cli")
     sample = make_sample(512)
@@ -135,7 +135,7 @@ def test_exported_model_loads_back(rigged):
 
 
 def test_rig_names_a_missing_model_plainly(tmp_path):
-    from image_to_rig.core.sample import write_sample_png
+    from image_to_rig.devkit.sample import write_sample_png
 
     src = write_sample_png(str(tmp_path / "s.png"), 256)
     proc = run_cli("rig", src, "--out", str(tmp_path / "out"), "--foreground", "isnet",

@@ -6,8 +6,8 @@ import jsonschema
 import numpy as np
 import pytest
 
-from image_to_rig.core.cubism_files import check_motion3_counts, cdi3, exp3, interchange_files, motion3
-from image_to_rig.core.document import Motion, MotionCurve, Parameter
+from image_to_rig.core.formats.cubism_json import check_motion3_counts, cdi3, exp3, interchange_files, motion3
+from image_to_rig.core.model.document import Motion, MotionCurve, Parameter
 
 from test_document import small_doc
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from image_to_rig.core import complete, decompose, foreground, landmarks
-from image_to_rig.core.document import Canvas, Layer, layer_id
-from image_to_rig.core.sample import PALETTE, composite_layers, make_sample
+from image_to_rig.core.stages import complete, decompose, foreground, landmarks
+from image_to_rig.core.model.document import Canvas, Layer, layer_id
+from image_to_rig.devkit.sample import PALETTE, composite_layers, make_sample
 
 SIZE = 512
 # groups of tags scored together, and the IoU each must reach

@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from image_to_rig.core.document import (Canvas, DocumentError, Keyform, Layer, Mesh, Motion,
+from image_to_rig.core.model.document import (Canvas, DocumentError, Keyform, Layer, Mesh, Motion,
                                         MotionCurve, Parameter, RigDocument, RotationDeformer,
                                         WarpDeformer, layer_id, node_weights, tent_weights)
-from image_to_rig.core.evaluate import evaluate, sample_motion
-from image_to_rig.core.render import render
-from image_to_rig.core.runtime_format import from_runtime, to_runtime, validate_runtime
+from image_to_rig.core.runtime.evaluate import evaluate, sample_motion
+from image_to_rig.core.runtime.render import render
+from image_to_rig.core.formats.model_json import from_runtime, to_runtime, validate_runtime
 
 
 def _quad(x0, y0, x1, y1):

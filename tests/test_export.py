@@ -9,12 +9,12 @@ import time
 import numpy as np
 import pytest
 
-from image_to_rig.core import export_web
-from image_to_rig.core.atlas import AtlasError, bleed_transparent_colours, pack_atlas
-from image_to_rig.core.document import Layer
-from image_to_rig.core.export_web import ExportError, export_folder
-from image_to_rig.core.render import render
-from image_to_rig.core.runtime_format import load_model, validate_runtime
+from image_to_rig.core.formats import export_folder as export_web
+from image_to_rig.core.formats.atlas import AtlasError, bleed_transparent_colours, pack_atlas
+from image_to_rig.core.model.document import Layer
+from image_to_rig.core.formats.export_folder import ExportError, export_folder
+from image_to_rig.core.runtime.render import render
+from image_to_rig.core.formats.model_json import load_model, validate_runtime
 
 from web_support import make_test_document
 
@@ -227,8 +227,8 @@ from conftest import cubism_schema as _schema  # noqa: E402
 
 
 def _hair_document(source="/home/artist/My Girl (final).png"):
-    from image_to_rig.core.document import Parameter
-    from image_to_rig.core.physics import default_hair_physics
+    from image_to_rig.core.model.document import Parameter
+    from image_to_rig.core.runtime.physics import default_hair_physics
 
     doc = make_test_document()
     doc.source = source
@@ -243,7 +243,7 @@ def _hair_document(source="/home/artist/My Girl (final).png"):
 def test_export_writes_schema_valid_cubism_files_that_model3_lists(tmp_path):
     import jsonschema
 
-    from image_to_rig.core.cubism_files import check_motion3_counts
+    from image_to_rig.core.formats.cubism_json import check_motion3_counts
 
     doc = _hair_document()
     out = export_folder(doc, tmp_path / "export")

@@ -10,7 +10,7 @@ import pytest
 from image_to_rig.core.backends.external import (ExternalCommandError, available,
                                                  run_external_decomposition)
 from image_to_rig.core.pipeline import PipelineOptions, run_pipeline
-from image_to_rig.core.sample import make_sample
+from image_to_rig.devkit.sample import make_sample
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,8 +24,8 @@ def fake_see_through(tmp_path_factory):
         import sys
         sys.path.insert(0, {os.path.join(REPO, 'tests')!r})
         import conftest
-        from image_to_rig.core.sample import make_sample
-        from image_to_rig.core.psd_export import write_psd
+        from image_to_rig.devkit.sample import make_sample
+        from image_to_rig.core.formats.psd_out import write_psd
         args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
         if "fail" in args["--image"]:
             print("CUDA out of memory", file=sys.stderr)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from image_to_rig.core.image_io import ImageInputError, load_image
+from image_to_rig.core.formats.image_in import ImageInputError, load_image
 
 
 def _png_with_header(path, width, height):

@@ -7,8 +7,8 @@ import wave
 import numpy as np
 import pytest
 
-from image_to_rig.core import lipsync, rigging
-from image_to_rig.core.sample import make_sample
+from image_to_rig.core.stages import lipsync, rig as rigging
+from image_to_rig.devkit.sample import make_sample
 
 RATE = 16000
 FPS = 30.0

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from image_to_rig.core.document import Canvas, Layer, Mesh, RigDocument
-from image_to_rig.core.meshing import MeshingError, mesh_layer
-from image_to_rig.core.render import Renderer, rasterize_uv
+from image_to_rig.core.model.document import Canvas, Layer, Mesh, RigDocument
+from image_to_rig.core.stages.meshing import MeshingError, mesh_layer
+from image_to_rig.core.runtime.render import Renderer, rasterize_uv
 
 
 def _layer(lid, alpha, x=0, y=0, tag="objects", colour=(200, 80, 40)):
@@ -145,7 +145,7 @@ def test_transparent_layer_is_an_error():
 
 
 def test_sample_layers_mesh_fast_and_covered():
-    from image_to_rig.core.sample import make_sample
+    from image_to_rig.devkit.sample import make_sample
 
     sample = make_sample(1024)
     t0 = time.perf_counter()

@@ -10,7 +10,7 @@ bpy = pytest.importorskip("bpy")
 
 from blender_support import ensure_addon_registered, reset_blender  # noqa: E402
 from image_to_rig.core.pipeline import STAGES  # noqa: E402
-from image_to_rig.core.sample import write_sample_png  # noqa: E402
+from image_to_rig.devkit.sample import write_sample_png  # noqa: E402
 from image_to_rig.operators import generate  # noqa: E402
 
 DATA = ("objects", "meshes", "materials", "images", "collections", "actions", "armatures",
@@ -202,7 +202,7 @@ def test_backend_choices_flow_into_the_pipeline_options(addon, monkeypatch):
 
 
 def test_preferences_list_every_model_with_check_and_download(addon, tmp_path, monkeypatch):
-    from image_to_rig.core.models import MODELS
+    from image_to_rig.core.backends.weights import MODELS
     from image_to_rig.preferences import ImageToRigPreferences
     monkeypatch.setenv("IMAGE_TO_RIG_MODELS", str(tmp_path))
     prefs = SimpleNamespace(models_dir="", device="AUTO", **{f"{n}_path": "" for n in MODELS})

@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from image_to_rig.core import models
-from image_to_rig.core.models import (ChecksumMismatch, DownloadCancelled, DownloadRefused,
+from image_to_rig.core.backends import weights as models
+from image_to_rig.core.backends.weights import (ChecksumMismatch, DownloadCancelled, DownloadRefused,
                                       ModelError, RemoteFile, download_model, git_blob_sha1,
                                       model_status, sha256_of, verify_file)
 
@@ -161,7 +161,7 @@ def test_zip_member_and_folder_models(tmp_path):
 
 def test_check_model_loads_the_weights(tmp_path):
     pytest.importorskip("torch")
-    from image_to_rig.core.backends import tiny
+    from image_to_rig.devkit import tiny_models as tiny
     path = tiny.save_tiny_lama(str(tmp_path / "big-lama.ckpt"))
     assert "loads" in models.check_model("big_lama", path)
     (tmp_path / "bad.ckpt").write_bytes(b"PK\x03\x04 not really a zip")

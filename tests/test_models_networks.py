@@ -10,8 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from image_to_rig.core.backends import ModelLoadError  # noqa: E402
-from image_to_rig.core.sample import write_sample_png  # noqa: E402
-from image_to_rig.core.backends import tiny  # noqa: E402
+from image_to_rig.devkit.sample import write_sample_png  # noqa: E402
+from image_to_rig.devkit import tiny_models as tiny  # noqa: E402
 from image_to_rig.core.backends.face_parts import (build_face_parts_unet,  # noqa: E402
                                                    load_face_parts_unet)
 from image_to_rig.core.backends.isnet import build_isnet, load_isnet  # noqa: E402
@@ -172,7 +172,7 @@ def test_pipeline_with_isnet_foreground(tiny_models, sample_path, tmp_path):
         s["net.side1.weight"].zero_(), s["net.side1.bias"].fill_(8.0)))
     models = dict(tiny_models, isnet_anime=everything)
     backend = ISNetForeground(_settings(models))
-    from image_to_rig.core.image_io import load_image
+    from image_to_rig.core.formats.image_in import load_image
     assert backend.segment(load_image(sample_path).rgba).all()
     result = run_pipeline(sample_path, PipelineOptions(foreground_backend="isnet",
                                                        backend_settings=_settings(models)))

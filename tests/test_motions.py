@@ -6,9 +6,9 @@ import copy
 import numpy as np
 import pytest
 
-from image_to_rig.core import motions, rigging
-from image_to_rig.core.evaluate import sample_motion
-from image_to_rig.core.sample import make_sample
+from image_to_rig.core.stages import motions, rig as rigging
+from image_to_rig.core.runtime.evaluate import sample_motion
+from image_to_rig.devkit.sample import make_sample
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from image_to_rig.core.document import DocumentError, Keyform, Layer
-from image_to_rig.core.evaluate import Evaluator, evaluate, evaluate_opacity
-from image_to_rig.core.render import render
-from image_to_rig.core.runtime_format import (baked_forms, from_runtime, to_runtime,
+from image_to_rig.core.model.document import DocumentError, Keyform, Layer
+from image_to_rig.core.runtime.evaluate import Evaluator, evaluate, evaluate_opacity
+from image_to_rig.core.runtime.render import render
+from image_to_rig.core.formats.model_json import (baked_forms, from_runtime, to_runtime,
                                               validate_runtime)
 
 from blender_support import grid_mesh, synthetic_document
@@ -253,8 +253,8 @@ def test_blender_render_shows_the_half_faded_lid(tmp_path):
 
 # --------------------------------------------------------------------------- layered PSD
 def _psd_with_closed_eyes(tmp_path):
-    from image_to_rig.core.psd_export import write_psd
-    from image_to_rig.core.sample import make_sample
+    from image_to_rig.core.formats.psd_out import write_psd
+    from image_to_rig.devkit.sample import make_sample
 
     sample = make_sample(512)
     layers = list(sample.layers)

@@ -15,8 +15,8 @@ import time
 import cv2
 import pytest
 
-from image_to_rig.core import output_folder
-from image_to_rig.core.output_folder import FolderLock, OutputFolderError, swap_in
+from image_to_rig.core.formats import output_folder
+from image_to_rig.core.formats.output_folder import FolderLock, OutputFolderError, swap_in
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCH = ("import sys; sys.path.insert(0, {tests!r}); import conftest; {patch}"
@@ -45,7 +45,7 @@ def _run(args, tmp, patch="", timeout=300):
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
-    from image_to_rig.core.sample import make_sample
+    from image_to_rig.devkit.sample import make_sample
 
     path = tmp_path_factory.mktemp("input") / "girl.png"
     cv2.imwrite(str(path), cv2.cvtColor(make_sample(256).image, cv2.COLOR_RGBA2BGRA))
@@ -163,7 +163,7 @@ def test_cli_swap_failure_leaves_the_earlier_result_whole(image, tmp_path):
     code, err = _run(["rig", image, "--out", str(out), "--quiet"], tmp_path)
     assert code == 0, err
     before = _snapshot(out)
-    patch = ("import os; from image_to_rig.core import output_folder as F; _r = os.rename\n"
+    patch = ("import os; from image_to_rig.core.formats import output_folder as F; _r = os.rename\n"
              "def _bad(a, b):\n"
              "    if '.staging-' in os.path.basename(str(a)): raise OSError(13, 'Permission denied')\n"
              "    return _r(a, b)\n"

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from image_to_rig.core import physics as ph
-from image_to_rig.core.document import Motion, MotionCurve, Parameter
-from image_to_rig.core.runtime_format import from_runtime, to_runtime, validate_runtime
+from image_to_rig.core.runtime import physics as ph
+from image_to_rig.core.model.document import Motion, MotionCurve, Parameter
+from image_to_rig.core.formats.model_json import from_runtime, to_runtime, validate_runtime
 
 from web_support import make_test_document
 

@@ -6,9 +6,9 @@ from PIL import Image
 from psd_tools import PSDImage
 from psd_tools.api.layers import Group, PixelLayer
 
-from image_to_rig.core.psd_export import write_psd
-from image_to_rig.core.psd_import import PsdInputError, classify_name, load_psd
-from image_to_rig.core.sample import make_sample
+from image_to_rig.core.formats.psd_out import write_psd
+from image_to_rig.core.formats.psd_in import PsdInputError, classify_name, load_psd
+from image_to_rig.devkit.sample import make_sample
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from image_to_rig.core import complete, decompose, foreground, landmarks
-from image_to_rig.core.document import Canvas
-from image_to_rig.core.sample import PALETTE, make_sample
+from image_to_rig.core.stages import complete, decompose, foreground, landmarks
+from image_to_rig.core.model.document import Canvas
+from image_to_rig.devkit.sample import PALETTE, make_sample
 
 SIZE = 512
 
@@ -105,7 +105,7 @@ def test_hidden_back_hair_is_hair_coloured_and_stays_behind_the_head(done):
 
 def test_rims_moved_into_features_keep_the_image(done):
     s, layers, by = done
-    from image_to_rig.core.sample import composite_layers
+    from image_to_rig.devkit.sample import composite_layers
     order = [l.id for l in layers]
     img, _ = composite_layers([by[i] for i in order], s.canvas, s.background)
     fg = foreground.extract_foreground(s.image)
@@ -166,7 +166,7 @@ def _bench():
 
 def test_score_of_the_truth_is_perfect_and_of_a_swap_is_not():
     bq = _bench()
-    from image_to_rig.core.synth import make_character
+    from image_to_rig.devkit.synth import make_character
     s = make_character(3, size=384)
     row = bq.score(s.layers, s.layers, s.layers, s.canvas)
     assert all(v == 1.0 for v in row["iou"].values() if v is not None)
@@ -189,7 +189,7 @@ def test_bench_runs_one_character():
 
 @pytest.mark.parametrize("seed", [1, 3])  # yellow and dark-brown irises
 def test_lash_and_iris_split_on_other_eye_colours(seed):
-    from image_to_rig.core.synth import make_character
+    from image_to_rig.devkit.synth import make_character
     s = make_character(seed, size=512)
     _, layers, _ = _stages(s.image, use_animeface=True)
     by = {l.id: l for l in layers}
@@ -270,7 +270,7 @@ def test_small_face_with_glasses_keeps_both_eyes():
     shading): the frames join both eyes into one blob, the downscaled chin line
     leaves the face joined to the neck, and fringe strands look like eyes.  The
     eyes must still be found where they are, with the brows above them."""
-    from image_to_rig.core.synth import make_character
+    from image_to_rig.devkit.synth import make_character
     s = make_character(20, size=512)
     assert s.spec.glasses and s.landmarks.face_box[2] - s.landmarks.face_box[0] < 70
     mask = foreground.extract_foreground(s.image)
@@ -286,7 +286,7 @@ def test_small_face_with_glasses_keeps_both_eyes():
 def test_hair_near_the_skin_tone_does_not_hide_the_face():
     """Blonde hair passes for skin, so the largest skin-coloured region high up is
     the hair, not the face: the face is the region that holds a pair of eyes."""
-    from image_to_rig.core.synth import make_character
+    from image_to_rig.devkit.synth import make_character
     s = make_character(15, size=512)
     mask = foreground.extract_foreground(s.image)
     lm = landmarks.detect_landmarks(s.image, mask, use_animeface=False)
@@ -300,7 +300,7 @@ def test_a_feature_window_squeezed_to_nothing_is_no_crash():
     """Landmarks that put the mouth in a zero-width box (a face finder's guess from
     proportions on a tiny face) must give a layer set without the mouth, not crash
     OpenCV (which dies on an empty image)."""
-    from image_to_rig.core.synth import make_character
+    from image_to_rig.devkit.synth import make_character
     s = make_character(20, size=640)
     mask = foreground.extract_foreground(s.image)
     lm = landmarks.detect_landmarks(s.image, mask, use_animeface=False)

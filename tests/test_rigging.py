@@ -12,12 +12,12 @@ import cv2
 import numpy as np
 import pytest
 
-from image_to_rig.core import motions, rigging
-from image_to_rig.core.document import (Layer, RotationDeformer, WarpDeformer,
+from image_to_rig.core.stages import motions, rig as rigging
+from image_to_rig.core.model.document import (Layer, RotationDeformer, WarpDeformer,
                                         node_weights)
-from image_to_rig.core.evaluate import Evaluator
-from image_to_rig.core.render import Renderer
-from image_to_rig.core.sample import make_sample
+from image_to_rig.core.runtime.evaluate import Evaluator
+from image_to_rig.core.runtime.render import Renderer
+from image_to_rig.devkit.sample import make_sample
 
 STANDARD = {
     "ParamAngleX": (-30, 0, 30), "ParamAngleY": (-30, 0, 30), "ParamAngleZ": (-30, 0, 30),
@@ -151,7 +151,7 @@ def test_defaults_give_the_rest_pose(rig):
 
 def _deformer_inputs(doc, values):
     """Points each warp receives (its meshes after mesh keyforms), per warp id."""
-    from image_to_rig.core.evaluate import keyform_offset, resolve_values
+    from image_to_rig.core.runtime.evaluate import keyform_offset, resolve_values
     vals = resolve_values(doc, values)
     out = {}
     for mesh in doc.meshes:
@@ -562,7 +562,7 @@ def test_body_pitch_and_lean(rig):
 
 # --------------------------------------------------------------------------- controls
 def test_regenerate_rebuilds_only_one_owner(rig):
-    from image_to_rig.core.controls import OWNER_CONTROLS, ControlsError, RigControls, regenerate, replace_owner
+    from image_to_rig.core.stages.rig.controls import OWNER_CONTROLS, ControlsError, RigControls, regenerate, replace_owner
     owners = {k.owner for k in rig.keyforms}
     assert owners <= set(OWNER_CONTROLS)
     defaults = RigControls()

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from image_to_rig.core.document import SEE_THROUGH_TAGS, Canvas, layer_id
-from image_to_rig.core.sample import make_sample
+from image_to_rig.core.model.document import SEE_THROUGH_TAGS, Canvas, layer_id
+from image_to_rig.devkit.sample import make_sample
 
 EXPECTED_IDS = {
     "back-hair", "neck", "topwear", "ears_l", "ears_r", "face", "eyewhite_l", "eyewhite_r",

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from image_to_rig.core.document import SEE_THROUGH_TAGS, layer_id
-from image_to_rig.core.sample import composite_layers
-from image_to_rig.core.synth import HAIR_STYLES, make_character, random_spec
+from image_to_rig.core.model.document import SEE_THROUGH_TAGS, layer_id
+from image_to_rig.devkit.sample import composite_layers
+from image_to_rig.devkit.synth import HAIR_STYLES, make_character, random_spec
 
 
 def _canvas_mask(layer, canvas):

@@ -5,13 +5,14 @@ parameter extreme, grid corner or combined extreme."""
 import numpy as np
 import pytest
 
-from image_to_rig.core import rigging, tearing
-from image_to_rig.core.complete import make_mouth_interior
-from image_to_rig.core.document import Canvas, Keyform, Layer, Mesh, Parameter, RigDocument
-from image_to_rig.core.meshing import mesh_layer
+from image_to_rig.core.stages import rig as rigging
+from image_to_rig.devkit import tearing
+from image_to_rig.core.stages.complete import make_mouth_interior
+from image_to_rig.core.model.document import Canvas, Keyform, Layer, Mesh, Parameter, RigDocument
+from image_to_rig.core.stages.meshing import mesh_layer
 from image_to_rig.core.pipeline import run_pipeline
-from image_to_rig.core.render import Renderer
-from image_to_rig.core.sample import make_sample
+from image_to_rig.core.runtime.render import Renderer
+from image_to_rig.devkit.sample import make_sample
 
 
 def _square_doc(hole_in_base: bool, patch: bool, slide: float = 40.0) -> RigDocument:

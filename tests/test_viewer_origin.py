@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
-from image_to_rig.core.cubism_files import motion3
-from image_to_rig.core.export_web import export_folder, export_stem
+from image_to_rig.core.formats.cubism_json import motion3
+from image_to_rig.core.formats.export_folder import export_folder, export_stem
 
 from web_support import INSTALL_HINT, chromium_path, launch_chromium, make_face_document, serve_folder
 

@@ -10,9 +10,9 @@ import shutil
 import numpy as np
 import pytest
 
-from image_to_rig.core.evaluate import evaluate
-from image_to_rig.core.export_web import export_folder
-from image_to_rig.core.render import render
+from image_to_rig.core.runtime.evaluate import evaluate
+from image_to_rig.core.formats.export_folder import export_folder
+from image_to_rig.core.runtime.render import render
 
 from web_support import (INSTALL_HINT, chromium_path, launch_chromium, make_test_document,
                          serve_folder)
@@ -315,11 +315,11 @@ def test_viewer_reports_a_broken_model(site, page):
 
 def _sample_document(source: str):
     """The sample character rigged from its ground-truth layers, or by the whole pipeline."""
-    from image_to_rig.core.sample import make_sample
+    from image_to_rig.devkit.sample import make_sample
 
     sample = make_sample(384)
     if source == "ground-truth-layers":
-        from image_to_rig.core import motions, rigging
+        from image_to_rig.core.stages import motions, rig as rigging
 
         doc = rigging.build_rig(sample.canvas, sample.layers)
         doc.motions = [motions.make_idle(doc)]
@@ -406,7 +406,7 @@ def _physics_frames(seed=4, seconds=4.0):
 
 
 def _python_physics(doc, frames):
-    from image_to_rig.core.physics import PhysicsSimulator
+    from image_to_rig.core.runtime.physics import PhysicsSimulator
 
     sim = PhysicsSimulator(doc)
     out = []
@@ -899,7 +899,7 @@ def test_zip_reader_limits_entries_and_reads_what_python_wrote(site, page, tmp_p
 def make_opacity_document():
     """The synthetic rig plus a drawn closed eye (rest opacity 0) on a new
     ParamEyeLOpen, and an opacity keyform on the blush that clamps at 0 and 1."""
-    from image_to_rig.core.document import Keyform, Layer, Parameter
+    from image_to_rig.core.model.document import Keyform, Layer, Parameter
     from web_support import _grid_mesh
 
     doc = make_test_document()
@@ -942,7 +942,7 @@ def opacity_site(site):
 
 
 def test_player_opacity_keyforms_match_the_reference(opacity_site, page):
-    from image_to_rig.core.evaluate import Evaluator
+    from image_to_rig.core.runtime.evaluate import Evaluator
 
     doc = opacity_site["doc"]
     rng = np.random.default_rng(21)

@@ -4,7 +4,7 @@
 Every way a checkpoint reaches the loaders is tried with files whose pickled
 payload would create a marker file if any code from them ran: the three
 loaders, the CLI's --model NAME=PATH, --models-dir, IMAGE_TO_RIG_MODELS and
-the preferences' Check (core.models.check_model).  The marker must never
+the preferences' Check (core.backends.weights.check_model).  The marker must never
 exist, and the message must say how to convert a file the user trusts."""
 import os
 import subprocess
@@ -16,11 +16,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from image_to_rig.core.backends import ModelLoadError  # noqa: E402
-from image_to_rig.core.backends import tiny  # noqa: E402
+from image_to_rig.devkit import tiny_models as tiny  # noqa: E402
 from image_to_rig.core.backends.face_parts import load_face_parts_unet  # noqa: E402
 from image_to_rig.core.backends.isnet import load_isnet  # noqa: E402
 from image_to_rig.core.backends.lama import load_lama  # noqa: E402
-from image_to_rig.core.models import MODELS, check_model  # noqa: E402
+from image_to_rig.core.backends.weights import MODELS, check_model  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCH = ("import sys; sys.path.insert(0, {tests!r}); import conftest; "
@@ -98,7 +98,7 @@ def _run_cli(*args, env=None, cwd=None):
 
 @pytest.fixture(scope="module")
 def small_image(tmp_path_factory):
-    from image_to_rig.core.sample import make_sample
+    from image_to_rig.devkit.sample import make_sample
 
     path = tmp_path_factory.mktemp("img") / "girl.png"
     cv2.imwrite(str(path), cv2.cvtColor(make_sample(256).image, cv2.COLOR_RGBA2BGRA))

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from image_to_rig.core.pipeline import STAGES, PipelineOptions, run_pipeline
-from image_to_rig.core.sample import write_sample_png
+from image_to_rig.devkit.sample import write_sample_png
 from image_to_rig.core.worker import PipelineJob, run_in_worker, shutdown_idle_worker
 
 
@@ -79,7 +79,7 @@ def test_cancel_stops_the_worker_and_leaves_nothing(sample, tmp_path):
 
 def test_backend_choices_reach_the_worker(sample, tmp_path):
     pytest.importorskip("torch")
-    from image_to_rig.core.backends import tiny
+    from image_to_rig.devkit import tiny_models as tiny
     lama = tiny.save_tiny_lama(str(tmp_path / "best.ckpt"))
     options = PipelineOptions(inpaint_backend="lama", backend_settings={
         "model_paths": {"big_lama": lama}, "device": "cpu"})

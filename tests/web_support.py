@@ -13,7 +13,7 @@ import threading
 import cv2
 import numpy as np
 
-from image_to_rig.core.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve,
+from image_to_rig.core.model.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve,
                                         Parameter, RigDocument, RotationDeformer, WarpDeformer)
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -142,7 +142,7 @@ def make_test_document() -> RigDocument:
 def make_face_document() -> RigDocument:
     """The test rig plus eye, mouth and hair parameters and default hair physics:
     blink, lip sync, expressions and physics have something to drive."""
-    from image_to_rig.core.physics import default_hair_physics
+    from image_to_rig.core.runtime.physics import default_hair_physics
 
     doc = make_test_document()
     doc.parameters += [

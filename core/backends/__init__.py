@@ -68,7 +68,7 @@ def layer_prompt(tag: str, settings: Dict[str, Any]) -> str:
 
 def inpaint_hook(backend: InpaintBackend, settings: Dict[str, Any],
                  progress: Optional[Callable[[str], None]] = None) -> Callable:
-    """The callable core.complete calls for each hidden region:
+    """The callable core.stages.complete calls for each hidden region:
     hook(rgba crop, hole mask, layer) -> RGBA crop with only the hole painted."""
     seed = int(settings.get("seed", 0))
     steps = int(settings.get("steps", 20))

@@ -46,7 +46,7 @@ class Needs:
     """What a backend requires, for the panel and the preferences."""
 
     packages: Tuple[str, ...] = ()  # importable module names
-    model: Optional[str] = None  # name in core.models.MODELS whose weights it loads
+    model: Optional[str] = None  # name in core.backends.weights.MODELS whose weights it loads
     gpu: str = "no"  # "no", "optional" or "recommended"
 
     def describe(self) -> str:
@@ -84,7 +84,7 @@ class Backend:
         paths = self.settings.get("model_paths") or {}
         path = paths.get(self.needs.model)
         if not path:
-            from ..models import default_model_path
+            from .weights import default_model_path
             path = default_model_path(self.needs.model, self.settings.get("models_dir"))
         return path
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from .base import ForegroundBackend, InpaintBackend, Needs, PartsBackend, fill_from_nearest
 
-INPAINT_MAX_SIDE = 192  # as core.complete: flat colours survive the downscale
+INPAINT_MAX_SIDE = 192  # as core.stages.complete: flat colours survive the downscale
 
 
 class BorderFloodFillForeground(ForegroundBackend):
@@ -16,7 +16,7 @@ class BorderFloodFillForeground(ForegroundBackend):
     needs = Needs()
 
     def segment(self, rgba):
-        from ..foreground import extract_foreground
+        from ..stages.foreground import extract_foreground
         return extract_foreground(rgba)
 
 

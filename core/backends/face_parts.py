@@ -147,7 +147,7 @@ class AnimeFacePartsBackend(PartsBackend):
     def probabilities(self, rgba: np.ndarray) -> np.ndarray:
         """(H, W, 7) class probabilities."""
         import torch
-        from ..landmarks import flatten_over_white
+        from ..stages.landmarks import flatten_over_white
         self.require_available()
         model, device = self._model()
         size = int(self.settings.get("parts_size", DEFAULT_SIZE))

@@ -193,7 +193,7 @@ class ISNetForeground(ForegroundBackend):
     def probability(self, rgba: np.ndarray) -> np.ndarray:
         """(H, W) float32 character probability."""
         import torch
-        from ..landmarks import flatten_over_white
+        from ..stages.landmarks import flatten_over_white
         self.require_available()
         model, device = self._model()
         size = int(self.settings.get("isnet_size", DEFAULT_SIZE))
@@ -210,7 +210,7 @@ class ISNetForeground(ForegroundBackend):
         return cv2.resize(prob, (rgba.shape[1], rgba.shape[0]), interpolation=cv2.INTER_LINEAR)
 
     def segment(self, rgba: np.ndarray) -> np.ndarray:
-        from ..foreground import (ForegroundError, _keep_main_components, extract_foreground,
+        from ..stages.foreground import (ForegroundError, _keep_main_components, extract_foreground,
                                   has_meaningful_alpha)
         if has_meaningful_alpha(rgba):  # the artist's own cut-out is exact
             return extract_foreground(rgba)

@@ -15,7 +15,7 @@ from typing import Dict, List, Sequence
 import cv2
 import numpy as np
 
-from ..document import Canvas, Layer, layer_id
+from ..model.document import Canvas, Layer, layer_id
 from .base import PART_INDEX
 
 COARSE_TAGS = ("back hair", "neck", "topwear", "face", "front hair")
@@ -30,7 +30,7 @@ def apply_parts_hint(rgba: np.ndarray, mask: np.ndarray, layers: Sequence[Layer]
                      chin_y: float) -> List[Layer]:
     """Layers with coarse-part pixels reassigned where `labels` (PART_CLASSES
     indices, canvas-sized) says so.  Fine parts are returned untouched."""
-    from ..decompose import DEPTH_ORDER, _layer_from_mask
+    from ..stages.decompose import DEPTH_ORDER, _layer_from_mask
 
     canvas = Canvas(int(rgba.shape[1]), int(rgba.shape[0]))
     labels = cv2.medianBlur(np.ascontiguousarray(labels, np.uint8), 5)  # drop speckles

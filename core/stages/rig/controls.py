@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Dict, List, Tuple
 
-from .document import Keyform, RigDocument
+from ...model.document import Keyform, RigDocument
 
 
 class ControlsError(ValueError):
@@ -86,7 +86,7 @@ def regenerate(doc: RigDocument, owner: str, controls: RigControls) -> List[Keyf
     Same targets, parameters and keys as the owner's keyforms in `doc`, in the
     same order; only the forms differ.  Raises ControlsError for an unknown owner.
     """
-    from .rigging import rebuild_owner  # rigging imports this module
+    from . import rebuild_owner  # rigging imports this module
 
     if owner not in OWNER_CONTROLS:
         raise ControlsError(f"unknown keyform owner {owner!r}; known: {', '.join(OWNER_CONTROLS)}")

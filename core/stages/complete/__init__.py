@@ -36,8 +36,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .document import Canvas, Layer, layer_id
-from .landmarks import FaceLandmarks
+from ...model.document import Canvas, Layer, layer_id
+from ..landmarks import FaceLandmarks
 
 INPAINT_MAX_SIDE = 192  # inpainting runs on crops no larger than this (flat colours survive it)
 MOUTH_INTERIOR = {  # the generated mouth, as data

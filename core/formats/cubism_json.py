@@ -12,8 +12,8 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from .document import Motion, RigDocument
-from .runtime_format import baked_curve
+from ..model.document import Motion, RigDocument
+from .model_json import baked_curve
 
 # Expressions as data: (parameter id, value, blend).  Parameters the rig lacks are left out.
 EXPRESSIONS: Dict[str, List[Tuple[str, float, str]]] = {
@@ -98,7 +98,7 @@ def interchange_files(doc: RigDocument, stem: str) -> Dict[str, dict]:
     files[f"{stem}.cdi3.json"] = cdi3(doc)
     physics = getattr(doc, "physics", None)
     if physics:
-        from .physics import physics3
+        from ..runtime.physics import physics3
         files[f"{stem}.physics3.json"] = physics3(doc)
     return files
 

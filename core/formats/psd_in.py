@@ -17,8 +17,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .document import SEE_THROUGH_TAGS, SIDED_TAGS, Canvas, Layer, layer_id
-from .image_io import MAX_PIXELS, ImageInputError
+from ..model.document import SEE_THROUGH_TAGS, SIDED_TAGS, Canvas, Layer, layer_id
+from .image_in import MAX_PIXELS, ImageInputError
 
 # Words (after normalisation: lower case, separators as spaces) -> See-through tag.
 # Longer phrases are tried before shorter ones, so "eye white" wins over "eye".

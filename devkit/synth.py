@@ -3,7 +3,7 @@
 
 `make_character(seed, size=..., **overrides)` draws one character as complete
 (amodal) layers in See-through tags, composites them and returns the same
-`Sample` type as `core.sample` (image, canvas, layers with visible masks,
+`Sample` type as `devkit.sample` (image, canvas, layers with visible masks,
 landmarks).  What varies (each drawn from `seed`, each overridable by name):
 
 * hair: style ("bob", "long", "twin tails", "short"), fringe ("bangs", "parted",
@@ -13,7 +13,7 @@ landmarks).  What varies (each drawn from `seed`, each overridable by name):
 * pose: head tilt and turn; framing: "portrait" or "full body";
 * background: "plain", "gradient", "busy" or "transparent"; 256 to 2048 px.
 
-Geometry is drawn in the 1024-unit design space of `core.sample` and mapped to
+Geometry is drawn in the 1024-unit design space of `devkit.sample` and mapped to
 the canvas by an affine transform; the head group is tilted about the neck.
 """
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from .document import Canvas, Layer, layer_id
-from .landmarks import FaceLandmarks
+from ..core.model.document import Canvas, Layer, layer_id
+from ..core.stages.landmarks import FaceLandmarks
 from .sample import (Painter, Sample, catmull_rom, composite_layers, ellipse_points, sharp_path,
                      shifted)
 

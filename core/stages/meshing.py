@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay, cKDTree
 
-from .document import Layer
+from ..model.document import Layer
 
 
 class MeshingError(ValueError):

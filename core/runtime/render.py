@@ -14,7 +14,7 @@ from typing import Dict, Optional, Tuple
 import cv2
 import numpy as np
 
-from .document import RigDocument
+from ..model.document import RigDocument
 from .evaluate import Evaluator
 
 

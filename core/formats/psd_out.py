@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .document import Canvas, Layer
+from ..model.document import Canvas, Layer
 
 
 def psd_layer_name(layer: Layer) -> str:

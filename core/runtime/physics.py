@@ -35,7 +35,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .document import DocumentError, Motion, RigDocument
+from ..model.document import DocumentError, Motion, RigDocument
 from .evaluate import sample_motion
 
 STEP_HZ = 120.0

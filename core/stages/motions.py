@@ -15,7 +15,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .document import Motion, MotionCurve, RigDocument
+from ..model.document import Motion, MotionCurve, RigDocument
 
 IDLE_DURATION = 7.2  # seconds
 KEYS_PER_SECOND = 10

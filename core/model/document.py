@@ -203,7 +203,7 @@ class RigDocument:
     source: str = ""
     version: int = FORMAT_VERSION
     info: Dict[str, object] = field(default_factory=dict)  # findings, warnings
-    physics: list = field(default_factory=list)  # core.physics.PhysicsSetting, see validate_physics
+    physics: list = field(default_factory=list)  # core.runtime.physics.PhysicsSetting, see validate_physics
 
     # --- lookups -----------------------------------------------------------
     def layer(self, layer_id: str) -> Layer:

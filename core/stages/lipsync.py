@@ -23,7 +23,7 @@ from typing import Tuple
 
 import numpy as np
 
-from .document import Motion, MotionCurve, RigDocument
+from ..model.document import Motion, MotionCurve, RigDocument
 
 # Envelope recipe as data.
 TALK = {

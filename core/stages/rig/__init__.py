@@ -33,10 +33,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .controls import RigControls
-from .document import (Canvas, Keyform, Layer, Mesh, Parameter, RigDocument,
+from ...model.document import (Canvas, Keyform, Layer, Mesh, Parameter, RigDocument,
                        RotationDeformer, WarpDeformer, layer_id)
-from .evaluate import warp_points
-from .meshing import mesh_layer
+from ...runtime.evaluate import warp_points
+from ..meshing import mesh_layer
 
 Box = Tuple[float, float, float, float]  # x0, y0, x1, y1 canvas px
 

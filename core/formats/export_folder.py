@@ -31,14 +31,15 @@ import cv2
 import numpy as np
 
 from .atlas import AtlasError, pack_atlas
-from .cubism_files import interchange_files
-from .document import DocumentError, Layer, RigDocument
+from .cubism_json import interchange_files
+from ..model.document import DocumentError, Layer, RigDocument
 from .output_folder import (FolderLock, OutputFolderError, check_target, make_staging,
                             plain_os_error, swap_in)
-from .psd_export import write_psd
-from .runtime_format import to_runtime, validate_runtime
+from .psd_out import write_psd
+from .model_json import to_runtime, validate_runtime
 
-WEB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WEB_DIR = os.path.join(PACKAGE_DIR, "web")
 VIEWER_FILES = ("index.html", "player.js", "viewer.js")
 MODEL_FILE = "model.json"
 

@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from .document import RigDocument
+from ..core.model.document import RigDocument
 
 HOLE_ALPHA = 0.5
 REST_TOLERANCE_PX = 2
@@ -50,7 +50,7 @@ class AlphaRenderer:
     (so clipping and opacity keyforms count exactly as they are drawn)."""
 
     def __init__(self, doc: RigDocument):
-        from .render import Renderer
+        from ..core.runtime.render import Renderer
 
         self.doc = doc
         self._renderer = Renderer(doc)

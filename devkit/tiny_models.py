@@ -82,7 +82,7 @@ def _randomise(model, seed: int):
 
 def save_tiny_isnet(path: str, seed: int = 0) -> str:
     import torch
-    from .isnet import build_isnet
+    from ..core.backends.isnet import build_isnet
     model = _randomise(build_isnet(TINY_ISNET_WIDTHS, conv_in=8), seed)
     state = {"net." + k: v for k, v in model.state_dict().items()}
     state["gt_encoder.conv_in.conv.weight"] = torch.zeros(16, 1, 3, 3)  # training-only part
@@ -107,7 +107,7 @@ def tiny_face_parts_specs():
 
 def save_tiny_face_parts(path: str, seed: int = 1) -> str:
     import torch
-    from .face_parts import build_face_parts_unet
+    from ..core.backends.face_parts import build_face_parts_unet
     model = _randomise(build_face_parts_unet(tiny_face_parts_specs()), seed)
     torch.save({"module." + k: v for k, v in model.state_dict().items()}, path)
     return path
@@ -115,7 +115,7 @@ def save_tiny_face_parts(path: str, seed: int = 1) -> str:
 
 def save_tiny_lama(path: str, seed: int = 2, ngf: int = 4, n_blocks: int = 2) -> str:
     import torch
-    from .lama import build_lama
+    from ..core.backends.lama import build_lama
     model = _randomise(build_lama(ngf=ngf, n_blocks=n_blocks), seed)
     state = {"generator." + k: v for k, v in model.state_dict().items()}
     state["discriminator.model0.0.ffc.convl2l.weight"] = torch.zeros(4, 3, 3, 3)

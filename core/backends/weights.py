@@ -147,23 +147,23 @@ def check_model(name: str, path: Optional[str] = None, base: Optional[str] = Non
     path = path or default_model_path(name, base)
     if not os.path.exists(path):
         raise ModelError(f"{s.label}: nothing at {path}")
-    from .backends.base import missing_packages
+    from .base import missing_packages
     missing = missing_packages(("torch",) + (("diffusers", "transformers") if s.kind == "folder" else ()))
     if missing:
         raise ModelError(f"{s.label}: install {', '.join(missing)} first (requirements-ai.txt)")
-    from .backends.base import BackendError
+    from .base import BackendError
     try:
         if s.backend == "isnet":
-            from .backends.isnet import load_isnet
+            from .isnet import load_isnet
             model = load_isnet(path)
         elif s.backend == "face_parts_unet":
-            from .backends.face_parts import load_face_parts_unet
+            from .face_parts import load_face_parts_unet
             model = load_face_parts_unet(path)
         elif s.backend == "lama":
-            from .backends.lama import load_lama
+            from .lama import load_lama
             model = load_lama(path)
         else:
-            from .backends.sd_inpaint import load_sd_inpaint
+            from .sd_inpaint import load_sd_inpaint
             model, _ = load_sd_inpaint(path, "cpu")
             return f"{s.label}: loads ({type(model).__name__})"
     except BackendError as exc:

@@ -15,7 +15,7 @@ from typing import Dict, List, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .document import Layer
+from ..model.document import Layer
 
 # (page index, x, y, w, h) of a layer crop inside its atlas page.
 Placement = Tuple[int, int, int, int, int]

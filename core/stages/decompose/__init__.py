@@ -21,9 +21,9 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from .document import Layer, layer_id
-from .foreground import has_meaningful_alpha
-from .landmarks import FaceLandmarks, flatten_over_white, skin_mask
+from ...model.document import Layer, layer_id
+from ..foreground import has_meaningful_alpha
+from ..landmarks import FaceLandmarks, flatten_over_white, skin_mask
 
 # Back to front.  Layers the decomposition finds are emitted in this order.
 DEPTH_ORDER: Tuple[Tuple[str, str], ...] = (

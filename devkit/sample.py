@@ -20,8 +20,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .document import Canvas, Layer, layer_id
-from .landmarks import FaceLandmarks
+from ..core.model.document import Canvas, Layer, layer_id
+from ..core.stages.landmarks import FaceLandmarks
 
 RGB = Tuple[int, int, int]
 

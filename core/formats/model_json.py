@@ -3,7 +3,7 @@
 
 Writing bakes the creator's strengths into the data (parameter strengths into
 keyforms, motion strengths into curves): the runtime plays what Blender shows.
-The schema is core/schema/model.schema.json; the prose is docs/runtime-format.md.
+The schema is core/formats/schema/model.schema.json; the prose is docs/runtime-format.md.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .document import (FORMAT_NAME, FORMAT_VERSION, Canvas, DocumentError, Keyform,
+from ..model.document import (FORMAT_NAME, FORMAT_VERSION, Canvas, DocumentError, Keyform,
                        Layer, Mesh, Motion, MotionCurve, Parameter, RigDocument,
                        RotationDeformer, WarpDeformer)
 
@@ -121,7 +121,7 @@ def to_runtime(doc: RigDocument, textures: Sequence[str], atlas_sizes: Sequence[
 def _physics_runtime(doc: RigDocument) -> dict:
     if not doc.physics:
         return {}
-    from .physics import physics_to_runtime, validate_physics
+    from ..runtime.physics import physics_to_runtime, validate_physics
 
     validate_physics(doc)
     return {"physics": physics_to_runtime(doc.physics)}
@@ -225,7 +225,7 @@ def from_runtime(data: dict, textures: Sequence[np.ndarray]) -> RigDocument:
                      np.zeros(0), owner=k.get("owner", ""), channel=k.get("channel", "offset"))
         doc.keyforms.append(kf)
     # Forms need target shapes, which need meshes and deformers first.
-    from .document import expected_form_shape
+    from ..model.document import expected_form_shape
     for k, kf in zip(data["keyforms"], doc.keyforms):
         try:
             if kf.channel == "opacity" and kf.target not in {m.id for m in doc.meshes}:
@@ -248,7 +248,7 @@ def from_runtime(data: dict, textures: Sequence[np.ndarray]) -> RigDocument:
         doc.motions.append(Motion(m["id"], m["duration"], curves, m.get("loop", True),
                                   m.get("fps", 30.0)))
     if data.get("physics"):
-        from .physics import physics_from_runtime, validate_physics
+        from ..runtime.physics import physics_from_runtime, validate_physics
 
         doc.physics = physics_from_runtime(data["physics"])
         validate_physics(doc)
