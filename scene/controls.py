@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Creator controls: regenerate the keyforms one generator owns, keep hand edits.
 
-The controls of core.stages.rig.controls.RigControls are custom properties of the rig
+The controls of core.stages.rig.RigControls are custom properties of the rig
 (``i2r_control_<name>``).  Applying the controls of one owner (e.g. "blink")
-runs core.stages.rig.controls.regenerate and rewrites only that owner's shape keys
+runs core.stages.rig.regenerate and rewrites only that owner's shape keys
 (meshes and lattices) and bone keyforms.
 
 Hand edits are never overwritten: at build (and after every rewrite) the
@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 import numpy as np
+
+from ..core.stages.rig import CONTROLS, OWNER_CONTROLS, RigControls
 
 CONTROL_PREFIX = "i2r_control_"
 HASHES_KEY = "i2r_key_hashes"
@@ -85,31 +87,19 @@ def bone_record(kf) -> dict:
 
 # ------------------------------------------------------------------ properties
 
-def _controls_module():
-    try:
-        from ..core.stages.rig import controls
-    except ImportError:
-        return None
-    return controls
-
-
 def store_controls(rig, values: Optional[dict] = None) -> None:
     """Custom properties for every creator control (defaults: the automatic rig)."""
-    mod = _controls_module()
-    if mod is None:
-        return
-    defaults = mod.RigControls()
     values = values if isinstance(values, dict) else {}
     applied = {}
-    for f in fields(defaults):
-        lo, hi = mod.CONTROL_RANGES[f.name]
-        value = float(values.get(f.name, getattr(defaults, f.name)))
-        name = control_prop(f.name)
-        rig[name] = value
-        applied[f.name] = value
-        rig.id_properties_ui(name).update(
-            min=float(lo), max=float(hi), soft_min=float(lo), soft_max=float(hi),
-            default=float(getattr(defaults, f.name)), description=_describe(f.name))
+    for name, control in CONTROLS.items():
+        value = float(values.get(name, control.default))
+        prop = control_prop(name)
+        rig[prop] = value
+        applied[name] = value
+        rig.id_properties_ui(prop).update(
+            min=float(control.lo), max=float(control.hi), soft_min=float(control.lo),
+            soft_max=float(control.hi), default=float(control.default),
+            description=_describe(name))
     rig[APPLIED_KEY] = json.dumps(applied, separators=(",", ":"))
     if LIVE_KEY not in rig:
         rig[LIVE_KEY] = False
@@ -121,7 +111,7 @@ def pending_owners(rig) -> List[str]:
     """Owners whose controls were changed since their shapes were last built."""
     applied = json.loads(rig.get(APPLIED_KEY, "{}"))
     out = []
-    for owner, names in owner_controls().items():
+    for owner, names in OWNER_CONTROLS.items():
         for n in names:
             prop = control_prop(n)
             if prop in rig and abs(float(rig[prop]) - float(applied.get(n, rig[prop]))) > 1e-9:
@@ -131,31 +121,25 @@ def pending_owners(rig) -> List[str]:
 
 
 def _describe(name: str) -> str:
-    words = name.replace("_deg", " (degrees)").replace("_", " ")
-    return f"Creator control: {words}. Press Apply of its group to rebuild those shapes"
+    doc = CONTROLS[name].doc
+    return f"Creator control: {doc[0].upper() + doc[1:]}. Press Apply of its group to rebuild those shapes"
 
 
 def gather_controls(rig) -> Optional[Dict[str, float]]:
-    mod = _controls_module()
-    if mod is None:
+    if not any(control_prop(n) in rig for n in CONTROLS):
         return None
-    names = [f.name for f in fields(mod.RigControls)]
-    if not any(control_prop(n) in rig for n in names):
-        return None
-    return {n: float(rig[control_prop(n)]) for n in names if control_prop(n) in rig}
+    return {n: float(rig[control_prop(n)]) for n in CONTROLS if control_prop(n) in rig}
 
 
 def rig_controls(rig):
-    mod = _controls_module()
-    controls = mod.RigControls()
+    controls = RigControls()
     for name, value in (gather_controls(rig) or {}).items():
         setattr(controls, name, value)
     return controls
 
 
 def owner_controls() -> Dict[str, tuple]:
-    mod = _controls_module()
-    return dict(mod.OWNER_CONTROLS) if mod is not None else {}
+    return dict(OWNER_CONTROLS)
 
 
 # ------------------------------------------------------------------ applying
@@ -173,7 +157,7 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
     """Regenerate `owner`'s keyforms from the rig's controls and rewrite them in place."""
     import bpy
 
-    from ..core.stages.rig.controls import regenerate
+    from ..core.stages.rig import regenerate
     from . import drivers as drv
     from .gather import gather_document
     from .space import offsets_to_world

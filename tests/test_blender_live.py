@@ -322,7 +322,7 @@ def _sample_doc():
 
 
 def test_controls_regenerate_only_their_keys_and_keep_hand_edits():
-    from image_to_rig.core.stages.rig.controls import RigControls, replace_owner
+    from image_to_rig.core.stages.rig import RigControls, replace_owner
     from image_to_rig.scene.controls import SKIPPED_KEY, control_prop
     doc = _sample_doc()
     reset_blender()

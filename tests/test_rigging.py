@@ -562,7 +562,7 @@ def test_body_pitch_and_lean(rig):
 
 # --------------------------------------------------------------------------- controls
 def test_regenerate_rebuilds_only_one_owner(rig):
-    from image_to_rig.core.stages.rig.controls import OWNER_CONTROLS, ControlsError, RigControls, regenerate, replace_owner
+    from image_to_rig.core.stages.rig import OWNER_CONTROLS, ControlsError, RigControls, regenerate, replace_owner
     owners = {k.owner for k in rig.keyforms}
     assert owners <= set(OWNER_CONTROLS)
     defaults = RigControls()
