@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+// SPDX-License-Identifier: GPL-3.0-or-later OR MIT
 // The export folder's viewer: loads ./model.json (or dropped files), draws the
 // model, parameter sliders by group, Play/Pause of the Idle motion, frame time,
 // buttons for the motions (model.json and motions/*.motion3.json as listed by
