@@ -38,7 +38,8 @@ from .psd_export import write_psd
 from .runtime_format import to_runtime, validate_runtime
 
 WEB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web")
-VIEWER_FILES = ("index.html", "player.js", "viewer.js", "constants.json", "LICENSE-MIT")
+VIEWER_FILES = ("index.html", "live.html", "player.js", "viewer.js", "live.js", "hotkeys.js",
+                "constants.json", "LICENSE-MIT")
 # Folders of web/ whose run-time files are copied too (the player's modules, the
 # vendored face tracker); package.json, README, CHANGELOG and player.d.ts are
 # for developers and stay behind.
@@ -89,6 +90,24 @@ def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: Dict[str
     out = {"Version": 3, "FileReferences": refs}
     if groups:
         out["Groups"] = groups
+    hit_areas = model3_hit_areas(doc)
+    if hit_areas:
+        out["HitAreas"] = hit_areas
+    return out
+
+
+# Hit areas by their Cubism names: the first of these mesh ids the rig has.
+HIT_AREA_MESHES = (("Head", ("face", "head")), ("Body", ("topwear", "body", "neck")))
+
+
+def model3_hit_areas(doc: RigDocument) -> List[dict]:
+    """model3.json HitAreas: Head and Body, each the id of an existing mesh."""
+    have = {m.id for m in doc.meshes}
+    out = []
+    for name, candidates in HIT_AREA_MESHES:
+        mesh = next((c for c in candidates if c in have), None)
+        if mesh:
+            out.append({"Id": mesh, "Name": name})
     return out
 
 
