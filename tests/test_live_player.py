@@ -185,9 +185,11 @@ def test_placement_draws_into_a_rectangle_of_the_page_canvas(site, page, tmp_pat
     assert got["hit"] and got["hit"][0] in ("Head", "Body")
 
 
-def test_obs_page_is_transparent_without_ui(site, tmp_path):
-    with launch_chromium() as browser:
-        page = browser.new_page(viewport={"width": 360, "height": 480})
+def test_obs_page_is_transparent_without_ui(site, page, tmp_path):
+    # A page of the module's browser (one Playwright per process).
+    shared = page
+    if True:
+        page = shared.context.browser.new_page(viewport={"width": 360, "height": 480})
         page.goto(site["url"] + "live.html")
         page.wait_for_function("document.body.dataset.ready === 'true'", timeout=30000)
         page.wait_for_timeout(500)
@@ -197,6 +199,7 @@ def test_obs_page_is_transparent_without_ui(site, tmp_path):
         playing = page.evaluate("window.imageToRig.player.motionState.current.name")
         page.keyboard.press("q")
         expression = page.evaluate("window.imageToRig.player.expression && window.imageToRig.player.expression.name")
+        page.close()
     assert elements == ["CANVAS"], "no UI on the OBS page"
     import cv2
     shot = cv2.imread(path, cv2.IMREAD_UNCHANGED)
