@@ -119,9 +119,18 @@ def test_atlas_is_fast_for_a_1024_character():
 def test_export_writes_a_schema_valid_self_contained_folder(tmp_path):
     doc = make_test_document()
     out = export_folder(doc, tmp_path / "export")
-    assert sorted(os.listdir(out)) == ["atlas0.png", "index.html", "model.json", "motions", "player.js",
+    assert sorted(os.listdir(out)) == ["LICENSE-MIT", "atlas0.png", "constants.json", "hotkeys.js",
+                                       "index.html", "live.html", "live.js", "model.json", "motions",
+                                       "player", "player.js",
                                        "synthetic.cdi3.json", "synthetic.model3.json", "synthetic.psd",
-                                       "viewer.js"]
+                                       "vendor", "viewer.js"]
+    from image_to_rig.core.formats.export_folder import viewer_files
+    for name in viewer_files():  # every run-time file of the player, and no developer files
+        assert os.path.isfile(os.path.join(out, *name.split("/"))), name
+    assert not {"package.json", "README.md", "CHANGELOG.md", "player.d.ts"} & set(os.listdir(out))
+    assert os.path.isfile(os.path.join(out, "vendor", "face-api", "model", "tiny_face_detector_model.bin"))
+    with open(os.path.join(out, "synthetic.model3.json"), encoding="utf-8") as fh:
+        assert json.load(fh)["HitAreas"] == [{"Id": "face", "Name": "Head"}, {"Id": "topwear", "Name": "Body"}]
     with open(os.path.join(out, "model.json"), encoding="utf-8") as fh:
         data = json.load(fh)
     validate_runtime(data)

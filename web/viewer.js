@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-3.0-or-later
+// SPDX-License-Identifier: GPL-3.0-or-later OR MIT
 // The export folder's viewer: loads ./model.json (or dropped files), draws the
 // model, parameter sliders by group, Play/Pause of the Idle motion, frame time,
 // buttons for the motions (model.json and motions/*.motion3.json as listed by
@@ -7,7 +7,10 @@
 // audio file or the microphone.  A dropped or chosen .zip of an export folder
 // is unpacked in the page (readExportZip) and loads like the folder.
 // Every name from the model goes into the page as text, never as HTML.
-import { createPlayer, loadModel, parseMotion3, readExportZip, ZipError } from "./player.js";
+import { createPlayer, exportPath, loadCompanions, loadModel, readExportZip, ZipError } from "./player.js";
+import { bindHotkeys, hotkeyList, motionNames } from "./hotkeys.js";
+
+export { exportPath };
 
 const canvas = document.getElementById("stage");
 const statusLine = document.getElementById("status");
@@ -137,13 +140,15 @@ async function open(source, label) {
       audio.replaceWith(fresh);
       audio = fresh;
     }
-    player = createPlayer(canvas, model);
+    const companions = await loadCompanions(source, model).catch(() => ({ motions: [], expressions: [], hitAreas: [] }));
+    player = createPlayer(canvas, null);
     player.on("error", (err) => showStatus(`Drawing failed: ${err.message}`, true));
+    player.setModel(model, companions);
     player.on("contextlost", () => showStatus("The graphics context was lost; reload the page.", true));
     fitCanvas();
     buildSliders(player);
     const idle = model.motion("Idle") || model.motions[0];
-    if (idle) player.playMotion(idle.id, { loop: true });
+    if (idle) player.startMotion(idle.id, { priority: "idle", loop: true });
     playButton.disabled = !idle;
     resetButton.disabled = false;
     updatePlayButton();
@@ -152,99 +157,19 @@ async function open(source, label) {
                `${model.canvas.width}×${model.canvas.height} px from ${label}. ` +
                "Drop another export folder or .zip to replace it.");
     applyToggles();
-    const companions = await loadCompanions(source, model);
     buildAnimationButtons(model, companions);
+    if (unbindHotkeys) unbindHotkeys();
+    unbindHotkeys = bindHotkeys(player, window);
+    buildHotkeyList();
+    tracker = null;
+    trackButton.textContent = "Face tracking";
+    calibrateButton.disabled = true;
     window.imageToRig = { player, model, companions };
     document.body.dataset.ready = "true";
   } catch (err) {
     showStatus(`Could not load the model: ${err.message}`, true);
     document.body.dataset.ready = "error";
   }
-}
-
-// ------------------------------------------------------------ Cubism companions
-
-/**
- * A file that model3.json names, as a path inside the export: plain names
- * (letters, digits, "_", "-", ".") in plain folders.  A scheme, a host, an
- * absolute path, "." or ".." segments and backslashes are refused, so a model
- * can never make the viewer fetch from another origin or another folder.
- */
-export function exportPath(rel) {
-  if (typeof rel !== "string" || rel.length === 0 || rel.length > 256) {
-    throw new Error("a referenced file needs a plain relative path");
-  }
-  const parts = rel.split("/");
-  for (const part of parts) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(part) || part === "." || part === "..") {
-      throw new Error(`"${rel}" is not a path inside the model's folder`);
-    }
-  }
-  return parts.join("/");
-}
-
-/** Reads a file beside model.json: from the served folder or the dropped files,
- * never from anywhere else (see exportPath). */
-function fileReader(source) {
-  if (source instanceof Map) {
-    // Unpacked zips keep paths (motions/Idle.motion3.json); dropped folders keep names.
-    return async (rel) => {
-      const path = exportPath(rel);
-      const f = source.get(path) || source.get(path.split("/").pop());
-      return f ? JSON.parse(await f.text()) : null;
-    };
-  }
-  const base = new URL(String(source ?? "./"), document.baseURI);
-  const folder = new URL("./", base);
-  return async (rel) => {
-    const url = new URL(exportPath(rel), folder);
-    if (url.origin !== folder.origin || !url.pathname.startsWith(folder.pathname)) {
-      throw new Error(`"${rel}" lies outside the model's folder`);
-    }
-    const res = await fetch(url, { credentials: "same-origin", redirect: "error" });
-    return res.ok ? res.json() : null;
-  };
-}
-
-/** The motion3 and exp3 files that <stem>.model3.json lists (missing ones are skipped). */
-async function loadCompanions(source, model) {
-  const out = { motions: [], expressions: [] };
-  const read = fileReader(source);
-  let stem = (model.source || "").replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9_.-]+/g, "_").replace(/^[._]+|[._]+$/g, "") || "model";
-  let model3 = null;
-  try {
-    if (source instanceof Map) {
-      const name = [...source.keys()].find((k) => k.endsWith(".model3.json"));
-      if (name) { model3 = await read(name); stem = name.replace(/\.model3\.json$/, ""); }
-    } else {
-      model3 = await read(`${stem}.model3.json`);
-    }
-  } catch (err) {
-    model3 = null;
-  }
-  const refs = (model3 && model3.FileReferences) || {};
-  for (const [group, list] of Object.entries(refs.Motions || {})) {
-    for (const [k, entry] of (Array.isArray(list) ? list : []).entries()) {
-      try {
-        const json = await read(entry.File);
-        if (!json) continue;
-        const motion = parseMotion3(json, entry.File);
-        out.motions.push({ name: list.length > 1 ? `${group} ${k + 1}` : group, motion,
-                           fadeIn: entry.FadeInTime, fadeOut: entry.FadeOutTime });
-      } catch (err) {
-        console.warn(`skipped ${entry.File}: ${err.message}`);
-      }
-    }
-  }
-  for (const entry of Array.isArray(refs.Expressions) ? refs.Expressions : []) {
-    try {
-      const json = await read(entry.File);
-      if (json) out.expressions.push({ name: entry.Name, json });
-    } catch (err) {
-      console.warn(`skipped ${entry.File}: ${err.message}`);
-    }
-  }
-  return out;
 }
 
 function setActive(bar, button) {
@@ -254,21 +179,13 @@ function setActive(bar, button) {
 function buildAnimationButtons(model, companions) {
   motionBar.replaceChildren();
   expressionBar.replaceChildren();
-  for (const m of model.motions) {
-    const b = el("button", { type: "button", text: m.id, title: "model.json motion", "data-kind": "model" });
+  // Every motion once: a model.json motion and its motion3 twin are one button.
+  for (const name of motionNames(player)) {
+    const kind = model.motion(name) ? "model" : "motion3";
+    const b = el("button", { type: "button", text: name, title: kind === "model" ? "model.json motion" : "motion3.json motion", "data-kind": kind });
     b.addEventListener("click", () => {
-      player.stopMotion3();
-      player.playMotion(m.id, { loop: true });
-      setActive(motionBar, b);
-      updatePlayButton();
-    });
-    motionBar.append(b);
-  }
-  for (const c of companions.motions) {
-    const b = el("button", { type: "button", text: `${c.name} (motion3)`, title: c.motion.name, "data-kind": "motion3" });
-    b.addEventListener("click", () => {
-      player.stopMotion();
-      player.playMotion3(c.motion, { fadeIn: c.fadeIn, fadeOut: c.fadeOut });
+      player.clearMotionQueue();
+      player.startMotion(name, { priority: "forced", loop: true });
       setActive(motionBar, b);
       updatePlayButton();
     });
@@ -276,15 +193,52 @@ function buildAnimationButtons(model, companions) {
   }
   if (companions.expressions.length) {
     const none = el("button", { type: "button", text: "No expression" });
-    none.addEventListener("click", () => { player.playExpression(null); setActive(expressionBar, none); });
+    none.addEventListener("click", () => { player.setExpression(null); setActive(expressionBar, none); });
     expressionBar.append(none);
   }
   for (const e of companions.expressions) {
     const b = el("button", { type: "button", text: e.name, "data-kind": "expression" });
-    b.addEventListener("click", () => { player.playExpression(e.json); setActive(expressionBar, b); });
+    b.addEventListener("click", () => { player.setExpression(e.name); setActive(expressionBar, b); });
     expressionBar.append(b);
   }
 }
+
+function buildHotkeyList() {
+  const list = document.getElementById("hotkey-list");
+  list.replaceChildren();
+  for (const h of hotkeyList(player)) {
+    list.append(el("li", {}, [el("kbd", { text: h.key }), ` ${h.kind === "action" ? "" : h.kind + ": "}${h.name}`]));
+  }
+}
+
+let unbindHotkeys = null;
+let tracker = null;
+const trackButton = document.getElementById("track");
+const calibrateButton = document.getElementById("calibrate");
+trackButton.addEventListener("click", async () => {
+  if (!player) return;
+  if (tracker) {
+    player.removeInput(tracker);
+    tracker.destroy();
+    tracker = null;
+    trackButton.textContent = "Face tracking";
+    calibrateButton.disabled = true;
+    return;
+  }
+  showStatus("Starting the webcam face tracker …");
+  try {
+    const { WebcamFaceTracker } = await import("./player/tracking/webcam.js");
+    tracker = await WebcamFaceTracker.create();
+    player.addInput(tracker);
+    trackButton.textContent = "Stop tracking";
+    calibrateButton.disabled = false;
+    showStatus("Face tracking is on: look ahead with a relaxed face and press Calibrate (or C).");
+  } catch (err) {
+    tracker = null;
+    showStatus(`Could not start face tracking: ${err.message}`, true);
+  }
+});
+calibrateButton.addEventListener("click", () => { if (tracker) tracker.calibrate(); });
 
 function applyToggles() {
   if (!player) return;

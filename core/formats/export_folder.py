@@ -40,7 +40,13 @@ from .model_json import to_runtime, validate_runtime
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WEB_DIR = os.path.join(PACKAGE_DIR, "web")
-VIEWER_FILES = ("index.html", "player.js", "viewer.js")
+VIEWER_FILES = ("index.html", "live.html", "player.js", "viewer.js", "live.js", "hotkeys.js",
+                "constants.json", "LICENSE-MIT")
+# Folders of web/ whose run-time files are copied too (the player's modules, the
+# vendored face tracker); package.json, README, CHANGELOG and player.d.ts are
+# for developers and stay behind.
+VIEWER_FOLDERS = ("player", "vendor")
+VIEWER_SUFFIXES = (".js", ".json", ".bin", ".wasm", ".txt", ".md")
 MODEL_FILE = "model.json"
 
 
@@ -86,6 +92,24 @@ def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: Dict[str
     out = {"Version": 3, "FileReferences": refs}
     if groups:
         out["Groups"] = groups
+    hit_areas = model3_hit_areas(doc)
+    if hit_areas:
+        out["HitAreas"] = hit_areas
+    return out
+
+
+# Hit areas by their Cubism names: the first of these mesh ids the rig has.
+HIT_AREA_MESHES = (("Head", ("face", "head")), ("Body", ("topwear", "body", "neck")))
+
+
+def model3_hit_areas(doc: RigDocument) -> List[dict]:
+    """model3.json HitAreas: Head and Body, each the id of an existing mesh."""
+    have = {m.id for m in doc.meshes}
+    out = []
+    for name, candidates in HIT_AREA_MESHES:
+        mesh = next((c for c in candidates if c in have), None)
+        if mesh:
+            out.append({"Id": mesh, "Name": name})
     return out
 
 
@@ -132,13 +156,27 @@ def _write_model(path: str, data: dict) -> None:
         json.dump(data, fh, separators=(",", ":"), ensure_ascii=False)
 
 
+def viewer_files() -> List[str]:
+    """The web/ files an export needs at run time, as paths relative to web/."""
+    names = list(VIEWER_FILES)
+    for top in VIEWER_FOLDERS:
+        for root, dirs, files in os.walk(os.path.join(WEB_DIR, top)):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "node_modules")
+            for name in sorted(files):
+                if name.endswith(VIEWER_SUFFIXES) or name.startswith("LICENSE"):
+                    names.append(os.path.relpath(os.path.join(root, name), WEB_DIR).replace(os.sep, "/"))
+    return names
+
+
 def _copy_viewer(folder: str) -> None:
-    for name in VIEWER_FILES:
-        src = os.path.join(WEB_DIR, name)
+    for name in viewer_files():
+        src = os.path.join(WEB_DIR, *name.split("/"))
         if not os.path.isfile(src):
             raise ExportError(f"the web viewer file {name} is missing from the add-on "
                               f"({WEB_DIR}); reinstall Image to Rig")
-        shutil.copyfile(src, os.path.join(folder, name))
+        dst = os.path.join(folder, *name.split("/"))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copyfile(src, dst)
 
 
 def _write_interchange(folder: str, doc: RigDocument, textures: Sequence[str]) -> None:
