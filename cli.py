@@ -128,6 +128,7 @@ def _model_paths(items: List[str]) -> Dict[str, str]:
 
 def command_rig(args) -> int:
     from .core.formats.image_in import ImageInputError
+    from .core.model.errors import ImageToRigError
     from .core.formats.output_folder import (FolderLock, OutputFolderError, check_target, make_staging,
                                      plain_os_error, swap_in)
     from .core.pipeline import PipelineOptions, run_pipeline
@@ -159,7 +160,7 @@ def command_rig(args) -> int:
             result = run_pipeline(args.input, options, progress)
         except ImageInputError as exc:
             raise CliError(f"cannot use {args.input!r}: {exc}") from None
-        except ValueError as exc:
+        except ImageToRigError as exc:
             raise CliError(f"could not rig {args.input!r}: {exc}") from None
         try:
             staging = make_staging(out_dir)

@@ -40,7 +40,7 @@ import conftest  # noqa: E402,F401  registers the package image_to_rig
 from image_to_rig.core.model.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve,  # noqa: E402
                                         Parameter, RigDocument, RotationDeformer, WarpDeformer)
 from image_to_rig.core.formats.export_folder import export_folder  # noqa: E402
-from image_to_rig.core.runtime.physics import default_hair_physics  # noqa: E402
+from image_to_rig.core.stages.hair_physics import default_hair_physics  # noqa: E402
 from web_support import launch_chromium, serve_folder  # noqa: E402
 
 with open(os.path.join(REPO, "web", "constants.json"), encoding="utf-8") as _fh:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .model.document import Canvas, RigDocument
 from .formats.image_in import load_image
-from .runtime.physics import default_hair_physics
+from .stages.hair_physics import default_hair_physics
 
 ProgressCallback = Callable[[str, float], None]  # (stage label, fraction 0..1)
 

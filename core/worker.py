@@ -32,6 +32,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, List, Optional
 
+from .model.errors import ImageToRigError
+
 # The add-on's package name here; the child registers the folder under the same name.
 PACKAGE_NAME = __name__.rsplit(".core.worker", 1)[0] if __name__.endswith(".core.worker") \
     else "image_to_rig"
@@ -79,7 +81,7 @@ def _child_run(conn, source, options) -> None:
     try:
         result = run_pipeline(source, options, progress=progress)
         payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-    except ValueError as exc:  # bad input or settings: the message is for people
+    except ImageToRigError as exc:  # bad input or settings: the message is for people
         conn.send(("error", str(exc), True))
         return
     except Exception as exc:  # a bug: say so, keep the traceback for the console
@@ -297,12 +299,12 @@ class PipelineJob:
 
 
 def run_in_worker(source, options=None, timeout: float = 600.0):
-    """Run the pipeline in a worker and return its PipelineResult (raises ValueError
-    with the worker's message on failure)."""
+    """Run the pipeline in a worker and return its PipelineResult (raises
+    ImageToRigError with the worker's message on failure)."""
     job = PipelineJob(source, options).start()
     for message in job.wait(timeout):
         if message.kind == "result":
             return message.result
         if message.kind == "error":
-            raise ValueError(message.error)
-    raise ValueError("the worker ended without a result")
+            raise ImageToRigError(message.error)
+    raise ImageToRigError("the worker ended without a result")

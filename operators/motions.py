@@ -49,7 +49,7 @@ class IMAGE_TO_RIG_OT_bake_physics(bpy.types.Operator):
         description="Bake every motion of the rig, not only the one on the timeline")
 
     def execute(self, context):
-        from ..core.runtime.physics import default_hair_physics
+        from ..core.stages.hair_physics import default_hair_physics
         from ..scene.motion import motions_of_rig
         from ..scene.physics import bake_action_physics, rig_document, store_physics
         rig = _rig_or_report(self, context)

@@ -221,7 +221,7 @@ class _Builder:
 
     def build_physics(self) -> None:
         if self.doc.physics:
-            from ..core.runtime.physics import validate_physics
+            from ..core.model.physics import validate_physics
             from .physics import store_physics
             validate_physics(self.doc)
             store_physics(self.rig, self.doc.physics)

@@ -3,7 +3,7 @@
 
 The base curves (what the pipeline made) stay on the Action as JSON, so the
 strength slider can rescale around the parameter defaults without drift; the
-scaling matches core.formats.model_json.baked_curve (clamped to the range).
+scaling matches core.model.strength.baked_curve (clamped to the range).
 """
 from __future__ import annotations
 

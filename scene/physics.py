@@ -59,7 +59,7 @@ def _set_prop(rig, name: str, value: float, lo: float, hi: float, description: s
 
 def store_physics(rig, settings) -> None:
     """Keep physics settings on the rig (structure as JSON, numbers as properties)."""
-    from ..core.runtime.physics import physics_to_runtime
+    from ..core.formats.model_json import physics_to_runtime
     for key in [k for k in rig.keys() if k.startswith("i2r_phys") and k != PHYSICS_KEY]:
         del rig[key]
     rig[PHYSICS_KEY] = json.dumps(physics_to_runtime(settings), separators=(",", ":"))
@@ -80,7 +80,7 @@ def store_physics(rig, settings) -> None:
 
 def gather_physics(rig) -> list:
     """The rig's physics settings with the numbers as edited in the panel."""
-    from ..core.runtime.physics import physics_from_runtime
+    from ..core.formats.model_json import physics_from_runtime
     text = rig.get(PHYSICS_KEY)
     if not text:
         return []
@@ -155,7 +155,8 @@ def bake_action_physics(rig, action, scene) -> Dict[str, tuple]:
     """Simulate the rig's physics over one motion; write the outputs as keyframes.
 
     Returns {parameter: (times, values)} as core.runtime.physics.bake_physics does."""
-    from ..core.runtime.physics import bake_physics, validate_physics
+    from ..core.model.physics import validate_physics
+    from ..core.runtime.physics import bake_physics
     doc = rig_document(rig, scene)
     if not doc.physics:
         return {}

@@ -23,7 +23,7 @@ import bpy  # noqa: E402
 from image_to_rig.core.model.document import (Canvas, Keyform, Layer, Mesh, Motion,  # noqa: E402
                                         MotionCurve, Parameter, RigDocument,
                                         RotationDeformer, WarpDeformer)
-from image_to_rig.core.formats.model_json import baked_forms  # noqa: E402
+from image_to_rig.core.model.strength import baked_forms  # noqa: E402
 from image_to_rig.scene.space import world_to_canvas  # noqa: E402
 
 _registered = False

@@ -101,7 +101,7 @@ def _only(doc, layer_id):
 
 def _live_document():
     """The synthetic rig with hair parameters, hair physics and three motions."""
-    from image_to_rig.core.runtime.physics import default_hair_physics
+    from image_to_rig.core.stages.hair_physics import default_hair_physics
     doc = synthetic_document()
     doc.parameters.append(Parameter("ParamHairFront", -1, 0, 1, name="Hair Front", group="Hair"))
     doc.parameters.append(Parameter("ParamHairBack", -1, 0, 1, name="Hair Back", group="Hair"))
@@ -185,7 +185,8 @@ def test_physics_settings_are_editable_and_rebaked(live, tmp_path):
 
 
 def test_bake_physics_adds_default_hair_physics_when_missing():
-    from image_to_rig.core.runtime.physics import bake_physics, default_hair_physics
+    from image_to_rig.core.runtime.physics import bake_physics
+    from image_to_rig.core.stages.hair_physics import default_hair_physics
     reset_blender()
     ensure_addon_registered()
     plain = synthetic_document()
@@ -313,7 +314,7 @@ def _sample_doc():
         from image_to_rig.devkit.sample import make_sample
     except ImportError as exc:
         pytest.skip(f"rigging stage not available: {exc}")
-    from image_to_rig.core.runtime.physics import default_hair_physics
+    from image_to_rig.core.stages.hair_physics import default_hair_physics
     sample = make_sample(512)
     doc = rigging.build_rig(sample.canvas, sample.layers)
     doc.motions = motions.make_all_motions(doc)

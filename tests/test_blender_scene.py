@@ -12,7 +12,7 @@ from blender_support import (baked_document, ensure_addon_registered,  # noqa: E
                              reset_blender, set_parameters, synthetic_document)
 from image_to_rig.core.model.document import RotationDeformer  # noqa: E402
 from image_to_rig.core.runtime.evaluate import evaluate  # noqa: E402
-from image_to_rig.core.formats.model_json import baked_curve  # noqa: E402
+from image_to_rig.core.model.strength import baked_curve  # noqa: E402
 from image_to_rig.scene import SceneBuildError, build_scene, find_rig, gather_document  # noqa: E402
 from image_to_rig.scene.motion import action_fcurves, motions_of_rig  # noqa: E402
 

@@ -237,7 +237,7 @@ from conftest import cubism_schema as _schema  # noqa: E402
 
 def _hair_document(source="/home/artist/My Girl (final).png"):
     from image_to_rig.core.model.document import Parameter
-    from image_to_rig.core.runtime.physics import default_hair_physics
+    from image_to_rig.core.stages.hair_physics import default_hair_physics
 
     doc = make_test_document()
     doc.source = source

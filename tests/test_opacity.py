@@ -10,7 +10,8 @@ import pytest
 from image_to_rig.core.model.document import DocumentError, Keyform, Layer
 from image_to_rig.core.runtime.evaluate import Evaluator, evaluate, evaluate_opacity
 from image_to_rig.core.runtime.render import render
-from image_to_rig.core.formats.model_json import (baked_forms, from_runtime, to_runtime,
+from image_to_rig.core.model.strength import baked_forms
+from image_to_rig.core.formats.model_json import (from_runtime, to_runtime,
                                               validate_runtime)
 
 from blender_support import grid_mesh, synthetic_document

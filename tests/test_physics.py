@@ -6,7 +6,11 @@ import math
 import numpy as np
 import pytest
 
+from image_to_rig.core.formats.cubism_json import physics3
+from image_to_rig.core.model.physics import PhysicsError, validate_physics
 from image_to_rig.core.runtime import physics as ph
+from image_to_rig.core.runtime.evaluate import sample_motion
+from image_to_rig.core.stages.hair_physics import default_hair_physics
 from image_to_rig.core.model.document import Motion, MotionCurve, Parameter
 from image_to_rig.core.formats.model_json import from_runtime, to_runtime, validate_runtime
 
@@ -21,7 +25,7 @@ def hair_document():
     doc.parameters.append(Parameter("ParamAngleY", -30, 0, 30, "Angle Y", "Face"))
     for pid in HAIR:
         doc.parameters.append(Parameter(pid, -1, 0, 1, pid, "Hair"))
-    doc.physics = ph.default_hair_physics(doc)
+    doc.physics = default_hair_physics(doc)
     return doc
 
 
@@ -54,8 +58,8 @@ def test_default_hair_uses_only_parameters_the_rig_has():
     front, back = doc.physics[0].vertices[1], doc.physics[2].vertices[1]
     assert back.radius > front.radius and back.delay < front.delay
     bare = make_test_document()
-    assert ph.default_hair_physics(bare) == []
-    ph.validate_physics(doc)
+    assert default_hair_physics(bare) == []
+    validate_physics(doc)
 
 
 def test_motion_is_bounded_and_decays_to_rest():
@@ -130,12 +134,12 @@ def test_outputs_blend_and_clamp():
 def test_validation_names_the_problem():
     doc = hair_document()
     doc.physics[1].inputs[0].source = "ParamNope"
-    with pytest.raises(ph.PhysicsError, match="ParamNope"):
-        ph.validate_physics(doc)
+    with pytest.raises(PhysicsError, match="ParamNope"):
+        validate_physics(doc)
     doc = hair_document()
     doc.physics[0].vertices[1].delay = 0
     with pytest.raises(ValueError, match="delay > 0"):
-        ph.physics3(doc)
+        physics3(doc)
 
 
 def _physics3_schema():
@@ -147,7 +151,7 @@ def test_physics3_is_schema_valid_with_exact_counts():
 
     schema = _physics3_schema()
     doc = hair_document()
-    data = ph.physics3(doc)
+    data = physics3(doc)
     jsonschema.Draft7Validator(schema).validate(data)
     # The published schema misspells "items" of PhysicsSettings ("itmes"), so it
     # never checks the settings: check each one against its own definition.
@@ -193,6 +197,6 @@ def test_bake_physics_of_a_looping_motion():
     # The same as stepping the simulator by hand (second cycle).
     sim = ph.PhysicsSimulator(doc)
     for t in times[:-1]:
-        sim.step(ph.sample_motion(doc, turn, t), 1 / 30)
-    by_hand = [sim.step(ph.sample_motion(doc, turn, t), 1 / 30)["ParamHairFront"] for t in times]
+        sim.step(sample_motion(doc, turn, t), 1 / 30)
+    by_hand = [sim.step(sample_motion(doc, turn, t), 1 / 30)["ParamHairFront"] for t in times]
     np.testing.assert_allclose(values, by_hand, atol=1e-12)

@@ -142,7 +142,7 @@ def make_test_document() -> RigDocument:
 def make_face_document() -> RigDocument:
     """The test rig plus eye, mouth and hair parameters and default hair physics:
     blink, lip sync, expressions and physics have something to drive."""
-    from image_to_rig.core.runtime.physics import default_hair_physics
+    from image_to_rig.core.stages.hair_physics import default_hair_physics
 
     doc = make_test_document()
     doc.parameters += [

@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
+from ..model.errors import ImageToRigError
 
 # The classes of Anime-Face-Segmentation, in the order of its output channels.
 PART_CLASSES: Tuple[str, ...] = ("background", "hair", "eye", "mouth", "face", "skin", "clothes")
 PART_INDEX: Dict[str, int] = {name: i for i, name in enumerate(PART_CLASSES)}
 
 
-class BackendError(ValueError):
+class BackendError(ImageToRigError):
     """A backend could not run (missing package or weights, bad settings)."""
 
 

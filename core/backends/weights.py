@@ -20,6 +20,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from ..model.errors import ImageToRigError
 
 ENV_MODELS_DIR = "IMAGE_TO_RIG_MODELS"
 
@@ -61,7 +62,7 @@ MODELS: Dict[str, ModelSpec] = {m.name: m for m in (
 )}
 
 
-class ModelError(ValueError):
+class ModelError(ImageToRigError):
     """A model could not be found, checked or downloaded."""
 
 

@@ -16,12 +16,13 @@ import cv2
 import numpy as np
 
 from ..model.document import Layer
+from ..model.errors import ImageToRigError
 
 # (page index, x, y, w, h) of a layer crop inside its atlas page.
 Placement = Tuple[int, int, int, int, int]
 
 
-class AtlasError(ValueError):
+class AtlasError(ImageToRigError):
     """The layers cannot be packed into atlas pages of the allowed size."""
 
 

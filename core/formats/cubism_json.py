@@ -13,7 +13,10 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from ..model.document import Motion, RigDocument
-from .model_json import baked_curve
+from ..model.errors import DocumentError
+from ..model.constants import PHYSICS
+from ..model.physics import validate_physics
+from ..model.strength import baked_curve
 
 # Expressions as data: (parameter id, value, blend).  Parameters the rig lacks are left out.
 EXPRESSIONS: Dict[str, List[Tuple[str, float, str]]] = {
@@ -98,7 +101,6 @@ def interchange_files(doc: RigDocument, stem: str) -> Dict[str, dict]:
     files[f"{stem}.cdi3.json"] = cdi3(doc)
     physics = getattr(doc, "physics", None)
     if physics:
-        from ..runtime.physics import physics3
         files[f"{stem}.physics3.json"] = physics3(doc)
     return files
 
@@ -118,10 +120,54 @@ def check_motion3_counts(data: dict) -> None:
             points += n
             i += 1 + 2 * n
         if i != len(s):
-            raise ValueError(f"curve {curve['Id']}: segment data has the wrong length")
+            raise DocumentError(f"curve {curve['Id']}: segment data has the wrong length")
     meta = data["Meta"]
     if meta["CurveCount"] != len(data["Curves"]):
-        raise ValueError("CurveCount does not match")
+        raise DocumentError("CurveCount does not match")
     if meta["TotalSegmentCount"] != segments or meta["TotalPointCount"] != points:
-        raise ValueError(f"segment/point counts {meta['TotalSegmentCount']}/{meta['TotalPointCount']} "
+        raise DocumentError(f"segment/point counts {meta['TotalSegmentCount']}/{meta['TotalPointCount']} "
                          f"do not match the curves ({segments}/{points})")
+
+
+def _r(v: float) -> float:
+    return round(float(v), 6)
+
+
+def physics3(doc: RigDocument) -> dict:
+    """A Cubism physics3.json dictionary of the document's settings."""
+    validate_physics(doc)
+    settings = []
+    inputs = outputs = vertices = 0
+    for s in doc.physics:
+        settings.append({
+            "Id": s.id,
+            "Input": [{"Source": {"Target": "Parameter", "Id": i.source}, "Weight": _r(i.weight),
+                       "Type": i.type, "Reflect": bool(i.reflect)} for i in s.inputs],
+            "Output": [{"Destination": {"Target": "Parameter", "Id": o.destination},
+                        "VertexIndex": int(o.vertex_index), "Scale": _r(o.scale),
+                        "Weight": _r(o.weight), "Type": o.type, "Reflect": bool(o.reflect)}
+                       for o in s.outputs],
+            "Vertices": [{"Position": {"X": _r(v.position[0]), "Y": _r(v.position[1])},
+                          "Mobility": _r(v.mobility), "Delay": _r(v.delay),
+                          "Acceleration": _r(v.acceleration), "Radius": _r(v.radius)}
+                         for v in s.vertices],
+            "Normalization": {
+                "Position": dict(zip(("Minimum", "Default", "Maximum"), map(_r, s.normalization_position))),
+                "Angle": dict(zip(("Minimum", "Default", "Maximum"), map(_r, s.normalization_angle))),
+            },
+        })
+        inputs += len(s.inputs)
+        outputs += len(s.outputs)
+        vertices += len(s.vertices)
+    return {
+        "Version": 3,
+        "Meta": {
+            "PhysicsSettingCount": len(settings), "TotalInputCount": inputs,
+            "TotalOutputCount": outputs, "VertexCount": vertices, "Fps": float(PHYSICS["step_hz"]),
+            "EffectiveForces": {"Gravity": {"X": float(PHYSICS["gravity"][0]),
+                                            "Y": float(PHYSICS["gravity"][1])},
+                                "Wind": {"X": float(PHYSICS["wind"][0]), "Y": float(PHYSICS["wind"][1])}},
+            "PhysicsDictionary": [{"Id": s.id, "Name": s.name} for s in doc.physics],
+        },
+        "PhysicsSettings": settings,
+    }

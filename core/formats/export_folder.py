@@ -37,6 +37,7 @@ from .output_folder import (FolderLock, OutputFolderError, check_target, make_st
                             plain_os_error, swap_in)
 from .psd_out import write_psd
 from .model_json import to_runtime, validate_runtime
+from ..model.errors import ImageToRigError
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WEB_DIR = os.path.join(PACKAGE_DIR, "web")
@@ -50,7 +51,7 @@ VIEWER_SUFFIXES = (".js", ".json", ".bin", ".wasm", ".txt", ".md")
 MODEL_FILE = "model.json"
 
 
-class ExportError(ValueError):
+class ExportError(ImageToRigError):
     """The export folder could not be written; the message says why and what to do."""
 
 

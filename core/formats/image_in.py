@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import List
 
 import numpy as np
+from ..model.errors import ImageToRigError
 
 # Refused outright, before decoding: more pixels than any illustration needs.
 MAX_PIXELS = 100_000_000
@@ -19,7 +20,7 @@ WORKING_MAX_SIDE = 4096
 MIN_SIDE = 32
 
 
-class ImageInputError(ValueError):
+class ImageInputError(ImageToRigError):
     """The input file cannot be used as an illustration; the message says why."""
 
 

@@ -13,6 +13,10 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from ..model.constants import LIMITS
+from ..model.physics import (PhysicsInput, PhysicsOutput, PhysicsSetting, PhysicsVertex,
+                             validate_physics)
+from ..model.strength import baked_curve, baked_forms
 from ..model.document import (FORMAT_NAME, FORMAT_VERSION, Canvas, DocumentError, Keyform,
                        Layer, Mesh, Motion, MotionCurve, Parameter, RigDocument,
                        RotationDeformer, WarpDeformer)
@@ -20,9 +24,9 @@ from ..model.document import (FORMAT_NAME, FORMAT_VERSION, Canvas, DocumentError
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema", "model.schema.json")
 
 # Hard limits that keep a hostile file from exhausting memory or time.
-MAX_ITEMS = 10_000
-MAX_VERTICES = 1_000_000
-MAX_CANVAS = 16_384
+MAX_ITEMS = LIMITS["max_items"]
+MAX_VERTICES = LIMITS["max_vertices"]
+MAX_CANVAS = LIMITS["max_canvas"]
 
 # Atlas placement of one layer: texture index and x, y, w, h in atlas pixels.
 AtlasRect = Tuple[int, int, int, int, int]
@@ -30,24 +34,6 @@ AtlasRect = Tuple[int, int, int, int, int]
 
 def _flat(a: np.ndarray, ndigits: int = 3) -> List[float]:
     return [round(float(v), ndigits) for v in np.asarray(a, dtype=np.float64).ravel()]
-
-
-def baked_forms(doc: RigDocument, kf: Keyform) -> np.ndarray:
-    """Forms scaled by the strengths of the parameters each node moves away from."""
-    params = [doc.parameter(p) for p in kf.params]
-    if all(p.strength == 1.0 for p in params):
-        return kf.forms
-    scale = np.ones(1)
-    for p, keys in zip(params, kf.keys):
-        s = np.array([1.0 if abs(k - p.default) < 1e-9 else p.strength for k in keys])
-        scale = np.outer(scale, s).ravel()
-    return kf.forms * scale.reshape((-1,) + (1,) * (kf.forms.ndim - 1))
-
-
-def baked_curve(doc: RigDocument, motion: Motion, curve: MotionCurve) -> np.ndarray:
-    p = doc.parameter(curve.param)
-    vals = p.default + motion.strength * (np.asarray(curve.values, np.float64) - p.default)
-    return np.clip(vals, p.min, p.max)
 
 
 def to_runtime(doc: RigDocument, textures: Sequence[str], atlas_sizes: Sequence[Tuple[int, int]],
@@ -121,7 +107,6 @@ def to_runtime(doc: RigDocument, textures: Sequence[str], atlas_sizes: Sequence[
 def _physics_runtime(doc: RigDocument) -> dict:
     if not doc.physics:
         return {}
-    from ..runtime.physics import physics_to_runtime, validate_physics
 
     validate_physics(doc)
     return {"physics": physics_to_runtime(doc.physics)}
@@ -248,7 +233,6 @@ def from_runtime(data: dict, textures: Sequence[np.ndarray]) -> RigDocument:
         doc.motions.append(Motion(m["id"], m["duration"], curves, m.get("loop", True),
                                   m.get("fps", 30.0)))
     if data.get("physics"):
-        from ..runtime.physics import physics_from_runtime, validate_physics
 
         doc.physics = physics_from_runtime(data["physics"])
         validate_physics(doc)
@@ -279,3 +263,39 @@ def load_model(path: str) -> RigDocument:
             raise DocumentError(f"atlas {name} is missing or not an RGBA PNG")
         textures.append(cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA))
     return from_runtime(data, textures)
+
+
+def physics_to_runtime(settings: Sequence[PhysicsSetting]) -> List[dict]:
+    """The model.json form of the settings (snake case, as the player reads it)."""
+    return [{
+        "id": s.id, "name": s.name,
+        "inputs": [{"source": i.source, "weight": float(i.weight), "type": i.type,
+                    "reflect": bool(i.reflect)} for i in s.inputs],
+        "outputs": [{"destination": o.destination, "vertex_index": int(o.vertex_index),
+                     "scale": float(o.scale), "weight": float(o.weight), "type": o.type,
+                     "reflect": bool(o.reflect)} for o in s.outputs],
+        "vertices": [{"position": [float(v.position[0]), float(v.position[1])],
+                      "mobility": float(v.mobility), "delay": float(v.delay),
+                      "acceleration": float(v.acceleration), "radius": float(v.radius)}
+                     for v in s.vertices],
+        "normalization": {"position": [float(x) for x in s.normalization_position],
+                          "angle": [float(x) for x in s.normalization_angle]},
+    } for s in settings]
+
+
+def physics_from_runtime(items: Sequence[dict]) -> List[PhysicsSetting]:
+    out = []
+    for s in items:
+        out.append(PhysicsSetting(
+            id=s["id"], name=s.get("name", s["id"]),
+            inputs=[PhysicsInput(i["source"], float(i["weight"]), i["type"], bool(i.get("reflect", False)))
+                    for i in s["inputs"]],
+            outputs=[PhysicsOutput(o["destination"], int(o["vertex_index"]), float(o["scale"]),
+                                   float(o["weight"]), o.get("type", "Angle"), bool(o.get("reflect", False)))
+                     for o in s["outputs"]],
+            vertices=[PhysicsVertex(tuple(float(x) for x in v["position"]), float(v["mobility"]),
+                                    float(v["delay"]), float(v["acceleration"]), float(v["radius"]))
+                      for v in s["vertices"]],
+            normalization_position=tuple(float(x) for x in s["normalization"]["position"]),
+            normalization_angle=tuple(float(x) for x in s["normalization"]["angle"])))
+    return out

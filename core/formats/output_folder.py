@@ -26,9 +26,10 @@ import signal
 import tempfile
 import uuid
 from typing import Callable, Iterator, List, Optional
+from ..model.errors import ImageToRigError
 
 
-class OutputFolderError(ValueError):
+class OutputFolderError(ImageToRigError):
     """The results cannot be written there; the message says why and what to do."""
 
 

@@ -35,8 +35,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-FORMAT_NAME = "image-to-rig"
-FORMAT_VERSION = 1
+from .constants import RUNTIME
+from .errors import DocumentError
+from .physics import PhysicsSetting
+
+FORMAT_NAME = RUNTIME["format"]["name"]
+FORMAT_VERSION = int(RUNTIME["format"]["version"])
 
 # The 23 See-through layer tags.  Left/right parts carry the suffix "_l"/"_r"
 # in their layer id (the character's own left and right: "_l" appears on the
@@ -50,10 +54,6 @@ SEE_THROUGH_TAGS = (
 SIDED_TAGS = ("irides", "eyebrow", "eyewhite", "eyelash", "ears", "earwear")
 SIDE_SUFFIX = {"l": "_l", "r": "_r", "": ""}
 KEYFORM_CHANNELS = ("offset", "opacity")
-
-
-class DocumentError(ValueError):
-    """A rig document (or a runtime JSON file) is not well formed."""
 
 
 @dataclass
@@ -203,7 +203,7 @@ class RigDocument:
     source: str = ""
     version: int = FORMAT_VERSION
     info: Dict[str, object] = field(default_factory=dict)  # findings, warnings
-    physics: list = field(default_factory=list)  # core.runtime.physics.PhysicsSetting, see validate_physics
+    physics: List[PhysicsSetting] = field(default_factory=list)  # hair physics (model/physics.py)
 
     # --- lookups -----------------------------------------------------------
     def layer(self, layer_id: str) -> Layer:

@@ -12,3 +12,7 @@ ValueError, so code that catches ValueError keeps working.
 
 class ImageToRigError(ValueError):
     """A problem with the user's input or request, told in plain words."""
+
+
+class DocumentError(ImageToRigError):
+    """A rig document (or a runtime JSON file) is not well formed."""

@@ -12,6 +12,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from ..model.document import RigDocument, WarpDeformer, node_weights
+from ..model.strength import baked_curve
 
 
 def resolve_values(doc: RigDocument, values: Optional[Dict[str, float]] = None) -> Dict[str, float]:
@@ -143,8 +144,6 @@ def sample_motion(doc: RigDocument, motion, t: float) -> Dict[str, float]:
     """Parameter values of a motion at time t (seconds): linear between keys,
     wrapped past the end when the motion loops, held at the ends otherwise.  Strength is
     applied around each parameter's default, as on export."""
-    from ..formats.model_json import baked_curve
-
     if motion.loop and motion.duration > 0 and t > motion.duration:
         t = t % motion.duration
     values = {}

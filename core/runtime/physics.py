@@ -30,143 +30,21 @@ Conventions of this implementation (the same in web/player.js; keep in step):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from ..model.document import DocumentError, Motion, RigDocument
+from ..model.constants import PHYSICS
+from ..model.document import Motion, RigDocument
+from ..model.physics import PhysicsOutput, PhysicsSetting
 from .evaluate import sample_motion
 
-STEP_HZ = 120.0
-MAX_FRAME_DT = 0.25
-AIR_RESISTANCE = 5.0
-GRAVITY = (0.0, -1.0)  # as written in physics3 (y up there): straight down
-WIND = (0.0, 0.0)
-TIME_BASE = 30.0  # the format's delay/mobility are per 1/30 s
-
-
-class PhysicsError(DocumentError):
-    """A physics setting is not usable; the message says which and why."""
-
-
-@dataclass
-class PhysicsInput:
-    source: str
-    weight: float  # 0..100
-    type: str  # "X" or "Angle"
-    reflect: bool = False
-
-
-@dataclass
-class PhysicsOutput:
-    destination: str
-    vertex_index: int
-    scale: float
-    weight: float  # 0..100
-    type: str = "Angle"
-    reflect: bool = False
-
-
-@dataclass
-class PhysicsVertex:
-    position: Tuple[float, float]
-    mobility: float
-    delay: float
-    acceleration: float
-    radius: float
-
-
-@dataclass
-class PhysicsSetting:
-    id: str
-    name: str
-    inputs: List[PhysicsInput] = field(default_factory=list)
-    outputs: List[PhysicsOutput] = field(default_factory=list)
-    vertices: List[PhysicsVertex] = field(default_factory=list)
-    normalization_position: Tuple[float, float, float] = (-10.0, 0.0, 10.0)
-    normalization_angle: Tuple[float, float, float] = (-10.0, 0.0, 10.0)
-
-
-# ------------------------------------------------------------------ templates
-
-# Hair templates as data: (output parameter, name, vertices, output scale).
-# Vertices: (position y, mobility, delay, acceleration, radius).
-HAIR_TEMPLATES = (
-    ("ParamHairFront", "Front hair", [(0, 1.0, 1.0, 1.0, 0), (10, 0.85, 0.9, 1.5, 10)], 1.2),
-    ("ParamHairSide", "Side hair", [(0, 1.0, 1.0, 1.0, 0), (13, 0.88, 0.8, 1.2, 13)], 1.1),
-    ("ParamHairBack", "Back hair", [(0, 1.0, 1.0, 1.0, 0), (18, 0.9, 0.65, 0.9, 18)], 1.0),
-)
-# Inputs as data: (parameter, weight, type); those the document lacks are left out.
-HAIR_INPUTS = (("ParamAngleX", 60.0, "X"), ("ParamAngleZ", 60.0, "Angle"),
-               ("ParamBodyAngleX", 40.0, "X"), ("ParamBodyAngleZ", 40.0, "Angle"))
-
-
-def default_hair_physics(doc: RigDocument) -> List[PhysicsSetting]:
-    """Front (short, quick), side and back (long, slow) hair settings for the
-    hair parameters the document has, driven by the head/body angles it has."""
-    have = {p.id for p in doc.parameters}
-    inputs = [PhysicsInput(pid, w, kind) for pid, w, kind in HAIR_INPUTS if pid in have]
-    settings = []
-    if not inputs:
-        return settings
-    for param, name, verts, scale in HAIR_TEMPLATES:
-        if param not in have:
-            continue
-        settings.append(PhysicsSetting(
-            id=f"PhysicsSetting{len(settings) + 1}", name=name,
-            inputs=[PhysicsInput(i.source, i.weight, i.type, i.reflect) for i in inputs],
-            outputs=[PhysicsOutput(param, len(verts) - 1, scale, 100.0, "Angle", False)],
-            vertices=[PhysicsVertex((0.0, float(y)), m, d, a, r) for y, m, d, a, r in verts]))
-    return settings
-
-
-# ------------------------------------------------------------------ validation
-
-def _finite(*values: float) -> bool:
-    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
-
-
-def validate_physics(doc: RigDocument) -> None:
-    """Check every physics setting of `doc`; raise PhysicsError on the first problem."""
-    params = {p.id for p in doc.parameters}
-    ids = set()
-    for s in getattr(doc, "physics", []) or []:
-        where = f"physics setting {s.id!r}"
-        if s.id in ids:
-            raise PhysicsError(f"two physics settings share the id {s.id!r}")
-        ids.add(s.id)
-        if len(s.vertices) < 2:
-            raise PhysicsError(f"{where} needs at least two vertices (a root and one pendulum)")
-        if not s.inputs or not s.outputs:
-            raise PhysicsError(f"{where} needs at least one input and one output")
-        for i in s.inputs:
-            if i.source not in params:
-                raise PhysicsError(f"{where}: input parameter {i.source!r} is not in the rig")
-            if i.type not in ("X", "Angle"):
-                raise PhysicsError(f"{where}: input type must be 'X' or 'Angle', not {i.type!r}")
-            if not _finite(i.weight) or not 0 <= i.weight <= 100:
-                raise PhysicsError(f"{where}: input weight of {i.source} must be 0..100")
-        for o in s.outputs:
-            if o.destination not in params:
-                raise PhysicsError(f"{where}: output parameter {o.destination!r} is not in the rig")
-            if o.type != "Angle":
-                raise PhysicsError(f"{where}: only 'Angle' outputs are supported, not {o.type!r}")
-            if not (1 <= int(o.vertex_index) < len(s.vertices)):
-                raise PhysicsError(f"{where}: output vertex index {o.vertex_index} must be 1.."
-                                   f"{len(s.vertices) - 1}")
-            if not _finite(o.scale, o.weight) or not 0 <= o.weight <= 100:
-                raise PhysicsError(f"{where}: output of {o.destination} needs a finite scale "
-                                   "and a weight 0..100")
-        for k, v in enumerate(s.vertices):
-            if not _finite(v.position[0], v.position[1], v.mobility, v.delay, v.acceleration, v.radius):
-                raise PhysicsError(f"{where}: vertex {k} has a value that is not a number")
-            if not (0 <= v.mobility <= 1) or v.delay <= 0 or v.radius < 0 or v.acceleration < 0:
-                raise PhysicsError(f"{where}: vertex {k} needs mobility 0..1, delay > 0, "
-                                   "acceleration >= 0 and radius >= 0")
-        for label, norm in (("position", s.normalization_position), ("angle", s.normalization_angle)):
-            if len(norm) != 3 or not _finite(*norm) or not norm[0] <= norm[1] <= norm[2]:
-                raise PhysicsError(f"{where}: {label} normalisation must be min <= default <= max")
+STEP_HZ = float(PHYSICS["step_hz"])
+MAX_FRAME_DT = float(PHYSICS["max_frame_dt"])
+AIR_RESISTANCE = float(PHYSICS["air_resistance"])
+GRAVITY = tuple(float(v) for v in PHYSICS["gravity"])  # as written in physics3 (y up there): down
+WIND = tuple(float(v) for v in PHYSICS["wind"])
+TIME_BASE = float(PHYSICS["time_base"])  # the format's delay/mobility are per 1/30 s
 
 
 # ------------------------------------------------------------------ simulation
@@ -358,84 +236,3 @@ def bake_physics(doc: RigDocument, motion: Motion, fps: float = None
         for pid, v in out.items():
             records.setdefault(pid, []).append(v)
     return {pid: (times.copy(), np.asarray(v)) for pid, v in records.items()}
-
-
-# ------------------------------------------------------------------ files
-
-def _r(v: float) -> float:
-    return round(float(v), 6)
-
-
-def physics3(doc: RigDocument) -> dict:
-    """A Cubism physics3.json dictionary of the document's settings."""
-    validate_physics(doc)
-    settings = []
-    inputs = outputs = vertices = 0
-    for s in doc.physics:
-        settings.append({
-            "Id": s.id,
-            "Input": [{"Source": {"Target": "Parameter", "Id": i.source}, "Weight": _r(i.weight),
-                       "Type": i.type, "Reflect": bool(i.reflect)} for i in s.inputs],
-            "Output": [{"Destination": {"Target": "Parameter", "Id": o.destination},
-                        "VertexIndex": int(o.vertex_index), "Scale": _r(o.scale),
-                        "Weight": _r(o.weight), "Type": o.type, "Reflect": bool(o.reflect)}
-                       for o in s.outputs],
-            "Vertices": [{"Position": {"X": _r(v.position[0]), "Y": _r(v.position[1])},
-                          "Mobility": _r(v.mobility), "Delay": _r(v.delay),
-                          "Acceleration": _r(v.acceleration), "Radius": _r(v.radius)}
-                         for v in s.vertices],
-            "Normalization": {
-                "Position": dict(zip(("Minimum", "Default", "Maximum"), map(_r, s.normalization_position))),
-                "Angle": dict(zip(("Minimum", "Default", "Maximum"), map(_r, s.normalization_angle))),
-            },
-        })
-        inputs += len(s.inputs)
-        outputs += len(s.outputs)
-        vertices += len(s.vertices)
-    return {
-        "Version": 3,
-        "Meta": {
-            "PhysicsSettingCount": len(settings), "TotalInputCount": inputs,
-            "TotalOutputCount": outputs, "VertexCount": vertices, "Fps": STEP_HZ,
-            "EffectiveForces": {"Gravity": {"X": GRAVITY[0], "Y": GRAVITY[1]},
-                                "Wind": {"X": WIND[0], "Y": WIND[1]}},
-            "PhysicsDictionary": [{"Id": s.id, "Name": s.name} for s in doc.physics],
-        },
-        "PhysicsSettings": settings,
-    }
-
-
-def physics_to_runtime(settings: Sequence[PhysicsSetting]) -> List[dict]:
-    """The model.json form of the settings (snake case, as the player reads it)."""
-    return [{
-        "id": s.id, "name": s.name,
-        "inputs": [{"source": i.source, "weight": float(i.weight), "type": i.type,
-                    "reflect": bool(i.reflect)} for i in s.inputs],
-        "outputs": [{"destination": o.destination, "vertex_index": int(o.vertex_index),
-                     "scale": float(o.scale), "weight": float(o.weight), "type": o.type,
-                     "reflect": bool(o.reflect)} for o in s.outputs],
-        "vertices": [{"position": [float(v.position[0]), float(v.position[1])],
-                      "mobility": float(v.mobility), "delay": float(v.delay),
-                      "acceleration": float(v.acceleration), "radius": float(v.radius)}
-                     for v in s.vertices],
-        "normalization": {"position": [float(x) for x in s.normalization_position],
-                          "angle": [float(x) for x in s.normalization_angle]},
-    } for s in settings]
-
-
-def physics_from_runtime(items: Sequence[dict]) -> List[PhysicsSetting]:
-    out = []
-    for s in items:
-        out.append(PhysicsSetting(
-            id=s["id"], name=s.get("name", s["id"]),
-            inputs=[PhysicsInput(i["source"], float(i["weight"]), i["type"], bool(i.get("reflect", False)))
-                    for i in s["inputs"]],
-            outputs=[PhysicsOutput(o["destination"], int(o["vertex_index"]), float(o["scale"]),
-                                   float(o["weight"]), o.get("type", "Angle"), bool(o.get("reflect", False)))
-                     for o in s["outputs"]],
-            vertices=[PhysicsVertex(tuple(float(x) for x in v["position"]), float(v["mobility"]),
-                                    float(v["delay"]), float(v["acceleration"]), float(v["radius"]))
-                      for v in s["vertices"]],
-            normalization_position=tuple(float(x) for x in s["normalization"]["position"]),
-            normalization_angle=tuple(float(x) for x in s["normalization"]["angle"])))
-    return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from ..model.errors import ImageToRigError
 
 ALPHA_CUT = 128  # alpha >= this is foreground
 BACKGROUND_TOLERANCE = 14.0  # max channel difference from the background model
@@ -21,7 +22,7 @@ KEEP_COMPONENT_FRACTION = 0.05  # keep components at least this share of the lar
 BUSY_BORDER_BREAKS = 16  # more separate off-background runs along the border: a busy background
 
 
-class ForegroundError(ValueError):
+class ForegroundError(ImageToRigError):
     """No character could be separated from the background."""
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 import numpy as np
+from ..model.errors import ImageToRigError
 
 Box = Tuple[int, int, int, int]  # x0, y0, x1, y1 (canvas px, x1/y1 exclusive)
 Point = Tuple[int, int]
@@ -61,7 +62,7 @@ class FaceLandmarks:
                              b(self.brow_l), b(self.brow_r), self.iris_rgb_l, self.iris_rgb_r)
 
 
-class LandmarkError(ValueError):
+class LandmarkError(ImageToRigError):
     """No face could be found in the image."""
 
 

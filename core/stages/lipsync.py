@@ -24,6 +24,7 @@ from typing import Tuple
 import numpy as np
 
 from ..model.document import Motion, MotionCurve, RigDocument
+from ..model.errors import ImageToRigError
 
 # Envelope recipe as data.
 TALK = {
@@ -38,7 +39,7 @@ TALK = {
 }
 
 
-class AudioError(ValueError):
+class AudioError(ImageToRigError):
     """An audio file cannot be read, or the samples cannot be used."""
 
 

@@ -19,9 +19,10 @@ import numpy as np
 from scipy.spatial import Delaunay, cKDTree
 
 from ..model.document import Layer
+from ..model.errors import ImageToRigError
 
 
-class MeshingError(ValueError):
+class MeshingError(ImageToRigError):
     """A layer cannot be meshed (for example: it has no opaque pixel)."""
 
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from ...model.document import Canvas, Layer, layer_id
 from ..landmarks import FaceLandmarks
+from ...model.errors import ImageToRigError
 
 INPAINT_MAX_SIDE = 192  # inpainting runs on crops no larger than this (flat colours survive it)
 MOUTH_INTERIOR = {  # the generated mouth, as data
@@ -55,7 +56,7 @@ MOUTH_INTERIOR = {  # the generated mouth, as data
 _INPAINT_HOOK: contextvars.ContextVar = contextvars.ContextVar("i2r_inpaint_hook", default=None)
 
 
-class CompletionError(ValueError):
+class CompletionError(ImageToRigError):
     """The layers handed to completion are inconsistent."""
 
 

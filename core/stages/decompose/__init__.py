@@ -24,6 +24,7 @@ import numpy as np
 from ...model.document import Layer, layer_id
 from ..foreground import has_meaningful_alpha
 from ..landmarks import FaceLandmarks, flatten_over_white, skin_mask
+from ...model.errors import ImageToRigError
 
 # Back to front.  Layers the decomposition finds are emitted in this order.
 DEPTH_ORDER: Tuple[Tuple[str, str], ...] = (
@@ -43,7 +44,7 @@ EDGE_THRESHOLD = 48.0
 LINE_CONTRAST = 24  # Lab L (0..255) a stroke is darker than its surroundings  # Sobel |gx| + |gy| of Lab channels that marks a colour step
 
 
-class DecomposeError(ValueError):
+class DecomposeError(ImageToRigError):
     """The image could not be split into parts."""
 
 
