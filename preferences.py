@@ -130,7 +130,8 @@ class IMAGE_TO_RIG_OT_model_check(bpy.types.Operator):
     model: StringProperty()
 
     def execute(self, context):
-        from .core.backends.weights import ModelError, check_model
+        from .core.backends import check_model
+        from .core.backends.weights import ModelError
         try:
             message = check_model(self.model, model_path(context, self.model))
         except ModelError as exc:

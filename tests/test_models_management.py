@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 
+from image_to_rig.core.backends import check_model
 from image_to_rig.core.backends import weights as models
 from image_to_rig.core.backends.weights import (ChecksumMismatch, DownloadCancelled, DownloadRefused,
                                       ModelError, RemoteFile, download_model, git_blob_sha1,
@@ -163,9 +164,9 @@ def test_check_model_loads_the_weights(tmp_path):
     pytest.importorskip("torch")
     from image_to_rig.devkit import tiny_models as tiny
     path = tiny.save_tiny_lama(str(tmp_path / "big-lama.ckpt"))
-    assert "loads" in models.check_model("big_lama", path)
+    assert "loads" in check_model("big_lama", path)
     (tmp_path / "bad.ckpt").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(ModelError, match="corrupted"):
-        models.check_model("isnet_anime", str(tmp_path / "bad.ckpt"))
+        check_model("isnet_anime", str(tmp_path / "bad.ckpt"))
     with pytest.raises(ModelError, match="nothing at"):
-        models.check_model("isnet_anime", str(tmp_path / "absent.ckpt"))
+        check_model("isnet_anime", str(tmp_path / "absent.ckpt"))

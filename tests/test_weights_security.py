@@ -4,7 +4,7 @@
 Every way a checkpoint reaches the loaders is tried with files whose pickled
 payload would create a marker file if any code from them ran: the three
 loaders, the CLI's --model NAME=PATH, --models-dir, IMAGE_TO_RIG_MODELS and
-the preferences' Check (core.backends.weights.check_model).  The marker must never
+the preferences' Check (core.backends.check_model).  The marker must never
 exist, and the message must say how to convert a file the user trusts."""
 import os
 import subprocess
@@ -20,7 +20,8 @@ from image_to_rig.devkit import tiny_models as tiny  # noqa: E402
 from image_to_rig.core.backends.face_parts import load_face_parts_unet  # noqa: E402
 from image_to_rig.core.backends.isnet import load_isnet  # noqa: E402
 from image_to_rig.core.backends.lama import load_lama  # noqa: E402
-from image_to_rig.core.backends.weights import MODELS, check_model  # noqa: E402
+from image_to_rig.core.backends import check_model  # noqa: E402
+from image_to_rig.core.backends.weights import MODELS  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCH = ("import sys; sys.path.insert(0, {tests!r}); import conftest; "

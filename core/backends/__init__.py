@@ -7,17 +7,20 @@
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 
 import numpy as np
 
 from .base import (PART_CLASSES, PART_INDEX, Backend, BackendError, BackendUnavailable,
-                   ForegroundBackend, InpaintBackend, ModelLoadError, Needs, PartsBackend)
+                   ForegroundBackend, InpaintBackend, ModelLoadError, Needs, PartsBackend,
+                   missing_packages)
 from .classical import BorderFloodFillForeground, BuiltinParts, OpenCVInpaint
 from .face_parts import AnimeFacePartsBackend
 from .isnet import ISNetForeground
 from .lama import LamaInpaint
 from .sd_inpaint import DEFAULT_PROMPT, StableDiffusionInpaint
+from .weights import ModelError, default_model_path, spec
 
 STAGES = ("foreground", "parts", "inpaint")
 REGISTRY: Dict[str, Tuple[Type[Backend], ...]] = {
@@ -58,6 +61,26 @@ def availability(settings: Optional[Dict[str, Any]] = None) -> Dict[str, List[Tu
     return out
 
 
+def check_model(name: str, path: Optional[str] = None, base: Optional[str] = None) -> str:
+    """Load model `name` from `path` with the backend that uses it; return a short
+    success message or raise ModelError saying what is wrong (the preferences' Check)."""
+    s = spec(name)
+    path = path or default_model_path(name, base)
+    if not os.path.exists(path):
+        raise ModelError(f"{s.label}: nothing at {path}")
+    users = [cls for classes in REGISTRY.values() for cls in classes if cls.needs.model == name]
+    if not users:
+        raise ModelError(f"{s.label}: no backend uses it")
+    backend = users[0]
+    missing = missing_packages(backend.needs.packages)
+    if missing:
+        raise ModelError(f"{s.label}: install {', '.join(missing)} first (requirements-ai.txt)")
+    try:
+        return f"{s.label}: {backend.describe_weights(path)}"
+    except BackendError as exc:
+        raise ModelError(f"{s.label}: {exc}") from exc
+
+
 def layer_prompt(tag: str, settings: Dict[str, Any]) -> str:
     prompts = settings.get("prompts") or {}
     if tag in prompts and prompts[tag]:
@@ -87,5 +110,5 @@ __all__ = [
     "PART_CLASSES", "PART_INDEX", "Backend", "BackendError", "BackendUnavailable",
     "ForegroundBackend", "PartsBackend", "InpaintBackend", "ModelLoadError", "Needs", "STAGES",
     "REGISTRY", "DEFAULT", "backend_classes", "backend_names", "make_backend", "availability",
-    "inpaint_hook", "layer_prompt",
+    "inpaint_hook", "layer_prompt", "check_model",
 ]

@@ -106,6 +106,20 @@ class Backend:
         if not ok:
             raise BackendUnavailable(why)
 
+    # -- its weights --------------------------------------------------------
+    @classmethod
+    def load_weights(cls, path: str):
+        """The backend's model loaded from `path` (a torch module); raises
+        ModelLoadError saying what is wrong.  Backends without weights have none."""
+        raise BackendError(f"{cls.label} uses no model weights")
+
+    @classmethod
+    def describe_weights(cls, path: str) -> str:
+        """Load the weights at `path` and say what loaded (for the preferences' Check)."""
+        model = cls.load_weights(path)
+        count = sum(p.numel() for p in model.parameters())
+        return f"loads ({count / 1e6:.1f} M parameters)"
+
 
 class ForegroundBackend(Backend):
     stage = "foreground"

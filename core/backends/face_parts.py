@@ -136,6 +136,7 @@ class AnimeFacePartsBackend(PartsBackend):
     name = "face_parts_unet"
     label = "Anime face-parts UNet"
     needs = Needs(packages=("torch",), model="anime_face_parts", gpu="optional")
+    load_weights = staticmethod(load_face_parts_unet)
 
     _cache: Dict[tuple, object] = {}
 

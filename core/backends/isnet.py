@@ -182,6 +182,7 @@ class ISNetForeground(ForegroundBackend):
     name = "isnet"
     label = "ISNet anime segmentation"
     needs = Needs(packages=("torch",), model="isnet_anime", gpu="optional")
+    load_weights = staticmethod(load_isnet)
 
     _cache: Dict[tuple, object] = {}
 

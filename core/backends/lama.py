@@ -183,6 +183,7 @@ class LamaInpaint(InpaintBackend):
     name = "lama"
     label = "LaMa (fast)"
     needs = Needs(packages=("torch",), model="big_lama", gpu="optional")
+    load_weights = staticmethod(load_lama)
 
     _cache: Dict[tuple, object] = {}
 

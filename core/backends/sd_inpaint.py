@@ -53,6 +53,14 @@ class StableDiffusionInpaint(InpaintBackend):
     needs = Needs(packages=("torch", "diffusers", "transformers"), model="sd_inpaint",
                   gpu="recommended")
 
+    @classmethod
+    def load_weights(cls, path: str):
+        return load_sd_inpaint(path, "cpu")[0]
+
+    @classmethod
+    def describe_weights(cls, path: str) -> str:
+        return f"loads ({type(cls.load_weights(path)).__name__})"
+
     _cache: Dict[tuple, object] = {}
 
     def _pipe(self):

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The model weights the AI backends use: where they come from, where they are
-on disk, whether they load, and an explicit, checked download.
+on disk, and an explicit, checked download.  Whether a file loads is the
+backend's to say (`core.backends.check_model` asks the one that uses it).
 
 Nothing here downloads on its own.  `download_model` refuses unless the caller
 passes `online_access=True` (in Blender: `bpy.app.online_access`, and only
@@ -139,38 +140,6 @@ def model_status(name: str, path: Optional[str] = None, base: Optional[str] = No
     record = read_checksum_record(path)
     main = record.get(spec(name).local_name) or next(iter(record.values()), "") if record else ""
     return ModelStatus(name, path, True, _tree_size(path), main)
-
-
-def check_model(name: str, path: Optional[str] = None, base: Optional[str] = None) -> str:
-    """Load the model from `path`; return a short success message or raise ModelError
-    (ModelLoadError included) saying what is wrong."""
-    s = spec(name)
-    path = path or default_model_path(name, base)
-    if not os.path.exists(path):
-        raise ModelError(f"{s.label}: nothing at {path}")
-    from .base import missing_packages
-    missing = missing_packages(("torch",) + (("diffusers", "transformers") if s.kind == "folder" else ()))
-    if missing:
-        raise ModelError(f"{s.label}: install {', '.join(missing)} first (requirements-ai.txt)")
-    from .base import BackendError
-    try:
-        if s.backend == "isnet":
-            from .isnet import load_isnet
-            model = load_isnet(path)
-        elif s.backend == "face_parts_unet":
-            from .face_parts import load_face_parts_unet
-            model = load_face_parts_unet(path)
-        elif s.backend == "lama":
-            from .lama import load_lama
-            model = load_lama(path)
-        else:
-            from .sd_inpaint import load_sd_inpaint
-            model, _ = load_sd_inpaint(path, "cpu")
-            return f"{s.label}: loads ({type(model).__name__})"
-    except BackendError as exc:
-        raise ModelError(f"{s.label}: {exc}") from exc
-    count = sum(p.numel() for p in model.parameters())
-    return f"{s.label}: loads ({count / 1e6:.1f} M parameters)"
 
 
 # --------------------------------------------------------------------------- checksums

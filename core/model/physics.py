@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, List, Tuple
+from typing import List, Tuple
 
 from .errors import DocumentError
-
-if TYPE_CHECKING:
-    from .document import RigDocument
 
 
 class PhysicsError(DocumentError):
@@ -63,8 +60,9 @@ def _finite(*values: float) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
 
-def validate_physics(doc: RigDocument) -> None:
-    """Check every physics setting of `doc`; raise PhysicsError on the first problem."""
+def validate_physics(doc) -> None:
+    """Check every physics setting of the RigDocument `doc` against its parameters;
+    raise PhysicsError on the first problem."""
     params = {p.id for p in doc.parameters}
     ids = set()
     for s in getattr(doc, "physics", []) or []:

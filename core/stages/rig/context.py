@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -15,9 +15,6 @@ from ...model.document import Canvas, Keyform, Layer, Mesh, WarpDeformer
 from ...runtime.evaluate import warp_points
 from .measure import Anchors, Box, Profile, column_profile, smoothstep
 from .templates import DEFAULT_MESH_VERTICES, DEFORMER_IDS, MESH_VERTICES
-
-if TYPE_CHECKING:  # controls.py is derived from the generators, which use this module
-    from .controls import RigControls
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,9 @@ class RigContext:
     layers: Dict[str, Layer]
     boxes: Dict[str, Box]
     anchors: Anchors
-    controls: "RigControls"  # controls.RigControls: the creator's magnitudes
+    # The creator's magnitudes: a controls.RigControls (derived from the generators,
+    # which use this module, so not imported here).
+    controls: Any
     meshes: Dict[str, Mesh] = field(default_factory=dict)  # by layer id
     deformers: Dict[str, object] = field(default_factory=dict)
     warp_content: Dict[str, Box] = field(default_factory=dict)  # bbox of each warp's meshes
