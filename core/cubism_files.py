@@ -81,9 +81,24 @@ def cdi3(doc: RigDocument) -> dict:
         "Parameters": [{"Id": p.id, "GroupId": "ParamGroup" + (p.group or "other").capitalize(),
                         "Name": p.name or p.id} for p in doc.parameters],
         "ParameterGroups": groups,
-        "Parts": [{"Id": "Part" + "".join(w.capitalize() for w in l.id.replace("_", "-").split("-")),
-                   "Name": l.source_name or l.id} for l in doc.layers],
+        "Parts": [{"Id": pid, "Name": l.source_name or l.id}
+                  for l, pid in zip(doc.layers, part_ids(doc).values())],
     }
+
+
+def part_ids(doc: RigDocument) -> Dict[str, str]:
+    """Cubism part id of every layer (layer id -> "Part" + CamelCase), unique:
+    the same ids in cdi3.json and the .moc3."""
+    out: Dict[str, str] = {}
+    used = set()
+    for layer in doc.layers:
+        base = "Part" + "".join(w.capitalize() for w in layer.id.replace("_", "-").split("-"))
+        pid, n = base, 2
+        while pid in used:
+            pid, n = f"{base}{n}", n + 1
+        used.add(pid)
+        out[layer.id] = pid
+    return out
 
 
 def interchange_files(doc: RigDocument, stem: str) -> Dict[str, dict]:
