@@ -8,11 +8,13 @@ Folder contents (``<stem>`` is the source image's name without extension, or
 * model.json, atlas<N>.png, index.html, player.js, viewer.js: the web player;
 * motions/<id>.motion3.json, expressions/<name>.exp3.json, <stem>.cdi3.json,
   <stem>.physics3.json (when the rig has physics): Cubism interchange files;
-* <stem>.model3.json listing them.  Its FileReferences.Moc names model.json:
-  a .moc3 can only be made by the Cubism Editor, so there is none; the
-  image-to-rig player reads model.json through this entry, while a Cubism SDK
-  will refuse it (it is not a moc3).  The other files are reusable as they are
-  with a Cubism model of the same character that uses standard parameter ids.
+* <stem>.moc3: the same rig for the official Cubism Core (VTube Studio, the
+  Cubism SDKs), written by core/moc3_export.py from model.json's own data;
+* <stem>.model3.json listing them (Moc: the .moc3, plus textures, physics,
+  motions, expressions, display info, the EyeBlink / LipSync groups and the
+  Head / Body hit areas).  The folder is a Cubism model folder as VTube
+  Studio's Live2DModels expects it (docs/vtube-studio.md).  Our player reads
+  model.json beside the .moc3; both describe the same rig.
 * <stem>.psd: the layers (hidden parts complete) in depth order.
 
 The folder is written into a hidden temporary sibling and swapped into place
@@ -34,6 +36,8 @@ import numpy as np
 from .atlas import AtlasError, pack_atlas
 from .cubism_files import interchange_files
 from .document import DocumentError, Layer, RigDocument
+from .moc3 import Moc3Error
+from .moc3_export import moc3_from_runtime
 from .psd_export import write_psd
 from .runtime_format import to_runtime, validate_runtime
 
@@ -57,9 +61,15 @@ def export_stem(doc: RigDocument) -> str:
     return base or "model"
 
 
-def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: Dict[str, dict]) -> dict:
+# Hit areas: (name, the meshes that stand for it, first found).
+HIT_AREAS = (("Head", ("face", "front-hair", "back-hair")),
+             ("Body", ("topwear", "neck-mesh", "neck", "bottomwear")))
+
+
+def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: Dict[str, dict],
+           moc: str = MODEL_FILE) -> dict:
     """The <stem>.model3.json dictionary listing the interchange files (see the module docstring)."""
-    refs: dict = {"Moc": MODEL_FILE, "Textures": list(textures)}
+    refs: dict = {"Moc": moc, "Textures": list(textures)}
     if f"{stem}.physics3.json" in files:
         refs["Physics"] = f"{stem}.physics3.json"
     if f"{stem}.cdi3.json" in files:
@@ -84,6 +94,11 @@ def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: Dict[str
     out = {"Version": 3, "FileReferences": refs}
     if groups:
         out["Groups"] = groups
+    mesh_ids = {m.id for m in doc.meshes}
+    hits = [{"Id": next(m for m in meshes if m in mesh_ids), "Name": name}
+            for name, meshes in HIT_AREAS if any(m in mesh_ids for m in meshes)]
+    if hits:
+        out["HitAreas"] = hits
     return out
 
 
@@ -139,10 +154,27 @@ def _copy_viewer(folder: str) -> None:
         shutil.copyfile(src, os.path.join(folder, name))
 
 
-def _write_interchange(folder: str, doc: RigDocument, textures: Sequence[str]) -> None:
+def moc3_name(doc: RigDocument) -> str:
+    return f"{export_stem(doc)}.moc3"
+
+
+def build_moc3(data: dict, pages: Sequence[np.ndarray]) -> bytes:
+    """The .moc3 of a checked model.json and its atlas pages."""
+    try:
+        return moc3_from_runtime(data, pages)
+    except (Moc3Error, DocumentError) as exc:
+        raise ExportError(f"cannot write the .moc3 for VTube Studio and the Cubism SDKs: {exc}") from None
+
+
+def _write_interchange(folder: str, doc: RigDocument, textures: Sequence[str],
+                       moc: bytes = None) -> None:
     stem = export_stem(doc)
     files = interchange_files(doc, stem)
-    files[f"{stem}.model3.json"] = model3(doc, stem, textures, files)
+    if moc is not None:
+        with open(os.path.join(folder, moc3_name(doc)), "wb") as fh:
+            fh.write(moc)
+    files[f"{stem}.model3.json"] = model3(doc, stem, textures, files,
+                                          moc3_name(doc) if moc is not None else MODEL_FILE)
     for rel, content in files.items():
         path = os.path.join(folder, *rel.split("/"))
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -152,12 +184,12 @@ def _write_interchange(folder: str, doc: RigDocument, textures: Sequence[str]) -
 
 
 def _write_contents(folder: str, data: dict, pages: Sequence[np.ndarray],
-                    doc: RigDocument = None) -> None:
+                    doc: RigDocument = None, moc: bytes = None) -> None:
     for i, page in enumerate(pages):
         _write_png(os.path.join(folder, atlas_name(i)), page)
     _write_model(os.path.join(folder, MODEL_FILE), data)
     if doc is not None:
-        _write_interchange(folder, doc, data["textures"])
+        _write_interchange(folder, doc, data["textures"], moc)
     _copy_viewer(folder)
 
 
@@ -171,14 +203,17 @@ def _plain(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def export_folder(doc: RigDocument, out_dir: str, padding: int = 4, max_size: int = 4096) -> str:
+def export_folder(doc: RigDocument, out_dir: str, padding: int = 4, max_size: int = 4096,
+                  moc3: bool = True) -> str:
     """Export `doc` as a self-contained web folder at `out_dir`; returns its absolute path.
 
     An existing `out_dir` is replaced only if it is empty or an earlier export
     (holds a model.json); anything else is refused rather than deleted.
+    `moc3` writes <stem>.moc3 and points model3.json at it (the default).
     """
     out_dir = os.path.abspath(os.fspath(out_dir))
     data, pages = build_runtime(doc, padding=padding, max_size=max_size)
+    moc = build_moc3(data, pages) if moc3 else None
     if os.path.exists(out_dir):
         if not os.path.isdir(out_dir):
             raise ExportError(f"{out_dir} is a file, not a folder; choose a folder to export into")
@@ -195,7 +230,7 @@ def export_folder(doc: RigDocument, out_dir: str, padding: int = 4, max_size: in
     backup = None
     try:
         try:
-            _write_contents(staging, data, pages, doc)
+            _write_contents(staging, data, pages, doc, moc)
             os.chmod(staging, 0o755)
         except OSError as exc:
             raise ExportError(f"writing the export into {parent} failed: {_plain(exc)}; "
