@@ -31,8 +31,9 @@ tests/test_moc3.py):
 Coordinates in the file: root space is canvas pixels relative to the canvas
 centre divided by `pixels per unit` (y down; the Core reports y up), children
 of a rotation are relative to its pivot in the same units, children of a warp
-are normalised to its rectangle (0..1).  UVs are the atlas UVs with v up, as
-every Cubism renderer samples them.
+are normalised to its rectangle (0..1).  UVs are model.json's (v down) and
+triangles keep our winding: the Core reports v up and the winding reversed,
+together with its y-up positions.
 """
 from __future__ import annotations
 
@@ -419,9 +420,9 @@ def build_moc3(doc: RigDocument, atlas: Dict[str, MeshAtlas]) -> bytes:
         out.add("art_meshes.flags", FLAG_DOUBLE_SIDED)
         out.add("art_meshes.vertex_count", len(m.vertices))
         out.add("art_meshes.uv_begin", out.count("uvs.uv"))
-        uv = np.asarray(place.uvs, np.float64).copy()
-        uv[:, 1] = 1.0 - uv[:, 1]  # Cubism samples with v up
-        out.extend("uvs.uv", uv.ravel().tolist())
+        # Stored v down, as ours; the Core reports (u, 1 - v) and reversed
+        # triangles with its y-up positions, which every Cubism renderer expects.
+        out.extend("uvs.uv", np.asarray(place.uvs, np.float64).ravel().tolist())
         out.add("art_meshes.index_begin", out.count("position_indices.index"))
         out.add("art_meshes.index_count", int(m.triangles.size))
         out.extend("position_indices.index", m.triangles.ravel().tolist())

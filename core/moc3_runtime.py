@@ -288,7 +288,7 @@ def render_drawables(moc: Moc3File, state: Moc3State, pages: Sequence[np.ndarray
         tex = textures[int(texture_of[i])]
         th, tw = tex.shape[:2]
         uv = uvs_all[int(uv_begin[i]):int(uv_begin[i]) + 2 * int(counts[i])].reshape(-1, 2)
-        uv_px = np.stack([uv[:, 0] * tw, (1.0 - uv[:, 1]) * th], axis=1)
+        uv_px = uv * np.array([tw, th])  # the file's v points down, like model.json's
         tris = tris_all[int(tri_begin[i]):int(tri_begin[i]) + int(tri_count[i])].reshape(-1, 3)
         x0 = int(max(np.floor(verts[:, 0].min()) - 1, 0))
         y0 = int(max(np.floor(verts[:, 1].min()) - 1, 0))
