@@ -27,7 +27,9 @@ Semantics, as measured against the Core:
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
@@ -334,3 +336,63 @@ def render_drawables(moc: Moc3File, state: Moc3State, pages: Sequence[np.ndarray
     rgb = np.where(alpha > 1e-6, out[..., :3] / np.maximum(alpha, 1e-6), 0.0)
     img = np.concatenate([rgb, alpha], axis=2)
     return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
+
+
+def _safe_name(name, what: str, where: str) -> str:
+    if not isinstance(name, str) or not name or os.path.basename(name) != name or name in (".", ".."):
+        raise Moc3Error(f"{where} names its {what} {name!r}; only a plain file name beside it is read")
+    return name
+
+
+def open_cubism_model(path: str):
+    """A .moc3 or a .model3.json -> (Moc3File, Moc3Model, atlas pages RGBA).
+    The textures come from the model3.json that names the .moc3 (beside it)."""
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    if path.endswith(".model3.json"):
+        model3_path = path
+    else:
+        candidates = [n for n in sorted(os.listdir(folder)) if n.endswith(".model3.json")]
+        model3_path = None
+        for name in candidates:
+            try:
+                with open(os.path.join(folder, name), encoding="utf-8") as fh:
+                    refs = json.load(fh).get("FileReferences", {})
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(refs, dict) and refs.get("Moc") == os.path.basename(path):
+                model3_path = os.path.join(folder, name)
+                break
+        if model3_path is None:
+            raise Moc3Error(f"no .model3.json beside {os.path.basename(path)} names it; its "
+                            f"textures are listed there")
+    where = os.path.basename(model3_path)
+    try:
+        with open(model3_path, encoding="utf-8") as fh:
+            refs = json.load(fh)["FileReferences"]
+        moc_name, textures = refs["Moc"], list(refs["Textures"])
+    except OSError as exc:
+        raise Moc3Error(f"cannot read {where}: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError):
+        raise Moc3Error(f"{where} is not a Cubism model3.json (it needs FileReferences with Moc "
+                        f"and Textures)") from None
+    moc_path = os.path.join(folder, _safe_name(moc_name, "Moc", where))
+    if not moc_path.endswith(".moc3"):
+        raise Moc3Error(f"{where} names {moc_name} as its Moc, not a .moc3")
+    try:
+        with open(moc_path, "rb") as fh:
+            moc = read_moc3(fh.read())
+    except OSError as exc:
+        raise Moc3Error(f"cannot read {moc_name}: {exc.strerror}") from None
+    model = Moc3Model(moc)
+    pages = []
+    for name in textures:
+        img = cv2.imread(os.path.join(folder, _safe_name(name, "texture", where)), cv2.IMREAD_UNCHANGED)
+        if img is None or img.ndim != 3 or img.shape[2] not in (3, 4):
+            raise Moc3Error(f"texture {name} named in {where} is missing or not an image")
+        pages.append(cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA if img.shape[2] == 4 else cv2.COLOR_BGR2RGBA))
+    used = moc["art_meshes.texture"]
+    if len(used) and int(used.max()) >= len(pages):
+        raise Moc3Error(f"{moc_name} draws from texture {int(used.max())}, but {where} lists "
+                        f"{len(pages)}")
+    return moc, model, pages
