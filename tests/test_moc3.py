@@ -357,3 +357,28 @@ def test_random_damage_is_refused_or_read_never_crashes():
         except Moc3Error:
             refused += 1
     assert refused > 0
+
+
+# ------------------------------------------------------------------ real art (when the folder is there)
+
+def _realart():
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+    from bench_moc3 import REALART, realart_folder
+
+    return REALART, realart_folder(None)
+
+
+@pytest.mark.parametrize("character", ["Sylvie", "Eileen", "Lucy", "Anki-tan", "Jane"])
+def test_real_characters_play_the_same_in_the_core(character, tmp_path):
+    from image_to_rig.core.pipeline import run_pipeline
+
+    table, folder = _realart()
+    if folder is None:
+        pytest.skip("the real-art folder (../shared/realart) is not beside this checkout; its "
+                    "images cannot ship with the tests (bench/bench_moc3.py checks them all)")
+    core = cubism_core()
+    doc = run_pipeline(os.path.join(folder, dict(table)[character])).doc
+    out = export_folder(doc, tmp_path / "export")
+    assert_export_matches(compare_export(out, core, vectors=20, seed=7, render_poses=1))
