@@ -8,7 +8,7 @@ import bpy
 
 
 class IMAGE_TO_RIG_OT_export(bpy.types.Operator):
-    """Export the rig (as edited in Blender) as model.json, texture atlas and web viewer"""
+    """Export the rig (as edited in Blender): model.json, texture atlas and web viewer, and a .moc3 model folder for VTube Studio"""
 
     bl_idname = "image_to_rig.export"
     bl_label = "Export Rig"
