@@ -138,7 +138,7 @@ def command_rig(args) -> int:
             t0 = time.perf_counter()
             gathered = gather_document(collection)
             from .core.export_web import export_folder
-            export_folder(gathered, os.path.join(staging, "web"))
+            export_folder(gathered, os.path.join(staging, "web"), warnings=result.warnings)
             timings["export"] = round(time.perf_counter() - t0, 4)
             t0 = time.perf_counter()
             bpy.ops.wm.save_as_mainfile(filepath=os.path.join(staging, f"{stem}.blend"),

@@ -28,7 +28,7 @@ import os
 import re
 import shutil
 import tempfile
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -204,16 +204,27 @@ def _plain(exc: OSError) -> str:
 
 
 def export_folder(doc: RigDocument, out_dir: str, padding: int = 4, max_size: int = 4096,
-                  moc3: bool = True) -> str:
+                  moc3: bool = True, warnings: Optional[List[str]] = None) -> str:
     """Export `doc` as a self-contained web folder at `out_dir`; returns its absolute path.
 
     An existing `out_dir` is replaced only if it is empty or an earlier export
     (holds a model.json); anything else is refused rather than deleted.
-    `moc3` writes <stem>.moc3 and points model3.json at it (the default).
+    `moc3` writes <stem>.moc3 and points model3.json at it (the default).  A
+    rig the Cubism Core cannot reproduce exactly (core/moc3_export.py says
+    why) is exported without it, its model3.json naming model.json as before;
+    the reason is appended to `warnings` (pass a list to hear it) -- never a
+    .moc3 that moves differently.
     """
     out_dir = os.path.abspath(os.fspath(out_dir))
     data, pages = build_runtime(doc, padding=padding, max_size=max_size)
-    moc = build_moc3(data, pages) if moc3 else None
+    moc = None
+    if moc3:
+        try:
+            moc = build_moc3(data, pages)
+        except ExportError as exc:
+            if warnings is None:
+                warnings = []
+            warnings.append(f"{exc}; the export has no .moc3")
     if os.path.exists(out_dir):
         if not os.path.isdir(out_dir):
             raise ExportError(f"{out_dir} is a file, not a folder; choose a folder to export into")

@@ -16,7 +16,7 @@ from PIL import Image
 
 from image_to_rig.core.document import Keyform, WarpDeformer
 from image_to_rig.core.evaluate import Evaluator
-from image_to_rig.core.export_web import ExportError, build_runtime, export_folder
+from image_to_rig.core.export_web import build_runtime, export_folder
 from image_to_rig.core.moc3 import (DATA_START, SECTION_TABLE_OFFSET, Moc3Error, fields_for,
                                     read_moc3)
 from image_to_rig.core.moc3_export import (MOC3_VERSION, build_moc3, grid_values,
@@ -259,12 +259,14 @@ def test_a_warp_under_a_warp_is_refused_in_words(tmp_path):
     doc.validate()
     with pytest.raises(Moc3Error, match="sits under warp 'face-warp'"):
         build_moc3(doc, mesh_atlas_from_runtime(build_runtime(doc)[0]))
-    with pytest.raises(ExportError, match="cannot write the .moc3.*sits under warp"):
-        export_folder(doc, tmp_path / "export")
-    assert not (tmp_path / "export").exists(), "nothing half-written"
-    # Without the .moc3 the rest of the export still works.
-    out = export_folder(doc, tmp_path / "web-only", moc3=False)
+    # The rest of the export goes ahead without a .moc3, and says why.
+    warnings = []
+    out = export_folder(doc, tmp_path / "export", warnings=warnings)
     assert not any(n.endswith(".moc3") for n in os.listdir(out))
+    assert len(warnings) == 1 and "cannot write the .moc3" in warnings[0] \
+        and "sits under warp 'face-warp'" in warnings[0] and "the export has no .moc3" in warnings[0]
+    model3 = json.loads(open(os.path.join(out, "synthetic.model3.json"), encoding="utf-8").read())
+    assert model3["FileReferences"]["Moc"] == "model.json"
 
 
 def test_opacity_the_core_would_not_clamp_is_refused():
