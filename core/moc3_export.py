@@ -236,9 +236,6 @@ class _Arrays:
     def extend(self, name: str, values) -> None:
         self.a[name].extend(values)
 
-    def __len__(self):  # pragma: no cover - unused
-        return len(self.a)
-
     def count(self, name: str) -> int:
         return len(self.a[name])
 

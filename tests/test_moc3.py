@@ -225,6 +225,27 @@ def _runtime(doc):
     return build_runtime(doc)
 
 
+def test_a_mesh_on_the_root_and_a_clip_layer_that_draws_nothing():
+    from image_to_rig.core.document import Layer
+    from image_to_rig.core.moc3_runtime import render_drawables
+    from image_to_rig.core.render import Renderer
+    from moc3_check import render_difference
+
+    doc = make_test_document()
+    doc.mesh("topwear").deformer = None  # straight on the canvas, no deformer
+    doc.layers.append(Layer("sticker", "objects", np.zeros((4, 4, 4), np.uint8), 5, 5))
+    doc.layer("blush").clip_to = "sticker"  # a clip layer without a mesh hides the blush
+    doc.validate()
+    data, pages = build_runtime(doc)
+    moc = moc3_from_runtime(data, pages)
+    _runtime_matches(doc, moc)
+    parsed = read_moc3(moc)
+    state = Moc3Model(parsed).evaluate({"ParamAngleX": 12})
+    assert state.opacities[parsed["art_meshes.ids"].index("blush")] == 0
+    ours = Renderer(from_runtime(data, pages)).render({"ParamAngleX": 12})
+    assert render_difference(render_drawables(parsed, state, pages), ours) < 0.05
+
+
 def test_meshes_that_leave_their_warp_get_a_wider_grid_that_moves_the_same():
     """The Core extrapolates outside a warp differently from our edge clamp:
     the exporter adds whole cells (edge offsets repeated) instead."""
