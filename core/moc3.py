@@ -9,8 +9,8 @@ other project's code.  What this module knows about the file:
   3 = 4.0, 4 = 4.2, 5 = 5.0, 6 = 5.3), a big-endian flag (0 here), zeros.
 * At 0x40 the section offset table (0x280 bytes): one u32 file offset per
   array, in the order of `FIELDS` (plus `FIELDS_V3_3` from version 2 on).
-  The space up to 0x7C0 is left for the Core, which revives the offsets into
-  pointers in place.
+  The space after it, up to 0x7C0, stays zero (the documented layout
+  reserves it; the Core revives the file in place).
 * The count table (128 bytes): the element count of every array family
   (`COUNTS`), then the canvas (64 bytes): pixels per unit, origin x/y,
   width, height (float32) and a flags byte.
