@@ -3,6 +3,7 @@
 
     python -m image_to_rig rig INPUT --out DIR
     python -m image_to_rig render MODEL_JSON --param ParamAngleX=30 -o OUT.png
+    python -m image_to_rig render MODEL.moc3 --param ParamAngleX=30 -o OUT.png
 """
 from __future__ import annotations
 
@@ -212,7 +213,7 @@ def _write_rig_outputs(result, staging: str, stem: str, args, started: float) ->
         gathered = gather_document(collection)
         from .core.formats.export_folder import export_folder
         try:
-            export_folder(gathered, os.path.join(staging, "web"))
+            export_folder(gathered, os.path.join(staging, "web"), warnings=result.warnings)
         except ExportError as exc:
             raise CliError(str(exc)) from None
         timings["export"] = round(time.perf_counter() - t0, 4)
@@ -252,6 +253,28 @@ def parse_params(items: List[str]) -> Dict[str, float]:
     return values
 
 
+def _cubism_render(path: str):
+    """(parameter ids, render function) of a .moc3, or of a model3.json naming one."""
+    from .core.formats.moc3 import Moc3Error
+    from .core.formats.moc3_runtime import open_cubism_model, render_drawables
+
+    try:
+        moc, model, pages = open_cubism_model(path)
+    except Moc3Error as exc:
+        raise CliError(f"cannot render {os.path.basename(path)}: {exc}") from None
+    return set(model.param_ids), lambda values, size: render_drawables(
+        moc, model.evaluate(values), pages, size)
+
+
+def _names_a_moc3(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            moc = json.load(fh).get("FileReferences", {}).get("Moc", "")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(moc, str) and moc.endswith(".moc3")
+
+
 def command_render(args) -> int:
     import cv2
 
@@ -259,12 +282,17 @@ def command_render(args) -> int:
     from .core.runtime.render import Renderer
     from .core.formats.model_json import load_model
 
-    try:
-        doc = load_model(args.model)
-    except DocumentError as exc:
-        raise CliError(str(exc)) from None
+    if args.model.endswith(".moc3") or (args.model.endswith(".model3.json") and _names_a_moc3(args.model)):
+        known, draw = _cubism_render(args.model)
+    else:
+        try:
+            doc = load_model(args.model)
+        except DocumentError as exc:
+            raise CliError(str(exc)) from None
+        known = {p.id for p in doc.parameters}
+        renderer = Renderer(doc)
+        draw = lambda values, size: renderer.render(values, size=size)  # noqa: E731
     values = parse_params(args.param)
-    known = {p.id for p in doc.parameters}
     unknown = sorted(set(values) - known)
     if unknown:
         raise CliError(f"unknown parameter(s) {', '.join(unknown)}; the model has: "
@@ -276,7 +304,7 @@ def command_render(args) -> int:
         except ValueError:
             raise CliError(f"--size needs WIDTHxHEIGHT, got {args.size!r}") from None
         size = (w, h)
-    img = Renderer(doc).render(values, size=size)
+    img = draw(values, size)
     out = os.path.abspath(args.output)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     if not cv2.imwrite(out, cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)):
@@ -339,8 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     ai.add_argument("--strength", type=float, default=1.0)
     rig.add_argument("--quiet", action="store_true")
     rig.set_defaults(func=command_rig)
-    render = sub.add_parser("render", help="render an exported model.json at parameter values")
-    render.add_argument("model", help="path to an exported model.json")
+    render = sub.add_parser("render", help="render an exported model.json (or its .moc3) at "
+                                           "parameter values")
+    render.add_argument("model", help="an exported model.json, or the .moc3 / .model3.json beside "
+                                      "it (played as the Cubism Core does)")
     render.add_argument("--param", action="append", default=[], metavar="ID=VALUE")
     render.add_argument("-o", "--output", required=True, help="output PNG")
     render.add_argument("--size", help="WIDTHxHEIGHT (default: the input image's canvas)")

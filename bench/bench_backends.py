@@ -6,7 +6,7 @@
 
 1. Per backend (CPU, and CUDA when present): the first call (loading the
    weights included) and the median of warm calls, with the TINY random-weight
-   models of core/backends/tiny.py.  Real weights are far heavier (ISNet 44 M
+   models of devkit/tiny_models.py.  Real weights are far heavier (ISNet 44 M
    parameters run at 1024 px, big-lama 51 M, SD 1.5 inpainting ~1 B with 20+
    steps) and WILL BE MUCH SLOWER; `--full-size` adds ISNet, the face-parts UNet
    and big-lama at their published sizes (random weights, same cost as real).

@@ -2,7 +2,7 @@
 """Decomposition quality on synthetic characters with ground truth.
 
 Runs the built-in stages foreground -> landmarks -> decompose -> complete (as
-run_pipeline does) on a FIXED set of characters from core/synth.py and scores:
+run_pipeline does) on a FIXED set of characters from devkit/synth.py and scores:
 
 * IoU of the visible masks per tag group (face, hair, eyes, brows, mouth, body);
 * left/right correctness of the sided layers;

@@ -8,7 +8,7 @@ import bpy
 
 
 class IMAGE_TO_RIG_OT_export(bpy.types.Operator):
-    """Export the rig (as edited in Blender) as model.json, texture atlas and web viewer"""
+    """Export the rig (as edited in Blender): model.json, texture atlas and web viewer, and a .moc3 model folder for VTube Studio"""
 
     bl_idname = "image_to_rig.export"
     bl_label = "Export Rig"
@@ -32,7 +32,8 @@ class IMAGE_TO_RIG_OT_export(bpy.types.Operator):
         try:
             from ..core.formats.export_folder import export_folder
             doc = gather_document(rig.users_collection[0])
-            out = export_folder(doc, folder)
+            warnings = []
+            out = export_folder(doc, folder, warnings=warnings)
         except ValueError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -40,6 +41,9 @@ class IMAGE_TO_RIG_OT_export(bpy.types.Operator):
             traceback.print_exc()
             self.report({"ERROR"}, f"Export failed: {type(exc).__name__}: {exc}")
             return {"CANCELLED"}
-        context.scene.image_to_rig.status = f"Exported to {out}"
+        context.scene.image_to_rig.status = f"Exported to {out}" + (
+            f" ({warnings[0]})" if warnings else "")
+        for warning in warnings:
+            self.report({"WARNING"}, warning)
         self.report({"INFO"}, f"Exported the rig to {out}")
         return {"FINISHED"}

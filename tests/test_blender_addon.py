@@ -2,6 +2,7 @@
 """The add-on: registration, the panel, the Image to Rig and Export operators."""
 import importlib.util
 import json
+import os
 
 import numpy as np
 import pytest
@@ -168,3 +169,26 @@ def test_export_writes_what_the_scene_shows(addon, tmp_path):
     rig.update_tag()
     # The runtime file stores 3 decimals; the exported rig is what Blender shows.
     assert max_vertex_error(evaluated_vertices(collection), evaluate(exported, values)) < 0.05
+    # This rig nests a warp in a warp, which the Cubism Core moves differently:
+    # no .moc3, and the panel says why.
+    assert not any(n.endswith(".moc3") for n in os.listdir(out))
+    status = bpy.context.scene.image_to_rig.status
+    assert "sits under warp" in status and "the export has no .moc3" in status
+
+
+def test_export_writes_a_moc3_that_moves_as_the_scene_shows(addon, tmp_path):
+    from image_to_rig.core.formats.moc3_runtime import open_cubism_model
+    from image_to_rig.scene import build_scene
+    from web_support import make_test_document
+    collection = build_scene(make_test_document())
+    rig = find_rig(collection)
+    out = tmp_path / "export"
+    assert bpy.ops.image_to_rig.export(directory=str(out)) == {"FINISHED"}
+    assert bpy.context.scene.image_to_rig.status == f"Exported to {out}"
+    moc, model, _ = open_cubism_model(str(out / "synthetic.moc3"))
+    values = {"ParamAngleZ": -17.0, "ParamAngleX": 22.0, "ParamEyeBallX": 0.6, "ParamBreath": 0.4}
+    for key, value in values.items():
+        rig[key] = value
+    rig.update_tag()
+    cubism = dict(zip(moc["art_meshes.ids"], model.evaluate(values).pixels(moc)))
+    assert max_vertex_error(evaluated_vertices(collection), cubism) < 0.05

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The Blender scene reproduces core/evaluate.py, and gather reads edits back."""
+"""The Blender scene reproduces core/runtime/evaluate.py, and gather reads edits back."""
 import os
 
 import numpy as np
@@ -227,7 +227,7 @@ def test_failed_build_leaves_nothing_behind():
 
 
 def test_render_matches_reference_renderer(tmp_path):
-    """Render through the camera (Cycles, CPU) and compare with core/render.py."""
+    """Render through the camera (Cycles, CPU) and compare with core/runtime/render.py."""
     from PIL import Image
     from image_to_rig.core.runtime.render import render
     reset_blender()

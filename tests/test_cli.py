@@ -142,3 +142,55 @@ def test_rig_names_a_missing_model_plainly(tmp_path):
                    "--model", f"isnet_anime={tmp_path / 'nowhere.ckpt'}", cwd=tmp_path)
     assert proc.returncode == 2 and "nowhere.ckpt" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ the .moc3 beside model.json
+
+def test_rig_writes_a_moc3_the_official_core_plays_as_blender_exported_it(rigged, tmp_path):
+    """The CLI's export (gathered back from the Blender scene) carries a .moc3
+    that the Core accepts and moves like model.json."""
+    from cubism_core import cubism_core
+    from moc3_check import assert_export_matches, compare_export
+
+    _, _, out, _ = rigged
+    assert (out / "web" / "girl.moc3").is_file()
+    model3 = json.loads((out / "web" / "girl.model3.json").read_text(encoding="utf-8"))
+    assert model3["FileReferences"]["Moc"] == "girl.moc3"
+    result = compare_export(str(out / "web"), cubism_core(), vectors=20, seed=3, render_poses=2)
+    assert_export_matches(result)
+
+
+@pytest.mark.parametrize("target", ["girl.moc3", "girl.model3.json"])
+def test_render_plays_the_moc3_like_model_json(rigged, tmp_path, target):
+    _, _, out, _ = rigged
+    images = []
+    for name in ("model.json", target):
+        png = tmp_path / f"{name}.png"
+        proc = run_cli("render", str(out / "web" / name), "--param", "ParamAngleX=25",
+                       "--param", "ParamEyeLOpen=0.3", "-o", str(png))
+        assert proc.returncode == 0, proc.stderr
+        images.append(cv2.imread(str(png), cv2.IMREAD_UNCHANGED).astype(float))
+    on = (images[0][..., 3] > 0) | (images[1][..., 3] > 0)
+    assert on.sum() > 10_000
+    assert np.abs(images[0] - images[1])[on].mean() < 0.5
+
+
+def test_render_refuses_a_broken_or_lonely_moc3_plainly(rigged, tmp_path):
+    import shutil
+
+    _, _, out, _ = rigged
+    web = tmp_path / "web"
+    shutil.copytree(out / "web", web)
+    data = bytearray((web / "girl.moc3").read_bytes())
+    data[0x7C0 + 16:0x7C0 + 20] = (10_000).to_bytes(4, "little")  # art mesh count edited
+    (web / "girl.moc3").write_bytes(bytes(data))
+    proc = run_cli("render", str(web / "girl.moc3"), "-o", str(tmp_path / "x.png"))
+    assert proc.returncode == 2 and "the moc3 is corrupt" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "x.png").exists()
+    (web / "girl.moc3").write_bytes(bytes(data[:1000]))  # cut short
+    proc = run_cli("render", str(web / "girl.model3.json"), "-o", str(tmp_path / "x.png"))
+    assert proc.returncode == 2 and "is not a .moc3: it is only 1,000 bytes long" in proc.stderr
+    lonely = tmp_path / "lonely.moc3"
+    shutil.copy(out / "web" / "girl.moc3", lonely)
+    proc = run_cli("render", str(lonely), "-o", str(tmp_path / "x.png"))
+    assert proc.returncode == 2 and "no .model3.json beside lonely.moc3 names it" in proc.stderr

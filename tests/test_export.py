@@ -122,7 +122,7 @@ def test_export_writes_a_schema_valid_self_contained_folder(tmp_path):
     assert sorted(os.listdir(out)) == ["LICENSE-MIT", "atlas0.png", "constants.json", "hotkeys.js",
                                        "index.html", "live.html", "live.js", "model.json", "motions",
                                        "player", "player.js",
-                                       "synthetic.cdi3.json", "synthetic.model3.json", "synthetic.psd",
+                                       "synthetic.cdi3.json", "synthetic.moc3", "synthetic.model3.json", "synthetic.psd",
                                        "vendor", "viewer.js"]
     from image_to_rig.core.formats.export_folder import viewer_files
     for name in viewer_files():  # every run-time file of the player, and no developer files
@@ -259,7 +259,8 @@ def test_export_writes_schema_valid_cubism_files_that_model3_lists(tmp_path):
     stem = "My_Girl_final"
     files = {os.path.relpath(os.path.join(r, f), out).replace(os.sep, "/")
              for r, _, fs in os.walk(out) for f in fs}
-    expected = {f"{stem}.model3.json", f"{stem}.cdi3.json", f"{stem}.physics3.json", f"{stem}.psd",
+    expected = {f"{stem}.model3.json", f"{stem}.moc3", f"{stem}.cdi3.json", f"{stem}.physics3.json",
+                f"{stem}.psd",
                 "motions/Idle.motion3.json", "expressions/smile.exp3.json",
                 "expressions/surprise.exp3.json", "expressions/angry.exp3.json"}
     assert expected <= files
@@ -276,7 +277,7 @@ def test_export_writes_schema_valid_cubism_files_that_model3_lists(tmp_path):
     check_motion3_counts(load("motions/Idle.motion3.json"))
     model3 = load(f"{stem}.model3.json")
     refs = model3["FileReferences"]
-    assert refs["Moc"] == "model.json" and refs["Textures"] == ["atlas0.png"]
+    assert refs["Moc"] == f"{stem}.moc3" and refs["Textures"] == ["atlas0.png"]
     assert refs["Physics"] == f"{stem}.physics3.json" and refs["DisplayInfo"] == f"{stem}.cdi3.json"
     assert refs["Motions"] == {"Idle": [{"File": "motions/Idle.motion3.json", "FadeInTime": 0.5,
                                          "FadeOutTime": 0.5}]}

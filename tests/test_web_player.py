@@ -691,12 +691,15 @@ def test_model3_json_url_loads_the_model_it_names(face_site, page):
       let refused = '';
       const cubism = new Blob([JSON.stringify({ Version: 3, FileReferences: { Moc: 'hiyori.moc3', Textures: [] } })]);
       try {
-        await loadModel(base + 'face_test.model3.json', { fetchImpl: async (u) => u.endsWith('.model3.json') ? new Response(cubism) : fetch(u) });
+        // A Cubism SDK model: a .moc3 and no model.json beside it.
+        await loadModel(base + 'face_test.model3.json', { fetchImpl: async (u) => u.endsWith('.model3.json') ? new Response(cubism) : u.endsWith('/model.json') ? new Response('', { status: 404 }) : fetch(u) });
       } catch (err) { refused = err.message; }
-      return { meshes: model.meshes.length, physics: model.physics.length, refused };
+      const m3 = await (await fetch(base + 'face_test.model3.json')).json();
+      return { meshes: model.meshes.length, physics: model.physics.length, refused, moc: m3.FileReferences.Moc };
     }""", face_site["url"])
+    assert got["moc"] == "face_test.moc3", "the export's model3.json names its .moc3"
     assert got["meshes"] == len(face_site["doc"].meshes) and got["physics"] == 3
-    assert "belongs to a Cubism model" in got["refused"]
+    assert "belongs to a Cubism model with no model.json beside its hiyori.moc3" in got["refused"]
 
 
 # ------------------------------------------------------------------ an export as one .zip

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Cubism interchange files written to the public Cubism JSON specifications:
 motion3.json (motions), exp3.json (expressions), cdi3.json (display info) and
-physics3.json (from core/physics.py settings, when the rig has physics).
+physics3.json (from core/runtime/physics.py settings, when the rig has physics).
 
 They reference only standard parameter ids, so they can be reused with a
 Live2D model of the same character made later.
@@ -84,9 +84,24 @@ def cdi3(doc: RigDocument) -> dict:
         "Parameters": [{"Id": p.id, "GroupId": "ParamGroup" + (p.group or "other").capitalize(),
                         "Name": p.name or p.id} for p in doc.parameters],
         "ParameterGroups": groups,
-        "Parts": [{"Id": "Part" + "".join(w.capitalize() for w in l.id.replace("_", "-").split("-")),
-                   "Name": l.source_name or l.id} for l in doc.layers],
+        "Parts": [{"Id": pid, "Name": l.source_name or l.id}
+                  for l, pid in zip(doc.layers, part_ids(doc).values())],
     }
+
+
+def part_ids(doc: RigDocument) -> Dict[str, str]:
+    """Cubism part id of every layer (layer id -> "Part" + CamelCase), unique:
+    the same ids in cdi3.json and the .moc3."""
+    out: Dict[str, str] = {}
+    used = set()
+    for layer in doc.layers:
+        base = "Part" + "".join(w.capitalize() for w in layer.id.replace("_", "-").split("-"))
+        pid, n = base, 2
+        while pid in used:
+            pid, n = f"{base}{n}", n + 1
+        used.add(pid)
+        out[layer.id] = pid
+    return out
 
 
 def interchange_files(doc: RigDocument, stem: str) -> Dict[str, dict]:

@@ -8,15 +8,17 @@ Folder contents (``<stem>`` is the source image's name without extension, or
 * model.json, atlas<N>.png, index.html, player.js, viewer.js: the web player;
 * motions/<id>.motion3.json, expressions/<name>.exp3.json, <stem>.cdi3.json,
   <stem>.physics3.json (when the rig has physics): Cubism interchange files;
-* <stem>.model3.json listing them.  Its FileReferences.Moc names model.json:
-  a .moc3 can only be made by the Cubism Editor, so there is none; the
-  image-to-rig player reads model.json through this entry, while a Cubism SDK
-  will refuse it (it is not a moc3).  The other files are reusable as they are
-  with a Cubism model of the same character that uses standard parameter ids.
+* <stem>.moc3: the same rig for the official Cubism Core (VTube Studio, the
+  Cubism SDKs), written by core/formats/moc3_export.py from model.json's own data;
+* <stem>.model3.json listing them (Moc: the .moc3, plus textures, physics,
+  motions, expressions, display info, the EyeBlink / LipSync groups and the
+  Head / Body hit areas).  The folder is a Cubism model folder as VTube
+  Studio's Live2DModels expects it (docs/vtube-studio.md).  Our player reads
+  model.json beside the .moc3; both describe the same rig.
 * <stem>.psd: the layers (hidden parts complete) in depth order.
 
 The folder is written into a hidden sibling and swapped into place only when
-complete (core/output_folder.py), so a failed export leaves nothing
+complete (core/formats/output_folder.py), so a failed export leaves nothing
 half-written and an earlier export in the same place untouched.
 """
 from __future__ import annotations
@@ -25,19 +27,21 @@ import json
 import os
 import re
 import shutil
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 from .atlas import AtlasError, pack_atlas
-from .cubism_json import interchange_files
 from ..model.document import DocumentError, Layer, RigDocument
+from ..model.errors import ImageToRigError
+from .cubism_json import interchange_files
+from .moc3 import Moc3Error
+from .moc3_export import moc3_from_runtime
+from .model_json import to_runtime, validate_runtime
 from .output_folder import (FolderLock, OutputFolderError, check_target, make_staging,
                             plain_os_error, swap_in)
 from .psd_out import write_psd
-from .model_json import to_runtime, validate_runtime
-from ..model.errors import ImageToRigError
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WEB_DIR = os.path.join(PACKAGE_DIR, "web")
@@ -66,9 +70,15 @@ def export_stem(doc: RigDocument) -> str:
     return base or "model"
 
 
-def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: Dict[str, dict]) -> dict:
+# Hit areas: (name, the meshes that stand for it, first found).
+HIT_AREAS = (("Head", ("face", "front-hair", "back-hair")),
+             ("Body", ("topwear", "neck-mesh", "neck", "bottomwear")))
+
+
+def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: Dict[str, dict],
+           moc: str = MODEL_FILE) -> dict:
     """The <stem>.model3.json dictionary listing the interchange files (see the module docstring)."""
-    refs: dict = {"Moc": MODEL_FILE, "Textures": list(textures)}
+    refs: dict = {"Moc": moc, "Textures": list(textures)}
     if f"{stem}.physics3.json" in files:
         refs["Physics"] = f"{stem}.physics3.json"
     if f"{stem}.cdi3.json" in files:
@@ -99,15 +109,11 @@ def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: Dict[str
     return out
 
 
-# Hit areas by their Cubism names: the first of these mesh ids the rig has.
-HIT_AREA_MESHES = (("Head", ("face", "head")), ("Body", ("topwear", "body", "neck")))
-
-
 def model3_hit_areas(doc: RigDocument) -> List[dict]:
     """model3.json HitAreas: Head and Body, each the id of an existing mesh."""
     have = {m.id for m in doc.meshes}
     out = []
-    for name, candidates in HIT_AREA_MESHES:
+    for name, candidates in HIT_AREAS:
         mesh = next((c for c in candidates if c in have), None)
         if mesh:
             out.append({"Id": mesh, "Name": name})
@@ -180,10 +186,27 @@ def _copy_viewer(folder: str) -> None:
         shutil.copyfile(src, dst)
 
 
-def _write_interchange(folder: str, doc: RigDocument, textures: Sequence[str]) -> None:
+def moc3_name(doc: RigDocument) -> str:
+    return f"{export_stem(doc)}.moc3"
+
+
+def build_moc3(data: dict, pages: Sequence[np.ndarray]) -> bytes:
+    """The .moc3 of a checked model.json and its atlas pages."""
+    try:
+        return moc3_from_runtime(data, pages)
+    except (Moc3Error, DocumentError) as exc:
+        raise ExportError(f"cannot write the .moc3 for VTube Studio and the Cubism SDKs: {exc}") from None
+
+
+def _write_interchange(folder: str, doc: RigDocument, textures: Sequence[str],
+                       moc: bytes = None) -> None:
     stem = export_stem(doc)
     files = interchange_files(doc, stem)
-    files[f"{stem}.model3.json"] = model3(doc, stem, textures, files)
+    if moc is not None:
+        with open(os.path.join(folder, moc3_name(doc)), "wb") as fh:
+            fh.write(moc)
+    files[f"{stem}.model3.json"] = model3(doc, stem, textures, files,
+                                          moc3_name(doc) if moc is not None else MODEL_FILE)
     for rel, content in files.items():
         path = os.path.join(folder, *rel.split("/"))
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -193,12 +216,12 @@ def _write_interchange(folder: str, doc: RigDocument, textures: Sequence[str]) -
 
 
 def _write_contents(folder: str, data: dict, pages: Sequence[np.ndarray],
-                    doc: RigDocument = None) -> None:
+                    doc: RigDocument = None, moc: bytes = None) -> None:
     for i, page in enumerate(pages):
         _write_png(os.path.join(folder, atlas_name(i)), page)
     _write_model(os.path.join(folder, MODEL_FILE), data)
     if doc is not None:
-        _write_interchange(folder, doc, data["textures"])
+        _write_interchange(folder, doc, data["textures"], moc)
     _copy_viewer(folder)
 
 
@@ -207,22 +230,35 @@ def is_export(folder: str) -> bool:
     return os.path.isfile(os.path.join(folder, MODEL_FILE))
 
 
-def export_folder(doc: RigDocument, out_dir: str, padding: int = 4, max_size: int = 4096) -> str:
+def export_folder(doc: RigDocument, out_dir: str, padding: int = 4, max_size: int = 4096,
+                  moc3: bool = True, warnings: Optional[List[str]] = None) -> str:
     """Export `doc` as a self-contained web folder at `out_dir`; returns its absolute path.
 
     An existing `out_dir` is replaced only if it is empty or an earlier export
     (holds a model.json); anything else is refused rather than deleted.  The
     folder is written beside and swapped in all or nothing
-    (core/output_folder.py); files a user added to an earlier export stay.
+    (core/formats/output_folder.py).  `moc3` writes <stem>.moc3 and points
+    model3.json at it (the default).  A rig the Cubism Core cannot reproduce
+    exactly (core/formats/moc3_export.py says why) is exported without it, its
+    model3.json naming model.json as before; the reason is appended to
+    `warnings` (pass a list to hear it) -- never a .moc3 that moves differently.
     """
     data, pages = build_runtime(doc, padding=padding, max_size=max_size)
+    moc = None
+    if moc3:
+        try:
+            moc = build_moc3(data, pages)
+        except ExportError as exc:
+            if warnings is None:
+                warnings = []
+            warnings.append(f"{exc}; the export has no .moc3")
     try:
         out_dir = check_target(out_dir, is_export, "export")
         with FolderLock(out_dir):
             staging = make_staging(out_dir)
             try:
                 try:
-                    _write_contents(staging, data, pages, doc)
+                    _write_contents(staging, data, pages, doc, moc)
                 except OSError as exc:
                     raise ExportError(f"writing the export beside {out_dir} failed: "
                                       f"{plain_os_error(exc)}; check free disk space and "

@@ -101,7 +101,7 @@ export async function readJsonText(text, where) {
 export async function loadModel(source, { fetchImpl } = {}) {
   const doFetch = fetchImpl || ((u) => fetch(u));
   let getFile;
-  let model3Name = null; // a <stem>.model3.json URL: its FileReferences.Moc names model.json
+  let model3Name = null; // a <stem>.model3.json URL: model.json beside its .moc3 (or the .json its Moc names)
   if (source instanceof Map || Array.isArray(source) || (typeof FileList !== "undefined" && source instanceof FileList)) {
     const files = new Map();
     const entries = source instanceof Map ? source.entries() : Array.from(source, (f) => [f.webkitRelativePath || f.name, f]);
@@ -132,15 +132,18 @@ export async function loadModel(source, { fetchImpl } = {}) {
     };
   }
   let modelName = "model.json";
+  let jsonBlob = null;
   if (model3Name) {
     const m3 = await readJsonText(await (await getFile(model3Name)).text(), model3Name);
     const moc = m3 && m3.FileReferences && m3.FileReferences.Moc;
-    if (typeof moc !== "string" || !/^[A-Za-z0-9_.-]+\.json$/.test(moc)) {
-      throw new ModelError(`${model3Name} belongs to a Cubism model (its Moc is "${moc}"); this player plays Image to Rig exports, whose model3.json names model.json`);
+    const isMoc3 = typeof moc === "string" && /^[A-Za-z0-9_.-]+\.moc3$/.test(moc);
+    if (!isMoc3 && (typeof moc !== "string" || !/^[A-Za-z0-9_.-]+\.json$/.test(moc))) {
+      throw new ModelError(`${model3Name} belongs to a Cubism model (its Moc is "${moc}"); this player plays Image to Rig exports, which keep a model.json beside their .moc3`);
     }
-    modelName = moc;
+    if (!isMoc3) modelName = moc;
+    else jsonBlob = await getFile(modelName).catch(() => { throw new ModelError(`${model3Name} belongs to a Cubism model with no model.json beside its ${moc}; this player plays Image to Rig exports, which keep a model.json beside their .moc3`); });
   }
-  const jsonBlob = await getFile(modelName);
+  if (!jsonBlob) jsonBlob = await getFile(modelName);
   if (jsonBlob.size > LIMITS.MAX_JSON_BYTES) throw new ModelError(`${modelName} is too large`);
   const data = await readJsonText(await jsonBlob.text(), modelName);
   const model = parseModel(data);
