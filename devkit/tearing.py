@@ -86,7 +86,11 @@ class TearingChecker:
         self._allowed = cv2.dilate(rest.astype(np.uint8), k) > 0
 
     def holes(self, values: Dict[str, float]) -> np.ndarray:
-        mask = hole_mask(self.renderer.render(values), self.radius)
+        return self.holes_of_alpha(self.renderer.render(values))
+
+    def holes_of_alpha(self, alpha: np.ndarray) -> np.ndarray:
+        """The counted hole pixels of a pose's rendered alpha (see the module doc)."""
+        mask = hole_mask(alpha, self.radius)
         if not mask.any():
             return mask
         n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
