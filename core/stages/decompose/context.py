@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What every part of the decomposition reads: the image in Lab, the
+foreground, the skin, the landmarks, the size unit, the table of layers in
+depth order, and small mask helpers."""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import cv2
+import numpy as np
+
+from ..landmarks import FaceLandmarks, flatten_over_white, skin_mask
+
+
+# Back to front.  Layers the decomposition finds are emitted in this order.
+DEPTH_ORDER: Tuple[Tuple[str, str], ...] = (
+    ("back hair", ""), ("neck", ""), ("topwear", ""), ("ears", "r"), ("ears", "l"),
+    ("face", ""), ("eyewhite", "r"), ("irides", "r"), ("eyewhite", "l"), ("irides", "l"),
+    ("eyelash", "r"), ("eyelash", "l"), ("eyebrow", "r"), ("eyebrow", "l"),
+    ("nose", ""), ("mouth", ""), ("front hair", ""),
+)
+# Who wins a line between two parts: the front-most (index in this tuple, first wins).
+LINE_OWNERS = ("front hair", "face", "ears", "topwear", "neck", "back hair")
+
+DESIGN_FACE_WIDTH = 280.0  # sizes below are in px of a face this wide
+MIN_FACE_WIDTH = 48  # px: smaller faces have eyes of a few pixels, too small to split
+
+UNASSIGNED = -1
+EDGE_THRESHOLD = 48.0
+LINE_CONTRAST = 24  # Lab L (0..255) a stroke is darker than its surroundings  # Sobel |gx| + |gy| of Lab channels that marks a colour step
+
+
+def _label_index() -> Dict[Tuple[str, str], int]:
+    return {key: i for i, key in enumerate(DEPTH_ORDER)}
+
+
+def _window(box, pad_x0, pad_y0, pad_x1, pad_y1, shape):
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    h_img, w_img = shape[:2]
+    return (max(0, int(x0 - pad_x0 * w)), max(0, int(y0 - pad_y0 * h)),
+            min(w_img, int(np.ceil(x1 + pad_x1 * w))), min(h_img, int(np.ceil(y1 + pad_y1 * h))))
+
+
+def _components_in(mask: np.ndarray):
+    if mask.size == 0:  # a window squeezed to nothing (OpenCV would crash on it)
+        return 1, np.zeros(mask.shape, np.int32), np.zeros((1, 5), np.int32), np.zeros((1, 2))
+    return cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+
+
+def _inner_components(cand: np.ndarray, min_area: int, require=None) -> np.ndarray:
+    """Components of `cand` that do not touch the window border (and overlap `require`)."""
+    n, lab, st, _ = _components_in(cand)
+    h, w = cand.shape
+    keep = np.zeros(n, bool)
+    for i in range(1, n):
+        x, y, bw, bh, area = st[i]
+        if area < min_area or x == 0 or y == 0 or x + bw >= w or y + bh >= h:
+            continue
+        keep[i] = True
+    if require is not None:
+        hit = np.zeros(n, bool)
+        hit[np.unique(lab[require & (lab > 0)])] = True
+        keep &= hit
+    return keep[lab]
+
+
+class _Context:
+    def __init__(self, rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks):
+        self.rgba = rgba
+        # colours as seen over white, so transparent surroundings read as light paper
+        self.rgb = flatten_over_white(rgba)
+        self.fg = mask.astype(bool)
+        self.lm = lm
+        self.h, self.w = mask.shape
+        lab = cv2.cvtColor(self.rgb, cv2.COLOR_RGB2LAB)
+        self.L = lab[..., 0].astype(np.int16)
+        self.a = lab[..., 1].astype(np.int16) - 128
+        self.b = lab[..., 2].astype(np.int16) - 128
+        self.skin, skin_rgb = skin_mask(self.rgb, self.fg, lm.skin_rgb)
+        ref = cv2.cvtColor(np.uint8([[skin_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(int)
+        self.skin_L = int(ref[0])
+        fw = max(8, lm.face_box[2] - lm.face_box[0])
+        eye_span = (lm.eye_l[2] - lm.eye_r[0]) * 1.45  # eyes span ~0.69 of a face width
+        self.unit = max(0.25, min(fw, eye_span) / DESIGN_FACE_WIDTH)
+        self.features = np.zeros((self.h, self.w), bool)
+
+    def chroma(self, sl) -> np.ndarray:
+        a, b = self.a[sl].astype(np.float32), self.b[sl].astype(np.float32)
+        return np.sqrt(a * a + b * b)
+

@@ -1,0 +1,280 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The face's features, each cut inside a window the landmarks place: brows,
+eyes (split into eyewhite, iris and eyelash by colour and an iris ellipse),
+mouth and nose."""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import cv2
+import numpy as np
+
+from .context import _Context, _components_in, _inner_components, _window
+
+
+def _cut_brow(ctx: _Context, side: str) -> Optional[np.ndarray]:
+    lm = ctx.lm
+    box = lm.brow(side)
+    eye = lm.eye(side)
+    eye_h = eye[3] - eye[1]
+    if box is None:
+        box = (eye[0], int(eye[1] - 1.1 * eye_h), eye[2], int(eye[1] - 0.1 * eye_h))
+    x0, y0, x1, y1 = _window(box, 0.3, 0.8, 0.3, 0.8, ctx.fg.shape)
+    y1 = min(y1, eye[1] + 1)
+    if y1 <= y0 or x1 <= x0:
+        return None
+    sl = (slice(y0, y1), slice(x0, x1))
+    cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl]
+    core = np.zeros_like(cand)
+    bx0, by0, bx1, by1 = box
+    core[max(0, by0 - y0):max(0, by1 - y0), max(0, bx0 - x0):max(0, bx1 - x0)] = True
+    found = _inner_components(cand, int(6 * ctx.unit ** 2), require=core)
+    if not found.any():
+        return None
+    out = np.zeros_like(ctx.fg)
+    out[sl] = found
+    return out
+
+
+def _filled(mask: np.ndarray, outside: np.ndarray, margin: int) -> np.ndarray:
+    """`mask` with its holes filled where they keep `margin` px away from
+    `outside`: catch-lights inside an iris, not the eyewhite beside it (which
+    reaches the eye's rim)."""
+    n, lab = cv2.connectedComponents((~mask).astype(np.uint8), connectivity=4)
+    near_out = cv2.dilate(outside.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)).astype(bool)
+    hole = np.ones(n, bool)
+    hole[np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))] = False
+    hole[np.unique(lab[near_out])] = False
+    hole[0] = False
+    return mask | hole[lab]
+
+
+def _cut_brow_like(ctx: _Context, side: str, other: np.ndarray) -> Optional[np.ndarray]:
+    """The brow of `side` where the other brow's mirror image lies, by its colour:
+    for a brow that touches the fringe and so is no separate blob."""
+    lm = ctx.lm
+    ys, xs = np.nonzero(other)
+    cx = lm.face_centre_x
+    me, them = lm.eye(side), lm.eye("l" if side == "r" else "r")
+    dy = 0.5 * (me[1] + me[3]) - 0.5 * (them[1] + them[3])
+    bw, bh = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+    x0, x1 = 2 * cx - xs.max() - 0.3 * bw, 2 * cx - xs.min() + 0.3 * bw
+    y0, y1 = ys.min() + dy - 0.6 * bh, ys.max() + dy + 0.6 * bh
+    y1 = min(y1, me[1] + 1)
+    x0, y0 = max(0, int(x0)), max(0, int(y0))
+    x1, y1 = min(ctx.w, int(np.ceil(x1))), min(ctx.h, int(np.ceil(y1)))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    sl = (slice(y0, y1), slice(x0, x1))
+    ref = np.array([np.median(ctx.L[other]), np.median(ctx.a[other]), np.median(ctx.b[other])], np.float32)
+    dist = (np.hypot(ctx.a[sl] - ref[1], ctx.b[sl] - ref[2]) + 0.5 * np.abs(ctx.L[sl] - ref[0]))
+    cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl] & (dist <= 16)
+    n, lab, st, _ = _components_in(cand)
+    if n <= 1:
+        return None
+    area = int(other.sum())
+    keep = np.zeros(n, bool)
+    for i in range(1, n):
+        # a brow-sized, brow-shaped (wider than tall) piece
+        if st[i, cv2.CC_STAT_AREA] >= 0.2 * area and st[i, cv2.CC_STAT_WIDTH] >= st[i, cv2.CC_STAT_HEIGHT]:
+            keep[i] = True
+    if not keep.any():
+        return None
+    out = np.zeros_like(ctx.fg)
+    out[sl] = keep[lab]
+    if out.sum() > 2.0 * area:
+        return None  # hair of the brow's colour, not a brow
+    return out
+
+
+def _cut_eye(ctx: _Context, side: str) -> Optional[Dict[str, np.ndarray]]:
+    """Eye pixels split into eyewhite, irides and eyelash (full-canvas masks)."""
+    box = ctx.lm.eye(side)
+    x0, y0, x1, y1 = _window(box, 0.3, 0.35, 0.3, 0.35, ctx.fg.shape)
+    sl = (slice(y0, y1), slice(x0, x1))
+    cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl]
+    cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
+    cand &= ctx.fg[sl] & ~ctx.features[sl]
+    core = np.zeros_like(cand)
+    bx0, by0, bx1, by1 = box
+    bw, bh = bx1 - bx0, by1 - by0
+    core[max(0, int(by0 + 0.2 * bh) - y0):max(0, int(by1 - 0.2 * bh) - y0),
+         max(0, int(bx0 + 0.2 * bw) - x0):max(0, int(bx1 - 0.2 * bw) - x0)] = True
+    n, lab, st, _ = _components_in(cand)
+    keep = np.zeros(n, bool)
+    hit = np.unique(lab[core & (lab > 0)])
+    for i in hit:
+        x, y, cw, ch, area = st[i]
+        # hair reaching into the window is far bigger than the eye box
+        if cw > 1.8 * bw or ch > 1.8 * bh:
+            continue
+        keep[i] = True
+    eye = keep[lab]
+    if not keep.any() and len(hit):
+        # the eye joined to something thin around it (glasses frames, a strand of
+        # hair): cut thin strokes away, keep the eye-sized piece, then take back its
+        # own anti-aliased rim
+        k = max(3, int(round(6 * ctx.unit)) | 1)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        thick = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+        n2, lab2, st2, _ = _components_in(thick)
+        keep2 = np.zeros(n2, bool)
+        for i in np.unique(lab2[core & (lab2 > 0)]):
+            if st2[i, cv2.CC_STAT_WIDTH] <= 1.8 * bw and st2[i, cv2.CC_STAT_HEIGHT] <= 1.8 * bh:
+                keep2[i] = True
+        if keep2.any():
+            grown = cv2.dilate(keep2[lab2].astype(np.uint8), kernel).astype(bool)
+            thin = cand & ~thick.astype(bool)
+            eye = keep2[lab2] | (grown & cand & ~thin) | (cv2.dilate(keep2[lab2].astype(np.uint8),
+                                                                      np.ones((3, 3), np.uint8)).astype(bool) & cand)
+    if eye.sum() < 10 * ctx.unit ** 2:
+        return None
+    # thin strokes around the eye (glasses frames) are not the eye: keep what lies
+    # near the hull of the eye's thick parts
+    k = max(3, int(round(6 * ctx.unit)) | 1)
+    disc_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    thick = cv2.morphologyEx(eye.astype(np.uint8), cv2.MORPH_OPEN, disc_k).astype(bool)
+    if thick.sum() >= 10 * ctx.unit ** 2:
+        hull = np.zeros(eye.shape, np.uint8)
+        pts = cv2.findNonZero(thick.astype(np.uint8))
+        cv2.fillConvexPoly(hull, cv2.convexHull(pts), 1)
+        hull = cv2.dilate(hull, np.ones((3, 3), np.uint8), iterations=max(1, int(round(2 * ctx.unit))))
+        eye &= hull.astype(bool)
+    L = ctx.L[sl]
+    chroma = ctx.chroma(sl)
+    white = eye & (L >= 0.82 * max(ctx.skin_L, 200)) & (chroma < 18)
+    coloured = eye & (chroma >= 18) & ~white
+    iris = np.zeros_like(eye)
+    rx = ry = 1.0
+    cy = 0.0
+    d = np.full(eye.shape, np.inf)
+    # the iris is the thick non-white disc of the eye: an opening wider than the
+    # lash band is thick removes the lash (and thin coloured strokes: frames); of
+    # what is left, the piece holding most of the eye's colour is the iris
+    big_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, int(0.4 * bh) | 1),) * 2)
+    blob = cv2.morphologyEx(_filled(eye & ~white, ~eye, max(2, int(round(0.15 * bh)))).astype(np.uint8),
+                            cv2.MORPH_OPEN, big_k)
+    if blob.sum() < 10 * ctx.unit ** 2:
+        iris_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, int(0.25 * bh) | 1),) * 2)
+        blob = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_OPEN, iris_k)
+    if blob.sum() >= 10 * ctx.unit ** 2:
+        cn, clab, cst, _ = _components_in(blob)
+        colour_count = np.bincount(clab[coloured], minlength=cn)
+        colour_count[0] = -1
+        big = int(np.argmax(colour_count)) if colour_count[1:].max() > 0 else \
+            1 + int(np.argmax(cst[1:, cv2.CC_STAT_AREA]))
+        coloured = coloured | (clab == big)
+        ix, iy, iw, ih, _ = cst[big]
+        cx, cy = ix + iw / 2.0, iy + ih / 2.0
+        pad = 0.0
+        rx, ry = iw / 2.0 + pad, ih / 2.0 + pad
+        yy, xx = np.mgrid[0:eye.shape[0], 0:eye.shape[1]]
+        d = ((xx + 0.5 - cx) / rx) ** 2 + ((yy + 0.5 - cy) / ry) ** 2
+        inside = d <= 1.0
+        dark_neutral = (L < 0.45 * ctx.skin_L) & (chroma < 14)
+        # neutral dark inside the iris's upper half is the lash crossing it, unless it
+        # is the pupil core; lower down it is the iris's own outline or pupil
+        upper = (yy + 0.5) < cy - 0.2 * ry
+        iris = eye & inside & (~dark_neutral | (d <= 0.35) | ~upper)
+    white &= ~iris
+    lash_core = eye & ~iris & ~white & (L < 0.55 * ctx.skin_L)
+    if iris.any():
+        # the iris's own dark outline just outside the fitted ellipse, below the lid
+        # line, is iris (the lash only crosses the iris's top)
+        ring = max(1.5, 2.0 * ctx.unit)
+        near = d <= (1.0 + ring / max(min(rx, ry), 1.0)) ** 2
+        low = (np.mgrid[0:eye.shape[0], 0:eye.shape[1]][0] + 0.5) > cy - 0.2 * ry
+        outline = lash_core & near & low
+        iris |= outline
+        lash_core &= ~outline
+    if iris.any() and lash_core.any():
+        # the iris outline reaches just past the fitted ellipse: dark pixels there
+        # with the iris's hue (not the lash's) belong to the iris
+        a, b = ctx.a[sl].astype(np.float32), ctx.b[sl].astype(np.float32)
+        dark_iris = iris & (L < 0.55 * ctx.skin_L)
+        ref = dark_iris if dark_iris.sum() >= 4 else iris
+        ia, ib = float(np.median(a[ref])), float(np.median(b[ref]))
+        far = lash_core & ~(cv2.dilate(iris.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+        la, lb = (float(np.median(a[far])), float(np.median(b[far]))) if far.any() else (0.0, 0.0)
+        if np.hypot(ia - la, ib - lb) >= 10:
+            reach = 1.0 + 2.0 * max(2.0, 3.0 * ctx.unit) / max(min(rx, ry), 1.0)
+            iris_hue = np.hypot(a - ia, b - ib) < np.hypot(a - la, b - lb)
+            to_iris = lash_core & (d <= reach) & iris_hue
+            iris |= to_iris
+            lash_core &= ~to_iris
+            # and the lash's anti-aliased edge crossing the iris top belongs to the lash
+            near_lash = cv2.dilate(lash_core.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+            to_lash = (iris & near_lash & (L < 0.55 * ctx.skin_L) & (d > 0.35)
+                       & (np.hypot(a - la, b - lb) < np.hypot(a - ia, b - ib)))
+            iris &= ~to_lash
+            lash_core |= to_lash
+    rest = eye & ~iris & ~white & ~lash_core
+    if rest.any() and (white.any() or lash_core.any()):
+        # anti-aliased in-betweens go to the nearer of eyewhite and lash
+        dw = cv2.distanceTransform((~white).astype(np.uint8), cv2.DIST_L2, 3) if white.any() else None
+        dl = cv2.distanceTransform((~lash_core).astype(np.uint8), cv2.DIST_L2, 3) if lash_core.any() else None
+        if dw is None:
+            to_lash = rest
+        elif dl is None:
+            to_lash = np.zeros_like(rest)
+        else:
+            to_lash = rest & (dl <= dw)
+        lash_core |= to_lash
+        white |= rest & ~to_lash
+    out = {}
+    for name, m in (("eyewhite", white), ("irides", iris), ("eyelash", lash_core)):
+        full = np.zeros_like(ctx.fg)
+        full[sl] = m
+        out[name] = full
+    return out
+
+
+def _trim_to_ink(ctx: _Context, m: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    """Keep the pixels of a dark feature on skin that are at least half ink
+    (anti-aliased rims that are mostly skin stay with the face)."""
+    if m is None or not m.any():
+        return m
+    Ls = ctx.L[m]
+    ink = float(np.percentile(Ls, 20))
+    if ink >= ctx.skin_L - 10:
+        return m
+    keep = m & (ctx.L <= 0.5 * (ink + ctx.skin_L))
+    return keep if keep.any() else m
+
+
+def _cut_mouth(ctx: _Context) -> Optional[np.ndarray]:
+    box = ctx.lm.mouth
+    x0, y0, x1, y1 = _window(box, 0.6, 1.2, 0.6, 1.2, ctx.fg.shape)
+    sl = (slice(y0, y1), slice(x0, x1))
+    cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl]
+    core = np.zeros_like(cand)
+    bx0, by0, bx1, by1 = box
+    core[max(0, by0 - y0):max(0, by1 - y0), max(0, bx0 - x0):max(0, bx1 - x0)] = True
+    found = _inner_components(cand, int(4 * ctx.unit ** 2), require=core)
+    if not found.any():
+        return None
+    out = np.zeros_like(ctx.fg)
+    out[sl] = found
+    return out
+
+
+def _cut_nose(ctx: _Context) -> Optional[np.ndarray]:
+    nx, ny = ctx.lm.nose
+    r = 28 * ctx.unit
+    box = (int(nx - r), int(ny - r), int(nx + r), int(ny + r))
+    x0, y0, x1, y1 = _window(box, 0, 0, 0, 0, ctx.fg.shape)
+    sl = (slice(y0, y1), slice(x0, x1))
+    darker = ctx.L[sl] < ctx.skin_L - 38
+    cand = ctx.fg[sl] & darker & ~ctx.features[sl]
+    found = _inner_components(cand, max(2, int(3 * ctx.unit ** 2)))
+    if not found.any():
+        return None
+    n, lab, st, cents = _components_in(found)
+    d = [np.hypot(cents[i][0] + x0 - nx, cents[i][1] + y0 - ny) for i in range(1, n)]
+    best = 1 + int(np.argmin(d))
+    if d[best - 1] > r:
+        return None
+    out = np.zeros_like(ctx.fg)
+    out[sl] = lab == best
+    return out
+
