@@ -138,8 +138,11 @@ def pieces(alpha: np.ndarray, min_area: int) -> int:
     return int(sum(1 for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area))
 
 
+TEARING_MAX_SIDE = 1280  # large canvases are checked scaled to this (holes that small vanish)
+
+
 def tearing_rows(doc) -> dict:
-    checker = tearing.TearingChecker(doc)
+    checker = tearing.TearingChecker(doc, max_side=TEARING_MAX_SIDE)
     rest_pieces = pieces(checker.renderer.render({}), checker.min_area)
     worst_holes, worst_pieces, bad = 0, 0, []
     poses = tearing.report_poses(doc)
@@ -150,21 +153,25 @@ def tearing_rows(doc) -> dict:
         worst_holes, worst_pieces = max(worst_holes, holes), max(worst_pieces, new)
         if holes or new:
             bad.append({"pose": name, "holes": holes, "new_pieces": new})
-    return {"poses": len(poses), "max_holes": worst_holes, "max_new_pieces": worst_pieces,
+    return {"poses": len(poses), "scale": round(checker.scale, 3), "max_holes": worst_holes, "max_new_pieces": worst_pieces,
             "bad_poses": bad}
 
 
 def contact_sheet(doc, source_rgba: np.ndarray, path: str, height: int = 360) -> None:
     """One column per pose: the whole figure above, the head close up below."""
-    renderer = Renderer(doc)
-    scale = height / doc.canvas.height
-    width = max(1, int(round(doc.canvas.width * scale)))
+    s = min(1.0, TEARING_MAX_SIDE / max(doc.canvas.width, doc.canvas.height))
+    renderer = Renderer(doc, scale=s) if s < 1.0 else Renderer(doc)
+    cw, ch = int(round(doc.canvas.width * s)), int(round(doc.canvas.height * s))
+    if s < 1.0:
+        source_rgba = cv2.resize(source_rgba, (cw, ch), interpolation=cv2.INTER_AREA)
+    scale = height / ch
+    width = max(1, int(round(cw * scale)))
     face = doc.info.get("rig", {}).get("face_box") or [0, 0, doc.canvas.width, doc.canvas.height]
-    fx0, fy0, fx1, fy1 = face
+    fx0, fy0, fx1, fy1 = (v * s for v in face)
     side = 1.35 * max(fx1 - fx0, fy1 - fy0)
     cx, cy = 0.5 * (fx0 + fx1), 0.5 * (fy0 + fy1)
     hx0, hy0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
-    hx1, hy1 = int(min(doc.canvas.width, cx + side / 2)), int(min(doc.canvas.height, cy + side / 2))
+    hx1, hy1 = int(min(cw, cx + side / 2)), int(min(ch, cy + side / 2))
     head_h = int(round(width * (hy1 - hy0) / max(hx1 - hx0, 1)))
     images = [source_rgba] + [renderer.render(values) for _, values in SHEET_POSES]
     labels = ["input"] + [name for name, _ in SHEET_POSES]

@@ -1,6 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The auto mesh: covers every visible pixel, follows concave outlines, sane density."""
-import time
 
 import cv2
 import numpy as np
@@ -144,14 +143,13 @@ def test_transparent_layer_is_an_error():
         mesh_layer(_layer("empty", np.zeros((10, 10), np.uint8)), 50)
 
 
-def test_sample_layers_mesh_fast_and_covered():
+def test_sample_layers_are_covered_by_their_meshes():
+    """(Meshing speed is measured by bench/bench_pipeline.py's rig stage, not here.)"""
     from image_to_rig.devkit.sample import make_sample
 
     sample = make_sample(1024)
-    t0 = time.perf_counter()
     meshes = {l.id: mesh_layer(l, 300 if "hair" in l.tag or l.tag in ("face", "topwear") else 100)
               for l in sample.layers}
-    assert time.perf_counter() - t0 < 0.5
     for lid in ("front-hair", "eyelash_l"):
         layer = sample.layer(lid)
         verts, tris, uvs = meshes[lid]

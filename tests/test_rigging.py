@@ -6,7 +6,6 @@ Contact sheets of every parameter at its extremes: `python bench/bench_tearing.p
 --contact-sheets docs/images` (see docs/parameters.md).
 """
 import math
-import time
 
 import cv2
 import numpy as np
@@ -122,13 +121,11 @@ def test_pivots_sit_on_the_body(rig):
     assert rig.deformer("body").pivot[1] >= neck_pivot[1]
 
 
-def test_build_is_fast(rig):
+def test_a_1024_character_gets_a_moderate_vertex_count(rig):
+    """(Its build time is measured by bench/bench_pipeline.py, not here.)"""
     sample, layers = sample_layers(1024)
-    t0 = time.perf_counter()
     doc = rigging.build_rig(sample.canvas, layers)
     doc.motions = motions.make_all_motions(doc)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 1.0, f"build_rig + motions took {elapsed:.2f} s (budget 0.5 s)"
     vertices = doc.info["rig"]["vertices"]
     assert 1500 < vertices < 5000
 

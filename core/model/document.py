@@ -54,6 +54,10 @@ SEE_THROUGH_TAGS = (
 SIDED_TAGS = ("irides", "eyebrow", "eyewhite", "eyelash", "ears", "earwear")
 SIDE_SUFFIX = {"l": "_l", "r": "_r", "": ""}
 KEYFORM_CHANNELS = ("offset", "opacity")
+# Roles of the layers the rig makes itself from the others (the blush, the
+# underlays that fill gaps): rebuilt on every build, never measured, left out
+# of the layered PSD.
+RIG_MADE_ROLES = ("blush", "underlay")
 
 
 @dataclass

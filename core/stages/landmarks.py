@@ -73,12 +73,10 @@ FALLBACK_MAX_SIDE = 384  # our own detector works at this resolution
 def detect_landmarks(rgba: np.ndarray, mask: np.ndarray, use_animeface: bool = True) -> FaceLandmarks:
     """Face landmarks of the character; animeface when available, else our fallback.
 
-    Raises LandmarkError when neither finds a face, or when the image has no
-    colour at all (both finders need skin tones)."""
+    Raises LandmarkError when neither finds a face.  animeface reads shapes, so
+    it finds faces in greyscale and monochrome drawings too; our own finder
+    needs skin tones and says so for an image without colour."""
     warnings: List[str] = []
-    if is_greyscale(rgba, mask):
-        raise LandmarkError("the image is greyscale: finding the face needs colour (skin tones); "
-                            "use a coloured illustration")
     if use_animeface:
         try:
             lm = detect_with_animeface(rgba)
@@ -91,6 +89,13 @@ def detect_landmarks(rgba: np.ndarray, mask: np.ndarray, use_animeface: bool = T
             return lm
         if not warnings:
             warnings.append("animeface found no face: used the built-in face finder")
+    if is_greyscale(rgba, mask):
+        raise LandmarkError("no face found in this greyscale image: the built-in face finder "
+                            "needs colour (skin tones); " + (
+                                "animeface found none either" if use_animeface and not any(
+                                    "not installed" in w for w in warnings)
+                                else "install animeface (pip install animeface), which reads "
+                                     "shapes, or use a coloured illustration"))
     lm = detect_fallback(rgba, mask)
     lm.warnings = warnings + lm.warnings
     lm.hair_rgb = estimate_hair_colour(rgba, mask, lm) or lm.hair_rgb
@@ -216,9 +221,44 @@ def skin_mask(rgb: np.ndarray, fg: np.ndarray, skin_rgb: Optional[Tuple[int, int
     db = lab[..., 2] - ref[2]
     dl = lab[..., 0] - ref[0]
     warm = (lab[..., 1] - 128) + (lab[..., 2] - 128)
-    min_warm = max(3.0, 0.4 * float((ref[1] - 128) + (ref[2] - 128)))
+    ref_warm = float((ref[1] - 128) + (ref[2] - 128))
+    # warm skin must stay warm (hair of a near hue is not skin); a drawing whose
+    # skin is its paper or a cool tint is matched by distance alone
+    min_warm = max(3.0, 0.4 * ref_warm) if ref_warm > 8 else -1e9
     mask = fg & (da * da + db * db <= 22 * 22) & (dl >= -60) & (dl <= 25) & (warm >= min_warm)
     return mask, skin_rgb
+
+
+def cheek_colour(rgb: np.ndarray, fg: np.ndarray, lm: "FaceLandmarks") -> Optional[Tuple[int, int, int]]:
+    """The skin's colour, read where skin surely is: just under each eye and
+    above the mouth, leaving out strokes (pixels much darker
+    than the area's median).  Works whatever colours the drawing uses (a
+    monochrome drawing's skin is its paper or its tint).  None when those
+    places are not in the character."""
+    h, w = fg.shape
+    eye_bottom = max(lm.eye_l[3], lm.eye_r[3])
+    eye_h = max(lm.eye_l[3] - lm.eye_l[1], lm.eye_r[3] - lm.eye_r[1], 2)
+    mouth_top = max(lm.mouth[1], eye_bottom + 2)
+    r = max(1, int(round(0.25 * eye_h)))
+    samples = []
+    # just under the eyes and above the mouth (a blush sits lower on the cheeks)
+    centres = [(0.5 * (e[0] + e[2]), eye_bottom + 0.2 * (mouth_top - eye_bottom))
+               for e in (lm.eye_l, lm.eye_r)]
+    centres.append((lm.face_centre_x, mouth_top - 0.3 * (mouth_top - eye_bottom)))
+    for cx, cy in centres:
+        x0, x1 = int(max(0, cx - r)), int(min(w, cx + r + 1))
+        y0, y1 = int(max(0, cy - r)), int(min(h, cy + r + 1))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        px = rgb[y0:y1, x0:x1][fg[y0:y1, x0:x1]]
+        if len(px):
+            samples.append(px)
+    if not samples:
+        return None
+    px = np.concatenate(samples).astype(np.float64)
+    lum = px.mean(axis=1)
+    keep = px[lum >= np.median(lum) - 20]
+    return tuple(int(v) for v in np.median(keep, axis=0).round())
 
 
 def _components(mask: np.ndarray, connectivity: int = 8):

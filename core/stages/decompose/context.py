@@ -9,7 +9,7 @@ from typing import Dict, Tuple
 import cv2
 import numpy as np
 
-from ..landmarks import FaceLandmarks, flatten_over_white, skin_mask
+from ..landmarks import FaceLandmarks, cheek_colour, flatten_over_white, skin_mask
 
 
 # Back to front.  Layers the decomposition finds are emitted in this order.
@@ -65,6 +65,14 @@ def _inner_components(cand: np.ndarray, min_area: int, require=None) -> np.ndarr
     return keep[lab]
 
 
+SKIN_DISAGREEMENT = 12.0  # Lab distance at which the cheeks' colour replaces the estimate
+
+
+def _lab_gap(p, q) -> float:
+    a, b = cv2.cvtColor(np.uint8([[p, q]]), cv2.COLOR_RGB2LAB)[0].astype(np.float64)
+    return float(np.hypot(a[1] - b[1], a[2] - b[2]) + 0.5 * abs(a[0] - b[0]))
+
+
 class _Context:
     def __init__(self, rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks):
         self.rgba = rgba
@@ -77,9 +85,16 @@ class _Context:
         self.L = lab[..., 0].astype(np.int16)
         self.a = lab[..., 1].astype(np.int16) - 128
         self.b = lab[..., 2].astype(np.int16) - 128
-        self.skin, skin_rgb = skin_mask(self.rgb, self.fg, lm.skin_rgb)
+        # the skin as the cheeks show it, where the landmarks' estimate is far from
+        # it (a monochrome drawing's paper or tint; a detector's sample off the skin)
+        skin_rgb = lm.skin_rgb
+        cheeks = cheek_colour(self.rgb, self.fg, lm)
+        if cheeks is not None and _lab_gap(cheeks, skin_rgb) > SKIN_DISAGREEMENT:
+            skin_rgb = cheeks
+        self.skin, skin_rgb = skin_mask(self.rgb, self.fg, skin_rgb)
         ref = cv2.cvtColor(np.uint8([[skin_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(int)
         self.skin_L = int(ref[0])
+        self.skin_ab = (int(ref[1]) - 128, int(ref[2]) - 128)
         fw = max(8, lm.face_box[2] - lm.face_box[0])
         eye_span = (lm.eye_l[2] - lm.eye_r[0]) * 1.45  # eyes span ~0.69 of a face width
         self.unit = max(0.25, min(fw, eye_span) / DESIGN_FACE_WIDTH)

@@ -38,8 +38,242 @@ def _colour_edges(ctx: _Context) -> np.ndarray:
 
 
 
+def _seed_points(ctx: _Context, region: np.ndarray):
+    """(part, x, y) points that most likely belong to a part, from the
+    landmarks: the cheeks and the bridge of the nose (face), the top of the
+    head above the face (hair) and the middle of the body."""
+    lm = ctx.lm
+    fx0, fy0, fx1, fy1 = lm.face_box
+    fw, fh = fx1 - fx0, fy1 - fy0
+    eyes = [lm.eye_r, lm.eye_l]
+    eye_bottom = max(e[3] for e in eyes)
+    mouth_top = max(lm.mouth[1], eye_bottom + 2)
+    cx = lm.face_centre_x
+    points = []
+    for e in eyes:
+        ex = 0.5 * (e[0] + e[2])
+        points.append(("face", ex, eye_bottom + 0.45 * (mouth_top - eye_bottom)))
+    points.append(("face", cx, 0.5 * (eye_bottom + mouth_top)))
+    ys_top = []
+    for frac in (0.3, 0.5, 0.7):
+        x = int(fx0 + frac * fw)
+        if 0 <= x < ctx.w:
+            column = np.nonzero(region[:max(1, int(fy0)), x])[0]
+            if len(column):
+                ys_top.append((x, int(column.min())))
+    for x, top in ys_top:
+        for share in (0.25, 0.5):
+            points.append(("hair", x, top + share * max(min(fy0, lm.eye_r[1], lm.eye_l[1]) - top, 1)))
+    ys = np.nonzero(region.any(axis=1))[0]
+    bottom = int(ys.max()) if len(ys) else ctx.h - 1
+    body_y = lm.chin[1] + 1.0 * fh
+    if body_y > bottom - 0.05 * fh:
+        body_y = lm.chin[1] + 0.6 * (bottom - lm.chin[1])
+    if body_y > lm.chin[1] + 0.4 * fh:
+        for dx in (-0.3, 0.0, 0.3, -0.15, 0.15):
+            points.append(("body", cx + dx * fw, body_y))
+        lower = min(lm.chin[1] + 1.6 * fh, bottom - 0.1 * fh)
+        if lower > body_y:
+            points.append(("body", cx, lower))
+    if bottom > lm.chin[1] + 3.0 * fh:  # a full figure: its lowest part is body, not hair
+        for dx in (-0.25, 0.0, 0.25):
+            points.append(("body", cx + dx * fw, bottom - 0.04 * (bottom - lm.chin[1])))
+            points.append(("body", cx + dx * fw, lm.chin[1] + 0.7 * (bottom - lm.chin[1])))
+    return points
+
+
+PARTS = ("face", "neck", "hair", "body")
+
+
+def _seed_mask(ctx: _Context, region: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Watershed markers: 1 + index in PARTS at the seed points (small discs),
+    0 elsewhere.  A seed
+    whose colour says it lies on another part (a lock of hair over the cheek, a
+    strand over the chest) is left out."""
+    lm = ctx.lm
+    fh = lm.face_box[3] - lm.face_box[1]
+    markers = np.zeros(region.shape, np.int32)
+    r = max(2, int(round(4 * ctx.unit)))
+    skin = np.array([ctx.skin_L, *ctx.skin_ab], np.float64)
+    points = [p for p in _seed_points(ctx, region)
+              if 0 <= int(round(p[1])) < ctx.w and 0 <= int(round(p[2])) < ctx.h
+              and region[int(round(p[2])), int(round(p[1]))]]
+    # the hair's colour (the landmarks' estimate from the fringe): hair seeds of
+    # another colour lie on a hat or a hood, and body seeds of its colour on a strand
+    hair = cv2.cvtColor(np.uint8([[lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64) \
+        - np.array([0.0, 128.0, 128.0])
+    neck = _neck_point(ctx, region, skin)
+    if neck is not None:
+        points.append(("neck",) + neck)
+    # under the neck: clothes, unless it is skin (a long neck)
+    jaw = jaw_line_point(ctx, region)
+    below = jaw[0], jaw[1] + 0.55 * fh
+    bx, by = int(round(below[0])), int(round(below[1]))
+    if 0 <= bx < ctx.w and 0 <= by < ctx.h and region[by, bx]:
+        hue = np.hypot(ctx.a[by, bx] - skin[1], ctx.b[by, bx] - skin[2])
+        if hue > 12 or abs(float(ctx.L[by, bx]) - skin[0]) > 40:  # not skin: a collar, a shirt
+            points.append(("body",) + below)
+
+    def put(part, x, y):
+        disc = np.zeros_like(markers, np.uint8)
+        cv2.circle(disc, (x, y), r, 1, -1)
+        markers[(disc > 0) & region & (markers == 0)] = 1 + PARTS.index(part)
+
+    for part, x, y in points:
+        xi, yi = int(round(x)), int(round(y))
+        if not (0 <= xi < ctx.w and 0 <= yi < ctx.h) or not region[yi, xi]:
+            continue
+        here = np.array([ctx.L[yi, xi], ctx.a[yi, xi], ctx.b[yi, xi]], np.float64)
+        if part == "face" and _lab_distance(here, skin) > 28:
+            continue
+        if part == "hair" and _lab_distance(here, hair) > 30:
+            continue
+        if part == "body" and _lab_distance(here, hair) <= 20:
+            continue  # a strand of hair over the chest
+        put(part, xi, yi)
+    markers[~region] = 0  # the background and the features: walls (see _watershed_parts)
+    return markers
+
+
+def _lab_distance(p: np.ndarray, q: np.ndarray) -> float:
+    return float(np.hypot(p[1] - q[1], p[2] - q[2]) + 0.5 * abs(p[0] - q[0]))
+
+
+def _neck_point(ctx: _Context, region: np.ndarray, skin: np.ndarray):
+    """A point of the neck's skin just under the chin: the nearest pixel to the
+    chin, below it, of the skin's hue (shaded or lit), or None."""
+    lm = ctx.lm
+    fw, fh = lm.face_box[2] - lm.face_box[0], lm.face_box[3] - lm.face_box[1]
+    cx, cy = jaw_line_point(ctx, region)
+    x0, x1 = int(max(0, cx - 0.15 * fw)), int(min(ctx.w, cx + 0.15 * fw + 1))
+    y0, y1 = int(max(0, cy + 0.03 * fh)), int(min(ctx.h, cy + 0.3 * fh + 1))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    sl = (slice(y0, y1), slice(x0, x1))
+    hue = np.hypot(ctx.a[sl] - skin[1], ctx.b[sl] - skin[2])
+    dl = ctx.L[sl].astype(np.float64) - skin[0]
+    ok = region[sl] & (hue <= 14) & (dl >= -70) & (dl <= 12)
+    if not ok.any():
+        return None
+    ys, xs = np.nonzero(ok)
+    d = np.hypot(xs + x0 - cx, ys + y0 - cy)
+    k = int(np.argmin(d))
+    return float(xs[k] + x0), float(ys[k] + y0)
+
+
+def jaw_line_point(ctx: _Context, region: np.ndarray) -> tuple:
+    """Where the jaw line crosses the face's middle below the mouth: the first
+    dark stroke met going down from under the mouth (the landmarks' chin point is
+    often the mouth's or a shadow's).  The landmarks' chin when no stroke is
+    found (a soft painting without a drawn jaw)."""
+    lm = ctx.lm
+    fh = lm.face_box[3] - lm.face_box[1]
+    x = int(round(0.5 * (lm.mouth[0] + lm.mouth[2])))
+    eye_y = 0.25 * (lm.eye_l[1] + lm.eye_l[3] + lm.eye_r[1] + lm.eye_r[3])
+    start = int(round(lm.mouth[3] + 0.2 * max(lm.mouth[3] - eye_y, 4)))
+    stop = int(round(min(ctx.h - 1, lm.face_box[3] + 0.35 * fh)))
+    if not (0 <= x < ctx.w) or start >= stop:
+        return lm.chin
+    band = slice(max(0, x - 1), min(ctx.w, x + 2))
+    column = ctx.L[start:stop, band].astype(np.float64).min(axis=1)
+    dark = np.nonzero(column < ctx.skin_L - LINE_CONTRAST - 10)[0]
+    if not len(dark):
+        return lm.chin
+    return (x, start + int(dark[0]))
+
+
+def _watershed_parts(ctx: _Context, region: np.ndarray, features: np.ndarray,
+                     line: np.ndarray) -> np.ndarray:
+    """(H, W) int: index into PARTS of every pixel of `region` (-1: undecided),
+    by a seeded watershed: each part floods out from its seeds over a height
+    map of colour steps and strokes, lowest step first, and stops where it
+    meets another.  Hair shading is a low wall, an
+    outline between hair and clothes or skin and hair a high one; strokes are
+    widened a little so the gaps of a sketchy line do not let one part flood
+    into the next.  The background and the features are walls no part crosses."""
+    markers = _seed_mask(ctx, region, features)
+    if not (markers[region] > 0).any():
+        return np.full(region.shape, -1, np.int32)
+    grad = np.zeros((ctx.h, ctx.w), np.float32)
+    for ch in (ctx.L, ctx.a, ctx.b):
+        c = ch.astype(np.float32)
+        np.maximum(grad, np.abs(cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3))
+                   + np.abs(cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3)), out=grad)
+    k = max(3, int(round(13 * ctx.unit)) | 1)
+    blackhat = cv2.morphologyEx(ctx.L.astype(np.uint8), cv2.MORPH_BLACKHAT,
+                                cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))).astype(np.float32)
+    r = max(1, int(round(1.5 * ctx.unit)))
+    walls = cv2.dilate(blackhat, np.ones((2 * r + 1, 2 * r + 1), np.uint8))
+    height = np.clip(0.2 * grad + 0.8 * walls, 0, 254).astype(np.uint8)
+    height[~region] = 255
+    flooded = seeded_flood(height, markers, region)
+    out = flooded.astype(np.int32) - 1
+    out[(flooded <= 0) | (flooded > len(PARTS)) | ~region] = -1
+    return out
+
+
+FLOOD_LEVELS = 32
+
+
+def seeded_flood(height: np.ndarray, markers: np.ndarray, region: np.ndarray,
+                 levels: int = FLOOD_LEVELS) -> np.ndarray:
+    """Seeded watershed with the barrier semantics of a flood: a pixel's label
+    is the seed it is joined to by the path whose highest point is lowest.
+    The height is taken in `levels` steps; at each, every connected area of
+    pixels at or below it takes the one label it holds, and an area holding
+    several is split between them by distance to their pixels.  Walls are
+    never travelled along (a wall is as hard to cross at its end as in its
+    middle), unlike a flood by neighbour differences."""
+    labels = np.where(region, markers, 0).astype(np.int32)
+    q = (height.astype(np.int32) * levels) // 256
+    for level in range(levels):
+        allowed = region & (q <= level)
+        if not allowed.any():
+            continue
+        n, comp = cv2.connectedComponents(allowed.astype(np.uint8), connectivity=8)
+        held = (labels > 0) & allowed
+        if not held.any():
+            continue
+        pairs = np.unique(comp[held].astype(np.int64) * 64 + labels[held])
+        owners = np.zeros(n, np.int64)
+        count = np.zeros(n, np.int64)
+        np.add.at(count, pairs // 64, 1)
+        owners[pairs // 64] = pairs % 64
+        todo = allowed & (labels == 0)
+        single = (count == 1)[comp] & todo
+        labels[single] = owners[comp[single]]
+        for c in np.nonzero(count > 1)[0]:
+            area = (comp == c)
+            ys, xs = np.nonzero(area)
+            y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+            sub = labels[y0:y1, x0:x1]
+            inside = area[y0:y1, x0:x1]
+            known = inside & (sub > 0)
+            open_ = inside & (sub == 0)
+            if not open_.any():
+                continue
+            # nearest labelled pixel of this area (within it: others are walls)
+            src = (~known).astype(np.uint8)
+            _, nearest = cv2.distanceTransformWithLabels(src, cv2.DIST_L2, 3,
+                                                         labelType=cv2.DIST_LABEL_PIXEL)
+            values = sub[known]
+            sub[open_] = values[nearest[open_] - 1]
+    return labels
+
+
+def _hair_coloured(L: float, a: float, b: float, hair) -> bool:
+    """Of the hair's hue, and not far lighter or darker than it."""
+    return bool(np.hypot(a - hair[1], b - hair[2]) <= 22 and hair[0] - 60 <= L <= hair[0] + 70)
+
+
 def _classify_regions(ctx: _Context, region: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Label flat regions of `region`; returns (class map of tag keys as int, line mask)."""
+    """Label flat regions of `region`; returns (class map of tag keys as int, line mask).
+
+    Skin-coloured regions are face, neck or ears by their place.  Every other
+    region is hair or body by its colour and place, corrected where a seeded
+    watershed (`_watershed_parts`: the part most of its pixels flood from) is
+    sure: a strand of hair over the chest stays hair, a hair-coloured bow on a
+    skirt is body."""
     idx = _label_index()
     lm = ctx.lm
     line = _line_art(ctx, region)
@@ -78,8 +312,24 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> Tuple[np.ndarray, np
     cls = np.full(n, UNASSIGNED, np.int32)
     hair_regions = []
     thin = 2.5 * ctx.unit
+    # regions wider than a stroke are classified; thin ones are line art for
+    # the front-most neighbour, except thin hair-coloured ones below the chin
+    # that the watershed floods from the head: the strands between the strand
+    # lines of painted hair hanging over the body
+    usable = max_dist > thin
+    usable[0] = False
+    ws = _watershed_parts(ctx, region, ctx.features, line)
+    votes = np.zeros((n, len(PARTS)), np.int64)
+    inside = (lab > 0) & (ws >= 0)
+    np.add.at(votes, (lab[inside], ws[inside]), 1)
+    grown = [PARTS[int(np.argmax(v))] if v.sum() > 0 else None for v in votes]
     for i in range(1, n):
-        if max_dist[i] <= thin:
+        part = grown[i]
+        if not usable[i]:
+            if (part == "hair" and cents[i][1] > chin_y
+                    and _hair_coloured(mean_L[i], mean_a[i], mean_b[i], hair)):
+                usable[i] = True
+                hair_regions.append(i)
             continue  # treated as line art
         x, y, bw, bh, area = st[i]
         cx, cy = cents[i]
@@ -88,6 +338,9 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> Tuple[np.ndarray, np
         # blonde or pink hair passes for skin: a large region nearer the hair colour
         # than the skin colour, reaching above the brows, is hair
         skin_like = skin_share[i] >= 0.5 and not (d_hair < 0.7 * d_skin and y < brow_y)
+        if skin_like and part == "body" and cy > chin_y + 0.3 * (fy1 - fy0):
+            cls[i] = idx[("topwear", "")]  # skin the body floods: arms, hands, a bare chest
+            continue
         if skin_like:
             if cy > chin_y + 0.02 * (fy1 - fy0):
                 cls[i] = idx[("neck", "")]
@@ -96,19 +349,26 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> Tuple[np.ndarray, np
             else:
                 cls[i] = idx[("face", "")]
             continue
-        dab = np.hypot(mean_a[i] - hair[1], mean_b[i] - hair[2])
-        hair_like = dab <= 22 and hair[0] - 60 <= mean_L[i] <= hair[0] + 70
+        hair_like = _hair_coloured(mean_L[i], mean_a[i], mean_b[i], hair)
         # clothes of the hair's hue: a region starting below the chin, centred under
         # the face, is the body (hair hangs beside it or ends above it)
         body_like = y > chin_y + 0.03 * (fy1 - fy0) and abs(cx - cx_face) < 0.8 * face_half
-        if (hair_like and not body_like) or cy < chin_y - 0.15 * (chin_y - eye_y):
+        # what is not skin: the colour and place decide, corrected by the
+        # watershed where it is sure: hair-coloured strands it floods from the
+        # head stay hair over the chest, and hair-coloured things far below
+        # the chin that the body floods (a bow on a skirt) are body
+        by_colour = (hair_like and not body_like) or cy < chin_y - 0.15 * (chin_y - eye_y)
+        far_below = cy > chin_y + 0.6 * (fy1 - fy0)
+        if by_colour and not (part == "body" and far_below):
+            hair_regions.append(i)
+        elif part == "hair" and hair_like:
             hair_regions.append(i)
         else:
             cls[i] = idx[("topwear", "")]
     if hair_regions:
         assign_hair(ctx, cls, lab, hair_regions, max_dist, cents, region, line, thin, eye_y)
     cls_full = np.where(lab > 0, cls[lab], UNASSIGNED)
-    thin_regions = (max_dist <= thin)
+    thin_regions = ~usable
     thin_regions[0] = False
     return cls_full.astype(np.int32), line | thin_regions[lab]
 

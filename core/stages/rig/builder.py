@@ -19,8 +19,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ...model.document import (Canvas, Keyform, Layer, Mesh, Parameter, RigDocument,
-                               RotationDeformer, WarpDeformer)
+from ...model.document import (RIG_MADE_ROLES, Canvas, Keyform, Layer, Mesh, Parameter,
+                               RigDocument, RotationDeformer, WarpDeformer)
 from ...model.errors import ImageToRigError
 from ..meshing import mesh_layer
 from .confidence import measure_confidence
@@ -28,7 +28,7 @@ from .context import RigContext, mesh_id, mesh_target
 from .controls import OWNER_CONTROLS, ControlsError, RigControls
 from .generators import GENERATORS
 from .measure import Box, alpha_box, grow_box, measure_anchors, union_box
-from .templates import (EYE_PARTS, FACE_RADIUS, PARAMETERS, RIG_MADE_ROLES, ROTATIONS, TAG_DEFORMER,
+from .templates import (EYE_PARTS, FACE_RADIUS, PARAMETERS, ROTATIONS, TAG_DEFORMER,
                         WARP_MARGIN, WARPS)
 
 
@@ -69,24 +69,27 @@ def _make_deformers(ctx: RigContext) -> List[object]:
 
 
 def _warp_content(ctx: RigContext) -> Dict[str, Box]:
+    """The box of each warp's meshes (the underlays, which follow a warp over
+    the parts of others, do not count)."""
     out = {}
     for wid, *_ in WARPS:
-        members = [m for m in ctx.meshes.values() if m.deformer == wid]
+        members = [m for m in ctx.meshes.values() if m.deformer == wid
+                   and ctx.layers[m.layer].role != "underlay"]
         if members:
             out[wid] = union_box([ctx.boxes[m.layer] for m in members])
     return out
 
 
-def _add_generated_layers(layers: List[Layer], layer_map: Dict[str, Layer],
+def _add_generated_layers(canvas: Canvas, layers: List[Layer], layer_map: Dict[str, Layer],
                           boxes: Dict[str, Box], anchors) -> None:
     """The generators' own layers (in place): each goes right above the layer
-    it clips to, else on top."""
+    its generator names, or at the very bottom."""
     for generator in GENERATORS:
         if generator.add_layers is None:
             continue
-        for made in generator.add_layers(layer_map, boxes, anchors):
+        for made, above in generator.add_layers(canvas, layer_map, boxes, anchors):
             ids = [l.id for l in layers]
-            at = ids.index(made.clip_to) + 1 if made.clip_to in ids else len(layers)
+            at = ids.index(above) + 1 if above in ids else 0
             layers.insert(at, made)
             layer_map[made.id] = made
             boxes[made.id] = alpha_box(made)
@@ -115,7 +118,7 @@ def build_rig(canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0
     layers = [replace(l, opacity=0.0) if l.role == "closed" and l.side and l.tag in EYE_PARTS
               else l for l in layers]
     layer_map, boxes, anchors = _measure(canvas, layers)
-    _add_generated_layers(layers, layer_map, boxes, anchors)
+    _add_generated_layers(canvas, layers, layer_map, boxes, anchors)
     ctx = RigContext(canvas, layer_map, boxes, anchors, controls)
 
     for layer in layers:  # back to front

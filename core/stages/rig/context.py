@@ -35,15 +35,17 @@ class Generator:
     contribute to the build's earlier steps.
 
     * `make(ctx)` -> the keyforms (the generate step);
-    * `add_layers(layers, boxes, anchors)` -> generated layers to mesh too
-      (before meshing; e.g. the blush);
+    * `add_layers(canvas, layers, boxes, anchors)` -> generated layers to mesh
+      too, each as (layer, id of the layer it goes right above, or None for
+      the very bottom), before meshing (the blush, the underlays);
     * `prepare(ctx)` -> adjust rest meshes before the deformers are made (e.g.
       rest the mouth interior collapsed)."""
 
     owner: str
     make: Callable[["RigContext"], List[Keyform]]
     controls: Tuple[Control, ...] = ()
-    add_layers: Optional[Callable[[Dict[str, Layer], Dict[str, Box], Anchors], List[Layer]]] = None
+    add_layers: Optional[Callable[[Canvas, Dict[str, Layer], Dict[str, Box], Anchors],
+                                  List[Tuple[Layer, Optional[str]]]]] = None
     prepare: Optional[Callable[["RigContext"], None]] = None
 
 
@@ -84,8 +86,8 @@ def mesh_id(layer_id: str) -> str:
 
 def mesh_target(layer: Layer, density: float) -> int:
     key = "mouth-interior" if layer.tag == "mouth" and layer.role == "interior" else layer.tag
-    if layer.role == "blush":
-        key = "blush"
+    if layer.role in ("blush", "underlay"):
+        key = layer.role
     return max(8, int(round(MESH_VERTICES.get(key, DEFAULT_MESH_VERTICES) * density)))
 
 

@@ -21,6 +21,7 @@ MESH_VERTICES: Dict[str, int] = {
     "topwear": 360, "neckwear": 160, "bottomwear": 260, "handwear": 160, "legwear": 260,
     "footwear": 160, "tail": 220, "wings": 260, "objects": 200,
     "eyewhite": 110, "irides": 110, "eyelash": 120, "eyebrow": 70, "ears": 80, "blush": 60,
+    "underlay": 240,
     "earwear": 60, "eyewear": 120, "nose": 30, "mouth": 90, "mouth-interior": 90,
 }
 DEFAULT_MESH_VERTICES = 160
@@ -100,5 +101,3 @@ DEFORMER_IDS = {r[0] for r in ROTATIONS} | {w[0] for w in WARPS}
 # Parts of an eye (they blink, and narrow when the head turns away from them).
 EYE_PARTS = ("eyewhite", "irides", "eyelash")
 ANGLE_KEYS = [-30.0, 0.0, 30.0]
-# Roles of the layers the rig itself makes (rebuilt on every build; never measured).
-RIG_MADE_ROLES = ("blush",)

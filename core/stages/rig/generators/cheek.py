@@ -4,7 +4,7 @@ on the cheeks, clipped to the face) from nothing to its drawn size."""
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -86,10 +86,10 @@ def gen_cheek(ctx: RigContext) -> List[Keyform]:
     return out
 
 
-
-def _blush_layers(layers: Dict[str, Layer], boxes: Dict[str, Box], anchors: Anchors) -> List[Layer]:
+def _blush_layers(canvas, layers: Dict[str, Layer], boxes: Dict[str, Box],
+                  anchors: Anchors) -> List[Tuple[Layer, Optional[str]]]:
     blush = make_blush_layer(layers, boxes, anchors, 1.0)
-    return [blush] if blush is not None else []
+    return [(blush, "face")] if blush is not None else []
 
 
 CHEEK = Generator("cheek", gen_cheek, (
