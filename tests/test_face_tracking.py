@@ -79,6 +79,7 @@ def test_webcam_tracking_end_to_end_through_the_fake_camera(site, tmp_path):
     for name, r in got.items():
         assert "error" not in r, (name, r)
         assert r["weight"] == 1
+        assert r["stats"]["where"] == "worker", "the nets run in the tracker's Worker by default"
     turn, tilt, mouth, eyes = (got[k]["params"] for k in ("turn", "tilt", "mouth", "eyes"))
     # Mirror mode: the face turning to the image's right turns the character to the screen's left.
     assert -30 <= turn["ParamAngleX"] <= -12, turn
@@ -93,4 +94,5 @@ def test_webcam_tracking_end_to_end_through_the_fake_camera(site, tmp_path):
     assert eyes["ParamEyeLOpen"] < 0.85 and eyes["ParamEyeROpen"] < 0.85, eyes
     print({k: {p: round(v, 2) for p, v in r["params"].items()} for k, r in got.items()})
     print("tracking ms per step (last):", {k: round(r["stats"]["lastMs"], 1) for k, r in got.items()},
-          "landmarks ms:", {k: round(r["stats"]["landmarkMs"], 1) for k, r in got.items()})
+          "landmarks ms:", {k: round(r["stats"]["landmarkMs"], 1) for k, r in got.items()},
+          "main thread ms:", {k: round(r["stats"]["mainMs"], 2) for k, r in got.items()})
