@@ -96,3 +96,45 @@ def test_webcam_tracking_end_to_end_through_the_fake_camera(site, tmp_path):
     print("tracking ms per step (last):", {k: round(r["stats"]["lastMs"], 1) for k, r in got.items()},
           "landmarks ms:", {k: round(r["stats"]["landmarkMs"], 1) for k, r in got.items()},
           "main thread ms:", {k: round(r["stats"]["mainMs"], 2) for k, r in got.items()})
+
+
+def test_viewer_with_face_tracking_on(site, tmp_path):
+    """The viewer page with its Face tracking button on (the fake camera shows
+    the face turned): the character turns, the page says where the nets run,
+    and a screenshot is written to look at ($IMAGE_TO_RIG_SHOTS/viewer_tracking.png)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from face_video import render, write_y4m
+
+    video = write_y4m(str(tmp_path / "turn.y4m"), [render(**POSES["turn"])] * 4)
+    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                            f"--use-file-for-fake-video-capture={video}"]
+    shots = os.environ.get("IMAGE_TO_RIG_SHOTS", "") or str(tmp_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(site["url"] + "index.html")
+            page.wait_for_function("document.body.dataset.ready === 'true'", timeout=30000)
+            page.click("#track")
+            page.wait_for_function("window.imageToRig.tracker && window.imageToRig.tracker.tracking", timeout=30000)
+            page.wait_for_timeout(1500)
+            angle = page.evaluate("window.imageToRig.player.getParameter('ParamAngleX')")
+            status = page.locator("#tracking-status").inner_text()
+            button = page.locator("#track").inner_text()
+            os.makedirs(shots, exist_ok=True)
+            path = os.path.join(shots, "viewer_tracking.png")
+            page.screenshot(path=path)
+            page.click("#track")  # off again
+            off = page.evaluate("window.imageToRig.tracker === undefined")
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert button == "Stop tracking" and off
+    assert "face found" in status and "worker" in status, status
+    assert -30 <= angle <= -12, f"the character turns with the face (mirror mode): {angle}"
+    assert os.path.getsize(path) > 10000
