@@ -143,3 +143,43 @@ def test_viewer_with_face_tracking_on(site, tmp_path):
     assert "face found" in status and "worker" in status, status
     assert -30 <= angle <= -12, f"the character turns with the face (mirror mode): {angle}"
     assert os.path.getsize(path) > 10000
+
+
+def test_tracking_in_the_worker_and_in_the_page_agree(site, tmp_path):
+    """The Worker (default) and the in-page fallback run the same per-frame work
+    (face-nets.js): on the same turned face they read the same angles; the page
+    path really runs on the main thread and the worker path does not."""
+    from playwright.sync_api import sync_playwright
+
+    from face_video import render, write_y4m
+
+    video = write_y4m(str(tmp_path / "turn.y4m"), [render(**POSES["turn"])] * 4)
+    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                            f"--use-file-for-fake-video-capture={video}"]
+    run = """async ([base, worker]) => {
+      const { WebcamFaceTracker } = await import(base + 'player/tracking/webcam.js');
+      const tracker = await WebcamFaceTracker.create({ worker });
+      const t0 = performance.now();
+      while (!tracker.tracking && performance.now() - t0 < 20000) { tracker.update(0.05); await new Promise((r) => setTimeout(r, 50)); }
+      for (let i = 0; i < 30; i++) { tracker.update(0.05); await new Promise((r) => setTimeout(r, 50)); }
+      const out = { where: tracker.stats.where, angleX: tracker.values && tracker.values.ParamAngleX,
+                    angleZ: tracker.values && tracker.values.ParamAngleZ, faces: tracker.stats.faces,
+                    mainMs: tracker.stats.mainMs, landmarkMs: tracker.stats.landmarkMs };
+      tracker.destroy();
+      return out;
+    }"""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
+        try:
+            page = browser.new_page()
+            page.goto(site["url"] + "model.json")
+            worker = page.evaluate(run, [site["url"], "required"])
+            in_page = page.evaluate(run, [site["url"], False])
+        finally:
+            browser.close()
+    assert worker["where"] == "worker" and in_page["where"] == "page"
+    for r in (worker, in_page):
+        assert r["faces"] > 10 and -30 <= r["angleX"] <= -12, r
+    assert abs(worker["angleX"] - in_page["angleX"]) < 3 and abs(worker["angleZ"] - in_page["angleZ"]) < 3
+    # In the page the main thread waits for the nets; with the worker it only hands the frame over.
+    assert in_page["mainMs"] >= 0.5 * in_page["landmarkMs"] and worker["mainMs"] < 0.5 * worker["landmarkMs"]
