@@ -49,11 +49,11 @@ class AlphaRenderer:
     """The character's alpha at any pose, from the reference renderer itself
     (so clipping and opacity keyforms count exactly as they are drawn)."""
 
-    def __init__(self, doc: RigDocument):
+    def __init__(self, doc: RigDocument, scale: float = 1.0):
         from ..core.runtime.render import Renderer
 
         self.doc = doc
-        self._renderer = Renderer(doc)
+        self._renderer = Renderer(doc, scale=scale) if scale != 1.0 else Renderer(doc)
 
     def render(self, values: Optional[Dict[str, float]] = None) -> np.ndarray:
         return self._renderer.render(values)[..., 3].astype(np.float32) / 255.0
@@ -76,10 +76,15 @@ def hole_mask(alpha: np.ndarray, radius: int) -> np.ndarray:
 class TearingChecker:
     """Counts hole pixels of poses against the rest pose of one document."""
 
-    def __init__(self, doc: RigDocument):
-        self.renderer = AlphaRenderer(doc)
+    def __init__(self, doc: RigDocument, max_side: Optional[int] = None):
+        """`max_side`: check a render scaled down to this size (large canvases;
+        holes that vanish at that scale are not counted)."""
+        longest = max(doc.canvas.width, doc.canvas.height)
+        self.scale = min(1.0, max_side / longest) if max_side else 1.0
+        self.renderer = AlphaRenderer(doc, self.scale)
         self.radius = closing_radius(doc.canvas.width, doc.canvas.height)
-        self.min_area = max(1, int(round(MIN_HOLE_PX * min(doc.canvas.width, doc.canvas.height) / 512)))
+        short = min(doc.canvas.width, doc.canvas.height) * self.scale
+        self.min_area = max(1, int(round(MIN_HOLE_PX * short / 512)))
         rest = hole_mask(self.renderer.render({}), self.radius)
         k = np.ones((2 * REST_TOLERANCE_PX + 1,) * 2, np.uint8)
         self.rest_holes = int(rest.sum())

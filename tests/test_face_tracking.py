@@ -79,6 +79,7 @@ def test_webcam_tracking_end_to_end_through_the_fake_camera(site, tmp_path):
     for name, r in got.items():
         assert "error" not in r, (name, r)
         assert r["weight"] == 1
+        assert r["stats"]["where"] == "worker", "the nets run in the tracker's Worker by default"
     turn, tilt, mouth, eyes = (got[k]["params"] for k in ("turn", "tilt", "mouth", "eyes"))
     # Mirror mode: the face turning to the image's right turns the character to the screen's left.
     assert -30 <= turn["ParamAngleX"] <= -12, turn
@@ -90,7 +91,95 @@ def test_webcam_tracking_end_to_end_through_the_fake_camera(site, tmp_path):
     assert turn["ParamMouthOpenY"] < 0.15 and tilt["ParamMouthOpenY"] < 0.15, "the mouth stays shut when only the head moves"
     # The drawn closed eye (a lash line on skin) reads only partly closed to the
     # tiny 68-point net (about 0.75 here, 1 at the neutral face): a clear drop, not a full blink.
+    # Not tightened on purpose: the net's eyelid gap on this synthetic face is not even
+    # monotonic in the drawn opening (measured, mm in the face plane: open 7.35, half 6.13,
+    # closed 5.92, quarter 5.43), so a narrower range or a closed-eye calibration would
+    # read half-open eyes as shut; an image cue (visible sclera) would need real closed-eye
+    # footage to validate, which the tests do not have.
     assert eyes["ParamEyeLOpen"] < 0.85 and eyes["ParamEyeROpen"] < 0.85, eyes
     print({k: {p: round(v, 2) for p, v in r["params"].items()} for k, r in got.items()})
     print("tracking ms per step (last):", {k: round(r["stats"]["lastMs"], 1) for k, r in got.items()},
-          "landmarks ms:", {k: round(r["stats"]["landmarkMs"], 1) for k, r in got.items()})
+          "landmarks ms:", {k: round(r["stats"]["landmarkMs"], 1) for k, r in got.items()},
+          "main thread ms:", {k: round(r["stats"]["mainMs"], 2) for k, r in got.items()})
+
+
+def test_viewer_with_face_tracking_on(site, tmp_path):
+    """The viewer page with its Face tracking button on (the fake camera shows
+    the face turned): the character turns, the page says where the nets run,
+    and a screenshot is written to look at ($IMAGE_TO_RIG_SHOTS/viewer_tracking.png)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from face_video import render, write_y4m
+
+    video = write_y4m(str(tmp_path / "turn.y4m"), [render(**POSES["turn"])] * 4)
+    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                            f"--use-file-for-fake-video-capture={video}"]
+    shots = os.environ.get("IMAGE_TO_RIG_SHOTS", "") or str(tmp_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(site["url"] + "index.html")
+            page.wait_for_function("document.body.dataset.ready === 'true'", timeout=30000)
+            page.click("#track")
+            page.wait_for_function("window.imageToRig.tracker && window.imageToRig.tracker.tracking", timeout=30000)
+            page.wait_for_timeout(1500)
+            angle = page.evaluate("window.imageToRig.player.getParameter('ParamAngleX')")
+            status = page.locator("#tracking-status").inner_text()
+            button = page.locator("#track").inner_text()
+            os.makedirs(shots, exist_ok=True)
+            path = os.path.join(shots, "viewer_tracking.png")
+            page.screenshot(path=path)
+            page.click("#track")  # off again
+            off = page.evaluate("window.imageToRig.tracker === undefined")
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert button == "Stop tracking" and off
+    assert "face found" in status and "worker" in status, status
+    assert -30 <= angle <= -12, f"the character turns with the face (mirror mode): {angle}"
+    assert os.path.getsize(path) > 10000
+
+
+def test_tracking_in_the_worker_and_in_the_page_agree(site, tmp_path):
+    """The Worker (default) and the in-page fallback run the same per-frame work
+    (face-nets.js): on the same turned face they read the same angles; the page
+    path really runs on the main thread and the worker path does not."""
+    from playwright.sync_api import sync_playwright
+
+    from face_video import render, write_y4m
+
+    video = write_y4m(str(tmp_path / "turn.y4m"), [render(**POSES["turn"])] * 4)
+    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                            f"--use-file-for-fake-video-capture={video}"]
+    run = """async ([base, worker]) => {
+      const { WebcamFaceTracker } = await import(base + 'player/tracking/webcam.js');
+      const tracker = await WebcamFaceTracker.create({ worker });
+      const t0 = performance.now();
+      while (!tracker.tracking && performance.now() - t0 < 20000) { tracker.update(0.05); await new Promise((r) => setTimeout(r, 50)); }
+      for (let i = 0; i < 30; i++) { tracker.update(0.05); await new Promise((r) => setTimeout(r, 50)); }
+      const out = { where: tracker.stats.where, angleX: tracker.values && tracker.values.ParamAngleX,
+                    angleZ: tracker.values && tracker.values.ParamAngleZ, faces: tracker.stats.faces,
+                    mainMs: tracker.stats.mainMs, landmarkMs: tracker.stats.landmarkMs };
+      tracker.destroy();
+      return out;
+    }"""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
+        try:
+            page = browser.new_page()
+            page.goto(site["url"] + "model.json")
+            worker = page.evaluate(run, [site["url"], "required"])
+            in_page = page.evaluate(run, [site["url"], False])
+        finally:
+            browser.close()
+    assert worker["where"] == "worker" and in_page["where"] == "page"
+    for r in (worker, in_page):
+        assert r["faces"] > 10 and -30 <= r["angleX"] <= -12, r
+    assert abs(worker["angleX"] - in_page["angleX"]) < 3 and abs(worker["angleZ"] - in_page["angleZ"]) < 3
+    # In the page the main thread waits for the nets; with the worker it only hands the frame over.
+    assert in_page["mainMs"] >= 0.5 * in_page["landmarkMs"] and worker["mainMs"] < 0.5 * worker["landmarkMs"]

@@ -454,14 +454,28 @@ def test_player_physics_under_node_matches_python(face_site):
 
 
 def test_node_unit_tests_of_the_player_maths():
+    """CI runs pytest only: this runs every tests/node/*.test.mjs file (motion3,
+    tracking, the conformance vectors, ...) with `node --test` and fails when a
+    node test fails, a file does not load, or a file runs no test at all."""
+    import glob
     import subprocess
 
     if NODE is None:
         pytest.skip("node is not installed")
-    proc = subprocess.run([NODE, "--test", os.path.join(REPO, "tests", "node")], capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert "# fail 0" in proc.stdout
+    files = sorted(glob.glob(os.path.join(REPO, "tests", "node", "*.test.mjs")))
+    assert {os.path.basename(f) for f in files} >= {"motion3.test.mjs", "tracking.test.mjs", "conformance.test.mjs"}
+    reporter = os.path.join(REPO, "tests", "node", "support", "json-lines-reporter.mjs")
+    proc = subprocess.run([NODE, "--test", "--test-reporter=" + reporter, *files], capture_output=True,
+                          text=True, timeout=300, cwd=REPO)
+    results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    failed = [r for r in results if not r["passed"]]
+    assert not failed and proc.returncode == 0, (failed, proc.stderr[-2000:])
+    ran = {}
+    for r in results:
+        if r["nesting"] == 0 and not r["skip"] and not r["todo"]:
+            ran[os.path.basename(r["file"] or "")] = ran.get(os.path.basename(r["file"] or ""), 0) + 1
+    assert set(ran) == {os.path.basename(f) for f in files}, f"files without a passing test: {ran}"
+    assert all(n >= 3 for n in ran.values()), ran
 
 
 def test_player_physics_in_chromium_matches_python(face_site, page):
@@ -912,29 +926,7 @@ def test_zip_reader_limits_entries_and_reads_what_python_wrote(site, page, tmp_p
 
 
 # --------------------------------------------------------------------------- opacity keyforms
-def make_opacity_document():
-    """The synthetic rig plus a drawn closed eye (rest opacity 0) on a new
-    ParamEyeLOpen, and an opacity keyform on the blush that clamps at 0 and 1."""
-    from image_to_rig.core.model.document import Keyform, Layer, Parameter
-    from web_support import _grid_mesh
-
-    doc = make_test_document()
-    img = np.zeros((16, 24, 4), np.uint8)
-    img[..., :3] = (150, 40, 60)
-    img[5:11, 1:-1, 3] = 255
-    lid = Layer("eyelash-closed_l", "eyelash", img, 88, 36, side="l", role="closed", opacity=0.0)
-    doc.layers.append(lid)
-    doc.meshes.append(_grid_mesh("eyelash-closed_l", lid, 6, "face-warp"))
-    doc.draw_order.append("eyelash-closed_l")
-    doc.parameters.append(Parameter("ParamEyeLOpen", 0, 1, 1, "Eye L Open", "Eyes"))
-    doc.keyforms += [
-        Keyform("eyelash-closed_l", ["ParamEyeLOpen"], [[0.0, 0.25, 1.0]],
-                np.array([[1.0], [0.0], [0.0]]), owner="blink", channel="opacity"),
-        Keyform("blush", ["ParamAngleX", "ParamEyeLOpen"], [[-30, 0, 30], [0, 1]],
-                np.array([[-0.7], [0.0], [0.3], [0.0], [0.6], [-0.2]]), channel="opacity"),
-    ]
-    doc.validate()
-    return doc
+from web_support import make_opacity_document  # noqa: E402,F401  (the opacity rig, shared with tests/conformance)
 
 
 OPACITY_EVALUATE = """async ([base, valueSets]) => {

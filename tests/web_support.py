@@ -162,6 +162,28 @@ def make_face_document() -> RigDocument:
     return doc
 
 
+def make_opacity_document():
+    """The synthetic rig plus a drawn closed eye (rest opacity 0) on a new
+    ParamEyeLOpen, and an opacity keyform on the blush that clamps at 0 and 1."""
+    doc = make_test_document()
+    img = np.zeros((16, 24, 4), np.uint8)
+    img[..., :3] = (150, 40, 60)
+    img[5:11, 1:-1, 3] = 255
+    lid = Layer("eyelash-closed_l", "eyelash", img, 88, 36, side="l", role="closed", opacity=0.0)
+    doc.layers.append(lid)
+    doc.meshes.append(_grid_mesh("eyelash-closed_l", lid, 6, "face-warp"))
+    doc.draw_order.append("eyelash-closed_l")
+    doc.parameters.append(Parameter("ParamEyeLOpen", 0, 1, 1, "Eye L Open", "Eyes"))
+    doc.keyforms += [
+        Keyform("eyelash-closed_l", ["ParamEyeLOpen"], [[0.0, 0.25, 1.0]],
+                np.array([[1.0], [0.0], [0.0]]), owner="blink", channel="opacity"),
+        Keyform("blush", ["ParamAngleX", "ParamEyeLOpen"], [[-30, 0, 30], [0, 1]],
+                np.array([[-0.7], [0.0], [0.3], [0.0], [0.6], [-0.2]]), channel="opacity"),
+    ]
+    doc.validate()
+    return doc
+
+
 # ------------------------------------------------------------------ http + browser
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

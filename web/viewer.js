@@ -107,6 +107,22 @@ function frame(now) {
   frameMs = frameMs ? frameMs * 0.9 + spent * 0.1 : spent;
   frameTime.textContent = `${frameMs.toFixed(2)} ms/frame`;
   refreshSliders(); // motions, blink, breath, lip sync, pointer and physics all move values
+  showTracking(now);
+}
+
+const trackingStatus = document.getElementById("tracking-status");
+let trackingShown = 0;
+
+/** A line about the face tracker, twice a second: found or not, where its nets run, their cost. */
+function showTracking(now) {
+  if (!tracker) { trackingStatus.hidden = true; return; }
+  if (now - trackingShown < 500) return;
+  trackingShown = now;
+  const s = tracker.stats;
+  const state = tracker.tracking ? "face found" : "looking for a face";
+  trackingStatus.hidden = false;
+  trackingStatus.textContent = `Tracking: ${state}; nets in the ${s.where === "worker" ? "worker" : "page"} at ` +
+    `${tracker.rateHz} Hz, ${s.landmarkMs.toFixed(1)} ms per step (main thread ${s.mainMs.toFixed(2)} ms).`;
 }
 
 /** Dropped or chosen files: a lone .zip (without a model.json beside it) is unpacked. */
@@ -221,6 +237,7 @@ trackButton.addEventListener("click", async () => {
     player.removeInput(tracker);
     tracker.destroy();
     tracker = null;
+    delete window.imageToRig.tracker;
     trackButton.textContent = "Face tracking";
     calibrateButton.disabled = true;
     return;
@@ -230,6 +247,7 @@ trackButton.addEventListener("click", async () => {
     const { WebcamFaceTracker } = await import("./player/tracking/webcam.js");
     tracker = await WebcamFaceTracker.create();
     player.addInput(tracker);
+    window.imageToRig.tracker = tracker;
     trackButton.textContent = "Stop tracking";
     calibrateButton.disabled = false;
     showStatus("Face tracking is on: look ahead with a relaxed face and press Calibrate (or C).");

@@ -16,12 +16,15 @@ from ..model.strength import baked_curve
 
 
 def resolve_values(doc: RigDocument, values: Optional[Dict[str, float]] = None) -> Dict[str, float]:
-    """Defaults overridden by `values`, clamped to each parameter's range."""
+    """Defaults overridden by `values`, clamped to each parameter's range (NaN: the default)."""
     out = doc.default_values()
     for key, value in (values or {}).items():
         if key in out:
+            v = float(value)
+            if v != v:  # NaN reads as the default, as in the web player and the physics
+                continue
             p = doc.parameter(key)
-            out[key] = min(max(float(value), p.min), p.max)
+            out[key] = min(max(v, p.min), p.max)
     return out
 
 

@@ -162,14 +162,16 @@ class PhysicsSimulator:
         self.last_inputs = None
 
     def _clean(self, values: Dict[str, float]) -> Dict[str, float]:
+        # Clamped to each range, as parameter values always are (and as the web
+        # player's are): an output below 100 % weight blends with the clamped value.
         out = {}
-        for pid, (_, pdef, _) in self.ranges.items():
+        for pid, (pmin, pdef, pmax) in self.ranges.items():
             v = values.get(pid, pdef)
             try:
                 v = float(v)
             except (TypeError, ValueError):
                 v = pdef
-            out[pid] = v if math.isfinite(v) else pdef
+            out[pid] = min(max(v, pmin), pmax) if math.isfinite(v) else pdef
         return out
 
     def step(self, values: Dict[str, float], dt: float) -> Dict[str, float]:

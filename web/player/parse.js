@@ -188,7 +188,8 @@ export function parseModel(data) {
     if (k.forms.length !== nodes * size) fail(`keyform of "${target}": ${k.forms.length} numbers, expected ${nodes * size}`);
     formNumbers += k.forms.length;
     if (formNumbers > LIMITS.MAX_FORM_NUMBERS) fail("keyforms hold more numbers than the player supports");
-    const forms = numbers(k.forms, `keyform of "${target}" forms`, nodes * size);
+    // Opacity forms in float64 (one number per node): opacities match the reference to 1e-9.
+    const forms = numbers(k.forms, `keyform of "${target}" forms`, nodes * size, channel === "opacity" ? Float64Array : Float32Array);
     return { target, kind, index, params, keys, forms, size, channel };
   });
 

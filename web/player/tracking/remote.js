@@ -20,9 +20,10 @@ export class WebSocketTrackerInput extends FaceTrackingInput {
     try { msg = typeof text === "string" && text.length < 65536 ? JSON.parse(text) : null; } catch (err) { return; }
     if (!msg || typeof msg !== "object") return;
     if (msg.parameters && typeof msg.parameters === "object") {
-      this.direct = Object.fromEntries(Object.entries(msg.parameters).filter(([, v]) => typeof v === "number" && Number.isFinite(v)).slice(0, 256));
-      this.values = this.direct;
-      this.lastPush = this.clock;
+      const direct = Object.fromEntries(Object.entries(msg.parameters).filter(([, v]) => typeof v === "number" && Number.isFinite(v)).slice(0, 256));
+      if (!Object.keys(direct).length) return; // nothing usable: not a sign of a tracked face
+      this.direct = direct;
+      this.setTarget(direct);
     } else if (Array.isArray(msg.landmarks) && msg.landmarks.length >= 68) {
       try { this.pushLandmarks(msg.landmarks, { pupils: Array.isArray(msg.pupils) ? msg.pupils : null }); } catch (err) { /* not a face */ }
     }
