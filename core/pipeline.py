@@ -245,6 +245,10 @@ def _run_layered(path: str, options: PipelineOptions, progress: Optional[Progres
         variant.opacity = 0.0
         layers.insert(max(parts) + 1, variant)
         used_variants.append(variant.source_name)
+    # an eye without a drawn closed eye gets a generated one, as a flat image does
+    before = {l.id for l in layers}
+    layers = complete.add_closed_lids(layers, imported.canvas, _centre_of_eyes(layers))
+    generated += [l.id for l in layers if l.id not in before]
     unused = [v.source_name for v in imported.variants if v.source_name not in used_variants]
     if unused:
         warnings.append("these variant layers are not used (a closed eye needs its side, "
@@ -264,3 +268,15 @@ def _run_layered(path: str, options: PipelineOptions, progress: Optional[Progres
         if p.confidence < 0.5:
             warnings.append(f"{p.id} has low confidence ({p.confidence:.2f}): check it in Blender")
     return PipelineResult(doc, timings, warnings, found, None)
+
+
+def _centre_of_eyes(layers) -> float:
+    """The x halfway between the two eyes of layered input (the canvas middle
+    of the eye parts when only one side has any)."""
+    xs = []
+    for side in ("l", "r"):
+        boxes = [(l.x, l.x + l.image.shape[1]) for l in layers
+                 if l.side == side and l.tag in ("eyewhite", "irides", "eyelash")]
+        if boxes:
+            xs.append(0.5 * (min(b[0] for b in boxes) + max(b[1] for b in boxes)))
+    return float(np.mean(xs)) if xs else 0.0

@@ -121,6 +121,9 @@ def test_pipeline_rigs_a_layered_psd_and_uses_its_open_mouth(sample, tmp_path):
     assert ids.index("mouth-interior") == ids.index("mouth") - 1
     interior = doc.layer("mouth-interior")
     assert not interior.generated and interior.source_name == "mouth_open"
-    assert result.found["variants_used"] == ["mouth_open"] and result.found["generated"] == []
+    assert result.found["variants_used"] == ["mouth_open"]
+    # nothing of the mouth is generated; the eyes, which have no drawn closed eye,
+    # get a closed lid drawn from the open one (and the report says so)
+    assert sorted(result.found["generated"]) == ["eyelash-closed_l", "eyelash-closed_r"]
     assert {p.id for p in doc.parameters} >= {"ParamAngleX", "ParamEyeLOpen", "ParamMouthOpenY"}
     assert doc.motions and doc.motions[0].id == "Idle"

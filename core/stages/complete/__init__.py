@@ -15,7 +15,9 @@ completed layers composited at rest still give the input image.
 * irides: a full ellipse under the lids;
 * topwear: under hair that falls over it;
 * generated: the mouth interior (dark red with a tongue), collapsed at rest by
-  the rig and opened with ParamMouthOpenY.
+  the rig and opened with ParamMouthOpenY; a closed lid per eye (the upper lash
+  brought down onto a lid line, eyes.py), which the rig fades in as the eye
+  closes.
 
 Hidden colours are painted by extending the part's shape and blending the
 part's own colours (near its commonest colour, off its rim: no strokes, no
@@ -38,7 +40,7 @@ from ...model.document import Canvas, Layer, layer_id
 from ...model.errors import ImageToRigError
 from ..landmarks import FaceLandmarks
 from .back_hair import _complete_back_hair
-from .eyes import _complete_eyewhite, _complete_iris
+from .eyes import _complete_eyewhite, _complete_iris, make_closed_lid
 from .face import _complete_face, _rim_width
 from .mouth import make_mouth_interior  # noqa: F401 (the generated mouth, as data)
 from .neck import _complete_neck
@@ -151,4 +153,23 @@ def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks)
     interior = make_mouth_interior(mouth, lm, canvas)
     pos = ids.index("mouth") if "mouth" in ids else len(result)
     result.insert(pos, interior)
+    return add_closed_lids(result, canvas, lm.face_centre_x)
+
+
+EYE_TAGS = ("eyewhite", "irides", "eyelash")
+
+
+def add_closed_lids(layers: Sequence[Layer], canvas: Canvas, centre_x: float) -> List[Layer]:
+    """`layers` with a generated closed lid (eyes.make_closed_lid) right above
+    each eye's parts, for every eye that has no drawn closed eye (role "closed")."""
+    result = list(layers)
+    for side in ("r", "l"):
+        if any(l.role == "closed" and l.side == side and l.tag in EYE_TAGS for l in result):
+            continue
+        at = [i for i, l in enumerate(result) if l.tag in EYE_TAGS and l.side == side and l.role == ""]
+        if not at:
+            continue
+        lid = make_closed_lid([result[i] for i in at], canvas, side, centre_x)
+        if lid is not None:
+            result.insert(max(at) + 1, lid)
     return result

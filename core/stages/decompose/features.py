@@ -87,17 +87,73 @@ def _cut_brow_like(ctx: _Context, side: str, other: np.ndarray) -> Optional[np.n
     return out
 
 
+# How far above the eye box the eye may reach (of its height): the upper lash
+# lies inside the box; above it are the fringe's strands.
+EYE_WINDOW_ABOVE = 0.15
+# The ellipse the eye lies in: half-axes of the eye box's width and height (the
+# lash's wings reach past the box at the sides).
+EYE_ELLIPSE = (0.66, 0.62)
+
+
+def _hair_strands(ctx: _Context, sl) -> np.ndarray:
+    """Pixels of a window that are strands of the fringe reaching in: of the hair's
+    colour and joined, through hair-coloured pixels, to the window's top edge."""
+    hair = cv2.cvtColor(np.uint8([[ctx.lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.int16) \
+        - np.array([0, 128, 128], np.int16)
+    hue = np.hypot(ctx.a[sl] - hair[1], ctx.b[sl] - hair[2])
+    skin_hue = np.hypot(ctx.a[sl] - ctx.skin_ab[0], ctx.b[sl] - ctx.skin_ab[1])
+    hairish = ctx.fg[sl] & (hue <= 16) & (np.abs(ctx.L[sl] - hair[0]) <= 35) & (hue < skin_hue)
+    if not hairish[0].any():
+        return np.zeros_like(hairish)
+    n, lab = cv2.connectedComponents(hairish.astype(np.uint8), connectivity=8)
+    top = np.unique(lab[0][lab[0] > 0])
+    return np.isin(lab, top)
+
+
+def _above_upper_lash(ctx: _Context, sl, cand: np.ndarray, box) -> np.ndarray:
+    """What lies above the eye's upper lash in a window (strands of the fringe
+    crossing the eye box): the upper lash is the top-most horizontal dark band
+    over the eye (kept by an opening with a horizontal line, which thin strands
+    do not survive); its top, fitted smoothly across the eye, bounds the eye.
+    Nothing is cut when no such band is found."""
+    bx0, by0, bx1, by1 = box
+    bw, bh = bx1 - bx0, by1 - by0
+    ink = cand & (ctx.L[sl] < ctx.skin_L - 45)
+    length = max(3, int(round(0.2 * bw)))
+    band = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN,
+                            np.ones((1, length), np.uint8)).astype(bool)
+    band[:, :max(0, int(bx0))] = False
+    band[:, int(bx1):] = False
+    band[int(by0 + 0.6 * bh):] = False  # the upper lash lies in the box's upper part
+    cols = np.nonzero(band.any(axis=0))[0]
+    if len(cols) < max(3, 0.3 * bw):
+        return np.zeros_like(cand)
+    tops = np.argmax(band[:, cols], axis=0).astype(np.float64)
+    deg = 2 if len(cols) >= 6 else 1
+    fit = np.poly1d(np.polyfit(cols.astype(np.float64), tops, deg))
+    xs = np.arange(cand.shape[1], dtype=np.float64)
+    # beyond the band's ends the line runs on level with its end (lash wings)
+    limit = fit(np.clip(xs, cols.min(), cols.max())) - max(1.0, 0.06 * bh)
+    rows = np.arange(cand.shape[0])[:, None]
+    return rows < limit[None, :]
+
+
 def _cut_eye(ctx: _Context, side: str) -> Optional[Dict[str, np.ndarray]]:
     """Eye pixels split into eyewhite, irides and eyelash (full-canvas masks)."""
     box = ctx.lm.eye(side)
-    x0, y0, x1, y1 = _window(box, 0.3, 0.35, 0.3, 0.35, ctx.fg.shape)
+    x0, y0, x1, y1 = _window(box, 0.3, EYE_WINDOW_ABOVE, 0.3, 0.35, ctx.fg.shape)
     sl = (slice(y0, y1), slice(x0, x1))
-    cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl]
+    cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl] & ~_hair_strands(ctx, sl)
     cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
     cand &= ctx.fg[sl] & ~ctx.features[sl]
-    core = np.zeros_like(cand)
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
+    cand &= ~_above_upper_lash(ctx, sl, cand, (bx0 - x0, by0 - y0, bx1 - x0, by1 - y0))
+    # an eye is round: what reaches the box's corners is hair or an ear, not eye
+    yy, xx = np.mgrid[0:cand.shape[0], 0:cand.shape[1]].astype(np.float32) + 0.5
+    ex, ey = 0.5 * (bx0 + bx1) - x0, 0.5 * (by0 + by1) - y0
+    cand &= ((xx - ex) / (EYE_ELLIPSE[0] * bw)) ** 2 + ((yy - ey) / (EYE_ELLIPSE[1] * bh)) ** 2 <= 1.0
+    core = np.zeros_like(cand)
     core[max(0, int(by0 + 0.2 * bh) - y0):max(0, int(by1 - 0.2 * bh) - y0),
          max(0, int(bx0 + 0.2 * bw) - x0):max(0, int(bx1 - 0.2 * bw) - x0)] = True
     n, lab, st, _ = _components_in(cand)

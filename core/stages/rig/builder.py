@@ -69,12 +69,10 @@ def _make_deformers(ctx: RigContext) -> List[object]:
 
 
 def _warp_content(ctx: RigContext) -> Dict[str, Box]:
-    """The box of each warp's meshes (the underlays, which follow a warp over
-    the parts of others, do not count)."""
+    """The box of each warp's meshes."""
     out = {}
     for wid, *_ in WARPS:
-        members = [m for m in ctx.meshes.values() if m.deformer == wid
-                   and ctx.layers[m.layer].role != "underlay"]
+        members = [m for m in ctx.meshes.values() if m.deformer == wid]
         if members:
             out[wid] = union_box([ctx.boxes[m.layer] for m in members])
     return out

@@ -16,7 +16,7 @@ from ..templates import EYE_PARTS
 # The eyewhite and iris collapse a little above the lid line, under the lash
 # that lands there: after the face warp a collapsed mesh keeps hairline slivers.
 TUCK_UNDER_LASH = 0.1  # of the eye height
-BROW_BLINK_DROP = 0.12  # of the eye height
+BROW_BLINK_DROP = 0.0  # of the eye height (artists' blinks leave the brows where they are)
 SQUINT_UPPER, SQUINT_LOWER = 0.2, 0.55  # smiling open eye: share of the way to the arc
 
 # Blink recipe: part tag -> how it moves when the eye closes / smiles.
@@ -28,6 +28,7 @@ BLINK_RECIPE: Dict[str, str] = {
 # the layer rests at opacity 0, shows fully when closed and is gone from 0.25 up.
 CLOSED_EYE_KEYS = (0.0, 0.25, 1.0)
 CLOSED_EYE_OPACITY = (1.0, 0.0, 0.0)
+OPEN_EYE_OPACITY = (-1.0, 0.0, 0.0)  # the open eye's parts, where a closed eye exists
 
 
 def closed_eye_layers(layers: Dict[str, Layer], side: str) -> List[str]:
@@ -171,15 +172,45 @@ def gen_blink(ctx: RigContext) -> List[Keyform]:
             out.append(Keyform(mesh.id, [f"ParamEye{side.upper()}Open", f"ParamEye{side.upper()}Smile"],
                                [[0.0, 1.0], [0.0, 1.0]], forms, owner="blink"))
     for side in ("l", "r"):
-        # A drawn closed eye is not squashed: it fades in as the eye closes.
-        for lid in closed_eye_layers(ctx.layers, side):
+        # A closed eye (drawn, or generated from the open one) is not squashed: it
+        # fades in as the eye closes, and the open eye's parts fade out, so a
+        # closed eye shows the lid line on skin and nothing of the open eye.
+        lids = [lid for lid in closed_eye_layers(ctx.layers, side) if ctx.mesh(lid) is not None]
+        if not lids:
+            continue
+        open_key = f"ParamEye{side.upper()}Open"
+        for lid in lids:
             mesh = ctx.mesh(lid)
-            if mesh is None:
-                continue
-            out.append(Keyform(mesh.id, [f"ParamEye{side.upper()}Open"], [list(CLOSED_EYE_KEYS)],
+            out.append(Keyform(mesh.id, [open_key], [list(CLOSED_EYE_KEYS)],
                                np.array(CLOSED_EYE_OPACITY, np.float64)[:, None], owner="blink",
                                channel="opacity"))
+            # a generated lid bows into a smiling closed eye; a drawn one stays as drawn
+            arch = _smiling_lid(ctx, side, mesh.vertices) if ctx.layers[lid].generated else None
+            if arch is not None:
+                out.append(Keyform(mesh.id, [f"ParamEye{side.upper()}Smile"], [[0.0, 1.0]],
+                                   np.stack([np.zeros_like(arch), arch]), owner="blink"))
+        for tag in EYE_PARTS:
+            mesh = ctx.mesh(f"{tag}_{side}")
+            if mesh is None:
+                continue
+            out.append(Keyform(mesh.id, [open_key], [list(CLOSED_EYE_KEYS)],
+                               np.array(OPEN_EYE_OPACITY, np.float64)[:, None], owner="blink",
+                               channel="opacity"))
     return out
+
+
+def _smiling_lid(ctx: RigContext, side: str, v: np.ndarray) -> Optional[np.ndarray]:
+    """Offsets that bow a closed lid line upwards in the middle (a smiling
+    closed eye), its ends staying: a rise of half the smiling arc of the eye."""
+    box = ctx.eye_box(side)
+    if box is None or len(v) == 0:
+        return None
+    eye_h = box[3] - box[1]
+    x0, x1 = float(v[:, 0].min()), float(v[:, 0].max())
+    u = (v[:, 0] - 0.5 * (x0 + x1)) / max(0.5 * (x1 - x0), 1.0)
+    off = np.zeros_like(v)
+    off[:, 1] = -0.5 * ctx.controls.eye_smile_arc * eye_h * np.clip(1.0 - u ** 2, 0.0, 1.0)
+    return off
 
 
 def gen_gaze(ctx: RigContext) -> List[Keyform]:

@@ -2,8 +2,8 @@
 """Underlays: what shows when parts move apart.
 
 Two hidden layers at the very bottom of the draw order, made from the other
-layers: the head's (under the face warp) and the body's (under the body
-warp).  Each is the character's own colours at rest with the line art taken
+layers: the head's (under the back hair's warp: a backing moves like the back)
+and the body's (under the body warp).  Each is the character's own colours at rest with the line art taken
 out (a grey closing: strokes close over with the colour beside them), opaque
 and a little inside the silhouette of the layers it lies under, so at rest it
 is covered everywhere (the rest image is unchanged) and in a pose it cannot
@@ -26,7 +26,7 @@ from ..measure import Anchors, Box
 from ..templates import TAG_DEFORMER
 
 UNDERLAYS = (  # (tag it takes its warp from, the warps whose layers it lies under)
-    ("face", ("face_warp", "hair_front_warp", "hair_back_warp")),
+    ("back hair", ("face_warp", "hair_front_warp", "hair_back_warp")),  # moves with the back
     ("topwear", ("body_warp",)),
 )
 # The underlay keeps this far inside the silhouette of its layers (of the face
