@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -247,9 +248,13 @@ def parse_params(items: List[str]) -> Dict[str, float]:
         if not sep or not key:
             raise CliError(f"--param needs ID=VALUE, got {item!r}")
         try:
-            values[key.strip()] = float(raw)
+            value = float(raw)
         except ValueError:
             raise CliError(f"--param {key}: {raw!r} is not a number") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise CliError(f"--param {key}: {raw!r} is not a finite number; give a value in "
+                           "the parameter's range (it is clamped to it)")
+        values[key.strip()] = value
     return values
 
 
@@ -257,58 +262,67 @@ def _cubism_render(path: str):
     """(parameter ids, render function) of a .moc3, or of a model3.json naming one."""
     from .core.formats.moc3 import Moc3Error
     from .core.formats.moc3_runtime import open_cubism_model, render_drawables
+    from .core.runtime.raster_budget import check_image_size
 
     try:
         moc, model, pages = open_cubism_model(path)
     except Moc3Error as exc:
         raise CliError(f"cannot render {os.path.basename(path)}: {exc}") from None
-    return set(model.param_ids), lambda values, size: render_drawables(
-        moc, model.evaluate(values), pages, size)
+    def draw(values, size):
+        if size is None:
+            w, h = moc.canvas.width, moc.canvas.height
+            if not (math.isfinite(w) and math.isfinite(h)):
+                raise CliError(f"cannot render {os.path.basename(path)}: its canvas size is not "
+                               "a finite number")
+            size = (int(round(w)), int(round(h)))
+            check_image_size(*size, what=f"the canvas of {os.path.basename(path)}")
+        return render_drawables(moc, model.evaluate(values), pages, size)
+
+    return set(model.param_ids), draw
 
 
 def _names_a_moc3(path: str) -> bool:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            moc = json.load(fh).get("FileReferences", {}).get("Moc", "")
-    except (OSError, ValueError, AttributeError):
-        return False
+    from .core.formats.json_text import read_json_or_none
+
+    data = read_json_or_none(path, lambda d: isinstance(d, dict))
+    refs = data.get("FileReferences") if data else None
+    moc = refs.get("Moc", "") if isinstance(refs, dict) else ""
     return isinstance(moc, str) and moc.endswith(".moc3")
 
 
 def command_render(args) -> int:
-    import cv2
-
-    from .core.model.document import DocumentError
-    from .core.runtime.render import Renderer
+    from .core.formats.image_out import check_png_target, write_png
     from .core.formats.model_json import load_model
+    from .core.formats.render_request import model_own_files, parse_size
+    from .core.model.errors import ImageToRigError
+    from .core.runtime.raster_budget import check_image_size
+    from .core.runtime.render import Renderer
+    from .core.runtime.render_bounded import render_bounded
 
-    if args.model.endswith(".moc3") or (args.model.endswith(".model3.json") and _names_a_moc3(args.model)):
-        known, draw = _cubism_render(args.model)
-    else:
-        try:
-            doc = load_model(args.model)
-        except DocumentError as exc:
-            raise CliError(str(exc)) from None
-        known = {p.id for p in doc.parameters}
-        renderer = Renderer(doc)
-        draw = lambda values, size: renderer.render(values, size=size)  # noqa: E731
-    values = parse_params(args.param)
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise CliError(f"unknown parameter(s) {', '.join(unknown)}; the model has: "
-                       f"{', '.join(sorted(known))}")
-    size = None
-    if args.size:
-        try:
-            w, h = (int(v) for v in args.size.lower().split("x"))
-        except ValueError:
-            raise CliError(f"--size needs WIDTHxHEIGHT, got {args.size!r}") from None
-        size = (w, h)
-    img = draw(values, size)
-    out = os.path.abspath(args.output)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    if not cv2.imwrite(out, cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)):
-        raise CliError(f"could not write {out} (use a .png name in a writable folder)")
+    try:  # what the command line asks is checked before any work
+        out = check_png_target(args.output)
+        values = parse_params(args.param)
+        size = parse_size(args.size) if args.size else None
+        if size is not None:
+            check_image_size(*size, what="--size")
+        if os.path.isdir(args.model):
+            raise CliError(f"{args.model} is a folder; give the model.json (or .moc3) in it")
+        if os.path.exists(out):  # never over one of the model's own files
+            out = check_png_target(out, model_own_files(args.model))
+        if args.model.endswith(".moc3") or (args.model.endswith(".model3.json")
+                                            and _names_a_moc3(args.model)):
+            known, draw = _cubism_render(args.model)
+        else:
+            renderer = Renderer(load_model(args.model))
+            known = {p.id for p in renderer.doc.parameters}
+            draw = lambda values, size: render_bounded(renderer, values, size)  # noqa: E731
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise CliError(f"unknown parameter(s) {', '.join(unknown)}; the model has: "
+                           f"{', '.join(sorted(known))}")
+        write_png(out, draw(values, size))
+    except ImageToRigError as exc:
+        raise CliError(str(exc)) from None
     if not args.quiet:
         print(f"wrote {out}", file=sys.stderr)
     return 0

@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The budgets of a model.json checked on its JSON alone, before any atlas
+page is decoded or any array is built for drawing (the numbers are the
+player's, web/constants.json "limits"):
+
+* the canvas: max_canvas a side (the schema's job elsewhere) and max_canvas_pixels;
+* the texture list: at most max_textures names;
+* the layers' atlas rectangles: together at most max_total_texture_pixels
+  (each layer's pixels are copied out of its page, so a thousand layers on
+  one huge rectangle would otherwise copy it a thousand times);
+* the rest-pose raster area, the player's rule (core/runtime/raster_budget.py).
+"""
+from __future__ import annotations
+
+from typing import Iterator, Tuple
+
+import numpy as np
+
+from ..model.constants import LIMITS
+from ..model.document import DocumentError
+from ..runtime.raster_budget import check_image_size, check_rest_raster_area
+
+
+def _meshes(data: dict) -> Iterator[Tuple[str, str, np.ndarray, np.ndarray]]:
+    for m in data["meshes"]:
+        verts = np.asarray(m["vertices"], np.float64).reshape(-1, 2)
+        tris = np.asarray(m["triangles"], np.int64).reshape(-1, 3)
+        yield m["id"], m["layer"], verts, tris
+
+
+def check_model_budgets(data: dict) -> None:
+    """DocumentError when a schema-valid model.json asks for more than the
+    runtime draws; call after the per-mesh checks (lengths, index ranges)."""
+    width, height = int(data["canvas"]["width"]), int(data["canvas"]["height"])
+    check_image_size(width, height, "the model.json canvas", DocumentError)
+    if len(data["textures"]) > LIMITS["max_textures"]:
+        raise DocumentError(f"model.json lists {len(data['textures'])} atlas pages, more than "
+                            f"the {LIMITS['max_textures']} the runtime supports")
+    rect_pixels = sum(int(l["atlas_rect"][2]) * int(l["atlas_rect"][3]) for l in data["layers"])
+    if rect_pixels > LIMITS["max_total_texture_pixels"]:
+        raise DocumentError(f"the layers' atlas rectangles hold {rect_pixels / 1e6:.0f} megapixels "
+                            f"together, more than the {LIMITS['max_total_texture_pixels'] / 1e6:.0f} "
+                            "the runtime decodes; export the model again")
+    masks = {l["clip_to"] for l in data["layers"] if l.get("clip_to")}
+    check_rest_raster_area((width, height), _meshes(data), masks, DocumentError)
