@@ -41,8 +41,11 @@ def write_layer_pngs(doc, folder: str) -> List[str]:
     for index, layer in enumerate(doc.layers):
         name = f"{index:02d}_{layer.id}.png"
         rgba = layer.full_canvas(doc.canvas)
-        if not cv2.imwrite(os.path.join(folder, name), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)):
-            raise CliError(f"could not write {os.path.join(folder, name)}")
+        ok, data = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+        if not ok:
+            raise CliError(f"could not encode layer {layer.id} as PNG")
+        with open(os.path.join(folder, name), "wb") as fh:  # a full disk raises OSError here
+            fh.write(data.tobytes())
         names.append(name)
     return names
 
@@ -193,6 +196,16 @@ def command_rig(args) -> int:
     return 0
 
 
+def _blender_reason(exc: RuntimeError) -> str:
+    """A Blender operator's error report in plain words."""
+    text = " ".join(str(exc).replace("Error:", " ").split())
+    if "No space left" in text:
+        return "the disk is full"
+    if "Permission denied" in text:
+        return "permission denied"
+    return text[:200] or "no reason given"
+
+
 def _write_rig_outputs(result, staging: str, stem: str, args, started: float) -> None:
     """Every result file into the staging folder (the swap puts them in place)."""
     from .core.formats.export_folder import ExportError
@@ -215,12 +228,17 @@ def _write_rig_outputs(result, staging: str, stem: str, args, started: float) ->
         from .core.formats.export_folder import export_folder
         try:
             export_folder(gathered, os.path.join(staging, "web"), warnings=result.warnings)
-        except ExportError as exc:
-            raise CliError(str(exc)) from None
+        except ExportError as exc:  # said of the staging folder: say it of the user's
+            reason = str(exc).replace(f" beside {os.path.realpath(os.path.join(staging, 'web'))}", "")
+            raise CliError(f"{reason}; nothing was changed in {os.path.abspath(args.out)}") from None
         timings["export"] = round(time.perf_counter() - t0, 4)
         t0 = time.perf_counter()
         blend = os.path.join(staging, f"{stem}.blend")
-        bpy.ops.wm.save_as_mainfile(filepath=blend, compress=True)
+        try:
+            bpy.ops.wm.save_as_mainfile(filepath=blend, compress=True)
+        except RuntimeError as exc:  # Blender's own report, e.g. "Error: No space left on device"
+            raise CliError(f"Blender could not save {stem}.blend beside the output folder "
+                           f"({_blender_reason(exc)}); nothing was changed there") from None
         if not os.path.isfile(blend):  # Blender reports a failed save only in its log
             raise CliError(f"Blender could not save {stem}.blend beside the output folder "
                            "(is the disk full?); nothing was changed there")
@@ -352,6 +370,15 @@ def command_convert_weights(args) -> int:
     return 0
 
 
+def _mesh_density(text: str) -> float:
+    from .core.pipeline import PipelineOptionsError, check_mesh_density
+
+    try:
+        return check_mesh_density(text)
+    except PipelineOptionsError as exc:  # argparse says it in one line, exit 2
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m image_to_rig",
                                      description="Turn one character illustration into a 2D rig.")
@@ -361,8 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     rig.add_argument("--out", required=True, help="output folder")
     rig.add_argument("--no-animeface", action="store_true",
                      help="use the built-in face detector only")
-    rig.add_argument("--mesh-density", type=float, default=1.0,
-                     help="scale the number of mesh vertices (default 1.0)")
+    rig.add_argument("--mesh-density", type=_mesh_density, default=1.0,
+                     help="scale the number of mesh vertices, 0.25 to 4 (default 1.0)")
     rig.add_argument("--preview", action="store_true", help="also write preview.gif of the idle motion")
     ai = rig.add_argument_group("AI backends (optional; see requirements-ai.txt)")
     ai.add_argument("--foreground", default="builtin", help="foreground backend: builtin or isnet")
