@@ -310,6 +310,7 @@ def _names_a_moc3(path: str) -> bool:
 
 def command_render(args) -> int:
     from .core.formats.image_out import check_png_target, write_png
+    from .core.formats.model_budget import check_reference_render_work
     from .core.formats.model_json import load_model
     from .core.formats.render_request import model_own_files, parse_size
     from .core.model.errors import ImageToRigError
@@ -331,7 +332,8 @@ def command_render(args) -> int:
                                             and _names_a_moc3(args.model)):
             known, draw = _cubism_render(args.model)
         else:
-            renderer = Renderer(load_model(args.model))
+            renderer = Renderer(load_model(  # drawing budget at rest, before any decoding
+                args.model, lambda data: check_reference_render_work(data, size)))
             known = {p.id for p in renderer.doc.parameters}
             draw = lambda values, size: render_bounded(renderer, values, size)  # noqa: E731
         unknown = sorted(set(values) - known)

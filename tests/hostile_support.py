@@ -109,7 +109,8 @@ def run_case(args: Sequence[str], cwd: str, patch: str = "", timeout: float = 12
 
 
 def snapshot(folder: str) -> Dict[str, object]:
-    """Every entry under `folder`: files by content and mode, folders and links by name."""
+    """Every entry under `folder`: files by content (SHA-256) and mode, folders
+    and links by name."""
     out: Dict[str, object] = {}
     for root, dirs, files in os.walk(folder):
         dirs.sort()
@@ -122,10 +123,18 @@ def snapshot(folder: str) -> Dict[str, object]:
             if os.path.islink(path):
                 out[rel] = ("link", os.readlink(path))
                 continue
-            st = os.stat(path)
-            with open(path, "rb") as fh:
-                out[rel] = (st.st_mode, fh.read())
+            out[rel] = (os.stat(path).st_mode, _sha256(path))
     return out
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def changes(before: Dict[str, object], after: Dict[str, object]) -> List[str]:

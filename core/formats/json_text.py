@@ -27,6 +27,9 @@ MAX_JSON_DEPTH = LIMITS["max_json_depth"]
 
 # A JSON string: quote, anything but quote or backslash, escapes, quote.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A number that may not fit a float: an exponent of 100 or more, or 300 digits in a row.
+# Only then are numbers parsed one by one (slow) to find the one that overflows.
+_MAY_OVERFLOW = re.compile(rb"[eE]\+?0*[1-9][0-9]{2,}|[0-9]{300,}")
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")  # every byte that is not a bracket
 
 
@@ -37,7 +40,10 @@ class JsonTextError(ImageToRigError):
 def nesting_depth(data: bytes) -> int:
     """How deeply lists and objects nest in a JSON text (brackets inside strings
     do not count).  Linear time, no recursion: C-speed regex and numpy."""
-    stripped = _STRING.sub(b'""', data)
+    return _depth_of_stripped(_STRING.sub(b'""', data))
+
+
+def _depth_of_stripped(stripped: bytes) -> int:
     brackets = stripped.translate(None, _BRACKETS)
     if not brackets:
         return 0
@@ -73,16 +79,21 @@ def parse_json(data: bytes, where: str, error: Type[ImageToRigError] = JsonTextE
     if len(data) > max_bytes:
         raise error(f"{where} is {len(data) / 2**20:.0f} MB, more than the "
                     f"{max_bytes / 2**20:.0f} MB a model file may have")
-    if nesting_depth(data) > max_depth:
+    stripped = _STRING.sub(b'""', data)
+    if _depth_of_stripped(stripped) > max_depth:
         raise error(f"{where} nests lists or objects more than {max_depth} deep; "
                     "it is not an export of this add-on")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise error(f"{where} is not UTF-8 text (byte {exc.start})") from None
+    # Numbers are parsed by json's C code unless one may overflow (see _MAY_OVERFLOW);
+    # NaN and Infinity always reach _no_constant.
+    hooks = {"parse_constant": _no_constant}
+    if _MAY_OVERFLOW.search(stripped):
+        hooks.update(parse_float=_finite_float, parse_int=_plain_int)
     try:
-        return json.loads(text, parse_float=_finite_float, parse_int=_plain_int,
-                          parse_constant=_no_constant)
+        return json.loads(text, **hooks)
     except _NotFinite as exc:
         raise error(f"{where} holds the number {str(exc)[:40]}, which is not finite "
                     "(JSON has no NaN or Infinity)") from None

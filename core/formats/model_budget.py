@@ -18,7 +18,7 @@ import numpy as np
 
 from ..model.constants import LIMITS
 from ..model.document import DocumentError
-from ..runtime.raster_budget import check_image_size, check_rest_raster_area
+from ..runtime.raster_budget import check_image_size, check_pose_work, check_rest_raster_area
 
 
 def _meshes(data: dict) -> Iterator[Tuple[str, str, np.ndarray, np.ndarray]]:
@@ -43,3 +43,26 @@ def check_model_budgets(data: dict) -> None:
                             "the runtime decodes; export the model again")
     masks = {l["clip_to"] for l in data["layers"] if l.get("clip_to")}
     check_rest_raster_area((width, height), _meshes(data), masks, DocumentError)
+
+
+def check_reference_render_work(data: dict, size=None) -> None:
+    """The reference renderer's own budgets, on the JSON alone, before any atlas
+    page is decoded: the layer pixels it premultiplies into float RGBA
+    (max_reference_layer_pixels) and its drawing work at rest
+    (core/runtime/raster_budget.check_pose_work).  `size` is the image asked
+    for (default: the canvas)."""
+    layer_pixels = sum(int(l["atlas_rect"][2]) * int(l["atlas_rect"][3]) for l in data["layers"])
+    if layer_pixels > LIMITS["max_reference_layer_pixels"]:
+        raise DocumentError(f"the layers hold {layer_pixels / 1e6:.0f} megapixels, more than the "
+                            f"{LIMITS['max_reference_layer_pixels'] / 1e6:.0f} the reference renderer "
+                            "draws from (it holds them as 16-byte float pixels); the web player "
+                            "plays models up to its own budget")
+    size = size or (int(data["canvas"]["width"]), int(data["canvas"]["height"]))
+    meshes = list(_meshes(data))
+    layer_of = {mesh_id: layer for mesh_id, layer, _, _ in meshes}
+    opacity = {l["id"]: float(l.get("opacity", 1.0)) for l in data["layers"]}
+    check_pose_work(data["draw_order"], layer_of, {l["id"]: l.get("clip_to") for l in data["layers"]},
+                    {mesh_id: tris for mesh_id, _, _, tris in meshes},
+                    {mesh_id: verts for mesh_id, _, verts, _ in meshes},
+                    {mesh_id: opacity.get(layer, 1.0) for mesh_id, layer in layer_of.items()},
+                    size, DocumentError)

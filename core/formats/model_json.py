@@ -123,9 +123,12 @@ def _check_numbers(values: list, what: str) -> np.ndarray:
     if any(isinstance(v, bool) for v in values[:1]):
         raise DocumentError(f"{what}: expected numbers")
     try:
-        arr = np.asarray(values, dtype=np.float64)
+        arr = np.asarray(values)
     except (TypeError, ValueError):
         raise DocumentError(f"{what}: expected a flat list of numbers") from None
+    if arr.size and arr.dtype.kind not in "iuf":  # text such as "1" is not a number (the player agrees)
+        raise DocumentError(f"{what}: expected a flat list of numbers")
+    arr = arr.astype(np.float64)
     if arr.ndim != 1 or not np.all(np.isfinite(arr)):
         raise DocumentError(f"{what}: expected a flat list of finite numbers")
     return arr
@@ -244,11 +247,12 @@ def from_runtime(data: dict, textures: Sequence[np.ndarray], validated: bool = F
     return doc
 
 
-def load_model(path: str) -> RigDocument:
+def load_model(path: str, before_decoding=None) -> RigDocument:
     """Load an exported model.json (and its atlas PNGs beside it).  The JSON is
     read within the size, depth and finite-number rules (core/formats/json_text.py)
     and validated, budgets included, before any atlas page is decoded; the pages
-    are checked by their PNG headers first (core/formats/atlas_in.py)."""
+    are checked by their PNG headers first (core/formats/atlas_in.py).
+    `before_decoding(data)` may refuse the validated model (raise) before that."""
     from .atlas_in import read_atlas_pages
     from .json_text import read_json
 
@@ -256,6 +260,8 @@ def load_model(path: str) -> RigDocument:
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise DocumentError(f"{path} is not an Image to Rig model.json")
     validate_runtime(data)
+    if before_decoding is not None:
+        before_decoding(data)
     folder = os.path.dirname(os.path.abspath(path))
     textures = read_atlas_pages(folder, data["textures"], DocumentError)
     return from_runtime(data, textures, validated=True)

@@ -13,8 +13,10 @@ uses):
 * the reference rasteriser's work at the pose (`check_pose_work`): it tests
   every pixel of each triangle's bounding box (clipped to the image), so that
   count, for every mesh drawn and every clip mask, must stay within the same
-  two numbers.  Thin slanted triangles have little area but large boxes: this
-  is the check that bounds the Python renderer's time.
+  two numbers and within max_reference_raster_pixels, its own budget (numpy
+  tests some 4-10 million pairs a second on a 2-core machine, the GPU billions).
+  Thin slanted triangles have little area but large boxes: this is the check
+  that bounds the Python renderer's time.
 
 Every number the budgets read must be finite; an overflow at the pose (huge
 but finite keyform offsets summed) is refused rather than drawn as nothing.
@@ -103,7 +105,7 @@ def check_pose_work(draw_order: Iterable[str], layer_of: Mapping[str, str],
     budget, or whose numbers are not finite; returns the pixel pairs it tests.
     `layer_of` / `clip_of` map mesh -> layer and layer -> the layer it clips to."""
     w, h = size
-    limit = raster_limit(w * h)
+    limit = min(raster_limit(w * h), LIMITS["max_reference_raster_pixels"])
     meshes_of: Dict[str, list] = {}
     for mesh_id, layer in layer_of.items():
         meshes_of.setdefault(layer, []).append(mesh_id)
@@ -126,7 +128,8 @@ def check_pose_work(draw_order: Iterable[str], layer_of: Mapping[str, str],
             masks_drawn.add(clip)
             total += sum(box_pixels(verts[m], triangles[m], size) for m in meshes_of.get(clip, []))
         if total > limit:
-            raise error(f"drawing this pose means testing {total / 1e6:.0f} million triangle "
-                        f"pixels, more than the {limit / 1e6:.0f} million the renderer tests per "
-                        "frame (overlapping or oversized triangles); export the model again")
+            raise error(f"drawing this pose means testing {total / 1e6:.1f} million triangle "
+                        f"pixels, more than the {limit / 1e6:.1f} million the reference renderer "
+                        "tests per frame (overlapping or oversized triangles, or a very large "
+                        "image); export the model again or render a smaller --size")
     return total

@@ -19,7 +19,8 @@ from .evaluate import Evaluator
 
 
 def _premultiplied(img: np.ndarray) -> np.ndarray:
-    f = img.astype(np.float32) / 255.0
+    f = img.astype(np.float32)
+    np.divide(f, 255.0, out=f)  # in place: the same numbers as f / 255, half the memory
     f[..., :3] *= f[..., 3:4]
     return f
 
