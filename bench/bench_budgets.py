@@ -101,6 +101,18 @@ def prepare(name: str, work: str) -> list:
             m["uvs"] = [0.1] * 1800000
             m["triangles"] = list(range(900000))
         _edit(web, many)
+    elif name == "json-124-mb":
+        # just under max_json_bytes: 6.5 M vertices of two-decimal numbers (refused: > 1 M vertices)
+        def huge(d):
+            m = _first_mesh_only(d)
+            m["vertices"] = m["uvs"] = "NUMBERS"
+            m["triangles"] = []
+        _edit(web, huge)
+        with open(model, encoding="utf-8") as fh:
+            text = fh.read()
+        numbers = "[" + ",".join(f"{x:.2f}" for x in np.random.default_rng(0).uniform(0, 9, 13_000_000)) + "]"
+        with open(model, "w", encoding="utf-8") as fh:
+            fh.write(text.replace('"NUMBERS"', numbers))
     elif name == "json-100k-deep":
         with open(model, "w") as fh:
             fh.write("[" * 100000 + "]" * 100000)
@@ -154,7 +166,7 @@ def prepare(name: str, work: str) -> list:
 
 
 CASES = ("atlas-30000x30000", "atlas-named-2000-times", "300k-huge-triangles", "900k-vertices",
-         "json-100k-deep", "psd-60000-layer", "raster-at-the-python-limit",
+         "json-100k-deep", "json-124-mb", "psd-60000-layer", "raster-at-the-python-limit",
          "largest-image-8192x8192", "layers-at-the-python-limit", "atlas-at-the-player-budget")
 
 

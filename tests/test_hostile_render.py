@@ -153,6 +153,19 @@ def _rects_over_budget(d):
     d["layers"] = d["layers"] + extra
 
 
+def _too_many_triangles(d):
+    m = d["meshes"][0]
+    m["vertices"], m["uvs"] = [0, 0, 1, 0, 0, 1], [0, 0, 1, 0, 0, 1]
+    m["triangles"] = [0, 1, 2] * 2000001
+    _drop_keyforms_of(d, m["id"])
+
+
+def _long_curve(d):
+    curve = d["motions"][0]["curves"][0]
+    curve["times"] = [i * 0.001 for i in range(100001)]
+    curve["values"] = [0.0] * 100001
+
+
 def _sparse(name, size, head=b""):
     def apply(folder, data):
         with open(folder / name, "wb") as fh:
@@ -218,6 +231,8 @@ MODEL_CASES = {
     "300k-thin-slivers": (edit(_thin_slivers), [], "million triangle pixels, more than the"),
     "keyforms-overflow-at-the-pose": (edit(_overflowing_keyforms), [],
                                       "not finite numbers (its keyforms overflow)"),
+    "over-2m-triangles": (edit(_too_many_triangles), [], "triangles, more than the 2000000 the runtime supports"),
+    "curve-over-100k-keys": (edit(_long_curve), [], "a curve of more than 100000 keys"),
 }
 
 OPTION_CASES = {

@@ -28,8 +28,17 @@ MAX_JSON_DEPTH = LIMITS["max_json_depth"]
 # A JSON string: quote, anything but quote or backslash, escapes, quote.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 # A number that may not fit a float: an exponent of 100 or more, or 300 digits in a row.
-# Only then are numbers parsed one by one (slow) to find the one that overflows.
-_MAY_OVERFLOW = re.compile(rb"[eE]\+?0*[1-9][0-9]{2,}|[0-9]{300,}")
+# Only then are numbers parsed one by one (slow) to find the one that overflows.  Each
+# search starts with a literal or is a plain find, so it runs at C speed (an alternation
+# took 11 s on a 124 MB file, these 0.5 s).
+_BIG_EXPONENTS = (re.compile(rb"e\+?0*[1-9][0-9]{2,}"), re.compile(rb"E\+?0*[1-9][0-9]{2,}"))
+_DIGIT_MARKS = bytes(49 if 48 <= b <= 57 else 48 for b in range(256))  # digit -> "1", else "0"
+
+
+def _may_overflow(stripped: bytes) -> bool:
+    if any(r.search(stripped) for r in _BIG_EXPONENTS):
+        return True
+    return stripped.translate(_DIGIT_MARKS).find(b"1" * 300) >= 0
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")  # every byte that is not a bracket
 
 
@@ -87,10 +96,10 @@ def parse_json(data: bytes, where: str, error: Type[ImageToRigError] = JsonTextE
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise error(f"{where} is not UTF-8 text (byte {exc.start})") from None
-    # Numbers are parsed by json's C code unless one may overflow (see _MAY_OVERFLOW);
+    # Numbers are parsed by json's C code unless one may overflow (_may_overflow);
     # NaN and Infinity always reach _no_constant.
     hooks = {"parse_constant": _no_constant}
-    if _MAY_OVERFLOW.search(stripped):
+    if _may_overflow(stripped):
         hooks.update(parse_float=_finite_float, parse_int=_plain_int)
     try:
         return json.loads(text, **hooks)

@@ -5,6 +5,8 @@ player's, web/constants.json "limits"):
 
 * the canvas: max_canvas a side (the schema's job elsewhere) and max_canvas_pixels;
 * the texture list: at most max_textures names;
+* triangles (max_triangles), keyform nodes (max_keyform_nodes), keyform
+  numbers (max_form_numbers) and motion curve keys (max_curve_keys);
 * the layers' atlas rectangles: together at most max_total_texture_pixels
   (each layer's pixels are copied out of its page, so a thousand layers on
   one huge rectangle would otherwise copy it a thousand times);
@@ -41,6 +43,24 @@ def check_model_budgets(data: dict) -> None:
         raise DocumentError(f"the layers' atlas rectangles hold {rect_pixels / 1e6:.0f} megapixels "
                             f"together, more than the {LIMITS['max_total_texture_pixels'] / 1e6:.0f} "
                             "the runtime decodes; export the model again")
+    triangles = sum(len(m["triangles"]) // 3 for m in data["meshes"])
+    if triangles > LIMITS["max_triangles"]:
+        raise DocumentError(f"model.json has {triangles} triangles, more than the "
+                            f"{LIMITS['max_triangles']} the runtime supports")
+    form_numbers = 0
+    for k in data["keyforms"]:
+        nodes = int(np.prod([len(keys) for keys in k["keys"]] or [1]))
+        if nodes > LIMITS["max_keyform_nodes"]:
+            raise DocumentError(f"keyform of {k['target']!r} has {nodes} nodes, more than the "
+                                f"{LIMITS['max_keyform_nodes']} the runtime supports")
+        form_numbers += len(k["forms"])
+    if form_numbers > LIMITS["max_form_numbers"]:
+        raise DocumentError("the keyforms hold more numbers than the runtime supports")
+    for m in data["motions"]:
+        for c in m["curves"]:
+            if max(len(c["times"]), len(c["values"])) > LIMITS["max_curve_keys"]:
+                raise DocumentError(f"motion {m['id']!r} has a curve of more than "
+                                    f"{LIMITS['max_curve_keys']} keys")
     masks = {l["clip_to"] for l in data["layers"] if l.get("clip_to")}
     check_rest_raster_area((width, height), _meshes(data), masks, DocumentError)
 
