@@ -15,6 +15,12 @@ from typing import Iterable
 
 from .image_in import MAX_PIXELS
 
+try:  # psd-tools 1.26 limits what its parser materialises; older versions have no such error
+    from psd_tools import ParseLimitError
+except ImportError:  # pragma: no cover - depends on the installed psd-tools
+    class ParseLimitError(ValueError):
+        """Stands in for psd-tools' own where it has none."""
+
 MAX_LAYER_PIXELS = MAX_PIXELS
 MAX_TOTAL_LAYER_PIXELS = 4 * MAX_PIXELS
 

@@ -188,9 +188,8 @@ def load_psd(path: str) -> PsdImport:
         raise PsdInputError("reading PSD files needs the psd-tools package") from None
     if not os.path.isfile(path):
         raise PsdInputError(f"the file {path!r} does not exist")
-    from psd_tools import ParseLimitError
-
-    from .psd_budget import layer_size_problem, parse_limit_message, undecodable_layer_message
+    from .psd_budget import (ParseLimitError, layer_size_problem, parse_limit_message,
+                             undecodable_layer_message)
 
     try:
         psd = PSDImage.open(path)
