@@ -6,8 +6,9 @@ rigged as one: the second face deformed with the first one's warps and tore.
 `check_one_character` runs after the landmarks stage and looks for more faces
 than the one the landmarks found (the "rigged" face):
 
-* animeface's other detections (when it is installed and asked for), of a
-  likelihood and a size comparable to the rigged face;
+* animeface's other detections on the whole image (the landmarks stage keeps
+  them in FaceLandmarks.detected), of a fair likelihood and a size comparable
+  to the rigged face;
 * our own face finder (landmarks.detect_fallback) run on each other large
   piece of the foreground that holds no face yet: a character standing apart
   is a separate piece of foreground.
@@ -187,10 +188,12 @@ def check_one_character(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks,
     rigged = tuple(int(v) for v in lm.face_box)
     mask = np.asarray(mask, bool)
     faces: List[Box] = [rigged]
-    if use_animeface:
-        for box in _animeface_boxes(rgba):
-            if _comparable(box, rigged) and _distinct(box, faces):
-                faces.append(box)
+    # animeface's other faces on the whole image: the landmarks stage ran it already (and
+    # when it found none there, it finds none here either)
+    for box, likelihood in getattr(lm, "detected", []):
+        box = tuple(int(v) for v in box)
+        if likelihood >= MIN_ANIMEFACE_LIKELIHOOD and _comparable(box, rigged) and _distinct(box, faces):
+            faces.append(box)
     labels, small_labels, pieces = _pieces(mask)
     for label, _ in pieces:
         if any(_piece_of(labels, b) == label for b in faces):
