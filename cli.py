@@ -136,9 +136,14 @@ def command_rig(args) -> int:
     from .core.model.errors import ImageToRigError
     from .core.formats.output_folder import (FolderLock, OutputFolderError, check_target, make_staging,
                                      plain_os_error, swap_in)
-    from .core.pipeline import PipelineOptions, run_pipeline
+    from .core.pipeline import (PipelineOptions, PipelineOptionsError, check_mesh_density,
+                                run_pipeline)
 
     started = time.perf_counter()
+    try:  # argparse's float takes inf and nan: the range is the pipeline's to say
+        check_mesh_density(args.mesh_density)
+    except PipelineOptionsError as exc:
+        raise CliError(str(exc)) from None
     stem = os.path.splitext(os.path.basename(args.input))[0] or "rig"
     settings = {"model_paths": _model_paths(args.model), "seed": args.seed, "steps": args.steps,
                 "strength": args.strength}
@@ -372,15 +377,6 @@ def command_convert_weights(args) -> int:
     return 0
 
 
-def _mesh_density(text: str) -> float:
-    from .core.pipeline import PipelineOptionsError, check_mesh_density
-
-    try:
-        return check_mesh_density(text)
-    except PipelineOptionsError as exc:  # argparse says it in one line, exit 2
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m image_to_rig",
                                      description="Turn one character illustration into a 2D rig.")
@@ -390,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     rig.add_argument("--out", required=True, help="output folder")
     rig.add_argument("--no-animeface", action="store_true",
                      help="use the built-in face detector only")
-    rig.add_argument("--mesh-density", type=_mesh_density, default=1.0,
+    rig.add_argument("--mesh-density", type=float, default=1.0,
                      help="scale the number of mesh vertices, 0.25 to 4 (default 1.0)")
     rig.add_argument("--preview", action="store_true", help="also write preview.gif of the idle motion")
     ai = rig.add_argument_group("AI backends (optional; see requirements-ai.txt)")

@@ -4,7 +4,8 @@
 `run_case` starts `python -m image_to_rig ...` (through a tiny launcher that
 may first apply a `patch`, e.g. to make the disk look full) in its own
 process, and reaps it with wait4: the exit code, stderr, wall time and the
-process's own peak resident memory come back in a `CaseResult`.  A case that
+process's own peak resident memory (VmHWM, which it records as it exits)
+come back in a `CaseResult`.  A case that
 runs past its timeout is killed and reported as such, never left running.
 
 `Sandbox` is a folder a case may touch: a snapshot of everything in it
@@ -37,9 +38,28 @@ TESTS = os.path.join(REPO, "tests")
 BUDGET_SECONDS = 20.0
 BUDGET_MB = 2048.0
 
+# The launcher records its own peak memory (VmHWM) when it exits: wait4's
+# ru_maxrss would also count the pages the child shared with this (large)
+# test process between fork and exec.
 LAUNCH = ("import sys; sys.path.insert(0, {tests!r}); import conftest\n"
+          "import atexit, os\n"
+          "def _record_peak(path=os.environ.get('IMAGE_TO_RIG_TEST_PEAK_FILE')):\n"
+          "    if path:\n"
+          "        with open('/proc/self/status') as fh:\n"
+          "            kb = [l.split()[1] for l in fh if l.startswith('VmHWM:')]\n"
+          "        with open(path, 'w') as fh:\n"
+          "            fh.write(kb[0] if kb else '')\n"
+          "atexit.register(_record_peak)\n"
           "{patch}\n"
           "from image_to_rig.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def _recorded_peak_mb(path: str, fallback_kb: float) -> float:
+    try:
+        with open(path) as fh:
+            return float(fh.read().strip()) / 1024.0
+    except (OSError, ValueError):
+        return fallback_kb / 1024.0
 
 
 @dataclass
@@ -83,6 +103,7 @@ def run_case(args: Sequence[str], cwd: str, patch: str = "", timeout: float = 12
     full_env.setdefault("TMPDIR", cwd)
     with tempfile.TemporaryDirectory(prefix="hostile-io-") as io_dir:
         out_path, err_path = os.path.join(io_dir, "out"), os.path.join(io_dir, "err")
+        peak_path = full_env["IMAGE_TO_RIG_TEST_PEAK_FILE"] = os.path.join(io_dir, "peak")
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             t0 = time.perf_counter()
             proc = subprocess.Popen([*prefix, *launcher(patch), *args], cwd=cwd, env=full_env,
@@ -104,7 +125,7 @@ def run_case(args: Sequence[str], cwd: str, patch: str = "", timeout: float = 12
             stdout = fh.read()
         with open(err_path, encoding="utf-8", errors="replace") as fh:
             stderr = fh.read()
-    peak_mb = usage.ru_maxrss / 1024.0  # kilobytes on Linux
+        peak_mb = _recorded_peak_mb(peak_path, usage.ru_maxrss)  # kilobytes on Linux
     return CaseResult(proc.returncode, stdout, stderr, seconds, peak_mb, timed_out)
 
 
@@ -179,8 +200,16 @@ for name, src in spec["copy"].items():
     shutil.copytree(src, os.path.join(mnt, name), symlinks=True)
 if spec.get("read_only"):
     subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
-child = subprocess.Popen(spec["command"], cwd=spec["cwd"], env=dict(os.environ, **spec["env"]))
+peak_file = spec["listing"] + ".peak"
+child = subprocess.Popen(spec["command"], cwd=spec["cwd"],
+                         env=dict(os.environ, IMAGE_TO_RIG_TEST_PEAK_FILE=peak_file, **spec["env"]))
 _, status, usage = os.wait4(child.pid, 0)
+try:
+    with open(peak_file) as fh:
+        peak_kb = float(fh.read().strip())
+    os.unlink(peak_file)
+except (OSError, ValueError):
+    peak_kb = usage.ru_maxrss
 child.returncode = os.waitstatus_to_exitcode(status)
 listing = {}
 for root, dirs, files in os.walk(mnt):
@@ -191,7 +220,7 @@ for root, dirs, files in os.walk(mnt):
     for name in dirs:
         listing[os.path.relpath(os.path.join(root, name), mnt) + "/"] = "dir"
 with open(spec["listing"], "w") as fh:
-    json.dump({"files": listing, "peak_kb": usage.ru_maxrss}, fh)
+    json.dump({"files": listing, "peak_kb": peak_kb}, fh)
 sys.exit(child.returncode)
 '''
 

@@ -60,8 +60,8 @@ def _run_refused(tmp_path, good, args, fragment, make_input=None, patch=""):
 # ------------------------------------------------------------------ options
 @pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e400", "-1", "0", "0.1", "100", "abc"])
 def test_mesh_density_out_of_range_is_refused(tmp_path, good, value):
-    fragment = ("the mesh density must be a number" if value != "abc"
-                else "the mesh density must be a number, got 'abc'")
+    fragment = ("the mesh density must be a number from 0.25 to 4.0" if value != "abc"
+                else "argument --mesh-density: invalid float value: 'abc'")
     result = _run_refused(tmp_path, good, ["{in}/girl.png", f"--mesh-density={value}"], fragment)
     assert result.seconds < 10
 
