@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -40,8 +41,11 @@ def write_layer_pngs(doc, folder: str) -> List[str]:
     for index, layer in enumerate(doc.layers):
         name = f"{index:02d}_{layer.id}.png"
         rgba = layer.full_canvas(doc.canvas)
-        if not cv2.imwrite(os.path.join(folder, name), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)):
-            raise CliError(f"could not write {os.path.join(folder, name)}")
+        ok, data = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+        if not ok:
+            raise CliError(f"could not encode layer {layer.id} as PNG")
+        with open(os.path.join(folder, name), "wb") as fh:  # a full disk raises OSError here
+            fh.write(data.tobytes())
         names.append(name)
     return names
 
@@ -132,9 +136,14 @@ def command_rig(args) -> int:
     from .core.model.errors import ImageToRigError
     from .core.formats.output_folder import (FolderLock, OutputFolderError, check_target, make_staging,
                                      plain_os_error, swap_in)
-    from .core.pipeline import PipelineOptions, run_pipeline
+    from .core.pipeline import (PipelineOptions, PipelineOptionsError, check_mesh_density,
+                                run_pipeline)
 
     started = time.perf_counter()
+    try:  # argparse's float takes inf and nan: the range is the pipeline's to say
+        check_mesh_density(args.mesh_density)
+    except PipelineOptionsError as exc:
+        raise CliError(str(exc)) from None
     stem = os.path.splitext(os.path.basename(args.input))[0] or "rig"
     settings = {"model_paths": _model_paths(args.model), "seed": args.seed, "steps": args.steps,
                 "strength": args.strength}
@@ -192,6 +201,16 @@ def command_rig(args) -> int:
     return 0
 
 
+def _blender_reason(exc: RuntimeError) -> str:
+    """A Blender operator's error report in plain words."""
+    text = " ".join(str(exc).replace("Error:", " ").split())
+    if "No space left" in text:
+        return "the disk is full"
+    if "Permission denied" in text:
+        return "permission denied"
+    return text[:200] or "no reason given"
+
+
 def _write_rig_outputs(result, staging: str, stem: str, args, started: float) -> None:
     """Every result file into the staging folder (the swap puts them in place)."""
     from .core.formats.export_folder import ExportError
@@ -214,12 +233,17 @@ def _write_rig_outputs(result, staging: str, stem: str, args, started: float) ->
         from .core.formats.export_folder import export_folder
         try:
             export_folder(gathered, os.path.join(staging, "web"), warnings=result.warnings)
-        except ExportError as exc:
-            raise CliError(str(exc)) from None
+        except ExportError as exc:  # said of the staging folder: say it of the user's
+            reason = str(exc).replace(f" beside {os.path.realpath(os.path.join(staging, 'web'))}", "")
+            raise CliError(f"{reason}; nothing was changed in {os.path.abspath(args.out)}") from None
         timings["export"] = round(time.perf_counter() - t0, 4)
         t0 = time.perf_counter()
         blend = os.path.join(staging, f"{stem}.blend")
-        bpy.ops.wm.save_as_mainfile(filepath=blend, compress=True)
+        try:
+            bpy.ops.wm.save_as_mainfile(filepath=blend, compress=True)
+        except RuntimeError as exc:  # Blender's own report, e.g. "Error: No space left on device"
+            raise CliError(f"Blender could not save {stem}.blend beside the output folder "
+                           f"({_blender_reason(exc)}); nothing was changed there") from None
         if not os.path.isfile(blend):  # Blender reports a failed save only in its log
             raise CliError(f"Blender could not save {stem}.blend beside the output folder "
                            "(is the disk full?); nothing was changed there")
@@ -247,9 +271,13 @@ def parse_params(items: List[str]) -> Dict[str, float]:
         if not sep or not key:
             raise CliError(f"--param needs ID=VALUE, got {item!r}")
         try:
-            values[key.strip()] = float(raw)
+            value = float(raw)
         except ValueError:
             raise CliError(f"--param {key}: {raw!r} is not a number") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise CliError(f"--param {key}: {raw!r} is not a finite number; give a value in "
+                           "the parameter's range (it is clamped to it)")
+        values[key.strip()] = value
     return values
 
 
@@ -257,58 +285,69 @@ def _cubism_render(path: str):
     """(parameter ids, render function) of a .moc3, or of a model3.json naming one."""
     from .core.formats.moc3 import Moc3Error
     from .core.formats.moc3_runtime import open_cubism_model, render_drawables
+    from .core.runtime.raster_budget import check_image_size
 
     try:
         moc, model, pages = open_cubism_model(path)
     except Moc3Error as exc:
         raise CliError(f"cannot render {os.path.basename(path)}: {exc}") from None
-    return set(model.param_ids), lambda values, size: render_drawables(
-        moc, model.evaluate(values), pages, size)
+    def draw(values, size):
+        if size is None:
+            w, h = moc.canvas.width, moc.canvas.height
+            if not (math.isfinite(w) and math.isfinite(h)):
+                raise CliError(f"cannot render {os.path.basename(path)}: its canvas size is not "
+                               "a finite number")
+            size = (int(round(w)), int(round(h)))
+            check_image_size(*size, what=f"the canvas of {os.path.basename(path)}")
+        return render_drawables(moc, model.evaluate(values), pages, size)
+
+    return set(model.param_ids), draw
 
 
 def _names_a_moc3(path: str) -> bool:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            moc = json.load(fh).get("FileReferences", {}).get("Moc", "")
-    except (OSError, ValueError, AttributeError):
-        return False
+    from .core.formats.json_text import read_json_or_none
+
+    data = read_json_or_none(path, lambda d: isinstance(d, dict))
+    refs = data.get("FileReferences") if data else None
+    moc = refs.get("Moc", "") if isinstance(refs, dict) else ""
     return isinstance(moc, str) and moc.endswith(".moc3")
 
 
 def command_render(args) -> int:
-    import cv2
-
-    from .core.model.document import DocumentError
-    from .core.runtime.render import Renderer
+    from .core.formats.image_out import check_png_target, write_png
+    from .core.formats.model_budget import check_reference_render_work
     from .core.formats.model_json import load_model
+    from .core.formats.render_request import model_own_files, parse_size
+    from .core.model.errors import ImageToRigError
+    from .core.runtime.raster_budget import check_image_size
+    from .core.runtime.render import Renderer
+    from .core.runtime.render_bounded import render_bounded
 
-    if args.model.endswith(".moc3") or (args.model.endswith(".model3.json") and _names_a_moc3(args.model)):
-        known, draw = _cubism_render(args.model)
-    else:
-        try:
-            doc = load_model(args.model)
-        except DocumentError as exc:
-            raise CliError(str(exc)) from None
-        known = {p.id for p in doc.parameters}
-        renderer = Renderer(doc)
-        draw = lambda values, size: renderer.render(values, size=size)  # noqa: E731
-    values = parse_params(args.param)
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise CliError(f"unknown parameter(s) {', '.join(unknown)}; the model has: "
-                       f"{', '.join(sorted(known))}")
-    size = None
-    if args.size:
-        try:
-            w, h = (int(v) for v in args.size.lower().split("x"))
-        except ValueError:
-            raise CliError(f"--size needs WIDTHxHEIGHT, got {args.size!r}") from None
-        size = (w, h)
-    img = draw(values, size)
-    out = os.path.abspath(args.output)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    if not cv2.imwrite(out, cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)):
-        raise CliError(f"could not write {out} (use a .png name in a writable folder)")
+    try:  # what the command line asks is checked before any work
+        out = check_png_target(args.output)
+        values = parse_params(args.param)
+        size = parse_size(args.size) if args.size else None
+        if size is not None:
+            check_image_size(*size, what="--size")
+        if os.path.isdir(args.model):
+            raise CliError(f"{args.model} is a folder; give the model.json (or .moc3) in it")
+        if os.path.exists(out):  # never over one of the model's own files
+            out = check_png_target(out, model_own_files(args.model))
+        if args.model.endswith(".moc3") or (args.model.endswith(".model3.json")
+                                            and _names_a_moc3(args.model)):
+            known, draw = _cubism_render(args.model)
+        else:
+            renderer = Renderer(load_model(  # drawing budget at rest, before any decoding
+                args.model, lambda data: check_reference_render_work(data, size)))
+            known = {p.id for p in renderer.doc.parameters}
+            draw = lambda values, size: render_bounded(renderer, values, size)  # noqa: E731
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise CliError(f"unknown parameter(s) {', '.join(unknown)}; the model has: "
+                           f"{', '.join(sorted(known))}")
+        write_png(out, draw(values, size))
+    except ImageToRigError as exc:
+        raise CliError(str(exc)) from None
     if not args.quiet:
         print(f"wrote {out}", file=sys.stderr)
     return 0
@@ -348,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     rig.add_argument("--no-animeface", action="store_true",
                      help="use the built-in face detector only")
     rig.add_argument("--mesh-density", type=float, default=1.0,
-                     help="scale the number of mesh vertices (default 1.0)")
+                     help="scale the number of mesh vertices, 0.25 to 4 (default 1.0)")
     rig.add_argument("--preview", action="store_true", help="also write preview.gif of the idle motion")
     ai = rig.add_argument_group("AI backends (optional; see requirements-ai.txt)")
     ai.add_argument("--foreground", default="builtin", help="foreground backend: builtin or isnet")

@@ -6,6 +6,7 @@ decompose -> complete -> mesh + rig -> motions.  Export is separate
 """
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 import tracemalloc
@@ -15,6 +16,7 @@ from typing import Callable, Dict, List, Optional, Union
 import numpy as np
 
 from .model.document import Canvas, RigDocument
+from .model.errors import ImageToRigError
 from .formats.image_in import load_image
 from .stages.hair_physics import default_hair_physics
 
@@ -74,15 +76,34 @@ class PipelineResult:
 
 
 STAGES = ("foreground", "landmarks", "decompose", "complete", "rig", "motions")
+MESH_DENSITY_RANGE = (0.25, 4.0)  # the panel's slider range (registration.py)
+
+
+class PipelineOptionsError(ImageToRigError):
+    """An option is out of its range; the message says which and what it takes."""
+
+
+def check_mesh_density(value) -> float:
+    """The mesh density as a float in MESH_DENSITY_RANGE, or PipelineOptionsError."""
+    lo, hi = MESH_DENSITY_RANGE
+    try:
+        density = float(value)
+    except (TypeError, ValueError):
+        raise PipelineOptionsError(f"the mesh density must be a number, got {value!r}") from None
+    if not (math.isfinite(density) and lo <= density <= hi):
+        raise PipelineOptionsError(f"the mesh density must be a number from {lo} to {hi} "
+                                   f"(1.0 is the default), got {value!r}")
+    return density
 
 
 def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptions] = None,
                  progress: Optional[ProgressCallback] = None) -> PipelineResult:
     """Run every stage on an image path or an RGBA array; raise ValueError subclasses
     with a plain message on bad input.  `progress` may raise PipelineCancelled."""
-    from .stages import complete, decompose, foreground, landmarks, rig
+    from .stages import complete, decompose, faces, foreground, landmarks, rig
 
     options = options or PipelineOptions()
+    check_mesh_density(options.mesh_density)
     timings: List[StageTiming] = []
     warnings: List[str] = []
 
@@ -135,6 +156,10 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
         step(1, "landmarks")
         t0 = time.perf_counter()
         lm = landmarks.detect_landmarks(rgba, mask, use_animeface=options.use_animeface)
+        # more than one character: rig the one found, leave the others out (or refuse)
+        face_check = faces.check_one_character(rgba, mask, lm, use_animeface=options.use_animeface)
+        mask = face_check.mask
+        warnings.extend(face_check.warnings)
         timings.append(StageTiming("landmarks", time.perf_counter() - t0))
 
         step(2, "decompose")
@@ -171,6 +196,7 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
         _finish(doc, timings, progress)
 
         found = {"landmarks": lm.source, "face_confidence": round(float(lm.confidence), 3),
+                 "faces": face_check.report(),
                  "tags": sorted({l.tag for l in layers}),
                  "generated": sorted(l.id for l in layers if l.generated)}
         for p in doc.parameters:

@@ -27,7 +27,6 @@ Semantics, as measured against the Core:
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
+from .atlas_in import read_atlas_pages
+from .json_text import read_json, read_json_or_none
 from .moc3 import Moc3Error, Moc3File, read_moc3
 from ..runtime.render import rasterize_uv
 
@@ -355,11 +356,8 @@ def open_cubism_model(path: str):
         candidates = [n for n in sorted(os.listdir(folder)) if n.endswith(".model3.json")]
         model3_path = None
         for name in candidates:
-            try:
-                with open(os.path.join(folder, name), encoding="utf-8") as fh:
-                    refs = json.load(fh).get("FileReferences", {})
-            except (OSError, ValueError, AttributeError):
-                continue
+            data = read_json_or_none(os.path.join(folder, name), lambda d: isinstance(d, dict))
+            refs = data.get("FileReferences") if data else None
             if isinstance(refs, dict) and refs.get("Moc") == os.path.basename(path):
                 model3_path = os.path.join(folder, name)
                 break
@@ -368,12 +366,9 @@ def open_cubism_model(path: str):
                             f"textures are listed there")
     where = os.path.basename(model3_path)
     try:
-        with open(model3_path, encoding="utf-8") as fh:
-            refs = json.load(fh)["FileReferences"]
+        refs = read_json(model3_path, Moc3Error, where=where)["FileReferences"]
         moc_name, textures = refs["Moc"], list(refs["Textures"])
-    except OSError as exc:
-        raise Moc3Error(f"cannot read {where}: {exc.strerror}") from None
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         raise Moc3Error(f"{where} is not a Cubism model3.json (it needs FileReferences with Moc "
                         f"and Textures)") from None
     moc_path = os.path.join(folder, _safe_name(moc_name, "Moc", where))
@@ -385,12 +380,8 @@ def open_cubism_model(path: str):
     except OSError as exc:
         raise Moc3Error(f"cannot read {moc_name}: {exc.strerror}") from None
     model = Moc3Model(moc)
-    pages = []
-    for name in textures:
-        img = cv2.imread(os.path.join(folder, _safe_name(name, "texture", where)), cv2.IMREAD_UNCHANGED)
-        if img is None or img.ndim != 3 or img.shape[2] not in (3, 4):
-            raise Moc3Error(f"texture {name} named in {where} is missing or not an image")
-        pages.append(cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA if img.shape[2] == 4 else cv2.COLOR_BGR2RGBA))
+    # Checked by their PNG headers against the budgets before decoding (core/formats/atlas_in.py).
+    pages = read_atlas_pages(folder, [_safe_name(n, "texture", where) for n in textures], Moc3Error)
     used = moc["art_meshes.texture"]
     if len(used) and int(used.max()) >= len(pages):
         raise Moc3Error(f"{moc_name} draws from texture {int(used.max())}, but {where} lists "

@@ -14,6 +14,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from ..model.constants import LIMITS
+from .model_budget import check_model_budgets
 from ..model.physics import (PhysicsInput, PhysicsOutput, PhysicsSetting, PhysicsVertex,
                              validate_physics)
 from ..model.strength import baked_curve, baked_forms
@@ -122,9 +123,12 @@ def _check_numbers(values: list, what: str) -> np.ndarray:
     if any(isinstance(v, bool) for v in values[:1]):
         raise DocumentError(f"{what}: expected numbers")
     try:
-        arr = np.asarray(values, dtype=np.float64)
+        arr = np.asarray(values)
     except (TypeError, ValueError):
         raise DocumentError(f"{what}: expected a flat list of numbers") from None
+    if arr.size and arr.dtype.kind not in "iuf":  # text such as "1" is not a number (the player agrees)
+        raise DocumentError(f"{what}: expected a flat list of numbers")
+    arr = arr.astype(np.float64)
     if arr.ndim != 1 or not np.all(np.isfinite(arr)):
         raise DocumentError(f"{what}: expected a flat list of finite numbers")
     return arr
@@ -162,11 +166,14 @@ def validate_runtime(data: dict) -> None:
         _check_numbers(k["forms"], f"keyform of {k.get('target')!r}")
     if total > MAX_VERTICES:
         raise DocumentError("model.json has more vertices than the runtime supports")
+    check_model_budgets(data)  # canvas, textures, atlas rects, raster area (the player's budgets)
 
 
-def from_runtime(data: dict, textures: Sequence[np.ndarray]) -> RigDocument:
-    """Rebuild a rig document from model.json and its decoded atlas images (RGBA)."""
-    validate_runtime(data)
+def from_runtime(data: dict, textures: Sequence[np.ndarray], validated: bool = False) -> RigDocument:
+    """Rebuild a rig document from model.json and its decoded atlas images (RGBA);
+    `validated` when validate_runtime(data) has already passed."""
+    if not validated:
+        validate_runtime(data)
     canvas = Canvas(int(data["canvas"]["width"]), int(data["canvas"]["height"]))
     doc = RigDocument(canvas=canvas, source=data.get("source", ""))
     for p in data["parameters"]:
@@ -240,29 +247,24 @@ def from_runtime(data: dict, textures: Sequence[np.ndarray]) -> RigDocument:
     return doc
 
 
-def load_model(path: str) -> RigDocument:
-    """Load an exported model.json (and its atlas PNGs beside it)."""
-    import cv2
+def load_model(path: str, before_decoding=None) -> RigDocument:
+    """Load an exported model.json (and its atlas PNGs beside it).  The JSON is
+    read within the size, depth and finite-number rules (core/formats/json_text.py)
+    and validated, budgets included, before any atlas page is decoded; the pages
+    are checked by their PNG headers first (core/formats/atlas_in.py).
+    `before_decoding(data)` may refuse the validated model (raise) before that."""
+    from .atlas_in import read_atlas_pages
+    from .json_text import read_json
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise DocumentError(f"cannot read {path}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise DocumentError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    data = read_json(path, DocumentError)
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise DocumentError(f"{path} is not an Image to Rig model.json")
-    textures = []
+    validate_runtime(data)
+    if before_decoding is not None:
+        before_decoding(data)
     folder = os.path.dirname(os.path.abspath(path))
-    for name in data.get("textures", []):
-        if not isinstance(name, str) or os.path.basename(name) != name:
-            raise DocumentError("texture names must be plain file names beside model.json")
-        img = cv2.imread(os.path.join(folder, name), cv2.IMREAD_UNCHANGED)
-        if img is None or img.ndim != 3 or img.shape[2] != 4:
-            raise DocumentError(f"atlas {name} is missing or not an RGBA PNG")
-        textures.append(cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA))
-    return from_runtime(data, textures)
+    textures = read_atlas_pages(folder, data["textures"], DocumentError)
+    return from_runtime(data, textures, validated=True)
 
 
 def physics_to_runtime(settings: Sequence[PhysicsSetting]) -> List[dict]:

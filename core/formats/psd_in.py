@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+import struct
+import zlib
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -186,13 +188,24 @@ def load_psd(path: str) -> PsdImport:
         raise PsdInputError("reading PSD files needs the psd-tools package") from None
     if not os.path.isfile(path):
         raise PsdInputError(f"the file {path!r} does not exist")
+    from .psd_budget import (ParseLimitError, layer_size_problem, parse_limit_message,
+                             undecodable_layer_message)
+
     try:
         psd = PSDImage.open(path)
+    except ParseLimitError as exc:
+        raise PsdInputError(parse_limit_message(exc)) from None
     except Exception as exc:  # psd-tools raises many kinds on corrupt files
         raise PsdInputError(f"{os.path.basename(path)!r} is not a readable PSD ({exc.__class__.__name__})") from None
     if psd.width * psd.height > MAX_PIXELS:
         raise PsdInputError(f"{os.path.basename(path)!r} is {psd.width}x{psd.height} pixels; "
                             f"the limit is {MAX_PIXELS // 1_000_000} megapixels")
+    try:  # every layer's size from its record, before any is decoded
+        problem = layer_size_problem(psd.descendants())
+    except ParseLimitError as exc:
+        raise PsdInputError(parse_limit_message(exc)) from None
+    if problem:
+        raise PsdInputError(problem)
     canvas = Canvas(int(psd.width), int(psd.height))
     warnings: List[str] = []
     skipped: List[str] = []
@@ -213,7 +226,12 @@ def load_psd(path: str) -> PsdImport:
             if child.bbox[2] <= child.bbox[0] or child.bbox[3] <= child.bbox[1]:
                 skipped.append(f"{child.name} (empty)")
                 continue
-            rgba = _layer_rgba(child)
+            try:
+                rgba = _layer_rgba(child)
+            except ParseLimitError as exc:
+                raise PsdInputError(parse_limit_message(exc)) from None
+            except (ValueError, OSError, EOFError, zlib.error, struct.error):
+                raise PsdInputError(undecodable_layer_message(child.name)) from None
             if rgba is None or rgba[..., 3].max() == 0:
                 skipped.append(f"{child.name} (empty)")
                 continue
@@ -269,7 +287,15 @@ def load_psd(path: str) -> PsdImport:
             if layer.follows:
                 near = next(t for t in tagged if t.id == layer.follows)
                 layer.side = near.side
-    composite = np.array(psd.composite().convert("RGBA"))
+    try:
+        composite = np.array(psd.composite().convert("RGBA"))
+    except ParseLimitError as exc:
+        raise PsdInputError(parse_limit_message(exc)) from None
+    except (ValueError, OSError, EOFError, zlib.error, struct.error):
+        # a damaged flattened image: nothing downstream needs it, the layers are read
+        warnings.append("the PSD's flattened image is damaged (the file may be cut short); "
+                        "its layers were used")
+        composite = np.zeros((0, 0, 4), np.uint8)
     if composite.shape[:2] != (canvas.height, canvas.width):
         composite = np.zeros((canvas.height, canvas.width, 4), np.uint8)
     _set_visible_masks(layers, canvas)

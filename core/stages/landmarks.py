@@ -36,6 +36,8 @@ class FaceLandmarks:
     brow_r: Optional[Box] = None
     iris_rgb_l: Optional[Tuple[int, int, int]] = None
     iris_rgb_r: Optional[Tuple[int, int, int]] = None
+    # every face the detector saw, (box, likelihood), for counting characters (core/stages/faces.py)
+    detected: List[Tuple[Box, float]] = field(default_factory=list)
 
     # --- helpers ------------------------------------------------------------
     def eye(self, side: str) -> Box:
@@ -169,6 +171,7 @@ def detect_with_animeface(rgba: np.ndarray) -> Optional[FaceLandmarks]:
     if eye_img_left[0] > eye_img_right[0]:
         eye_img_left, eye_img_right = eye_img_right, eye_img_left
     return FaceLandmarks(
+        detected=[(box(g.face), float(g.likelihood)) for g in faces],
         face_box=box(f.face), eye_l=eye_img_right, eye_r=eye_img_left, nose=point(f.nose),
         mouth=box(f.mouth), chin=point(f.chin), skin_rgb=colour(f.skin), hair_rgb=colour(f.hair),
         source="animeface", confidence=float(min(1.0, max(0.0, f.likelihood))),
