@@ -157,8 +157,6 @@ IMAGE_CASES = {
     "text-as-png": (lambda f: (f / "art.png").write_text("hello"), "not an image"),
     "empty-file": (lambda f: (f / "art.png").write_bytes(b""), "art.png"),
     "tiny": (lambda f: cv2.imwrite(str(f / "art.png"), np.zeros((4, 4, 4), np.uint8)), "art.png"),
-    "greyscale": (lambda f: cv2.imwrite(str(f / "art.png"), cv2.cvtColor(
-        cv2.imread(str(f / "girl.png")), cv2.COLOR_BGR2GRAY)), "greyscale"),
     "a-folder": (lambda f: (f / "art.png").mkdir(), "art.png"),
 }
 
@@ -167,6 +165,17 @@ IMAGE_CASES = {
 def test_hostile_image_input_is_refused(tmp_path, good, case):
     make, fragment = IMAGE_CASES[case]
     _run_refused(tmp_path, good, ["{in}/art.png"], fragment, make_input=make)
+
+
+def _greyscale(f):
+    cv2.imwrite(str(f / "art.png"), cv2.cvtColor(cv2.imread(str(f / "girl.png")), cv2.COLOR_BGR2GRAY))
+
+
+def test_greyscale_art_without_animeface_is_refused_in_plain_words(tmp_path, good):
+    """animeface reads shapes and rigs greyscale drawings; the built-in face
+    finder needs skin tones and says so (the Windows case, no animeface wheel)."""
+    _run_refused(tmp_path, good, ["{in}/art.png", "--no-animeface"], "greyscale",
+                 make_input=_greyscale)
 
 
 def test_a_missing_input_is_refused(tmp_path, good):
