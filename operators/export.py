@@ -2,9 +2,11 @@
 """Export the rig the user edited: gather the scene, write the web folder."""
 from __future__ import annotations
 
-import traceback
+import logging
 
 import bpy
+
+log = logging.getLogger(__name__)
 
 
 class IMAGE_TO_RIG_OT_export(bpy.types.Operator):
@@ -37,7 +39,7 @@ class IMAGE_TO_RIG_OT_export(bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         except Exception as exc:
-            traceback.print_exc()
+            log.exception("Image to Rig: the export failed")
             self.report({"ERROR"}, f"Export failed: {type(exc).__name__}: {exc}")
             return {"CANCELLED"}
         context.scene.image_to_rig.status = f"Exported to {out}"

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import bpy
 
+from ..scene import keys as K
+
 CATEGORY = "Image to Rig"
 LOW_CONFIDENCE = 0.5
 
 
 def confidence_of(rig, meta) -> float:
-    from ..scene.physics import confidence_prop
-    return float(rig.get(confidence_prop(meta["id"]), meta.get("confidence", 1.0)))
+    return float(rig.get(K.confidence_prop(meta["id"]), meta.get("confidence", 1.0)))
 
 
 def _rig(context):
-    from ..scene import rig_in_context
-    return rig_in_context(context)
+    return K.rig_in_context(context)
 
 
 class _Sidebar:
@@ -55,9 +55,8 @@ class IMAGE_TO_RIG_PT_parameters(_RigPanel, bpy.types.Panel):
     bl_label = "Parameters"
 
     def draw(self, context):
-        from ..scene import parameter_groups
         rig = _rig(context)
-        for group, params in parameter_groups(rig).items():
+        for group, params in K.parameter_groups(rig).items():
             box = self.layout.box()
             box.label(text=group)
             col = box.column(align=True)
@@ -83,13 +82,11 @@ class IMAGE_TO_RIG_PT_strengths(_RigPanel, bpy.types.Panel):
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
-        from ..scene import parameter_groups
-        from ..scene.drivers import strength_prop
         rig = _rig(context)
         col = self.layout.column(align=True)
-        for params in parameter_groups(rig).values():
+        for params in K.parameter_groups(rig).values():
             for meta in params:
-                prop = strength_prop(meta["id"])
+                prop = K.strength_prop(meta["id"])
                 if prop in rig:
                     col.prop(rig, f'["{prop}"]', text=meta.get("name") or meta["id"], slider=True)
 
@@ -105,14 +102,14 @@ class IMAGE_TO_RIG_PT_motions(_RigPanel, bpy.types.Panel):
         active = rig.animation_data.action if rig.animation_data else None
         col = layout.column(align=True)
         for action in motions_of_rig(rig):
-            motion_id = action.get("i2r_motion", action.name)
+            motion_id = action.get(K.MOTION, action.name)
             row = col.row(align=True)
             op = row.operator("image_to_rig.play_motion", text=motion_id,
                               icon="PLAY" if action == active else "ACTION",
                               depress=action == active)
             op.motion = motion_id
-            if hasattr(action, "i2r_strength"):
-                row.prop(action, "i2r_strength", text="Strength", slider=True)
+            if hasattr(action, K.ACTION_STRENGTH_PROP):
+                row.prop(action, K.ACTION_STRENGTH_PROP, text="Strength", slider=True)
         row = layout.row(align=True)
         row.operator("screen.animation_play", text="Play", icon="PLAY")
         row.operator("image_to_rig.talk", text="Talk from Audio", icon="SPEAKER")
@@ -165,11 +162,11 @@ class IMAGE_TO_RIG_PT_controls(_RigPanel, bpy.types.Panel):
         from ..scene.controls import SKIPPED_KEY, control_prop, owner_controls, pending_owners
         rig = _rig(context)
         layout = self.layout
-        owners = json.loads(rig.get("i2r_owners", "[]"))
+        owners = json.loads(rig.get(K.OWNERS, "[]"))
         skipped = json.loads(rig.get(SKIPPED_KEY, "{}"))
         pending = set(pending_owners(rig))
-        if "i2r_controls_live" in rig:
-            layout.prop(rig, '["i2r_controls_live"]', text="Live update (rebuild while dragging)")
+        if K.CONTROLS_LIVE in rig:
+            layout.prop(rig, f'["{K.CONTROLS_LIVE}"]', text="Live update (rebuild while dragging)")
         shown = False
         for owner, names in owner_controls().items():
             if owner not in owners or not any(control_prop(n) in rig for n in names):

@@ -14,9 +14,12 @@ import bpy
 import numpy as np
 from bpy_extras import anim_utils
 
+from . import keys as K
+from .keys import rig_of_action
+
 FIRST_FRAME = 1
-STRENGTH_KEY = "i2r_motion_strength"  # custom property of the Action: the truth
-PHYSICS_PARAMS_KEY = "i2r_physics_params"  # parameters whose keyframes physics baked
+STRENGTH_KEY = K.MOTION_STRENGTH  # custom property of the Action: the truth
+PHYSICS_PARAMS_KEY = K.PHYSICS_PARAMS  # parameters whose keyframes physics baked
 
 
 def motion_strength(action) -> float:
@@ -41,6 +44,12 @@ def action_fcurves(action) -> list:
     return list(bag.fcurves) if bag is not None else []
 
 
+def remove_fcurve(action, fcurve) -> None:
+    """Remove one F-Curve of the action's first slot."""
+    bag = anim_utils.action_get_channelbag_for_slot(action, action.slots[0])
+    bag.fcurves.remove(fcurve)
+
+
 def param_of_path(data_path: str) -> Optional[str]:
     if data_path.startswith('["') and data_path.endswith('"]'):
         return data_path[2:-2]
@@ -48,7 +57,7 @@ def param_of_path(data_path: str) -> Optional[str]:
 
 
 def base_curves(action) -> Dict[str, Tuple[List[float], List[float]]]:
-    return json.loads(action.get("i2r_base_curves", "{}"))
+    return json.loads(action.get(K.BASE_CURVES, "{}"))
 
 
 def scaled_values(rig, param: str, values, strength: float) -> np.ndarray:
@@ -87,16 +96,6 @@ def write_motion_keyframes(action, rig, scene) -> None:
         fc.update()
 
 
-def rig_of_action(action):
-    uid = action.get("i2r_rig")
-    if uid is None:
-        return None
-    for obj in bpy.data.objects:
-        if obj.type == "ARMATURE" and obj.get("i2r_uid") == uid:
-            return obj
-    return None
-
-
 def on_motion_strength_changed(action, context) -> None:
     """Update callback of Action.i2r_strength (registered in registration.py).
 
@@ -110,8 +109,8 @@ def on_motion_strength_changed(action, context) -> None:
 
 
 def motions_of_rig(rig) -> list:
-    uid = rig.get("i2r_uid")
-    return [a for a in bpy.data.actions if uid is not None and a.get("i2r_rig") == uid]
+    uid = rig.get(K.RIG_UID)
+    return [a for a in bpy.data.actions if uid is not None and a.get(K.ACTION_RIG) == uid]
 
 
 def _as_json(value) -> str:
@@ -124,20 +123,20 @@ def create_motion_action(rig, motion, scene):
     Replaces an earlier action of the same motion id on this rig (e.g. a new
     Talk from another recording)."""
     for old in motions_of_rig(rig):
-        if old.get("i2r_motion", old.name) == motion.id:
+        if old.get(K.MOTION, old.name) == motion.id:
             if rig.animation_data is not None and rig.animation_data.action == old:
                 rig.animation_data.action = None
             bpy.data.actions.remove(old)
     ad = rig.animation_data_create()
     act = bpy.data.actions.new(motion.id)
     act.use_fake_user = True
-    act["i2r_rig"] = rig["i2r_uid"]
-    act["i2r_motion"] = motion.id
-    act["i2r_duration"] = float(motion.duration)
-    act["i2r_loop"] = bool(motion.loop)
-    act["i2r_fps"] = float(motion.fps)
+    act[K.ACTION_RIG] = rig[K.RIG_UID]
+    act[K.MOTION] = motion.id
+    act[K.DURATION] = float(motion.duration)
+    act[K.LOOP] = bool(motion.loop)
+    act[K.FPS] = float(motion.fps)
     act[STRENGTH_KEY] = float(motion.strength)
-    act["i2r_base_curves"] = _as_json({
+    act[K.BASE_CURVES] = _as_json({
         c.param: [np.asarray(c.times, np.float64).tolist(),
                   np.asarray(c.values, np.float64).tolist()] for c in motion.curves})
     previous = ad.action
@@ -153,7 +152,7 @@ def create_motion_action(rig, motion, scene):
 
 def motion_frame_range(action, scene) -> Tuple[int, int]:
     fps = scene_fps(scene)
-    return FIRST_FRAME, max(FIRST_FRAME, int(round(float(action.get("i2r_duration", 0.0)) * fps)))
+    return FIRST_FRAME, max(FIRST_FRAME, int(round(float(action.get(K.DURATION, 0.0)) * fps)))
 
 
 def activate_motion(rig, action, scene) -> None:
@@ -168,7 +167,7 @@ def activate_motion(rig, action, scene) -> None:
 
 def find_motion(rig, motion_id: str):
     for action in motions_of_rig(rig):
-        if action.get("i2r_motion", action.name) == motion_id:
+        if action.get(K.MOTION, action.name) == motion_id:
             return action
     return None
 

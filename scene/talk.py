@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from . import keys as K
 from .motion import activate_motion, create_motion_action, scene_fps
 
 TALK_STRIP = "i2r talk"
@@ -29,7 +30,8 @@ def add_talk(rig, path: str, scene):
         from ..core.stages.lipsync import load_audio, talk_motion
     except ImportError as exc:
         raise TalkError(f"Lip sync is not available in this build ({exc})") from exc
-    from .physics import bake_action_physics, rig_document
+    from .gather import rig_document
+    from .physics import bake_action_physics
     try:
         audio = load_audio(path)
     except ValueError as exc:
@@ -59,9 +61,9 @@ def add_sound_strip(scene, path: str):
     """The recording at frame 1 of the sequencer (an earlier talk strip is removed)."""
     editor = scene.sequence_editor_create()
     for strip in list(editor.strips):
-        if strip.get("i2r_talk"):
+        if strip.get(K.TALK):
             editor.strips.remove(strip)
     strip = editor.strips.new_sound(TALK_STRIP, path, 1, 1)
-    strip["i2r_talk"] = True
+    strip[K.TALK] = True
     scene.sync_mode = "AUDIO_SYNC"
     return strip

@@ -96,7 +96,8 @@ INCLUDE = ["blender_manifest.toml", "LICENSE", "README.md", "core", "scene", "op
            "web"]
 EXCLUDE = ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "node_modules"]
 # The add-on reads these at run time: a zip without them is broken.
-REQUIRED_IN_ZIP = ["__init__.py", "registration.py", "preferences.py", "blender_manifest.toml",
+REQUIRED_IN_ZIP = ["__init__.py", "registration.py", "preferences.py", "properties.py",
+                   "active_job.py", "blender_manifest.toml",
                    "core/formats/schema/model.schema.json", "web/index.html", "web/player.js",
                    "web/viewer.js"]
 # Development folders that must never ship.
