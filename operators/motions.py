@@ -119,6 +119,11 @@ class IMAGE_TO_RIG_OT_talk(bpy.types.Operator):
             self.report({"ERROR"}, f"Talk failed: {type(exc).__name__}: {exc}")
             return {"CANCELLED"}
         seconds = float(action.get(K.DURATION, 0.0))
+        from ..scene.compat import has_audio
+        if not has_audio():
+            self.report({"WARNING"}, f"Talk motion of {seconds:.1f} s made; this Blender was built "
+                                     "without audio, so the recording is not on the timeline")
+            return {"FINISHED"}
         self.report({"INFO"}, f"Talk motion of {seconds:.1f} s made; press Play to hear it")
         return {"FINISHED"}
 

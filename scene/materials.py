@@ -14,6 +14,7 @@ import bpy
 import numpy as np
 
 from ..core.model.document import Layer
+from . import compat
 from . import keys as K
 
 
@@ -32,10 +33,7 @@ def layer_material(layer: Layer, index: int, faded: bool, track=lambda block: bl
     img.pack()
     img[K.LAYER] = layer.id
     mat = track(bpy.data.materials.new(layer.id))
-    nt = mat.node_tree
-    if nt is None:  # Blender < 5 creates the node tree on request
-        mat.use_nodes = True
-        nt = mat.node_tree
+    nt = compat.material_node_tree(mat)
     nt.nodes.clear()
     tex = nt.nodes.new("ShaderNodeTexImage")
     tex.image = img

@@ -12,8 +12,8 @@ from typing import Dict, List, Optional, Tuple
 
 import bpy
 import numpy as np
-from bpy_extras import anim_utils
 
+from . import compat
 from . import keys as K
 from .keys import rig_of_action
 
@@ -37,17 +37,12 @@ def set_strength_property(action, value: float) -> None:
 
 
 def action_fcurves(action) -> list:
-    """The F-Curves of the action's first slot (Blender 4.4+ layered actions)."""
-    if not len(action.slots):
-        return []
-    bag = anim_utils.action_get_channelbag_for_slot(action, action.slots[0])
-    return list(bag.fcurves) if bag is not None else []
+    """The F-Curves of the action (its first slot's where actions have slots)."""
+    return compat.action_fcurves(action)
 
 
 def remove_fcurve(action, fcurve) -> None:
-    """Remove one F-Curve of the action's first slot."""
-    bag = anim_utils.action_get_channelbag_for_slot(action, action.slots[0])
-    bag.fcurves.remove(fcurve)
+    compat.remove_fcurve(action, fcurve)
 
 
 def param_of_path(data_path: str) -> Optional[str]:
@@ -140,11 +135,9 @@ def create_motion_action(rig, motion, scene):
         c.param: [np.asarray(c.times, np.float64).tolist(),
                   np.asarray(c.values, np.float64).tolist()] for c in motion.curves})
     previous = ad.action
-    ad.action = act
-    if ad.action_slot is None and len(act.slots):
-        ad.action_slot = act.slots[0]
+    compat.assign_action(rig, act)
     for c in motion.curves:
-        act.fcurve_ensure_for_datablock(rig, f'["{c.param}"]')
+        compat.ensure_fcurve(act, rig, f'["{c.param}"]')
     write_motion_keyframes(act, rig, scene)
     ad.action = previous
     return act
@@ -157,10 +150,7 @@ def motion_frame_range(action, scene) -> Tuple[int, int]:
 
 def activate_motion(rig, action, scene) -> None:
     """Make `action` the rig's playing motion and fit the timeline to it."""
-    ad = rig.animation_data_create()
-    ad.action = action
-    if len(action.slots) and ad.action_slot is None:
-        ad.action_slot = action.slots[0]
+    compat.assign_action(rig, action)
     scene.frame_start, scene.frame_end = motion_frame_range(action, scene)
     scene.frame_set(scene.frame_start)
 
@@ -175,16 +165,7 @@ def find_motion(rig, motion_id: str):
 def write_param_keyframes(action, rig, param: str, frames, values) -> None:
     """Linear keyframes of one rig parameter in the action (created when missing)."""
     path = f'["{param}"]'
-    fc = next((f for f in action_fcurves(action) if f.data_path == path), None)
-    if fc is None and len(action.slots):
-        bag = anim_utils.action_ensure_channelbag_for_slot(action, action.slots[0])
-        fc = bag.fcurves.new(path)
-    elif fc is None:  # an action without curves has no slot yet: assign it for a moment
-        ad = rig.animation_data_create()
-        previous = ad.action
-        ad.action = action
-        fc = action.fcurve_ensure_for_datablock(rig, path)
-        ad.action = previous
+    fc = compat.ensure_fcurve(action, rig, path)
     points = fc.keyframe_points
     points.clear()
     points.add(len(frames))

@@ -368,10 +368,22 @@ def build(platforms: list, out_dir: str, wheel_dir: str) -> str:
 
 # --------------------------------------------------------------------------- install check
 def bpy_version() -> str:
-    """The bpy pin of requirements.txt (the Blender the check installs into)."""
+    """The Blender the check installs into: the bpy of the running Python when it has
+    one (so the LTS test venvs check their own Blender), else requirements.txt's pin."""
+    from importlib import metadata
+    try:
+        return metadata.version("bpy")
+    except metadata.PackageNotFoundError:
+        pass
     with open(os.path.join(REPO, "requirements.txt"), encoding="utf-8") as fh:
         match = re.search(r"^bpy==(\S+)", fh.read(), re.M)
     return match.group(1) if match else "5.0.1"
+
+
+def wheel_cache() -> str:
+    """Where scripts/setup.sh keeps downloaded wheels (bpy among them) between runs."""
+    return os.environ.get("IMAGE_TO_RIG_WHEEL_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "image_to_rig", "wheels")
 
 
 def _venv_python(venv: str) -> str:
@@ -390,8 +402,15 @@ def create_clean_venv(venv: str, python: Optional[str] = None) -> str:
             if python is None:
                 raise BuildError(f"the install check needs Python {PYTHON_VERSION} (bpy's "
                                  "version); none was found on PATH")
-    for cmd in ([python, "-m", "venv", venv],
-                [_venv_python(venv), "-m", "pip", "install", "-q", f"bpy=={bpy_version()}"]):
+    install = [_venv_python(venv), "-m", "pip", "install", "-q", f"bpy=={bpy_version()}"]
+    result = subprocess.run([python, "-m", "venv", venv], capture_output=True, text=True)
+    if result.returncode == 0 and os.path.isdir(wheel_cache()):
+        # Offline from scripts/setup.sh's wheel cache when it holds this bpy; else the index.
+        offline = subprocess.run(install + ["--no-index", "--find-links", wheel_cache()],
+                                 capture_output=True, text=True)
+        if offline.returncode == 0:
+            return _venv_python(venv)
+    for cmd in ([python, "-m", "venv", venv], install):
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
             raise BuildError(f"creating the clean venv failed ({' '.join(cmd)}):\n"

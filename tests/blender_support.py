@@ -9,6 +9,7 @@ strengths other than 1 and an Idle motion.
 """
 from __future__ import annotations
 
+import atexit
 import copy
 import os
 import tempfile
@@ -40,6 +41,9 @@ def ensure_addon_registered() -> None:
         import image_to_rig
         image_to_rig.register()
         _registered = True
+        # As Blender does at quit: the bpy 4.2 module crashes on exit (SIGSEGV, after
+        # the tests passed) while panels, operators or handlers are still registered.
+        atexit.register(unregister_addon)
 
 
 def unregister_addon() -> None:
