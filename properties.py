@@ -29,6 +29,12 @@ class ImageToRigSettings(bpy.types.PropertyGroup):
         name="Export folder", subtype="DIR_PATH", default="//rig_export",
         description="Folder that receives model.json, the texture atlas and the web viewer")
     status: StringProperty(name="Status", default="")
+    on_rerun: EnumProperty(
+        name="If a rig exists", default="REPLACE",
+        description="What running Image to Rig again does to the rig you are working on",
+        items=[("REPLACE", "Replace it", "Rebuild that rig in place, keeping your hand-edited "
+                "shape keys and strengths where the layer still matches"),
+               ("KEEP", "Keep both", "Add the new rig beside the existing one")])
 
 
 def _items(stage):

@@ -54,9 +54,16 @@ def _checked_path(context, path: str, report):
 def _build(context, result, path: str, started: float, report):
     """Build the scene from a pipeline result (main thread); the collection or None."""
     from ..scene import build_scene
+    from ..scene.replace import REPLACE, describe, replace_rig, rig_to_replace
     settings = context.scene.image_to_rig
+    existing = rig_to_replace(context)
+    old_name = existing.name if existing is not None else ""
+    carried = None
     try:
-        collection = build_scene(result.doc, context.scene)
+        if existing is not None and getattr(settings, "on_rerun", REPLACE) == REPLACE:
+            collection, carried = replace_rig(existing, result.doc, context.scene)
+        else:
+            collection = build_scene(result.doc, context.scene)
     except ValueError as exc:
         settings.status = f"Failed: {exc}"
         report({"ERROR"}, str(exc))
@@ -73,6 +80,9 @@ def _build(context, result, path: str, started: float, report):
     seconds = time.perf_counter() - started
     settings.status = (f"Rigged {os.path.basename(path)}: {len(doc.meshes)} parts, "
                        f"{len(doc.parameters)} parameters in {seconds:.1f} s")
+    rerun = describe(old_name, carried) if existing is not None else ""
+    if rerun:
+        settings.status += f"; {rerun}"
     report({"INFO"}, settings.status)
     return collection
 
@@ -127,7 +137,8 @@ def select_rig(context, collection) -> None:
     if rig is None:
         return
     for obj in context.view_layer.objects.selected:
-        obj.select_set(False)
+        if obj is not None:  # (a replaced rig's objects are gone)
+            obj.select_set(False)
     rig.select_set(True)
     context.view_layer.objects.active = rig
 
@@ -157,6 +168,8 @@ class IMAGE_TO_RIG_OT_generate(bpy.types.Operator):
     filepath: bpy.props.StringProperty(
         name="Image", subtype="FILE_PATH", default="",
         description="Image to rig (empty: the one chosen in the panel)")
+    filter_glob: bpy.props.StringProperty(default="*.png;*.jpg;*.jpeg;*.webp;*.psd",
+                                          options={"HIDDEN", "SKIP_SAVE"})
 
     # --- headless: synchronous ------------------------------------------------
     def execute(self, context):

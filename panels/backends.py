@@ -32,6 +32,7 @@ class IMAGE_TO_RIG_PT_backends(bpy.types.Panel):
     bl_category = "Image to Rig"
     bl_parent_id = "IMAGE_TO_RIG_PT_main"
     bl_options = {"DEFAULT_CLOSED"}
+    bl_order = 0  # an input option: before Generate
 
     def draw(self, context):
         from ..core.backends import make_backend

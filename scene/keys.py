@@ -32,6 +32,7 @@ CONTROL_PREFIX = "i2r_control_"  # + control name: a creator control
 CONTROLS_APPLIED = "i2r_controls_applied"  # JSON: control values the shapes were built with
 CONTROLS_SKIPPED = "i2r_controls_skipped"  # JSON: {owner: [shapes kept as edited by hand]}
 CONTROLS_LIVE = "i2r_controls_live"  # bool: apply controls as soon as they change
+ANIMATION_MODE = "i2r_animation_mode"  # "NONE", "POSE" or "MOTION" (scene/pose.py)
 
 # --- pose bones, lattices and mesh objects ---------------------------------------
 KEYFORMS = "i2r_keyforms"  # JSON: the target's keyform records (params, keys, nodes/forms)
@@ -73,6 +74,7 @@ BASE_CURVES = "i2r_base_curves"  # JSON: {param: [times, values]} as the pipelin
 PHYSICS_PARAMS = "i2r_physics_params"  # parameters whose keyframes physics baked
 ACTION_STRENGTH_PROP = "i2r_strength"  # registered Action property (reads MOTION_STRENGTH)
 TALK = "i2r_talk"  # True on the sound strip of a talk motion
+POSE_OF = "i2r_pose_of"  # Action: RIG_UID of the rig whose held pose it is (never a motion)
 
 # Tunable physics numbers, as (field, label, min, max) per pendulum vertex.
 PHYSICS_VERTEX_FIELDS = (

@@ -93,11 +93,11 @@ PLATFORMS = {
 
 # Besides every top-level .py file (the add-on's entry point, registration, preferences, CLI).
 INCLUDE = ["blender_manifest.toml", "LICENSE", "README.md", "core", "scene", "operators", "panels",
-           "web"]
+           "web", "docs/blender.md"]
 EXCLUDE = ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "node_modules"]
 # The add-on reads these at run time: a zip without them is broken.
 REQUIRED_IN_ZIP = ["__init__.py", "registration.py", "preferences.py", "properties.py",
-                   "active_job.py", "blender_manifest.toml",
+                   "active_job.py", "blender_manifest.toml", "docs/blender.md",
                    "core/formats/schema/model.schema.json", "web/index.html", "web/player.js",
                    "web/viewer.js"]
 # Development folders that must never ship.
@@ -549,7 +549,9 @@ def _installed_check(zip_path: str, work: str) -> dict:
         raise BuildError(f"the exported PSD read back with {len(layered.layers)} layers, "
                          f"the rig has {len(gathered.layers)}")
     report.update(layers=len(gathered.layers), parameters=len(gathered.parameters),
-                  psd_layers=len(layered.layers), exported=exported)
+                  psd_layers=len(layered.layers),  # generated layers are hidden there
+                  generated_layers=sum(1 for l in gathered.layers if l.generated),
+                  exported=exported)
     rate = 16000
     t = np.arange(rate, dtype=np.float32) / rate
     voice = (0.5 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)

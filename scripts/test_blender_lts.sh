@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TESTS=(tests/test_blender_scene.py tests/test_blender_addon.py tests/test_blender_live.py
        tests/test_modal_operator.py tests/test_opacity.py tests/test_layout_blender.py
+       tests/test_blender_ux.py
        tests/test_extension_build.py)
 SERIES=("$@")
 [ ${#SERIES[@]} -gt 0 ] || SERIES=(4.2 4.5)

@@ -201,7 +201,8 @@ def test_extension_installs_and_runs_in_a_clean_blender(linux_zip, clean_python,
                   if "__pycache__" not in root for n in files if n.endswith(".py"))
     assert report["modules_imported"] >= sources
     assert report["layers"] >= 8 and report["parameters"] >= 10
-    assert report["psd_layers"] == report["layers"]
+    # The PSD reads back with every drawn layer (generated ones are hidden in it).
+    assert report["psd_layers"] + report["generated_layers"] == report["layers"]
     assert {"model.json", "index.html", "player.js", "viewer.js"} <= set(report["exported"])
     assert set(report["audio"]) == {"ogg", "mp3", "flac"}
     assert all(abs(seconds - 1.0) < 0.1 for seconds in report["audio"].values())
