@@ -34,7 +34,8 @@ PYTHON_VERSION = "3.11"  # Blender 4.2 - 5.x
 
 # Wheels Blender lacks, pinned like requirements.txt, with everything they require
 # at run time (their Requires-Dist closure; `requirement_problems` checks it).
-#   core:            opencv-python-headless, scipy, pillow
+#   core:            opencv-python-headless, pillow (Delaunay and nearest points are
+#                    core/stages/triangulate.py's: no SciPy, 119.5 MB installed)
 #   model.json check: jsonschema -> attrs, jsonschema-specifications, referencing,
 #                    rpds-py (binary), typing-extensions (referencing, on Python < 3.13)
 #   PSD in and out:  psd-tools (binary) -> attrs, pillow, numpy
@@ -43,7 +44,6 @@ PYTHON_VERSION = "3.11"  # Blender 4.2 - 5.x
 # The optional AI backends (torch, diffusers, ...) are NOT bundled: see docs/install.md.
 WHEELS = {
     "opencv-python-headless": "4.11.0.86",
-    "scipy": "1.13.1",
     "pillow": "11.3.0",
     "jsonschema": "4.26.0",
     "jsonschema-specifications": "2025.9.1",
@@ -104,7 +104,7 @@ REQUIRED_IN_ZIP = ["__init__.py", "registration.py", "preferences.py", "properti
 NEVER_IN_ZIP = ["tests/", "bench/", ".venv/", "dist/", "samples/", "scripts/", "out/", ".git/",
                 ".ci/", "__pycache__/", "devkit/"]
 # The modules the bundled wheels provide (import names), checked in a clean Blender.
-BUNDLED_MODULES = ["cv2", "scipy", "PIL", "jsonschema", "jsonschema_specifications", "referencing",
+BUNDLED_MODULES = ["cv2", "PIL", "jsonschema", "jsonschema_specifications", "referencing",
                    "rpds", "attrs", "typing_extensions", "psd_tools", "soundfile", "cffi",
                    "pycparser"]
 LINUX_ONLY_MODULES = ["animeface"]

@@ -41,7 +41,7 @@ if [ "${1:-}" = "--bpy" ]; then
       echo "error: installing bpy==$BPY into $VENV failed (log above)" >&2
       exit 1
     fi
-    "$VENV/bin/python" -c "import bpy, cv2, numpy, scipy, pytest" >/dev/null
+    "$VENV/bin/python" -c "import bpy, cv2, numpy, pytest" >/dev/null
     touch "$STAMP"
   fi
   "$VENV/bin/python" scripts/dev_link.py >/dev/null
@@ -65,7 +65,7 @@ if [ ! -f "$STAMP" ]; then
       -r requirements-ai-nodeps.txt >>.venv/pip.log 2>&1 \
       || { echo "error: installing requirements-ai-nodeps.txt failed (see .venv/pip.log)" >&2; exit 1; }
   fi
-  .venv/bin/python -c "import bpy, cv2, numpy, scipy" >/dev/null
+  .venv/bin/python -c "import bpy, cv2, numpy" >/dev/null
   touch "$STAMP"
 fi
 .venv/bin/python scripts/dev_link.py >/dev/null
