@@ -16,9 +16,12 @@ from .core.backends.sd_inpaint import DEFAULT_PROMPT
 
 
 class ImageToRigSettings(bpy.types.PropertyGroup):
+    # No FILE_PATH subtype: its own browse button would show every file; the panel's
+    # folder button (image_to_rig.choose_image) shows only PNG, JPEG, WebP and PSD.
     image_path: StringProperty(
-        name="Image", subtype="FILE_PATH",
-        description="The character illustration to rig (PNG, JPEG, WebP or PSD)")
+        name="Image", subtype="NONE",
+        description="The character illustration to rig (PNG, JPEG, WebP or PSD); the folder "
+                    "button browses for one")
     use_animeface: BoolProperty(
         name="Use animeface", default=True,
         description="Find the face with the animeface detector when it is installed")

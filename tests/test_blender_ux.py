@@ -193,6 +193,8 @@ def test_dropping_an_image_offers_image_to_rig(addon):
     choose = bpy.ops.image_to_rig.choose_image.get_rna_type().properties
     assert choose["filter_glob"].default == generate["filter_glob"].default
     assert choose["filter_image"].default
+    # The field itself has no unfiltered browse button of its own.
+    assert bpy.types.Scene.bl_rna.properties["image_to_rig"].fixed_type.properties["image_path"].subtype == "NONE"
     with pytest.raises(RuntimeError, match="not a PNG, JPEG, WebP or PSD"):
         bpy.ops.image_to_rig.choose_image(filepath="/tmp/voice.wav")
     assert bpy.ops.image_to_rig.choose_image(filepath="/tmp/girl.webp") == {"FINISHED"}
