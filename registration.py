@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, FloatProperty, PointerProperty, StringProperty
+from bpy.props import FloatProperty, PointerProperty
 
 from .operators import classes as operator_classes
 from .panels import classes as panel_classes
 from .preferences import classes as preference_classes
+from .properties import ImageToRigAISettings, ImageToRigSettings
+from .properties import classes as property_classes
 
 
 def _get_motion_strength(action):
@@ -25,23 +27,7 @@ def _motion_strength_changed(action, context):
     on_motion_strength_changed(action, context)
 
 
-class ImageToRigSettings(bpy.types.PropertyGroup):
-    image_path: StringProperty(
-        name="Image", subtype="FILE_PATH",
-        description="The character illustration to rig (PNG, JPEG, WebP or PSD)")
-    use_animeface: BoolProperty(
-        name="Use animeface", default=True,
-        description="Find the face with the animeface detector when it is installed")
-    mesh_density: FloatProperty(
-        name="Mesh density", default=1.0, min=0.25, max=4.0,
-        description="Scales how many vertices each part's mesh gets")
-    export_dir: StringProperty(
-        name="Export folder", subtype="DIR_PATH", default="//rig_export",
-        description="Folder that receives model.json, the texture atlas and the web viewer")
-    status: StringProperty(name="Status", default="")
-
-
-classes = (ImageToRigSettings,) + tuple(operator_classes) + tuple(panel_classes)
+classes = tuple(property_classes) + tuple(operator_classes) + tuple(panel_classes)
 classes += tuple(preference_classes)
 
 
@@ -49,7 +35,6 @@ def register() -> None:
     for cls in classes:
         bpy.utils.register_class(cls)
     bpy.types.Scene.image_to_rig = PointerProperty(type=ImageToRigSettings)
-    from .panels.backends import ImageToRigAISettings
     bpy.types.Scene.image_to_rig_ai = PointerProperty(type=ImageToRigAISettings)
     bpy.types.Action.i2r_strength = FloatProperty(
         name="Strength", default=1.0, min=0.0, max=3.0, soft_min=0.0, soft_max=2.0,

@@ -2,9 +2,11 @@
 """Creator controls: regenerate one generator's shapes; explain parameter confidence."""
 from __future__ import annotations
 
-import traceback
+import logging
 
 import bpy
+
+log = logging.getLogger(__name__)
 
 
 @bpy.app.handlers.persistent
@@ -46,7 +48,7 @@ class IMAGE_TO_RIG_OT_apply_controls(bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         except Exception as exc:
-            traceback.print_exc()
+            log.exception("Image to Rig: applying the shape controls failed")
             self.report({"ERROR"}, f"Rebuilding {self.owner} failed: {type(exc).__name__}: {exc}")
             return {"CANCELLED"}
         label = self.owner.replace("_", " ")
@@ -69,9 +71,7 @@ class IMAGE_TO_RIG_OT_confidence_info(bpy.types.Operator):
 
     @classmethod
     def description(cls, context, properties):
-        from ..scene import rig_in_context
-        from ..scene.build import parameter_meta
-        from ..scene.physics import confidence_prop
+        from ..scene.keys import confidence_prop, parameter_meta, rig_in_context
         rig = rig_in_context(context)
         if rig is None:
             return cls.__doc__

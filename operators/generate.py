@@ -10,11 +10,16 @@ fire): the same stages run synchronously.
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
-import traceback
 
 import bpy
+
+from ..active_job import active_job, clear_active_job, set_active_job
+from ..properties import backend_settings
+
+log = logging.getLogger(__name__)
 
 TIMER_STEP_S = 0.1
 PIPELINE_SHARE = 0.9  # of the progress bar; building the scene is the rest
@@ -22,20 +27,10 @@ PIPELINE_SHARE = 0.9  # of the progress bar; building the scene is the rest
 # timer ticks seen, longest gap between ticks, longest tick while the worker runs,
 # longest poll (the last one receives and unpickles the result), the final build.
 LAST_RUN_STATS: dict = {}
-_ACTIVE_JOB = None  # the interactive run in progress (one at a time)
-
-
-def active_job():
-    """The running interactive job, or None."""
-    job = _ACTIVE_JOB
-    return job if job is not None and job.running else None
-
-
 def pipeline_options(context, use_animeface: bool, mesh_density: float):
     """PipelineOptions from the scene's settings, the AI backend choices and the
     model paths of the add-on preferences."""
     from ..core.pipeline import PipelineOptions
-    from ..panels.backends import backend_settings
     names, settings = backend_settings(context)
     ai = getattr(context.scene, "image_to_rig_ai", None)
     external = settings.get("external_command", "") if ai is not None and ai.use_external else ""
@@ -59,15 +54,22 @@ def _checked_path(context, path: str, report):
 def _build(context, result, path: str, started: float, report):
     """Build the scene from a pipeline result (main thread); the collection or None."""
     from ..scene import build_scene
+    from ..scene.replace import REPLACE, describe, replace_rig, rig_to_replace
     settings = context.scene.image_to_rig
+    existing = rig_to_replace(context)
+    old_name = existing.name if existing is not None else ""
+    carried = None
     try:
-        collection = build_scene(result.doc, context.scene)
+        if existing is not None and getattr(settings, "on_rerun", REPLACE) == REPLACE:
+            collection, carried = replace_rig(existing, result.doc, context.scene)
+        else:
+            collection = build_scene(result.doc, context.scene)
     except ValueError as exc:
         settings.status = f"Failed: {exc}"
         report({"ERROR"}, str(exc))
         return None
     except Exception as exc:
-        traceback.print_exc()
+        log.exception("Image to Rig: building the scene failed")
         settings.status = "Failed (see the system console)"
         report({"ERROR"}, f"Image to Rig failed on {os.path.basename(path)}: "
                           f"{type(exc).__name__}: {exc}")
@@ -78,6 +80,9 @@ def _build(context, result, path: str, started: float, report):
     seconds = time.perf_counter() - started
     settings.status = (f"Rigged {os.path.basename(path)}: {len(doc.meshes)} parts, "
                        f"{len(doc.parameters)} parameters in {seconds:.1f} s")
+    rerun = describe(old_name, carried) if existing is not None else ""
+    if rerun:
+        settings.status += f"; {rerun}"
     report({"INFO"}, settings.status)
     return collection
 
@@ -115,7 +120,7 @@ def run_generate(context, path: str, use_animeface: bool, mesh_density: float, r
             report({"ERROR"}, str(exc))
             return None
         except Exception as exc:  # a bug: say so plainly, keep the details in the console
-            traceback.print_exc()
+            log.exception("Image to Rig: the pipeline failed")
             settings.status = "Failed (see the system console)"
             report({"ERROR"}, f"Image to Rig failed on {os.path.basename(path)}: "
                               f"{type(exc).__name__}: {exc}")
@@ -132,7 +137,8 @@ def select_rig(context, collection) -> None:
     if rig is None:
         return
     for obj in context.view_layer.objects.selected:
-        obj.select_set(False)
+        if obj is not None:  # (a replaced rig's objects are gone)
+            obj.select_set(False)
     rig.select_set(True)
     context.view_layer.objects.active = rig
 
@@ -162,6 +168,8 @@ class IMAGE_TO_RIG_OT_generate(bpy.types.Operator):
     filepath: bpy.props.StringProperty(
         name="Image", subtype="FILE_PATH", default="",
         description="Image to rig (empty: the one chosen in the panel)")
+    filter_glob: bpy.props.StringProperty(default="*.png;*.jpg;*.jpeg;*.webp;*.psd",
+                                          options={"HIDDEN", "SKIP_SAVE"})
 
     # --- headless: synchronous ------------------------------------------------
     def execute(self, context):
@@ -191,7 +199,6 @@ class IMAGE_TO_RIG_OT_generate(bpy.types.Operator):
         """Start the worker (and the timer when there is a window)."""
         from ..core.worker import PipelineJob
         settings = context.scene.image_to_rig
-        global _ACTIVE_JOB
         ai = context.scene.image_to_rig_ai
         if active_job() is not None:
             self.report({"WARNING"}, "Image to Rig is already working; wait or press Esc")
@@ -205,11 +212,11 @@ class IMAGE_TO_RIG_OT_generate(bpy.types.Operator):
         try:
             self._job = PipelineJob(path, options).start()
         except Exception as exc:  # could not start a Python process here
-            traceback.print_exc()
+            log.exception("Image to Rig: the worker process did not start")
             self.report({"ERROR"}, f"Image to Rig could not start its worker process ({exc}); "
                                    "running it in the foreground instead")
             return self.execute(context)
-        _ACTIVE_JOB = self._job
+        set_active_job(self._job)
         wm = context.window_manager
         self._timer = wm.event_timer_add(TIMER_STEP_S, window=context.window) if context.window else None
         wm.progress_begin(0, 100)
@@ -230,9 +237,7 @@ class IMAGE_TO_RIG_OT_generate(bpy.types.Operator):
         _redraw(context)
 
     def _stop(self, context) -> None:
-        global _ACTIVE_JOB
-        if _ACTIVE_JOB is getattr(self, "_job", None):
-            _ACTIVE_JOB = None
+        clear_active_job(getattr(self, "_job", None))
         wm = context.window_manager
         if getattr(self, "_timer", None) is not None:
             wm.event_timer_remove(self._timer)
@@ -287,7 +292,7 @@ class IMAGE_TO_RIG_OT_generate(bpy.types.Operator):
                     settings.status = f"Failed: {message.error}"
                     self.report({"ERROR"}, message.error)
                 else:
-                    print(message.error)
+                    log.error("Image to Rig: the worker failed:\n%s", message.error)
                     settings.status = "Failed (see the system console)"
                     self.report({"ERROR"}, "Image to Rig failed on "
                                 f"{os.path.basename(self._path)}: {message.error.splitlines()[0]}")

@@ -2,9 +2,13 @@
 """Motions: switch the playing motion, bake physics, talk from a recording."""
 from __future__ import annotations
 
-import traceback
+import logging
 
 import bpy
+
+from ..scene import keys as K
+
+log = logging.getLogger(__name__)
 
 
 def _rig_or_report(op, context):
@@ -51,7 +55,8 @@ class IMAGE_TO_RIG_OT_bake_physics(bpy.types.Operator):
     def execute(self, context):
         from ..core.stages.hair_physics import default_hair_physics
         from ..scene.motion import motions_of_rig
-        from ..scene.physics import bake_action_physics, rig_document, store_physics
+        from ..scene.gather import rig_document
+        from ..scene.physics import bake_action_physics, store_physics
         rig = _rig_or_report(self, context)
         if rig is None:
             return {"CANCELLED"}
@@ -76,10 +81,10 @@ class IMAGE_TO_RIG_OT_bake_physics(bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         except Exception as exc:
-            traceback.print_exc()
+            log.exception("Image to Rig: baking physics failed")
             self.report({"ERROR"}, f"Baking physics failed: {type(exc).__name__}: {exc}")
             return {"CANCELLED"}
-        names = ", ".join(a.get("i2r_motion", a.name) for a in actions)
+        names = ", ".join(a.get(K.MOTION, a.name) for a in actions)
         self.report({"INFO"}, f"Baked physics of {len(baked)} hair parameters into {names}")
         return {"FINISHED"}
 
@@ -110,10 +115,15 @@ class IMAGE_TO_RIG_OT_talk(bpy.types.Operator):
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         except Exception as exc:
-            traceback.print_exc()
+            log.exception("Image to Rig: the talk motion failed")
             self.report({"ERROR"}, f"Talk failed: {type(exc).__name__}: {exc}")
             return {"CANCELLED"}
-        seconds = float(action.get("i2r_duration", 0.0))
+        seconds = float(action.get(K.DURATION, 0.0))
+        from ..scene.compat import has_audio
+        if not has_audio():
+            self.report({"WARNING"}, f"Talk motion of {seconds:.1f} s made; this Blender was built "
+                                     "without audio, so the recording is not on the timeline")
+            return {"FINISHED"}
         self.report({"INFO"}, f"Talk motion of {seconds:.1f} s made; press Play to hear it")
         return {"FINISHED"}
 

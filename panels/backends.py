@@ -4,61 +4,15 @@ prompt and seed, whether each backend can run here, and the progress of a run.""
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from ..core.backends import REGISTRY
-from ..core.backends.sd_inpaint import DEFAULT_PROMPT
+from ..properties import backend_settings
 
 STAGE_LABELS = {"foreground": "Foreground", "parts": "Parts", "inpaint": "Hidden areas"}
 
 
-def _items(stage):
-    return [(cls.name, cls.label, f"Needs {cls.needs.describe()}") for cls in REGISTRY[stage]]
-
-
-class ImageToRigAISettings(bpy.types.PropertyGroup):
-    foreground_backend: EnumProperty(name="Foreground", items=_items("foreground"),
-                                     description="How the character is cut from the background")
-    parts_backend: EnumProperty(name="Parts", items=_items("parts"),
-                                description="How hair, face, skin and clothes are told apart")
-    inpaint_backend: EnumProperty(name="Hidden areas", items=_items("inpaint"),
-                                  description="How the parts hidden behind others are painted in")
-    prompt: StringProperty(name="Prompt", default=DEFAULT_PROMPT,
-                           description="Stable Diffusion prompt per layer; {tag} becomes the "
-                                       "layer's name (face, back hair, ...)")
-    seed: IntProperty(name="Seed", default=0, min=0, description="Same seed, same painting")
-    steps: IntProperty(name="Steps", default=20, min=1, max=150,
-                       description="Denoising steps (more: slower, finer)")
-    strength: FloatProperty(name="Strength", default=1.0, min=0.05, max=1.0,
-                            description="How far the hidden area may depart from the colours "
-                                        "around it (1: fully repainted)")
-    use_external: BoolProperty(
-        name="Use my decomposition command", default=False,
-        description="Run the decomposition command set in the add-on preferences (e.g. "
-                    "See-through) and rig the PSD it writes, instead of the stages above")
-    # progress of an interactive run (read by the panels)
-    running: BoolProperty(name="Running", default=False, options={"SKIP_SAVE"})
-    progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR",
-                            options={"SKIP_SAVE"})
-    progress_text: StringProperty(name="Stage", default="", options={"SKIP_SAVE"})
-
-
-def backend_settings(context):
-    """({stage: backend name}, picklable settings dict) for PipelineOptions."""
-    from ..preferences import model_settings
-    ai = getattr(context.scene, "image_to_rig_ai", None)
-    settings = model_settings(context)
-    if ai is None:
-        return {"foreground": "builtin", "parts": "builtin", "inpaint": "builtin"}, settings
-    settings.update({"prompt": ai.prompt, "seed": int(ai.seed), "steps": int(ai.steps),
-                     "strength": float(ai.strength)})
-    return ({"foreground": ai.foreground_backend, "parts": ai.parts_backend,
-             "inpaint": ai.inpaint_backend}, settings)
-
-
 def draw_progress(layout, context) -> bool:
     """Draw the running job's progress bar (for the main panel too); True if drawn."""
-    from ..operators.generate import active_job
+    from ..active_job import active_job
     ai = getattr(context.scene, "image_to_rig_ai", None)
     if ai is None or not ai.running or active_job() is None:  # (a file saved mid-run)
         return False
@@ -78,6 +32,7 @@ class IMAGE_TO_RIG_PT_backends(bpy.types.Panel):
     bl_category = "Image to Rig"
     bl_parent_id = "IMAGE_TO_RIG_PT_main"
     bl_options = {"DEFAULT_CLOSED"}
+    bl_order = 0  # an input option: before Generate
 
     def draw(self, context):
         from ..core.backends import make_backend
@@ -122,4 +77,4 @@ def _wrap(text: str, width: int):
     return lines or [""]
 
 
-classes = (ImageToRigAISettings, IMAGE_TO_RIG_PT_backends)
+classes = (IMAGE_TO_RIG_PT_backends,)

@@ -34,18 +34,16 @@ from typing import Dict, List, Optional
 import bpy
 import numpy as np
 
-from ..core.model.document import (Keyform, Layer, Mesh, RigDocument, RotationDeformer,
-                             WarpDeformer)
+from ..core.model.document import Layer, Mesh, RigDocument, RotationDeformer, WarpDeformer
 from . import drivers as drv
+from . import keys as K
 from .controls import bone_record, record_key_hashes
-from .physics import confidence_prop
-from .space import (CAMERA_DISTANCE, METRES_PER_PIXEL, canvas_to_world, depth_of,
-                    offsets_to_world)
+from .drivers import FORM_EPSILON, build_bone_drivers
+from .keys import RIG_NAME, confidence_prop
+from .materials import layer_material
+from .space import CAMERA_DISTANCE, METRES_PER_PIXEL, canvas_to_world, depth_of, offsets_to_world
 
-RIG_NAME = "rig"
 BONE_LENGTH_FRACTION = 0.08  # of the canvas's longest side
-FORM_EPSILON = 1e-9
-OPACITY_PROP = "i2r_alpha"  # driven per-object opacity, read by the material
 
 
 class SceneBuildError(RuntimeError):
@@ -144,7 +142,7 @@ class _Builder:
         cam = self.track(bpy.data.objects.new(f"{self.name} camera", cam_data))
         cam.location = (0.0, -CAMERA_DISTANCE, 0.0)
         cam.rotation_euler = (math.pi / 2, 0.0, 0.0)
-        cam["i2r_camera"] = True
+        cam[K.CAMERA] = True
         self.link(cam)
         self.scene.camera = cam
 
@@ -154,15 +152,15 @@ class _Builder:
         arm = self.track(bpy.data.armatures.new(RIG_NAME))
         rig = self.track(bpy.data.objects.new(RIG_NAME, arm))
         self.link(rig)
-        rig["i2r_rig"] = True
-        rig["i2r_uid"] = uuid.uuid4().hex
-        rig["i2r_canvas"] = [doc.canvas.width, doc.canvas.height]
-        rig["i2r_source"] = doc.source
-        rig["i2r_version"] = int(doc.version)
-        rig["i2r_info"] = _as_json(_jsonable(doc.info))
-        rig["i2r_layer_order"] = _as_json([l.id for l in doc.layers])
-        rig["i2r_keyform_order"] = _as_json([[k.target, k.owner, list(k.params)] for k in doc.keyforms])
-        rig["i2r_owners"] = _as_json(sorted({k.owner for k in doc.keyforms if k.owner}))
+        rig[K.RIG] = True
+        rig[K.RIG_UID] = uuid.uuid4().hex
+        rig[K.CANVAS] = [doc.canvas.width, doc.canvas.height]
+        rig[K.SOURCE] = doc.source
+        rig[K.VERSION] = int(doc.version)
+        rig[K.INFO] = _as_json(_jsonable(doc.info))
+        rig[K.LAYER_ORDER] = _as_json([l.id for l in doc.layers])
+        rig[K.KEYFORM_ORDER] = _as_json([[k.target, k.owner, list(k.params)] for k in doc.keyforms])
+        rig[K.OWNERS] = _as_json(sorted({k.owner for k in doc.keyforms if k.owner}))
         rotations = [d for d in doc.deformers if isinstance(d, RotationDeformer)]
         if not rotations:
             return rig
@@ -192,7 +190,7 @@ class _Builder:
         for d in rotations:
             pb = rig.pose.bones[d.id]
             pb.rotation_mode = "XYZ"
-            pb["i2r_pivot"] = [float(d.pivot[0]), float(d.pivot[1])]
+            pb[K.PIVOT] = [float(d.pivot[0]), float(d.pivot[1])]
         return rig
 
     def build_parameters(self) -> None:
@@ -217,7 +215,7 @@ class _Builder:
                 description=f"How sure Image to Rig is that {p.name or p.id} looks right. {note}")
             meta.append({"id": p.id, "name": p.name, "group": p.group,
                          "confidence": float(p.confidence), "note": note})
-        rig["i2r_parameters"] = _as_json(meta)
+        rig[K.PARAMETERS] = _as_json(meta)
 
     def build_physics(self) -> None:
         if self.doc.physics:
@@ -248,7 +246,7 @@ class _Builder:
             if not isinstance(d, RotationDeformer):
                 continue
             keyforms = self.doc.keyforms_of(d.id)
-            self.rig.pose.bones[d.id]["i2r_keyforms"] = _as_json([bone_record(kf) for kf in keyforms])
+            self.rig.pose.bones[d.id][K.KEYFORMS] = _as_json([bone_record(kf) for kf in keyforms])
             build_bone_drivers(self.rig, d.id, keyforms, self.weights)
 
     # --- warps ---------------------------------------------------------------
@@ -281,11 +279,11 @@ class _Builder:
             raise SceneBuildError(f"lattice of warp {warp.id!r} is not centred")
         obj.scale = ((x1 - x0) * METRES_PER_PIXEL / span_u, (y1 - y0) * METRES_PER_PIXEL / span_v, 1.0)
         obj.display_type = "WIRE"
-        obj["i2r_deformer_id"] = warp.id
-        obj["i2r_rect"] = [x0, y0, x1, y1]
-        obj["i2r_rows"] = int(warp.rows)
-        obj["i2r_cols"] = int(warp.cols)
-        obj["i2r_parent"] = warp.parent or ""
+        obj[K.DEFORMER_ID] = warp.id
+        obj[K.RECT] = [x0, y0, x1, y1]
+        obj[K.ROWS] = int(warp.rows)
+        obj[K.COLS] = int(warp.cols)
+        obj[K.PARENT] = warp.parent or ""
         scale = np.array([span_u / (x1 - x0), span_v / (y1 - y0)])  # px -> lattice local
         records = self.keyform_records(warp.id, lambda k, n: f"kf{k}.{n}")
         keyforms = self.doc.keyforms_of(warp.id)
@@ -301,73 +299,14 @@ class _Builder:
                     block.data.foreach_set("co", co.astype(np.float32).ravel())
                     drv.shape_key_driver(block, self.weights.node(kf, n), self.weights.store)
             record_key_hashes(obj)
-        obj["i2r_keyforms"] = _as_json(records)
+        obj[K.KEYFORMS] = _as_json(records)
         return obj
 
     # --- layers and meshes ---------------------------------------------------
     def build_material(self, layer: Layer, index: int):
-        h, w = layer.image.shape[:2]
-        img = self.track(bpy.data.images.new(layer.id, max(w, 1), max(h, 1), alpha=True))
-        img.alpha_mode = "STRAIGHT"
-        img.colorspace_settings.name = "sRGB"
-        if w and h:
-            pixels = np.ascontiguousarray(layer.image[::-1], np.float32).ravel() / 255.0
-            img.pixels.foreach_set(pixels)
-        img.pack()
-        img["i2r_layer"] = layer.id
-        self.images[layer.id] = img
-        mat = self.track(bpy.data.materials.new(layer.id))
-        nt = mat.node_tree
-        if nt is None:  # Blender < 5 creates the node tree on request
-            mat.use_nodes = True
-            nt = mat.node_tree
-        nt.nodes.clear()
-        tex = nt.nodes.new("ShaderNodeTexImage")
-        tex.image = img
-        tex.interpolation = "Linear"
-        tex.extension = "CLIP"
-        tex.location = (-600, 0)
-        emit = nt.nodes.new("ShaderNodeEmission")
-        emit.inputs["Strength"].default_value = 1.0
-        emit.location = (-300, -100)
-        transparent = nt.nodes.new("ShaderNodeBsdfTransparent")
-        transparent.location = (-300, 100)
-        mix = nt.nodes.new("ShaderNodeMixShader")
-        mix.location = (0, 0)
-        out = nt.nodes.new("ShaderNodeOutputMaterial")
-        out.location = (250, 0)
-        links = nt.links
-        links.new(tex.outputs["Color"], emit.inputs["Color"])
-        alpha = tex.outputs["Alpha"]
-        if layer.id in self.faded_layers:
-            # Per-object driven opacity (layer opacity included): see build_opacity.
-            attr = nt.nodes.new("ShaderNodeAttribute")
-            attr.attribute_type = "OBJECT"
-            attr.attribute_name = OPACITY_PROP
-            attr.location = (-600, 250)
-            mult = nt.nodes.new("ShaderNodeMath")
-            mult.operation = "MULTIPLY"
-            mult.location = (-300, 250)
-            links.new(alpha, mult.inputs[0])
-            links.new(attr.outputs["Fac"], mult.inputs[1])
-            alpha = mult.outputs[0]
-            mat["i2r_opacity_attribute"] = OPACITY_PROP
-        elif layer.opacity != 1.0:
-            mult = nt.nodes.new("ShaderNodeMath")
-            mult.operation = "MULTIPLY"
-            mult.inputs[1].default_value = float(layer.opacity)
-            mult.location = (-300, 250)
-            links.new(alpha, mult.inputs[0])
-            alpha = mult.outputs[0]
-        links.new(alpha, mix.inputs["Fac"])
-        links.new(transparent.outputs[0], mix.inputs[1])
-        links.new(emit.outputs[0], mix.inputs[2])
-        links.new(mix.outputs[0], out.inputs["Surface"])
-        mat.surface_render_method = "BLENDED"
-        mat.use_backface_culling = False
-        mat["i2r_layer"] = layer.id
-        mat["i2r_layer_index"] = index
-        return mat
+        image, material = layer_material(layer, index, layer.id in self.faded_layers, self.track)
+        self.images[layer.id] = image
+        return material
 
     def build_mesh(self, mesh: Mesh, draw_index: int):
         doc = self.doc
@@ -398,16 +337,16 @@ class _Builder:
         self.link(obj)
         obj.parent = self.rig
         obj.location = (0.0, depth_of(draw_index, len(doc.draw_order)), 0.0)
-        obj["i2r_mesh_id"] = mesh.id
-        obj["i2r_layer"] = layer.id
-        obj["i2r_tag"] = layer.tag
-        obj["i2r_side"] = layer.side
-        obj["i2r_role"] = layer.role
-        obj["i2r_crop"] = [int(layer.x), int(layer.y)]
-        obj["i2r_opacity"] = float(layer.opacity)
-        obj["i2r_clip_to"] = layer.clip_to or ""
-        obj["i2r_generated"] = bool(layer.generated)
-        obj["i2r_deformer"] = mesh.deformer or ""
+        obj[K.MESH_ID] = mesh.id
+        obj[K.LAYER] = layer.id
+        obj[K.TAG] = layer.tag
+        obj[K.SIDE] = layer.side
+        obj[K.ROLE] = layer.role
+        obj[K.CROP] = [int(layer.x), int(layer.y)]
+        obj[K.OPACITY] = float(layer.opacity)
+        obj[K.CLIP_TO] = layer.clip_to or ""
+        obj[K.GENERATED] = bool(layer.generated)
+        obj[K.DEFORMER] = mesh.deformer or ""
         # Mesh keyforms -> shape keys.
         records = self.keyform_records(mesh.id, lambda k, n: f"kf{k}.{n}")
         keyforms = doc.keyforms_of(mesh.id)
@@ -423,7 +362,7 @@ class _Builder:
                     block.data.foreach_set("co", co.astype(np.float32).ravel())
                     drv.shape_key_driver(block, self.weights.node(kf, node), self.weights.store)
             record_key_hashes(obj)
-        obj["i2r_keyforms"] = _as_json(records)
+        obj[K.KEYFORMS] = _as_json(records)
         if layer.id in self.faded_layers:
             self.build_opacity(obj, mesh, layer)
         # Deformer chain, innermost first: lattices, then the armature.
@@ -447,26 +386,14 @@ class _Builder:
         return obj
 
     def build_opacity(self, obj, mesh: Mesh, layer: Layer) -> None:
-        """The object's ``i2r_alpha``: layer opacity plus its opacity keyforms
-        (node weights times forms), clamped to 0..1 as core/evaluate.py does."""
+        """The object's driven opacity (K.ALPHA) and the records gather reads back."""
         keyforms = self.doc.keyforms_of(mesh.id, "opacity")
-        obj[OPACITY_PROP] = float(layer.opacity)
-        obj["i2r_opacity_keyforms"] = _as_json([
+        obj[K.ALPHA] = float(layer.opacity)
+        obj[K.OPACITY_KEYFORMS] = _as_json([
             {"params": list(kf.params), "keys": [list(map(float, k)) for k in kf.keys],
              "owner": kf.owner, "forms": [float(v) for v in np.asarray(kf.forms).ravel()]}
             for kf in keyforms])
-        if not keyforms:
-            return
-        terms = [(self.weights.node(kf, n), float(kf.forms[n, 0]))
-                 for kf in keyforms for n in range(kf.node_count())
-                 if abs(float(kf.forms[n, 0])) > FORM_EPSILON]
-        expr, variables = self.weights.weighted_sum(terms)
-        wrap = "min(max({}+{},0),1)"
-        if len(wrap.format(drv._num(layer.opacity), expr)) > drv.MAX_EXPRESSION:
-            total = self.weights._partial_sum(terms)
-            expr, variables = "w", [("w", self.weights.store, f'["{total}"]')]
-        drv.add_driver(obj, f'["{OPACITY_PROP}"]', wrap.format(drv._num(layer.opacity), expr),
-                       variables)
+        drv.build_opacity_driver(obj, K.ALPHA, float(layer.opacity), keyforms, self.weights)
 
     def build_clipping(self) -> None:
         """Clipped layers (irides) are masked by their clip layer's alpha (scene/clip.py)."""
@@ -512,59 +439,6 @@ class _Builder:
         activate_motion(rig, active, self.scene)
 
 
-def keyforms_from_bone_records(bone: str, records) -> list:
-    return [Keyform(bone, list(r["params"]), [list(k) for k in r["keys"]],
-                    np.asarray(r["forms"], np.float64).reshape(-1, 3), owner=r.get("owner", ""))
-            for r in records]
-
-
-def build_bone_drivers(rig, bone: str, keyforms, weights, replace: bool = False) -> None:
-    """Drivers of a bone's pose rotation and location from its rotation keyforms."""
-    path = f'pose.bones["{bone}"]'
-    if replace and rig.animation_data is not None:
-        for fc in list(rig.animation_data.drivers):
-            if fc.data_path in (f"{path}.rotation_euler", f"{path}.location"):
-                rig.animation_data.drivers.remove(fc)
-        pb = rig.pose.bones[bone]
-        pb.rotation_euler = (0.0, 0.0, 0.0)
-        pb.location = (0.0, 0.0, 0.0)
-    if not keyforms:
-        return
-    # Rest frame of the bone: which local axis is the screen normal, and
-    # how canvas offsets map onto local location.
-    m3 = np.array(rig.data.bones[bone].matrix_local.to_3x3(), np.float64)
-    normal_local = m3.T @ np.array([0.0, -1.0, 0.0])  # CCW on screen = about -Y
-    axis = int(np.argmax(np.abs(normal_local)))
-    sign = float(np.sign(normal_local[axis]))
-    # local = m3.T @ world, world = (dx*S, 0, -dy*S)
-    loc_dx = m3.T @ np.array([METRES_PER_PIXEL, 0.0, 0.0])
-    loc_dy = m3.T @ np.array([0.0, 0.0, -METRES_PER_PIXEL])
-    angle_terms, dx_terms, dy_terms = [], [], []
-    for kf in keyforms:
-        for n in range(kf.node_count()):
-            angle, dx, dy = (float(v) for v in kf.forms[n])
-            if max(abs(angle), abs(dx), abs(dy)) <= FORM_EPSILON:
-                continue
-            w = weights.node(kf, n)
-            angle_terms.append((w, angle))
-            dx_terms.append((w, dx))
-            dy_terms.append((w, dy))
-    rot_terms = [(w, sign * math.radians(a)) for w, a in angle_terms]
-    expr, variables = weights.weighted_sum(rot_terms)
-    if variables:
-        drv.add_driver(rig, f"{path}.rotation_euler", expr, variables, index=axis)
-    for i in range(3):
-        terms = [(w, loc_dx[i] * dx) for w, dx in dx_terms]
-        terms += [(w, loc_dy[i] * dy) for w, dy in dy_terms]
-        merged: Dict[str, float] = {}
-        for w, c in terms:
-            if abs(c) > 1e-15:
-                merged[w] = merged.get(w, 0.0) + c
-        expr, variables = weights.weighted_sum(list(merged.items()))
-        if variables:
-            drv.add_driver(rig, f"{path}.location", expr, variables, index=i)
-
-
 def _jsonable(value):
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -597,31 +471,6 @@ def build_scene(doc: RigDocument, scene=None, name: Optional[str] = None):
         raise
 
 
-def find_rig(collection):
-    """The rig object of a built collection (None when there is none)."""
-    for obj in collection.all_objects:
-        if obj.type == "ARMATURE" and obj.get("i2r_rig"):
-            return obj
-    return None
-
-
-def rig_in_context(context):
-    """The rig the user is working on: the active object's rig, else the scene's first."""
-    obj = context.active_object if hasattr(context, "active_object") else None
-    while obj is not None:
-        if obj.type == "ARMATURE" and obj.get("i2r_rig"):
-            return obj
-        obj = obj.parent
-    for obj in context.scene.objects:
-        if obj.type == "ARMATURE" and obj.get("i2r_rig"):
-            return obj
-    return None
-
-
-def parameter_meta(rig) -> List[dict]:
-    return json.loads(rig.get("i2r_parameters", "[]"))
-
-
 def confidence_note(doc: RigDocument, param) -> str:
     """Plain words on what a parameter with low confidence lacks (the rig
     stage's reasons when it gave some)."""
@@ -646,11 +495,3 @@ def confidence_note(doc: RigDocument, param) -> str:
     if missing:
         return "Missing parts: " + ", ".join(missing) + ". Check it by moving the slider."
     return "Some parts it needs look unreliable. Check it by moving the slider."
-
-
-def parameter_groups(rig) -> Dict[str, List[dict]]:
-    """Parameter records of a rig grouped by their group name, in build order."""
-    groups: Dict[str, List[dict]] = {}
-    for meta in json.loads(rig.get("i2r_parameters", "[]")):
-        groups.setdefault(meta.get("group") or "Other", []).append(meta)
-    return groups

@@ -30,6 +30,8 @@ import math
 import bpy
 import numpy as np
 
+from . import keys as K
+
 CLIP_GROUP = "i2r clip"
 CLIP_MODIFIER = "i2r clip"
 CLIP_UV = "i2r_clip_uv"
@@ -139,7 +141,7 @@ def add_clip_modifier(obj, clip_object, level: int):
              if getattr(item, "in_out", "") == "INPUT"}
     mod[items["Clip"]] = clip_object
     mod[items["Level"]] = int(level)
-    obj["i2r_clip_object"] = clip_object.name
+    obj[K.CLIP_OBJECT] = clip_object.name
     return mod
 
 
@@ -163,7 +165,7 @@ def add_clip_to_material(mat, clip_image) -> None:
     tex.extension = "CLIP"
     tex.location = (-600, -350)
     tex.label = "clip mask"
-    tex["i2r_clip_mask"] = True
+    tex[K.CLIP_MASK] = True
     nt.links.new(attr_uv.outputs["Vector"], tex.inputs["Vector"])
     mask = nt.nodes.new("ShaderNodeMath")
     mask.operation = "MULTIPLY"
@@ -176,7 +178,7 @@ def add_clip_to_material(mat, clip_image) -> None:
     nt.links.new(alpha, total.inputs[0])
     nt.links.new(mask.outputs[0], total.inputs[1])
     nt.links.new(total.outputs[0], mix.inputs["Fac"])
-    mat["i2r_clip_to"] = clip_image.get("i2r_layer", "")
+    mat[K.CLIP_TO] = clip_image.get(K.LAYER, "")
 
 
 def clip_modifiers(objects) -> list:

@@ -20,24 +20,24 @@ import json
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+import logging
+
 import numpy as np
 
 from ..core.stages.rig import CONTROLS, OWNER_CONTROLS, RigControls
+from . import keys as K
+from .keys import control_prop
 
-CONTROL_PREFIX = "i2r_control_"
-HASHES_KEY = "i2r_key_hashes"
-SKIPPED_KEY = "i2r_controls_skipped"
-APPLIED_KEY = "i2r_controls_applied"  # control values the shapes were last built with
-LIVE_KEY = "i2r_controls_live"  # rig property: apply controls as soon as they change
+log = logging.getLogger(__name__)
+HASHES_KEY = K.KEY_HASHES
+SKIPPED_KEY = K.CONTROLS_SKIPPED
+APPLIED_KEY = K.CONTROLS_APPLIED  # control values the shapes were last built with
+LIVE_KEY = K.CONTROLS_LIVE  # rig property: apply controls as soon as they change
 HASH_RESOLUTION = 1e5  # offsets rounded to 1e-5 (0.001 px) before hashing
 
 
 class ControlsApplyError(ValueError):
     """The controls cannot be applied (no rig, unknown owner, ...)."""
-
-
-def control_prop(name: str) -> str:
-    return CONTROL_PREFIX + name
 
 
 def offsets_hash(offsets: np.ndarray) -> str:
@@ -125,13 +125,8 @@ def _describe(name: str) -> str:
     return f"Creator control: {doc[0].upper() + doc[1:]}. Press Apply of its group to rebuild those shapes"
 
 
-def gather_controls(rig) -> Optional[Dict[str, float]]:
-    if not any(control_prop(n) in rig for n in CONTROLS):
-        return None
-    return {n: float(rig[control_prop(n)]) for n in CONTROLS if control_prop(n) in rig}
-
-
 def rig_controls(rig):
+    from .gather import gather_controls
     controls = RigControls()
     for name, value in (gather_controls(rig) or {}).items():
         setattr(controls, name, value)
@@ -174,10 +169,10 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
     weights = drv.WeightNetwork(rig, params, resume=True)
     objects = {}
     for obj in collection.all_objects:
-        if "i2r_mesh_id" in obj:
-            objects[obj["i2r_mesh_id"]] = obj
-        elif "i2r_deformer_id" in obj:
-            objects[obj["i2r_deformer_id"]] = obj
+        if K.MESH_ID in obj:
+            objects[obj[K.MESH_ID]] = obj
+        elif K.DEFORMER_ID in obj:
+            objects[obj[K.DEFORMER_ID]] = obj
     by_target: Dict[str, List] = {}
     for kf in new:
         if kf.channel == "offset":  # opacity keyforms read no controls
@@ -186,7 +181,7 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
     for target, kfs in by_target.items():
         if target in bone_names:
             pb = rig.pose.bones[target]
-            records = json.loads(pb.get("i2r_keyforms", "[]"))
+            records = json.loads(pb.get(K.KEYFORMS, "[]"))
             mine = [r for r in records if r.get("owner") == owner]
             changed = False
             for rec, kf in zip(mine, kfs):
@@ -197,8 +192,8 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
                 rec.update(bone_record(kf))
                 changed = True
             if changed:
-                pb["i2r_keyforms"] = json.dumps(records, separators=(",", ":"))
-                from .build import build_bone_drivers, keyforms_from_bone_records
+                pb[K.KEYFORMS] = json.dumps(records, separators=(",", ":"))
+                from .drivers import build_bone_drivers, keyforms_from_bone_records
                 build_bone_drivers(rig, target, keyforms_from_bone_records(target, records),
                                    weights, replace=True)
                 result.bones.append(target)
@@ -206,11 +201,11 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
         obj = objects.get(target)
         if obj is None:
             continue
-        records = json.loads(obj.get("i2r_keyforms", "[]"))
+        records = json.loads(obj.get(K.KEYFORMS, "[]"))
         mine = [(i, r) for i, r in enumerate(records) if r.get("owner") == owner]
         n = _point_count(obj)
         if obj.type == "LATTICE":
-            x0, y0, x1, y1 = (float(v) for v in obj["i2r_rect"])
+            x0, y0, x1, y1 = (float(v) for v in obj[K.RECT])
             rest = np.array([p.co for p in obj.data.points], np.float64)
             scale = np.array([np.ptp(rest[:, 0]) / (x1 - x0), np.ptp(rest[:, 1]) / (y1 - y0)])
 
@@ -256,7 +251,7 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
                 result.updated.append(f"{obj.name}: {name}")
                 rewritten.append(name)
             records[k_index] = rec
-        obj["i2r_keyforms"] = json.dumps(records, separators=(",", ":"))
+        obj[K.KEYFORMS] = json.dumps(records, separators=(",", ":"))
         record_key_hashes(obj, rewritten)
         obj.data.update_tag()
         obj.update_tag()
@@ -286,7 +281,7 @@ def apply_pending_live(scene) -> List[ApplyResult]:
     Called from a depsgraph handler (operators/controls.py registers it): a
     slider drag rebuilds its group's shapes as it goes.  Re-entry (the rebuild
     itself updates the depsgraph) is ignored; on an error live update is
-    switched off for that rig and the error printed, never raised in the UI."""
+    switched off for that rig and the error logged, never raised in the UI."""
     global _applying
     if _applying:
         return []
@@ -294,14 +289,15 @@ def apply_pending_live(scene) -> List[ApplyResult]:
     _applying = True
     try:
         for obj in scene.objects:
-            if obj.type != "ARMATURE" or not obj.get("i2r_rig") or not obj.get(LIVE_KEY):
+            if obj.type != "ARMATURE" or not obj.get(K.RIG) or not obj.get(LIVE_KEY):
                 continue
             for owner in pending_owners(obj):
                 try:
                     results.append(apply_owner_controls(obj, owner))
                 except Exception as exc:  # keep the UI alive; say what happened
                     obj[LIVE_KEY] = False
-                    print(f"Image to Rig: live update of {owner} stopped: {type(exc).__name__}: {exc}")
+                    log.warning("Image to Rig: live update of %s stopped: %s: %s", owner,
+                                type(exc).__name__, exc)
                     break
     finally:
         _applying = False

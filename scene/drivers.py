@@ -11,23 +11,27 @@ armature data (same-ID driver chains are ordered by the depsgraph):
 * a *node* property per keyform grid node: the product of its tents and of the
   strengths of the parameters whose key at that node is not the default.
 
-Shape keys read a node property; bone channels read a weighted sum of them.
+Shape keys read a node property (``shape_key_driver``); bone rotation and
+location read a weighted sum of them (``build_bone_drivers``), and so does a
+mesh object's opacity (``build_opacity_driver``).  Every driver of a rig is
+made in this module.
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import bpy
+import numpy as np
 
 from ..core.model.document import Keyform, Parameter
+from .keys import strength_prop
+from .space import METRES_PER_PIXEL
 
 MAX_EXPRESSION = 250  # Blender stores 255 characters
-STRENGTH_PREFIX = "i2r_strength_"
-
-
-def strength_prop(param_id: str) -> str:
-    return STRENGTH_PREFIX + param_id
+FORM_EPSILON = 1e-9  # a keyform node whose form is below this everywhere makes no driver
+WEIGHT_PREFIX = "i2r_"  # + t<n> (tent), w<n> (node), sum<n> (partial sum) on the armature data
 
 
 def _num(value: float) -> str:
@@ -101,12 +105,12 @@ class WeightNetwork:
         self._count = 0
         if resume:  # adding to a built rig: continue after its existing properties
             for key in self.store.keys():
-                match = re.fullmatch(r"i2r_(?:t|w|sum)(\d+)", key)
+                match = re.fullmatch(re.escape(WEIGHT_PREFIX) + r"(?:t|w|sum)(\d+)", key)
                 if match:
                     self._count = max(self._count, int(match.group(1)) + 1)
 
     def _new_prop(self, prefix: str) -> str:
-        name = f"i2r_{prefix}{self._count}"
+        name = f"{WEIGHT_PREFIX}{prefix}{self._count}"
         self._count += 1
         self.store[name] = 0.0
         return name
@@ -194,3 +198,72 @@ def driver_expressions(id_block) -> Optional[List[str]]:
     if id_block.animation_data is None:
         return None
     return [fc.driver.expression for fc in id_block.animation_data.drivers]
+
+
+def keyforms_from_bone_records(bone: str, records) -> list:
+    return [Keyform(bone, list(r["params"]), [list(k) for k in r["keys"]],
+                    np.asarray(r["forms"], np.float64).reshape(-1, 3), owner=r.get("owner", ""))
+            for r in records]
+
+
+def build_bone_drivers(rig, bone: str, keyforms, weights, replace: bool = False) -> None:
+    """Drivers of a bone's pose rotation and location from its rotation keyforms."""
+    path = f'pose.bones["{bone}"]'
+    if replace and rig.animation_data is not None:
+        for fc in list(rig.animation_data.drivers):
+            if fc.data_path in (f"{path}.rotation_euler", f"{path}.location"):
+                rig.animation_data.drivers.remove(fc)
+        pb = rig.pose.bones[bone]
+        pb.rotation_euler = (0.0, 0.0, 0.0)
+        pb.location = (0.0, 0.0, 0.0)
+    if not keyforms:
+        return
+    # Rest frame of the bone: which local axis is the screen normal, and
+    # how canvas offsets map onto local location.
+    m3 = np.array(rig.data.bones[bone].matrix_local.to_3x3(), np.float64)
+    normal_local = m3.T @ np.array([0.0, -1.0, 0.0])  # CCW on screen = about -Y
+    axis = int(np.argmax(np.abs(normal_local)))
+    sign = float(np.sign(normal_local[axis]))
+    # local = m3.T @ world, world = (dx*S, 0, -dy*S)
+    loc_dx = m3.T @ np.array([METRES_PER_PIXEL, 0.0, 0.0])
+    loc_dy = m3.T @ np.array([0.0, 0.0, -METRES_PER_PIXEL])
+    angle_terms, dx_terms, dy_terms = [], [], []
+    for kf in keyforms:
+        for n in range(kf.node_count()):
+            angle, dx, dy = (float(v) for v in kf.forms[n])
+            if max(abs(angle), abs(dx), abs(dy)) <= FORM_EPSILON:
+                continue
+            w = weights.node(kf, n)
+            angle_terms.append((w, angle))
+            dx_terms.append((w, dx))
+            dy_terms.append((w, dy))
+    rot_terms = [(w, sign * math.radians(a)) for w, a in angle_terms]
+    expr, variables = weights.weighted_sum(rot_terms)
+    if variables:
+        add_driver(rig, f"{path}.rotation_euler", expr, variables, index=axis)
+    for i in range(3):
+        terms = [(w, loc_dx[i] * dx) for w, dx in dx_terms]
+        terms += [(w, loc_dy[i] * dy) for w, dy in dy_terms]
+        merged: Dict[str, float] = {}
+        for w, c in terms:
+            if abs(c) > 1e-15:
+                merged[w] = merged.get(w, 0.0) + c
+        expr, variables = weights.weighted_sum(list(merged.items()))
+        if variables:
+            add_driver(rig, f"{path}.location", expr, variables, index=i)
+
+
+def build_opacity_driver(obj, prop: str, layer_opacity: float, keyforms, weights) -> None:
+    """Driver of obj[prop]: layer opacity plus its opacity keyforms (node weights
+    times forms), clamped to 0..1 as core/evaluate.py does."""
+    if not keyforms:
+        return
+    terms = [(weights.node(kf, n), float(kf.forms[n, 0]))
+             for kf in keyforms for n in range(kf.node_count())
+             if abs(float(kf.forms[n, 0])) > FORM_EPSILON]
+    expr, variables = weights.weighted_sum(terms)
+    wrap = "min(max({}+{},0),1)"
+    if len(wrap.format(_num(layer_opacity), expr)) > MAX_EXPRESSION:
+        total = weights._partial_sum(terms)
+        expr, variables = "w", [("w", weights.store, f'["{total}"]')]
+    add_driver(obj, f'["{prop}"]', wrap.format(_num(layer_opacity), expr), variables)

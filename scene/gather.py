@@ -10,18 +10,21 @@ the Actions, draw order from depth.
 from __future__ import annotations
 
 import json
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import bpy
 import numpy as np
 
-from ..core.model.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve,
-                             RigDocument, RotationDeformer, WarpDeformer)
-from .build import find_rig
-from .motion import (FIRST_FRAME, action_fcurves, base_curves, motion_strength, motions_of_rig,
-                     param_of_path, scaled_values, scene_fps)
-from .controls import gather_controls
-from .physics import gather_parameters, gather_physics
+from ..core.model.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve, Parameter,
+                                   RigDocument, RotationDeformer, WarpDeformer)
+from . import keys as K
+from .keys import PHYSICS_VERTEX_FIELDS as VERTEX_FIELDS
+from .keys import confidence_prop, control_prop, find_rig, parameter_meta, strength_prop
+from .keys import physics_input_prop as input_prop
+from .keys import physics_output_prop as output_prop
+from .keys import physics_vertex_prop as vertex_prop
+from .motion import (FIRST_FRAME, PHYSICS_PARAMS_KEY, action_fcurves, base_curves,
+                     motion_strength, motions_of_rig, param_of_path, scaled_values, scene_fps)
 from .space import METRES_PER_PIXEL, world_to_canvas
 
 
@@ -50,10 +53,10 @@ def _material_image(obj):
         if mat is None or mat.node_tree is None:
             continue
         for node in mat.node_tree.nodes:
-            if node.type == "TEX_IMAGE" and node.image is not None and not node.get("i2r_clip_mask"):
+            if node.type == "TEX_IMAGE" and node.image is not None and not node.get(K.CLIP_MASK):
                 found.append(node.image)
     for image in found:
-        if image.get("i2r_layer") == obj.get("i2r_layer"):
+        if image.get(K.LAYER) == obj.get(K.LAYER):
             return image
     return found[0] if found else None
 
@@ -71,7 +74,7 @@ def _key_coords(block, count: int) -> np.ndarray:
 
 def _keyforms_from_shape_keys(obj, target: str, basis: np.ndarray, to_px_offsets) -> List[Keyform]:
     """Keyforms recorded on obj; node forms are (shape key - basis) in canvas px."""
-    records = _json(obj, "i2r_keyforms", [])
+    records = _json(obj, K.KEYFORMS, [])
     blocks = obj.data.shape_keys.key_blocks if obj.data.shape_keys else {}
     out = []
     for rec in records:
@@ -90,10 +93,10 @@ def gather_document(collection) -> RigDocument:
     rig = find_rig(collection)
     if rig is None:
         raise GatherError(f"the collection {collection.name!r} has no Image to Rig rig in it")
-    W, H = (int(v) for v in rig["i2r_canvas"])
-    doc = RigDocument(Canvas(W, H), source=str(rig.get("i2r_source", "")),
-                      version=int(rig.get("i2r_version", 1)))
-    doc.info = _json(rig, "i2r_info", {})
+    W, H = (int(v) for v in rig[K.CANVAS])
+    doc = RigDocument(Canvas(W, H), source=str(rig.get(K.SOURCE, "")),
+                      version=int(rig.get(K.VERSION, 1)))
+    doc.info = _json(rig, K.INFO, {})
 
     # Parameters (strengths, confidences), physics and creator controls.
     doc.parameters = gather_parameters(rig)
@@ -109,7 +112,7 @@ def gather_document(collection) -> RigDocument:
         doc.deformers.append(RotationDeformer(bone.name, (float(pivot[0]), float(pivot[1])),
                                               parent=bone.parent.name if bone.parent else None))
         pb = rig.pose.bones[bone.name]
-        for rec in _json(pb, "i2r_keyforms", []):
+        for rec in _json(pb, K.KEYFORMS, []):
             doc.keyforms.append(Keyform(bone.name, list(rec["params"]),
                                         [list(k) for k in rec["keys"]],
                                         np.asarray(rec["forms"], np.float64).reshape(-1, 3),
@@ -118,11 +121,11 @@ def gather_document(collection) -> RigDocument:
     objects = list(collection.all_objects)
     # Warps from the lattices: the grid rect is kept as a property.
     for obj in objects:
-        if obj.type != "LATTICE" or "i2r_deformer_id" not in obj:
+        if obj.type != "LATTICE" or K.DEFORMER_ID not in obj:
             continue
-        x0, y0, x1, y1 = (float(v) for v in obj["i2r_rect"])
-        warp = WarpDeformer(obj["i2r_deformer_id"], (x0, y0, x1, y1), int(obj["i2r_rows"]),
-                            int(obj["i2r_cols"]), parent=obj.get("i2r_parent") or None)
+        x0, y0, x1, y1 = (float(v) for v in obj[K.RECT])
+        warp = WarpDeformer(obj[K.DEFORMER_ID], (x0, y0, x1, y1), int(obj[K.ROWS]),
+                            int(obj[K.COLS]), parent=obj.get(K.PARENT) or None)
         doc.deformers.append(warp)
         count = len(obj.data.points)
         if obj.data.shape_keys:
@@ -135,7 +138,7 @@ def gather_document(collection) -> RigDocument:
             obj, warp.id, basis, lambda d, s=size: d[:, :2] * s))
 
     # Meshes and their layers.
-    meshes = [o for o in objects if o.type == "MESH" and "i2r_mesh_id" in o]
+    meshes = [o for o in objects if o.type == "MESH" and K.MESH_ID in o]
     layers: Dict[str, Layer] = {}
     depth = {}
     for obj in meshes:
@@ -153,17 +156,17 @@ def gather_document(collection) -> RigDocument:
         loops = np.empty(len(me.loops), np.int32)
         me.loops.foreach_get("vertex_index", loops)
         tris = loops.reshape(-1, 3) if len(me.loops) == 3 * len(me.polygons) else _triangulate(me)
-        layer_id = obj["i2r_layer"]
+        layer_id = obj[K.LAYER]
         if layer_id not in layers:
             image = _material_image(obj)
             if image is None:
                 raise GatherError(f"the mesh {obj.name!r} lost its image texture")
-            cx, cy = (int(v) for v in obj["i2r_crop"])
+            cx, cy = (int(v) for v in obj[K.CROP])
             layers[layer_id] = Layer(
-                layer_id, obj.get("i2r_tag", ""), _image_pixels(image), x=cx, y=cy,
-                side=obj.get("i2r_side", ""), generated=bool(obj.get("i2r_generated", False)),
-                opacity=float(obj.get("i2r_opacity", 1.0)),
-                clip_to=obj.get("i2r_clip_to") or None, role=obj.get("i2r_role", ""))
+                layer_id, obj.get(K.TAG, ""), _image_pixels(image), x=cx, y=cy,
+                side=obj.get(K.SIDE, ""), generated=bool(obj.get(K.GENERATED, False)),
+                opacity=float(obj.get(K.OPACITY, 1.0)),
+                clip_to=obj.get(K.CLIP_TO) or None, role=obj.get(K.ROLE, ""))
         layer = layers[layer_id]
         lw, lh = layer.size
         uv_loop = np.empty(len(me.loops) * 2, np.float32)
@@ -173,21 +176,21 @@ def gather_document(collection) -> RigDocument:
         uvs[loops] = uv_loop
         uvs[:, 0] *= lw
         uvs[:, 1] = (1.0 - uvs[:, 1]) * lh
-        mesh_id = obj["i2r_mesh_id"]
+        mesh_id = obj[K.MESH_ID]
         doc.meshes.append(Mesh(mesh_id, layer_id, verts, tris.astype(np.int32), uvs,
-                               deformer=obj.get("i2r_deformer") or None))
+                               deformer=obj.get(K.DEFORMER) or None))
         lin = m[:3, :3]
         doc.keyforms.extend(_keyforms_from_shape_keys(
             obj, mesh_id, local,
             lambda d, lin=lin: np.stack([(d @ lin.T)[:, 0] / METRES_PER_PIXEL,
                                          -(d @ lin.T)[:, 2] / METRES_PER_PIXEL], axis=1)))
         depth[mesh_id] = float(rest_world[:, 1].mean()) if n else float(m[1, 3])
-        for rec in _json(obj, "i2r_opacity_keyforms", []):
+        for rec in _json(obj, K.OPACITY_KEYFORMS, []):
             doc.keyforms.append(Keyform(mesh_id, list(rec["params"]), [list(k) for k in rec["keys"]],
                                         np.asarray(rec["forms"], np.float64).reshape(-1, 1),
                                         owner=rec.get("owner", ""), channel="opacity"))
     doc.keyforms = _in_build_order(rig, doc.keyforms)
-    order = _json(rig, "i2r_layer_order", [])
+    order = _json(rig, K.LAYER_ORDER, [])
     rank = {lid: i for i, lid in enumerate(order)}
     doc.layers = sorted(layers.values(), key=lambda l: rank.get(l.id, len(rank)))
     # Back (largest Y) to front; ties keep the build order.
@@ -200,7 +203,7 @@ def _in_build_order(rig, keyforms: List[Keyform]) -> List[Keyform]:
     """Keyforms in the document's original order (generators rely on it);
     ones the build did not know go last."""
     ranks: Dict[tuple, List[int]] = {}
-    for i, (target, owner, params) in enumerate(_json(rig, "i2r_keyform_order", [])):
+    for i, (target, owner, params) in enumerate(_json(rig, K.KEYFORM_ORDER, [])):
         ranks.setdefault((target, owner, tuple(params)), []).append(i)
     keyed = []
     for j, kf in enumerate(keyforms):
@@ -245,10 +248,84 @@ def gather_motions(rig, scene) -> List[Motion]:
             if strength > 1e-6:
                 values = default + (values - default) / strength
             curves.append(MotionCurve(param, times, values))
-        motions.append(Motion(action.get("i2r_motion", action.name),
-                              float(action.get("i2r_duration", 0.0)), curves,
-                              loop=bool(action.get("i2r_loop", True)),
-                              fps=float(action.get("i2r_fps", fps_scene)), strength=strength))
+        motions.append(Motion(action.get(K.MOTION, action.name),
+                              float(action.get(K.DURATION, 0.0)), curves,
+                              loop=bool(action.get(K.LOOP, True)),
+                              fps=float(action.get(K.FPS, fps_scene)), strength=strength))
     motions.sort(key=lambda m: (m.id != "Idle", m.id))
     return motions
 
+
+def gather_parameters(rig) -> List[Parameter]:
+    out = []
+    for meta in parameter_meta(rig):
+        pid = meta["id"]
+        if pid not in rig:
+            continue
+        ui = rig.id_properties_ui(pid).as_dict()
+        out.append(Parameter(
+            pid, float(ui["min"]), float(ui["default"]), float(ui["max"]),
+            name=meta.get("name", ""), group=meta.get("group", ""),
+            confidence=float(rig.get(confidence_prop(pid), meta.get("confidence", 1.0))),
+            strength=float(rig.get(strength_prop(pid), 1.0))))
+    return out
+
+
+def gather_physics(rig) -> list:
+    """The rig's physics settings with the numbers as edited in the panel."""
+    from ..core.formats.model_json import physics_from_runtime
+    text = rig.get(K.PHYSICS)
+    if not text:
+        return []
+    settings = physics_from_runtime(json.loads(text))
+    for s, setting in enumerate(settings):
+        for i, inp in enumerate(setting.inputs):
+            inp.weight = float(rig.get(input_prop(s, i), inp.weight))
+        for k, vert in enumerate(setting.vertices):
+            for field, _, _, _ in VERTEX_FIELDS:
+                name = vertex_prop(s, k, field)
+                if k and name in rig:
+                    setattr(vert, field, float(rig[name]))
+        for j, out in enumerate(setting.outputs):
+            out.scale = float(rig.get(output_prop(s, j), out.scale))
+    return settings
+
+
+def rig_document(rig, scene=None) -> RigDocument:
+    """A light document of the rig: canvas, parameters, physics (no meshes).
+
+    Enough for motion makers and physics baking, and fast (no images read)."""
+    W, H = (int(v) for v in rig[K.CANVAS])
+    doc = RigDocument(Canvas(W, H), source=str(rig.get(K.SOURCE, "")))
+    doc.parameters = gather_parameters(rig)
+    doc.physics = gather_physics(rig)
+    return doc
+
+
+def motion_of_action(rig, action, scene) -> Motion:
+    """The action's motion without the curves physics wrote (its inputs only)."""
+    physics_params = set(action.get(PHYSICS_PARAMS_KEY, []))
+    fps = scene_fps(scene)
+    base = base_curves(action)
+    strength = motion_strength(action)
+    curves = [MotionCurve(p, np.asarray(t, np.float64), np.asarray(v, np.float64))
+              for p, (t, v) in base.items() if p not in physics_params and p in rig]
+    for fc in action_fcurves(action):  # curves added by hand
+        param = param_of_path(fc.data_path)
+        if param is None or param in base or param in physics_params or param not in rig:
+            continue
+        co = np.empty(len(fc.keyframe_points) * 2, np.float32)
+        fc.keyframe_points.foreach_get("co", co)
+        co = co.reshape(-1, 2).astype(np.float64)
+        default = float(rig.id_properties_ui(param).as_dict().get("default", 0.0))
+        values = co[:, 1] if strength <= 1e-6 else default + (co[:, 1] - default) / strength
+        curves.append(MotionCurve(param, (co[:, 0] - FIRST_FRAME) / fps, values))
+    return Motion(action.get(K.MOTION, action.name), float(action.get(K.DURATION, 0.0)),
+                  curves, loop=bool(action.get(K.LOOP, True)), fps=fps, strength=strength)
+
+
+def gather_controls(rig) -> Optional[Dict[str, float]]:
+    from ..core.stages.rig import CONTROLS
+    if not any(control_prop(n) in rig for n in CONTROLS):
+        return None
+    return {n: float(rig[control_prop(n)]) for n in CONTROLS if control_prop(n) in rig}

@@ -12,11 +12,14 @@ from typing import Dict, List, Optional, Tuple
 
 import bpy
 import numpy as np
-from bpy_extras import anim_utils
+
+from . import compat
+from . import keys as K
+from .keys import rig_of_action
 
 FIRST_FRAME = 1
-STRENGTH_KEY = "i2r_motion_strength"  # custom property of the Action: the truth
-PHYSICS_PARAMS_KEY = "i2r_physics_params"  # parameters whose keyframes physics baked
+STRENGTH_KEY = K.MOTION_STRENGTH  # custom property of the Action: the truth
+PHYSICS_PARAMS_KEY = K.PHYSICS_PARAMS  # parameters whose keyframes physics baked
 
 
 def motion_strength(action) -> float:
@@ -34,11 +37,12 @@ def set_strength_property(action, value: float) -> None:
 
 
 def action_fcurves(action) -> list:
-    """The F-Curves of the action's first slot (Blender 4.4+ layered actions)."""
-    if not len(action.slots):
-        return []
-    bag = anim_utils.action_get_channelbag_for_slot(action, action.slots[0])
-    return list(bag.fcurves) if bag is not None else []
+    """The F-Curves of the action (its first slot's where actions have slots)."""
+    return compat.action_fcurves(action)
+
+
+def remove_fcurve(action, fcurve) -> None:
+    compat.remove_fcurve(action, fcurve)
 
 
 def param_of_path(data_path: str) -> Optional[str]:
@@ -48,7 +52,7 @@ def param_of_path(data_path: str) -> Optional[str]:
 
 
 def base_curves(action) -> Dict[str, Tuple[List[float], List[float]]]:
-    return json.loads(action.get("i2r_base_curves", "{}"))
+    return json.loads(action.get(K.BASE_CURVES, "{}"))
 
 
 def scaled_values(rig, param: str, values, strength: float) -> np.ndarray:
@@ -87,16 +91,6 @@ def write_motion_keyframes(action, rig, scene) -> None:
         fc.update()
 
 
-def rig_of_action(action):
-    uid = action.get("i2r_rig")
-    if uid is None:
-        return None
-    for obj in bpy.data.objects:
-        if obj.type == "ARMATURE" and obj.get("i2r_uid") == uid:
-            return obj
-    return None
-
-
 def on_motion_strength_changed(action, context) -> None:
     """Update callback of Action.i2r_strength (registered in registration.py).
 
@@ -110,8 +104,8 @@ def on_motion_strength_changed(action, context) -> None:
 
 
 def motions_of_rig(rig) -> list:
-    uid = rig.get("i2r_uid")
-    return [a for a in bpy.data.actions if uid is not None and a.get("i2r_rig") == uid]
+    uid = rig.get(K.RIG_UID)
+    return [a for a in bpy.data.actions if uid is not None and a.get(K.ACTION_RIG) == uid]
 
 
 def _as_json(value) -> str:
@@ -124,28 +118,26 @@ def create_motion_action(rig, motion, scene):
     Replaces an earlier action of the same motion id on this rig (e.g. a new
     Talk from another recording)."""
     for old in motions_of_rig(rig):
-        if old.get("i2r_motion", old.name) == motion.id:
+        if old.get(K.MOTION, old.name) == motion.id:
             if rig.animation_data is not None and rig.animation_data.action == old:
                 rig.animation_data.action = None
             bpy.data.actions.remove(old)
     ad = rig.animation_data_create()
     act = bpy.data.actions.new(motion.id)
     act.use_fake_user = True
-    act["i2r_rig"] = rig["i2r_uid"]
-    act["i2r_motion"] = motion.id
-    act["i2r_duration"] = float(motion.duration)
-    act["i2r_loop"] = bool(motion.loop)
-    act["i2r_fps"] = float(motion.fps)
+    act[K.ACTION_RIG] = rig[K.RIG_UID]
+    act[K.MOTION] = motion.id
+    act[K.DURATION] = float(motion.duration)
+    act[K.LOOP] = bool(motion.loop)
+    act[K.FPS] = float(motion.fps)
     act[STRENGTH_KEY] = float(motion.strength)
-    act["i2r_base_curves"] = _as_json({
+    act[K.BASE_CURVES] = _as_json({
         c.param: [np.asarray(c.times, np.float64).tolist(),
                   np.asarray(c.values, np.float64).tolist()] for c in motion.curves})
     previous = ad.action
-    ad.action = act
-    if ad.action_slot is None and len(act.slots):
-        ad.action_slot = act.slots[0]
+    compat.assign_action(rig, act)
     for c in motion.curves:
-        act.fcurve_ensure_for_datablock(rig, f'["{c.param}"]')
+        compat.ensure_fcurve(act, rig, f'["{c.param}"]')
     write_motion_keyframes(act, rig, scene)
     ad.action = previous
     return act
@@ -153,22 +145,19 @@ def create_motion_action(rig, motion, scene):
 
 def motion_frame_range(action, scene) -> Tuple[int, int]:
     fps = scene_fps(scene)
-    return FIRST_FRAME, max(FIRST_FRAME, int(round(float(action.get("i2r_duration", 0.0)) * fps)))
+    return FIRST_FRAME, max(FIRST_FRAME, int(round(float(action.get(K.DURATION, 0.0)) * fps)))
 
 
 def activate_motion(rig, action, scene) -> None:
     """Make `action` the rig's playing motion and fit the timeline to it."""
-    ad = rig.animation_data_create()
-    ad.action = action
-    if len(action.slots) and ad.action_slot is None:
-        ad.action_slot = action.slots[0]
+    compat.assign_action(rig, action)
     scene.frame_start, scene.frame_end = motion_frame_range(action, scene)
     scene.frame_set(scene.frame_start)
 
 
 def find_motion(rig, motion_id: str):
     for action in motions_of_rig(rig):
-        if action.get("i2r_motion", action.name) == motion_id:
+        if action.get(K.MOTION, action.name) == motion_id:
             return action
     return None
 
@@ -176,16 +165,7 @@ def find_motion(rig, motion_id: str):
 def write_param_keyframes(action, rig, param: str, frames, values) -> None:
     """Linear keyframes of one rig parameter in the action (created when missing)."""
     path = f'["{param}"]'
-    fc = next((f for f in action_fcurves(action) if f.data_path == path), None)
-    if fc is None and len(action.slots):
-        bag = anim_utils.action_ensure_channelbag_for_slot(action, action.slots[0])
-        fc = bag.fcurves.new(path)
-    elif fc is None:  # an action without curves has no slot yet: assign it for a moment
-        ad = rig.animation_data_create()
-        previous = ad.action
-        ad.action = action
-        fc = action.fcurve_ensure_for_datablock(rig, path)
-        ad.action = previous
+    fc = compat.ensure_fcurve(action, rig, path)
     points = fc.keyframe_points
     points.clear()
     points.add(len(frames))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from . import compat
+from . import keys as K
 from .motion import activate_motion, create_motion_action, scene_fps
 
 TALK_STRIP = "i2r talk"
@@ -29,7 +31,8 @@ def add_talk(rig, path: str, scene):
         from ..core.stages.lipsync import load_audio, talk_motion
     except ImportError as exc:
         raise TalkError(f"Lip sync is not available in this build ({exc})") from exc
-    from .physics import bake_action_physics, rig_document
+    from .gather import rig_document
+    from .physics import bake_action_physics
     try:
         audio = load_audio(path)
     except ValueError as exc:
@@ -51,17 +54,22 @@ def add_talk(rig, path: str, scene):
         bake_action_physics(rig, action, scene)
     activate_motion(rig, action, scene)
     strip = add_sound_strip(scene, path)
-    scene.frame_end = max(scene.frame_end, strip.frame_final_end - 1)
+    if strip is not None:
+        scene.frame_end = max(scene.frame_end, strip.frame_final_end - 1)
     return action
 
 
 def add_sound_strip(scene, path: str):
-    """The recording at frame 1 of the sequencer (an earlier talk strip is removed)."""
+    """The recording at frame 1 of the sequencer (an earlier talk strip is removed);
+    None where this Blender has no audio (the bpy 4.2 module is built without it)."""
     editor = scene.sequence_editor_create()
-    for strip in list(editor.strips):
-        if strip.get("i2r_talk"):
-            editor.strips.remove(strip)
-    strip = editor.strips.new_sound(TALK_STRIP, path, 1, 1)
-    strip["i2r_talk"] = True
+    strips = compat.sequencer_strips(editor)
+    for strip in list(strips):
+        if strip.get(K.TALK):
+            strips.remove(strip)
+    if not compat.has_audio():
+        return None
+    strip = strips.new_sound(TALK_STRIP, path, 1, 1)
+    strip[K.TALK] = True
     scene.sync_mode = "AUDIO_SYNC"
     return strip

@@ -34,7 +34,8 @@ PYTHON_VERSION = "3.11"  # Blender 4.2 - 5.x
 
 # Wheels Blender lacks, pinned like requirements.txt, with everything they require
 # at run time (their Requires-Dist closure; `requirement_problems` checks it).
-#   core:            opencv-python-headless, scipy, pillow
+#   core:            opencv-python-headless, pillow (Delaunay and nearest points are
+#                    core/stages/triangulate.py's: no SciPy, 119.5 MB installed)
 #   model.json check: jsonschema -> attrs, jsonschema-specifications, referencing,
 #                    rpds-py (binary), typing-extensions (referencing, on Python < 3.13)
 #   PSD in and out:  psd-tools (binary) -> attrs, pillow, numpy
@@ -43,7 +44,6 @@ PYTHON_VERSION = "3.11"  # Blender 4.2 - 5.x
 # The optional AI backends (torch, diffusers, ...) are NOT bundled: see docs/install.md.
 WHEELS = {
     "opencv-python-headless": "4.11.0.86",
-    "scipy": "1.13.1",
     "pillow": "11.3.0",
     "jsonschema": "4.26.0",
     "jsonschema-specifications": "2025.9.1",
@@ -93,17 +93,18 @@ PLATFORMS = {
 
 # Besides every top-level .py file (the add-on's entry point, registration, preferences, CLI).
 INCLUDE = ["blender_manifest.toml", "LICENSE", "README.md", "core", "scene", "operators", "panels",
-           "web"]
+           "web", "docs/blender.md"]
 EXCLUDE = ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "node_modules"]
 # The add-on reads these at run time: a zip without them is broken.
-REQUIRED_IN_ZIP = ["__init__.py", "registration.py", "preferences.py", "blender_manifest.toml",
+REQUIRED_IN_ZIP = ["__init__.py", "registration.py", "preferences.py", "properties.py",
+                   "active_job.py", "blender_manifest.toml", "docs/blender.md",
                    "core/formats/schema/model.schema.json", "web/index.html", "web/player.js",
                    "web/viewer.js"]
 # Development folders that must never ship.
 NEVER_IN_ZIP = ["tests/", "bench/", ".venv/", "dist/", "samples/", "scripts/", "out/", ".git/",
                 ".ci/", "__pycache__/", "devkit/"]
 # The modules the bundled wheels provide (import names), checked in a clean Blender.
-BUNDLED_MODULES = ["cv2", "scipy", "PIL", "jsonschema", "jsonschema_specifications", "referencing",
+BUNDLED_MODULES = ["cv2", "PIL", "jsonschema", "jsonschema_specifications", "referencing",
                    "rpds", "attrs", "typing_extensions", "psd_tools", "soundfile", "cffi",
                    "pycparser"]
 LINUX_ONLY_MODULES = ["animeface"]
@@ -367,10 +368,22 @@ def build(platforms: list, out_dir: str, wheel_dir: str) -> str:
 
 # --------------------------------------------------------------------------- install check
 def bpy_version() -> str:
-    """The bpy pin of requirements.txt (the Blender the check installs into)."""
+    """The Blender the check installs into: the bpy of the running Python when it has
+    one (so the LTS test venvs check their own Blender), else requirements.txt's pin."""
+    from importlib import metadata
+    try:
+        return metadata.version("bpy")
+    except metadata.PackageNotFoundError:
+        pass
     with open(os.path.join(REPO, "requirements.txt"), encoding="utf-8") as fh:
         match = re.search(r"^bpy==(\S+)", fh.read(), re.M)
     return match.group(1) if match else "5.0.1"
+
+
+def wheel_cache() -> str:
+    """Where scripts/setup.sh keeps downloaded wheels (bpy among them) between runs."""
+    return os.environ.get("IMAGE_TO_RIG_WHEEL_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "image_to_rig", "wheels")
 
 
 def _venv_python(venv: str) -> str:
@@ -389,8 +402,15 @@ def create_clean_venv(venv: str, python: Optional[str] = None) -> str:
             if python is None:
                 raise BuildError(f"the install check needs Python {PYTHON_VERSION} (bpy's "
                                  "version); none was found on PATH")
-    for cmd in ([python, "-m", "venv", venv],
-                [_venv_python(venv), "-m", "pip", "install", "-q", f"bpy=={bpy_version()}"]):
+    install = [_venv_python(venv), "-m", "pip", "install", "-q", f"bpy=={bpy_version()}"]
+    result = subprocess.run([python, "-m", "venv", venv], capture_output=True, text=True)
+    if result.returncode == 0 and os.path.isdir(wheel_cache()):
+        # Offline from scripts/setup.sh's wheel cache when it holds this bpy; else the index.
+        offline = subprocess.run(install + ["--no-index", "--find-links", wheel_cache()],
+                                 capture_output=True, text=True)
+        if offline.returncode == 0:
+            return _venv_python(venv)
+    for cmd in ([python, "-m", "venv", venv], install):
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
             raise BuildError(f"creating the clean venv failed ({' '.join(cmd)}):\n"
@@ -529,7 +549,9 @@ def _installed_check(zip_path: str, work: str) -> dict:
         raise BuildError(f"the exported PSD read back with {len(layered.layers)} layers, "
                          f"the rig has {len(gathered.layers)}")
     report.update(layers=len(gathered.layers), parameters=len(gathered.parameters),
-                  psd_layers=len(layered.layers), exported=exported)
+                  psd_layers=len(layered.layers),  # generated layers are hidden there
+                  generated_layers=sum(1 for l in gathered.layers if l.generated),
+                  exported=exported)
     rate = 16000
     t = np.arange(rate, dtype=np.float32) / rate
     voice = (0.5 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)

@@ -9,6 +9,7 @@ strengths other than 1 and an Idle motion.
 """
 from __future__ import annotations
 
+import atexit
 import copy
 import os
 import tempfile
@@ -40,6 +41,9 @@ def ensure_addon_registered() -> None:
         import image_to_rig
         image_to_rig.register()
         _registered = True
+        # As Blender does at quit: the bpy 4.2 module crashes on exit (SIGSEGV, after
+        # the tests passed) while panels, operators or handlers are still registered.
+        atexit.register(unregister_addon)
 
 
 def unregister_addon() -> None:
@@ -174,7 +178,7 @@ def evaluated_vertices(collection) -> Dict[str, np.ndarray]:
 
 
 def _evaluated_vertices(collection) -> Dict[str, np.ndarray]:
-    from image_to_rig.scene.build import find_rig
+    from image_to_rig.scene.keys import find_rig
     rig = find_rig(collection)
     W, H = (int(v) for v in rig["i2r_canvas"])
     dg = bpy.context.evaluated_depsgraph_get()

@@ -16,6 +16,7 @@ from image_to_rig.core.model.document import Motion, MotionCurve, Parameter  # n
 from image_to_rig.core.runtime.evaluate import evaluate  # noqa: E402
 from image_to_rig.scene import build_scene, find_rig, gather_document  # noqa: E402
 from image_to_rig.scene.motion import action_fcurves, find_motion, motions_of_rig  # noqa: E402
+from image_to_rig.scene.compat import has_audio, sequencer_strips  # noqa: E402
 
 KEEP = os.environ.get("I2R_KEEP_RENDERS")
 
@@ -279,13 +280,16 @@ def test_talk_follows_the_recording(tmp_path):
         assert mean_open(a, b) > 0.3
     for a, b in ((0.05, 0.4), (1.15, 1.4), (2.15, 2.4)):
         assert mean_open(a, b) < 0.1
-    strips = [s for s in scene.sequence_editor.strips if s.type == "SOUND"]
-    assert len(strips) == 1 and strips[0].frame_start == 1
-    assert scene.sync_mode == "AUDIO_SYNC"
+    strips = [s for s in sequencer_strips(scene.sequence_editor) if s.type == "SOUND"]
+    if has_audio():
+        assert len(strips) == 1 and strips[0].frame_start == 1
+        assert scene.sync_mode == "AUDIO_SYNC"
+    else:  # the bpy 4.2 module has no Audaspace: the motion alone, no strip
+        assert strips == []
     # Again with another recording: one Talk, one strip.
     assert bpy.ops.image_to_rig.talk(filepath=wav) == {"FINISHED"}
     assert [a.get("i2r_motion") for a in motions_of_rig(rig)].count("Talk") == 1
-    assert len(scene.sequence_editor.strips) == 1
+    assert len(sequencer_strips(scene.sequence_editor)) == (1 if has_audio() else 0)
     assert "Talk" in {m.id for m in gather_document(collection).motions}
 
 

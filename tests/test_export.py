@@ -318,14 +318,15 @@ def test_psd_reopens_with_layer_names_in_depth_order(tmp_path):
     out = export_folder(doc, tmp_path / "export")
     psd = PSDImage.open(os.path.join(out, "synthetic.psd"))
     assert (psd.width, psd.height) == (doc.canvas.width, doc.canvas.height)
-    names = [layer.name for layer in psd]
+    layers = [layer for layer in psd.descendants() if layer.kind == "pixel"]
+    names = [layer.name for layer in layers]
     assert names == ["topwear", "face", "eyewhite_l", "irides_l", "objects"]  # back to front
-    face = next(layer for layer in psd if layer.name == "face")
+    face = next(layer for layer in layers if layer.name == "face")
     src = doc.layer("face")
     assert (face.left, face.top) == (src.x, src.y)
     pixels = np.asarray(face.topil().convert("RGBA"))
     visible = src.image[..., 3] > 0
     assert np.abs(pixels[..., 3].astype(int) - src.image[..., 3]).max() <= 1
     assert np.abs(pixels[..., :3].astype(int) - src.image[..., :3])[visible].max() <= 1
-    blush = next(layer for layer in psd if layer.name == "objects")
+    blush = next(layer for layer in layers if layer.name == "objects")
     assert blush.opacity == round(0.55 * 255)

@@ -194,7 +194,8 @@ def test_backend_choices_flow_into_the_pipeline_options(addon, monkeypatch):
     assert not draw_progress(FakeLayout(), bpy.context)
     ai.running, ai.progress, ai.progress_text = True, 0.5, "decompose"
     assert not draw_progress(FakeLayout(), bpy.context)  # no job behind it (a file saved mid-run)
-    monkeypatch.setattr(generate, "active_job", lambda: object())
+    import image_to_rig.active_job as active_job
+    monkeypatch.setattr(active_job, "active_job", lambda: object())
     bar = FakeLayout()
     assert draw_progress(bar, bpy.context)
     assert "decompose (50 %)" in " ".join(bar.texts())

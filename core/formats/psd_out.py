@@ -1,7 +1,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Layered PSD export: one pixel layer per rig layer, See-through tag names,
 hidden parts complete, in depth order, so an artist can go on in Cubism
-Editor, Photoshop or Clip Studio."""
+Editor, Photoshop, Krita or Clip Studio and rig the PSD again.
+
+The PSD shows what was drawn: layers the pipeline generated (the mouth
+interior, the blush) are in it but hidden, so the file opens with the mouth
+closed and the blush once (it is drawn on the face), and reading it back
+skips them (the pipeline makes them again).  Layers sit in groups (head with
+eyes inside it, body) wherever depth order keeps a group's layers together.
+The merged preview carries alpha; the file is written with the usual
+permissions (0644 under the usual umask), like the rest of the export."""
 from __future__ import annotations
 
 import os
@@ -21,6 +29,25 @@ def psd_layer_name(layer: Layer) -> str:
     if layer.side:
         name += f"_{layer.side}"
     return name
+
+
+BODY_TAGS = ("neck", "neckwear", "topwear", "handwear", "bottomwear", "legwear", "footwear",
+             "tail", "wings", "objects")
+EYE_TAGS = ("eyewhite", "irides", "eyelash")
+
+
+def psd_group_path(layer: Layer) -> tuple:
+    """The groups a layer sits in: ("body",), ("head",) or ("head", "eyes")."""
+    if layer.tag in BODY_TAGS:
+        return ("body",)
+    if layer.tag in EYE_TAGS:
+        return ("head", "eyes")
+    return ("head",)
+
+
+def shown_in_psd(layer: Layer) -> bool:
+    """Whether the layer is visible when the PSD opens (generated layers are not)."""
+    return not layer.generated
 
 
 def _composite(layers: Sequence[Layer], canvas: Canvas):
@@ -50,7 +77,16 @@ def _store_merged_preview(psd, layers: Sequence[Layer], canvas: Canvas) -> None:
     try:
         from psd_tools.api import numpy_io
 
-        colour, alpha = _composite(layers, canvas)
+        from psd_tools.constants import Tag
+        from psd_tools.psd.tagged_blocks import TaggedBlocks
+
+        info = psd._record.layer_and_mask_information
+        if info.tagged_blocks is None:
+            info.tagged_blocks = TaggedBlocks()
+        # Marks the merged image's extra channel as its transparency (else readers
+        # take the preview as opaque: black where nothing is drawn).
+        info.tagged_blocks.set_data(Tag.SAVING_MERGED_TRANSPARENCY)
+        colour, alpha = _composite([l for l in layers if shown_in_psd(l)], canvas)
         psd._record.image_data.set_data(numpy_io.encode_image_data(psd, colour, alpha),
                                         psd._record.header)
         psd._updated = False
@@ -62,19 +98,34 @@ def write_psd(layers: Sequence[Layer], canvas: Canvas, path: str) -> str:
     """Write layers (back to front) as a layered RGBA PSD; atomic replace of `path`."""
     from PIL import Image
     from psd_tools import PSDImage
-    from psd_tools.api.layers import PixelLayer
+    from psd_tools.api.layers import Group, PixelLayer
 
     psd = PSDImage.new(mode="RGBA", size=(canvas.width, canvas.height))
+    # Open groups from the root down: [(name, group)]; a layer whose group path
+    # differs closes groups until the paths agree, then opens what it needs.
+    open_groups: list = []
     for layer in layers:  # psd-tools appends on top: back to front
+        want = psd_group_path(layer)
+        keep = 0
+        while keep < min(len(open_groups), len(want)) and open_groups[keep][0] == want[keep]:
+            keep += 1
+        del open_groups[keep:]
+        for name in want[keep:]:
+            parent = open_groups[-1][1] if open_groups else psd
+            open_groups.append((name, Group.new(parent, name=name)))
         pixel = PixelLayer.frompil(Image.fromarray(layer.image), psd,
                                    top=int(layer.y), left=int(layer.x))
         pixel.name = psd_layer_name(layer)  # the setter also writes the Unicode name
         pixel.opacity = int(round(layer.opacity * 255))
-        psd.append(pixel)
+        pixel.visible = shown_in_psd(layer)
+        open_groups[-1][1].append(pixel)
     _store_merged_preview(psd, layers, canvas)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(suffix=".psd", dir=folder)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private (0600)
     try:
         psd.save(tmp)
         os.replace(tmp, path)

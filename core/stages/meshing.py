@@ -16,10 +16,10 @@ from typing import List, Tuple
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay, cKDTree
 
 from ..model.document import Layer
 from ..model.errors import ImageToRigError
+from .triangulate import delaunay_triangles, nearest_distances
 
 
 class MeshingError(ImageToRigError):
@@ -124,8 +124,7 @@ def _conforming_delaunay(outline_pts: List[np.ndarray], interior: np.ndarray):
     for _ in range(MAX_SPLIT_ROUNDS):
         boundary = np.vstack(outlines)
         pts = np.vstack([boundary, interior]) if len(interior) else boundary
-        tri = Delaunay(pts)
-        simplices = tri.simplices
+        simplices = delaunay_triangles(pts)
         edges = np.sort(np.concatenate([simplices[:, [0, 1]], simplices[:, [1, 2]],
                                         simplices[:, [2, 0]]]), axis=1)
         n_all = len(pts)
@@ -160,12 +159,12 @@ def _conforming_delaunay(outline_pts: List[np.ndarray], interior: np.ndarray):
         # Interior points crowding a split edge would keep breaking it: drop them.
         if len(interior):
             boundary = np.vstack(outlines)
-            d, _ = cKDTree(boundary).query(interior)
+            d = nearest_distances(boundary, interior)
             seg = min(float(np.median(np.linalg.norm(np.diff(o, axis=0), axis=1)))
                       for o in outlines if len(o) > 1)
             interior = interior[d > 0.5 * seg]
     pts = np.vstack(outlines + ([interior] if len(interior) else []))
-    return pts, Delaunay(pts).simplices, outlines
+    return pts, delaunay_triangles(pts), outlines
 
 
 def mesh_layer(layer: Layer, target_vertices: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
