@@ -255,7 +255,10 @@ def _run_layered(path: str, options: PipelineOptions, progress: Optional[Progres
             interior = open_mouth
             used_variants.append(open_mouth.source_name)
         else:
-            interior = complete.make_mouth_interior(mouth, None, imported.canvas)
+            face = next((l for l in layers if l.tag == "face"), None)
+            interior = complete.make_mouth_interior(
+                mouth, None, imported.canvas, skin_rgb=complete.drawn_colour(face),
+                eyewhite=next((l for l in layers if l.tag == "eyewhite"), None))
             generated.append(interior.id)
         layers.insert(layers.index(mouth), interior)
     # Drawn closed eyes go right above their side's eye parts; the rig fades

@@ -484,7 +484,8 @@ def test_the_chin_follows_a_wide_open_mouth(rig):
     chin = face[:, 1] > np.percentile(face[:, 1], 97)
     interior_h = rig.layer("mouth-interior").size[1]
     drop = (opened["face"] - face)[chin, 1].mean()
-    assert 0.15 * interior_h < drop < 0.6 * interior_h, drop
+    # a little (artists' open mouths leave the chin almost where it is), not nothing
+    assert 0.05 * interior_h < drop < 0.3 * interior_h, drop
     forehead = face[:, 1] < np.percentile(face[:, 1], 50)
     assert np.abs(opened["face"][forehead] - face[forehead]).max() < 1e-6
     for mid in ("eyewhite_l", "nose", "eyebrow_r"):

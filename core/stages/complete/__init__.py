@@ -42,7 +42,7 @@ from ..landmarks import FaceLandmarks
 from .back_hair import _complete_back_hair
 from .eyes import _complete_eyewhite, _complete_iris, make_closed_lid
 from .face import _complete_face, _rim_width
-from .mouth import make_mouth_interior  # noqa: F401 (the generated mouth, as data)
+from .mouth import drawn_colour, make_mouth_interior  # noqa: F401 (the generated mouth, as data)
 from .neck import _complete_neck
 from .outlines import _claim_outline
 from .paint import _INPAINT_HOOK, _grown, _hull, _rim_of, _unmix_rims
@@ -150,7 +150,8 @@ def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks)
                 canvas, in_front[back_id])
     result = [out.get(l.id, l) for l in layers]
     mouth = by_id.get("mouth")
-    interior = make_mouth_interior(mouth, lm, canvas)
+    interior = make_mouth_interior(mouth, lm, canvas, skin_rgb=drawn_colour(by_id.get("face")),
+                                   eyewhite=next((l for l in layers if l.tag == "eyewhite"), None))
     pos = ids.index("mouth") if "mouth" in ids else len(result)
     result.insert(pos, interior)
     return add_closed_lids(result, canvas, lm.face_centre_x)

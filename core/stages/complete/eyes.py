@@ -129,7 +129,8 @@ def make_closed_lid(parts: Sequence[Layer], canvas: Canvas, side: str,
     if lash is not None:
         px = lash.full_canvas(canvas)[y0:y1, x0:x1, :3][lash_mask]
     else:
-        px = np.concatenate([p.full_canvas(canvas)[y0:y1, x0:x1, :3][sub] for p in parts])
+        px = np.concatenate([full[y0:y1, x0:x1, :3][sub & (full[y0:y1, x0:x1, 3] > 128)]
+                             for full in (p.full_canvas(canvas) for p in parts)])
     if not len(px):
         return None
     lum = px.astype(np.float64) @ np.array([0.299, 0.587, 0.114])

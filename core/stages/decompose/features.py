@@ -30,10 +30,42 @@ def _cut_brow(ctx: _Context, side: str) -> Optional[np.ndarray]:
     core[max(0, by0 - y0):max(0, by1 - y0), max(0, bx0 - x0):max(0, bx1 - x0)] = True
     found = _inner_components(cand, int(6 * ctx.unit ** 2), require=core)
     if not found.any():
+        found = _line_near(cand, core, int(6 * ctx.unit ** 2), max_height=0.6 * eye_h,
+                           reach=0.5 * (bx1 - bx0), free_sides=("left", "right", "bottom"))
+    if found is None or not found.any():
         return None
     out = np.zeros_like(ctx.fg)
     out[sl] = found
     return out
+
+
+def _line_near(cand: np.ndarray, core: np.ndarray, min_area: int, max_height: float, reach: float,
+               free_sides=("left", "right")) -> Optional[np.ndarray]:
+    """A stroke for a feature whose landmark box missed it: the longest
+    elongated component (at least twice as wide as tall, at most `max_height`
+    tall) that meets the core box widened by `reach` on both sides.  It may run
+    out of the window through `free_sides` (landmark boxes are often off by a
+    part of the feature) but not through the others (the top edge of a brow's
+    window is where the fringe comes from)."""
+    n, lab, st, _ = _components_in(cand)
+    h, w = cand.shape
+    ys, xs = np.nonzero(core)
+    if not len(xs):
+        return None
+    cx0, cx1 = max(0, int(xs.min() - reach)), min(w, int(xs.max() + 1 + reach))
+    wide = np.zeros_like(core)
+    wide[ys.min():ys.max() + 1, cx0:cx1] = True
+    best, best_w = 0, 0
+    for i in range(1, n):
+        x, y, bw, bh, area = st[i]
+        touches = {"left": x == 0, "right": x + bw >= w, "top": y == 0, "bottom": y + bh >= h}
+        if area < min_area or any(t and side not in free_sides for side, t in touches.items()):
+            continue
+        if bw < 2 * bh or bh > max_height or not (wide & (lab == i)).any():
+            continue
+        if bw > best_w:
+            best, best_w = i, bw
+    return lab == best if best else None
 
 
 def _filled(mask: np.ndarray, outside: np.ndarray, margin: int) -> np.ndarray:
@@ -298,17 +330,67 @@ def _trim_to_ink(ctx: _Context, m: Optional[np.ndarray]) -> Optional[np.ndarray]
     return keep if keep.any() else m
 
 
+MOUTH_WINDOW = {"half_width": 0.24, "above": 0.05, "below": 0.09}  # of the face width
+MOUTH_INK = {"darker": 14, "tint": 16}  # L below the skin, or ab distance from it
+
+
 def _cut_mouth(ctx: _Context) -> Optional[np.ndarray]:
+    """The mouth: the strokes at the landmarks' mouth, and the pieces of the same
+    line beside them.  A detector's mouth box often covers only the darkest part
+    of a smile line (its ends fade to a lip tint that the skin mask takes as
+    skin), so the window is sized from the face and the line is followed
+    sideways through pixels a little darker or more tinted than the skin."""
     box = ctx.lm.mouth
-    x0, y0, x1, y1 = _window(box, 0.6, 1.2, 0.6, 1.2, ctx.fg.shape)
-    sl = (slice(y0, y1), slice(x0, x1))
-    cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl]
-    core = np.zeros_like(cand)
     bx0, by0, bx1, by1 = box
+    fw = max(8, ctx.lm.face_box[2] - ctx.lm.face_box[0])
+    mcx, mcy = 0.5 * (bx0 + bx1), 0.5 * (by0 + by1)
+    spec = MOUTH_WINDOW
+    wx0, wy0, wx1, wy1 = _window(box, 0.6, 1.2, 0.6, 1.2, ctx.fg.shape)
+    x0 = max(0, min(wx0, int(mcx - spec["half_width"] * fw)))
+    x1 = min(ctx.w, max(wx1, int(np.ceil(mcx + spec["half_width"] * fw))))
+    y0 = max(0, min(wy0, int(mcy - spec["above"] * fw)))
+    y1 = min(ctx.h, max(wy1, int(np.ceil(mcy + spec["below"] * fw))))
+    sl = (slice(y0, y1), slice(x0, x1))
+    free = ctx.fg[sl] & ~ctx.features[sl]
+    strict = free & ~ctx.skin[sl]
+    tint = np.hypot(ctx.a[sl] - ctx.skin_ab[0], ctx.b[sl] - ctx.skin_ab[1])
+    soft = free & ((ctx.L[sl] < ctx.skin_L - MOUTH_INK["darker"]) | (tint > MOUTH_INK["tint"]) | strict)
+    core = np.zeros_like(strict)
     core[max(0, by0 - y0):max(0, by1 - y0), max(0, bx0 - x0):max(0, bx1 - x0)] = True
-    found = _inner_components(cand, int(4 * ctx.unit ** 2), require=core)
+    min_area = int(4 * ctx.unit ** 2)
+    found = _inner_components(strict, min_area, require=core)
     if not found.any():
+        found = _inner_components(soft, min_area, require=core)
+    if not found.any():  # the box missed the line: the stroke nearest to it
+        rows = np.zeros_like(core)
+        rows[max(0, int(mcy - 0.06 * fw) - y0):max(0, int(mcy + 0.06 * fw) - y0)] = True
+        found = _line_near(soft, core | (rows & core.any(axis=0)[None, :]), min_area,
+                           max_height=0.1 * fw, reach=0.1 * fw)
+    if found is None or not found.any():
         return None
+    # the rest of the line: soft pieces level with it and close beside it
+    pieces = _inner_components(soft, max(2, min_area // 2))
+    n, lab, st, _ = _components_in(pieces)
+    for _ in range(3):
+        ys, xs = np.nonzero(found)
+        fx0, fx1, fy0, fy1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+        reach = max(2.0, 0.5 * (fx1 - fx0), 0.04 * fw)
+        band = max(2.0, 0.03 * fw)
+        grown = found.copy()
+        for i in range(1, n):
+            px, py, pw, ph, _area = st[i]
+            if ph > max(3.0 * (fy1 - fy0), 0.08 * fw):  # something tall: not part of a line
+                continue
+            level = py <= fy1 + band and py + ph >= fy0 - band
+            beside = px <= fx1 + reach and px + pw >= fx0 - reach
+            if level and beside and (px + pw - min(px, fx0)) <= 0.5 * fw + (fx1 - fx0):
+                grown |= lab == i
+        if (grown == found).all():
+            break
+        found = grown
+    ys, xs = np.nonzero(found)
+    if xs.max() + 1 - xs.min() > 0.6 * fw:  # a shadow or a collar, not a mouth: keep the core's
+        found = _inner_components(strict if strict[core].any() else soft, min_area, require=core)
     out = np.zeros_like(ctx.fg)
     out[sl] = found
     return out

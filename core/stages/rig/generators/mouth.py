@@ -141,7 +141,7 @@ def gen_mouth(ctx: RigContext) -> List[Keyform]:
 
 MOUTH = Generator("mouth", gen_mouth, (
     Control("mouth_open", 1.0, 0.2, 1.5, "1 = the drawn interior's full height"),
-    Control("jaw_drop", 0.35, 0.0, 0.8, "chin drop at a wide-open mouth, of the interior height"),
+    Control("jaw_drop", 0.1, 0.0, 0.8, "chin drop at a wide-open mouth, of the interior height"),
     Control("mouth_form_curve", 0.16, 0.0, 0.35, "corner lift, of the mouth width"),
     Control("mouth_form_width", 0.08, 0.0, 0.25,
             "corners move out (smile) / in (frown), of the half width"),
