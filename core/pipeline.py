@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The pipeline: image -> rig document, in named, timed stages with progress.
 
-decompose -> complete -> mesh + rig -> motions.  Export is separate
-(core/export_web.py) because in Blender it runs on the gathered scene.
+foreground -> landmarks -> decompose -> complete -> rig (meshes included) ->
+motions (`STAGES`; each stage module's docstring starts "Stage N of the
+pipeline (name)").  Export is separate (core/formats/export_folder.py)
+because in Blender it runs on the gathered scene.
 """
 from __future__ import annotations
 

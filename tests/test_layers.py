@@ -223,3 +223,39 @@ def test_the_architecture_doc_names_every_module():
 def _module_of(rel: str) -> str:
     name = rel[:-3].replace("/", ".")
     return name[:-len(".__init__")] if name.endswith(".__init__") else name
+
+
+def _pipeline_stages():
+    """core/pipeline.py's STAGES, read from the source (no import)."""
+    tree = ast.parse(open(os.path.join(REPO, "core", "pipeline.py"), encoding="utf-8").read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "STAGES" for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    raise AssertionError("core/pipeline.py has no STAGES")
+
+
+def test_stage_numbers_in_docstrings_follow_the_pipeline():
+    """A module docstring that starts with "Stage" says "Stage N of the pipeline
+    (name):" with name the N-th of core/pipeline.py's STAGES, and every stage has
+    such a module."""
+    import re
+
+    stages = _pipeline_stages()
+    bad, seen = [], set()
+    for m, (path, _) in MODULES.items():
+        if not (m == "core" or m.startswith("core.")):
+            continue
+        doc = ast.get_docstring(ast.parse(open(path, encoding="utf-8").read())) or ""
+        first = doc.splitlines()[0] if doc else ""
+        if not re.match(r"stage\b", first, re.I):
+            continue
+        found = re.match(r"Stage (\d+) of the pipeline \((\w+)\):", first)
+        if not found:
+            bad.append(f"{path}: {first!r} is not 'Stage N of the pipeline (name): ...'")
+            continue
+        n, name = int(found.group(1)), found.group(2)
+        if not (1 <= n <= len(stages) and stages[n - 1] == name):
+            bad.append(f"{path}: stage {n} ({name}), the pipeline's stages are {stages}")
+        seen.add(name)
+    assert bad == [], "\n".join(bad)
+    assert seen == set(stages), f"stages without a module that says so: {set(stages) - seen}"

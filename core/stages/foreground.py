@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Stage 1: separate the character from the background.
+"""Stage 1 of the pipeline (foreground): separate the character from the background.
 
 Images with a meaningful alpha channel are cut by their alpha.  Opaque images
 are assumed to have a plain or softly graded background: a smooth colour model

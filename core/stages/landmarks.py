@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Stage 2: where the face, eyes, nose, mouth and chin are.
+"""Stage 2 of the pipeline (landmarks): where the face, eyes, nose, mouth and chin are.
 
 `detect_landmarks` tries the `animeface` detector (an optional dependency: it
 has no wheels for Windows) and falls back to our own colour/shape analysis.

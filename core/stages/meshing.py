@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Stage 5: the auto mesh of one layer.
+"""Stage 5 of the pipeline (rig): the auto mesh of one layer.
 
 Outline from the alpha (traced on a slightly grown mask, so every pixel with
 alpha > 0 lies inside the triangles), simplified and resampled evenly; interior

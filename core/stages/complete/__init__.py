@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Stage 4: amodal completion: paint in what other parts hide, add generated parts.
+"""Stage 4 of the pipeline (complete): amodal completion: paint in what other parts hide,
+add generated parts.
 
 A part may only grow where a part in front of it covers the canvas, so the
 completed layers composited at rest still give the input image.

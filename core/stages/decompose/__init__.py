@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Stage 3 of the pipeline: split the character into tagged layers (See-through tags).
+"""Stage 3 of the pipeline (decompose): split the character into tagged layers (See-through tags).
 
 1. Face features are cut first, each inside a window placed by the landmarks
    (features.py): eyes (split into eyewhite, iris and eyelash by colour and an

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Stage 6 of the pipeline: motions.  The idle loop (idle.py) with its blinks
+"""Stage 6 of the pipeline (motions): the idle loop (idle.py) with its blinks
 (blink.py), a head-turn demo (head_turn.py) and short expressions
 (expressions.py); curves.py builds the curves.  Every motion animates only
 parameters the document has, inside their ranges."""

@@ -1,6 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Stage 5 of the pipeline: the rig.  Layers -> meshes, deformers, parameters
-and keyforms.
+"""Stage 5 of the pipeline (rig): layers -> meshes, deformers, parameters and keyforms.
 
 Built like Rigify builds a rig: the rig as data (templates.py: which tag goes
 under which deformer, mesh densities, the deformer tree, every standard
