@@ -91,6 +91,21 @@ def test_opacity_is_layer_opacity_plus_keyforms_clamped():
             np.testing.assert_array_equal(a[mid], b[mid])
 
 
+
+def test_layer_opacity_reads_its_values():
+    """Evaluator.layer_opacity(values) is the pose's opacity per layer, not the rest one."""
+    doc = opacity_document()
+    ev = Evaluator(doc)
+    rest = ev.layer_opacity()
+    assert rest["eyelash-closed_l"] == 0.0 and rest == ev.layer_opacity({})
+    closed = ev.layer_opacity({"ParamEyeLOpen": 0.0})
+    assert closed["eyelash-closed_l"] == 1.0 != rest["eyelash-closed_l"]
+    assert ev.layer_opacity({"ParamEyeLOpen": 0.125})["eyelash-closed_l"] == pytest.approx(0.5)
+    assert ev.layer_opacity({"ParamAngleX": 30, "ParamMouthForm": -1})["face"] == 0.0
+    for values in ({}, {"ParamEyeLOpen": 0.0}, {"ParamBreath": 0.1, "ParamAngleX": -15}):
+        by_mesh = ev.mesh_opacity(values)
+        assert ev.layer_opacity(values) == {m.layer: by_mesh[m.id] for m in doc.meshes}
+
 def test_render_uses_the_pose_opacity():
     doc = opacity_document()
     doc_without = copy.deepcopy(doc)

@@ -115,8 +115,15 @@ class Evaluator:
             result[mesh.id] = self.apply_chain(mesh.deformer, pts, vals, cache)
         return result
 
-    def layer_opacity(self, values=None) -> Dict[str, float]:
-        return {layer.id: float(layer.opacity) for layer in self.doc.layers}
+    def layer_opacity(self, values: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+        """Opacity of every layer at `values`: that of the mesh it textures (its
+        opacity keyforms included, see mesh_opacity); a layer without a mesh keeps
+        its own opacity."""
+        by_mesh = self.mesh_opacity(values)
+        result = {layer.id: float(layer.opacity) for layer in self.doc.layers}
+        for mesh in reversed(self.doc.meshes):  # the first mesh of a layer wins
+            result[mesh.layer] = by_mesh[mesh.id]
+        return result
 
     def mesh_opacity(self, values: Optional[Dict[str, float]] = None) -> Dict[str, float]:
         """Opacity of every mesh: its layer's opacity plus its opacity keyforms,
