@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later OR MIT
 // Automatic blinking, timed by constants.json "blink" (the numbers the Python
-// idle motion uses, core/motions.py): close, hold, open, a random gap, now
+// idle motion uses, core/stages/motions/blink.py): close, hold, open, a random gap, now
 // and then a double blink.  All randomness comes from `random()` (the player's
 // replaceable source), the first blink included.
 import { BLINK } from "./constants.js";

@@ -17,7 +17,7 @@ export const PHYSICS_STEP_HZ = C.physics.step_hz;
 export const PHYSICS_MAX_FRAME_DT = C.physics.max_frame_dt;
 export const PHYSICS = Object.freeze({ ...C.physics });
 
-/** Automatic blink timing (seconds), the numbers core/motions.py uses for the idle motion. */
+/** Automatic blink timing (seconds), the numbers core/stages/motions/blink.py uses for the idle motion. */
 export const BLINK = Object.freeze({ ...C.blink });
 export const BREATH = Object.freeze({ ...C.breath });
 export const BUDGETS = Object.freeze({ ...C.budgets });
