@@ -7,7 +7,7 @@ Rigs the sample character twice, from its ground-truth layers (plus the
 generated mouth interior) and from its flat image through `run_pipeline`,
 and prints one row per pose (every parameter's extremes, the AngleX x AngleY
 corners, combined extremes) with the hole pixels of each rig (definition in
-core/tearing.py; the target is 0 everywhere), plus the build_rig + motions
+devkit/tearing.py; the target is 0 everywhere), plus the build_rig + motions
 time.  With --contact-sheets it also renders the pipeline rig at every
 parameter's min / default / max and the AngleX x AngleY grid into that folder.
 """

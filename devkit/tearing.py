@@ -3,7 +3,7 @@
 
 Definition (the one the tests and bench/bench_tearing.py use):
 
-* Render the character's alpha at a pose with core/render.py (texture alpha
+* Render the character's alpha at a pose with core/runtime/render.py (texture alpha
   sampled bilinearly through each deformed mesh, clipping and opacity
   keyforms applied, layers combined with "over").
 * The silhouette S is alpha >= 0.5.  Its *body* is S closed with a 3 x 3

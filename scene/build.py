@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Rig document -> Blender scene (the reverse of scene/gather.py).
 
-The scene reproduces core/evaluate.py exactly:
+The scene reproduces core/runtime/evaluate.py exactly:
 
 * mesh keyforms are shape keys on the mesh, warp keyforms shape keys on a
   Lattice (KEY_LINEAR, one point deep) whose rest points are the warp grid;

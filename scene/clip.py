@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Clipping masks (``Layer.clip_to``) in Blender, per pixel as core/render.py does.
+"""Clipping masks (``Layer.clip_to``) in Blender, per pixel as core/runtime/render.py does.
 
 The reference renderer multiplies a clipped layer (irides) by the *rendered*
 alpha of its clip layer (the eye white) at the same pose.  Blender has no

@@ -255,7 +255,7 @@ def build_bone_drivers(rig, bone: str, keyforms, weights, replace: bool = False)
 
 def build_opacity_driver(obj, prop: str, layer_opacity: float, keyforms, weights) -> None:
     """Driver of obj[prop]: layer opacity plus its opacity keyforms (node weights
-    times forms), clamped to 0..1 as core/evaluate.py does."""
+    times forms), clamped to 0..1 as core/runtime/evaluate.py does."""
     if not keyforms:
         return
     terms = [(weights.node(kf, n), float(kf.forms[n, 0]))

@@ -2,7 +2,7 @@
 """Layer materials: the layer's image, unlit, straight alpha, in draw order.
 
 Each layer gets a packed sRGB image (straight alpha) and a material that emits
-its colour and mixes with a transparent BSDF by its alpha, as core/render.py
+its colour and mixes with a transparent BSDF by its alpha, as core/runtime/render.py
 composites.  The alpha is multiplied by the layer's opacity: a constant, or,
 for layers with opacity keyforms, the mesh object's driven ``K.ALPHA``
 (an Object attribute; scene/drivers.py makes the driver).  Clip masks add

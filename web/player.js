@@ -7,8 +7,8 @@
 //   const player = openPlayer(canvas, "./");        // loads, plays Idle, ticks
 //   player.on("load", () => player.setExpression("smile"));
 //
-// The evaluation rules are those of core/evaluate.py and core/document.py
-// (web/player/model.js); drawing follows core/render.py (web/player/render.js).
+// The evaluation rules are those of core/runtime/evaluate.py and core/model/document.py
+// (web/player/model.js); drawing follows core/runtime/render.py (web/player/render.js).
 // Constants (limits, physics rate, blink and breath timing) come from
 // constants.json, the one file the Python side reads too.
 export { CONSTANTS, FORMAT_NAME, FORMAT_VERSION, LIMITS, BLINK, BREATH, BUDGETS, TRACKING } from "./player/constants.js";

@@ -2,7 +2,7 @@
 """Reference evaluator of the rig document: parameter values -> deformed vertices.
 
 This is the oracle that Blender's evaluated scene and the web player are tested
-against.  The rules are in core/document.py and docs/runtime-format.md.
+against.  The rules are in core/model/document.py and docs/runtime-format.md.
 """
 from __future__ import annotations
 

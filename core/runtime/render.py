@@ -5,7 +5,7 @@ Same rules as the web player: pixel centres at (x + 0.5, y + 0.5), bilinear
 texture sampling of premultiplied colour, "over" compositing in draw order,
 clipping multiplies by the clip layer's rendered alpha (without its opacity),
 each mesh is multiplied by its opacity at the pose (layer opacity plus opacity
-keyforms, core/evaluate.py).
+keyforms, core/runtime/evaluate.py).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later OR MIT
 // The player's model: its evaluator (parameters -> deformed vertices and mesh
-// opacities), the rules of core/evaluate.py.
+// opacities), the rules of core/runtime/evaluate.py.
 
 
 export class Model {

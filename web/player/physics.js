@@ -2,7 +2,7 @@
 
 import { PHYSICS, PHYSICS_MAX_FRAME_DT, PHYSICS_STEP_HZ } from "./constants.js";
 
-// Pendulum physics: the same maths, order of operations and fixed rate as core/physics.py
+// Pendulum physics: the same maths, order of operations and fixed rate as core/runtime/physics.py
 // (read its docstring); the two are tested against each other.
 
 export { PHYSICS_MAX_FRAME_DT, PHYSICS_STEP_HZ };

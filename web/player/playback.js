@@ -642,7 +642,7 @@ export class Player extends EventTarget {
 
   /**
    * Draw, then read the canvas back: {width, height, data} with straight-alpha
-   * RGBA rows from the top (as core/render.py returns).
+   * RGBA rows from the top (as core/runtime/render.py returns).
    */
   readPixels() {
     this.draw();

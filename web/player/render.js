@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later OR MIT
-// WebGL2 drawing of an evaluated frame, the rules of core/render.py:
+// WebGL2 drawing of an evaluated frame, the rules of core/runtime/render.py:
 // premultiplied colour, "over" in draw order, mesh opacity, and clipping that
 // multiplies by the clip layer's rendered alpha (an offscreen mask per layer
 // that others clip to).  Draws into the whole canvas or into a placement
