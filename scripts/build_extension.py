@@ -97,7 +97,7 @@ INCLUDE = ["blender_manifest.toml", "LICENSE", "README.md", "core", "scene", "op
 EXCLUDE = ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "node_modules"]
 # The add-on reads these at run time: a zip without them is broken.
 REQUIRED_IN_ZIP = ["__init__.py", "registration.py", "preferences.py", "properties.py",
-                   "active_job.py", "blender_manifest.toml", "docs/blender.md",
+                   "active_job.py", "blender_manifest.toml", "LICENSE", "docs/blender.md",
                    "core/formats/schema/model.schema.json", "web/index.html", "web/player.js",
                    "web/viewer.js"]
 # Development folders that must never ship.
@@ -341,11 +341,14 @@ def build(platforms: list, out_dir: str, wheel_dir: str) -> str:
     os.makedirs(out_dir, exist_ok=True)
     zip_path = os.path.join(out_dir, f"image_to_rig-{version}{suffix}.zip")
     items = sorted(n for n in os.listdir(REPO) if n.endswith(".py")) + INCLUDE
+    missing = [item for item in INCLUDE if not os.path.exists(os.path.join(REPO, item))]
+    if missing:  # never ship a zip without them (the LICENSE was once left out unnoticed)
+        raise BuildError("the checkout lacks what the extension ships: " + ", ".join(missing))
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("blender_manifest.toml", manifest_with_wheels(manifest, wheels, platforms))
         for item in items:
             path = os.path.join(REPO, item)
-            if item == "blender_manifest.toml" or not os.path.exists(path):
+            if item == "blender_manifest.toml":
                 continue
             if os.path.isfile(path):
                 zf.write(path, item)

@@ -87,6 +87,38 @@ def test_requirement_problems_names_what_is_missing(tmp_path):
     assert any("lib>=2" in p for p in be.requirement_problems([app, old_lib], "macos-arm64"))
 
 
+
+def _build_without_wheels(monkeypatch, out) -> str:
+    """The zip as build() writes it, with no wheels (nothing downloaded)."""
+    monkeypatch.setattr(be, "download_wheels", lambda platform, wheel_dir: [])
+    monkeypatch.setattr(be, "requirement_problems", lambda paths, platform: [])
+    return be.build(["linux-x64"], str(out), str(out))
+
+
+def test_zip_ships_the_gpl_license(tmp_path, monkeypatch):
+    """The LICENSE at the root is the GPL-3.0 text, and the zip carries it unchanged."""
+    with open(os.path.join(REPO, "LICENSE"), "rb") as fh:
+        licence = fh.read()
+    assert b"GNU GENERAL PUBLIC LICENSE" in licence and b"Version 3, 29 June 2007" in licence
+    assert b"END OF TERMS AND CONDITIONS" in licence and len(licence) > 30000  # the full text
+    with open(os.path.join(REPO, "blender_manifest.toml"), "rb") as fh:
+        assert tomllib.load(fh)["license"] == ["SPDX:GPL-3.0-or-later"]
+    zip_path = _build_without_wheels(monkeypatch, tmp_path / "dist")
+    with zipfile.ZipFile(zip_path) as zf:
+        assert zf.read("LICENSE") == licence
+    assert "LICENSE" in be.REQUIRED_IN_ZIP and be.zip_problems(zip_path) == []
+
+
+def test_build_refuses_when_a_shipped_file_is_missing(tmp_path, monkeypatch):
+    """A file the zip must ship that the checkout lacks stops the build (it was skipped silently)."""
+    monkeypatch.setattr(be, "INCLUDE", be.INCLUDE + ["NO-SUCH-FILE"])
+    with pytest.raises(be.BuildError, match="NO-SUCH-FILE"):
+        _build_without_wheels(monkeypatch, tmp_path / "dist")
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(broken, "w") as zf:
+        zf.writestr("__init__.py", "")
+    assert "LICENSE is missing" in be.zip_problems(str(broken))
+
 def test_platform_rules_match_blenders_wheel_filter(monkeypatch):
     pytest.importorskip("bpy")
     from bl_pkg import bl_extension_ops
@@ -166,6 +198,7 @@ def test_zip_holds_the_addon_all_wheels_and_no_dev_files(linux_zip):
     assert be.zip_problems(linux_zip) == []
     for web in ("web/index.html", "web/player.js", "web/viewer.js"):
         assert web in names
+    assert "LICENSE" in names
     assert not [n for n in names if n.split("/")[0] in
                 ("tests", "bench", ".venv", "dist", "samples", "scripts", ".git")]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
