@@ -36,16 +36,13 @@ def repo_root() -> str:
     return REPO
 
 
-# The Cubism JSON schemas live in the shared folder beside the checkout (../shared).
-CUBISM_SCHEMAS = os.path.join(os.path.dirname(REPO), "shared", "cubism-schemas")
+# The Cubism JSON schemas, vendored with their notice (tests/data/cubism-schemas/NOTICE).
+CUBISM_SCHEMAS = os.path.join(REPO, "tests", "data", "cubism-schemas")
 
 
 def cubism_schema(name: str) -> dict:
-    """The named Cubism schema (motion3, physics3 ...); skips when shared/ is absent."""
+    """The named Cubism schema (motion3, physics3 ...)."""
     import json
 
-    path = os.path.join(CUBISM_SCHEMAS, f"{name}.schema.json")
-    if not os.path.exists(path):
-        pytest.skip("the Cubism schemas (../shared/cubism-schemas) are not beside this checkout")
-    with open(path, encoding="utf-8") as fh:
+    with open(os.path.join(CUBISM_SCHEMAS, f"{name}.schema.json"), encoding="utf-8") as fh:
         return json.load(fh)
