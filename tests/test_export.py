@@ -8,7 +8,7 @@ import stat
 import numpy as np
 import pytest
 
-from image_to_rig.core.formats import export_folder as export_web
+from image_to_rig.core.formats import export_folder as export_module
 from image_to_rig.core.formats.atlas import AtlasError, bleed_transparent_colours, pack_atlas
 from image_to_rig.core.model.document import Layer
 from image_to_rig.core.formats.export_folder import ExportError, export_folder
@@ -180,7 +180,7 @@ def test_failure_mid_export_leaves_the_old_folder_intact(tmp_path, monkeypatch):
         assert os.path.exists(os.path.join(folder, "model.json"))
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export_web, "_copy_viewer", broken_copy)
+    monkeypatch.setattr(export_module, "_copy_viewer", broken_copy)
     doc.parameters[0].max = 45.0  # a change that would alter model.json
     with pytest.raises(ExportError, match="the disk is full"):
         export_folder(doc, out)
@@ -192,7 +192,7 @@ def test_failure_of_a_first_export_leaves_nothing(tmp_path, monkeypatch):
     def broken_png(path, rgba):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(export_web, "_write_png", broken_png)
+    monkeypatch.setattr(export_module, "_write_png", broken_png)
     with pytest.raises(ExportError, match="Input/output error"):
         export_folder(make_test_document(), tmp_path / "export")
     assert os.listdir(tmp_path) == []
