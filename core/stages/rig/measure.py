@@ -85,6 +85,9 @@ class Anchors:
         return (self.face[2] - self.face[0], self.face[3] - self.face[1])
 
 
+WAIST_BELOW_CHIN = 2.2  # face heights from the chin to the waist (drawn characters: 2-2.5)
+
+
 def measure_anchors(canvas: Canvas, layers: Dict[str, Layer], boxes: Dict[str, Box]) -> Anchors:
     """Face box, chin, neck base, waist and root from the layers' alpha, with
     fallbacks (features, hair, content box) when parts are missing."""
@@ -130,6 +133,11 @@ def measure_anchors(canvas: Canvas, layers: Dict[str, Layer], boxes: Dict[str, B
         waist = ((tb[0] + tb[2]) / 2, max(tb[3], neck_base[1] + 1.0))
     else:
         waist = (neck_base[0], max(all_box[3], neck_base[1] + 0.5 * fh))
+    # A full figure's clothes reach the feet: its waist is where a drawn body
+    # has it, not at the bottom of the clothes (a lean about the feet swings the
+    # shoulders far off the head).
+    waist = (waist[0], min(waist[1], chin[1] + WAIST_BELOW_CHIN * fh))
+    waist = (waist[0], max(waist[1], neck_base[1] + 1.0))
     root = ((all_box[0] + all_box[2]) / 2, max(all_box[3], waist[1]))
     return Anchors(face=face, root=root, waist=waist, neck_base=neck_base, chin=chin)
 

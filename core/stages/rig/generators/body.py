@@ -11,6 +11,7 @@ from ....model.document import Keyform
 from ....runtime.evaluate import warp_points
 from ..context import (Control, Generator, RigContext, hang_weight, inverse_rotation,
                        warp_point_offset)
+from ..measure import smoothstep
 from ..templates import BODY_DEPTH, ROLL_SIGN
 from ..turn_model import turn_offsets
 
@@ -53,6 +54,7 @@ class _BodyFrame:
 
 
 BODY_KEYS = [-10.0, 0.0, 10.0]
+LEAN_RIGID_FROM = 0.5  # of the way from the waist up to the body's top: rigid above
 
 
 def gen_body_turn(ctx: RigContext) -> List[Keyform]:
@@ -74,14 +76,18 @@ def gen_body_turn(ctx: RigContext) -> List[Keyform]:
              for value in keys]
     out += b.keyforms("ParamBodyAngleY", keys, pitch, b.follow_neck(pitch), "body_turn")
 
-    # Lean (BodyAngleZ): the warp bends about the waist, fully at the top and
-    # not at all at the bottom edge (often the image border); the head leans along.
+    # Lean (BodyAngleZ): the body above the chest turns rigidly about the waist,
+    # bending in between, and below the waist nothing moves (often the image
+    # border there); the neck turns with the chest, so the head leans along and
+    # meets the body where it did.
     waist = np.array(ctx.anchors.waist)
     lean, neck_lean = [], []
-    neck_w = float(np.clip((b.bottom - b.neck_base[1]) / max(b.bottom - b.top, 1.0), 0, 1))
+    reach = max(LEAN_RIGID_FROM * (waist[1] - b.top), 1.0)
+    lean_w = smoothstep((waist[1] - b.pts[:, 1]) / reach)
+    neck_w = float(smoothstep(np.array([(waist[1] - b.neck_base[1]) / reach]))[0])
     for value in keys:
         deg = value / 10.0 * c.body_roll_deg * ROLL_SIGN
-        angle = math.radians(deg) * b.bend_weight
+        angle = math.radians(deg) * lean_w
         r = b.pts - waist
         co, si = np.cos(angle), np.sin(angle)
         rotated = np.stack([co * r[:, 0] + si * r[:, 1], -si * r[:, 0] + co * r[:, 1]], axis=1)

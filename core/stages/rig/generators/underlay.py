@@ -3,10 +3,14 @@
 
 Two hidden layers at the very bottom of the draw order, made from the other
 layers: the head's (under the back hair's warp: a backing moves like the back)
-and the body's (under the body warp).  Each is the character's own colours at rest with the line art taken
-out (a grey closing: strokes close over with the colour beside them), opaque
-and a little inside the silhouette of the layers it lies under, so at rest it
-is covered everywhere (the rest image is unchanged) and in a pose it cannot
+and the body's (under the body warp).  Each covers its layers' region closed
+over what crosses it (a lock of hair hanging in front of the chest, a scarf
+end, the gaps between strands), within the character's silhouette at rest.
+Its colours are its layers' own with the line art taken out (a grey closing:
+strokes close over with the colour beside them); where another part covers
+the region at rest (the lock of hair) they are painted in from its layers'
+colours around.  It is opaque and a little inside the silhouette, so at rest
+it is covered everywhere (the rest image is unchanged) and in a pose it cannot
 stick out past the outline.  When a pose moves
 neighbouring parts apart (the fringe more than the face, the back hair
 against it, the jaw over the neck), the gap shows the colour that was there
@@ -34,6 +38,35 @@ UNDERLAYS = (  # (tag it takes its warp from, the warps whose layers it lies und
 # reached the outline could stick out past a part that moved in.
 INSET_OF_FACE = 0.03
 LINE_WIDTH_OF_FACE = 0.02  # strokes up to this share of the face width are closed over
+# What crosses a region and is closed over (of the face width): a lock of hair or
+# a scarf end in front of the chest; what hangs beside the body stays outside.
+CLOSE_OF_FACE = 0.12
+
+
+def _paint_in(rgb: np.ndarray, known: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """`rgb` with the `hole` pixels painted from the `known` ones around them
+    (a normalised blur at two scales, the nearest known colour beyond)."""
+    out = rgb.astype(np.float32).copy()
+    if not hole.any() or not known.any():
+        return rgb
+    weight = known.astype(np.float32)
+    colour = out * weight[..., None]
+    filled = np.zeros(hole.shape, bool)
+    for sigma in (2.0, 0.05 * max(hole.shape)):
+        w = _wide_blur(weight, sigma)
+        c = _wide_blur(colour, sigma)
+        ok = hole & ~filled & (w > 0.05)
+        out[ok] = c[ok] / w[ok][:, None]
+        filled |= ok
+    rest = hole & ~filled
+    if rest.any():
+        _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3,
+                                                    labelType=cv2.DIST_LABEL_PIXEL)
+        ys, xs = np.nonzero(known)
+        by_label = np.zeros((labels.max() + 1, 3), np.float32)
+        by_label[labels[ys, xs]] = out[ys, xs]
+        out[rest] = by_label[labels[rest]]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def _composite(canvas: Canvas, layers: List[Layer]) -> np.ndarray:
@@ -42,17 +75,74 @@ def _composite(canvas: Canvas, layers: List[Layer]) -> np.ndarray:
     for layer in layers:
         if layer.opacity <= 0:
             continue
-        src = layer.full_canvas(canvas).astype(np.float32) / 255.0
+        h, w = layer.image.shape[:2]
+        x0, y0 = max(0, layer.x), max(0, layer.y)
+        x1, y1 = min(canvas.width, layer.x + w), min(canvas.height, layer.y + h)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        src = layer.image[y0 - layer.y:y1 - layer.y, x0 - layer.x:x1 - layer.x].astype(np.float32) / 255.0
         a = src[..., 3:4] * float(layer.opacity)
-        out[..., :3] = src[..., :3] * a + out[..., :3] * (1.0 - a)
-        out[..., 3:4] = a + out[..., 3:4] * (1.0 - a)
+        dst = out[y0:y1, x0:x1]  # a view: only the layer's own box is blended
+        dst[..., :3] = src[..., :3] * a + dst[..., :3] * (1.0 - a)
+        dst[..., 3:4] = a + dst[..., 3:4] * (1.0 - a)
     return out
+
+
+# Wide blurs and closings are done at a scale where their radius is this many
+# pixels, then scaled back: on a 5000 px drawing a full-size one takes minutes.
+WIDE_PX = 16.0
+
+
+def _wide_blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    if sigma <= WIDE_PX:
+        return cv2.GaussianBlur(img, (0, 0), sigma)
+    h, w = img.shape[:2]
+    s = WIDE_PX / sigma
+    small = cv2.resize(img, (max(1, int(round(w * s))), max(1, int(round(h * s)))),
+                       interpolation=cv2.INTER_AREA)
+    return cv2.resize(cv2.GaussianBlur(small, (0, 0), WIDE_PX), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _wide_close(mask: np.ndarray, radius: int) -> np.ndarray:
+    """`mask` closed with a disc of `radius` (outside the image counts as empty)."""
+    h, w = mask.shape
+    s = min(1.0, WIDE_PX / max(radius, 1))
+    work = mask.astype(np.uint8) * 255
+    if s < 1.0:
+        work = cv2.resize(work, (max(1, int(round(w * s))), max(1, int(round(h * s)))),
+                          interpolation=cv2.INTER_AREA)
+    r = max(1, int(round(radius * s)))
+    padded = cv2.copyMakeBorder(work, r + 1, r + 1, r + 1, r + 1, cv2.BORDER_CONSTANT, value=0)
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))[r + 1:-r - 1, r + 1:-r - 1]
+    if s < 1.0:
+        closed = cv2.resize(closed, (w, h), interpolation=cv2.INTER_LINEAR)
+    return closed >= 128
 
 
 def _without_lines(rgb: np.ndarray, width: int) -> np.ndarray:
     """The colours with dark strokes up to `width` px closed over."""
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
     return cv2.morphologyEx(rgb, cv2.MORPH_CLOSE, k)
+
+
+# The body's underlay reaches up under the jaw: the face below this share of
+# the way from the face's centre to the chin (skin that shows under a turning
+# head as a neck would, whatever the neck layer holds).
+CHIN_FROM = 0.55
+
+
+def _lower_face(layers: List[Layer], anchors: Anchors) -> Optional[Layer]:
+    face = next((l for l in layers if l.tag == "face" and l.role == ""), None)
+    if face is None:
+        return None
+    cy, chin_y = anchors.face_centre[1], anchors.chin[1]
+    cut = int(round(cy + CHIN_FROM * max(chin_y - cy, 1.0))) - face.y
+    img = face.image.copy()
+    img[:max(0, min(cut, img.shape[0]))] = 0
+    if not img[..., 3].any():
+        return None
+    return Layer(id=face.id + "-chin", tag="face", image=img, x=face.x, y=face.y)
 
 
 def make_underlays(canvas: Canvas, layers: Dict[str, Layer], boxes: Dict[str, Box],
@@ -65,15 +155,27 @@ def make_underlays(canvas: Canvas, layers: Dict[str, Layer], boxes: Dict[str, Bo
     face_w = anchors.face[2] - anchors.face[0]
     width = max(1, int(round(LINE_WIDTH_OF_FACE * face_w)))
     inset = max(1, int(round(INSET_OF_FACE * face_w)))
+    close = max(3, int(round(CLOSE_OF_FACE * face_w)))
+    everything = _composite(canvas, ordered)[..., 3] >= 0.98  # the silhouette at rest
+    inset_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inset + 1, 2 * inset + 1))
+    inside = cv2.erode(np.pad(everything, inset + 1).astype(np.uint8), inset_k)[
+        inset + 1:-inset - 1, inset + 1:-inset - 1].astype(bool)
     out: List[Tuple[Layer, Optional[str]]] = []
     for tag, warps in UNDERLAYS:  # each goes to the very bottom: the body's ends up below the head's
         members = [l for l in ordered if TAG_DEFORMER.get(l.tag, "body_warp") in warps]
         if not members:
             continue
+        if "body_warp" in warps:
+            chin = _lower_face(ordered, anchors)
+            if chin is not None:  # behind the neck: what shows when the head moves off it
+                members = [chin] + members
         comp = _composite(canvas, members)
-        solid = (comp[..., 3] >= 0.98).astype(np.uint8)
-        solid = cv2.erode(solid, cv2.getStructuringElement(
-            cv2.MORPH_ELLIPSE, (2 * inset + 1, 2 * inset + 1))).astype(bool)
+        own = comp[..., 3] >= 0.98
+        if own.sum() < 16:
+            continue
+        # the region closed over what crosses it, inside the silhouette
+        region = (_wide_close(own, close) & everything) | own
+        solid = region & inside  # inset from the outline only (not from the parts it lies under)
         if solid.sum() < 16:
             continue
         ys, xs = np.nonzero(solid)
@@ -83,6 +185,9 @@ def make_underlays(canvas: Canvas, layers: Dict[str, Layer], boxes: Dict[str, Bo
         cx1, cy1 = min(canvas.width, x1 + pad), min(canvas.height, y1 + pad)
         rgb = np.clip(comp[cy0:cy1, cx0:cx1, :3] * 255.0 + 0.5, 0, 255).astype(np.uint8)
         flat = _without_lines(rgb, width)
+        # where other parts cover the region, its layers' colours around it
+        known = cv2.erode(own[cy0:cy1, cx0:cx1].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        flat = _paint_in(flat, known, region[cy0:cy1, cx0:cx1] & ~known)
         img = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
         img[..., :3] = flat[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
         img[..., 3] = solid[y0:y1, x0:x1] * 255
