@@ -162,8 +162,9 @@ def contact_sheet(doc, source_rgba: np.ndarray, path: str, height: int = 360) ->
     s = min(1.0, TEARING_MAX_SIDE / max(doc.canvas.width, doc.canvas.height))
     renderer = Renderer(doc, scale=s) if s < 1.0 else Renderer(doc)
     cw, ch = int(round(doc.canvas.width * s)), int(round(doc.canvas.height * s))
-    if s < 1.0:
-        source_rgba = cv2.resize(source_rgba, (cw, ch), interpolation=cv2.INTER_AREA)
+    if source_rgba.shape[:2] != (ch, cw):  # a large canvas scaled down, a small face's enlarged
+        source_rgba = cv2.resize(source_rgba, (cw, ch), interpolation=cv2.INTER_AREA if s < 1.0
+                                 else cv2.INTER_LANCZOS4)
     scale = height / ch
     width = max(1, int(round(cw * scale)))
     face = doc.info.get("rig", {}).get("face_box") or [0, 0, doc.canvas.width, doc.canvas.height]
@@ -248,10 +249,15 @@ def score_variants(root: str, rigged: Dict[str, object]) -> List[dict]:
         doc = result.doc
         base = read_rgba(os.path.join(root, pair["base"]))
         variant = read_rgba(os.path.join(root, pair["variant"]))
-        if base.shape != variant.shape or base.shape[:2] != (doc.canvas.height, doc.canvas.width):
+        factor = float(result.found.get("upscaled", 1.0))
+        size = (int(round(base.shape[1] * factor)), int(round(base.shape[0] * factor)))
+        if base.shape != variant.shape or size != (doc.canvas.width, doc.canvas.height):
             row["skipped"] = "the variant's canvas differs from the base"
             rows.append(row)
             continue
+        if factor != 1.0:  # a small face was enlarged: score at the enlarged size (both enlarged alike)
+            row["upscaled"] = round(factor, 3)
+            base, variant = (cv2.resize(i, size, interpolation=cv2.INTER_LANCZOS4) for i in (base, variant))
         eye_box, mouth_box = variant_regions(doc, base, variant)
         renderer = Renderer(doc)
         for region, box, words in (("eyes", eye_box, ("eye",)), ("mouth", mouth_box, ("mouth",))):

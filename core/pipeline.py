@@ -102,7 +102,7 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
                  progress: Optional[ProgressCallback] = None) -> PipelineResult:
     """Run every stage on an image path or an RGBA array; raise ValueError subclasses
     with a plain message on bad input.  `progress` may raise PipelineCancelled."""
-    from .stages import complete, decompose, faces, foreground, landmarks, rig
+    from .stages import complete, decompose, faces, foreground, landmarks, rig, upscale
 
     options = options or PipelineOptions()
     check_mesh_density(options.mesh_density)
@@ -145,24 +145,35 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
         canvas = Canvas(int(rgba.shape[1]), int(rgba.shape[0]))
         timings.append(StageTiming("load", time.perf_counter() - t0))
 
-        step(0, "foreground")
-        t0 = time.perf_counter()
-        if options.foreground_backend in ("", "builtin"):
-            mask = foreground.extract_foreground(rgba)
-        else:
-            from .backends import make_backend
-            mask = make_backend("foreground", options.foreground_backend,
-                                options.backend_settings).segment(rgba)
-        timings.append(StageTiming("foreground", time.perf_counter() - t0))
+        def find_character(rgba):
+            step(0, "foreground")
+            t0 = time.perf_counter()
+            if options.foreground_backend in ("", "builtin"):
+                mask = foreground.extract_foreground(rgba)
+            else:
+                from .backends import make_backend
+                mask = make_backend("foreground", options.foreground_backend,
+                                    options.backend_settings).segment(rgba)
+            timings.append(StageTiming("foreground", time.perf_counter() - t0))
 
-        step(1, "landmarks")
-        t0 = time.perf_counter()
-        lm = landmarks.detect_landmarks(rgba, mask, use_animeface=options.use_animeface)
-        # more than one character: rig the one found, leave the others out (or refuse)
-        face_check = faces.check_one_character(rgba, mask, lm, use_animeface=options.use_animeface)
+            step(1, "landmarks")
+            t0 = time.perf_counter()
+            lm = landmarks.detect_landmarks(rgba, mask, use_animeface=options.use_animeface)
+            # more than one character: rig the one found, leave the others out (or refuse)
+            face_check = faces.check_one_character(rgba, mask, lm, use_animeface=options.use_animeface)
+            timings.append(StageTiming("landmarks", time.perf_counter() - t0))
+            return lm, face_check
+
+        lm, face_check = find_character(rgba)
+        # a character drawn small is enlarged and found again at the larger size
+        enlarged = upscale.upscale_small_face(rgba, lm.face_box[2] - lm.face_box[0])
+        if enlarged is not None:
+            rgba = enlarged.rgba
+            canvas = Canvas(int(rgba.shape[1]), int(rgba.shape[0]))
+            warnings.append(enlarged.warning)
+            lm, face_check = find_character(rgba)
         mask = face_check.mask
         warnings.extend(face_check.warnings)
-        timings.append(StageTiming("landmarks", time.perf_counter() - t0))
 
         step(2, "decompose")
         t0 = time.perf_counter()
@@ -201,6 +212,8 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
                  "faces": face_check.report(),
                  "tags": sorted({l.tag for l in layers}),
                  "generated": sorted(l.id for l in layers if l.generated)}
+        if enlarged is not None:
+            found["upscaled"] = enlarged.factor
         for p in doc.parameters:
             if p.confidence < 0.5:
                 warnings.append(f"{p.id} has low confidence ({p.confidence:.2f}): check it in Blender")
