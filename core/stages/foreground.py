@@ -19,6 +19,9 @@ MIN_FOREGROUND_FRACTION = 0.002  # of the image area
 ENCLOSED_BACKGROUND_FRACTION = 0.003  # enclosed background-coloured areas this big are background
 ENCLOSED_BACKGROUND_TOLERANCE = 4.0  # ... and this close to the background model on average
 KEEP_COMPONENT_FRACTION = 0.05  # keep components at least this share of the largest
+# With a transparent background every separate shape was drawn on purpose (a
+# prop floating beside the head, an effect line): keep all but specks.
+KEEP_DRAWN_FRACTION = 0.002
 BUSY_BORDER_BREAKS = 16  # more separate off-background runs along the border: a busy background
 
 
@@ -107,7 +110,7 @@ def extract_foreground(rgba: np.ndarray) -> np.ndarray:
     h, w = rgba.shape[:2]
     if has_meaningful_alpha(rgba):
         mask = rgba[..., 3] >= ALPHA_CUT
-        mask = _keep_main_components(mask, fill_holes=False)
+        mask = _keep_main_components(mask, fill_holes=False, fraction=KEEP_DRAWN_FRACTION)
     else:
         rgb = np.ascontiguousarray(rgba[..., :3])
         try:
@@ -163,12 +166,13 @@ def border_breaks(rgb: np.ndarray, coef: np.ndarray) -> int:
     return int(((ends - starts) >= 3).sum())
 
 
-def _keep_main_components(mask: np.ndarray, fill_holes: bool) -> np.ndarray:
+def _keep_main_components(mask: np.ndarray, fill_holes: bool,
+                          fraction: float = KEEP_COMPONENT_FRACTION) -> np.ndarray:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count <= 1:
         return np.zeros_like(mask, bool)
     areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = np.nonzero(areas >= KEEP_COMPONENT_FRACTION * areas.max())[0] + 1
+    keep = np.nonzero(areas >= fraction * areas.max())[0] + 1
     lut = np.zeros(count, bool)
     lut[keep] = True
     out = lut[labels]

@@ -50,6 +50,31 @@ def _layer_from_mask(rgba: np.ndarray, mask: np.ndarray, visible: np.ndarray, ta
                  visible_mask=m & visible[y0:y1, x0:x1])
 
 
+def _one_part_per_piece(ctx: _Context, rgba: np.ndarray, cls: np.ndarray, lm: FaceLandmarks) -> None:
+    """A shape drawn apart from the character (a prop floating by the head, an
+    effect line) goes whole to the part that holds most of it: split between
+    layers it would come apart when they move."""
+    # shapes joined by their half-transparent edges are one piece, as they are drawn
+    drawn = ctx.fg | (rgba[..., 3] >= 128) if rgba.shape[2] == 4 else ctx.fg
+    n, lab = cv2.connectedComponents(drawn.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return
+    lab[~ctx.fg] = 0
+    x0, y0, x1, y1 = lm.face_box
+    main = lab[min(max((y0 + y1) // 2, 0), lab.shape[0] - 1), min(max((x0 + x1) // 2, 0), lab.shape[1] - 1)]
+    if main == 0:
+        main = int(np.argmax(np.bincount(lab[lab > 0]))) if (lab > 0).any() else 0
+    labels = int(cls.max()) + 1
+    sure = ctx.fg & (cls >= 0) & ~ctx.features
+    votes = np.bincount(lab[sure] * labels + cls[sure], minlength=n * labels).reshape(n, labels)
+    with_features = np.zeros(n, bool)
+    with_features[np.unique(lab[ctx.features & ctx.fg])] = True
+    for i in range(1, n):
+        if i == main or with_features[i] or not votes[i].any():
+            continue
+        cls[(lab == i) & ctx.fg] = int(np.argmax(votes[i]))
+
+
 def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> List[Layer]:
     """Tagged layers, back to front, holding only the visible pixels of each part."""
     rgba = np.asarray(rgba)
@@ -97,6 +122,7 @@ def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> List[Lay
     # strokes and the anti-aliased rims along them go to the front-most neighbour
     _claim_lines(ctx, cls, ctx.fg & ~ctx.features & (cls == UNASSIGNED), line)
     _fill_nearest(cls, ctx.fg & (cls == UNASSIGNED), ~ctx.features)
+    _one_part_per_piece(ctx, rgba, cls, lm)
     if has_meaningful_alpha(rgba):
         # the soft rim of a transparent image (alpha below the cut) joins the nearest part
         # so edges stay anti-aliased; it is not counted as visible
