@@ -67,8 +67,10 @@ def _brightest(layer: Optional[Layer]) -> Optional[RGB]:
 def mouth_palette(mouth: Optional[Layer], skin: Optional[RGB], eyewhite: Optional[Layer] = None) -> dict:
     """Cavity, throat, tongue, teeth and line colours for this drawing."""
     spec = MOUTH_INTERIOR
-    line = drawn_colour(mouth, darkest=0.3) or spec["fallback_line_rgb"]
     skin = skin or spec["fallback_skin_rgb"]
+    # no mouth line was cut: a dark shade of the skin (grey on greyscale art, not a red-brown)
+    line = drawn_colour(mouth, darkest=0.3) or (
+        _mix(skin, (0, 0, 0), 0.75) if mouth is None and skin is not None else spec["fallback_line_rgb"])
     hsv = cv2.cvtColor(np.uint8([[skin]]), cv2.COLOR_RGB2HSV)[0, 0]
     colourful = float(np.clip(hsv[1] / 40.0, 0.0, 1.0))  # white or grey skin: monochrome art
     red = spec["red_share"] * colourful

@@ -33,10 +33,41 @@ def _cut_brow(ctx: _Context, side: str) -> Optional[np.ndarray]:
         found = _line_near(cand, core, int(6 * ctx.unit ** 2), max_height=0.6 * eye_h,
                            reach=0.5 * (bx1 - bx0), free_sides=("left", "right", "bottom"))
     if found is None or not found.any():
+        found = _brow_across_strands(cand, core, int(6 * ctx.unit ** 2), eye_h,
+                                     bottom=int(eye[1] - 0.15 * eye_h) - y0, unit=ctx.unit)
+    if found is None or not found.any():
         return None
     out = np.zeros_like(ctx.fg)
     out[sl] = found
     return out
+
+
+def _brow_across_strands(cand: np.ndarray, core: np.ndarray, min_area: int, eye_h: float,
+                         bottom: int, unit: float) -> Optional[np.ndarray]:
+    """A brow drawn across the fringe's strands (sketchy line art: the strands
+    run through it, so it is no blob of its own): the strokes that run sideways
+    (what an opening with a horizontal bar keeps: a brow is a few pixels thick
+    but long, a strand crossing it is thin), above the eye's upper lash, then
+    the longest elongated one near the brow's place, grown back along the ink
+    by a pixel or two."""
+    if bottom <= 2:
+        return None
+    bar = max(4, int(round(4 * unit)))
+    upper = cand.copy()
+    upper[bottom:] = False
+    sideways = cv2.morphologyEx(upper.astype(np.uint8), cv2.MORPH_OPEN,
+                                np.ones((1, bar), np.uint8)).astype(bool)
+    ys, xs = np.nonzero(core)
+    if not len(xs):
+        return None
+    found = _line_near(sideways, core, min_area, max_height=0.6 * eye_h,
+                       reach=0.5 * (xs.max() - xs.min() + 1), free_sides=("left", "right", "bottom"))
+    if found is None:
+        return None
+    grow = np.ones((3, 3), np.uint8)
+    for _ in range(2):
+        found = cv2.dilate(found.astype(np.uint8), grow).astype(bool) & upper
+    return found
 
 
 def _line_near(cand: np.ndarray, core: np.ndarray, min_area: int, max_height: float, reach: float,
