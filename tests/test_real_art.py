@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one-click rig on drawings people made (tests/data/realart, CC0 and MIT),
+so a fresh clone checks real art too: the parts are found, an eye closes
+towards the artist's own closed eye, the mouth opens, and the head and body
+turn without tearing.  The limits are what the rig does today with a margin:
+they catch a change that makes real art worse (the full set is
+bench/bench_real.py's)."""
+import math
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from image_to_rig.core.formats.image_in import load_image
+from image_to_rig.core.pipeline import run_pipeline
+from image_to_rig.core.runtime.render import Renderer
+from image_to_rig.devkit import tearing
+
+DATA = os.path.join(os.path.dirname(__file__), "data", "realart")
+JANE = os.path.join(DATA, "dialogic-cc0", "pl3 concept.png")
+JANE_BLINK = os.path.join(DATA, "dialogic-cc0", "pl3 blink.png")
+ANTONIO = os.path.join(DATA, "dialogic-cc0", "pl5.png")
+ANTONIO_BLINK = os.path.join(DATA, "dialogic-cc0", "pl5 blink.png")
+EILEEN = os.path.join(DATA, "renpy", "eileen happy.png")
+EILEEN_TALK = os.path.join(DATA, "renpy", "eileen vhappy.png")
+TURNS = [("AngleX", {"ParamAngleX": v}) for v in (-30.0, 30.0)] + \
+        [("AngleY", {"ParamAngleY": v}) for v in (-30.0, 30.0)] + \
+        [("AngleZ", {"ParamAngleZ": v}) for v in (-30.0, 30.0)] + \
+        [("BodyAngleX", {"ParamBodyAngleX": v}) for v in (-10.0, 10.0)] + \
+        [("BodyAngleZ", {"ParamBodyAngleZ": v}) for v in (-10.0, 10.0)]
+
+
+def _over_white(rgba):
+    a = rgba[..., 3:4].astype(np.float64) / 255.0
+    return rgba[..., :3].astype(np.float64) * a + 255.0 * (1.0 - a)
+
+
+def _psnr(a, b):
+    mse = float(np.mean((a - b) ** 2))
+    return 99.0 if mse <= 1e-12 else 10.0 * math.log10(255.0 ** 2 / mse)
+
+
+def _changed_box(base, variant, doc):
+    """The box around what the artist changed around the eyes: inside the face,
+    above the line halfway between the eyes and the mouth (a blink drawn with
+    another mouth is scored on its eyes only, as bench/bench_real.py does)."""
+    diff = np.abs(_over_white(base) - _over_white(variant)).max(axis=2) > 40
+    x0, y0, x1, y1 = (int(v) for v in doc.info["rig"]["face_box"])
+    eyes = [l for l in doc.layers if l.tag in ("eyewhite", "irides", "eyelash") and not l.generated]
+    eye_y = np.mean([l.y + 0.5 * l.image.shape[0] for l in eyes])
+    mouth = [l for l in doc.layers if l.tag == "mouth" and l.role == "" and not l.generated]
+    mouth_y = mouth[0].y + 0.5 * mouth[0].image.shape[0] if mouth else y0 + 0.8 * (y1 - y0)
+    y1 = int(round(0.5 * (eye_y + mouth_y)))
+    inside = np.zeros_like(diff)
+    inside[y0:y1, x0:x1] = True
+    ys, xs = np.nonzero(diff & inside)
+    assert len(ys) > 20, "the variant changes nothing inside the face box"
+    return max(0, xs.min() - 2), max(0, ys.min() - 2), xs.max() + 3, ys.max() + 3
+
+
+def _gain(doc, base, variant, values, box):
+    x0, y0, x1, y1 = box
+    ours = _over_white(Renderer(doc).render(values))[y0:y1, x0:x1]
+    truth = _over_white(variant)[y0:y1, x0:x1]
+    return _psnr(ours, truth) - _psnr(_over_white(base)[y0:y1, x0:x1], truth)
+
+
+def _pieces(alpha, min_area):
+    n, _, stats, _ = cv2.connectedComponentsWithStats((alpha >= tearing.HOLE_ALPHA).astype(np.uint8), connectivity=8)
+    return sum(1 for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area)
+
+
+@pytest.fixture(scope="module")
+def jane():
+    return run_pipeline(JANE)
+
+
+@pytest.fixture(scope="module")
+def eileen():
+    return run_pipeline(EILEEN)
+
+
+@pytest.fixture(scope="module")
+def antonio():
+    # greyscale line art: only animeface finds its face (the built-in finder needs skin tones)
+    pytest.importorskip("animeface", reason="animeface (no Windows wheel) finds greyscale faces")
+    return run_pipeline(ANTONIO)
+
+
+# What each drawing shows: Jane's and Eileen's brows are under the fringe (none
+# drawn), Jane's lashes are one stroke with the hood's line; Antonio's brows are
+# drawn across the fringe's strands.
+PARTS = {
+    "jane": (JANE, {"face", "eyewhite", "irides", "mouth", "front hair", "back hair"}),
+    "eileen": (EILEEN, {"face", "eyewhite", "irides", "eyelash", "mouth", "front hair", "back hair"}),
+    # greyscale: its iris and lashes are one dark shape, its mouth a short stroke
+    # the landmark box misses (the mouth interior is generated)
+    "antonio": (ANTONIO, {"face", "eyewhite", "eyelash", "eyebrow", "front hair"}),
+}
+
+
+@pytest.mark.parametrize("which", sorted(PARTS))
+def test_real_drawing_splits_into_the_face_parts(which, request):
+    result = request.getfixturevalue(which)
+    path, wanted = PARTS[which]
+    doc = result.doc
+    tags = {l.tag for l in doc.layers if not l.generated}
+    assert wanted <= tags, wanted - tags
+    for side in ("l", "r"):
+        assert any(l.tag in wanted & {"irides", "eyelash"} and l.side == side for l in doc.layers), side
+    if "eyebrow" in wanted:
+        brows = [p for p in doc.parameters if p.id in ("ParamBrowLY", "ParamBrowRY")]
+        assert len(brows) == 2 and all(p.confidence >= 0.5 for p in brows)
+        # each brow lies above its eye, about as wide, and is a stroke (not the fringe)
+        for side in ("l", "r"):
+            brow = next(l for l in doc.layers if l.tag == "eyebrow" and l.side == side)
+            eye = next(l for l in doc.layers if l.tag in ("irides", "eyelash") and l.side == side
+                       and not l.generated)
+            bh, bw = brow.image.shape[:2]
+            assert brow.y + bh <= eye.y + 2 and bw > 2 * bh, (side, brow.x, brow.y, bw, bh, eye.y)
+    # the rest pose is the drawing
+    src = load_image(path).rgba
+    rest = Renderer(doc).render({})
+    assert _psnr(_over_white(rest), _over_white(src)) > 35.0
+
+
+# Measured when written: Jane +0.07 dB (her artist draws the closed eye lower,
+# under the fringe's strands, which the rig paints over), Antonio +0.85 dB.
+@pytest.mark.parametrize("which,path,blink,least", [
+    ("jane", JANE, JANE_BLINK, 0.0), ("antonio", ANTONIO, ANTONIO_BLINK, 0.5)])
+def test_eyes_close_towards_the_drawn_blink(which, path, blink, least, request):
+    doc = request.getfixturevalue(which).doc
+    base, blink = load_image(path).rgba, load_image(blink).rgba
+    box = _changed_box(base, blink, doc)
+    gain = _gain(doc, base, blink, {"ParamEyeLOpen": 0.0, "ParamEyeROpen": 0.0}, box)
+    assert gain > least, gain
+
+
+def test_eileen_opens_her_mouth_like_the_drawn_one(eileen):
+    doc = eileen.doc
+    base, talk = load_image(EILEEN).rgba, load_image(EILEEN_TALK).rgba
+    mouth = next(l for l in doc.layers if l.tag == "mouth" and l.role == "" and not l.generated)
+    mx0, my0 = mouth.x, mouth.y
+    mh, mw = mouth.image.shape[:2]
+    diff = np.abs(_over_white(base) - _over_white(talk)).max(axis=2) > 40
+    pad = max(mw, mh)
+    region = np.zeros_like(diff)
+    region[max(0, my0 - pad):my0 + mh + pad, max(0, mx0 - pad):mx0 + mw + pad] = True
+    ys, xs = np.nonzero(diff & region)
+    box = (xs.min() - 2, ys.min() - 2, xs.max() + 3, ys.max() + 3)
+    opened = Renderer(doc).render({"ParamMouthOpenY": 1.0})
+    rest = Renderer(doc).render({})
+    x0, y0, x1, y1 = box
+    # the mouth opens where the artist's does, and in something darker than skin
+    moved = np.abs(opened.astype(int) - rest.astype(int))[y0:y1, x0:x1].max(axis=2) > 40
+    assert moved.sum() > 30
+    assert _over_white(opened)[y0:y1, x0:x1][moved].mean() < _over_white(rest)[y0:y1, x0:x1][moved].mean()
+    gain = _gain(doc, base, talk, {"ParamMouthOpenY": 1.0, "ParamMouthForm": 1.0}, box)
+    assert gain > 0.5, gain  # +1.29 dB when written (target: >= +1 on average, none below 0)
+
+
+# Measured when written (worst hole pixels over these poses, worst new pieces):
+# Jane 350 / 1 (AngleX; the thin effect line beside her hood breaks up when it
+# moves), Eileen 196 / 1 (AngleY), Antonio 55 / 0.  The target is 0 / 0.
+@pytest.mark.parametrize("which,max_holes", [("jane", 400), ("eileen", 250), ("antonio", 100)])
+def test_real_drawing_turns_without_coming_apart(which, max_holes, request):
+    doc = request.getfixturevalue(which).doc
+    checker = tearing.TearingChecker(doc)
+    rest_pieces = _pieces(checker.renderer.render({}), checker.min_area)
+    worst = {}
+    for name, values in TURNS:
+        alpha = checker.renderer.render(values)
+        holes = int(checker.holes_of_alpha(alpha).sum())
+        new = _pieces(alpha, checker.min_area) - rest_pieces
+        worst[name] = max(worst.get(name, (0, 0))[0], holes), max(worst.get(name, (0, 0))[1], new)
+    assert all(new <= 1 for _, new in worst.values()), worst
+    assert max(h for h, _ in worst.values()) <= max_holes, worst
