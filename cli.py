@@ -16,14 +16,13 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional
 
 
 class CliError(Exception):
     """A problem to tell the user in one line, with exit code 2."""
 
 
-def _peak_rss_mb() -> Optional[float]:
+def _peak_rss_mb() -> float | None:
     try:
         import resource
     except ImportError:  # Windows
@@ -32,7 +31,7 @@ def _peak_rss_mb() -> Optional[float]:
     return round(peak / 1024.0 if sys.platform != "darwin" else peak / 2**20, 1)
 
 
-def write_layer_pngs(doc, folder: str) -> List[str]:
+def write_layer_pngs(doc, folder: str) -> list[str]:
     """One full-canvas RGBA PNG per layer, NN = draw order from 00 at the back."""
     import cv2
 
@@ -50,7 +49,7 @@ def write_layer_pngs(doc, folder: str) -> List[str]:
     return names
 
 
-def write_preview_gif(doc, path: str, seconds: Optional[float] = None, fps: int = 12,
+def write_preview_gif(doc, path: str, seconds: float | None = None, fps: int = 12,
                       max_side: int = 384) -> None:
     """An animated GIF of the first motion (the idle), rendered by the reference renderer."""
     import numpy as np
@@ -121,7 +120,7 @@ def is_rig_output(folder: str) -> bool:
     return report.get("format") == REPORT_FORMAT or {"parameters", "layers", "stages"} <= set(report)
 
 
-def _model_paths(items: List[str]) -> Dict[str, str]:
+def _model_paths(items: list[str]) -> dict[str, str]:
     paths = {}
     for item in items:
         name, sep, path = item.partition("=")
@@ -264,8 +263,8 @@ def _write_rig_outputs(result, staging: str, stem: str, args, started: float) ->
         json.dump(report, fh, indent=2)
 
 
-def parse_params(items: List[str]) -> Dict[str, float]:
-    values: Dict[str, float] = {}
+def parse_params(items: list[str]) -> dict[str, float]:
+    values: dict[str, float] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
@@ -446,7 +445,7 @@ def write_error_log() -> str:
     return path
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import signal
 

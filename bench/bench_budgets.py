@@ -28,7 +28,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))

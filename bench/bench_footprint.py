@@ -20,7 +20,6 @@ import os
 import sys
 import zipfile
 from importlib import metadata
-from typing import Dict, List, Set
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADDON_FOLDERS = ("core", "scene", "operators", "panels")
@@ -38,9 +37,9 @@ def build_extension():
     return module
 
 
-def addon_imports() -> Dict[str, Set[str]]:
+def addon_imports() -> dict[str, set[str]]:
     """{top-level module: add-on files importing it} over the shipped sources."""
-    found: Dict[str, Set[str]] = {}
+    found: dict[str, set[str]] = {}
     files = [os.path.join(REPO, n) for n in os.listdir(REPO) if n.endswith(".py")]
     for folder in ADDON_FOLDERS:
         for dirpath, dirs, names in os.walk(os.path.join(REPO, folder)):
@@ -61,7 +60,7 @@ def addon_imports() -> Dict[str, Set[str]]:
     return found
 
 
-def requirements_of(project: str) -> List[str]:
+def requirements_of(project: str) -> list[str]:
     """Bundled projects `project` requires at run time (from its installed metadata)."""
     be = build_extension()
     bundled = {be.canonical(p) for p in {**be.WHEELS, **be.LINUX_ONLY_WHEELS}}
@@ -81,12 +80,12 @@ def requirements_of(project: str) -> List[str]:
     return out
 
 
-def why_bundled() -> Dict[str, List[str]]:
+def why_bundled() -> dict[str, list[str]]:
     """{project: reasons}; an empty list means nothing needs it."""
     be = build_extension()
     imports = addon_imports()
     projects = [be.canonical(p) for p in {**be.WHEELS, **be.LINUX_ONLY_WHEELS}]
-    reasons: Dict[str, List[str]] = {p: [] for p in projects}
+    reasons: dict[str, list[str]] = {p: [] for p in projects}
     for project in projects:
         name = IMPORT_NAMES.get(project, project.replace("-", "_"))
         for rel in sorted(imports.get(name, ())):
@@ -109,11 +108,11 @@ def why_bundled() -> Dict[str, List[str]]:
     return reasons
 
 
-def unused_projects() -> List[str]:
+def unused_projects() -> list[str]:
     return sorted(p for p, why in why_bundled().items() if not why)
 
 
-def wheel_rows(names: List[str], wheel_dir: str) -> List[dict]:
+def wheel_rows(names: list[str], wheel_dir: str) -> list[dict]:
     """Download and installed size of each wheel file."""
     be = build_extension()
     rows = []

@@ -24,7 +24,7 @@ import json
 import os
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -55,7 +55,7 @@ def _mask(layer: Layer, canvas: Canvas, visible: bool = True) -> np.ndarray:
     return layer.full_mask(canvas, visible=visible)
 
 
-def _group(layers: Sequence[Layer], tags, canvas: Canvas, side: Optional[str] = None) -> np.ndarray:
+def _group(layers: Sequence[Layer], tags, canvas: Canvas, side: str | None = None) -> np.ndarray:
     out = np.zeros((canvas.height, canvas.width), bool)
     for l in layers:
         if l.tag in tags and not l.generated and (side is None or l.side == side):
@@ -63,15 +63,15 @@ def _group(layers: Sequence[Layer], tags, canvas: Canvas, side: Optional[str] = 
     return out
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> Optional[float]:
+def _iou(a: np.ndarray, b: np.ndarray) -> float | None:
     union = (a | b).sum()
     return None if union == 0 else float((a & b).sum() / union)
 
 
 def score(truth: Sequence[Layer], found: Sequence[Layer], completed: Sequence[Layer],
-          canvas: Canvas) -> Dict[str, object]:
+          canvas: Canvas) -> dict[str, object]:
     """Scores of one decomposition against its ground truth (see module doc)."""
-    row: Dict[str, object] = {"iou": {}}
+    row: dict[str, object] = {"iou": {}}
     for g, tags in GROUPS.items():
         row["iou"][g] = _iou(_group(truth, tags, canvas), _group(found, tags, canvas))
     # left / right: each found sided layer overlaps its own side's truth more
@@ -121,10 +121,10 @@ def score(truth: Sequence[Layer], found: Sequence[Layer], completed: Sequence[La
     return row
 
 
-def run_one(seed: int, size: int, use_animeface: bool = True) -> Dict[str, object]:
+def run_one(seed: int, size: int, use_animeface: bool = True) -> dict[str, object]:
     s = make_character(seed, size=size)
     t0 = time.perf_counter()
-    row: Dict[str, object] = {"seed": seed, "size": size, "spec": _spec_words(s)}
+    row: dict[str, object] = {"seed": seed, "size": size, "spec": _spec_words(s)}
     try:
         try:
             mask = foreground.extract_foreground(s.image)
@@ -163,7 +163,7 @@ def mean_iou(row) -> float:
     return float(np.mean(vals)) if vals else 0.0
 
 
-def summarise(rows: List[Dict[str, object]]) -> Dict[str, object]:
+def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
     per_group = {}
     for g in GROUPS:
         vals = [r["iou"][g] for r in rows if r["iou"].get(g) is not None]

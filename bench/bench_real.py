@@ -37,7 +37,6 @@ import math
 import os
 import sys
 import time
-from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -60,7 +59,7 @@ PARTS_FOLDERS = ("renpy/augustina_layered/", "peppercarrot-game/Pepper_rig_parts
 # Sets whose licence lets their renders go into docs/ (see each LICENSE.txt).
 DOCS_FOLDERS = ("renpy/", "dialogic-cc0/")
 
-SHEET_POSES: Tuple[Tuple[str, Dict[str, float]], ...] = (
+SHEET_POSES: tuple[tuple[str, dict[str, float]], ...] = (
     ("default", {}),
     ("eyes closed", {"ParamEyeLOpen": 0.0, "ParamEyeROpen": 0.0}),
     ("smile", {"ParamEyeLSmile": 1.0, "ParamEyeRSmile": 1.0, "ParamMouthForm": 1.0}),
@@ -93,7 +92,7 @@ def read_rgba(path: str) -> np.ndarray:
     return load_image(path).rgba
 
 
-def box_of(mask: np.ndarray, pad: int = 0) -> Optional[Tuple[int, int, int, int]]:
+def box_of(mask: np.ndarray, pad: int = 0) -> tuple[int, int, int, int] | None:
     if not mask.any():
         return None
     ys, xs = np.nonzero(mask)
@@ -102,14 +101,14 @@ def box_of(mask: np.ndarray, pad: int = 0) -> Optional[Tuple[int, int, int, int]
             min(h, ys.max() + 1 + pad))
 
 
-def layer_box(doc, predicate) -> Optional[Tuple[int, int, int, int]]:
+def layer_box(doc, predicate) -> tuple[int, int, int, int] | None:
     masks = [l.full_mask(doc.canvas) for l in doc.layers if predicate(l)]
     if not masks:
         return None
     return box_of(np.any(masks, axis=0))
 
 
-def discover(root: str, only: str = "") -> List[str]:
+def discover(root: str, only: str = "") -> list[str]:
     files = sorted(glob.glob(os.path.join(root, "**", "*.png"), recursive=True))
     return [f for f in files if only in os.path.relpath(f, root)]
 
@@ -191,10 +190,10 @@ def contact_sheet(doc, source_rgba: np.ndarray, path: str, height: int = 360) ->
 
 
 # ------------------------------------------------------------------ expression variants
-def matching_parameters(change: str) -> Dict[str, float]:
+def matching_parameters(change: str) -> dict[str, float]:
     """The parameters that make what the artist changed (one entry of "changes")."""
     c = change.lower()
-    values: Dict[str, float] = {}
+    values: dict[str, float] = {}
     if "eye" in c:
         if "closed" in c:
             values.update(ParamEyeLOpen=0.0, ParamEyeROpen=0.0)
@@ -235,7 +234,7 @@ def variant_regions(doc, base: np.ndarray, variant: np.ndarray):
     return box_of(upper, 2), box_of(lower, 2)
 
 
-def score_variants(root: str, rigged: Dict[str, object]) -> List[dict]:
+def score_variants(root: str, rigged: dict[str, object]) -> list[dict]:
     with open(os.path.join(root, "variants.json"), encoding="utf-8") as fh:
         pairs = json.load(fh)["pairs"]
     rows = []
@@ -282,7 +281,7 @@ def score_variants(root: str, rigged: Dict[str, object]) -> List[dict]:
 
 
 # ------------------------------------------------------------------ Augustina
-def augustina(root: str) -> Optional[dict]:
+def augustina(root: str) -> dict | None:
     folder = os.path.join(root, "renpy", "augustina_layered")
     if not os.path.isdir(folder):
         return None

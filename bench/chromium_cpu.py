@@ -11,7 +11,6 @@ workers, the whole renderer process and the GPU process.
 from __future__ import annotations
 
 import os
-from typing import Dict, Optional, Tuple
 
 
 def _children(pid: int) -> list:
@@ -44,7 +43,7 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _threads(pid: int) -> Dict[int, Tuple[str, int]]:
+def _threads(pid: int) -> dict[int, tuple[str, int]]:
     """tid -> (thread name, ns of CPU time so far)."""
     out = {}
     try:
@@ -83,7 +82,7 @@ class CpuMeter:
             procs[pid] = (kind, _threads(pid))
         return procs
 
-    def since(self, before: dict, after: Optional[dict] = None) -> dict:
+    def since(self, before: dict, after: dict | None = None) -> dict:
         """ms of CPU between two snapshots: main (the main thread of the
         renderer that ran most), workers (its DedicatedWorker threads), renderer (all its
         threads), gpu (the GPU process: SwiftShader's rasterising here)."""

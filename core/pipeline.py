@@ -13,7 +13,7 @@ import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Union
+from collections.abc import Callable
 
 import numpy as np
 
@@ -40,7 +40,7 @@ class PipelineOptions:
     inpaint_backend: str = "builtin"
     # Plain, picklable settings the backends read: "model_paths", "models_dir",
     # "device", "prompt", "prompts" (per tag), "seed", "steps", "strength", sizes.
-    backend_settings: Dict[str, object] = field(default_factory=dict)
+    backend_settings: dict[str, object] = field(default_factory=dict)
     # An external layered decomposition (e.g. a See-through installation): a command
     # template with {input} and {output}; its PSD replaces stages 1-4.
     external_command: str = ""
@@ -55,10 +55,10 @@ class StageTiming:
 @dataclass
 class PipelineResult:
     doc: RigDocument
-    timings: List[StageTiming] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
-    found: Dict[str, object] = field(default_factory=dict)
-    peak_memory_mb: Optional[float] = None
+    timings: list[StageTiming] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    found: dict[str, object] = field(default_factory=dict)
+    peak_memory_mb: float | None = None
 
     def report(self) -> dict:
         return {
@@ -98,16 +98,16 @@ def check_mesh_density(value) -> float:
     return density
 
 
-def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptions] = None,
-                 progress: Optional[ProgressCallback] = None) -> PipelineResult:
+def run_pipeline(source: str | np.ndarray, options: PipelineOptions | None = None,
+                 progress: ProgressCallback | None = None) -> PipelineResult:
     """Run every stage on an image path or an RGBA array; raise ValueError subclasses
     with a plain message on bad input.  `progress` may raise PipelineCancelled."""
     from .stages import complete, decompose, faces, foreground, landmarks, rig, upscale
 
     options = options or PipelineOptions()
     check_mesh_density(options.mesh_density)
-    timings: List[StageTiming] = []
-    warnings: List[str] = []
+    timings: list[StageTiming] = []
+    warnings: list[str] = []
 
     def step(index: int, name: str):
         if progress is not None:
@@ -227,8 +227,8 @@ def run_pipeline(source: Union[str, np.ndarray], options: Optional[PipelineOptio
             tracemalloc.stop()
 
 
-def _finish(doc: RigDocument, timings: List[StageTiming],
-            progress: Optional[ProgressCallback]) -> None:
+def _finish(doc: RigDocument, timings: list[StageTiming],
+            progress: ProgressCallback | None) -> None:
     """The last stage, shared by both inputs: motions and hair physics."""
     from .stages import motions
 
@@ -243,8 +243,8 @@ def _finish(doc: RigDocument, timings: List[StageTiming],
         progress("done", 1.0)
 
 
-def _run_layered(path: str, options: PipelineOptions, progress: Optional[ProgressCallback],
-                 timings: List[StageTiming], warnings: List[str]) -> PipelineResult:
+def _run_layered(path: str, options: PipelineOptions, progress: ProgressCallback | None,
+                 timings: list[StageTiming], warnings: list[str]) -> PipelineResult:
     """A layered PSD: the artist's (or a decomposition model's) layers replace stages 1-4."""
     from .stages import complete, rig
     from .model.document import layer_id
@@ -258,8 +258,8 @@ def _run_layered(path: str, options: PipelineOptions, progress: Optional[Progres
     if progress is not None:
         progress("complete", 3 / len(STAGES))
     t0 = time.perf_counter()
-    generated: List[str] = []
-    used_variants: List[str] = []
+    generated: list[str] = []
+    used_variants: list[str] = []
     interior_id = layer_id("mouth", role="interior")
     open_mouth = next((v for v in imported.variants if v.tag == "mouth" and v.role == "open"), None)
     mouth = next((l for l in layers if l.tag == "mouth" and not l.role), None)

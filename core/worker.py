@@ -30,7 +30,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any
 
 from .model.errors import ImageToRigError
 
@@ -143,7 +143,7 @@ class _Worker:
         with _no_main_module():
             self.process.start()
         child.close()  # the child holds its own end; EOF then means it is gone
-        self.exitcode: Optional[int] = None
+        self.exitcode: int | None = None
 
     def alive(self) -> bool:
         try:
@@ -176,7 +176,7 @@ class _Worker:
             pass
 
 
-_idle: Optional[_Worker] = None  # a finished worker kept for the next job
+_idle: _Worker | None = None  # a finished worker kept for the next job
 
 
 def _take_worker() -> _Worker:
@@ -204,11 +204,11 @@ class PipelineJob:
         self.source = source
         self.options = options
         self.keep_worker = keep_worker  # keep the process (and its models) for the next job
-        self.worker: Optional[_Worker] = None
+        self.worker: _Worker | None = None
         self.done = False
         self.started_at = 0.0
         self.last_progress = ("starting", 0.0)
-        self.exitcode: Optional[int] = None  # the worker's, if it ended (-15: terminated)
+        self.exitcode: int | None = None  # the worker's, if it ended (-15: terminated)
 
     @property
     def process(self):
@@ -218,7 +218,7 @@ class PipelineJob:
     def running(self) -> bool:
         return self.worker is not None and not self.done
 
-    def start(self) -> "PipelineJob":
+    def start(self) -> PipelineJob:
         self.started_at = time.perf_counter()
         self.worker = _take_worker()
         try:
@@ -229,10 +229,10 @@ class PipelineJob:
             raise
         return self
 
-    def poll(self) -> List[JobMessage]:
+    def poll(self) -> list[JobMessage]:
         """Every message the worker sent since the last call; never waits for the
         pipeline (a result is read once it is complete)."""
-        out: List[JobMessage] = []
+        out: list[JobMessage] = []
         if self.worker is None or self.done:
             return out
         conn = self.worker.conn
@@ -262,10 +262,10 @@ class PipelineJob:
                 break
         return out
 
-    def wait(self, timeout: float = 600.0) -> List[JobMessage]:
+    def wait(self, timeout: float = 600.0) -> list[JobMessage]:
         """Block until the job ends (for scripts and tests); all its messages."""
         end = time.perf_counter() + timeout
-        messages: List[JobMessage] = []
+        messages: list[JobMessage] = []
         while not self.done and time.perf_counter() < end:
             if self.worker is not None:
                 try:

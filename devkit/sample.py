@@ -15,7 +15,7 @@ import copy
 import functools
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -23,10 +23,10 @@ import numpy as np
 from ..core.model.document import Canvas, Layer, layer_id
 from ..core.stages.landmarks import FaceLandmarks
 
-RGB = Tuple[int, int, int]
+RGB = tuple[int, int, int]
 
 # Palette: templates as data.
-PALETTE: Dict[str, RGB] = {
+PALETTE: dict[str, RGB] = {
     "background": (238, 241, 247),
     "skin": (255, 233, 220),
     "skin_shadow": (243, 196, 184),
@@ -64,9 +64,9 @@ OUTWARD = {"r": -1.0, "l": 1.0}  # image-x direction pointing away from the nose
 class Sample:
     image: np.ndarray  # (H, W, 4) uint8, straight alpha
     canvas: Canvas
-    layers: List[Layer]  # ground truth, back to front, complete images + visible_mask
+    layers: list[Layer]  # ground truth, back to front, complete images + visible_mask
     landmarks: FaceLandmarks
-    background: Optional[RGB] = None  # None when transparent
+    background: RGB | None = None  # None when transparent
 
     def layer(self, lid: str) -> Layer:
         for layer in self.layers:
@@ -76,7 +76,7 @@ class Sample:
 
 
 # --------------------------------------------------------------------------- curves
-def catmull_rom(points: Sequence[Tuple[float, float]], closed: bool, per_segment: int = 12) -> np.ndarray:
+def catmull_rom(points: Sequence[tuple[float, float]], closed: bool, per_segment: int = 12) -> np.ndarray:
     """A smooth curve through `points` (centripetal-free uniform Catmull-Rom)."""
     p = np.asarray(points, np.float64)
     n = len(p)
@@ -99,7 +99,7 @@ def catmull_rom(points: Sequence[Tuple[float, float]], closed: bool, per_segment
     return np.vstack(out)
 
 
-def sharp_path(points: Sequence[Tuple[float, float, bool]], per_segment: int = 10) -> np.ndarray:
+def sharp_path(points: Sequence[tuple[float, float, bool]], per_segment: int = 10) -> np.ndarray:
     """Closed outline through (x, y, sharp) points: smooth runs between sharp corners
     (hair strand tips)."""
     pts = list(points)
@@ -122,7 +122,7 @@ class Painter:
 
     SHIFT = 4  # sub-pixel bits for OpenCV drawing
 
-    def __init__(self, size: int, box: Optional[Tuple[float, float, float, float]] = None):
+    def __init__(self, size: int, box: tuple[float, float, float, float] | None = None):
         """`box` (design px) bounds everything this layer draws; smaller is faster."""
         self.size = size
         self.scale = size / DESIGN
@@ -178,7 +178,7 @@ class Painter:
         grad = (np.asarray(top, np.float32) * (1 - t) + np.asarray(bottom, np.float32) * t) / 255.0
         self.rgb = self.rgb * (1.0 - mask[..., None]) + grad * mask[..., None]
 
-    def to_layer(self, tag: str, side: str = "", role: str = "", clip_to: Optional[str] = None) -> Layer:
+    def to_layer(self, tag: str, side: str = "", role: str = "", clip_to: str | None = None) -> Layer:
         rgba = np.dstack([self.rgb * 255.0, self.alpha * 255.0])
         rgba = np.clip(np.rint(rgba), 0, 255).astype(np.uint8)
         rgba[rgba[..., 3] == 0, :3] = 0
@@ -241,7 +241,7 @@ TOPWEAR = [(458, 716, True), (400, 734, False), (300, 762, False), (214, 812, Fa
 COLLAR_R = [(458, 714, True), (512, 812, True), (470, 846, True), (430, 770, False), (404, 738, True)]
 
 
-def eye_shape(side: str) -> Dict[str, np.ndarray]:
+def eye_shape(side: str) -> dict[str, np.ndarray]:
     """Eye part outlines of one eye; u is measured outward from the nose."""
     cx, cy = EYE_CENTRES[side]
     o = OUTWARD[side]
@@ -275,7 +275,7 @@ def eye_shape(side: str) -> Dict[str, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- drawing
-def _eye_box(side: str) -> Tuple[float, float, float, float]:
+def _eye_box(side: str) -> tuple[float, float, float, float]:
     cx, cy = EYE_CENTRES[side]
     return (cx - 80, cy - 100, cx + 80, cy + 60)
 
@@ -455,14 +455,14 @@ def draw_front_hair(size: int) -> Layer:
 
 # --------------------------------------------------------------------------- compositing
 def composite_layers(layers: Sequence[Layer], canvas: Canvas,
-                     background: Optional[RGB] = None) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
+                     background: RGB | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Composite layers back to front (clip_to honoured, premultiplied "over").
 
     Returns the straight-alpha RGBA uint8 image and, per layer id, the visible
     mask on the canvas: where that layer contributes at least half of the pixel.
     """
     h, w = canvas.height, canvas.width
-    alphas: Dict[str, np.ndarray] = {}  # full-canvas alpha of each layer
+    alphas: dict[str, np.ndarray] = {}  # full-canvas alpha of each layer
     srcs = []
     for layer in layers:
         lh, lw = layer.image.shape[:2]
@@ -482,7 +482,7 @@ def composite_layers(layers: Sequence[Layer], canvas: Canvas,
     for _, region, rgb, a in srcs:
         out_rgb[region] = rgb + out_rgb[region] * (1.0 - a[..., None])
         out_a[region] = a + out_a[region] * (1.0 - a)
-    visible: Dict[str, np.ndarray] = {}
+    visible: dict[str, np.ndarray] = {}
     transmit = np.ones((h, w), np.float32)
     for lid, region, _, a in reversed(srcs):
         vis = np.zeros((h, w), bool)
@@ -498,7 +498,7 @@ def composite_layers(layers: Sequence[Layer], canvas: Canvas,
     return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8), visible
 
 
-def _box(pts: np.ndarray, scale: float, pad: float = 0.0) -> Tuple[int, int, int, int]:
+def _box(pts: np.ndarray, scale: float, pad: float = 0.0) -> tuple[int, int, int, int]:
     p = np.asarray(pts) * scale
     return (int(np.floor(p[:, 0].min() - pad)), int(np.floor(p[:, 1].min() - pad)),
             int(np.ceil(p[:, 0].max() + pad)), int(np.ceil(p[:, 1].max() + pad)))

@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import functools
 from dataclasses import dataclass, fields, replace
-from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -31,7 +30,7 @@ from ..core.stages.landmarks import FaceLandmarks
 from .sample import (Painter, Sample, catmull_rom, composite_layers, ellipse_points, sharp_path,
                      shifted)
 
-RGB = Tuple[int, int, int]
+RGB = tuple[int, int, int]
 
 # Choices, as data ----------------------------------------------------------
 HAIR_STYLES = ("bob", "long", "twin tails", "short")
@@ -39,16 +38,16 @@ FRINGES = ("bangs", "parted", "swept")
 SHADINGS = ("cel", "soft", "flat")
 BACKGROUNDS = ("plain", "gradient", "busy", "transparent")
 FRAMINGS = ("portrait", "full body")
-SKIN_TONES: Tuple[RGB, ...] = ((255, 233, 220), (252, 224, 206), (246, 214, 190), (255, 240, 232),
+SKIN_TONES: tuple[RGB, ...] = ((255, 233, 220), (252, 224, 206), (246, 214, 190), (255, 240, 232),
                                (236, 196, 168), (214, 170, 138))
-HAIR_COLOURS: Tuple[RGB, ...] = ((132, 86, 72), (60, 48, 52), (236, 206, 140), (214, 96, 74),
+HAIR_COLOURS: tuple[RGB, ...] = ((132, 86, 72), (60, 48, 52), (236, 206, 140), (214, 96, 74),
                                  (120, 150, 214), (240, 170, 196), (220, 222, 230), (70, 92, 70),
                                  (156, 110, 196), (40, 40, 60))
-EYE_COLOURS: Tuple[RGB, ...] = ((92, 168, 232), (74, 160, 96), (190, 90, 60), (150, 96, 200),
+EYE_COLOURS: tuple[RGB, ...] = ((92, 168, 232), (74, 160, 96), (190, 90, 60), (150, 96, 200),
                                 (220, 80, 100), (200, 160, 60), (90, 70, 60))
-CLOTH_COLOURS: Tuple[RGB, ...] = ((146, 174, 222), (60, 64, 92), (232, 232, 236), (196, 72, 84),
+CLOTH_COLOURS: tuple[RGB, ...] = ((146, 174, 222), (60, 64, 92), (232, 232, 236), (196, 72, 84),
                                   (96, 150, 110), (240, 200, 120), (120, 96, 160))
-LINE_COLOURS: Tuple[RGB, ...] = ((46, 34, 40), (20, 20, 24), (90, 52, 50))
+LINE_COLOURS: tuple[RGB, ...] = ((46, 34, 40), (20, 20, 24), (90, 52, 50))
 SIZE_RANGE = (256, 2048)
 PIVOT = (512.0, 640.0)  # the head tilts about the top of the neck
 
@@ -69,7 +68,7 @@ class Spec:
     line_width: float = 5.0  # design px
     shading: str = "cel"
     glasses: bool = False
-    headwear: Optional[str] = None  # None, "ribbon", "band"
+    headwear: str | None = None  # None, "ribbon", "band"
     tilt: float = 0.0  # degrees, clockwise positive on screen
     turn: float = 0.0  # -1..1, + looks towards the image right
     eye_scale: float = 1.0
@@ -208,12 +207,12 @@ def _shadow(p: SynthPainter, spec: Spec, mask: np.ndarray, colour: RGB, soft_px:
 
 
 def _outline(p: SynthPainter, spec: Spec, pts, width_factor: float = 1.0, closed: bool = True,
-             colour: Optional[RGB] = None) -> None:
+             colour: RGB | None = None) -> None:
     p.over(p.stroke_mask(pts, spec.line_width * width_factor, closed=closed), colour or spec.line_rgb)
 
 
 # --------------------------------------------------------------------------- hair shapes
-def back_hair_path(spec: Spec) -> List[Tuple[float, float, bool]]:
+def back_hair_path(spec: Spec) -> list[tuple[float, float, bool]]:
     top = [(512, 150, False), (624, 164, False), (712, 230, False), (752, 340, False)]
     if spec.hair_style == "short":
         right = [(756, 420, False), (744, 500, False), (724, 560, True), (690, 540, False),
@@ -233,7 +232,7 @@ def back_hair_path(spec: Spec) -> List[Tuple[float, float, bool]]:
     return top + right + centre + left + left_top
 
 
-def twin_tail_path(side: str) -> List[Tuple[float, float, bool]]:
+def twin_tail_path(side: str) -> list[tuple[float, float, bool]]:
     o = 1.0 if side == "l" else -1.0
     pts = [(740, 250, True), (800, 300, False), (850, 420, False), (870, 580, False), (860, 760, False),
            (830, 900, True), (812, 820, False), (790, 880, True), (786, 760, False), (790, 600, False),
@@ -241,7 +240,7 @@ def twin_tail_path(side: str) -> List[Tuple[float, float, bool]]:
     return [(512 + o * (x - 512), y, s) for x, y, s in pts]
 
 
-def front_hair_path(spec: Spec, rng: np.random.Generator) -> List[Tuple[float, float, bool]]:
+def front_hair_path(spec: Spec, rng: np.random.Generator) -> list[tuple[float, float, bool]]:
     crown_r = [(512, 138, False), (620, 154, False), (704, 214, False), (742, 318, False)]
     if spec.side_locks:
         length = {"short": 600, "bob": 716, "twin tails": 716, "long": 800}[spec.hair_style]
@@ -279,7 +278,7 @@ FACE_OUTLINE = [(512, 250), (584, 258), (636, 300), (652, 380), (652, 460), (644
 
 
 # --------------------------------------------------------------------------- parts
-def _eye_geometry(spec: Spec, side: str) -> Dict[str, np.ndarray]:
+def _eye_geometry(spec: Spec, side: str) -> dict[str, np.ndarray]:
     o = 1.0 if side == "l" else -1.0
     cx, cy = 512 + o * spec.eye_gap, 490.0
     k = spec.eye_scale
@@ -306,14 +305,14 @@ def _eye_geometry(spec: Spec, side: str) -> Dict[str, np.ndarray]:
             "iris_r": np.array([25.0 * k, 31.0 * k]), "box": (cx - 90 * k, cy - 100 * k, cx + 90 * k, cy + 60 * k)}
 
 
-def _draw_layers(spec: Spec) -> Tuple[List[Layer], Dict[str, np.ndarray]]:
+def _draw_layers(spec: Spec) -> tuple[list[Layer], dict[str, np.ndarray]]:
     fr = Frame(spec)
     line = spec.line_rgb
     hair, skin = spec.hair_rgb, spec.skin_rgb
     hair_dark = _shade(hair, 0.74)
     skin_shadow = _mix(skin, (214, 120, 120), 0.22)
-    layers: List[Layer] = []
-    geo: Dict[str, np.ndarray] = {}
+    layers: list[Layer] = []
+    geo: dict[str, np.ndarray] = {}
 
     def head_painter(box):
         return SynthPainter(fr, box, head=True)
@@ -523,7 +522,7 @@ def _pick_accent(spec: Spec) -> RGB:
 
 
 # --------------------------------------------------------------------------- backgrounds
-def _background(spec: Spec) -> Optional[np.ndarray]:
+def _background(spec: Spec) -> np.ndarray | None:
     n = spec.size
     if spec.background == "transparent":
         return None
@@ -559,7 +558,7 @@ def _composite_over(image: np.ndarray, bg: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- landmarks
-def _box_px(pts: np.ndarray) -> Tuple[int, int, int, int]:
+def _box_px(pts: np.ndarray) -> tuple[int, int, int, int]:
     return (int(np.floor(pts[:, 0].min())), int(np.floor(pts[:, 1].min())),
             int(np.ceil(pts[:, 0].max())), int(np.ceil(pts[:, 1].max())))
 

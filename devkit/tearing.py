@@ -28,7 +28,6 @@ and edges of the AngleX x AngleY grid and a few combined extremes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -55,7 +54,7 @@ class AlphaRenderer:
         self.doc = doc
         self._renderer = Renderer(doc, scale=scale) if scale != 1.0 else Renderer(doc)
 
-    def render(self, values: Optional[Dict[str, float]] = None) -> np.ndarray:
+    def render(self, values: dict[str, float] | None = None) -> np.ndarray:
         return self._renderer.render(values)[..., 3].astype(np.float32) / 255.0
 
 
@@ -76,7 +75,7 @@ def hole_mask(alpha: np.ndarray, radius: int) -> np.ndarray:
 class TearingChecker:
     """Counts hole pixels of poses against the rest pose of one document."""
 
-    def __init__(self, doc: RigDocument, max_side: Optional[int] = None):
+    def __init__(self, doc: RigDocument, max_side: int | None = None):
         """`max_side`: check a render scaled down to this size (large canvases;
         holes that vanish at that scale are not counted)."""
         longest = max(doc.canvas.width, doc.canvas.height)
@@ -90,7 +89,7 @@ class TearingChecker:
         self.rest_holes = int(rest.sum())
         self._allowed = cv2.dilate(rest.astype(np.uint8), k) > 0
 
-    def holes(self, values: Dict[str, float]) -> np.ndarray:
+    def holes(self, values: dict[str, float]) -> np.ndarray:
         return self.holes_of_alpha(self.renderer.render(values))
 
     def holes_of_alpha(self, alpha: np.ndarray) -> np.ndarray:
@@ -103,11 +102,11 @@ class TearingChecker:
         specks = {i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] < self.min_area}
         return mask & ~np.isin(labels, sorted(drawn | specks))
 
-    def count(self, values: Dict[str, float]) -> int:
+    def count(self, values: dict[str, float]) -> int:
         return int(self.holes(values).sum())
 
 
-def count_holes(doc: RigDocument, values: Dict[str, float]) -> int:
+def count_holes(doc: RigDocument, values: dict[str, float]) -> int:
     """Hole pixels (background showing inside the figure) at a pose; see the module doc."""
     return TearingChecker(doc).count(values)
 
@@ -115,14 +114,14 @@ def count_holes(doc: RigDocument, values: Dict[str, float]) -> int:
 @dataclass
 class TearingRow:
     pose: str
-    values: Dict[str, float]
+    values: dict[str, float]
     holes: int
 
 
-def report_poses(doc: RigDocument) -> List[Tuple[str, Dict[str, float]]]:
+def report_poses(doc: RigDocument) -> list[tuple[str, dict[str, float]]]:
     """Every parameter's extremes, the AngleX x AngleY grid nodes and combined extremes."""
     params = {p.id: p for p in doc.parameters}
-    poses: List[Tuple[str, Dict[str, float]]] = []
+    poses: list[tuple[str, dict[str, float]]] = []
     for p in doc.parameters:
         for v in (p.min, p.max):
             if v != p.default:
@@ -152,7 +151,7 @@ def report_poses(doc: RigDocument) -> List[Tuple[str, Dict[str, float]]]:
     return poses
 
 
-def tearing_report(doc: RigDocument) -> List[TearingRow]:
+def tearing_report(doc: RigDocument) -> list[TearingRow]:
     """Hole count of every pose of `report_poses`."""
     checker = TearingChecker(doc)
     return [TearingRow(name, values, checker.count(values)) for name, values in report_poses(doc)]

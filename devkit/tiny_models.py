@@ -18,7 +18,6 @@ import os
 import sys
 import types
 import typing
-from typing import Optional
 
 TINY_ISNET_WIDTHS = {name: (4, 8) for name in ("stage1", "stage2", "stage3", "stage4", "stage5",
                                                "stage6", "stage5d", "stage4d", "stage3d",
@@ -125,7 +124,7 @@ def save_tiny_lama(path: str, seed: int = 2, ngf: int = 4, n_blocks: int = 2) ->
     return path
 
 
-def clip_vocab_gz() -> Optional[str]:
+def clip_vocab_gz() -> str | None:
     """The CLIP BPE vocabulary that ships inside the open-clip-torch wheel (found
     without importing open_clip, which would need torchvision)."""
     found = importlib.util.find_spec("open_clip")

@@ -29,7 +29,6 @@ import json
 import math
 import os
 import uuid
-from typing import Dict, List, Optional
 
 import bpy
 import numpy as np
@@ -60,11 +59,11 @@ def collection_name_for(doc: RigDocument) -> str:
 
 
 class _Builder:
-    def __init__(self, doc: RigDocument, scene, name: Optional[str]):
+    def __init__(self, doc: RigDocument, scene, name: str | None):
         self.doc = doc
         self.scene = scene
         self.name = name or collection_name_for(doc)
-        self.created: List[object] = []  # ID blocks, removed again on failure
+        self.created: list[object] = []  # ID blocks, removed again on failure
         self.W = float(doc.canvas.width)
         self.H = float(doc.canvas.height)
         self.params = {p.id: p for p in doc.parameters}
@@ -102,20 +101,20 @@ class _Builder:
         self.build_physics()
         self.build_controls()
         self.weights = drv.WeightNetwork(self.rig, self.params)
-        self.lattices: Dict[str, bpy.types.Object] = {}
+        self.lattices: dict[str, bpy.types.Object] = {}
         for d in doc.deformers:
             if isinstance(d, WarpDeformer):
                 self.lattices[d.id] = self.build_lattice(d)
         self.build_rotation_drivers()
-        self.materials: Dict[str, bpy.types.Material] = {}
-        self.images: Dict[str, bpy.types.Image] = {}
+        self.materials: dict[str, bpy.types.Material] = {}
+        self.images: dict[str, bpy.types.Image] = {}
         layer_index = {l.id: i for i, l in enumerate(doc.layers)}
         mesh_layer = {m.id: m.layer for m in doc.meshes}
         self.faded_layers = {mesh_layer[k.target] for k in doc.keyforms if k.channel == "opacity"}
         for layer in doc.layers:
             self.materials[layer.id] = self.build_material(layer, layer_index[layer.id])
         order = {mid: i for i, mid in enumerate(doc.draw_order)}
-        self.mesh_objects: Dict[str, bpy.types.Object] = {}
+        self.mesh_objects: dict[str, bpy.types.Object] = {}
         for mesh in doc.meshes:
             self.mesh_objects[mesh.id] = self.build_mesh(mesh, order[mesh.id])
         self.build_clipping()
@@ -455,7 +454,7 @@ def _jsonable(value):
     return str(value)
 
 
-def build_scene(doc: RigDocument, scene=None, name: Optional[str] = None):
+def build_scene(doc: RigDocument, scene=None, name: str | None = None):
     """Build the rig of `doc` into a new collection of `scene` and return it.
 
     On any failure everything created so far is removed again and the error

@@ -20,7 +20,6 @@ version it is, so a point release that back-ports something still works.
 """
 from __future__ import annotations
 
-from typing import List, Optional
 
 
 # --- slotted actions ---------------------------------------------------------------------
@@ -58,7 +57,7 @@ def assign_action(id_block, action) -> None:
         ad.action_slot = action.slots[0]
 
 
-def action_fcurves(action) -> List:
+def action_fcurves(action) -> list:
     """The F-Curves of the action (of its first slot where there are slots)."""
     if not has_slots(action):
         return list(action.fcurves)
@@ -134,6 +133,6 @@ def material_node_tree(material):
     return material.node_tree
 
 
-def active_action(id_block) -> Optional[object]:
+def active_action(id_block) -> object | None:
     ad = id_block.animation_data
     return ad.action if ad is not None else None

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
 
 import logging
 
@@ -61,7 +60,7 @@ def key_offsets(obj, name: str) -> np.ndarray:
     return _coords(keys.key_blocks[name], n) - _coords(keys.reference_key, n)
 
 
-def record_key_hashes(obj, names: Optional[List[str]] = None) -> None:
+def record_key_hashes(obj, names: list[str] | None = None) -> None:
     """Remember the checksums of the generated shape keys (all, or `names`)."""
     keys = obj.data.shape_keys
     if keys is None:
@@ -87,7 +86,7 @@ def bone_record(kf) -> dict:
 
 # ------------------------------------------------------------------ properties
 
-def store_controls(rig, values: Optional[dict] = None) -> None:
+def store_controls(rig, values: dict | None = None) -> None:
     """Custom properties for every creator control (defaults: the automatic rig)."""
     values = values if isinstance(values, dict) else {}
     applied = {}
@@ -107,7 +106,7 @@ def store_controls(rig, values: Optional[dict] = None) -> None:
             description="Rebuild a group's shapes as soon as one of its controls changes")
 
 
-def pending_owners(rig) -> List[str]:
+def pending_owners(rig) -> list[str]:
     """Owners whose controls were changed since their shapes were last built."""
     applied = json.loads(rig.get(APPLIED_KEY, "{}"))
     out = []
@@ -133,7 +132,7 @@ def rig_controls(rig):
     return controls
 
 
-def owner_controls() -> Dict[str, tuple]:
+def owner_controls() -> dict[str, tuple]:
     return dict(OWNER_CONTROLS)
 
 
@@ -142,10 +141,10 @@ def owner_controls() -> Dict[str, tuple]:
 @dataclass
 class ApplyResult:
     owner: str
-    updated: List[str] = field(default_factory=list)  # "object: key" rewritten
-    added: List[str] = field(default_factory=list)  # new shape keys (formerly zero nodes)
-    skipped: List[str] = field(default_factory=list)  # edited by hand, left alone
-    bones: List[str] = field(default_factory=list)  # bones whose keyforms changed
+    updated: list[str] = field(default_factory=list)  # "object: key" rewritten
+    added: list[str] = field(default_factory=list)  # new shape keys (formerly zero nodes)
+    skipped: list[str] = field(default_factory=list)  # edited by hand, left alone
+    bones: list[str] = field(default_factory=list)  # bones whose keyforms changed
 
 
 def apply_owner_controls(rig, owner: str) -> ApplyResult:
@@ -173,7 +172,7 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
             objects[obj[K.MESH_ID]] = obj
         elif K.DEFORMER_ID in obj:
             objects[obj[K.DEFORMER_ID]] = obj
-    by_target: Dict[str, List] = {}
+    by_target: dict[str, list] = {}
     for kf in new:
         if kf.channel == "offset":  # opacity keyforms read no controls
             by_target.setdefault(kf.target, []).append(kf)
@@ -275,7 +274,7 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
 _applying = False
 
 
-def apply_pending_live(scene) -> List[ApplyResult]:
+def apply_pending_live(scene) -> list[ApplyResult]:
     """Apply the changed controls of every rig of `scene` that has live update on.
 
     Called from a depsgraph handler (operators/controls.py registers it): a

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import bpy
 import numpy as np
@@ -80,7 +80,7 @@ def _id_type(id_block) -> str:
     raise TypeError(f"unsupported driver target {id_block!r}")
 
 
-def add_driver(owner, path: str, expression: str, variables: Sequence[Tuple[str, object, str]],
+def add_driver(owner, path: str, expression: str, variables: Sequence[tuple[str, object, str]],
                index: int = -1):
     """Driver on owner.path: `variables` are (name, id block, data path)."""
     fcurve = owner.driver_add(path, index) if index >= 0 else owner.driver_add(path)
@@ -97,11 +97,11 @@ def add_driver(owner, path: str, expression: str, variables: Sequence[Tuple[str,
 class WeightNetwork:
     """Creates (and shares) the tent and node weight properties of a rig."""
 
-    def __init__(self, rig_object, parameters: Dict[str, Parameter], resume: bool = False):
+    def __init__(self, rig_object, parameters: dict[str, Parameter], resume: bool = False):
         self.rig = rig_object
         self.store = rig_object.data  # armature data holds the driven weights
         self.parameters = parameters
-        self._tents: Dict[Tuple[str, Tuple[float, ...], int], str] = {}
+        self._tents: dict[tuple[str, tuple[float, ...], int], str] = {}
         self._count = 0
         if resume:  # adding to a built rig: continue after its existing properties
             for key in self.store.keys():
@@ -148,7 +148,7 @@ class WeightNetwork:
         add_driver(self.store, f'["{name}"]', "*".join(factors) or "1", variables)
         return name
 
-    def weighted_sum(self, terms: List[Tuple[str, float]]) -> Tuple[str, list]:
+    def weighted_sum(self, terms: list[tuple[str, float]]) -> tuple[str, list]:
         """Expression and variables for sum(weight_prop * coefficient).
 
         Long sums are split into driven partial-sum properties so every
@@ -157,9 +157,9 @@ class WeightNetwork:
         terms = [(n, c) for n, c in terms if c != 0.0]
         if not terms:
             return "0", []
-        parts: List[str] = []
+        parts: list[str] = []
         variables: list = []
-        chunk_terms: List[Tuple[str, float]] = []
+        chunk_terms: list[tuple[str, float]] = []
         expr = ""
         for name, coef in terms:
             piece = f"w{len(chunk_terms)}*{_signed(coef)}"
@@ -179,7 +179,7 @@ class WeightNetwork:
         variables = [(f"p{i}", self.store, f'["{n}"]') for i, n in enumerate(parts)]
         return "+".join(f"p{i}" for i in range(len(parts))), variables
 
-    def _partial_sum(self, terms: List[Tuple[str, float]]) -> str:
+    def _partial_sum(self, terms: list[tuple[str, float]]) -> str:
         name = self._new_prop("sum")
         expr = "+".join(f"w{i}*{_signed(c)}" for i, (_, c) in enumerate(terms))
         add_driver(self.store, f'["{name}"]', expr,
@@ -194,7 +194,7 @@ def shape_key_driver(key_block, weight_prop: str, store) -> None:
     add_driver(key_block, "value", "w", [("w", store, f'["{weight_prop}"]')])
 
 
-def driver_expressions(id_block) -> Optional[List[str]]:
+def driver_expressions(id_block) -> list[str] | None:
     if id_block.animation_data is None:
         return None
     return [fc.driver.expression for fc in id_block.animation_data.drivers]
@@ -244,7 +244,7 @@ def build_bone_drivers(rig, bone: str, keyforms, weights, replace: bool = False)
     for i in range(3):
         terms = [(w, loc_dx[i] * dx) for w, dx in dx_terms]
         terms += [(w, loc_dy[i] * dy) for w, dy in dy_terms]
-        merged: Dict[str, float] = {}
+        merged: dict[str, float] = {}
         for w, c in terms:
             if abs(c) > 1e-15:
                 merged[w] = merged.get(w, 0.0) + c

@@ -10,7 +10,6 @@ the Actions, draw order from depth.
 from __future__ import annotations
 
 import json
-from typing import Dict, List, Optional
 
 import bpy
 import numpy as np
@@ -72,7 +71,7 @@ def _key_coords(block, count: int) -> np.ndarray:
     return co.reshape(count, 3).astype(np.float64)
 
 
-def _keyforms_from_shape_keys(obj, target: str, basis: np.ndarray, to_px_offsets) -> List[Keyform]:
+def _keyforms_from_shape_keys(obj, target: str, basis: np.ndarray, to_px_offsets) -> list[Keyform]:
     """Keyforms recorded on obj; node forms are (shape key - basis) in canvas px."""
     records = _json(obj, K.KEYFORMS, [])
     blocks = obj.data.shape_keys.key_blocks if obj.data.shape_keys else {}
@@ -139,7 +138,7 @@ def gather_document(collection) -> RigDocument:
 
     # Meshes and their layers.
     meshes = [o for o in objects if o.type == "MESH" and K.MESH_ID in o]
-    layers: Dict[str, Layer] = {}
+    layers: dict[str, Layer] = {}
     depth = {}
     for obj in meshes:
         me = obj.data
@@ -199,10 +198,10 @@ def gather_document(collection) -> RigDocument:
     return doc
 
 
-def _in_build_order(rig, keyforms: List[Keyform]) -> List[Keyform]:
+def _in_build_order(rig, keyforms: list[Keyform]) -> list[Keyform]:
     """Keyforms in the document's original order (generators rely on it);
     ones the build did not know go last."""
-    ranks: Dict[tuple, List[int]] = {}
+    ranks: dict[tuple, list[int]] = {}
     for i, (target, owner, params) in enumerate(_json(rig, K.KEYFORM_ORDER, [])):
         ranks.setdefault((target, owner, tuple(params)), []).append(i)
     keyed = []
@@ -220,7 +219,7 @@ def _triangulate(me) -> np.ndarray:
     return tris.reshape(-1, 3)
 
 
-def gather_motions(rig, scene) -> List[Motion]:
+def gather_motions(rig, scene) -> list[Motion]:
     motions = []
     fps_scene = scene_fps(scene)
     for action in motions_of_rig(rig):
@@ -256,7 +255,7 @@ def gather_motions(rig, scene) -> List[Motion]:
     return motions
 
 
-def gather_parameters(rig) -> List[Parameter]:
+def gather_parameters(rig) -> list[Parameter]:
     out = []
     for meta in parameter_meta(rig):
         pid = meta["id"]
@@ -324,7 +323,7 @@ def motion_of_action(rig, action, scene) -> Motion:
                   curves, loop=bool(action.get(K.LOOP, True)), fps=fps, strength=strength)
 
 
-def gather_controls(rig) -> Optional[Dict[str, float]]:
+def gather_controls(rig) -> dict[str, float] | None:
     from ..core.stages.rig import CONTROLS
     if not any(control_prop(n) in rig for n in CONTROLS):
         return None

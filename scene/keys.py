@@ -9,7 +9,6 @@ scene module, so any of them (and operators/, panels/) can import it.
 from __future__ import annotations
 
 import json
-from typing import Dict, List
 
 RIG_NAME = "rig"  # name of the armature object (and its data) of a built rig
 
@@ -150,13 +149,13 @@ def rig_of_action(action):
     return None
 
 
-def parameter_meta(rig) -> List[dict]:
+def parameter_meta(rig) -> list[dict]:
     return json.loads(rig.get(PARAMETERS, "[]"))
 
 
-def parameter_groups(rig) -> Dict[str, List[dict]]:
+def parameter_groups(rig) -> dict[str, list[dict]]:
     """Parameter records of a rig grouped by their group name, in build order."""
-    groups: Dict[str, List[dict]] = {}
+    groups: dict[str, list[dict]] = {}
     for meta in parameter_meta(rig):
         groups.setdefault(meta.get("group") or "Other", []).append(meta)
     return groups

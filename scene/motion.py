@@ -8,7 +8,6 @@ scaling matches core.model.strength.baked_curve (clamped to the range).
 from __future__ import annotations
 
 import json
-from typing import Dict, List, Optional, Tuple
 
 import bpy
 import numpy as np
@@ -45,13 +44,13 @@ def remove_fcurve(action, fcurve) -> None:
     compat.remove_fcurve(action, fcurve)
 
 
-def param_of_path(data_path: str) -> Optional[str]:
+def param_of_path(data_path: str) -> str | None:
     if data_path.startswith('["') and data_path.endswith('"]'):
         return data_path[2:-2]
     return None
 
 
-def base_curves(action) -> Dict[str, Tuple[List[float], List[float]]]:
+def base_curves(action) -> dict[str, tuple[list[float], list[float]]]:
     return json.loads(action.get(K.BASE_CURVES, "{}"))
 
 
@@ -143,7 +142,7 @@ def create_motion_action(rig, motion, scene):
     return act
 
 
-def motion_frame_range(action, scene) -> Tuple[int, int]:
+def motion_frame_range(action, scene) -> tuple[int, int]:
     fps = scene_fps(scene)
     return FIRST_FRAME, max(FIRST_FRAME, int(round(float(action.get(K.DURATION, 0.0)) * fps)))
 

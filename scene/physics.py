@@ -23,7 +23,6 @@ motion's Action (export carries them; the web player simulates live anyway).
 from __future__ import annotations
 
 import json
-from typing import Dict
 
 import numpy as np
 
@@ -65,7 +64,7 @@ def store_physics(rig, settings) -> None:
                       f"{setting.name}: scale of the swing written to {out.destination}")
 
 
-def bake_action_physics(rig, action, scene) -> Dict[str, tuple]:
+def bake_action_physics(rig, action, scene) -> dict[str, tuple]:
     """Simulate the rig's physics over one motion; write the outputs as keyframes.
 
     Returns {parameter: (times, values)} as core.runtime.physics.bake_physics does."""

@@ -17,7 +17,6 @@ The Pose action is not a motion: it is never exported as one.
 """
 from __future__ import annotations
 
-from typing import Dict, List
 
 import bpy
 
@@ -29,11 +28,11 @@ MODES = ("NONE", "POSE", "MOTION")
 POSE_ACTION_SUFFIX = " pose"
 
 
-def parameter_ids(rig) -> List[str]:
+def parameter_ids(rig) -> list[str]:
     return [m["id"] for m in K.parameter_meta(rig) if m["id"] in rig]
 
 
-def slider_values(rig) -> Dict[str, float]:
+def slider_values(rig) -> dict[str, float]:
     return {p: float(rig[p]) for p in parameter_ids(rig)}
 
 

@@ -19,7 +19,6 @@ This is also how a PSD fixed in a paint app is rigged back into the same rig.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
 
 import bpy
 import numpy as np
@@ -33,21 +32,21 @@ REPLACE, KEEP = "REPLACE", "KEEP"
 @dataclass
 class Carried:
     """What a replace kept from the old rig (and what it could not)."""
-    shape_keys: List[str] = field(default_factory=list)  # "object: key"
-    dropped: List[str] = field(default_factory=list)  # edited keys whose layer changed
-    strengths: List[str] = field(default_factory=list)
-    motions: List[str] = field(default_factory=list)
+    shape_keys: list[str] = field(default_factory=list)  # "object: key"
+    dropped: list[str] = field(default_factory=list)  # edited keys whose layer changed
+    strengths: list[str] = field(default_factory=list)
+    motions: list[str] = field(default_factory=list)
 
 
 @dataclass
 class _Edits:
-    keys: Dict[Tuple[str, str], np.ndarray] = field(default_factory=dict)  # (target, key) -> offsets
-    strengths: Dict[str, float] = field(default_factory=dict)
-    motion_strengths: Dict[str, float] = field(default_factory=dict)
-    params: Dict[str, float] = field(default_factory=dict)
+    keys: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (target, key) -> offsets
+    strengths: dict[str, float] = field(default_factory=dict)
+    motion_strengths: dict[str, float] = field(default_factory=dict)
+    params: dict[str, float] = field(default_factory=dict)
 
 
-def _target_id(obj) -> Optional[str]:
+def _target_id(obj) -> str | None:
     return obj.get(K.MESH_ID) or obj.get(K.DEFORMER_ID)
 
 
@@ -208,7 +207,7 @@ def _restore_names(collection, rig, name: str) -> None:
             action.name = motion_id
 
 
-def describe(old_name: str, carried: Optional[Carried]) -> str:
+def describe(old_name: str, carried: Carried | None) -> str:
     """Plain words on what a re-run did."""
     if carried is None:
         return f"added as a new rig beside {old_name!r} (kept both)" if old_name else ""

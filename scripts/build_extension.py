@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON_VERSION = "3.11"  # Blender 4.2 - 5.x
@@ -126,7 +126,7 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def wheel_specs(platform: str) -> Dict[str, str]:
+def wheel_specs(platform: str) -> dict[str, str]:
     """{project: pinned version} of every wheel bundled for one Blender platform."""
     specs = dict(WHEELS)
     if platform.startswith("linux"):
@@ -134,7 +134,7 @@ def wheel_specs(platform: str) -> Dict[str, str]:
     return specs
 
 
-def _wheel_fields(wheel: str) -> Tuple[str, str, str, str, str]:
+def _wheel_fields(wheel: str) -> tuple[str, str, str, str, str]:
     """(project, version, python tag, abi tag, platform tag) of a wheel file name."""
     parts = os.path.basename(wheel)[:-4].split("-")
     if not wheel.endswith(".whl") or len(parts) not in (5, 6):
@@ -174,7 +174,7 @@ def installs_on(wheel: str, platform: str) -> bool:
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
-def system_minimum(wheels: Sequence[str], platform: str) -> Optional[str]:
+def system_minimum(wheels: Sequence[str], platform: str) -> str | None:
     """The oldest system the wheels installed on `platform` load on: "glibc 2.28",
     "macOS 13.0"; None for Windows or when nothing sets a floor."""
     floor = None
@@ -195,7 +195,7 @@ def system_minimum(wheels: Sequence[str], platform: str) -> Optional[str]:
     return ("glibc " if platform.startswith("linux") else "macOS ") + f"{floor[0]}.{floor[1]}"
 
 
-def _find_wheel(wheel_dir: str, project: str, version: str, platform: str) -> Optional[str]:
+def _find_wheel(wheel_dir: str, project: str, version: str, platform: str) -> str | None:
     if not os.path.isdir(wheel_dir):
         return None
     found = []
@@ -209,7 +209,7 @@ def _find_wheel(wheel_dir: str, project: str, version: str, platform: str) -> Op
     return sorted(found)[-1] if found else None
 
 
-def download_wheels(platform: str, wheel_dir: str) -> List[str]:
+def download_wheels(platform: str, wheel_dir: str) -> list[str]:
     """Binary wheels of every bundled project for one Blender platform; returns their
     file names.  Wheels already in `wheel_dir` are re-used without asking pip."""
     specs = wheel_specs(platform)
@@ -246,7 +246,7 @@ def _packaging():
     return Requirement, Version
 
 
-def wheel_requirements(path: str) -> List[str]:
+def wheel_requirements(path: str) -> list[str]:
     """The Requires-Dist lines of a wheel's METADATA."""
     with zipfile.ZipFile(path) as zf:
         meta = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
@@ -258,7 +258,7 @@ def wheel_requirements(path: str) -> List[str]:
             if line.startswith("Requires-Dist:")]
 
 
-def marker_environment(platform: str) -> Dict[str, str]:
+def marker_environment(platform: str) -> dict[str, str]:
     """PEP 508 marker values of Blender's Python on `platform` (no extras asked for)."""
     env = {"python_version": PYTHON_VERSION, "python_full_version": PYTHON_VERSION + ".9",
            "implementation_name": "cpython", "implementation_version": PYTHON_VERSION + ".9",
@@ -268,7 +268,7 @@ def marker_environment(platform: str) -> Dict[str, str]:
     return env
 
 
-def requirement_problems(wheel_paths: Sequence[str], platform: str) -> List[str]:
+def requirement_problems(wheel_paths: Sequence[str], platform: str) -> list[str]:
     """Run-time requirements of the bundled wheels on `platform` that neither another
     bundled wheel nor Blender's own Python satisfies (empty when all is well)."""
     Requirement, Version = _packaging()
@@ -312,7 +312,7 @@ def _excluded(rel: str) -> bool:
     return any(fnmatch.fnmatch(p, pat) for p in parts for pat in EXCLUDE)
 
 
-def zip_problems(zip_path: str) -> List[str]:
+def zip_problems(zip_path: str) -> list[str]:
     """What is missing from or wrongly inside a built extension zip."""
     with zipfile.ZipFile(zip_path) as zf:
         names = zf.namelist()
@@ -394,7 +394,7 @@ def _venv_python(venv: str) -> str:
         else os.path.join(venv, "bin", "python")
 
 
-def create_clean_venv(venv: str, python: Optional[str] = None) -> str:
+def create_clean_venv(venv: str, python: str | None = None) -> str:
     """A new venv at `venv` holding only bpy (and what bpy requires: numpy, requests,
     zstandard, cython, i.e. what Blender ships); returns its python."""
     if python is None:
@@ -421,8 +421,8 @@ def create_clean_venv(venv: str, python: Optional[str] = None) -> str:
     return _venv_python(venv)
 
 
-def check_install(zip_path: str, venv_python: Optional[str] = None,
-                  work_dir: Optional[str] = None) -> dict:
+def check_install(zip_path: str, venv_python: str | None = None,
+                  work_dir: str | None = None) -> dict:
     """Install the zip into a throw-away Blender (bpy in a clean venv, where none of
     the bundled modules is installed), enable it and run it end to end; returns the
     check's report.  Without `venv_python` a clean venv is made (and removed)."""

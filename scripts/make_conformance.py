@@ -39,7 +39,7 @@ import conftest  # noqa: E402,F401  registers the package image_to_rig
 
 from image_to_rig.core.formats.export_folder import export_folder  # noqa: E402
 from image_to_rig.core.formats.model_json import load_model  # noqa: E402
-from image_to_rig.core.model.document import (Canvas, Keyform, Layer, Mesh, Parameter,  # noqa: E402
+from image_to_rig.core.model.document import (Canvas, Keyform, Layer, Parameter,  # noqa: E402
                                               RigDocument, RotationDeformer, WarpDeformer)
 from image_to_rig.core.runtime.evaluate import Evaluator  # noqa: E402
 from image_to_rig.core.runtime.physics import (PhysicsInput, PhysicsOutput, PhysicsSetting,  # noqa: E402

@@ -13,7 +13,6 @@ import atexit
 import copy
 import os
 import tempfile
-from typing import Dict, List
 
 import numpy as np
 
@@ -162,13 +161,13 @@ def baked_document(doc: RigDocument) -> RigDocument:
     return out
 
 
-def set_parameters(rig, values: Dict[str, float]) -> None:
+def set_parameters(rig, values: dict[str, float]) -> None:
     for key, value in values.items():
         rig[key] = float(value)
     rig.update_tag()
 
 
-def evaluated_vertices(collection) -> Dict[str, np.ndarray]:
+def evaluated_vertices(collection) -> dict[str, np.ndarray]:
     """Deformed vertices (canvas px) of every rig mesh of the evaluated scene.
 
     The clip modifiers (last in the stack, they subdivide for the clip mask)
@@ -177,7 +176,7 @@ def evaluated_vertices(collection) -> Dict[str, np.ndarray]:
         return _evaluated_vertices(collection)
 
 
-def _evaluated_vertices(collection) -> Dict[str, np.ndarray]:
+def _evaluated_vertices(collection) -> dict[str, np.ndarray]:
     from image_to_rig.scene.keys import find_rig
     rig = find_rig(collection)
     W, H = (int(v) for v in rig["i2r_canvas"])
@@ -198,7 +197,7 @@ def _evaluated_vertices(collection) -> Dict[str, np.ndarray]:
     return out
 
 
-def random_values(doc: RigDocument, rng) -> Dict[str, float]:
+def random_values(doc: RigDocument, rng) -> dict[str, float]:
     """Random values over (and a little beyond) each parameter's range."""
     vals = {}
     for p in doc.parameters:
@@ -207,12 +206,12 @@ def random_values(doc: RigDocument, rng) -> Dict[str, float]:
     return vals
 
 
-def max_vertex_error(a: Dict[str, np.ndarray], b: Dict[str, np.ndarray]) -> float:
+def max_vertex_error(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
     assert sorted(a) == sorted(b)
     return max(float(np.abs(a[k] - b[k]).max()) for k in a)
 
 
-def mesh_ids(collection) -> List[str]:
+def mesh_ids(collection) -> list[str]:
     return sorted(o["i2r_mesh_id"] for o in collection.all_objects if "i2r_mesh_id" in o)
 
 

@@ -25,7 +25,6 @@ import glob
 import importlib.util
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -126,7 +125,7 @@ class CanvasInfo:
 class CoreModel:
     """One model instance initialised by the Core from moc3 bytes."""
 
-    def __init__(self, core: "CubismCore", data: bytes):
+    def __init__(self, core: CubismCore, data: bytes):
         lib = core.lib
         self.lib = lib
         self._moc_raw, self._moc_addr = _aligned(len(data), ALIGN_MOC)
@@ -146,7 +145,7 @@ class CoreModel:
         self.drawable_ids = self._strings(lib.csmGetDrawableIds, lib.csmGetDrawableCount(self.model))
 
     # ------------------------------------------------------------ helpers
-    def _strings(self, getter, count: int) -> List[str]:
+    def _strings(self, getter, count: int) -> list[str]:
         ptr = getter(self.model)
         return [ptr[i].decode("utf-8") for i in range(count)]
 
@@ -163,7 +162,7 @@ class CoreModel:
                                    ctypes.byref(ppu))
         return CanvasInfo(size.x, size.y, origin.x, origin.y, ppu.value)
 
-    def parameters(self) -> List[dict]:
+    def parameters(self) -> list[dict]:
         lib, n = self.lib, len(self.parameter_ids)
         mins = self._array(lib.csmGetParameterMinimumValues(self.model), n, np.float64)
         maxs = self._array(lib.csmGetParameterMaximumValues(self.model), n, np.float64)
@@ -197,24 +196,24 @@ class CoreModel:
         return self._array(self.lib.csmGetDrawableVertexCounts(self.model),
                            len(self.drawable_ids), np.int64)
 
-    def uvs(self) -> List[np.ndarray]:
+    def uvs(self) -> list[np.ndarray]:
         ptr = self.lib.csmGetDrawableVertexUvs(self.model)
         return [self._vec2(ptr[i], int(n)) for i, n in enumerate(self.vertex_counts())]
 
-    def indices(self) -> List[np.ndarray]:
+    def indices(self) -> list[np.ndarray]:
         counts = self._array(self.lib.csmGetDrawableIndexCounts(self.model),
                              len(self.drawable_ids), np.int64)
         ptr = self.lib.csmGetDrawableIndices(self.model)
         return [self._array(ptr[i], int(n), np.int64) for i, n in enumerate(counts)]
 
-    def masks(self) -> List[List[int]]:
+    def masks(self) -> list[list[int]]:
         counts = self._array(self.lib.csmGetDrawableMaskCounts(self.model),
                              len(self.drawable_ids), np.int64)
         ptr = self.lib.csmGetDrawableMasks(self.model)
         return [[int(ptr[i][k]) for k in range(int(n))] for i, n in enumerate(counts)]
 
     # ------------------------------------------------------------ dynamic state
-    def update(self, values: Optional[Dict[str, float]] = None) -> None:
+    def update(self, values: dict[str, float] | None = None) -> None:
         """Set parameters (defaults for the rest) and run csmUpdateModel."""
         params = self.parameters()
         buf = self.lib.csmGetParameterValues(self.model)
@@ -229,7 +228,7 @@ class CoreModel:
         flat = ctypes.cast(ptr, ctypes.POINTER(ctypes.c_float))
         return np.ctypeslib.as_array(flat, shape=(count * 2,)).astype(np.float64).reshape(count, 2)
 
-    def vertex_positions(self) -> List[np.ndarray]:
+    def vertex_positions(self) -> list[np.ndarray]:
         ptr = self.lib.csmGetDrawableVertexPositions(self.model)
         return [self._vec2(ptr[i], int(n)) for i, n in enumerate(self.vertex_counts())]
 
@@ -248,7 +247,7 @@ class CoreModel:
 
 
 class CubismCore:
-    def __init__(self, path: Optional[str] = None):
+    def __init__(self, path: str | None = None):
         self.path = path or core_library_path()
         try:
             self.lib = ctypes.CDLL(self.path)
@@ -267,7 +266,7 @@ class CubismCore:
             raise CoreUnavailable(f"{os.path.basename(self.path)} does not export "
                                   f"{', '.join(missing)}")
         # The Core explains a refusal through its log function: keep the messages.
-        self.log: List[str] = []
+        self.log: list[str] = []
         self._log_callback = LOG_FUNCTION(lambda message: self.log.append(
             message.decode("utf-8", "replace").rstrip()))
         self.lib.csmSetLogFunction(ctypes.cast(self._log_callback, ctypes.c_void_p))
@@ -295,7 +294,7 @@ class CubismCore:
         return CoreModel(self, data)
 
 
-_CORE: Optional[CubismCore] = None
+_CORE: CubismCore | None = None
 
 
 def cubism_core() -> CubismCore:

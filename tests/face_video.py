@@ -2,7 +2,9 @@
 """A synthetic face for the webcam tracking tests: a shaded ellipsoid head with
 painted eyes, brows, nose shadow, lips and hair, ray-cast at known angles and
 expressions, written as a .y4m video for Chromium's fake camera."""
-import numpy as np, cv2, math
+import numpy as np
+import cv2
+import math
 def rot(yaw, pitch, roll):
     y, p, r = map(math.radians, (yaw, pitch, roll))
     Ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
@@ -13,19 +15,24 @@ def render(w=320, h=240, yaw=0, pitch=0, roll=0, eye_open=1.0, mouth_open=0.0, s
     A = np.array([0.78, 1.0, 0.85])  # semi-axes: x, y (up), z (toward camera)
     R = rot(yaw, pitch, roll)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
-    px = (xs - w / 2) / (h * scale); py = -(ys - h / 2) / (h * scale)
+    px = (xs - w / 2) / (h * scale)
+    py = -(ys - h / 2) / (h * scale)
     # orthographic rays along -z in camera space; head space: q = R^T c
     o = np.stack([px, py, np.full_like(px, 5.0)], -1) @ R  # origin in head space
     d = np.array([0, 0, -1.0]) @ R
     oa, da = o / A, d / A
-    a = (da * da).sum(); b = 2 * (oa * da).sum(-1); c = (oa * oa).sum(-1) - 1
+    a = (da * da).sum()
+    b = 2 * (oa * da).sum(-1)
+    c = (oa * oa).sum(-1) - 1
     disc = b * b - 4 * a * c
     hit = disc > 0
     t = (-b - np.sqrt(np.maximum(disc, 0))) / (2 * a)
     p = o + t[..., None] * d
-    n = p / (A * A); n /= np.linalg.norm(n, axis=-1, keepdims=True)
+    n = p / (A * A)
+    n /= np.linalg.norm(n, axis=-1, keepdims=True)
     ncam = n @ R.T
-    light = np.array([-0.3, 0.4, 0.85]); light /= np.linalg.norm(light)
+    light = np.array([-0.3, 0.4, 0.85])
+    light /= np.linalg.norm(light)
     shade = np.clip((ncam * light).sum(-1), 0, 1) * 0.75 + 0.25
     X, Y, Z = p[..., 0], p[..., 1], p[..., 2]
     skin = np.array([224, 180, 150], np.float64)
@@ -57,7 +64,8 @@ def render(w=320, h=240, yaw=0, pitch=0, roll=0, eye_open=1.0, mouth_open=0.0, s
         col[front & (np.abs(Y - my) < 0.012) & (np.abs(X) < 0.24)] = (110, 40, 45)
     hair = (Y > 0.45) | ((Z < 0.1) & (Y > -0.2))
     col[hair] = (50, 35, 25)
-    img = np.zeros((h, w, 3), np.float64); img[:] = (150, 160, 170)
+    img = np.zeros((h, w, 3), np.float64)
+    img[:] = (150, 160, 170)
     img[hit] = (col * shade[..., None])[hit]
     return np.clip(img, 0, 255).astype(np.uint8)
 

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from collections.abc import Sequence
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(REPO, "tests")
@@ -89,12 +89,12 @@ class CaseResult:
         return lines[-1] if lines else ""
 
 
-def launcher(patch: str = "") -> List[str]:
+def launcher(patch: str = "") -> list[str]:
     return [sys.executable, "-c", LAUNCH.format(tests=TESTS, patch=patch)]
 
 
 def run_case(args: Sequence[str], cwd: str, patch: str = "", timeout: float = 120.0,
-             prefix: Sequence[str] = (), env: Optional[Dict[str, str]] = None) -> CaseResult:
+             prefix: Sequence[str] = (), env: dict[str, str] | None = None) -> CaseResult:
     """Run the CLI with `args` in `cwd` (its TMPDIR is a fresh folder inside
     `cwd`'s parent, checked empty afterwards by the caller if it likes);
     `prefix` wraps the command (e.g. unshare)."""
@@ -129,10 +129,10 @@ def run_case(args: Sequence[str], cwd: str, patch: str = "", timeout: float = 12
     return CaseResult(proc.returncode, stdout, stderr, seconds, peak_mb, timed_out)
 
 
-def snapshot(folder: str) -> Dict[str, object]:
+def snapshot(folder: str) -> dict[str, object]:
     """Every entry under `folder`: files by content (SHA-256) and mode, folders
     and links by name."""
-    out: Dict[str, object] = {}
+    out: dict[str, object] = {}
     for root, dirs, files in os.walk(folder):
         dirs.sort()
         for name in dirs:
@@ -158,7 +158,7 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def changes(before: Dict[str, object], after: Dict[str, object]) -> List[str]:
+def changes(before: dict[str, object], after: dict[str, object]) -> list[str]:
     """What differs between two snapshots, in words (empty when nothing does)."""
     added = sorted(set(after) - set(before))
     removed = sorted(set(before) - set(after))
@@ -167,7 +167,7 @@ def changes(before: Dict[str, object], after: Dict[str, object]) -> List[str]:
             + [f"changed {k}" for k in changed])
 
 
-_TMPFS: Optional[str] = None
+_TMPFS: str | None = None
 
 
 def tmpfs_available() -> str:
@@ -225,7 +225,7 @@ sys.exit(child.returncode)
 '''
 
 
-def tree_hashes(folder: str) -> Dict[str, str]:
+def tree_hashes(folder: str) -> dict[str, str]:
     """The listing NAMESPACE_DRIVER writes, for a folder on the real disk."""
     import hashlib
 
@@ -240,7 +240,7 @@ def tree_hashes(folder: str) -> Dict[str, str]:
     return out
 
 
-def run_in_tmpfs(args: Sequence[str], mount: str, size_kb: int, copy: Dict[str, str], cwd: str,
+def run_in_tmpfs(args: Sequence[str], mount: str, size_kb: int, copy: dict[str, str], cwd: str,
                  patch: str = "", read_only: bool = False, timeout: float = 120.0):
     """(CaseResult, listing of the tmpfs afterwards): the CLI run with a private
     tmpfs of `size_kb` mounted over `mount` (which must exist, empty), holding

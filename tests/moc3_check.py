@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, List, Optional
 
 import cv2
 import numpy as np
@@ -43,7 +42,7 @@ def read_export(folder: str):
     return model3, moc, data, load_model(os.path.join(folder, "model.json")), pages
 
 
-def random_vectors(doc, count: int, seed: int) -> List[Dict[str, float]]:
+def random_vectors(doc, count: int, seed: int) -> list[dict[str, float]]:
     rng = np.random.default_rng(seed)
     return [{p.id: float(rng.uniform(p.min, p.max)) for p in doc.parameters} for _ in range(count)]
 
@@ -57,7 +56,7 @@ def render_difference(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def compare_export(folder: str, core, vectors: int = 20, seed: int = 0, render_poses: int = 3,
-                   images_to: Optional[str] = None) -> dict:
+                   images_to: str | None = None) -> dict:
     model3, moc, data, doc, pages = read_export(folder)
     out: dict = {"moc_version": core.moc_version(moc), "consistent": core.has_consistency(moc),
                  "bytes": len(moc), "mismatches": []}

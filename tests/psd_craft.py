@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 
 def _pascal(name: str, pad: int = 4) -> bytes:
@@ -17,7 +17,7 @@ def _pascal(name: str, pad: int = 4) -> bytes:
     return data + b"\0" * (-len(data) % pad)
 
 
-def _layer_record(name: str, box: Tuple[int, int, int, int], channel_lengths: Sequence[int]) -> bytes:
+def _layer_record(name: str, box: tuple[int, int, int, int], channel_lengths: Sequence[int]) -> bytes:
     top, left, bottom, right = box
     out = struct.pack(">4iH", top, left, bottom, right, len(channel_lengths))
     for cid, length in zip((-1, 0, 1, 2), channel_lengths):
@@ -53,7 +53,7 @@ def _descriptor(depth: int) -> bytes:
 
 
 def write_psd(path: str, width: int, height: int,
-              layers: Sequence[Tuple[str, Tuple[int, int, int, int], Optional[bytes]]] = (),
+              layers: Sequence[tuple[str, tuple[int, int, int, int], bytes | None]] = (),
               nested_resource_depth: int = 0) -> str:
     """A PSD of `width` x `height` (RGB, 8 bits) with `layers`: (name, (top,
     left, bottom, right), channel data or None).  None fills each of the four
@@ -90,7 +90,7 @@ def _write(path: str, data: bytes) -> str:
     return path
 
 
-def small_layers(width: int, height: int) -> List[Tuple[str, Tuple[int, int, int, int], None]]:
+def small_layers(width: int, height: int) -> list[tuple[str, tuple[int, int, int, int], None]]:
     """A plausible layer list: a face and hair inside the canvas."""
     return [("back hair", (0, 0, height, width), None),
             ("face", (height // 4, width // 4, 3 * height // 4, 3 * width // 4), None)]

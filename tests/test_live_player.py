@@ -3,7 +3,6 @@
 motion priority and queue, expressions by name, hit areas, placement in a
 page's own canvas, the OBS page, and webcam face tracking end to end through
 Chromium's fake camera fed with a video of a synthetic face."""
-import io
 import os
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 from image_to_rig.core.formats.export_folder import export_folder
 
-from web_support import (CHROMIUM_ARGS, INSTALL_HINT, chromium_path, launch_chromium,
+from web_support import (INSTALL_HINT, chromium_path, launch_chromium,
                          make_face_document, serve_folder)
 
 try:

@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, List, Optional, Tuple, Type
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from .sd_inpaint import DEFAULT_PROMPT, StableDiffusionInpaint
 from .weights import ModelError, default_model_path, spec
 
 STAGES = ("foreground", "parts", "inpaint")
-REGISTRY: Dict[str, Tuple[Type[Backend], ...]] = {
+REGISTRY: dict[str, tuple[type[Backend], ...]] = {
     "foreground": (BorderFloodFillForeground, ISNetForeground),
     "parts": (BuiltinParts, AnimeFacePartsBackend),
     "inpaint": (OpenCVInpaint, LamaInpaint, StableDiffusionInpaint),
@@ -31,17 +32,17 @@ REGISTRY: Dict[str, Tuple[Type[Backend], ...]] = {
 DEFAULT = "builtin"
 
 
-def backend_classes(stage: str) -> Tuple[Type[Backend], ...]:
+def backend_classes(stage: str) -> tuple[type[Backend], ...]:
     if stage not in REGISTRY:
         raise BackendError(f"unknown pipeline stage '{stage}': choose one of {', '.join(STAGES)}")
     return REGISTRY[stage]
 
 
-def backend_names(stage: str) -> List[str]:
+def backend_names(stage: str) -> list[str]:
     return [cls.name for cls in backend_classes(stage)]
 
 
-def make_backend(stage: str, name: str, settings: Optional[Dict[str, Any]] = None) -> Backend:
+def make_backend(stage: str, name: str, settings: dict[str, Any] | None = None) -> Backend:
     for cls in backend_classes(stage):
         if cls.name == (name or DEFAULT):
             return cls(settings)
@@ -49,7 +50,7 @@ def make_backend(stage: str, name: str, settings: Optional[Dict[str, Any]] = Non
                        f"{', '.join(backend_names(stage))}")
 
 
-def availability(settings: Optional[Dict[str, Any]] = None) -> Dict[str, List[Tuple[str, str, bool, str]]]:
+def availability(settings: dict[str, Any] | None = None) -> dict[str, list[tuple[str, str, bool, str]]]:
     """stage -> [(name, label, ok, why not)] for the panel."""
     out = {}
     for stage in STAGES:
@@ -61,7 +62,7 @@ def availability(settings: Optional[Dict[str, Any]] = None) -> Dict[str, List[Tu
     return out
 
 
-def check_model(name: str, path: Optional[str] = None, base: Optional[str] = None) -> str:
+def check_model(name: str, path: str | None = None, base: str | None = None) -> str:
     """Load model `name` from `path` with the backend that uses it; return a short
     success message or raise ModelError saying what is wrong (the preferences' Check)."""
     s = spec(name)
@@ -81,7 +82,7 @@ def check_model(name: str, path: Optional[str] = None, base: Optional[str] = Non
         raise ModelError(f"{s.label}: {exc}") from exc
 
 
-def layer_prompt(tag: str, settings: Dict[str, Any]) -> str:
+def layer_prompt(tag: str, settings: dict[str, Any]) -> str:
     prompts = settings.get("prompts") or {}
     if tag in prompts and prompts[tag]:
         return prompts[tag]
@@ -89,8 +90,8 @@ def layer_prompt(tag: str, settings: Dict[str, Any]) -> str:
     return template.replace("{tag}", tag)
 
 
-def inpaint_hook(backend: InpaintBackend, settings: Dict[str, Any],
-                 progress: Optional[Callable[[str], None]] = None) -> Callable:
+def inpaint_hook(backend: InpaintBackend, settings: dict[str, Any],
+                 progress: Callable[[str], None] | None = None) -> Callable:
     """The callable core.stages.complete calls for each hidden region:
     hook(rgba crop, hole mask, layer) -> RGBA crop with only the hole painted."""
     seed = int(settings.get("seed", 0))

@@ -20,14 +20,14 @@ from __future__ import annotations
 import importlib.util
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import numpy as np
 from ..model.errors import ImageToRigError
 
 # The classes of Anime-Face-Segmentation, in the order of its output channels.
-PART_CLASSES: Tuple[str, ...] = ("background", "hair", "eye", "mouth", "face", "skin", "clothes")
-PART_INDEX: Dict[str, int] = {name: i for i, name in enumerate(PART_CLASSES)}
+PART_CLASSES: tuple[str, ...] = ("background", "hair", "eye", "mouth", "face", "skin", "clothes")
+PART_INDEX: dict[str, int] = {name: i for i, name in enumerate(PART_CLASSES)}
 
 
 class BackendError(ImageToRigError):
@@ -46,8 +46,8 @@ class ModelLoadError(BackendError):
 class Needs:
     """What a backend requires, for the panel and the preferences."""
 
-    packages: Tuple[str, ...] = ()  # importable module names
-    model: Optional[str] = None  # name in core.backends.weights.MODELS whose weights it loads
+    packages: tuple[str, ...] = ()  # importable module names
+    model: str | None = None  # name in core.backends.weights.MODELS whose weights it loads
     gpu: str = "no"  # "no", "optional" or "recommended"
 
     def describe(self) -> str:
@@ -61,7 +61,7 @@ class Needs:
         return "; ".join(parts) or "nothing extra"
 
 
-def missing_packages(packages) -> List[str]:
+def missing_packages(packages) -> list[str]:
     return [p for p in packages if importlib.util.find_spec(p) is None]
 
 
@@ -75,11 +75,11 @@ class Backend:
     stage = ""
     needs = Needs()
 
-    def __init__(self, settings: Optional[Dict[str, Any]] = None):
-        self.settings: Dict[str, Any] = dict(settings or {})
+    def __init__(self, settings: dict[str, Any] | None = None):
+        self.settings: dict[str, Any] = dict(settings or {})
 
     # -- what it needs ------------------------------------------------------
-    def model_path(self) -> Optional[str]:
+    def model_path(self) -> str | None:
         if not self.needs.model:
             return None
         paths = self.settings.get("model_paths") or {}
@@ -89,7 +89,7 @@ class Backend:
             path = default_model_path(self.needs.model, self.settings.get("models_dir"))
         return path
 
-    def available(self) -> Tuple[bool, str]:
+    def available(self) -> tuple[bool, str]:
         missing = missing_packages(self.needs.packages)
         if missing:
             return False, (f"{self.label} needs the Python package(s) {', '.join(missing)}: "
@@ -131,7 +131,7 @@ class ForegroundBackend(Backend):
 class PartsBackend(Backend):
     stage = "parts"
 
-    def segment(self, rgba: np.ndarray, mask: np.ndarray) -> Optional[np.ndarray]:
+    def segment(self, rgba: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
         """(H, W) uint8 indices into PART_CLASSES, or None for "no opinion"."""
         raise NotImplementedError
 

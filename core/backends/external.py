@@ -20,7 +20,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from typing import Optional, Tuple
 
 from .base import BackendError
 
@@ -47,7 +46,7 @@ def parse_command(template: str) -> list:
     return parts
 
 
-def available(template: str) -> Tuple[bool, str]:
+def available(template: str) -> tuple[bool, str]:
     try:
         parts = parse_command(template)
     except ExternalCommandError as exc:
@@ -61,7 +60,7 @@ def available(template: str) -> Tuple[bool, str]:
     return True, ""
 
 
-def run_external_decomposition(template: str, image_path: str, work_dir: Optional[str] = None,
+def run_external_decomposition(template: str, image_path: str, work_dir: str | None = None,
                                timeout: float = 3600.0) -> str:
     """Run the command on one image; return the path of the PSD it wrote."""
     ok, why = available(template)

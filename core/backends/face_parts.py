@@ -12,7 +12,6 @@ Input: RGB scaled to 0..1 (no mean/std normalisation), 512 px square.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
@@ -44,7 +43,7 @@ def _block_spec(tensors, group: int, pos: int, index: int):
     return int(hidden), int(hidden), int(out_ch), False
 
 
-def build_face_parts_unet(specs: List[Tuple[int, int, int, object]], num_classes: int = 7):
+def build_face_parts_unet(specs: list[tuple[int, int, int, object]], num_classes: int = 7):
     """specs[i] = (in, hidden, out, expands) of MobileNet feature block i (0..16)."""
     import torch
     from torch import nn
@@ -138,7 +137,7 @@ class AnimeFacePartsBackend(PartsBackend):
     needs = Needs(packages=("torch",), model="anime_face_parts", gpu="optional")
     load_weights = staticmethod(load_face_parts_unet)
 
-    _cache: Dict[tuple, object] = {}
+    _cache: dict[tuple, object] = {}
 
     def _model(self):
         from .torch_util import cached_model

@@ -15,7 +15,6 @@ thresholded at 0.5.
 """
 from __future__ import annotations
 
-from typing import Dict, Tuple
 
 import cv2
 import numpy as np
@@ -31,7 +30,7 @@ DECODER = (("stage5d", 0), ("stage4d", 4), ("stage3d", 5), ("stage2d", 6), ("sta
 DEFAULT_SIZE = 1024
 
 
-def build_isnet(widths: Dict[str, Tuple[int, int]], conv_in: int, in_ch: int = 3, out_ch: int = 1):
+def build_isnet(widths: dict[str, tuple[int, int]], conv_in: int, in_ch: int = 3, out_ch: int = 1):
     """The ISNet module with (mid, out) channels per stage (`widths`)."""
     import torch
     from torch import nn
@@ -146,7 +145,7 @@ def build_isnet(widths: Dict[str, Tuple[int, int]], conv_in: int, in_ch: int = 3
     return ISNet()
 
 
-def widths_from_checkpoint(tensors) -> Tuple[Dict[str, Tuple[int, int]], int, int]:
+def widths_from_checkpoint(tensors) -> tuple[dict[str, tuple[int, int]], int, int]:
     widths = {}
     for name, _ in ENCODER + DECODER:
         out_ch = shape_of(tensors, f"{name}.rebnconvin.conv_s1.weight", LAYOUT)[0]
@@ -184,7 +183,7 @@ class ISNetForeground(ForegroundBackend):
     needs = Needs(packages=("torch",), model="isnet_anime", gpu="optional")
     load_weights = staticmethod(load_isnet)
 
-    _cache: Dict[tuple, object] = {}
+    _cache: dict[tuple, object] = {}
 
     def _model(self):
         from .torch_util import cached_model

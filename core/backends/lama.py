@@ -11,7 +11,6 @@ checkpoint.
 """
 from __future__ import annotations
 
-from typing import Dict
 
 import numpy as np
 
@@ -185,7 +184,7 @@ class LamaInpaint(InpaintBackend):
     needs = Needs(packages=("torch",), model="big_lama", gpu="optional")
     load_weights = staticmethod(load_lama)
 
-    _cache: Dict[tuple, object] = {}
+    _cache: dict[tuple, object] = {}
 
     def _model(self):
         from .torch_util import cached_model

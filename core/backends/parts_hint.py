@@ -10,7 +10,7 @@ topwear.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -27,14 +27,14 @@ def _full_alpha_mask(layer: Layer, canvas: Canvas) -> np.ndarray:
 
 
 def apply_parts_hint(rgba: np.ndarray, mask: np.ndarray, layers: Sequence[Layer], labels: np.ndarray,
-                     chin_y: float) -> List[Layer]:
+                     chin_y: float) -> list[Layer]:
     """Layers with coarse-part pixels reassigned where `labels` (PART_CLASSES
     indices, canvas-sized) says so.  Fine parts are returned untouched."""
     from ..stages.decompose import DEPTH_ORDER, _layer_from_mask
 
     canvas = Canvas(int(rgba.shape[1]), int(rgba.shape[0]))
     labels = cv2.medianBlur(np.ascontiguousarray(labels, np.uint8), 5)  # drop speckles
-    owner: Dict[str, np.ndarray] = {}
+    owner: dict[str, np.ndarray] = {}
     for layer in layers:
         if layer.tag in COARSE_TAGS and not layer.role and layer.side == "":
             owner[layer.tag] = _full_alpha_mask(layer, canvas)
@@ -68,7 +68,7 @@ def apply_parts_hint(rgba: np.ndarray, mask: np.ndarray, layers: Sequence[Layer]
          & ~target["face"], "neck")
     move(coarse & (labels == PART_INDEX["clothes"]) & ~target["topwear"], "topwear")
 
-    rebuilt: Dict[str, Layer] = {}
+    rebuilt: dict[str, Layer] = {}
     for tag in COARSE_TAGS:
         m = target[tag]
         if tag not in owner and not m.any():

@@ -12,7 +12,6 @@ scaled back; `InpaintBackend.inpaint` keeps every visible pixel as it was.
 from __future__ import annotations
 
 import os
-from typing import Dict
 
 import cv2
 import numpy as np
@@ -40,7 +39,7 @@ def load_sd_inpaint(folder: str, device_preference: str = "auto"):
         pipe = StableDiffusionInpaintPipeline.from_pretrained(
             folder, local_files_only=True, use_safetensors=True, dtype=dtype,
             safety_checker=None, requires_safety_checker=False)
-    except (OSError, ValueError, KeyError, RuntimeError, EnvironmentError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise ModelLoadError(f"the Stable Diffusion inpainting model in {folder} could not be "
                              f"loaded ({type(exc).__name__}: {exc})") from exc
     pipe.set_progress_bar_config(disable=True)
@@ -61,7 +60,7 @@ class StableDiffusionInpaint(InpaintBackend):
     def describe_weights(cls, path: str) -> str:
         return f"loads ({type(cls.load_weights(path)).__name__})"
 
-    _cache: Dict[tuple, object] = {}
+    _cache: dict[tuple, object] = {}
 
     def _pipe(self):
         path = self.model_path()

@@ -18,7 +18,7 @@ import os
 import pickle
 import re
 from collections import OrderedDict
-from typing import Dict, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from .base import ModelLoadError
 
@@ -174,7 +174,7 @@ def _last_line(exc: Exception) -> str:
     return (useful or lines or [type(exc).__name__])[0]
 
 
-def _named_tensors(data, label: str) -> "OrderedDict[str, object]":
+def _named_tensors(data, label: str) -> OrderedDict[str, object]:
     """name -> tensor of a loaded checkpoint (a training checkpoint: its "state_dict");
     `label` names the file in errors ("the ISNet weights file PATH")."""
     if isinstance(data, Mapping) and "state_dict" in data and isinstance(data["state_dict"], Mapping):
@@ -188,7 +188,7 @@ def _named_tensors(data, label: str) -> "OrderedDict[str, object]":
     return tensors
 
 
-def load_tensors(path: str, what: str) -> Dict[str, "object"]:
+def load_tensors(path: str, what: str) -> dict[str, object]:
     """name -> tensor from a .safetensors, .ckpt, .pth or .pt file (training
     checkpoints: their "state_dict"; Lightning/DataParallel prefixes are kept
     for the caller to strip)."""
@@ -212,7 +212,7 @@ def load_tensors(path: str, what: str) -> Dict[str, "object"]:
     return _named_tensors(data, f"the {what} weights file {path}")
 
 
-def strip_prefix(tensors: Mapping[str, object], prefixes: Iterable[str]) -> "OrderedDict[str, object]":
+def strip_prefix(tensors: Mapping[str, object], prefixes: Iterable[str]) -> OrderedDict[str, object]:
     """Keys under the first of `prefixes` that any key has, with the prefix removed
     (e.g. "net." of a Lightning module, "module." of DataParallel)."""
     for prefix in prefixes:

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Callable, Sequence
 from ..model.errors import ImageToRigError
 
 ENV_MODELS_DIR = "IMAGE_TO_RIG_MODELS"
@@ -33,7 +33,7 @@ class ModelSpec:
     stage: str
     backend: str
     repo_id: str  # Hugging Face Hub repository
-    files: Tuple[str, ...]  # hub paths (fnmatch patterns for folder models)
+    files: tuple[str, ...]  # hub paths (fnmatch patterns for folder models)
     local_name: str  # file or folder name under the models folder
     kind: str = "file"  # "file", "folder" (a diffusers pipeline) or "zip" (one member of a zip)
     zip_member: str = ""
@@ -41,7 +41,7 @@ class ModelSpec:
     source: str = ""  # where the model is described, for people
 
 
-MODELS: Dict[str, ModelSpec] = {m.name: m for m in (
+MODELS: dict[str, ModelSpec] = {m.name: m for m in (
     ModelSpec("isnet_anime", "Anime segmentation (ISNet, SkyTNT)", "foreground", "isnet",
               "skytnt/anime-seg", ("isnetis.ckpt",), "isnetis.ckpt",
               source="github.com/SkyTNT/anime-segmentation (Apache-2.0)"),
@@ -85,12 +85,12 @@ def spec(name: str) -> ModelSpec:
     return MODELS[name]
 
 
-def models_dir(base: Optional[str] = None) -> str:
+def models_dir(base: str | None = None) -> str:
     return (base or os.environ.get(ENV_MODELS_DIR)
             or os.path.join(os.path.expanduser("~"), ".cache", "image_to_rig", "models"))
 
 
-def default_model_path(name: str, base: Optional[str] = None) -> str:
+def default_model_path(name: str, base: str | None = None) -> str:
     return os.path.join(models_dir(base), spec(name).local_name)
 
 
@@ -125,7 +125,7 @@ def checksum_record_path(path: str) -> str:
     return path.rstrip("/\\") + ".sha256"
 
 
-def read_checksum_record(path: str) -> Dict[str, str]:
+def read_checksum_record(path: str) -> dict[str, str]:
     try:
         with open(checksum_record_path(path), encoding="utf-8") as fh:
             return json.load(fh)
@@ -133,7 +133,7 @@ def read_checksum_record(path: str) -> Dict[str, str]:
         return {}
 
 
-def model_status(name: str, path: Optional[str] = None, base: Optional[str] = None) -> ModelStatus:
+def model_status(name: str, path: str | None = None, base: str | None = None) -> ModelStatus:
     path = path or default_model_path(name, base)
     if not os.path.exists(path):
         return ModelStatus(name, path, False)
@@ -167,9 +167,9 @@ def git_blob_sha1(path: str) -> str:
 @dataclass
 class RemoteFile:
     path: str  # inside the repository
-    size: Optional[int] = None
-    sha256: Optional[str] = None  # Git LFS files
-    blob_id: Optional[str] = None  # git object id
+    size: int | None = None
+    sha256: str | None = None  # Git LFS files
+    blob_id: str | None = None  # git object id
 
 
 def verify_file(local: str, remote: RemoteFile) -> str:
@@ -198,7 +198,7 @@ def verify_file(local: str, remote: RemoteFile) -> str:
 class HubClient:
     """The two hub calls a download needs (replaced by a local fake in tests)."""
 
-    def list_files(self, repo_id: str, revision: str) -> List[RemoteFile]:
+    def list_files(self, repo_id: str, revision: str) -> list[RemoteFile]:
         from huggingface_hub import HfApi
         info = HfApi().model_info(repo_id, revision=revision, files_metadata=True)
         out = []
@@ -216,10 +216,10 @@ class HubClient:
                                tqdm_class=tqdm_class)
 
 
-ProgressFn = Callable[[str, int, Optional[int]], None]  # (file, bytes done, total or None)
+ProgressFn = Callable[[str, int, int | None], None]  # (file, bytes done, total or None)
 
 
-def _progress_tqdm(label: str, progress: Optional[ProgressFn], cancelled: Optional[Callable[[], bool]]):
+def _progress_tqdm(label: str, progress: ProgressFn | None, cancelled: Callable[[], bool] | None):
     from tqdm.auto import tqdm
 
     class DownloadProgress(tqdm):
@@ -238,14 +238,14 @@ def _progress_tqdm(label: str, progress: Optional[ProgressFn], cancelled: Option
     return DownloadProgress
 
 
-def _wanted(files: Sequence[RemoteFile], patterns: Sequence[str]) -> List[RemoteFile]:
+def _wanted(files: Sequence[RemoteFile], patterns: Sequence[str]) -> list[RemoteFile]:
     return [f for f in files if any(fnmatch.fnmatch(f.path, p) for p in patterns)]
 
 
-def download_model(name: str, dest: Optional[str] = None, *, online_access: bool,
-                   base: Optional[str] = None, progress: Optional[ProgressFn] = None,
-                   cancelled: Optional[Callable[[], bool]] = None,
-                   hub: Optional[HubClient] = None) -> Tuple[str, Dict[str, str]]:
+def download_model(name: str, dest: str | None = None, *, online_access: bool,
+                   base: str | None = None, progress: ProgressFn | None = None,
+                   cancelled: Callable[[], bool] | None = None,
+                   hub: HubClient | None = None) -> tuple[str, dict[str, str]]:
     """Download model `name` to `dest` (default: its place in the models folder);
     return (path, {file: sha256}).  Only when `online_access` is True."""
     s = spec(name)
@@ -266,7 +266,7 @@ def download_model(name: str, dest: Optional[str] = None, *, online_access: bool
         raise ModelError(f"{s.repo_id} on the Hugging Face Hub has no {', '.join(missing or s.files)}")
     os.makedirs(os.path.dirname(os.path.abspath(dest)) or ".", exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".i2r-download-", dir=os.path.dirname(os.path.abspath(dest)))
-    sums: Dict[str, str] = {}
+    sums: dict[str, str] = {}
     try:
         for item in remote:
             tqdm_class = _progress_tqdm(item.path, progress, cancelled)

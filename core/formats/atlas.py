@@ -10,7 +10,7 @@ or a neighbour's colour at a layer's edge; premultiplied sampling is unchanged.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -19,7 +19,7 @@ from ..model.document import Layer
 from ..model.errors import ImageToRigError
 
 # (page index, x, y, w, h) of a layer crop inside its atlas page.
-Placement = Tuple[int, int, int, int, int]
+Placement = tuple[int, int, int, int, int]
 
 
 class AtlasError(ImageToRigError):
@@ -52,11 +52,11 @@ def bleed_transparent_colours(rgba: np.ndarray) -> np.ndarray:
     return out
 
 
-def _shelf_pack(sizes: Sequence[Tuple[int, int]], order: Sequence[int], page_width: int,
-                max_size: int) -> Tuple[List[Tuple[int, int, int]], List[Tuple[int, int]]]:
+def _shelf_pack(sizes: Sequence[tuple[int, int]], order: Sequence[int], page_width: int,
+                max_size: int) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]]]:
     """Place padded boxes on shelves; returns per-box (page, x, y) and page sizes."""
-    spots: List[Tuple[int, int, int]] = [(0, 0, 0)] * len(sizes)
-    pages: List[Tuple[int, int]] = []
+    spots: list[tuple[int, int, int]] = [(0, 0, 0)] * len(sizes)
+    pages: list[tuple[int, int]] = []
     page, shelf_y, shelf_h, cursor_x, used_w = 0, 0, 0, 0, 0
     for i in order:
         w, h = sizes[i]
@@ -76,7 +76,7 @@ def _shelf_pack(sizes: Sequence[Tuple[int, int]], order: Sequence[int], page_wid
 
 
 def pack_atlas(layers: Sequence[Layer], padding: int = 4, max_size: int = 4096
-               ) -> Tuple[List[np.ndarray], Dict[str, Placement]]:
+               ) -> tuple[list[np.ndarray], dict[str, Placement]]:
     """Pack layer crops into RGBA pages.
 
     Returns ``(pages, placements)``: pages are (H, W, 4) uint8 straight-alpha
@@ -119,7 +119,7 @@ def pack_atlas(layers: Sequence[Layer], padding: int = 4, max_size: int = 4096
             best = (cost, width, spots, page_sizes)
     _, width, spots, page_sizes = best
     pages = [np.zeros((max(h, 1), width, 4), np.uint8) for _, h in page_sizes]
-    placements: Dict[str, Placement] = {}
+    placements: dict[str, Placement] = {}
     for layer, (page, x, y), (pw, ph) in zip(layers, spots, sizes):
         img = layer.image
         h, w = img.shape[:2]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Type
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -45,7 +45,7 @@ def megapixels(n: int) -> str:
     return f"{n / 1e6:.{1 if n < 1e7 else 0}f} megapixels"
 
 
-def read_png_header(path: str, name: str, error: Type[ImageToRigError] = AtlasError) -> PngHeader:
+def read_png_header(path: str, name: str, error: type[ImageToRigError] = AtlasError) -> PngHeader:
     """Width, height, bit depth and colour type from a PNG's IHDR chunk, without
     decoding it; `error` with a plain message for anything that is not a PNG."""
     try:
@@ -69,7 +69,7 @@ def read_png_header(path: str, name: str, error: Type[ImageToRigError] = AtlasEr
 
 
 def check_atlas_budget(headers: Sequence[PngHeader], names: Sequence[str],
-                       error: Type[ImageToRigError] = AtlasError) -> None:
+                       error: type[ImageToRigError] = AtlasError) -> None:
     """Refuse pages beyond the pixel budgets (one page, all pages), before decoding.
     Every name counts, also one listed twice: the model draws from each."""
     total = 0
@@ -105,7 +105,7 @@ def to_rgba8(img: np.ndarray) -> np.ndarray:
 
 
 def read_atlas_pages(folder: str, names: Sequence[str],
-                     error: Type[ImageToRigError] = AtlasError) -> List[np.ndarray]:
+                     error: type[ImageToRigError] = AtlasError) -> list[np.ndarray]:
     """The pages `names` (plain file names in `folder`) as RGBA uint8 arrays,
     checked against every budget before any is decoded; a page listed twice
     is decoded once and shared."""
@@ -124,7 +124,7 @@ def read_atlas_pages(folder: str, names: Sequence[str],
         if size > LIMITS["max_texture_bytes"]:
             raise error(f"atlas {name} is {size / 2**20:.0f} MB, more than the "
                         f"{LIMITS['max_texture_bytes'] / 2**20:.0f} MB the runtime reads")
-    decoded: Dict[str, np.ndarray] = {}
+    decoded: dict[str, np.ndarray] = {}
     for name, header in zip(names, headers):
         if name in decoded:
             continue

@@ -8,7 +8,6 @@ Live2D model of the same character made later.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from ..model.physics import validate_physics
 from ..model.strength import baked_curve
 
 # Expressions as data: (parameter id, value, blend).  Parameters the rig lacks are left out.
-EXPRESSIONS: Dict[str, List[Tuple[str, float, str]]] = {
+EXPRESSIONS: dict[str, list[tuple[str, float, str]]] = {
     "smile": [("ParamEyeLSmile", 1.0, "Add"), ("ParamEyeRSmile", 1.0, "Add"),
               ("ParamMouthForm", 1.0, "Add"), ("ParamCheek", 1.0, "Add"),
               ("ParamBrowLY", 0.3, "Add"), ("ParamBrowRY", 0.3, "Add")],
@@ -45,7 +44,7 @@ def motion3(doc: RigDocument, motion: Motion) -> dict:
     for curve in motion.curves:
         values = baked_curve(doc, motion, curve)
         times = np.asarray(curve.times, np.float64)
-        flat: List[float] = [round(float(times[0]), 4), round(float(values[0]), 4)]
+        flat: list[float] = [round(float(times[0]), 4), round(float(values[0]), 4)]
         points_total += 1
         for t, v in zip(times[1:], values[1:]):
             flat += [0, round(float(t), 4), round(float(v), 4)]  # 0 = linear segment
@@ -89,10 +88,10 @@ def cdi3(doc: RigDocument) -> dict:
     }
 
 
-def part_ids(doc: RigDocument) -> Dict[str, str]:
+def part_ids(doc: RigDocument) -> dict[str, str]:
     """Cubism part id of every layer (layer id -> "Part" + CamelCase), unique:
     the same ids in cdi3.json and the .moc3."""
-    out: Dict[str, str] = {}
+    out: dict[str, str] = {}
     used = set()
     for layer in doc.layers:
         base = "Part" + "".join(w.capitalize() for w in layer.id.replace("_", "-").split("-"))
@@ -104,9 +103,9 @@ def part_ids(doc: RigDocument) -> Dict[str, str]:
     return out
 
 
-def interchange_files(doc: RigDocument, stem: str) -> Dict[str, dict]:
+def interchange_files(doc: RigDocument, stem: str) -> dict[str, dict]:
     """Every interchange file for a document: relative path -> JSON dictionary."""
-    files: Dict[str, dict] = {}
+    files: dict[str, dict] = {}
     for motion in doc.motions:
         files[f"motions/{motion.id}.motion3.json"] = motion3(doc, motion)
     for name in EXPRESSIONS:

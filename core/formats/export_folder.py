@@ -27,7 +27,7 @@ import json
 import os
 import re
 import shutil
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -75,7 +75,7 @@ HIT_AREAS = (("Head", ("face", "front-hair", "back-hair")),
              ("Body", ("topwear", "neck-mesh", "neck", "bottomwear")))
 
 
-def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: Dict[str, dict],
+def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: dict[str, dict],
            moc: str = MODEL_FILE) -> dict:
     """The <stem>.model3.json dictionary listing the interchange files (see the module docstring)."""
     refs: dict = {"Moc": moc, "Textures": list(textures)}
@@ -87,7 +87,7 @@ def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: Dict[str
                    for path in files if path.startswith("expressions/")]
     if expressions:
         refs["Expressions"] = expressions
-    motions: Dict[str, list] = {}
+    motions: dict[str, list] = {}
     for m in doc.motions:
         path = f"motions/{m.id}.motion3.json"
         if path in files:
@@ -109,7 +109,7 @@ def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: Dict[str
     return out
 
 
-def model3_hit_areas(doc: RigDocument) -> List[dict]:
+def model3_hit_areas(doc: RigDocument) -> list[dict]:
     """model3.json HitAreas: Head and Body, each the id of an existing mesh."""
     have = {m.id for m in doc.meshes}
     out = []
@@ -120,11 +120,11 @@ def model3_hit_areas(doc: RigDocument) -> List[dict]:
     return out
 
 
-def psd_layer_order(doc: RigDocument) -> List[Layer]:
+def psd_layer_order(doc: RigDocument) -> list[Layer]:
     """Layers back to front: by their first mesh in the draw order; layers
     without a mesh stay just above the layer listed before them."""
     mesh_layer = {m.id: m.layer for m in doc.meshes}
-    depth: Dict[str, float] = {}
+    depth: dict[str, float] = {}
     for i, mesh_id in enumerate(doc.draw_order):
         depth.setdefault(mesh_layer[mesh_id], float(i))
     keyed, last = [], -1.0
@@ -135,7 +135,7 @@ def psd_layer_order(doc: RigDocument) -> List[Layer]:
 
 
 def build_runtime(doc: RigDocument, padding: int = 4, max_size: int = 4096
-                  ) -> Tuple[dict, List[np.ndarray]]:
+                  ) -> tuple[dict, list[np.ndarray]]:
     """The checked model.json dictionary and its atlas pages (RGBA, straight alpha)."""
     try:
         doc.validate()
@@ -163,7 +163,7 @@ def _write_model(path: str, data: dict) -> None:
         json.dump(data, fh, separators=(",", ":"), ensure_ascii=False)
 
 
-def viewer_files() -> List[str]:
+def viewer_files() -> list[str]:
     """The web/ files an export needs at run time, as paths relative to web/."""
     names = list(VIEWER_FILES)
     for top in VIEWER_FOLDERS:
@@ -231,7 +231,7 @@ def is_export(folder: str) -> bool:
 
 
 def export_folder(doc: RigDocument, out_dir: str, padding: int = 4, max_size: int = 4096,
-                  moc3: bool = True, warnings: Optional[List[str]] = None) -> str:
+                  moc3: bool = True, warnings: list[str] | None = None) -> str:
     """Export `doc` as a self-contained web folder at `out_dir`; returns its absolute path.
 
     An existing `out_dir` is replaced only if it is empty or an earlier export

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import List
 
 import numpy as np
 from ..model.errors import ImageToRigError
@@ -27,7 +26,7 @@ class ImageInputError(ImageToRigError):
 @dataclass
 class LoadedImage:
     rgba: np.ndarray
-    warnings: List[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     original_size: tuple = (0, 0)
 
 
@@ -103,7 +102,7 @@ def load_image(path: str) -> LoadedImage:
         raise ImageInputError(
             f"{os.path.basename(path)!r} is only {width}x{height} pixels; "
             f"an illustration needs at least {MIN_SIDE} pixels on each side")
-    warnings: List[str] = []
+    warnings: list[str] = []
     img = None
     if fmt not in ("GIF", "PSD"):
         buf = np.fromfile(path, dtype=np.uint8)  # works with non-ASCII paths on Windows

@@ -15,7 +15,8 @@ import json
 import math
 import os
 import re
-from typing import Any, Callable, Optional, Type
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -82,7 +83,7 @@ class _NotFinite(ValueError):
     pass
 
 
-def parse_json(data: bytes, where: str, error: Type[ImageToRigError] = JsonTextError,
+def parse_json(data: bytes, where: str, error: type[ImageToRigError] = JsonTextError,
                max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """The value of a JSON text, or `error` with a one-line message naming `where`."""
     if len(data) > max_bytes:
@@ -112,9 +113,9 @@ def parse_json(data: bytes, where: str, error: Type[ImageToRigError] = JsonTextE
         raise error(f"{where} is not valid JSON ({str(exc).splitlines()[0][:80]})") from None
 
 
-def read_json(path: str, error: Type[ImageToRigError] = JsonTextError,
+def read_json(path: str, error: type[ImageToRigError] = JsonTextError,
               max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH,
-              where: Optional[str] = None) -> Any:
+              where: str | None = None) -> Any:
     """Read and parse a JSON file with the checks above; `error` is the class
     raised (e.g. DocumentError), with the file named in its message."""
     where = where or path

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -48,7 +48,7 @@ ID_BYTES = 64
 RUNTIME_BYTES = 8  # per element of a runtime (scratch) array
 
 # Element count families, in count-table order (versions before 4.2).
-COUNTS: Tuple[str, ...] = (
+COUNTS: tuple[str, ...] = (
     "parts", "deformers", "warp_deformers", "rotation_deformers", "art_meshes", "parameters",
     "part_keyforms", "warp_deformer_keyforms", "rotation_deformer_keyforms", "art_mesh_keyforms",
     "keyform_positions", "parameter_binding_indices", "keyform_bindings", "parameter_bindings",
@@ -58,7 +58,7 @@ COUNTS: Tuple[str, ...] = (
 
 # The arrays in section-table order: (name, element kind, count family).
 # Kinds: "runtime" (8 scratch bytes), "id" (64-byte string), numpy dtypes.
-FIELDS: Tuple[Tuple[str, str, str], ...] = (
+FIELDS: tuple[tuple[str, str, str], ...] = (
     ("parts.runtime", "runtime", "parts"),
     ("parts.ids", "id", "parts"),
     ("parts.keyform_binding_index", "<i4", "parts"),
@@ -174,7 +174,7 @@ FIELDS: Tuple[Tuple[str, str, str], ...] = (
 )
 # From version 2 (Cubism 3.3): per warp, interpolate each cell bilinearly
 # ("quad") rather than as two triangles.
-FIELDS_V3_3: Tuple[Tuple[str, str, str], ...] = (
+FIELDS_V3_3: tuple[tuple[str, str, str], ...] = (
     ("warp_deformers.is_quad", "<u4", "warp_deformers"),
 )
 
@@ -193,7 +193,7 @@ class Moc3Canvas:
     flags: int = 0
 
 
-def fields_for(version: int) -> Tuple[Tuple[str, str, str], ...]:
+def fields_for(version: int) -> tuple[tuple[str, str, str], ...]:
     if version == VERSION_3_0:
         return FIELDS
     if version == VERSION_3_3:
@@ -225,12 +225,12 @@ def _pad_to(buf: bytearray, alignment: int) -> None:
     buf += b"\0" * ((-len(buf)) % alignment)
 
 
-def pack_moc3(arrays: Dict[str, object], canvas: Moc3Canvas, version: int = VERSION_3_3) -> bytes:
+def pack_moc3(arrays: dict[str, object], canvas: Moc3Canvas, version: int = VERSION_3_3) -> bytes:
     """Lay out named arrays (see FIELDS) as a .moc3 file.  Every field must be
     given except runtime arrays (allocated from the counts); all arrays of one
     count family must have the same length."""
     fields = fields_for(version)
-    counts: Dict[str, int] = {}
+    counts: dict[str, int] = {}
     for name, kind, family in fields:
         if kind == "runtime":
             continue
@@ -250,7 +250,7 @@ def pack_moc3(arrays: Dict[str, object], canvas: Moc3Canvas, version: int = VERS
     buf[0:4] = MAGIC
     buf[4] = version
     buf[5] = 0  # little endian
-    offsets: List[int] = []
+    offsets: list[int] = []
     count_offset = len(buf)
     buf += struct.pack("<%dI" % len(COUNTS), *(counts[c] for c in COUNTS))
     buf += b"\0" * (count_offset + COUNT_TABLE_SIZE - len(buf))
@@ -296,8 +296,8 @@ class Moc3File:
 
     version: int
     canvas: Moc3Canvas
-    counts: Dict[str, int]
-    arrays: Dict[str, object]
+    counts: dict[str, int]
+    arrays: dict[str, object]
 
     def __getitem__(self, name: str):
         return self.arrays[name]
@@ -337,8 +337,8 @@ def read_moc3(data: bytes, check: bool = True) -> Moc3File:
     canvas = Moc3Canvas(ppu, ox, oy, w, h, data[canvas_offset + 20])
     if not all(np.isfinite([ppu, ox, oy, w, h])) or ppu <= 0 or w <= 0 or h <= 0:
         raise Moc3Error("the moc3 is corrupt: its canvas size or scale is not a positive number")
-    arrays: Dict[str, object] = {}
-    spans: List[Tuple[int, int, str]] = []
+    arrays: dict[str, object] = {}
+    spans: list[tuple[int, int, str]] = []
     for (name, kind, family), offset in zip(fields, table[2:]):
         n = counts[family]
         size = n * _element_size(kind)
@@ -399,7 +399,7 @@ def _finite(moc: Moc3File, *names: str) -> None:
             raise Moc3Error(f"the moc3 is corrupt: {name} holds a value that is not a number")
 
 
-def keyform_binding_key_counts(moc: Moc3File) -> List[List[int]]:
+def keyform_binding_key_counts(moc: Moc3File) -> list[list[int]]:
     """Per keyform binding: the parameter binding indices it combines."""
     out = []
     begins, counts = moc["keyform_bindings.index_begin"], moc["keyform_bindings.index_count"]

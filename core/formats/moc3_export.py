@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -79,8 +79,8 @@ class Grid:
     """One target's Cubism keyform grid: parameters (first fastest in the file)
     and the keys of each."""
 
-    params: List[str]
-    keys: List[np.ndarray]
+    params: list[str]
+    keys: list[np.ndarray]
 
     @property
     def size(self) -> int:
@@ -89,8 +89,8 @@ class Grid:
 
 def target_grid(doc: RigDocument, target: str) -> Grid:
     """The union grid of every keyform of `target` (all channels)."""
-    params: List[str] = []
-    keys: Dict[str, set] = {}
+    params: list[str] = []
+    keys: dict[str, set] = {}
     for kf in doc.keyforms:
         if kf.target != target:
             continue
@@ -110,7 +110,7 @@ def target_grid(doc: RigDocument, target: str) -> Grid:
 
 
 def grid_values(doc: RigDocument, target: str, grid: Grid, channel: str,
-                shape: Tuple[int, ...]) -> np.ndarray:
+                shape: tuple[int, ...]) -> np.ndarray:
     """Our summed keyform offsets of one channel at every node of `grid`, in
     file order (first parameter fastest): (grid.size,) + shape."""
     dims = [len(k) for k in grid.keys]
@@ -148,8 +148,8 @@ class Frames:
         self.ppu = canvas.pixels_per_unit
         self.origin = np.array([canvas.origin_x, canvas.origin_y])
 
-    def into(self, parent_id: Optional[str], points: np.ndarray,
-             rect: Optional[Tuple[float, float, float, float]] = None) -> np.ndarray:
+    def into(self, parent_id: str | None, points: np.ndarray,
+             rect: tuple[float, float, float, float] | None = None) -> np.ndarray:
         """`points` (.., 2) as children of `parent_id` (None: the root).  `rect`
         overrides a warp parent's rectangle (an extended grid)."""
         if parent_id is None:
@@ -183,18 +183,18 @@ class WarpPlan:
 
     rows: int
     cols: int
-    rect: Tuple[float, float, float, float]
-    pad: Tuple[int, int, int, int]  # cells added left, top, right, bottom
+    rect: tuple[float, float, float, float]
+    pad: tuple[int, int, int, int]  # cells added left, top, right, bottom
 
 
-def _needed_cells(lo: float, hi: float, cells: int) -> Tuple[int, int]:
+def _needed_cells(lo: float, hi: float, cells: int) -> tuple[int, int]:
     """Cells to add below/above so that [lo, hi] (in cell units) lies strictly inside."""
     before = int(math.ceil(-lo + INSIDE_MARGIN)) if lo < INSIDE_MARGIN else 0
     after = int(math.floor(hi - cells + INSIDE_MARGIN)) + 1 if hi > cells - INSIDE_MARGIN else 0
     return before, after
 
 
-def plan_warps(doc: RigDocument, mesh_positions: Dict[str, np.ndarray]) -> Dict[str, WarpPlan]:
+def plan_warps(doc: RigDocument, mesh_positions: dict[str, np.ndarray]) -> dict[str, WarpPlan]:
     """Every warp's grid, extended by whole cells where one of its meshes
     reaches (at some keyform node, hence at some pose) its edge."""
     plans = {}
@@ -227,7 +227,7 @@ def plan_warps(doc: RigDocument, mesh_positions: Dict[str, np.ndarray]) -> Dict[
 
 class _Arrays:
     def __init__(self):
-        self.a: Dict[str, list] = {name: [] for name, kind, _ in FIELDS + FIELDS_V3_3
+        self.a: dict[str, list] = {name: [] for name, kind, _ in FIELDS + FIELDS_V3_3
                                    if kind != "runtime"}
 
     def add(self, name: str, *values) -> None:
@@ -239,19 +239,19 @@ class _Arrays:
     def count(self, name: str) -> int:
         return len(self.a[name])
 
-    def finish(self) -> Dict[str, object]:
+    def finish(self) -> dict[str, object]:
         kinds = {name: kind for name, kind, _ in FIELDS + FIELDS_V3_3}
         return {name: (v if kinds[name] == "id" else np.asarray(v, kinds[name]))
                 for name, v in self.a.items()}
 
 
-def _depth_order(doc: RigDocument) -> List[str]:
+def _depth_order(doc: RigDocument) -> list[str]:
     """Deformer ids, every parent before its children (stable otherwise)."""
     depth = {d.id: len(doc.deformer_chain(d.id)) for d in doc.deformers}
     return [d.id for d in sorted(doc.deformers, key=lambda d: depth[d.id])]
 
 
-def build_moc3(doc: RigDocument, atlas: Dict[str, MeshAtlas]) -> bytes:
+def build_moc3(doc: RigDocument, atlas: dict[str, MeshAtlas]) -> bytes:
     """The .moc3 bytes of `doc` (validated); `atlas` gives every mesh's
     texture page and UVs.  Raises Moc3Error, in words, for a rig the Core
     cannot reproduce."""
@@ -297,8 +297,8 @@ def build_moc3(doc: RigDocument, atlas: Dict[str, MeshAtlas]) -> bytes:
     warps = plan_warps(doc, mesh_pos)
 
     # ---- parameters and their bindings (one per distinct key list of a parameter)
-    binding_of: Dict[Tuple[str, Tuple[float, ...]], int] = {}
-    by_param: Dict[str, List[Tuple[float, ...]]] = {p.id: [] for p in doc.parameters}
+    binding_of: dict[tuple[str, tuple[float, ...]], int] = {}
+    by_param: dict[str, list[tuple[float, ...]]] = {p.id: [] for p in doc.parameters}
     for g in grids.values():
         for p, ks in zip(g.params, g.keys):
             key = tuple(float(k) for k in ks)
@@ -318,7 +318,7 @@ def build_moc3(doc: RigDocument, atlas: Dict[str, MeshAtlas]) -> bytes:
             out.add("parameter_bindings.keys_begin", out.count("keys.value"))
             out.add("parameter_bindings.keys_count", len(key))
             out.extend("keys.value", key)
-    keyform_binding_of: Dict[Tuple[int, ...], int] = {}
+    keyform_binding_of: dict[tuple[int, ...], int] = {}
 
     def keyform_binding(g: Grid) -> int:
         pbs = tuple(binding_of[(p, tuple(float(k) for k in ks))] for p, ks in zip(g.params, g.keys))
@@ -394,7 +394,7 @@ def build_moc3(doc: RigDocument, atlas: Dict[str, MeshAtlas]) -> bytes:
 
     # ---- art meshes, in document order; draw order = rank in our draw order
     rank = {mid: i for i, mid in enumerate(doc.draw_order)}
-    meshes_of_layer: Dict[str, List[int]] = {}
+    meshes_of_layer: dict[str, list[int]] = {}
     for m in doc.meshes:
         meshes_of_layer.setdefault(m.layer, []).append(mesh_index[m.id])
     for m in doc.meshes:
@@ -446,7 +446,7 @@ def build_moc3(doc: RigDocument, atlas: Dict[str, MeshAtlas]) -> bytes:
     return pack_moc3(out.finish(), canvas, MOC3_VERSION)
 
 
-def mesh_atlas_from_runtime(data: dict) -> Dict[str, MeshAtlas]:
+def mesh_atlas_from_runtime(data: dict) -> dict[str, MeshAtlas]:
     """Texture page and UVs of every mesh, as model.json gives them."""
     return {m["id"]: MeshAtlas(int(m["texture"]), np.asarray(m["uvs"], np.float64).reshape(-1, 2))
             for m in data["meshes"]}

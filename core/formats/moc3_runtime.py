@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -46,12 +46,12 @@ class Moc3State:
     """Drawables at one pose: positions in Core units (y up, as the Core
     reports them), opacity, visibility and render order (rank per drawable)."""
 
-    positions: List[np.ndarray]
+    positions: list[np.ndarray]
     opacities: np.ndarray
     visible: np.ndarray
     render_orders: np.ndarray
 
-    def pixels(self, moc: Moc3File) -> List[np.ndarray]:
+    def pixels(self, moc: Moc3File) -> list[np.ndarray]:
         """Positions in canvas pixels (y down)."""
         c = moc.canvas
         return [np.stack([c.origin_x + p[:, 0] * c.pixels_per_unit,
@@ -148,7 +148,7 @@ class Moc3Model:
         self.part_parent = [int(p) for p in moc["parts.parent_part"]]
 
     # ------------------------------------------------------------ interpolation
-    def values(self, values: Optional[Dict[str, float]] = None) -> np.ndarray:
+    def values(self, values: dict[str, float] | None = None) -> np.ndarray:
         v = self.default.copy()
         for i, pid in enumerate(self.param_ids):
             if values and pid in values:
@@ -187,11 +187,11 @@ class Moc3Model:
         return ((1 - fu) * (1 - fv) * g[j, i] + fu * (1 - fv) * g[j, i + 1]
                 + (1 - fu) * fv * g[j + 1, i] + fu * fv * g[j + 1, i + 1])
 
-    def evaluate(self, values: Optional[Dict[str, float]] = None) -> Moc3State:
+    def evaluate(self, values: dict[str, float] | None = None) -> Moc3State:
         v = self.values(values)
         # Deformers, parents first: warps as grids in root space, rotations as
         # (origin in root space, angle, scale); each with opacity and visibility.
-        state: Dict[int, dict] = {}
+        state: dict[int, dict] = {}
         for i in self.deformer_order:
             d = self.deformers[i]
             w, inside = self.weights(d["binding"], v)
@@ -237,7 +237,7 @@ class Moc3Model:
         ranks[order] = np.arange(len(order))
         return Moc3State(positions, np.array(opacities), np.array(visible, bool), ranks)
 
-    def _through(self, parent: Optional[dict], points: np.ndarray) -> np.ndarray:
+    def _through(self, parent: dict | None, points: np.ndarray) -> np.ndarray:
         if parent is None:
             return points
         if parent["kind"] == 0:
@@ -268,7 +268,7 @@ def _premultiplied(img: np.ndarray) -> np.ndarray:
 
 
 def render_drawables(moc: Moc3File, state: Moc3State, pages: Sequence[np.ndarray],
-                     size: Optional[tuple] = None) -> np.ndarray:
+                     size: tuple | None = None) -> np.ndarray:
     """Straight-alpha RGBA uint8 image of a Moc3State (e.g. from the Core),
     drawn with our reference rasteriser and the same sampling and compositing
     as core/runtime/render.py: masks multiply by their drawables' rendered alpha."""
@@ -282,7 +282,7 @@ def render_drawables(moc: Moc3File, state: Moc3State, pages: Sequence[np.ndarray
     texture_of = moc["art_meshes.texture"]
     mask_begin, mask_count = moc["art_meshes.mask_begin"], moc["art_meshes.mask_count"]
     masks_all = moc["drawable_masks.art_mesh"]
-    cache: Dict[int, tuple] = {}
+    cache: dict[int, tuple] = {}
 
     def region(i: int):
         if i in cache:

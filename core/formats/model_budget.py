@@ -14,7 +14,7 @@ player's, web/constants.json "limits"):
 """
 from __future__ import annotations
 
-from typing import Iterator, Tuple
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from ..model.document import DocumentError
 from ..runtime.raster_budget import check_image_size, check_pose_work, check_rest_raster_area
 
 
-def _meshes(data: dict) -> Iterator[Tuple[str, str, np.ndarray, np.ndarray]]:
+def _meshes(data: dict) -> Iterator[tuple[str, str, np.ndarray, np.ndarray]]:
     for m in data["meshes"]:
         verts = np.asarray(m["vertices"], np.float64).reshape(-1, 2)
         tris = np.asarray(m["triangles"], np.int64).reshape(-1, 3)

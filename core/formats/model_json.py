@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, List, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -30,15 +30,15 @@ MAX_VERTICES = LIMITS["max_vertices"]
 MAX_CANVAS = LIMITS["max_canvas"]
 
 # Atlas placement of one layer: texture index and x, y, w, h in atlas pixels.
-AtlasRect = Tuple[int, int, int, int, int]
+AtlasRect = tuple[int, int, int, int, int]
 
 
-def _flat(a: np.ndarray, ndigits: int = 3) -> List[float]:
+def _flat(a: np.ndarray, ndigits: int = 3) -> list[float]:
     return [round(float(v), ndigits) for v in np.asarray(a, dtype=np.float64).ravel()]
 
 
-def to_runtime(doc: RigDocument, textures: Sequence[str], atlas_sizes: Sequence[Tuple[int, int]],
-               placements: Dict[str, AtlasRect]) -> dict:
+def to_runtime(doc: RigDocument, textures: Sequence[str], atlas_sizes: Sequence[tuple[int, int]],
+               placements: dict[str, AtlasRect]) -> dict:
     """The model.json dictionary; `placements` maps layer id -> atlas rect."""
     layers = []
     for layer in doc.layers:
@@ -267,7 +267,7 @@ def load_model(path: str, before_decoding=None) -> RigDocument:
     return from_runtime(data, textures, validated=True)
 
 
-def physics_to_runtime(settings: Sequence[PhysicsSetting]) -> List[dict]:
+def physics_to_runtime(settings: Sequence[PhysicsSetting]) -> list[dict]:
     """The model.json form of the settings (snake case, as the player reads it)."""
     return [{
         "id": s.id, "name": s.name,
@@ -285,7 +285,7 @@ def physics_to_runtime(settings: Sequence[PhysicsSetting]) -> List[dict]:
     } for s in settings]
 
 
-def physics_from_runtime(items: Sequence[dict]) -> List[PhysicsSetting]:
+def physics_from_runtime(items: Sequence[dict]) -> list[PhysicsSetting]:
     out = []
     for s in items:
         out.append(PhysicsSetting(

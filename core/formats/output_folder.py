@@ -25,7 +25,7 @@ import shutil
 import signal
 import tempfile
 import uuid
-from typing import Callable, Iterator, List, Optional
+from collections.abc import Callable, Iterator
 from ..model.errors import ImageToRigError
 
 
@@ -44,7 +44,7 @@ def plain_os_error(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _under_a_file(path: str) -> Optional[str]:
+def _under_a_file(path: str) -> str | None:
     """The nearest existing ancestor of `path` when it is not a folder."""
     parent = os.path.dirname(path)
     while parent and not os.path.exists(parent):
@@ -95,7 +95,7 @@ def signals_held() -> Iterator[None]:
     signal (a C library that unmasks signals cannot bring the interruption
     back), and where the platform has them the signals are also masked."""
     wanted = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
-    noted: List[int] = []
+    noted: list[int] = []
     try:
         previous = {s: signal.signal(s, lambda signum, frame: noted.append(signum)) for s in wanted}
     except ValueError:  # not the main thread: signals reach only the main thread anyway
@@ -130,9 +130,9 @@ class FolderLock:
         parent, name = os.path.split(os.path.realpath(out_dir))
         self.path = os.path.join(parent, f".{name}.image_to_rig.lock")
         self.out_dir = out_dir
-        self._fd: Optional[int] = None
+        self._fd: int | None = None
 
-    def acquire(self) -> "FolderLock":
+    def acquire(self) -> FolderLock:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         while True:
@@ -183,7 +183,7 @@ class FolderLock:
         os.close(self._fd)
         self._fd = None
 
-    def __enter__(self) -> "FolderLock":
+    def __enter__(self) -> FolderLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
@@ -234,7 +234,7 @@ def swap_in(staging: str, out_dir: str) -> None:
             shutil.rmtree(aside, ignore_errors=True)
 
 
-def _roll_back(out_dir: str, aside: Optional[str]) -> str:
+def _roll_back(out_dir: str, aside: str | None) -> str:
     """Undo a failed swap; '' when everything is back as it was, else what failed."""
     try:
         if aside is not None and os.path.isdir(aside) and not os.path.exists(out_dir):

@@ -11,7 +11,7 @@ RGBA), which a file made by a painting program does not come near.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .image_in import MAX_PIXELS
 

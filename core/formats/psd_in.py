@@ -15,7 +15,7 @@ import struct
 import zlib
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from .image_in import MAX_PIXELS, ImageInputError
 
 # Words (after normalisation: lower case, separators as spaces) -> See-through tag.
 # Longer phrases are tried before shorter ones, so "eye white" wins over "eye".
-TAG_WORDS: Dict[str, str] = {
+TAG_WORDS: dict[str, str] = {
     **{tag: tag for tag in SEE_THROUGH_TAGS},
     "backhair": "back hair", "hair back": "back hair", "rear hair": "back hair",
     "後ろ髪": "back hair", "後髪": "back hair", "うしろ髪": "back hair",
@@ -59,7 +59,7 @@ TAG_WORDS: Dict[str, str] = {
     "eye": "irides", "eyes": "irides", "目": "irides",
 }
 # Words that make a layer a variant of its tag.
-ROLE_WORDS: Dict[str, str] = {
+ROLE_WORDS: dict[str, str] = {
     "close": "closed", "closed": "closed", "閉じ": "closed", "閉": "closed",
     "open": "open", "opened": "open", "開き": "open", "開": "open",
 }
@@ -74,11 +74,11 @@ class PsdInputError(ImageInputError):
 @dataclass
 class PsdImport:
     canvas: Canvas
-    layers: List[Layer]
+    layers: list[Layer]
     composite: np.ndarray  # the PSD's own flattened RGBA image
-    variants: List[Layer] = field(default_factory=list)  # closed eyes, open mouth ...
-    report: Dict[str, object] = field(default_factory=dict)
-    warnings: List[str] = field(default_factory=list)
+    variants: list[Layer] = field(default_factory=list)  # closed eyes, open mouth ...
+    report: dict[str, object] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def normalise_name(name: str) -> str:
@@ -97,7 +97,7 @@ def _contains(text: str, word: str) -> bool:
     return word in text
 
 
-def classify_name(name: str) -> Tuple[Optional[str], str, str]:
+def classify_name(name: str) -> tuple[str | None, str, str]:
     """(tag or None, side 'l'/'r'/'', role) of one layer or group name."""
     text = normalise_name(name)
     tag = None
@@ -125,7 +125,7 @@ def classify_name(name: str) -> Tuple[Optional[str], str, str]:
     return tag, side, role
 
 
-def _layer_rgba(layer) -> Optional[np.ndarray]:
+def _layer_rgba(layer) -> np.ndarray | None:
     img = layer.topil()
     if img is None:
         img = layer.composite()
@@ -134,7 +134,7 @@ def _layer_rgba(layer) -> Optional[np.ndarray]:
     return np.array(img.convert("RGBA"))
 
 
-def split_left_right(layer: Layer, centre_x: float) -> List[Layer]:
+def split_left_right(layer: Layer, centre_x: float) -> list[Layer]:
     """Both eyes (or brows) in one layer -> the character's left (image right) and right."""
     split = int(round(centre_x)) - layer.x
     if split <= 0 or split >= layer.image.shape[1]:
@@ -153,7 +153,7 @@ def split_left_right(layer: Layer, centre_x: float) -> List[Layer]:
     return parts
 
 
-def _nearest_tagged(extra: Layer, tagged: Sequence[Layer]) -> Optional[str]:
+def _nearest_tagged(extra: Layer, tagged: Sequence[Layer]) -> str | None:
     """The tagged layer that overlaps the extra most (or whose box centre is nearest)."""
     best, best_score = None, None
     ex0, ey0 = extra.x, extra.y
@@ -170,7 +170,7 @@ def _nearest_tagged(extra: Layer, tagged: Sequence[Layer]) -> Optional[str]:
     return best
 
 
-def _unique_id(base: str, used: Dict[str, int]) -> str:
+def _unique_id(base: str, used: dict[str, int]) -> str:
     if base not in used:
         used[base] = 1
         return base
@@ -207,11 +207,11 @@ def load_psd(path: str) -> PsdImport:
     if problem:
         raise PsdInputError(problem)
     canvas = Canvas(int(psd.width), int(psd.height))
-    warnings: List[str] = []
-    skipped: List[str] = []
+    warnings: list[str] = []
+    skipped: list[str] = []
     entries = []  # (Layer, tag or None, hidden)
 
-    def walk(group, context: List[str], hidden: bool):
+    def walk(group, context: list[str], hidden: bool):
         for child in group:  # psd-tools lists children bottom to top
             child_hidden = hidden or not child.visible
             if child.is_group():
@@ -266,9 +266,9 @@ def load_psd(path: str) -> PsdImport:
         ys, xs = np.nonzero(faces[0].image[..., 3] > 0)
         centre_x = faces[0].x + float(xs.mean())
 
-    layers: List[Layer] = []
-    variants: List[Layer] = []
-    used: Dict[str, int] = {}
+    layers: list[Layer] = []
+    variants: list[Layer] = []
+    used: dict[str, int] = {}
     for layer, tag, hidden in entries:
         is_variant = layer.role in ("closed", "open")
         if hidden and not is_variant:
@@ -312,7 +312,7 @@ def load_psd(path: str) -> PsdImport:
     return PsdImport(canvas, layers, composite, variants, report, warnings)
 
 
-def _set_visible_masks(layers: List[Layer], canvas: Canvas) -> None:
+def _set_visible_masks(layers: list[Layer], canvas: Canvas) -> None:
     """Visible where no layer above covers the pixel with alpha >= 128."""
     covered = np.zeros((canvas.height, canvas.width), bool)
     for layer in reversed(layers):

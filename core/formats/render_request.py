@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-from typing import List, Tuple
 
 from ..model.errors import ImageToRigError
 from .json_text import read_json_or_none
@@ -18,7 +17,7 @@ class RenderRequestError(ImageToRigError):
     """A render option is malformed; the message says what it needs."""
 
 
-def parse_size(text: str) -> Tuple[int, int]:
+def parse_size(text: str) -> tuple[int, int]:
     """(width, height) from "WIDTHxHEIGHT"; the range is checked by
     core/runtime/raster_budget.check_image_size."""
     match = _SIZE.fullmatch(text or "")
@@ -28,7 +27,7 @@ def parse_size(text: str) -> Tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def model_own_files(model_path: str) -> List[str]:
+def model_own_files(model_path: str) -> list[str]:
     """The files a model.json, .model3.json or .moc3 reads (its atlas pages and
     itself), as absolute paths; what cannot be read is simply not listed."""
     path = os.path.abspath(model_path)

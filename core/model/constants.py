@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict
+from typing import Any
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONSTANTS_PATH = os.path.join(PACKAGE_DIR, "web", "constants.json")
 
 
-def _load() -> Dict[str, Any]:
+def _load() -> dict[str, Any]:
     with open(CONSTANTS_PATH, encoding="utf-8") as fh:
         return json.load(fh)
 
 
-RUNTIME: Dict[str, Any] = _load()
-LIMITS: Dict[str, int] = {k: int(v) for k, v in RUNTIME["limits"].items()}
-PHYSICS: Dict[str, Any] = RUNTIME["physics"]
-BLINK: Dict[str, Any] = RUNTIME["blink"]
-BREATH: Dict[str, Any] = RUNTIME["breath"]
+RUNTIME: dict[str, Any] = _load()
+LIMITS: dict[str, int] = {k: int(v) for k, v in RUNTIME["limits"].items()}
+PHYSICS: dict[str, Any] = RUNTIME["physics"]
+BLINK: dict[str, Any] = RUNTIME["blink"]
+BREATH: dict[str, Any] = RUNTIME["breath"]

@@ -31,7 +31,7 @@ chain in Blender); warps may have warps or rotations as parents.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -76,16 +76,16 @@ class Layer:
     x: int = 0  # top-left of the crop on the canvas
     y: int = 0
     side: str = ""  # "", "l" or "r"
-    visible_mask: Optional[np.ndarray] = None  # (h, w) bool: visible in the input
+    visible_mask: np.ndarray | None = None  # (h, w) bool: visible in the input
     generated: bool = False  # synthesised (e.g. closed lid), not cut from the input
     opacity: float = 1.0
-    clip_to: Optional[str] = None  # id of the layer whose alpha masks this one
+    clip_to: str | None = None  # id of the layer whose alpha masks this one
     role: str = ""  # variant within a tag: "" or e.g. "closed", "interior"
-    follows: Optional[str] = None  # for untagged extras: the layer whose deformers it follows
+    follows: str | None = None  # for untagged extras: the layer whose deformers it follows
     source_name: str = ""  # the artist's name for it (layered input), for reports
 
     @property
-    def size(self) -> Tuple[int, int]:
+    def size(self) -> tuple[int, int]:
         return int(self.image.shape[1]), int(self.image.shape[0])
 
     def paste(self, crop: np.ndarray, canvas: Canvas) -> np.ndarray:
@@ -117,24 +117,24 @@ class Mesh:
     vertices: np.ndarray  # (N, 2) float64 rest positions, canvas px
     triangles: np.ndarray  # (M, 3) int32
     uvs: np.ndarray  # (N, 2) float64, pixel coordinates inside the layer crop
-    deformer: Optional[str] = None  # innermost parent deformer id
+    deformer: str | None = None  # innermost parent deformer id
 
 
 @dataclass
 class RotationDeformer:
     id: str
-    pivot: Tuple[float, float]
-    parent: Optional[str] = None
+    pivot: tuple[float, float]
+    parent: str | None = None
     kind: str = "rotation"
 
 
 @dataclass
 class WarpDeformer:
     id: str
-    rect: Tuple[float, float, float, float]  # x0, y0, x1, y1 of the rest grid
+    rect: tuple[float, float, float, float]  # x0, y0, x1, y1 of the rest grid
     rows: int
     cols: int
-    parent: Optional[str] = None
+    parent: str | None = None
     kind: str = "warp"
 
     def rest_points(self) -> np.ndarray:
@@ -146,7 +146,7 @@ class WarpDeformer:
         return np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
-Deformer = Union[RotationDeformer, WarpDeformer]
+Deformer = RotationDeformer | WarpDeformer
 
 
 @dataclass
@@ -164,8 +164,8 @@ class Parameter:
 @dataclass
 class Keyform:
     target: str
-    params: List[str]
-    keys: List[List[float]]
+    params: list[str]
+    keys: list[list[float]]
     forms: np.ndarray  # (nodes, ...) offsets from rest, see module docstring
     owner: str = ""  # the generator that made it (regenerated together)
     channel: str = "offset"  # "offset" (shape) or "opacity" (mesh opacity, forms (nodes, 1))
@@ -188,7 +188,7 @@ class MotionCurve:
 class Motion:
     id: str
     duration: float
-    curves: List[MotionCurve] = field(default_factory=list)
+    curves: list[MotionCurve] = field(default_factory=list)
     loop: bool = True
     fps: float = 30.0
     strength: float = 1.0  # creator's scale of the motion around parameter defaults
@@ -197,17 +197,17 @@ class Motion:
 @dataclass
 class RigDocument:
     canvas: Canvas
-    layers: List[Layer] = field(default_factory=list)
-    meshes: List[Mesh] = field(default_factory=list)
-    deformers: List[Deformer] = field(default_factory=list)
-    parameters: List[Parameter] = field(default_factory=list)
-    keyforms: List[Keyform] = field(default_factory=list)
-    draw_order: List[str] = field(default_factory=list)  # mesh ids, back to front
-    motions: List[Motion] = field(default_factory=list)
+    layers: list[Layer] = field(default_factory=list)
+    meshes: list[Mesh] = field(default_factory=list)
+    deformers: list[Deformer] = field(default_factory=list)
+    parameters: list[Parameter] = field(default_factory=list)
+    keyforms: list[Keyform] = field(default_factory=list)
+    draw_order: list[str] = field(default_factory=list)  # mesh ids, back to front
+    motions: list[Motion] = field(default_factory=list)
     source: str = ""
     version: int = FORMAT_VERSION
-    info: Dict[str, object] = field(default_factory=dict)  # findings, warnings
-    physics: List[PhysicsSetting] = field(default_factory=list)  # hair physics (model/physics.py)
+    info: dict[str, object] = field(default_factory=dict)  # findings, warnings
+    physics: list[PhysicsSetting] = field(default_factory=list)  # hair physics (model/physics.py)
 
     # --- lookups -----------------------------------------------------------
     def layer(self, layer_id: str) -> Layer:
@@ -234,14 +234,14 @@ class RigDocument:
                 return param
         raise KeyError(param_id)
 
-    def keyforms_of(self, target: str, channel: Optional[str] = "offset") -> List[Keyform]:
+    def keyforms_of(self, target: str, channel: str | None = "offset") -> list[Keyform]:
         """Keyforms of one target in one channel ("offset", "opacity"; None: all)."""
         return [k for k in self.keyforms
                 if k.target == target and (channel is None or k.channel == channel)]
 
-    def deformer_chain(self, deformer_id: Optional[str]) -> List[Deformer]:
+    def deformer_chain(self, deformer_id: str | None) -> list[Deformer]:
         """The deformer and its ancestors, innermost first."""
-        chain: List[Deformer] = []
+        chain: list[Deformer] = []
         seen = set()
         while deformer_id is not None:
             if deformer_id in seen:
@@ -252,13 +252,13 @@ class RigDocument:
             deformer_id = deformer.parent
         return chain
 
-    def default_values(self) -> Dict[str, float]:
+    def default_values(self) -> dict[str, float]:
         return {p.id: float(p.default) for p in self.parameters}
 
     def validate(self) -> None:
         """Check cross references and shapes; raise DocumentError on the first problem."""
         layer_ids = {l.id for l in self.layers}
-        ids: Dict[str, str] = {}
+        ids: dict[str, str] = {}
         for kind, items in (("mesh", self.meshes), ("deformer", self.deformers)):
             for item in items:
                 if item.id in ids:
@@ -322,7 +322,7 @@ class RigDocument:
                     raise DocumentError(f"motion {motion.id!r} animates unknown {c.param!r}")
 
 
-def expected_form_shape(doc: RigDocument, target: str, channel: str = "offset") -> Tuple[int, ...]:
+def expected_form_shape(doc: RigDocument, target: str, channel: str = "offset") -> tuple[int, ...]:
     if channel == "opacity":
         return (1,)
     for m in doc.meshes:
@@ -358,7 +358,7 @@ def tent_weights(keys: Sequence[float], value: float) -> np.ndarray:
     return w
 
 
-def node_weights(keyform: Keyform, values: Dict[str, float]) -> np.ndarray:
+def node_weights(keyform: Keyform, values: dict[str, float]) -> np.ndarray:
     """Weight of every grid node of a keyform (row-major, first param slowest)."""
     w = np.ones(1)
     for p, keys in zip(keyform.params, keyform.keys):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import List, Tuple
 
 from .errors import DocumentError
 
@@ -38,7 +37,7 @@ class PhysicsOutput:
 
 @dataclass
 class PhysicsVertex:
-    position: Tuple[float, float]
+    position: tuple[float, float]
     mobility: float
     delay: float
     acceleration: float
@@ -49,11 +48,11 @@ class PhysicsVertex:
 class PhysicsSetting:
     id: str
     name: str
-    inputs: List[PhysicsInput] = field(default_factory=list)
-    outputs: List[PhysicsOutput] = field(default_factory=list)
-    vertices: List[PhysicsVertex] = field(default_factory=list)
-    normalization_position: Tuple[float, float, float] = (-10.0, 0.0, 10.0)
-    normalization_angle: Tuple[float, float, float] = (-10.0, 0.0, 10.0)
+    inputs: list[PhysicsInput] = field(default_factory=list)
+    outputs: list[PhysicsOutput] = field(default_factory=list)
+    vertices: list[PhysicsVertex] = field(default_factory=list)
+    normalization_position: tuple[float, float, float] = (-10.0, 0.0, 10.0)
+    normalization_angle: tuple[float, float, float] = (-10.0, 0.0, 10.0)
 
 
 def _finite(*values: float) -> bool:

@@ -7,7 +7,6 @@ against.  The rules are in core/model/document.py and docs/runtime-format.md.
 from __future__ import annotations
 
 import math
-from typing import Dict, Optional
 
 import numpy as np
 
@@ -15,7 +14,7 @@ from ..model.document import RigDocument, WarpDeformer, node_weights
 from ..model.strength import baked_curve
 
 
-def resolve_values(doc: RigDocument, values: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+def resolve_values(doc: RigDocument, values: dict[str, float] | None = None) -> dict[str, float]:
     """Defaults overridden by `values`, clamped to each parameter's range (NaN: the default)."""
     out = doc.default_values()
     for key, value in (values or {}).items():
@@ -28,8 +27,8 @@ def resolve_values(doc: RigDocument, values: Optional[Dict[str, float]] = None) 
     return out
 
 
-def keyform_offset(doc: RigDocument, target: str, values: Dict[str, float],
-                   channel: str = "offset") -> Optional[np.ndarray]:
+def keyform_offset(doc: RigDocument, target: str, values: dict[str, float],
+                   channel: str = "offset") -> np.ndarray | None:
     """Sum of all keyform offsets of one target in one channel (None when it has none)."""
     total = None
     for kf in doc.keyforms:
@@ -102,10 +101,10 @@ class Evaluator:
                 points = rotate_points(d.pivot, form, points)
         return points
 
-    def mesh_vertices(self, values: Optional[Dict[str, float]] = None) -> Dict[str, np.ndarray]:
+    def mesh_vertices(self, values: dict[str, float] | None = None) -> dict[str, np.ndarray]:
         """Deformed vertex positions (canvas px) of every mesh."""
         vals = resolve_values(self.doc, values)
-        cache: Dict[str, np.ndarray] = {}
+        cache: dict[str, np.ndarray] = {}
         result = {}
         for mesh in self.doc.meshes:
             pts = mesh.vertices.astype(np.float64)
@@ -115,7 +114,7 @@ class Evaluator:
             result[mesh.id] = self.apply_chain(mesh.deformer, pts, vals, cache)
         return result
 
-    def layer_opacity(self, values: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+    def layer_opacity(self, values: dict[str, float] | None = None) -> dict[str, float]:
         """Opacity of every layer at `values`: that of the mesh it textures (its
         opacity keyforms included, see mesh_opacity); a layer without a mesh keeps
         its own opacity."""
@@ -125,7 +124,7 @@ class Evaluator:
             result[mesh.layer] = by_mesh[mesh.id]
         return result
 
-    def mesh_opacity(self, values: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+    def mesh_opacity(self, values: dict[str, float] | None = None) -> dict[str, float]:
         """Opacity of every mesh: its layer's opacity plus its opacity keyforms,
         clamped to [0, 1]."""
         vals = resolve_values(self.doc, values)
@@ -141,16 +140,16 @@ class Evaluator:
         return result
 
 
-def evaluate(doc: RigDocument, values: Optional[Dict[str, float]] = None) -> Dict[str, np.ndarray]:
+def evaluate(doc: RigDocument, values: dict[str, float] | None = None) -> dict[str, np.ndarray]:
     return Evaluator(doc).mesh_vertices(values)
 
 
-def evaluate_opacity(doc: RigDocument, values: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+def evaluate_opacity(doc: RigDocument, values: dict[str, float] | None = None) -> dict[str, float]:
     """Per-mesh opacity at parameter values (see Evaluator.mesh_opacity)."""
     return Evaluator(doc).mesh_opacity(values)
 
 
-def sample_motion(doc: RigDocument, motion, t: float) -> Dict[str, float]:
+def sample_motion(doc: RigDocument, motion, t: float) -> dict[str, float]:
     """Parameter values of a motion at time t (seconds): linear between keys,
     wrapped past the end when the motion loops, held at the ends otherwise.  Strength is
     applied around each parameter's default, as on export."""

@@ -30,7 +30,7 @@ Conventions of this implementation (the same in web/player.js; keep in step):
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -63,7 +63,7 @@ def _normalise(value: float, pmin: float, pdef: float, pmax: float,
 class _Chain:
     """Simulation state of one setting."""
 
-    def __init__(self, setting: PhysicsSetting, ranges: Dict[str, Tuple[float, float, float]]):
+    def __init__(self, setting: PhysicsSetting, ranges: dict[str, tuple[float, float, float]]):
         self.setting = setting
         self.ranges = ranges
         n = len(setting.vertices)
@@ -80,7 +80,7 @@ class _Chain:
         self.out_prev = [0.0] * len(setting.outputs)
         self.out_cur = [0.0] * len(setting.outputs)
 
-    def drive(self, values: Dict[str, float]) -> Tuple[float, float]:
+    def drive(self, values: dict[str, float]) -> tuple[float, float]:
         """Root translation x and gravity angle (radians) from the inputs."""
         s = self.setting
         tx = 0.0
@@ -161,7 +161,7 @@ class PhysicsSimulator:
         self.accumulator = 0.0
         self.last_inputs = None
 
-    def _clean(self, values: Dict[str, float]) -> Dict[str, float]:
+    def _clean(self, values: dict[str, float]) -> dict[str, float]:
         # Clamped to each range, as parameter values always are (and as the web
         # player's are): an output below 100 % weight blends with the clamped value.
         out = {}
@@ -174,7 +174,7 @@ class PhysicsSimulator:
             out[pid] = min(max(v, pmin), pmax) if math.isfinite(v) else pdef
         return out
 
-    def step(self, values: Dict[str, float], dt: float) -> Dict[str, float]:
+    def step(self, values: dict[str, float], dt: float) -> dict[str, float]:
         """Advance by dt seconds with the parameter values of this frame;
         returns the output parameter values (clamped to their ranges)."""
         vals = self._clean(values)
@@ -202,7 +202,7 @@ class PhysicsSimulator:
                 c.substep(tx0 + (tx1 - tx0) * f, a0 + (a1 - a0) * f, h)
         self.last_inputs = drives
         alpha = min(self.accumulator / h, 1.0)
-        result: Dict[str, float] = {}
+        result: dict[str, float] = {}
         for c in self.chains:
             for o, a_prev, a_cur in zip(c.setting.outputs, c.out_prev, c.out_cur):
                 angle = a_prev + (a_cur - a_prev) * alpha
@@ -217,7 +217,7 @@ class PhysicsSimulator:
 # ------------------------------------------------------------------ baking
 
 def bake_physics(doc: RigDocument, motion: Motion, fps: float = None
-                 ) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+                 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Simulate the motion's inputs; output parameter -> (times, values) per frame.
 
     A looping motion is played once before recording, so its baked curves
@@ -232,7 +232,7 @@ def bake_physics(doc: RigDocument, motion: Motion, fps: float = None
     if motion.loop:
         for t in times[:-1]:
             sim.step(sample_motion(doc, motion, t), dt)
-    records: Dict[str, List[float]] = {}
+    records: dict[str, list[float]] = {}
     for i, t in enumerate(times):
         out = sim.step(sample_motion(doc, motion, t), dt if (i or motion.loop) else 0.0)
         for pid, v in out.items():

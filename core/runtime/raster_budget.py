@@ -23,7 +23,7 @@ but finite keyform offsets summed) is refused rather than drawn as nothing.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, Mapping, Optional, Set, Tuple, Type
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -41,7 +41,7 @@ def raster_limit(canvas_pixels: int) -> int:
 
 
 def check_image_size(width: int, height: int, what: str = "the image",
-                     error: Type[ImageToRigError] = RenderBudgetError) -> None:
+                     error: type[ImageToRigError] = RenderBudgetError) -> None:
     """Refuse sizes below one pixel or beyond max_canvas / max_canvas_pixels."""
     side, total = LIMITS["max_canvas"], LIMITS["max_canvas_pixels"]
     if width < 1 or height < 1:
@@ -60,10 +60,10 @@ def _doubled_areas(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
     return np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
 
 
-def check_rest_raster_area(canvas: Tuple[int, int],
-                           meshes: Iterable[Tuple[str, str, np.ndarray, np.ndarray]],
-                           mask_layers: Set[str],
-                           error: Type[ImageToRigError] = RenderBudgetError) -> float:
+def check_rest_raster_area(canvas: tuple[int, int],
+                           meshes: Iterable[tuple[str, str, np.ndarray, np.ndarray]],
+                           mask_layers: set[str],
+                           error: type[ImageToRigError] = RenderBudgetError) -> float:
     """The player's rule: `meshes` yields (mesh id, layer id, (N, 2) vertices,
     (M, 3) triangles) at rest.  Returns the area in pixels; refuses above the budget."""
     canvas_area = float(canvas[0]) * float(canvas[1])
@@ -82,7 +82,7 @@ def check_rest_raster_area(canvas: Tuple[int, int],
     return total
 
 
-def box_pixels(verts: np.ndarray, tris: np.ndarray, size: Tuple[int, int]) -> int:
+def box_pixels(verts: np.ndarray, tris: np.ndarray, size: tuple[int, int]) -> int:
     """Pixels of the triangles' bounding boxes clipped to a (w, h) image: the
     (triangle, pixel) pairs core/runtime/render.py's rasteriser tests."""
     if len(tris) == 0:
@@ -97,16 +97,16 @@ def box_pixels(verts: np.ndarray, tris: np.ndarray, size: Tuple[int, int]) -> in
 
 
 def check_pose_work(draw_order: Iterable[str], layer_of: Mapping[str, str],
-                    clip_of: Mapping[str, Optional[str]], triangles: Mapping[str, np.ndarray],
-                    verts: Dict[str, np.ndarray], opacity: Dict[str, float],
-                    size: Tuple[int, int],
-                    error: Type[ImageToRigError] = RenderBudgetError) -> int:
+                    clip_of: Mapping[str, str | None], triangles: Mapping[str, np.ndarray],
+                    verts: dict[str, np.ndarray], opacity: dict[str, float],
+                    size: tuple[int, int],
+                    error: type[ImageToRigError] = RenderBudgetError) -> int:
     """Refuse a pose whose drawing would take the reference rasteriser past the
     budget, or whose numbers are not finite; returns the pixel pairs it tests.
     `layer_of` / `clip_of` map mesh -> layer and layer -> the layer it clips to."""
     w, h = size
     limit = min(raster_limit(w * h), LIMITS["max_reference_raster_pixels"])
-    meshes_of: Dict[str, list] = {}
+    meshes_of: dict[str, list] = {}
     for mesh_id, layer in layer_of.items():
         meshes_of.setdefault(layer, []).append(mesh_id)
     for mesh_id, v in verts.items():
@@ -118,7 +118,7 @@ def check_pose_work(draw_order: Iterable[str], layer_of: Mapping[str, str],
             raise error(f"at this pose mesh {mesh_id!r} has an opacity that is not a number; "
                         "export the model again")
     total = 0
-    masks_drawn: Set[str] = set()
+    masks_drawn: set[str] = set()
     for mesh_id in draw_order:
         if opacity.get(mesh_id, 1.0) <= 0.0:
             continue

@@ -9,7 +9,6 @@ keyforms, core/runtime/evaluate.py).
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -26,8 +25,8 @@ def _premultiplied(img: np.ndarray) -> np.ndarray:
 
 
 def rasterize_uv(verts: np.ndarray, uvs: np.ndarray, tris: np.ndarray,
-                 size: Tuple[int, int], chunk_pixels: int = 1 << 21
-                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 size: tuple[int, int], chunk_pixels: int = 1 << 21
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-pixel UV of a mesh drawn on a (w, h) canvas.
 
     Returns (map_u, map_v, covered) where covered marks pixels whose centre lies
@@ -110,7 +109,7 @@ class Renderer:
                 self._uv_scale[l.id] = (1.0, 1.0)
             self._textures[l.id] = _premultiplied(img)
 
-    def output_size(self) -> Tuple[int, int]:
+    def output_size(self) -> tuple[int, int]:
         return (max(1, round(self.doc.canvas.width * self.scale)),
                 max(1, round(self.doc.canvas.height * self.scale)))
 
@@ -151,7 +150,7 @@ class Renderer:
             out[y0:y0 + img.shape[0], x0:x0 + img.shape[1]] = img
         return out
 
-    def pose(self, values: Optional[Dict[str, float]] = None):
+    def pose(self, values: dict[str, float] | None = None):
         """(mesh id -> output-pixel vertices, mesh id -> opacity) at `values`."""
         verts = self.evaluator.mesh_vertices(values)
         opacity = self.evaluator.mesh_opacity(values)
@@ -159,10 +158,10 @@ class Renderer:
             verts = {k: v * self.scale for k, v in verts.items()}
         return verts, opacity
 
-    def render(self, values: Optional[Dict[str, float]] = None,
-               size: Optional[Tuple[int, int]] = None,
-               background: Optional[Tuple[int, int, int]] = None,
-               rows: Optional[Tuple[int, int]] = None, pose=None) -> np.ndarray:
+    def render(self, values: dict[str, float] | None = None,
+               size: tuple[int, int] | None = None,
+               background: tuple[int, int, int] | None = None,
+               rows: tuple[int, int] | None = None, pose=None) -> np.ndarray:
         """Straight-alpha RGBA uint8 image of the canvas (or `size`).  `rows`
         (y0, y1) draws only that band of the image, pixel for pixel the same;
         `pose` is a precomputed `self.pose(values)` (core/runtime/render_bounded.py
@@ -174,10 +173,10 @@ class Renderer:
             shift = np.array([0.0, float(rows[0])])
             verts = {k: v - shift for k, v in verts.items()}
             h = rows[1] - rows[0]
-        mesh_of_layer: Dict[str, list] = {}
+        mesh_of_layer: dict[str, list] = {}
         for m in doc.meshes:
             mesh_of_layer.setdefault(m.layer, []).append(m.id)
-        alpha_cache: Dict[str, np.ndarray] = {}
+        alpha_cache: dict[str, np.ndarray] = {}
 
         def layer_alpha(layer_id: str) -> np.ndarray:
             if layer_id not in alpha_cache:
@@ -220,5 +219,5 @@ class Renderer:
         return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
 
 
-def render(doc: RigDocument, values: Optional[Dict[str, float]] = None, **kw) -> np.ndarray:
+def render(doc: RigDocument, values: dict[str, float] | None = None, **kw) -> np.ndarray:
     return Renderer(doc).render(values, **kw)

@@ -11,7 +11,6 @@ are left transparent without drawing.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -21,9 +20,9 @@ from .render import Renderer
 BAND_PIXELS = 1 << 22  # about 64 MB of float32 RGBA per band
 
 
-def render_bounded(renderer: Renderer, values: Optional[Dict[str, float]] = None,
-                   size: Optional[Tuple[int, int]] = None,
-                   background: Optional[Tuple[int, int, int]] = None,
+def render_bounded(renderer: Renderer, values: dict[str, float] | None = None,
+                   size: tuple[int, int] | None = None,
+                   background: tuple[int, int, int] | None = None,
                    band_pixels: int = BAND_PIXELS) -> np.ndarray:
     """Straight-alpha RGBA uint8 image, as `renderer.render(values, size)`;
     RenderBudgetError (a plain message) when the size or the pose is beyond the budgets."""

@@ -22,7 +22,6 @@ cannot be told apart: FaceCountError asks for a crop, with the columns to keep.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -42,10 +41,10 @@ class FaceCountError(ImageToRigError):
 
 @dataclass
 class FaceCheck:
-    faces: List[Box]  # every face found, the rigged one first
+    faces: list[Box]  # every face found, the rigged one first
     mask: np.ndarray  # the foreground to rig: other characters' pieces left out
-    warnings: List[str] = field(default_factory=list)
-    left_out: List[Box] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    left_out: list[Box] = field(default_factory=list)
 
     def report(self) -> dict:
         return {"count": len(self.faces), "rigged": list(self.faces[0]),
@@ -56,7 +55,7 @@ def _size(box: Box) -> float:
     return float(max(box[2] - box[0], box[3] - box[1], 1))
 
 
-def _centre(box: Box) -> Tuple[float, float]:
+def _centre(box: Box) -> tuple[float, float]:
     return (0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3]))
 
 
@@ -69,12 +68,12 @@ def _comparable(box: Box, rigged: Box) -> bool:
     return lo * _size(rigged) <= _size(box) <= hi * _size(rigged)
 
 
-def _distinct(box: Box, known: List[Box]) -> bool:
+def _distinct(box: Box, known: list[Box]) -> bool:
     """Not the same face as one already known (neither centre inside the other box)."""
     return not any(_inside(_centre(box), k) or _inside(_centre(k), box) for k in known)
 
 
-def _animeface_boxes(rgba: np.ndarray) -> List[Box]:
+def _animeface_boxes(rgba: np.ndarray) -> list[Box]:
     """animeface's faces of a fair likelihood (empty when it is not installed)."""
     try:
         import animeface
@@ -98,7 +97,7 @@ def _animeface_boxes(rgba: np.ndarray) -> List[Box]:
     return boxes
 
 
-def _face_in_piece(rgba: np.ndarray, piece: np.ndarray, use_animeface: bool) -> Optional[Box]:
+def _face_in_piece(rgba: np.ndarray, piece: np.ndarray, use_animeface: bool) -> Box | None:
     """A face in one piece of the foreground: animeface on the piece alone (at
     its own resolution, the rest made transparent), else our own finder."""
     ys, xs = np.nonzero(piece)
@@ -165,7 +164,7 @@ def _piece_of(labels: np.ndarray, box: Box) -> int:
     return int(np.bincount(region.ravel()).argmax())
 
 
-def _where(box: Box, boxes: List[Box]) -> str:
+def _where(box: Box, boxes: list[Box]) -> str:
     """'on the left', 'on the right', '2nd from the left' ... of `box` among `boxes`."""
     order = sorted(boxes, key=lambda b: _centre(b)[0])
     i = order.index(box)
@@ -187,7 +186,7 @@ def check_one_character(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks,
     """Faces besides the rigged one (lm.face_box); see the module's docstring."""
     rigged = tuple(int(v) for v in lm.face_box)
     mask = np.asarray(mask, bool)
-    faces: List[Box] = [rigged]
+    faces: list[Box] = [rigged]
     # animeface's other faces on the whole image: the landmarks stage ran it already (and
     # when it found none there, it finds none here either)
     for box, likelihood in getattr(lm, "detected", []):

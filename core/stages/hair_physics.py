@@ -3,7 +3,6 @@
 slow) pendulums, as data, driven by the head and body angles."""
 from __future__ import annotations
 
-from typing import List
 
 from ..model.document import RigDocument
 from ..model.physics import PhysicsInput, PhysicsOutput, PhysicsSetting, PhysicsVertex
@@ -20,7 +19,7 @@ HAIR_INPUTS = (("ParamAngleX", 60.0, "X"), ("ParamAngleZ", 60.0, "Angle"),
                ("ParamBodyAngleX", 40.0, "X"), ("ParamBodyAngleZ", 40.0, "Angle"))
 
 
-def default_hair_physics(doc: RigDocument) -> List[PhysicsSetting]:
+def default_hair_physics(doc: RigDocument) -> list[PhysicsSetting]:
     """Front (short, quick), side and back (long, slow) hair settings for the
     hair parameters the document has, driven by the head/body angles it has."""
     have = {p.id for p in doc.parameters}

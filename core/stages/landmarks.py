@@ -7,13 +7,12 @@ has no wheels for Windows) and falls back to our own colour/shape analysis.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
 
 import numpy as np
 from ..model.errors import ImageToRigError
 
-Box = Tuple[int, int, int, int]  # x0, y0, x1, y1 (canvas px, x1/y1 exclusive)
-Point = Tuple[int, int]
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (canvas px, x1/y1 exclusive)
+Point = tuple[int, int]
 
 
 @dataclass
@@ -27,30 +26,30 @@ class FaceLandmarks:
     nose: Point
     mouth: Box
     chin: Point
-    skin_rgb: Tuple[int, int, int]
-    hair_rgb: Tuple[int, int, int]
+    skin_rgb: tuple[int, int, int]
+    hair_rgb: tuple[int, int, int]
     source: str = "fallback"  # "animeface", "fallback" or "ground truth"
     confidence: float = 0.5
-    warnings: List[str] = field(default_factory=list)
-    brow_l: Optional[Box] = None
-    brow_r: Optional[Box] = None
-    iris_rgb_l: Optional[Tuple[int, int, int]] = None
-    iris_rgb_r: Optional[Tuple[int, int, int]] = None
+    warnings: list[str] = field(default_factory=list)
+    brow_l: Box | None = None
+    brow_r: Box | None = None
+    iris_rgb_l: tuple[int, int, int] | None = None
+    iris_rgb_r: tuple[int, int, int] | None = None
     # every face the detector saw, (box, likelihood), for counting characters (core/stages/faces.py)
-    detected: List[Tuple[Box, float]] = field(default_factory=list)
+    detected: list[tuple[Box, float]] = field(default_factory=list)
 
     # --- helpers ------------------------------------------------------------
     def eye(self, side: str) -> Box:
         return self.eye_l if side == "l" else self.eye_r
 
-    def brow(self, side: str) -> Optional[Box]:
+    def brow(self, side: str) -> Box | None:
         return self.brow_l if side == "l" else self.brow_r
 
     @property
     def face_centre_x(self) -> float:
         return 0.5 * (self.eye_l[0] + self.eye_l[2] + self.eye_r[0] + self.eye_r[2]) / 2.0
 
-    def scaled(self, factor: float) -> "FaceLandmarks":
+    def scaled(self, factor: float) -> FaceLandmarks:
         """These landmarks on a canvas scaled by `factor`."""
         def b(box):
             return None if box is None else tuple(int(round(v * factor)) for v in box)
@@ -78,7 +77,7 @@ def detect_landmarks(rgba: np.ndarray, mask: np.ndarray, use_animeface: bool = T
     Raises LandmarkError when neither finds a face.  animeface reads shapes, so
     it finds faces in greyscale and monochrome drawings too; our own finder
     needs skin tones and says so for an image without colour."""
-    warnings: List[str] = []
+    warnings: list[str] = []
     if use_animeface:
         try:
             lm = detect_with_animeface(rgba)
@@ -104,7 +103,7 @@ def detect_landmarks(rgba: np.ndarray, mask: np.ndarray, use_animeface: bool = T
     return lm
 
 
-def estimate_hair_colour(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> Optional[Tuple[int, int, int]]:
+def estimate_hair_colour(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> tuple[int, int, int] | None:
     """The hair's main colour: the commonest colour of the fringe band between the
     top of the head and the brows, leaving out line art (pixels much darker than
     their surroundings) and skin-coloured pixels.  None when the band is empty."""
@@ -137,7 +136,7 @@ def estimate_hair_colour(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) 
 
 
 # --------------------------------------------------------------------------- animeface
-def detect_with_animeface(rgba: np.ndarray) -> Optional[FaceLandmarks]:
+def detect_with_animeface(rgba: np.ndarray) -> FaceLandmarks | None:
     """Run animeface on a downscaled copy; None when it finds no face."""
     import animeface  # optional dependency (no Windows wheel)
     from PIL import Image
@@ -162,7 +161,7 @@ def detect_with_animeface(rgba: np.ndarray) -> Optional[FaceLandmarks]:
     def point(part) -> Point:
         return (int(round(part.pos.x * inv)), int(round(part.pos.y * inv)))
 
-    def colour(part) -> Tuple[int, int, int]:
+    def colour(part) -> tuple[int, int, int]:
         c = part.color
         return (int(c.r), int(c.g), int(c.b))
 
@@ -179,7 +178,7 @@ def detect_with_animeface(rgba: np.ndarray) -> Optional[FaceLandmarks]:
         iris_rgb_r=colour(f.left_eye) if f.right_eye.pos.x > f.left_eye.pos.x else colour(f.right_eye))
 
 
-def is_greyscale(rgba: np.ndarray, mask: Optional[np.ndarray] = None) -> bool:
+def is_greyscale(rgba: np.ndarray, mask: np.ndarray | None = None) -> bool:
     """True when the character's pixels carry (almost) no colour."""
     rgb = np.asarray(rgba)[..., :3]
     step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 250000.0)))
@@ -201,7 +200,7 @@ def flatten_over_white(rgba: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- colour analysis
-def skin_mask(rgb: np.ndarray, fg: np.ndarray, skin_rgb: Optional[Tuple[int, int, int]] = None):
+def skin_mask(rgb: np.ndarray, fg: np.ndarray, skin_rgb: tuple[int, int, int] | None = None):
     """Pixels of skin colour (lit or shaded) inside `fg`; returns (mask, skin_rgb).
 
     Without `skin_rgb`, the skin tone is the commonest light, warm, weakly
@@ -232,7 +231,7 @@ def skin_mask(rgb: np.ndarray, fg: np.ndarray, skin_rgb: Optional[Tuple[int, int
     return mask, skin_rgb
 
 
-def cheek_colour(rgb: np.ndarray, fg: np.ndarray, lm: "FaceLandmarks") -> Optional[Tuple[int, int, int]]:
+def cheek_colour(rgb: np.ndarray, fg: np.ndarray, lm: FaceLandmarks) -> tuple[int, int, int] | None:
     """The skin's colour, read where skin surely is: just under each eye and
     above the mouth, leaving out strokes (pixels much darker
     than the area's median).  Works whatever colours the drawing uses (a
@@ -288,7 +287,7 @@ def detect_fallback(rgba: np.ndarray, mask: np.ndarray) -> FaceLandmarks:
 
 def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
     import cv2
-    warnings: List[str] = []
+    warnings: list[str] = []
     skin, skin_rgb = skin_mask(rgb, fg)
     if skin_rgb is None:
         raise LandmarkError("no face found: no skin-coloured area in the character; "
@@ -464,7 +463,7 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
         brow_l=brow_l, brow_r=brow_r)
 
 
-def _split_at_bridge(blob: np.ndarray, centre_x: float) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+def _split_at_bridge(blob: np.ndarray, centre_x: float) -> tuple[np.ndarray, np.ndarray] | None:
     """A blob (its bounding-box crop) that spans the face's middle and is much wider
     than tall, cut into its left and right parts at the narrowest column near the
     middle (a glasses bridge or a frame line joining the eyes); None when it is not

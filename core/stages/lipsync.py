@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import os
 import wave
-from typing import Tuple
 
 import numpy as np
 
@@ -43,7 +42,7 @@ class AudioError(ImageToRigError):
     """An audio file cannot be read, or the samples cannot be used."""
 
 
-def _read_wav(path: str) -> Tuple[np.ndarray, int]:
+def _read_wav(path: str) -> tuple[np.ndarray, int]:
     with wave.open(path, "rb") as w:
         channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
         raw = w.readframes(w.getnframes())
@@ -64,7 +63,7 @@ def _read_wav(path: str) -> Tuple[np.ndarray, int]:
     return data.mean(axis=1).astype(np.float32), int(rate)
 
 
-def load_audio(path: str) -> Tuple[np.ndarray, int]:
+def load_audio(path: str) -> tuple[np.ndarray, int]:
     """Mono float32 samples in -1..1 and the sample rate of an audio file."""
     if not os.path.isfile(path):
         raise AudioError(f"there is no audio file at {path}")
@@ -95,7 +94,7 @@ def load_audio(path: str) -> Tuple[np.ndarray, int]:
     return data.mean(axis=1).astype(np.float32), int(rate)
 
 
-def _frames(samples: np.ndarray, rate: int, fps: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _frames(samples: np.ndarray, rate: int, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frame times, RMS and spectral centroid (Hz) of a one-frame window at each time."""
     duration = len(samples) / rate
     n = int(math.floor(duration * fps)) + 1
@@ -126,7 +125,7 @@ def _smooth(values: np.ndarray, fps: float, attack_s: float, release_s: float) -
     return out
 
 
-def mouth_envelope(samples: np.ndarray, rate: int, fps: float = 30.0) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mouth_envelope(samples: np.ndarray, rate: int, fps: float = 30.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(frame times, mouth openness 0..1, mouth form -1..1) of mono samples."""
     samples = np.asarray(samples, np.float32)
     if samples.ndim == 2:

@@ -12,7 +12,6 @@ Several islands are allowed; large holes stay holes, small ones are filled
 from __future__ import annotations
 
 import math
-from typing import List, Tuple
 
 import cv2
 import numpy as np
@@ -31,7 +30,7 @@ MIN_SPACING_PX = 3.0  # never place mesh points closer than this
 MAX_SPLIT_ROUNDS = 8
 
 
-def _island_outlines(alpha: np.ndarray, spacing: float) -> List[np.ndarray]:
+def _island_outlines(alpha: np.ndarray, spacing: float) -> list[np.ndarray]:
     """Closed outlines (K, 2) in crop pixel coordinates (pixel centres at +0.5)."""
     mask = (alpha > 0).astype(np.uint8)
     # Simplifying cuts corners by up to `eps`, so grow the mask by more than that.
@@ -76,7 +75,7 @@ def _resample_closed(poly: np.ndarray, spacing: float) -> np.ndarray:
     return np.vstack(out)
 
 
-def _points_in_polygons(points: np.ndarray, outlines: List[np.ndarray]) -> np.ndarray:
+def _points_in_polygons(points: np.ndarray, outlines: list[np.ndarray]) -> np.ndarray:
     """Even-odd point-in-polygon test against all outlines (vectorised)."""
     inside = np.zeros(len(points), bool)
     px = points[:, 0][:, None]
@@ -92,7 +91,7 @@ def _points_in_polygons(points: np.ndarray, outlines: List[np.ndarray]) -> np.nd
     return inside
 
 
-def _hex_points(alpha_shape, outlines: List[np.ndarray], spacing: float) -> np.ndarray:
+def _hex_points(alpha_shape, outlines: list[np.ndarray], spacing: float) -> np.ndarray:
     """Interior points on a hexagonal grid, at least ~half a spacing from the outline."""
     h, w = alpha_shape
     pad = GROW_PX + 4
@@ -118,7 +117,7 @@ def _hex_points(alpha_shape, outlines: List[np.ndarray], spacing: float) -> np.n
     return grid[keep]
 
 
-def _conforming_delaunay(outline_pts: List[np.ndarray], interior: np.ndarray):
+def _conforming_delaunay(outline_pts: list[np.ndarray], interior: np.ndarray):
     """Delaunay triangulation that contains every outline edge (splitting as needed)."""
     outlines = [o.copy() for o in outline_pts]
     for _ in range(MAX_SPLIT_ROUNDS):
@@ -167,7 +166,7 @@ def _conforming_delaunay(outline_pts: List[np.ndarray], interior: np.ndarray):
     return pts, delaunay_triangles(pts), outlines
 
 
-def mesh_layer(layer: Layer, target_vertices: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mesh_layer(layer: Layer, target_vertices: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Triangle mesh covering every pixel of `layer` with alpha > 0.
 
     Returns (vertices (N, 2) canvas px float64, triangles (M, 3) int32 wound

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -32,7 +31,7 @@ class Upscale:
     warning: str
 
 
-def upscale_factor(face_width: float, width: int, height: int) -> Optional[float]:
+def upscale_factor(face_width: float, width: int, height: int) -> float | None:
     """How much to enlarge an image whose face is `face_width` px wide, or None
     when it needs no enlarging or cannot be helped by it."""
     if face_width >= MIN_FACE_WIDTH or face_width < SMALLEST_FACE_WIDTH:
@@ -60,7 +59,7 @@ def enlarge(rgba: np.ndarray, factor: float) -> np.ndarray:
     return out
 
 
-def upscale_small_face(rgba: np.ndarray, face_width: float) -> Optional[Upscale]:
+def upscale_small_face(rgba: np.ndarray, face_width: float) -> Upscale | None:
     """An enlarged copy of `rgba` and the warning that says so, when the face is
     too small to split and enlarging helps; otherwise None."""
     h, w = rgba.shape[:2]

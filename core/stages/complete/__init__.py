@@ -33,7 +33,7 @@ shaded like its visible part at the same depth below the upper lid.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class CompletionError(ImageToRigError):
 
 
 def complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks,
-                    inpaint: Optional[Callable] = None) -> List[Layer]:
+                    inpaint: Callable | None = None) -> list[Layer]:
     """Completed copies of `layers` (same order) plus the generated mouth interior.
     `inpaint(rgba crop, hole mask, layer) -> rgba crop` replaces the built-in
     OpenCV painting of hidden regions (core/backends); only hole pixels are used."""
@@ -66,14 +66,14 @@ def complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks,
         _INPAINT_HOOK.reset(token)
 
 
-def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks) -> List[Layer]:
+def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks) -> list[Layer]:
     layers = list(layers)
     ids = [l.id for l in layers]
     if len(set(ids)) != len(ids):
         raise CompletionError("layer ids must be unique")
     vis = {l.id: l.full_mask(canvas, visible=True) for l in layers}
     # what covers each layer: the union of everything drawn opaque in front of it
-    in_front: Dict[str, np.ndarray] = {}
+    in_front: dict[str, np.ndarray] = {}
     acc = np.zeros((canvas.height, canvas.width), bool)
     for layer in reversed(layers):
         in_front[layer.id] = acc.copy()
@@ -87,7 +87,7 @@ def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks)
                 out |= vis[l.id]
         return out
 
-    out: Dict[str, Layer] = {}
+    out: dict[str, Layer] = {}
     face_amodal = None
     feature_tags = ("eyewhite", "irides", "eyelash", "eyebrow", "nose", "mouth")
     if "face" in by_id:
@@ -161,7 +161,7 @@ def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks)
 EYE_TAGS = ("eyewhite", "irides", "eyelash")
 
 
-def add_closed_lids(layers: Sequence[Layer], canvas: Canvas, centre_x: float) -> List[Layer]:
+def add_closed_lids(layers: Sequence[Layer], canvas: Canvas, centre_x: float) -> list[Layer]:
     """`layers` with a generated closed lid (eyes.make_closed_lid) right above
     each eye's parts, for every eye that has no drawn closed eye (role "closed")."""
     result = list(layers)

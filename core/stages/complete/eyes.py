@@ -4,7 +4,7 @@
 lid), the iris as a full ellipse under the lids."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -53,7 +53,7 @@ def _complete_eyewhite(layer: Layer, canvas: Canvas, add: np.ndarray, repaint: n
 
 
 def _complete_iris(layer: Layer, canvas: Canvas, covered: np.ndarray,
-                   opening: Optional[np.ndarray]) -> Layer:
+                   opening: np.ndarray | None) -> Layer:
     """A full iris ellipse; it may only show where the lids cover it or where
     the eye opening (its clip layer) hides it."""
     vis = layer.full_mask(canvas)
@@ -95,7 +95,7 @@ def eye_region(parts: Sequence[Layer], canvas: Canvas) -> np.ndarray:
 
 
 def make_closed_lid(parts: Sequence[Layer], canvas: Canvas, side: str,
-                    centre_x: float) -> Optional[Layer]:
+                    centre_x: float) -> Layer | None:
     """A closed eye drawn from the open one (a generated layer, role "closed"):
     the upper lash band brought down onto a lid line across the eye, as thick
     as the lash draws it (thinner towards the nose) and of the lash's colour,

@@ -3,7 +3,6 @@
 a closed eye or a moved fringe shows skin)."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
 
 import numpy as np
 
@@ -13,8 +12,8 @@ from .paint import (_ellipse, _grown, _hull, _rim_of)
 
 
 def _complete_face(face: Layer, canvas: Canvas, lm: FaceLandmarks, covered: np.ndarray,
-                   features: np.ndarray, rim_from: Optional[np.ndarray] = None
-                   ) -> Tuple[Layer, np.ndarray, np.ndarray]:
+                   features: np.ndarray, rim_from: np.ndarray | None = None
+                   ) -> tuple[Layer, np.ndarray, np.ndarray]:
     vis = face.full_mask(canvas)
     shape = _hull(vis | features)
     eye_y = 0.25 * (lm.eye_l[1] + lm.eye_l[3] + lm.eye_r[1] + lm.eye_r[3])

@@ -10,7 +10,7 @@ red read as a hole on art with light shading (bench/bench_real.py scores it
 against artists' own open mouths)."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -18,7 +18,7 @@ import numpy as np
 from ...model.document import Canvas, Layer, layer_id
 from ..landmarks import FaceLandmarks
 
-RGB = Tuple[int, int, int]
+RGB = tuple[int, int, int]
 
 MOUTH_INTERIOR = {  # the generated mouth, as data
     "height_per_width": 0.5,
@@ -39,7 +39,7 @@ def _mix(a: Sequence[float], b: Sequence[float], t: float) -> np.ndarray:
     return (1.0 - t) * np.asarray(a, np.float64) + t * np.asarray(b, np.float64)
 
 
-def drawn_colour(layer: Optional[Layer], darkest: Optional[float] = None) -> Optional[RGB]:
+def drawn_colour(layer: Layer | None, darkest: float | None = None) -> RGB | None:
     """The median colour of a layer's opaque pixels (or of its darkest share)."""
     if layer is None or layer.image.size == 0:
         return None
@@ -53,7 +53,7 @@ def drawn_colour(layer: Optional[Layer], darkest: Optional[float] = None) -> Opt
     return tuple(int(v) for v in np.median(rgb, axis=0))
 
 
-def _brightest(layer: Optional[Layer]) -> Optional[RGB]:
+def _brightest(layer: Layer | None) -> RGB | None:
     if layer is None or layer.image.size == 0:
         return None
     img = layer.image
@@ -64,7 +64,7 @@ def _brightest(layer: Optional[Layer]) -> Optional[RGB]:
     return tuple(int(v) for v in np.median(rgb[lum >= np.quantile(lum, 0.8)], axis=0))
 
 
-def mouth_palette(mouth: Optional[Layer], skin: Optional[RGB], eyewhite: Optional[Layer] = None) -> dict:
+def mouth_palette(mouth: Layer | None, skin: RGB | None, eyewhite: Layer | None = None) -> dict:
     """Cavity, throat, tongue, teeth and line colours for this drawing."""
     spec = MOUTH_INTERIOR
     skin = skin or spec["fallback_skin_rgb"]
@@ -83,8 +83,8 @@ def mouth_palette(mouth: Optional[Layer], skin: Optional[RGB], eyewhite: Optiona
             "teeth": as_rgb(teeth), "line": as_rgb(line)}
 
 
-def make_mouth_interior(mouth: Optional[Layer], lm: Optional[FaceLandmarks], canvas: Canvas,
-                        skin_rgb: Optional[RGB] = None, eyewhite: Optional[Layer] = None) -> Layer:
+def make_mouth_interior(mouth: Layer | None, lm: FaceLandmarks | None, canvas: Canvas,
+                        skin_rgb: RGB | None = None, eyewhite: Layer | None = None) -> Layer:
     """An open mouth (cavity, upper teeth, throat shadow, tongue) a little
     narrower than the mouth line, centred on it, in the drawing's colours.
     Generated; not visible in the input."""

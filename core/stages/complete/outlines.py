@@ -4,7 +4,7 @@ and outline pieces a front part took in the input (a lock's end over the back
 hair's edge, the face over the neck's sides) moved back to their own part."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -39,7 +39,7 @@ def _smooth_region(add: np.ndarray, own: np.ndarray, covered: np.ndarray) -> np.
 
 
 def _line_style(rgba: np.ndarray, own: np.ndarray, outside: np.ndarray
-                ) -> Optional[Tuple[np.ndarray, float, np.ndarray]]:
+                ) -> tuple[np.ndarray, float, np.ndarray] | None:
     """The part's outline colour, width (px) and pixels from its visible edge
     against `outside` (the background), or None when that edge is not outlined."""
     o8 = own.astype(np.uint8)
@@ -134,7 +134,7 @@ def _outline_new_edges(before: Layer, after: Layer, canvas: Canvas, covered: np.
 
 
 def _claim_outline(before: Layer, back: Layer, front: Layer, between: Sequence[Layer],
-                   canvas: Canvas, covered: np.ndarray) -> Tuple[Layer, Layer]:
+                   canvas: Canvas, covered: np.ndarray) -> tuple[Layer, Layer]:
     """Pieces of the back part's outline that a front part (a lock over the hair's
     edge, the face over the neck) took in the input move back into the back part: they run on along its
     completed edge, and would float off it when the front part moves.  Only

@@ -7,7 +7,7 @@ eye or a swaying fringe leaves no outline ghost on the skin)."""
 from __future__ import annotations
 
 import contextvars
-from typing import List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -36,7 +36,7 @@ def _ellipse(shape, centre, axes) -> np.ndarray:
     return out.astype(bool)
 
 
-def _bbox(mask: np.ndarray) -> Optional[Tuple[int, int, int, int]]:
+def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     ys, xs = np.nonzero(mask)
     if len(xs) == 0:
         return None
@@ -102,9 +102,9 @@ def _paint_hidden(rgba: np.ndarray, src: np.ndarray, hole: np.ndarray) -> np.nda
     return np.clip(painted + 0.5, 0, 255).astype(np.uint8)
 
 
-def _grown(layer: Layer, canvas: Canvas, add: np.ndarray, fill_rgb: Optional[Tuple[int, int, int]] = None,
-           inpaint: bool = True, not_sources: Optional[np.ndarray] = None,
-           repaint: Optional[np.ndarray] = None) -> Layer:
+def _grown(layer: Layer, canvas: Canvas, add: np.ndarray, fill_rgb: tuple[int, int, int] | None = None,
+           inpaint: bool = True, not_sources: np.ndarray | None = None,
+           repaint: np.ndarray | None = None) -> Layer:
     """The layer with `add` (full-canvas mask) painted in; visible_mask kept.
     `not_sources` (full canvas) marks pixels the inpainting must not copy from;
     `repaint` marks own pixels that are painted over too (rims mixed with a part
@@ -148,7 +148,7 @@ def _grown(layer: Layer, canvas: Canvas, add: np.ndarray, fill_rgb: Optional[Tup
 
 
 
-def _with_pixels(layer: Layer, box: Tuple[int, int, int, int], mask: np.ndarray,
+def _with_pixels(layer: Layer, box: tuple[int, int, int, int], mask: np.ndarray,
                  rgb: np.ndarray, alpha: np.ndarray) -> Layer:
     """The layer with extra pixels (box-local `mask`, colours, alpha) where it is
     empty; its crop grows to hold them and they are not visible."""
@@ -174,7 +174,7 @@ def _with_pixels(layer: Layer, box: Tuple[int, int, int, int], mask: np.ndarray,
 
 
 def _unmix_rims(before: Layer, after: Layer, fronts: Sequence[Layer], rim: np.ndarray,
-                canvas: Canvas) -> Tuple[Layer, List[Layer]]:
+                canvas: Canvas) -> tuple[Layer, list[Layer]]:
     """Anti-aliased rim pixels of a back part mixed with parts in front of it.
 
     `after` holds clean colours S (painted) at the `rim` pixels, which showed colour
@@ -253,7 +253,7 @@ def _rim_of(back_vis: np.ndarray, fronts_vis: np.ndarray, width: int) -> np.ndar
     return back_vis & (near > 0)
 
 
-def _main_colour(layer: Layer) -> Tuple[int, int, int]:
+def _main_colour(layer: Layer) -> tuple[int, int, int]:
     a = layer.image[..., 3] > 200
     if not a.any():
         return (0, 0, 0)

@@ -16,7 +16,6 @@ Layers are crops holding only visible pixels, ordered back to front by
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -36,7 +35,7 @@ class DecomposeError(ImageToRigError):
 
 
 def _layer_from_mask(rgba: np.ndarray, mask: np.ndarray, visible: np.ndarray, tag: str,
-                     side: str) -> Optional[Layer]:
+                     side: str) -> Layer | None:
     if not (mask & visible).any():
         return None
     ys, xs = np.nonzero(mask)
@@ -75,7 +74,7 @@ def _one_part_per_piece(ctx: _Context, rgba: np.ndarray, cls: np.ndarray, lm: Fa
         cls[(lab == i) & ctx.fg] = int(np.argmax(votes[i]))
 
 
-def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> List[Layer]:
+def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> list[Layer]:
     """Tagged layers, back to front, holding only the visible pixels of each part."""
     rgba = np.asarray(rgba)
     if rgba.ndim != 3 or rgba.shape[2] not in (3, 4) or rgba.shape[:2] != mask.shape:
@@ -91,7 +90,7 @@ def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> List[Lay
     idx = _label_index()
     cls = np.full(mask.shape, UNASSIGNED, np.int32)
 
-    def put(m: Optional[np.ndarray], key: Tuple[str, str]) -> None:
+    def put(m: np.ndarray | None, key: tuple[str, str]) -> None:
         if m is None:
             return
         m = m & ~ctx.features & ctx.fg
@@ -131,7 +130,7 @@ def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> List[Lay
         if soft.any():
             _fill_nearest(cls, soft, ctx.fg & ~ctx.features)
 
-    layers: List[Layer] = []
+    layers: list[Layer] = []
     for key in DEPTH_ORDER:
         layer = _layer_from_mask(rgba, cls == idx[key], ctx.fg, *key)
         if layer is None:

@@ -4,7 +4,6 @@ foreground, the skin, the landmarks, the size unit, the table of layers in
 depth order, and small mask helpers."""
 from __future__ import annotations
 
-from typing import Dict, Tuple
 
 import cv2
 import numpy as np
@@ -13,7 +12,7 @@ from ..landmarks import FaceLandmarks, cheek_colour, flatten_over_white, skin_ma
 
 
 # Back to front.  Layers the decomposition finds are emitted in this order.
-DEPTH_ORDER: Tuple[Tuple[str, str], ...] = (
+DEPTH_ORDER: tuple[tuple[str, str], ...] = (
     ("back hair", ""), ("neck", ""), ("topwear", ""), ("ears", "r"), ("ears", "l"),
     ("face", ""), ("eyewhite", "r"), ("irides", "r"), ("eyewhite", "l"), ("irides", "l"),
     ("eyelash", "r"), ("eyelash", "l"), ("eyebrow", "r"), ("eyebrow", "l"),
@@ -30,7 +29,7 @@ EDGE_THRESHOLD = 48.0
 LINE_CONTRAST = 24  # Lab L (0..255) a stroke is darker than its surroundings  # Sobel |gx| + |gy| of Lab channels that marks a colour step
 
 
-def _label_index() -> Dict[Tuple[str, str], int]:
+def _label_index() -> dict[tuple[str, str], int]:
     return {key: i for i, key in enumerate(DEPTH_ORDER)}
 
 

@@ -4,7 +4,6 @@ eyes (split into eyewhite, iris and eyelash by colour and an iris ellipse),
 mouth and nose."""
 from __future__ import annotations
 
-from typing import Dict, Optional
 
 import cv2
 import numpy as np
@@ -12,7 +11,7 @@ import numpy as np
 from .context import _Context, _components_in, _inner_components, _window
 
 
-def _cut_brow(ctx: _Context, side: str) -> Optional[np.ndarray]:
+def _cut_brow(ctx: _Context, side: str) -> np.ndarray | None:
     lm = ctx.lm
     box = lm.brow(side)
     eye = lm.eye(side)
@@ -43,7 +42,7 @@ def _cut_brow(ctx: _Context, side: str) -> Optional[np.ndarray]:
 
 
 def _brow_across_strands(cand: np.ndarray, core: np.ndarray, min_area: int, eye_h: float,
-                         bottom: int, unit: float) -> Optional[np.ndarray]:
+                         bottom: int, unit: float) -> np.ndarray | None:
     """A brow drawn across the fringe's strands (sketchy line art: the strands
     run through it, so it is no blob of its own): the strokes that run sideways
     (what an opening with a horizontal bar keeps: a brow is a few pixels thick
@@ -71,7 +70,7 @@ def _brow_across_strands(cand: np.ndarray, core: np.ndarray, min_area: int, eye_
 
 
 def _line_near(cand: np.ndarray, core: np.ndarray, min_area: int, max_height: float, reach: float,
-               free_sides=("left", "right")) -> Optional[np.ndarray]:
+               free_sides=("left", "right")) -> np.ndarray | None:
     """A stroke for a feature whose landmark box missed it: the longest
     elongated component (at least twice as wide as tall, at most `max_height`
     tall) that meets the core box widened by `reach` on both sides.  It may run
@@ -112,7 +111,7 @@ def _filled(mask: np.ndarray, outside: np.ndarray, margin: int) -> np.ndarray:
     return mask | hole[lab]
 
 
-def _cut_brow_like(ctx: _Context, side: str, other: np.ndarray) -> Optional[np.ndarray]:
+def _cut_brow_like(ctx: _Context, side: str, other: np.ndarray) -> np.ndarray | None:
     """The brow of `side` where the other brow's mirror image lies, by its colour:
     for a brow that touches the fringe and so is no separate blob."""
     lm = ctx.lm
@@ -201,7 +200,7 @@ def _above_upper_lash(ctx: _Context, sl, cand: np.ndarray, box) -> np.ndarray:
     return rows < limit[None, :]
 
 
-def _cut_eye(ctx: _Context, side: str) -> Optional[Dict[str, np.ndarray]]:
+def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
     """Eye pixels split into eyewhite, irides and eyelash (full-canvas masks)."""
     box = ctx.lm.eye(side)
     x0, y0, x1, y1 = _window(box, 0.3, EYE_WINDOW_ABOVE, 0.3, 0.35, ctx.fg.shape)
@@ -348,7 +347,7 @@ def _cut_eye(ctx: _Context, side: str) -> Optional[Dict[str, np.ndarray]]:
     return out
 
 
-def _trim_to_ink(ctx: _Context, m: Optional[np.ndarray]) -> Optional[np.ndarray]:
+def _trim_to_ink(ctx: _Context, m: np.ndarray | None) -> np.ndarray | None:
     """Keep the pixels of a dark feature on skin that are at least half ink
     (anti-aliased rims that are mostly skin stay with the face)."""
     if m is None or not m.any():
@@ -365,7 +364,7 @@ MOUTH_WINDOW = {"half_width": 0.24, "above": 0.05, "below": 0.09}  # of the face
 MOUTH_INK = {"darker": 14, "tint": 16}  # L below the skin, or ab distance from it
 
 
-def _cut_mouth(ctx: _Context) -> Optional[np.ndarray]:
+def _cut_mouth(ctx: _Context) -> np.ndarray | None:
     """The mouth: the strokes at the landmarks' mouth, and the pieces of the same
     line beside them.  A detector's mouth box often covers only the darkest part
     of a smile line (its ends fade to a lip tint that the skin mask takes as
@@ -427,7 +426,7 @@ def _cut_mouth(ctx: _Context) -> Optional[np.ndarray]:
     return out
 
 
-def _cut_nose(ctx: _Context) -> Optional[np.ndarray]:
+def _cut_nose(ctx: _Context) -> np.ndarray | None:
     nx, ny = ctx.lm.nose
     r = 28 * ctx.unit
     box = (int(nx - r), int(ny - r), int(nx + r), int(ny + r))

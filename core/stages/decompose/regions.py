@@ -6,7 +6,6 @@ line art goes to the front-most neighbouring part and anything left to the
 nearest part."""
 from __future__ import annotations
 
-from typing import Tuple
 
 import cv2
 import numpy as np
@@ -266,7 +265,7 @@ def _hair_coloured(L: float, a: float, b: float, hair) -> bool:
     return bool(np.hypot(a - hair[1], b - hair[2]) <= 22 and hair[0] - 60 <= L <= hair[0] + 70)
 
 
-def _classify_regions(ctx: _Context, region: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _classify_regions(ctx: _Context, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Label flat regions of `region`; returns (class map of tag keys as int, line mask).
 
     Skin-coloured regions are face, neck or ears by their place.  Every other

@@ -5,7 +5,6 @@
 parameters the document has, inside their ranges."""
 from __future__ import annotations
 
-from typing import List
 
 from ...model.document import Motion, RigDocument
 from .blink import (BLINK_CLOSE_S, BLINK_HOLD_S, BLINK_OPEN_S, BLINK_PARAMS, blink_curve,
@@ -15,7 +14,7 @@ from .head_turn import make_head_turn_demo
 from .idle import IDLE_DURATION, IDLE_SEED, make_idle
 
 
-def make_all_motions(doc: RigDocument) -> List[Motion]:
+def make_all_motions(doc: RigDocument) -> list[Motion]:
     """Idle, the head-turn demo and every expression, for the parameters `doc` has."""
     return ([make_idle(doc), make_head_turn_demo(doc)]
             + [make_expression_motion(doc, name) for name in EXPRESSIONS])

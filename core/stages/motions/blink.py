@@ -9,7 +9,6 @@ never straddle the loop point.  (The eye shapes a blink moves between are the
 rig's eyes generator: core/stages/rig/generators/eyes.py.)"""
 from __future__ import annotations
 
-from typing import List, Tuple
 
 import numpy as np
 
@@ -27,7 +26,7 @@ END_MARGIN_S = 0.3  # no blink this close to the end of a loop
 IDLE_SEED = 7  # the idle motion's blinks (deterministic)
 
 
-def blink_times(duration: float, seed: int = IDLE_SEED) -> List[float]:
+def blink_times(duration: float, seed: int = IDLE_SEED) -> list[float]:
     """Start times of the blinks in one loop: irregular, deterministic."""
     rng = np.random.default_rng(seed)
     length = BLINK_CLOSE_S + BLINK_HOLD_S + BLINK_OPEN_S
@@ -42,7 +41,7 @@ def blink_times(duration: float, seed: int = IDLE_SEED) -> List[float]:
     return starts
 
 
-def blink_curve(lo, default, starts, duration) -> Tuple[np.ndarray, np.ndarray]:
+def blink_curve(lo, default, starts, duration) -> tuple[np.ndarray, np.ndarray]:
     times, values = [0.0], [default]
     for s in starts:
         times += [s, s + BLINK_CLOSE_S, s + BLINK_CLOSE_S + BLINK_HOLD_S,

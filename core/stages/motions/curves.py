@@ -3,7 +3,7 @@
 rule), so smooth cycles and eased segments are sampled densely."""
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from ...model.document import MotionCurve, Parameter
 KEYS_PER_SECOND = 10
 
 
-def eased_path(points: Sequence[Tuple[float, float]], times: np.ndarray) -> np.ndarray:
+def eased_path(points: Sequence[tuple[float, float]], times: np.ndarray) -> np.ndarray:
     """Values through (time, value) waypoints with smoothstep easing between them."""
     tp = np.array([p[0] for p in points])
     vp = np.array([p[1] for p in points], np.float64)
@@ -22,8 +22,8 @@ def eased_path(points: Sequence[Tuple[float, float]], times: np.ndarray) -> np.n
     return vp[i] + (vp[i + 1] - vp[i]) * u
 
 
-def clamped_curve(params: Dict[str, Parameter], pid: str, times: np.ndarray,
-                  values: np.ndarray) -> List[MotionCurve]:
+def clamped_curve(params: dict[str, Parameter], pid: str, times: np.ndarray,
+                  values: np.ndarray) -> list[MotionCurve]:
     p = params.get(pid)
     if p is None:
         return []

@@ -3,7 +3,6 @@
 starting and ending at the defaults."""
 from __future__ import annotations
 
-from typing import Dict
 
 import numpy as np
 
@@ -12,7 +11,7 @@ from ...model.errors import ImageToRigError
 from .curves import KEYS_PER_SECOND, clamped_curve, eased_path
 
 # Expressions as data: name -> {parameter: value at the hold}.
-EXPRESSIONS: Dict[str, Dict[str, float]] = {
+EXPRESSIONS: dict[str, dict[str, float]] = {
     "smile": {"ParamEyeLSmile": 1.0, "ParamEyeRSmile": 1.0, "ParamMouthForm": 1.0,
               "ParamMouthOpenY": 0.25, "ParamCheek": 0.8, "ParamBrowLY": 0.3, "ParamBrowRY": 0.3,
               "ParamBrowLAngle": 0.2, "ParamBrowRAngle": 0.2, "ParamAngleY": 5.0, "ParamAngleZ": 6.0},

@@ -6,7 +6,6 @@ seamlessly."""
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -18,7 +17,7 @@ IDLE_DURATION = 7.2  # seconds
 
 # Smooth idle cycles as data: parameter -> (amplitude as a fraction of the
 # half range, cycles per loop, phase in turns).  Sums of sines.
-SWAY: Dict[str, Tuple[Tuple[float, int, float], ...]] = {
+SWAY: dict[str, tuple[tuple[float, int, float], ...]] = {
     "ParamBreath": ((0.9, 2, 0.0),),  # default at the range end: swings 0 -> 0.9 -> 0
     "ParamAngleX": ((0.18, 1, 0.0), (0.05, 3, 0.3)),
     "ParamAngleY": ((0.08, 2, 0.15),),
@@ -48,7 +47,7 @@ def make_idle(doc: RigDocument, duration: float = IDLE_DURATION, seed: int = IDL
     params = {p.id: p for p in doc.parameters}
     n = int(round(duration * KEYS_PER_SECOND))
     times = np.linspace(0.0, duration, n + 1)
-    curves: List[MotionCurve] = []
+    curves: list[MotionCurve] = []
     for pid, terms in SWAY.items():
         p = params.get(pid)
         if p is None:

@@ -15,7 +15,7 @@ creator controls (controls.py) on a built document.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Dict, List, Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -37,7 +37,7 @@ class RiggingError(ImageToRigError):
 
 
 def _measure(canvas: Canvas, layers: Sequence[Layer]):
-    layer_map: Dict[str, Layer] = {}
+    layer_map: dict[str, Layer] = {}
     for layer in layers:
         if layer.id in layer_map:
             raise RiggingError(f"two layers share the id {layer.id!r}; layer ids must be unique")
@@ -51,11 +51,11 @@ def _measure(canvas: Canvas, layers: Sequence[Layer]):
     return layer_map, boxes, anchors
 
 
-def _make_deformers(ctx: RigContext) -> List[object]:
+def _make_deformers(ctx: RigContext) -> list[object]:
     anchors = ctx.anchors
     anchor_points = {"root": anchors.root, "waist": anchors.waist,
                      "neck_base": anchors.neck_base, "chin": anchors.chin}
-    deformers: List[object] = [RotationDeformer(rid, tuple(map(float, anchor_points[a])), parent)
+    deformers: list[object] = [RotationDeformer(rid, tuple(map(float, anchor_points[a])), parent)
                                for rid, parent, a in ROTATIONS]
     for wid, parent, rows, cols, _ in WARPS:
         content = ctx.warp_content.get(wid)
@@ -68,7 +68,7 @@ def _make_deformers(ctx: RigContext) -> List[object]:
     return deformers
 
 
-def _warp_content(ctx: RigContext) -> Dict[str, Box]:
+def _warp_content(ctx: RigContext) -> dict[str, Box]:
     """The box of each warp's meshes."""
     out = {}
     for wid, *_ in WARPS:
@@ -78,8 +78,8 @@ def _warp_content(ctx: RigContext) -> Dict[str, Box]:
     return out
 
 
-def _add_generated_layers(canvas: Canvas, layers: List[Layer], layer_map: Dict[str, Layer],
-                          boxes: Dict[str, Box], anchors) -> None:
+def _add_generated_layers(canvas: Canvas, layers: list[Layer], layer_map: dict[str, Layer],
+                          boxes: dict[str, Box], anchors) -> None:
     """The generators' own layers (in place): each goes right above the layer
     its generator names, or at the very bottom."""
     for generator in GENERATORS:
@@ -94,7 +94,7 @@ def _add_generated_layers(canvas: Canvas, layers: List[Layer], layer_map: Dict[s
 
 
 def build_rig(canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0,
-              controls: Optional[RigControls] = None) -> RigDocument:
+              controls: RigControls | None = None) -> RigDocument:
     """Mesh every layer and build deformers, parameters and keyforms from the tables.
 
     `layers` are back to front; empty layers get no mesh.  Mesh ids are the
@@ -137,7 +137,7 @@ def build_rig(canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0
     parameters = [Parameter(pid, float(lo), float(default), float(hi), name=name, group=group,
                             confidence=conf[pid])
                   for pid, lo, default, hi, name, group, _ in PARAMETERS]
-    keyforms: List[Keyform] = []
+    keyforms: list[Keyform] = []
     for generator in GENERATORS:
         keyforms.extend(generator.make(ctx))
 
@@ -175,7 +175,7 @@ def context_from_document(doc: RigDocument, controls: RigControls) -> RigContext
 
 
 
-def rebuild_owner(doc: RigDocument, owner: str, controls: RigControls) -> List[Keyform]:
+def rebuild_owner(doc: RigDocument, owner: str, controls: RigControls) -> list[Keyform]:
     """The keyforms of `owner` regenerated with `controls`; see `regenerate`."""
     ctx = context_from_document(doc, controls)
     new = [k for g in GENERATORS if g.owner == owner for k in g.make(ctx)]
@@ -187,7 +187,7 @@ def rebuild_owner(doc: RigDocument, owner: str, controls: RigControls) -> List[K
     return new
 
 
-def regenerate(doc: RigDocument, owner: str, controls: RigControls) -> List[Keyform]:
+def regenerate(doc: RigDocument, owner: str, controls: RigControls) -> list[Keyform]:
     """The keyforms of `owner` rebuilt with `controls` (the document is not changed).
 
     Same targets, parameters and keys as the owner's keyforms in `doc`, in the

@@ -3,7 +3,6 @@
 look right (shown in Blender's panel and the report)."""
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -12,11 +11,11 @@ from .measure import Box
 from .templates import PARAMETERS
 
 
-def _centre(box: Box) -> Tuple[float, float]:
+def _centre(box: Box) -> tuple[float, float]:
     return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
 
-def measure_confidence(ctx: RigContext) -> Tuple[Dict[str, float], Dict[str, List[str]]]:
+def measure_confidence(ctx: RigContext) -> tuple[dict[str, float], dict[str, list[str]]]:
     """Per parameter: how sure the rig is that the parts it needs were found
     and look right.  Presence (share of the needed parts), then factors for
     implausible size or position relative to the face, left/right asymmetry,
@@ -27,7 +26,7 @@ def measure_confidence(ctx: RigContext) -> Tuple[Dict[str, float], Dict[str, Lis
     fcx = (fx0 + fx1) / 2
     face_found = "face" in ctx.boxes
 
-    def eye_factor(side) -> Tuple[float, List[str]]:
+    def eye_factor(side) -> tuple[float, list[str]]:
         box = ctx.eye_box(side)
         if box is None:
             return 0.0, [f"no {side} eye"]
@@ -49,7 +48,7 @@ def measure_confidence(ctx: RigContext) -> Tuple[Dict[str, float], Dict[str, Lis
             why.append(f"{side} iris is not inside its eye")
         return f, why
 
-    def symmetry() -> Tuple[float, List[str]]:
+    def symmetry() -> tuple[float, list[str]]:
         a, b = ctx.eye_box("l"), ctx.eye_box("r")
         if a is None or b is None:
             return 1.0, []
@@ -67,8 +66,8 @@ def measure_confidence(ctx: RigContext) -> Tuple[Dict[str, float], Dict[str, Lis
             why.append("the eyes are not mirrored about the face's middle (turned face?)")
         return f, why
 
-    conf: Dict[str, float] = {}
-    reasons: Dict[str, List[str]] = {}
+    conf: dict[str, float] = {}
+    reasons: dict[str, list[str]] = {}
     for pid, *_, needs in PARAMETERS:
         have = [n for n in needs if n in ctx.meshes]
         missing = [n for n in needs if n not in ctx.meshes]

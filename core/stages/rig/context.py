@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -42,39 +43,38 @@ class Generator:
       rest the mouth interior collapsed)."""
 
     owner: str
-    make: Callable[["RigContext"], List[Keyform]]
-    controls: Tuple[Control, ...] = ()
-    add_layers: Optional[Callable[[Canvas, Dict[str, Layer], Dict[str, Box], Anchors],
-                                  List[Tuple[Layer, Optional[str]]]]] = None
-    prepare: Optional[Callable[["RigContext"], None]] = None
+    make: Callable[[RigContext], list[Keyform]]
+    controls: tuple[Control, ...] = ()
+    add_layers: Callable[[Canvas, dict[str, Layer], dict[str, Box], Anchors], list[tuple[Layer, str | None]]] | None = None
+    prepare: Callable[[RigContext], None] | None = None
 
 
 @dataclass
 class RigContext:
     canvas: Canvas
-    layers: Dict[str, Layer]
-    boxes: Dict[str, Box]
+    layers: dict[str, Layer]
+    boxes: dict[str, Box]
     anchors: Anchors
     # The creator's magnitudes: a controls.RigControls (derived from the generators,
     # which use this module, so not imported here).
     controls: Any
-    meshes: Dict[str, Mesh] = field(default_factory=dict)  # by layer id
-    deformers: Dict[str, object] = field(default_factory=dict)
-    warp_content: Dict[str, Box] = field(default_factory=dict)  # bbox of each warp's meshes
+    meshes: dict[str, Mesh] = field(default_factory=dict)  # by layer id
+    deformers: dict[str, object] = field(default_factory=dict)
+    warp_content: dict[str, Box] = field(default_factory=dict)  # bbox of each warp's meshes
     # Offsets that restore the drawn shape of meshes resting collapsed
     # (mouth interior, blush), by layer id.
-    restores: Dict[str, np.ndarray] = field(default_factory=dict)
+    restores: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def mesh(self, layer_id: str) -> Optional[Mesh]:
+    def mesh(self, layer_id: str) -> Mesh | None:
         return self.meshes.get(layer_id)
 
-    def profile(self, layer_id: str) -> Optional[Profile]:
+    def profile(self, layer_id: str) -> Profile | None:
         layer = self.layers.get(layer_id)
         if layer is None or layer_id not in self.boxes:
             return None
         return column_profile(layer)
 
-    def eye_box(self, side: str) -> Optional[Box]:
+    def eye_box(self, side: str) -> Box | None:
         return (self.boxes.get(f"eyewhite_{side}") or self.boxes.get(f"eyelash_{side}")
                 or self.boxes.get(f"irides_{side}"))
 

@@ -12,7 +12,6 @@ replace just those shape keys while the person drags a slider.
 from __future__ import annotations
 
 from dataclasses import field, fields, make_dataclass
-from typing import Dict, Tuple
 
 from ...model.errors import ImageToRigError
 from .context import Control
@@ -23,8 +22,8 @@ class ControlsError(ImageToRigError):
     """A creator control is out of its range, or an owner is unknown."""
 
 
-def _declared() -> Dict[str, Control]:
-    out: Dict[str, Control] = {}
+def _declared() -> dict[str, Control]:
+    out: dict[str, Control] = {}
     for generator in GENERATORS:
         for control in generator.controls:
             if control.name in out:
@@ -33,11 +32,11 @@ def _declared() -> Dict[str, Control]:
     return out
 
 
-CONTROLS: Dict[str, Control] = _declared()
+CONTROLS: dict[str, Control] = _declared()
 # Allowed range of every control (what the Blender sliders offer).
-CONTROL_RANGES: Dict[str, Tuple[float, float]] = {n: (c.lo, c.hi) for n, c in CONTROLS.items()}
+CONTROL_RANGES: dict[str, tuple[float, float]] = {n: (c.lo, c.hi) for n, c in CONTROLS.items()}
 # Which controls each keyform owner reads (for the Blender panel).
-OWNER_CONTROLS: Dict[str, Tuple[str, ...]] = {
+OWNER_CONTROLS: dict[str, tuple[str, ...]] = {
     g.owner: tuple(c.name for c in g.controls) for g in GENERATORS}
 
 

@@ -4,14 +4,14 @@ anchors (face box, chin, neck base, waist, root) the generators work from."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
 from ...model.document import Canvas, Layer
 from .templates import HEAD_TAGS
 
-Box = Tuple[float, float, float, float]  # x0, y0, x1, y1 canvas px
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 canvas px
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Profile:
         return np.interp(x, self.xs, self.bottom)
 
 
-def alpha_box(layer: Layer) -> Optional[Box]:
+def alpha_box(layer: Layer) -> Box | None:
     mask = layer.image[..., 3] > 0
     if not mask.any():
         return None
@@ -51,7 +51,7 @@ def column_profile(layer: Layer) -> Profile:
     return Profile(layer.x + cols + 0.5, layer.y + top, layer.y + bottom)
 
 
-def union_box(boxes: Sequence[Optional[Box]]) -> Optional[Box]:
+def union_box(boxes: Sequence[Box | None]) -> Box | None:
     boxes = [b for b in boxes if b is not None]
     if not boxes:
         return None
@@ -71,24 +71,24 @@ class Anchors:
     """Measured geometry the recipes work from (canvas px)."""
 
     face: Box  # face box (or a head box estimate)
-    root: Tuple[float, float]
-    waist: Tuple[float, float]
-    neck_base: Tuple[float, float]
-    chin: Tuple[float, float]
+    root: tuple[float, float]
+    waist: tuple[float, float]
+    neck_base: tuple[float, float]
+    chin: tuple[float, float]
 
     @property
-    def face_centre(self) -> Tuple[float, float]:
+    def face_centre(self) -> tuple[float, float]:
         return ((self.face[0] + self.face[2]) / 2, (self.face[1] + self.face[3]) / 2)
 
     @property
-    def face_size(self) -> Tuple[float, float]:
+    def face_size(self) -> tuple[float, float]:
         return (self.face[2] - self.face[0], self.face[3] - self.face[1])
 
 
 WAIST_BELOW_CHIN = 2.2  # face heights from the chin to the waist (drawn characters: 2-2.5)
 
 
-def measure_anchors(canvas: Canvas, layers: Dict[str, Layer], boxes: Dict[str, Box]) -> Anchors:
+def measure_anchors(canvas: Canvas, layers: dict[str, Layer], boxes: dict[str, Box]) -> Anchors:
     """Face box, chin, neck base, waist and root from the layers' alpha, with
     fallbacks (features, hair, content box) when parts are missing."""
     all_box = union_box(list(boxes.values())) or (0, 0, canvas.width, canvas.height)

@@ -13,10 +13,9 @@ Deformer tree (rotations become one Blender bone chain, warps lattices)::
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
 
 # Mesh vertex targets at mesh_density 1.0, per tag (role "interior" via key "mouth-interior").
-MESH_VERTICES: Dict[str, int] = {
+MESH_VERTICES: dict[str, int] = {
     "back hair": 360, "front hair": 360, "headwear": 260, "face": 300, "neck": 120,
     "topwear": 360, "neckwear": 160, "bottomwear": 260, "handwear": 160, "legwear": 260,
     "footwear": 160, "tail": 220, "wings": 260, "objects": 200,
@@ -27,7 +26,7 @@ MESH_VERTICES: Dict[str, int] = {
 DEFAULT_MESH_VERTICES = 160
 
 # Which deformer each tag hangs under.
-TAG_DEFORMER: Dict[str, str] = {
+TAG_DEFORMER: dict[str, str] = {
     "back hair": "hair_back_warp",
     "front hair": "hair_front_warp", "headwear": "hair_front_warp",
     "face": "face_warp", "irides": "face_warp", "eyebrow": "face_warp",
@@ -39,7 +38,7 @@ TAG_DEFORMER: Dict[str, str] = {
 }
 
 # Rotation chain: id, parent, pivot anchor (see Anchors).
-ROTATIONS: Tuple[Tuple[str, Optional[str], str], ...] = (
+ROTATIONS: tuple[tuple[str, str | None, str], ...] = (
     ("root", None, "root"),
     ("body", "root", "waist"),
     ("neck", "body", "neck_base"),
@@ -50,7 +49,7 @@ ROTATIONS: Tuple[Tuple[str, Optional[str], str], ...] = (
 # the head's depth radius: "face" = an ellipsoid (centre in front), a number =
 # a flat layer at that depth (negative = behind the face), "fringe" = in front
 # over the forehead, beside the head at the sides.
-WARPS: Tuple[Tuple[str, str, int, int, str], ...] = (
+WARPS: tuple[tuple[str, str, int, int, str], ...] = (
     ("body_warp", "body", 4, 4, "body"),
     ("hair_back_warp", "head", 4, 4, "back"),
     ("face_warp", "head", 6, 6, "face"),
@@ -61,7 +60,7 @@ HAIR_BACK_DEPTH = -0.35
 FRINGE_DEPTH_SIDE, FRINGE_DEPTH_FRONT = 0.25, 0.95
 
 # Parameters: id, min, default, max, name, group, the layers they need.
-PARAMETERS: Tuple[Tuple[str, float, float, float, str, str, Tuple[str, ...]], ...] = (
+PARAMETERS: tuple[tuple[str, float, float, float, str, str, tuple[str, ...]], ...] = (
     ("ParamAngleX", -30, 0, 30, "Angle X", "Face", ("face", "front-hair", "back-hair")),
     ("ParamAngleY", -30, 0, 30, "Angle Y", "Face", ("face", "front-hair", "back-hair")),
     ("ParamAngleZ", -30, 0, 30, "Angle Z", "Face", ("face",)),

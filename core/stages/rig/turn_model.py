@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import math
-from typing import Tuple
 
 import numpy as np
 
 from .templates import FRINGE_DEPTH_FRONT, FRINGE_DEPTH_SIDE, HAIR_BACK_DEPTH
 
 
-def turn_offsets(points: np.ndarray, centre: Tuple[float, float], radii: Tuple[float, float, float],
+def turn_offsets(points: np.ndarray, centre: tuple[float, float], radii: tuple[float, float, float],
                  depth_model: str, yaw_deg: float, pitch_deg: float) -> np.ndarray:
     """Offsets of points on a surface turned by yaw (about the vertical axis,
     positive = towards image +x) and pitch (positive = up), orthographic view."""

@@ -6,12 +6,11 @@ hooks it contributes to the build; the controls table (controls.py) is derived
 from them."""
 from __future__ import annotations
 
-from typing import Tuple
 
 from ..context import Generator
 from . import body, brows, cheek, eyes, hair, head, mouth, underlay
 
-GENERATORS: Tuple[Generator, ...] = (
+GENERATORS: tuple[Generator, ...] = (
     underlay.UNDERLAY, head.TURN, head.TILT, eyes.BLINK, eyes.GAZE, brows.BROWS, mouth.MOUTH, cheek.CHEEK,
     hair.SWAY, body.TURN, body.BREATH,
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import List
 
 import numpy as np
 
@@ -40,7 +39,7 @@ class _BodyFrame:
     def follow_neck(self, forms):
         return [np.r_[0.0, warp_point_offset(self.warp, f, self.neck_base)] for f in forms]
 
-    def keyforms(self, param, keys, forms, neck, owner) -> List[Keyform]:
+    def keyforms(self, param, keys, forms, neck, owner) -> list[Keyform]:
         out = [Keyform("body_warp", [param], [keys], np.asarray(forms), owner=owner),
                Keyform("neck", [param], [keys], np.asarray(neck, np.float64), owner=owner)]
         for wid, hp in self.hair:
@@ -57,7 +56,7 @@ BODY_KEYS = [-10.0, 0.0, 10.0]
 LEAN_RIGID_FROM = 0.5  # of the way from the waist up to the body's top: rigid above
 
 
-def gen_body_turn(ctx: RigContext) -> List[Keyform]:
+def gen_body_turn(ctx: RigContext) -> list[Keyform]:
     """ParamBodyAngleX: the body warp turns like a cylinder (more at the top),
     the neck bone follows the neck base.  ParamBodyAngleY: the chest pitches
     up (+) or down, fading to nothing at the bottom edge.  ParamBodyAngleZ:
@@ -98,7 +97,7 @@ def gen_body_turn(ctx: RigContext) -> List[Keyform]:
     return out
 
 
-def gen_breath(ctx: RigContext) -> List[Keyform]:
+def gen_breath(ctx: RigContext) -> list[Keyform]:
     """ParamBreath: shoulders and chest rise, the head rides along."""
     warp = ctx.deformers.get("body_warp")
     if warp is None:

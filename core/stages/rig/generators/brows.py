@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import List
 
 import numpy as np
 
@@ -11,7 +10,7 @@ from ....model.document import Keyform
 from ..context import Control, Generator, RigContext
 
 
-def gen_brows(ctx: RigContext) -> List[Keyform]:
+def gen_brows(ctx: RigContext) -> list[Keyform]:
     """ParamBrowY: the brow moves up (+) or down.  ParamBrowAngle: it turns
     about its middle; + lifts the inner end (worried), - drops it (angry)."""
     out = []

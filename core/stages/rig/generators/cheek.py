@@ -4,7 +4,6 @@ on the cheeks, clipped to the face) from nothing to its drawn size."""
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -18,8 +17,8 @@ BLUSH = {  # the generated blush: colour, layer opacity, size of each cheek (of 
     "outward": 0.12}  # centre shifted away from the nose, of the eye width
 
 
-def make_blush_layer(layers: Dict[str, Layer], boxes: Dict[str, Box], anchors: Anchors,
-                     size: float = 1.0) -> Optional[Layer]:
+def make_blush_layer(layers: dict[str, Layer], boxes: dict[str, Box], anchors: Anchors,
+                     size: float = 1.0) -> Layer | None:
     """A generated blush (two soft ellipses on the cheeks, clipped to the face),
     placed from the eyes and the mouth; None without a face layer."""
     if "face" not in boxes:
@@ -73,7 +72,7 @@ def collapse_blush(ctx: RigContext) -> None:
         collapse(ctx, lid, target)
 
 
-def gen_cheek(ctx: RigContext) -> List[Keyform]:
+def gen_cheek(ctx: RigContext) -> list[Keyform]:
     """ParamCheek: the generated blush grows from nothing to its drawn size."""
     out = []
     for lid, restore in ctx.restores.items():
@@ -86,8 +85,8 @@ def gen_cheek(ctx: RigContext) -> List[Keyform]:
     return out
 
 
-def _blush_layers(canvas, layers: Dict[str, Layer], boxes: Dict[str, Box],
-                  anchors: Anchors) -> List[Tuple[Layer, Optional[str]]]:
+def _blush_layers(canvas, layers: dict[str, Layer], boxes: dict[str, Box],
+                  anchors: Anchors) -> list[tuple[Layer, str | None]]:
     blush = make_blush_layer(layers, boxes, anchors, 1.0)
     return [(blush, "face")] if blush is not None else []
 

@@ -4,7 +4,6 @@ and the squint) and ParamEyeBallX/Y (the gaze).  A drawn closed eye fades in."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -20,7 +19,7 @@ BROW_BLINK_DROP = 0.0  # of the eye height (artists' blinks leave the brows wher
 SQUINT_UPPER, SQUINT_LOWER = 0.2, 0.55  # smiling open eye: share of the way to the arc
 
 # Blink recipe: part tag -> how it moves when the eye closes / smiles.
-BLINK_RECIPE: Dict[str, str] = {
+BLINK_RECIPE: dict[str, str] = {
     "eyewhite": "collapse_to_lid", "irides": "collapse_to_lid",
     "eyelash": "lashes_to_lid", "eyebrow": "brow_follow",
 }
@@ -31,7 +30,7 @@ CLOSED_EYE_OPACITY = (1.0, 0.0, 0.0)
 OPEN_EYE_OPACITY = (-1.0, 0.0, 0.0)  # the open eye's parts, where a closed eye exists
 
 
-def closed_eye_layers(layers: Dict[str, Layer], side: str) -> List[str]:
+def closed_eye_layers(layers: dict[str, Layer], side: str) -> list[str]:
     """Ids of the drawn closed-eye layers of one side (role "closed", eye tags)."""
     return [lid for lid, l in layers.items()
             if l.role == "closed" and l.side == side and l.tag in EYE_PARTS]
@@ -47,8 +46,8 @@ class EyeLines:
     x1: float
     lid_poly: np.ndarray
     arc_h: float
-    lash_xs: Optional[np.ndarray] = None  # lower edge of the upper lash per column
-    lash_edge: Optional[np.ndarray] = None
+    lash_xs: np.ndarray | None = None  # lower edge of the upper lash per column
+    lash_edge: np.ndarray | None = None
 
     def clamp(self, x):
         return np.clip(x, self.x0, self.x1)
@@ -85,7 +84,7 @@ class EyeLines:
         return np.clip(1.0 - outside / span, 0.0, 1.0)
 
 
-def eye_lines(ctx: RigContext, side: str) -> Optional[EyeLines]:
+def eye_lines(ctx: RigContext, side: str) -> EyeLines | None:
     white = ctx.profile(f"eyewhite_{side}")
     if white is None:
         return None
@@ -116,7 +115,7 @@ def eye_lines(ctx: RigContext, side: str) -> Optional[EyeLines]:
     return lines
 
 
-def gen_blink(ctx: RigContext) -> List[Keyform]:
+def gen_blink(ctx: RigContext) -> list[Keyform]:
     """ParamEyeOpen x ParamEyeSmile (2 x 2 grid per part) of each eye.
 
     Closed (open 0): eyewhite and iris squash onto the lid line near the lower
@@ -199,7 +198,7 @@ def gen_blink(ctx: RigContext) -> List[Keyform]:
     return out
 
 
-def _smiling_lid(ctx: RigContext, side: str, v: np.ndarray) -> Optional[np.ndarray]:
+def _smiling_lid(ctx: RigContext, side: str, v: np.ndarray) -> np.ndarray | None:
     """Offsets that bow a closed lid line upwards in the middle (a smiling
     closed eye), its ends staying: a rise of half the smiling arc of the eye."""
     box = ctx.eye_box(side)
@@ -213,7 +212,7 @@ def _smiling_lid(ctx: RigContext, side: str, v: np.ndarray) -> Optional[np.ndarr
     return off
 
 
-def gen_gaze(ctx: RigContext) -> List[Keyform]:
+def gen_gaze(ctx: RigContext) -> list[Keyform]:
     """ParamEyeBallX/Y: the irises slide inside the eyewhite (which clips them)."""
     out = []
     keys = [-1.0, 0.0, 1.0]

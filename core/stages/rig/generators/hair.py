@@ -3,7 +3,6 @@
 warps' tips sideways, more the further from the roots."""
 from __future__ import annotations
 
-from typing import List
 
 import numpy as np
 
@@ -15,7 +14,7 @@ HAIR_SWAY = {  # tip travel at +-1, of the face width; lift of the tips, of the 
     "front": (0.07, 0.2), "side": (0.10, 0.0), "back": (0.12, 0.0)}  # tips on the shoulders slide
 
 
-def gen_hair(ctx: RigContext) -> List[Keyform]:
+def gen_hair(ctx: RigContext) -> list[Keyform]:
     """ParamHairFront / Side / Back (physics outputs): the hair warps swing
     their tips sideways (+ = towards image +x), more the further from the
     roots; front = the fringe over the forehead, side = the locks at the

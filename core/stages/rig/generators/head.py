@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, List
+from collections.abc import Callable
 
 import numpy as np
 
@@ -23,7 +23,7 @@ def _angle_grid(make: Callable[[float, float], np.ndarray]) -> np.ndarray:
     return np.array([make(ax, ay) for ax in ANGLE_KEYS for ay in ANGLE_KEYS])
 
 
-def gen_head_turn(ctx: RigContext) -> List[Keyform]:
+def gen_head_turn(ctx: RigContext) -> list[Keyform]:
     """ParamAngleX/Y on a 3x3 grid (corners included) with parallax: every head
     warp turns with its depth model (the features on the face's front move
     more than its outline, the back hair moves against the face), the nose
@@ -74,7 +74,7 @@ def gen_head_turn(ctx: RigContext) -> List[Keyform]:
     return out
 
 
-def gen_head_tilt(ctx: RigContext) -> List[Keyform]:
+def gen_head_tilt(ctx: RigContext) -> list[Keyform]:
     """ParamAngleZ: the head bone rolls about the chin; the lower hair (on both
     hair warps) turns back towards hanging straight, fully at its tips."""
     a = ctx.controls.head_roll_deg * ROLL_SIGN

@@ -3,7 +3,6 @@
 follows) and ParamMouthForm (smile and frown).  The interior rests collapsed."""
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -15,7 +14,7 @@ from ..measure import column_profile, smoothstep
 MOUTH_OPEN_NO_INTERIOR = 0.35  # drop of the mouth centre without an interior layer
 
 
-def _mouth_ids(ctx: RigContext) -> Tuple[Optional[str], Optional[str]]:
+def _mouth_ids(ctx: RigContext) -> tuple[str | None, str | None]:
     line = interior = None
     for lid, layer in ctx.layers.items():
         if layer.tag == "mouth" and lid in ctx.meshes:
@@ -59,7 +58,7 @@ def _jaw_field(ctx: RigContext, points: np.ndarray, drop: float) -> np.ndarray:
 
 
 
-def gen_mouth(ctx: RigContext) -> List[Keyform]:
+def gen_mouth(ctx: RigContext) -> list[Keyform]:
     """ParamMouthOpenY: the interior opens from the mouth line, the line drops
     onto the interior's lower edge and the chin follows (face-warp keyform);
     the mouth parts land where drawn.  ParamMouthForm: corners up and out

@@ -19,7 +19,6 @@ keyforms of their own; they follow their warp.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -69,7 +68,7 @@ def _paint_in(rgb: np.ndarray, known: np.ndarray, hole: np.ndarray) -> np.ndarra
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def _composite(canvas: Canvas, layers: List[Layer]) -> np.ndarray:
+def _composite(canvas: Canvas, layers: list[Layer]) -> np.ndarray:
     """Straight-alpha RGBA float image of `layers` (back to front) at rest."""
     out = np.zeros((canvas.height, canvas.width, 4), np.float32)
     for layer in layers:
@@ -132,7 +131,7 @@ def _without_lines(rgb: np.ndarray, width: int) -> np.ndarray:
 CHIN_FROM = 0.55
 
 
-def _lower_face(layers: List[Layer], anchors: Anchors) -> Optional[Layer]:
+def _lower_face(layers: list[Layer], anchors: Anchors) -> Layer | None:
     face = next((l for l in layers if l.tag == "face" and l.role == ""), None)
     if face is None:
         return None
@@ -145,8 +144,8 @@ def _lower_face(layers: List[Layer], anchors: Anchors) -> Optional[Layer]:
     return Layer(id=face.id + "-chin", tag="face", image=img, x=face.x, y=face.y)
 
 
-def make_underlays(canvas: Canvas, layers: Dict[str, Layer], boxes: Dict[str, Box],
-                   anchors: Anchors) -> List[Tuple[Layer, Optional[str]]]:
+def make_underlays(canvas: Canvas, layers: dict[str, Layer], boxes: dict[str, Box],
+                   anchors: Anchors) -> list[tuple[Layer, str | None]]:
     # what shows at rest: not the rig's own layers, nor parts resting collapsed or hidden
     ordered = [l for l in layers.values() if l.id in boxes and l.opacity > 0
                and l.role not in RIG_MADE_ROLES + ("interior",)]
@@ -160,7 +159,7 @@ def make_underlays(canvas: Canvas, layers: Dict[str, Layer], boxes: Dict[str, Bo
     inset_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inset + 1, 2 * inset + 1))
     inside = cv2.erode(np.pad(everything, inset + 1).astype(np.uint8), inset_k)[
         inset + 1:-inset - 1, inset + 1:-inset - 1].astype(bool)
-    out: List[Tuple[Layer, Optional[str]]] = []
+    out: list[tuple[Layer, str | None]] = []
     for tag, warps in UNDERLAYS:  # each goes to the very bottom: the body's ends up below the head's
         members = [l for l in ordered if TAG_DEFORMER.get(l.tag, "body_warp") in warps]
         if not members:
