@@ -4,9 +4,11 @@
 
 def register():
     from . import registration
+
     registration.register()
 
 
 def unregister():
     from . import registration
+
     registration.unregister()

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """`python -m image_to_rig`: the headless command line (see cli.py)."""
+
 import sys
 
 if __name__ == "__main__":

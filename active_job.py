@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The one interactive Image to Rig run in progress (started by operators/generate.py,
 drawn by the panels)."""
+
 from __future__ import annotations
 
 _ACTIVE_JOB = None  # a core.worker.PipelineJob, one at a time

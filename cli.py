@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Headless command line: the same code as the add-on, driven through bpy.
 
-    python -m image_to_rig rig INPUT --out DIR
-    python -m image_to_rig render MODEL_JSON --param ParamAngleX=30 -o OUT.png
-    python -m image_to_rig render MODEL.moc3 --param ParamAngleX=30 -o OUT.png
+python -m image_to_rig rig INPUT --out DIR
+python -m image_to_rig render MODEL_JSON --param ParamAngleX=30 -o OUT.png
+python -m image_to_rig render MODEL.moc3 --param ParamAngleX=30 -o OUT.png
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,9 @@ def write_layer_pngs(doc, folder: str) -> list[str]:
     return names
 
 
-def write_preview_gif(doc, path: str, seconds: float | None = None, fps: int = 12,
-                      max_side: int = 384) -> None:
+def write_preview_gif(
+    doc, path: str, seconds: float | None = None, fps: int = 12, max_side: int = 384
+) -> None:
     """An animated GIF of the first motion (the idle), rendered by the reference renderer."""
     import numpy as np
     from PIL import Image
@@ -67,8 +69,9 @@ def write_preview_gif(doc, path: str, seconds: float | None = None, fps: int = 1
         values = sample_motion(doc, motion, i / fps) if motion else {}
         img = renderer.render(resolve_values(doc, values), background=(255, 255, 255))
         frames.append(Image.fromarray(np.ascontiguousarray(img[..., :3])))
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps),
-                   loop=0, optimize=False)
+    frames[0].save(
+        path, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0, optimize=False
+    )
 
 
 @contextlib.contextmanager
@@ -133,10 +136,15 @@ def _model_paths(items: list[str]) -> dict[str, str]:
 def command_rig(args) -> int:
     from .core.formats.image_in import ImageInputError
     from .core.model.errors import ImageToRigError
-    from .core.formats.output_folder import (FolderLock, OutputFolderError, check_target, make_staging,
-                                     plain_os_error, swap_in)
-    from .core.pipeline import (PipelineOptions, PipelineOptionsError, check_mesh_density,
-                                run_pipeline)
+    from .core.formats.output_folder import (
+        FolderLock,
+        OutputFolderError,
+        check_target,
+        make_staging,
+        plain_os_error,
+        swap_in,
+    )
+    from .core.pipeline import PipelineOptions, PipelineOptionsError, check_mesh_density, run_pipeline
 
     started = time.perf_counter()
     try:  # argparse's float takes inf and nan: the range is the pipeline's to say
@@ -144,16 +152,25 @@ def command_rig(args) -> int:
     except PipelineOptionsError as exc:
         raise CliError(str(exc)) from None
     stem = os.path.splitext(os.path.basename(args.input))[0] or "rig"
-    settings = {"model_paths": _model_paths(args.model), "seed": args.seed, "steps": args.steps,
-                "strength": args.strength}
+    settings = {
+        "model_paths": _model_paths(args.model),
+        "seed": args.seed,
+        "steps": args.steps,
+        "strength": args.strength,
+    }
     if args.prompt:
         settings["prompt"] = args.prompt
     if args.models_dir:
         settings["models_dir"] = os.path.abspath(args.models_dir)
-    options = PipelineOptions(use_animeface=not args.no_animeface, mesh_density=args.mesh_density,
-                              foreground_backend=args.foreground, parts_backend=args.parts,
-                              inpaint_backend=args.inpaint, backend_settings=settings,
-                              external_command=args.external_command or "")
+    options = PipelineOptions(
+        use_animeface=not args.no_animeface,
+        mesh_density=args.mesh_density,
+        foreground_backend=args.foreground,
+        parts_backend=args.parts,
+        inpaint_backend=args.inpaint,
+        backend_settings=settings,
+        external_command=args.external_command or "",
+    )
 
     def progress(stage: str, fraction: float) -> None:
         if not args.quiet:
@@ -184,8 +201,10 @@ def command_rig(args) -> int:
                     exc.args = (f"the results were already written to {out_dir}",)
                 raise
         except OSError as exc:
-            raise CliError(f"writing the results beside {out_dir} failed: {plain_os_error(exc)}; "
-                           "nothing was changed there") from None
+            raise CliError(
+                f"writing the results beside {out_dir} failed: {plain_os_error(exc)}; "
+                "nothing was changed there"
+            ) from None
         except OutputFolderError as exc:
             raise CliError(str(exc)) from None
         finally:
@@ -193,8 +212,11 @@ def command_rig(args) -> int:
     finally:
         lock.release()
     if not args.quiet:
-        print(f"wrote {out_dir}: {stem}.blend, web/, layers/ ({len(result.doc.layers)} layers), "
-              f"report.json in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(
+            f"wrote {out_dir}: {stem}.blend, web/, layers/ ({len(result.doc.layers)} layers), "
+            f"report.json in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
     return 0
@@ -230,6 +252,7 @@ def _write_rig_outputs(result, staging: str, stem: str, args, started: float) ->
         t0 = time.perf_counter()
         gathered = gather_document(collection)
         from .core.formats.export_folder import export_folder
+
         try:
             export_folder(gathered, os.path.join(staging, "web"), warnings=result.warnings)
         except ExportError as exc:  # said of the staging folder: say it of the user's
@@ -241,11 +264,15 @@ def _write_rig_outputs(result, staging: str, stem: str, args, started: float) ->
         try:
             bpy.ops.wm.save_as_mainfile(filepath=blend, compress=True)
         except RuntimeError as exc:  # Blender's own report, e.g. "Error: No space left on device"
-            raise CliError(f"Blender could not save {stem}.blend beside the output folder "
-                           f"({_blender_reason(exc)}); nothing was changed there") from None
+            raise CliError(
+                f"Blender could not save {stem}.blend beside the output folder "
+                f"({_blender_reason(exc)}); nothing was changed there"
+            ) from None
         if not os.path.isfile(blend):  # Blender reports a failed save only in its log
-            raise CliError(f"Blender could not save {stem}.blend beside the output folder "
-                           "(is the disk full?); nothing was changed there")
+            raise CliError(
+                f"Blender could not save {stem}.blend beside the output folder "
+                "(is the disk full?); nothing was changed there"
+            )
         timings["save_blend"] = round(time.perf_counter() - t0, 4)
     if args.preview:
         t0 = time.perf_counter()
@@ -256,7 +283,8 @@ def _write_rig_outputs(result, staging: str, stem: str, args, started: float) ->
     report["format"] = REPORT_FORMAT
     report["stages"] = timings
     report["rig_and_export_seconds"] = round(
-        sum(v for k, v in timings.items() if k not in ("layer_pngs", "save_blend", "preview")), 4)
+        sum(v for k, v in timings.items() if k not in ("layer_pngs", "save_blend", "preview")), 4
+    )
     report["wall_seconds"] = round(time.perf_counter() - started, 3)
     report["peak_rss_mb"] = _peak_rss_mb()
     with open(os.path.join(staging, "report.json"), "w", encoding="utf-8") as fh:
@@ -274,8 +302,10 @@ def parse_params(items: list[str]) -> dict[str, float]:
         except ValueError:
             raise CliError(f"--param {key}: {raw!r} is not a number") from None
         if value != value or value in (float("inf"), float("-inf")):
-            raise CliError(f"--param {key}: {raw!r} is not a finite number; give a value in "
-                           "the parameter's range (it is clamped to it)")
+            raise CliError(
+                f"--param {key}: {raw!r} is not a finite number; give a value in "
+                "the parameter's range (it is clamped to it)"
+            )
         values[key.strip()] = value
     return values
 
@@ -290,12 +320,14 @@ def _cubism_render(path: str):
         moc, model, pages = open_cubism_model(path)
     except Moc3Error as exc:
         raise CliError(f"cannot render {os.path.basename(path)}: {exc}") from None
+
     def draw(values, size):
         if size is None:
             w, h = moc.canvas.width, moc.canvas.height
             if not (math.isfinite(w) and math.isfinite(h)):
-                raise CliError(f"cannot render {os.path.basename(path)}: its canvas size is not "
-                               "a finite number")
+                raise CliError(
+                    f"cannot render {os.path.basename(path)}: its canvas size is not a finite number"
+                )
             size = (int(round(w)), int(round(h)))
             check_image_size(*size, what=f"the canvas of {os.path.basename(path)}")
         return render_drawables(moc, model.evaluate(values), pages, size)
@@ -332,18 +364,23 @@ def command_render(args) -> int:
             raise CliError(f"{args.model} is a folder; give the model.json (or .moc3) in it")
         if os.path.exists(out):  # never over one of the model's own files
             out = check_png_target(out, model_own_files(args.model))
-        if args.model.endswith(".moc3") or (args.model.endswith(".model3.json")
-                                            and _names_a_moc3(args.model)):
+        if args.model.endswith(".moc3") or (
+            args.model.endswith(".model3.json") and _names_a_moc3(args.model)
+        ):
             known, draw = _cubism_render(args.model)
         else:
-            renderer = Renderer(load_model(  # drawing budget at rest, before any decoding
-                args.model, lambda data: check_reference_render_work(data, size)))
+            renderer = Renderer(
+                load_model(  # drawing budget at rest, before any decoding
+                    args.model, lambda data: check_reference_render_work(data, size)
+                )
+            )
             known = {p.id for p in renderer.doc.parameters}
             draw = lambda values, size: render_bounded(renderer, values, size)  # noqa: E731
         unknown = sorted(set(values) - known)
         if unknown:
-            raise CliError(f"unknown parameter(s) {', '.join(unknown)}; the model has: "
-                           f"{', '.join(sorted(known))}")
+            raise CliError(
+                f"unknown parameter(s) {', '.join(unknown)}; the model has: {', '.join(sorted(known))}"
+            )
         write_png(out, draw(values, size))
     except ImageToRigError as exc:
         raise CliError(str(exc)) from None
@@ -358,9 +395,11 @@ def command_convert_weights(args) -> int:
     from .core.backends.base import BackendError, missing_packages
 
     if not args.trust_this_file:
-        raise CliError(f"{args.input} is converted only if you trust where it came from: add "
-                       "--trust-this-file to say so (its tensors are copied into a .safetensors "
-                       "file; other objects in it are left out)")
+        raise CliError(
+            f"{args.input} is converted only if you trust where it came from: add "
+            "--trust-this-file to say so (its tensors are copied into a .safetensors "
+            "file; other objects in it are left out)"
+        )
     missing = missing_packages(("torch", "safetensors"))
     if missing:
         raise CliError(f"converting weights needs {', '.join(missing)} (requirements-ai.txt)")
@@ -371,56 +410,75 @@ def command_convert_weights(args) -> int:
     except BackendError as exc:
         raise CliError(str(exc)) from None
     if not args.quiet:
-        print(f"wrote {args.output}: {count} tensors from {args.input}, which you said you "
-              "trust; use the .safetensors file from now on", file=sys.stderr)
+        print(
+            f"wrote {args.output}: {count} tensors from {args.input}, which you said you "
+            "trust; use the .safetensors file from now on",
+            file=sys.stderr,
+        )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m image_to_rig",
-                                     description="Turn one character illustration into a 2D rig.")
+    parser = argparse.ArgumentParser(
+        prog="python -m image_to_rig", description="Turn one character illustration into a 2D rig."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     rig = sub.add_parser("rig", help="illustration -> .blend, web export, layers, report")
     rig.add_argument("input", help="the illustration (PNG, JPEG, ...)")
     rig.add_argument("--out", required=True, help="output folder")
-    rig.add_argument("--no-animeface", action="store_true",
-                     help="use the built-in face detector only")
-    rig.add_argument("--mesh-density", type=float, default=1.0,
-                     help="scale the number of mesh vertices, 0.25 to 4 (default 1.0)")
+    rig.add_argument("--no-animeface", action="store_true", help="use the built-in face detector only")
+    rig.add_argument(
+        "--mesh-density",
+        type=float,
+        default=1.0,
+        help="scale the number of mesh vertices, 0.25 to 4 (default 1.0)",
+    )
     rig.add_argument("--preview", action="store_true", help="also write preview.gif of the idle motion")
     ai = rig.add_argument_group("AI backends (optional; see requirements-ai.txt)")
     ai.add_argument("--foreground", default="builtin", help="foreground backend: builtin or isnet")
     ai.add_argument("--parts", default="builtin", help="part segmentation: builtin or face_parts_unet")
     ai.add_argument("--inpaint", default="builtin", help="inpainting: builtin, lama or sd_inpaint")
-    ai.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
-                    help="where a model's weights are: isnet_anime, anime_face_parts, big_lama or "
-                         "sd_inpaint (e.g. isnet_anime=~/models/isnetis.ckpt)")
+    ai.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="where a model's weights are: isnet_anime, anime_face_parts, big_lama or "
+        "sd_inpaint (e.g. isnet_anime=~/models/isnetis.ckpt)",
+    )
     ai.add_argument("--models-dir", help="folder holding downloaded models")
-    ai.add_argument("--external-command", metavar="TEMPLATE",
-                    help="run your own layered decomposition (e.g. a See-through install) and "
-                         "rig its PSD: a command with {input} and {output} (or {output_dir})")
+    ai.add_argument(
+        "--external-command",
+        metavar="TEMPLATE",
+        help="run your own layered decomposition (e.g. a See-through install) and "
+        "rig its PSD: a command with {input} and {output} (or {output_dir})",
+    )
     ai.add_argument("--prompt", help="inpainting prompt ('{tag}' is replaced by the layer tag)")
     ai.add_argument("--seed", type=int, default=0)
     ai.add_argument("--steps", type=int, default=20)
     ai.add_argument("--strength", type=float, default=1.0)
     rig.add_argument("--quiet", action="store_true")
     rig.set_defaults(func=command_rig)
-    render = sub.add_parser("render", help="render an exported model.json (or its .moc3) at "
-                                           "parameter values")
-    render.add_argument("model", help="an exported model.json, or the .moc3 / .model3.json beside "
-                                      "it (played as the Cubism Core does)")
+    render = sub.add_parser("render", help="render an exported model.json (or its .moc3) at parameter values")
+    render.add_argument(
+        "model",
+        help="an exported model.json, or the .moc3 / .model3.json beside it (played as the Cubism Core does)",
+    )
     render.add_argument("--param", action="append", default=[], metavar="ID=VALUE")
     render.add_argument("-o", "--output", required=True, help="output PNG")
     render.add_argument("--size", help="WIDTHxHEIGHT (default: the input image's canvas)")
     render.add_argument("--quiet", action="store_true")
     render.set_defaults(func=command_render)
     convert = sub.add_parser(
-        "convert-weights", help="copy the tensors of a checkpoint you trust into a .safetensors "
-                                "file (for weights that store more than tensors)")
+        "convert-weights",
+        help="copy the tensors of a checkpoint you trust into a .safetensors "
+        "file (for weights that store more than tensors)",
+    )
     convert.add_argument("input", help="the checkpoint (.ckpt, .pth, .pt)")
     convert.add_argument("output", help="the .safetensors file to write")
-    convert.add_argument("--trust-this-file", action="store_true",
-                         help="say that you trust where the checkpoint came from")
+    convert.add_argument(
+        "--trust-this-file", action="store_true", help="say that you trust where the checkpoint came from"
+    )
     convert.add_argument("--quiet", action="store_true")
     convert.set_defaults(func=command_convert_weights)
     return parser
@@ -463,6 +521,9 @@ def main(argv: list[str] | None = None) -> int:
         return 143 if stopped else 130
     except Exception as exc:  # a bug, not the user's fault: say so, keep the details
         log = write_error_log()
-        print(f"error: Image to Rig hit an internal problem ({exc.__class__.__name__}: {exc}). "
-              f"Nothing was written. Details for a bug report: {log}", file=sys.stderr)
+        print(
+            f"error: Image to Rig hit an internal problem ({exc.__class__.__name__}: {exc}). "
+            f"Nothing was written. Details for a bug report: {log}",
+            file=sys.stderr,
+        )
         return 3

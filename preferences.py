@@ -7,6 +7,7 @@ that works only when Blender's online access is on AND the user clicks it.
 Downloads run on a background thread (network I/O only; Blender stays
 responsive), show progress, verify checksums, and Esc cancels them.
 """
+
 from __future__ import annotations
 
 import threading
@@ -24,6 +25,7 @@ def _default_models_dir() -> str:
         return bpy.utils.extension_path_user(ADDON_ID, path="models", create=False)
     except (ValueError, AttributeError, RuntimeError):
         from .core.backends.weights import models_dir
+
         return models_dir()
 
 
@@ -35,6 +37,7 @@ def get_prefs(context=None):
 
 def model_path(context, name: str) -> str:
     from .core.backends.weights import default_model_path
+
     prefs = get_prefs(context)
     if prefs is not None:
         path = getattr(prefs, f"{name}_path", "")
@@ -48,9 +51,11 @@ def model_path(context, name: str) -> str:
 def model_settings(context) -> dict:
     """The part of the backend settings that comes from the preferences."""
     prefs = get_prefs(context)
-    return {"model_paths": {name: model_path(context, name) for name in MODELS},
-            "device": prefs.device.lower() if prefs is not None else "auto",
-            "external_command": prefs.external_command if prefs is not None else ""}
+    return {
+        "model_paths": {name: model_path(context, name) for name in MODELS},
+        "device": prefs.device.lower() if prefs is not None else "auto",
+        "external_command": prefs.external_command if prefs is not None else "",
+    }
 
 
 _STATUS: dict = {}  # model name -> last check / download message (not saved)
@@ -59,37 +64,54 @@ _DOWNLOADS: dict = {}  # model name -> {"done", "total", "file", "error", "threa
 
 def _path_prop(name, spec):
     subtype = "DIR_PATH" if spec.kind == "folder" else "FILE_PATH"
-    return StringProperty(name="Path", subtype=subtype, default="",
-                          description=f"Where the {spec.label} weights are (empty: the models "
-                                      "folder)")
+    return StringProperty(
+        name="Path",
+        subtype=subtype,
+        default="",
+        description=f"Where the {spec.label} weights are (empty: the models folder)",
+    )
 
 
 class ImageToRigPreferences(bpy.types.AddonPreferences):
     bl_idname = ADDON_ID
 
-    models_dir: StringProperty(name="Models folder", subtype="DIR_PATH", default="",
-                               description="Where downloaded weights go (empty: the extension's "
-                                           "own folder)")
-    device: EnumProperty(name="Device", default="AUTO", items=[
-        ("AUTO", "Auto", "CUDA or Apple MPS when present, else CPU"),
-        ("CPU", "CPU", "Always the CPU"), ("CUDA", "CUDA", "An NVIDIA GPU"),
-        ("MPS", "Apple MPS", "Apple silicon GPU")])
+    models_dir: StringProperty(
+        name="Models folder",
+        subtype="DIR_PATH",
+        default="",
+        description="Where downloaded weights go (empty: the extension's own folder)",
+    )
+    device: EnumProperty(
+        name="Device",
+        default="AUTO",
+        items=[
+            ("AUTO", "Auto", "CUDA or Apple MPS when present, else CPU"),
+            ("CPU", "CPU", "Always the CPU"),
+            ("CUDA", "CUDA", "An NVIDIA GPU"),
+            ("MPS", "Apple MPS", "Apple silicon GPU"),
+        ],
+    )
     external_command: StringProperty(
-        name="Decomposition command", default="",
+        name="Decomposition command",
+        default="",
         description="Your own layered decomposition (e.g. a See-through installation), run "
-                    "instead of the built-in stages when chosen in the panel: a command with "
-                    "{input} (the illustration) and {output} (the PSD it writes) or {output_dir}")
+        "instead of the built-in stages when chosen in the panel: a command with "
+        "{input} (the illustration) and {output} (the PSD it writes) or {output_dir}",
+    )
 
     def draw(self, context):
         from .core.backends.weights import model_status
+
         layout = self.layout
         layout.prop(self, "models_dir")
         layout.prop(self, "device")
         layout.prop(self, "external_command")
         online = bool(getattr(bpy.app, "online_access", False))
         if not online:
-            layout.label(text="Online access is off (Preferences > System > Network): "
-                              "Download is disabled.", icon="INFO")
+            layout.label(
+                text="Online access is off (Preferences > System > Network): Download is disabled.",
+                icon="INFO",
+            )
         for name, spec in MODELS.items():
             box = layout.box()
             box.label(text=spec.label, icon="FILE_3D")
@@ -111,8 +133,7 @@ class ImageToRigPreferences(bpy.types.AddonPreferences):
             row.operator("image_to_rig.model_check", text="Check").model = name
             sub = row.row()
             sub.enabled = online and not (job and not job.get("finished"))
-            sub.operator("image_to_rig.model_download", text="Download",
-                         icon="IMPORT").model = name
+            sub.operator("image_to_rig.model_download", text="Download", icon="IMPORT").model = name
             box.label(text=f"From huggingface.co/{spec.repo_id} ({spec.source})")
 
 
@@ -132,6 +153,7 @@ class IMAGE_TO_RIG_OT_model_check(bpy.types.Operator):
     def execute(self, context):
         from .core.backends import check_model
         from .core.backends.weights import ModelError
+
         try:
             message = check_model(self.model, model_path(context, self.model))
         except ModelError as exc:
@@ -154,6 +176,7 @@ class IMAGE_TO_RIG_OT_model_download(bpy.types.Operator):
 
     def _refused(self):
         from .core.backends.weights import DownloadRefused, download_model
+
         try:
             download_model(self.model, online_access=False)
         except DownloadRefused as exc:
@@ -163,11 +186,11 @@ class IMAGE_TO_RIG_OT_model_download(bpy.types.Operator):
 
     def execute(self, context):  # headless: synchronous
         from .core.backends.weights import ModelError, download_model
+
         if not getattr(bpy.app, "online_access", False):
             return self._refused()
         try:
-            path, sums = download_model(self.model, model_path(context, self.model),
-                                        online_access=True)
+            path, sums = download_model(self.model, model_path(context, self.model), online_access=True)
         except ModelError as exc:
             _STATUS[self.model] = f"Download failed: {exc}"
             self.report({"ERROR"}, str(exc))
@@ -182,8 +205,16 @@ class IMAGE_TO_RIG_OT_model_download(bpy.types.Operator):
         if bpy.app.background or context.window is None:
             return self.execute(context)
         from .core.backends.weights import ModelError, download_model
-        state = {"done": 0, "total": None, "file": "", "error": "", "finished": False,
-                 "cancel": False, "path": ""}
+
+        state = {
+            "done": 0,
+            "total": None,
+            "file": "",
+            "error": "",
+            "finished": False,
+            "cancel": False,
+            "path": "",
+        }
         dest = model_path(context, self.model)
         name = self.model
 
@@ -192,8 +223,9 @@ class IMAGE_TO_RIG_OT_model_download(bpy.types.Operator):
 
         def work():
             try:
-                state["path"], _ = download_model(name, dest, online_access=True, progress=progress,
-                                                  cancelled=lambda: state["cancel"])
+                state["path"], _ = download_model(
+                    name, dest, online_access=True, progress=progress, cancelled=lambda: state["cancel"]
+                )
             except ModelError as exc:
                 state["error"] = str(exc)
             except Exception as exc:  # keep the thread from dying silently

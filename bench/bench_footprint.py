@@ -11,6 +11,7 @@ as unneeded (``unused_projects``; tests/test_blender_ux.py keeps that list
 empty).  Wheels come from the build's cache (dist/wheels); missing ones are
 downloaded by the build script's own ``download_wheels``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,14 +25,20 @@ from importlib import metadata
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADDON_FOLDERS = ("core", "scene", "operators", "panels")
 # Import name of each bundled project where it differs from the project name.
-IMPORT_NAMES = {"opencv-python-headless": "cv2", "pillow": "PIL", "psd-tools": "psd_tools",
-                "rpds-py": "rpds", "typing-extensions": "typing_extensions",
-                "jsonschema-specifications": "jsonschema_specifications"}
+IMPORT_NAMES = {
+    "opencv-python-headless": "cv2",
+    "pillow": "PIL",
+    "psd-tools": "psd_tools",
+    "rpds-py": "rpds",
+    "typing-extensions": "typing_extensions",
+    "jsonschema-specifications": "jsonschema_specifications",
+}
 
 
 def build_extension():
     spec = importlib.util.spec_from_file_location(
-        "build_extension", os.path.join(REPO, "scripts", "build_extension.py"))
+        "build_extension", os.path.join(REPO, "scripts", "build_extension.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -122,8 +129,14 @@ def wheel_rows(names: list[str], wheel_dir: str) -> list[dict]:
             continue
         with zipfile.ZipFile(path) as zf:
             installed = sum(i.file_size for i in zf.infolist())
-        rows.append({"project": be._wheel_fields(name)[0], "wheel": name,
-                     "download": os.path.getsize(path), "installed": installed})
+        rows.append(
+            {
+                "project": be._wheel_fields(name)[0],
+                "wheel": name,
+                "download": os.path.getsize(path),
+                "installed": installed,
+            }
+        )
     return rows
 
 
@@ -139,14 +152,18 @@ def main(argv=None) -> int:
     for platform in platforms:
         names = be.download_wheels(platform, args.wheels)
         rows = sorted(wheel_rows(names, args.wheels), key=lambda r: -r["installed"])
-        print(f"\n{platform}: {len(rows)} wheels, download {sum(r['download'] for r in rows) / mb:.1f} MB, "
-              f"installed {sum(r['installed'] for r in rows) / mb:.1f} MB")
+        print(
+            f"\n{platform}: {len(rows)} wheels, download {sum(r['download'] for r in rows) / mb:.1f} MB, "
+            f"installed {sum(r['installed'] for r in rows) / mb:.1f} MB"
+        )
         print("| project | download MB | installed MB | why |")
         print("|---|---|---|---|")
         for r in rows:
             why = reasons.get(r["project"]) or ["NOTHING NEEDS IT"]
-            print(f"| {r['project']} | {r['download'] / mb:.1f} | {r['installed'] / mb:.1f} | "
-                  f"{'; '.join(why[:3])}{' ...' if len(why) > 3 else ''} |")
+            print(
+                f"| {r['project']} | {r['download'] / mb:.1f} | {r['installed'] / mb:.1f} | "
+                f"{'; '.join(why[:3])}{' ...' if len(why) > 3 else ''} |"
+            )
     unused = unused_projects()
     print("\nunneeded:", ", ".join(unused) if unused else "none")
     return 1 if unused else 0

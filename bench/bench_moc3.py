@@ -15,6 +15,7 @@ texture indices, UVs, masks, draw order) print as mismatches when any fail.
 Results go to bench/results/moc3.json; --images writes the side-by-side
 renders (reference | Core) per model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,11 @@ REALART = (
 
 
 def realart_folder(arg):
-    for path in (arg, os.environ.get("IMAGE_TO_RIG_REALART"),
-                 os.path.join(os.path.dirname(REPO), "shared", "realart")):
+    for path in (
+        arg,
+        os.environ.get("IMAGE_TO_RIG_REALART"),
+        os.path.join(os.path.dirname(REPO), "shared", "realart"),
+    ):
         if path and os.path.isdir(path):
             return path
     return None
@@ -81,8 +85,10 @@ def main() -> int:
     if args.only:
         models = [m for m in models if m[0] in args.only]
     rows = []
-    header = (f"{'model':10} {'canvas':>10} {'meshes':>6} {'ok':>3} {'ver':>3} {'MB':>6} {'build s':>7} "
-              f"{'max px':>9} {'opacity':>8} {'render':>7}  mismatches")
+    header = (
+        f"{'model':10} {'canvas':>10} {'meshes':>6} {'ok':>3} {'ver':>3} {'MB':>6} {'build s':>7} "
+        f"{'max px':>9} {'opacity':>8} {'render':>7}  mismatches"
+    )
     print(header)
     with tempfile.TemporaryDirectory(prefix="bench-moc3-") as tmp:
         for name, path in models:
@@ -102,22 +108,39 @@ def main() -> int:
             out = export_folder(doc, os.path.join(tmp, name))
             images = os.path.join(args.images, name) if args.images else None
             r = compare_export(out, core, vectors=args.vectors, seed=0, render_poses=3, images_to=images)
-            row = dict(model=name, source=os.path.relpath(path, folder) if path else "sample 1024",
-                       canvas=[doc.canvas.width, doc.canvas.height], meshes=len(doc.meshes),
-                       build_seconds=round(build, 3), **{k: v for k, v in r.items()})
+            row = dict(
+                model=name,
+                source=os.path.relpath(path, folder) if path else "sample 1024",
+                canvas=[doc.canvas.width, doc.canvas.height],
+                meshes=len(doc.meshes),
+                build_seconds=round(build, 3),
+                **{k: v for k, v in r.items()},
+            )
             rows.append(row)
-            print(f"{name:10} {doc.canvas.width:>4}x{doc.canvas.height:<5} {len(doc.meshes):>6} "
-                  f"{int(r['consistent']):>3} {r['moc_version']:>3} {r['bytes'] / 1e6:>6.2f} {build:>7.2f} "
-                  f"{r.get('max_vertex_px', float('nan')):>9.2e} {r.get('max_opacity', float('nan')):>8.1e} "
-                  f"{r.get('render_mean_diff', float('nan')):>7.4f}  {'; '.join(r['mismatches']) or '-'}",
-                  flush=True)
+            print(
+                f"{name:10} {doc.canvas.width:>4}x{doc.canvas.height:<5} {len(doc.meshes):>6} "
+                f"{int(r['consistent']):>3} {r['moc_version']:>3} {r['bytes'] / 1e6:>6.2f} {build:>7.2f} "
+                f"{r.get('max_vertex_px', float('nan')):>9.2e} {r.get('max_opacity', float('nan')):>8.1e} "
+                f"{r.get('render_mean_diff', float('nan')):>7.4f}  {'; '.join(r['mismatches']) or '-'}",
+                flush=True,
+            )
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "moc3.json"), "w", encoding="utf-8") as fh:
         json.dump({"core": core.version(), "vectors": args.vectors, "models": rows}, fh, indent=1)
-    bad = [r["model"] for r in rows if not r["consistent"] or r["mismatches"]
-           or r["max_vertex_px"] > 0.5 or r["max_opacity"] > 0.01 or r["render_mean_diff"] > 2.0]
-    print("all within bounds (0.5 px, 0.01 opacity, 2/255 render)" if not bad
-          else f"OUT OF BOUNDS: {', '.join(bad)}")
+    bad = [
+        r["model"]
+        for r in rows
+        if not r["consistent"]
+        or r["mismatches"]
+        or r["max_vertex_px"] > 0.5
+        or r["max_opacity"] > 0.01
+        or r["render_mean_diff"] > 2.0
+    ]
+    print(
+        "all within bounds (0.5 px, 0.01 opacity, 2/255 render)"
+        if not bad
+        else f"OUT OF BOUNDS: {', '.join(bad)}"
+    )
     return 1 if bad else 0
 
 

@@ -8,6 +8,7 @@ size alone.  Blender start-up (importing bpy, reading the empty file) is
 measured but excluded from the rig time, as the target says.  Targets on the
 2-core reference machine: 1024^2 in <= 5 s, cost linear in pixels, <= 2 GB at 2048^2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,11 +39,13 @@ def run_one(size: int, repeat: int) -> dict:
     import bpy
 
     from image_to_rig import register
+
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     register()
     from image_to_rig.core.formats.export_folder import export_folder
     from image_to_rig.scene.build import build_scene
     from image_to_rig.scene.gather import gather_document
+
     blender_start = time.perf_counter() - t0
 
     best = None
@@ -65,9 +68,12 @@ def run_one(size: int, repeat: int) -> dict:
         stages["export"] = time.perf_counter() - t0
         total = time.perf_counter() - t_all
         if best is None or total < best["total"]:
-            best = {"total": total, "stages": stages,
-                    "meshes": len(result.doc.meshes),
-                    "vertices": int(sum(len(m.vertices) for m in result.doc.meshes))}
+            best = {
+                "total": total,
+                "stages": stages,
+                "meshes": len(result.doc.meshes),
+                "vertices": int(sum(len(m.vertices) for m in result.doc.meshes)),
+            }
     best["size"] = size
     best["blender_start"] = blender_start
     best["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -86,8 +92,11 @@ def main() -> None:
         return
     results = []
     for size in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--child", str(size), "--repeat", str(args.repeat)],
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(size), "--repeat", str(args.repeat)],
+            capture_output=True,
+            text=True,
+        )
         if out.returncode != 0:
             sys.exit(f"benchmark at {size}px failed:\n{out.stderr[-3000:]}")
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -99,7 +108,9 @@ def main() -> None:
         print(f"{name:<16}" + "".join(f"{r['stages'].get(name, 0):>10.3f}" for r in results))
     print("-" * len(header))
     print(f"{'total':<16}" + "".join(f"{r['total']:>10.3f}" for r in results))
-    print(f"{'per megapixel':<16}" + "".join(f"{r['total'] / (r['size'] ** 2 / 1e6):>10.3f}" for r in results))
+    print(
+        f"{'per megapixel':<16}" + "".join(f"{r['total'] / (r['size'] ** 2 / 1e6):>10.3f}" for r in results)
+    )
     print(f"{'blender start':<16}" + "".join(f"{r['blender_start']:>10.3f}" for r in results))
     print(f"{'peak RSS (MB)':<16}" + "".join(f"{r['peak_rss_mb']:>10.0f}" for r in results))
     print(f"{'meshes':<16}" + "".join(f"{r['meshes']:>10d}" for r in results))
@@ -110,7 +121,9 @@ def main() -> None:
         print(f"target 1024² <= 5 s: {'met' if ok else 'MISSED'} ({by_size[1024]['total']:.2f} s)")
     if 2048 in by_size:
         ok = by_size[2048]["peak_rss_mb"] <= 2048
-        print(f"target 2048² peak <= 2 GB: {'met' if ok else 'MISSED'} ({by_size[2048]['peak_rss_mb']:.0f} MB)")
+        print(
+            f"target 2048² peak <= 2 GB: {'met' if ok else 'MISSED'} ({by_size[2048]['peak_rss_mb']:.0f} MB)"
+        )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(results, fh, indent=2)

@@ -29,6 +29,7 @@ Targets (web/constants.json "budgets"): sample < 0.5 ms, stress < 4 ms,
 tracking + update + draw < 8 ms per frame.  WebGL runs on SwiftShader
 (software) here, so draw submission includes some driver work a GPU would not.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,18 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import conftest  # noqa: E402,F401  registers the package image_to_rig
 
-from image_to_rig.core.model.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve,  # noqa: E402
-                                        Parameter, RigDocument, RotationDeformer, WarpDeformer)
+from image_to_rig.core.model.document import (
+    Canvas,
+    Keyform,
+    Layer,
+    Mesh,
+    Motion,
+    MotionCurve,  # noqa: E402
+    Parameter,
+    RigDocument,
+    RotationDeformer,
+    WarpDeformer,
+)
 from image_to_rig.core.formats.export_folder import export_folder  # noqa: E402
 from image_to_rig.core.stages.hair_physics import default_hair_physics  # noqa: E402
 from web_support import CHROMIUM_ARGS, chromium_path, launch_chromium, serve_folder  # noqa: E402
@@ -56,8 +67,11 @@ from chromium_cpu import CpuMeter, available as cpu_meter_available  # noqa: E40
 
 with open(os.path.join(REPO, "web", "constants.json"), encoding="utf-8") as _fh:
     _BUDGETS = __import__("json").load(_fh)["budgets"]
-TARGETS_MS = {"sample": _BUDGETS["sample_frame_ms"], "stress": _BUDGETS["stress_frame_ms"],
-              "tracking": _BUDGETS["tracking_frame_ms"]}
+TARGETS_MS = {
+    "sample": _BUDGETS["sample_frame_ms"],
+    "stress": _BUDGETS["stress_frame_ms"],
+    "tracking": _BUDGETS["tracking_frame_ms"],
+}
 
 # Open the camera (Chromium's fake one), the player and, when asked, the tracker.
 TRACKING_SETUP = """async ([base, mode]) => {
@@ -150,28 +164,57 @@ def stress_document(layers: int = 50, vertices: int = 20000, seed: int = 0) -> R
     """50 layers of 20x20-vertex grids under 4 warps and 2 rotation chains, a keyform each."""
     rng = np.random.default_rng(seed)
     canvas = Canvas(1024, 1024)
-    params = [Parameter(pid, lo, 0, hi) for pid, lo, hi in (
-        ("ParamAngleX", -30, 30), ("ParamAngleY", -30, 30), ("ParamAngleZ", -30, 30),
-        ("ParamBodyAngleX", -10, 10), ("ParamBodyAngleZ", -10, 10), ("ParamBreath", 0, 1),
-        ("ParamEyeBallX", -1, 1), ("ParamEyeBallY", -1, 1), ("ParamMouthForm", -1, 1),
-        ("ParamMouthOpenY", 0, 1), ("ParamHairFront", -1, 1), ("ParamHairBack", -1, 1))]
-    deformers = [RotationDeformer("body-rot", (512, 900)),
-                 RotationDeformer("neck-rot", (512, 600), parent="body-rot"),
-                 RotationDeformer("head-rot", (512, 500), parent="neck-rot"),
-                 WarpDeformer("body-warp", (200, 500, 824, 1024), 5, 5),
-                 WarpDeformer("face-warp", (250, 150, 774, 650), 6, 6, parent="head-rot"),
-                 WarpDeformer("hair-warp", (150, 50, 874, 800), 5, 5, parent="face-warp"),
-                 WarpDeformer("mouth-warp", (400, 450, 624, 560), 3, 3, parent="face-warp")]
+    params = [
+        Parameter(pid, lo, 0, hi)
+        for pid, lo, hi in (
+            ("ParamAngleX", -30, 30),
+            ("ParamAngleY", -30, 30),
+            ("ParamAngleZ", -30, 30),
+            ("ParamBodyAngleX", -10, 10),
+            ("ParamBodyAngleZ", -10, 10),
+            ("ParamBreath", 0, 1),
+            ("ParamEyeBallX", -1, 1),
+            ("ParamEyeBallY", -1, 1),
+            ("ParamMouthForm", -1, 1),
+            ("ParamMouthOpenY", 0, 1),
+            ("ParamHairFront", -1, 1),
+            ("ParamHairBack", -1, 1),
+        )
+    ]
+    deformers = [
+        RotationDeformer("body-rot", (512, 900)),
+        RotationDeformer("neck-rot", (512, 600), parent="body-rot"),
+        RotationDeformer("head-rot", (512, 500), parent="neck-rot"),
+        WarpDeformer("body-warp", (200, 500, 824, 1024), 5, 5),
+        WarpDeformer("face-warp", (250, 150, 774, 650), 6, 6, parent="head-rot"),
+        WarpDeformer("hair-warp", (150, 50, 874, 800), 5, 5, parent="face-warp"),
+        WarpDeformer("mouth-warp", (400, 450, 624, 560), 3, 3, parent="face-warp"),
+    ]
     keyforms = [
-        Keyform("body-rot", ["ParamBodyAngleZ"], [[-10, 0, 10]], np.array([[-5, 0, 0], [0, 0, 0], [5, 0, 0]], float)),
-        Keyform("neck-rot", ["ParamAngleZ"], [[-30, 0, 30]], np.array([[-8, 0, 0], [0, 0, 0], [8, 0, 0]], float)),
-        Keyform("head-rot", ["ParamAngleX"], [[-30, 0, 30]], np.array([[-2, -5, 0], [0, 0, 0], [2, 5, 0]], float)),
+        Keyform(
+            "body-rot",
+            ["ParamBodyAngleZ"],
+            [[-10, 0, 10]],
+            np.array([[-5, 0, 0], [0, 0, 0], [5, 0, 0]], float),
+        ),
+        Keyform(
+            "neck-rot", ["ParamAngleZ"], [[-30, 0, 30]], np.array([[-8, 0, 0], [0, 0, 0], [8, 0, 0]], float)
+        ),
+        Keyform(
+            "head-rot", ["ParamAngleX"], [[-30, 0, 30]], np.array([[-2, -5, 0], [0, 0, 0], [2, 5, 0]], float)
+        ),
     ]
     for d in deformers:
         if isinstance(d, WarpDeformer):
             n = (d.rows + 1) * (d.cols + 1)
-            keyforms.append(Keyform(d.id, ["ParamAngleX", "ParamAngleY"], [[-30, 0, 30], [-30, 0, 30]],
-                                    rng.normal(0, 6, (9, n, 2))))
+            keyforms.append(
+                Keyform(
+                    d.id,
+                    ["ParamAngleX", "ParamAngleY"],
+                    [[-30, 0, 30], [-30, 0, 30]],
+                    rng.normal(0, 6, (9, n, 2)),
+                )
+            )
     keyforms.append(Keyform("body-warp", ["ParamBreath"], [[0, 1]], rng.normal(0, 3, (2, 36, 2))))
     side = int(round((vertices / layers) ** 0.5))
     parents = ["body-warp", "face-warp", "hair-warp", "mouth-warp", "head-rot"]
@@ -193,15 +236,33 @@ def stress_document(layers: int = 50, vertices: int = 20000, seed: int = 0) -> R
             for c in range(side - 1):
                 a = r * side + c
                 tris += [(a, a + 1, a + side + 1), (a, a + side + 1, a + side)]
-        mesh = Mesh(f"mesh{i}", layer.id, uvs + (x, y), np.array(tris, np.int32), uvs, parents[i % len(parents)])
+        mesh = Mesh(
+            f"mesh{i}", layer.id, uvs + (x, y), np.array(tris, np.int32), uvs, parents[i % len(parents)]
+        )
         meshes.append(mesh)
-        keyforms.append(Keyform(mesh.id, [mesh_params[i % len(mesh_params)]], [[-1, 0, 1]],
-                                rng.normal(0, 2, (3, side * side, 2))))
+        keyforms.append(
+            Keyform(
+                mesh.id,
+                [mesh_params[i % len(mesh_params)]],
+                [[-1, 0, 1]],
+                rng.normal(0, 2, (3, side * side, 2)),
+            )
+        )
     t = np.linspace(0, 4, 9)
-    motion = Motion("Stress", 4.0, [MotionCurve(p.id, t, p.min + (p.max - p.min) * rng.random(9))
-                                    for p in params[:10]])
-    doc = RigDocument(canvas, layer_list, meshes, deformers, params, keyforms,
-                      [m.id for m in meshes], [motion], source="stress.png")
+    motion = Motion(
+        "Stress", 4.0, [MotionCurve(p.id, t, p.min + (p.max - p.min) * rng.random(9)) for p in params[:10]]
+    )
+    doc = RigDocument(
+        canvas,
+        layer_list,
+        meshes,
+        deformers,
+        params,
+        keyforms,
+        [m.id for m in meshes],
+        [motion],
+        source="stress.png",
+    )
     doc.physics = default_hair_physics(doc)
     doc.validate()
     return doc
@@ -225,8 +286,17 @@ def face_video(path: str, frames: int = 30) -> str:
     seq = []
     for k in range(frames):
         a = 2 * math.pi * k / frames
-        seq.append(render_face(640, 480, yaw=18 * math.sin(a), pitch=6 * math.sin(2 * a), roll=8 * math.cos(a),
-                               mouth_open=max(0.0, math.sin(3 * a)), eye_open=0.0 if k in (12, 13) else 1.0))
+        seq.append(
+            render_face(
+                640,
+                480,
+                yaw=18 * math.sin(a),
+                pitch=6 * math.sin(2 * a),
+                roll=8 * math.cos(a),
+                mouth_open=max(0.0, math.sin(3 * a)),
+                eye_open=0.0 if k in (12, 13) else 1.0,
+            )
+        )
     return write_y4m(path, seq)
 
 
@@ -245,8 +315,11 @@ def bench_tracking(root: str, url: str, seconds: float, repeat: int = 1):
     from playwright.sync_api import sync_playwright
 
     video = face_video(os.path.join(root, "face.y4m"))
-    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                            f"--use-file-for-fake-video-capture={video}"]
+    args = CHROMIUM_ARGS + [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
     meter = CpuMeter()
     frames = int(round(seconds * 30))
     runs = {name: [] for name, _ in TRACKING_MODES}
@@ -320,12 +393,24 @@ def main() -> None:
                 before = meter.snapshot()
                 page.evaluate(CPU_FRAMES, args.frames)
                 cpu = meter.since(before)["main"] / args.frames
-                rows.append((name, r["info"], statistics.median(frame), frame[int(0.95 * len(frame))],
-                             statistics.median(r["jsOnly"]), statistics.median(r["evaluate"]), cpu, TARGETS_MS[name]))
+                rows.append(
+                    (
+                        name,
+                        r["info"],
+                        statistics.median(frame),
+                        frame[int(0.95 * len(frame))],
+                        statistics.median(r["jsOnly"]),
+                        statistics.median(r["evaluate"]),
+                        cpu,
+                        TARGETS_MS[name],
+                    )
+                )
         if args.only != "frames":
             tracking = bench_tracking(root, url, args.seconds, args.repeat)
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{os.cpu_count()} CPUs; load average {load0:.1f} before, {load1:.1f} after (other processes share them)")
+    print(
+        f"{os.cpu_count()} CPUs; load average {load0:.1f} before, {load1:.1f} after (other processes share them)"
+    )
     if rows:
         print_frame_rows(rows)
     if tracking:
@@ -333,39 +418,53 @@ def main() -> None:
 
 
 def print_frame_rows(rows):
-    print(f"{'model':8} {'meshes':>6} {'verts':>7} {'keyf':>5} {'defs':>5} {'phys':>4} "
-          f"{'frame ms':>8} {'p95':>6} {'update+eval':>11} {'full eval':>9} {'cpu ms':>6} {'target':>7}  ok")
+    print(
+        f"{'model':8} {'meshes':>6} {'verts':>7} {'keyf':>5} {'defs':>5} {'phys':>4} "
+        f"{'frame ms':>8} {'p95':>6} {'update+eval':>11} {'full eval':>9} {'cpu ms':>6} {'target':>7}  ok"
+    )
     for name, info, med, p95, js, ev, cpu, target in rows:
-        print(f"{name:8} {info['meshes']:6d} {info['vertices']:7d} {info['keyforms']:5d} "
-              f"{info['deformers']:5d} {info['physics']:4d} {med:8.3f} {p95:6.3f} {js:11.3f} {ev:9.3f} "
-              f"{cpu:6.3f} {target:7.1f}  {'yes' if cpu < target else 'NO'}")
-    print("frame = update + evaluate + draw submission (wall, median of 10-frame batches); update+eval = the same "
-          "without WebGL; full eval = every mesh re-evaluated; cpu ms = CPU time of the page's main thread per "
-          "update + draw (/proc), which the target is checked on.")
+        print(
+            f"{name:8} {info['meshes']:6d} {info['vertices']:7d} {info['keyforms']:5d} "
+            f"{info['deformers']:5d} {info['physics']:4d} {med:8.3f} {p95:6.3f} {js:11.3f} {ev:9.3f} "
+            f"{cpu:6.3f} {target:7.1f}  {'yes' if cpu < target else 'NO'}"
+        )
+    print(
+        "frame = update + evaluate + draw submission (wall, median of 10-frame batches); update+eval = the same "
+        "without WebGL; full eval = every mesh re-evaluated; cpu ms = CPU time of the page's main thread per "
+        "update + draw (/proc), which the target is checked on."
+    )
     print()
 
 
 def print_tracking_rows(tracking, seconds, repeat):
     target = TARGETS_MS["tracking"]
-    print(f"tracking at 30 fps, sample model, CPU ms per frame (medians of {repeat} runs of {seconds:.0f} s; "
-          f"target {target:.0f} ms)")
-    print(f"{'mode':12} {'main':>6} {'worker':>6} {'renderer':>8} {'gpu':>6} {'upd+draw':>8} {'steps/s':>7} "
-          f"{'faces':>7} {'step cpu':>8} {'net ms':>6}  main<8  all<8")
+    print(
+        f"tracking at 30 fps, sample model, CPU ms per frame (medians of {repeat} runs of {seconds:.0f} s; "
+        f"target {target:.0f} ms)"
+    )
+    print(
+        f"{'mode':12} {'main':>6} {'worker':>6} {'renderer':>8} {'gpu':>6} {'upd+draw':>8} {'steps/s':>7} "
+        f"{'faces':>7} {'step cpu':>8} {'net ms':>6}  main<8  all<8"
+    )
     for name, info, r, cpu in tracking:
         steps = r.get("steps", 0) / r["seconds"]
         faces = f"{r['faces']:.0f}/{r['steps']:.0f}" if "steps" in r else "-"
         net = f"{r['landmarkMs']:6.1f}" if "steps" in r else "     -"
         per_step = r.get("step_cpu", float("nan"))
         total = cpu["renderer"]
-        print(f"{name:12} {cpu['main']:6.2f} {cpu['workers']:6.2f} {total:8.2f} {cpu['gpu']:6.2f} "
-              f"{statistics.median(r['ms']):8.2f} {steps:7.1f} {faces:>7} {per_step:8.2f} {net}  "
-              f"{'yes' if cpu['main'] < target else 'NO':>6} {'yes' if total < target else 'NO':>6}")
-    print("main = the page's main thread (tracking's share: handing frames over, mapping; plus update + draw); "
-          "worker = the tracker's Worker (detector, crops, landmark net, pupils); renderer = every thread of the "
-          "page's process (main, worker, compositor, camera frames); gpu = the GPU process (SwiftShader here: a "
-          "GPU's work elsewhere); upd+draw = wall ms of update + draw per frame (median); steps/s = tracking "
-          "steps done (the rate asked for, unless the CPU could not keep up); step cpu = CPU ms of the nets per "
-          "step; net ms = wall ms of one step's per-frame work (median).")
+        print(
+            f"{name:12} {cpu['main']:6.2f} {cpu['workers']:6.2f} {total:8.2f} {cpu['gpu']:6.2f} "
+            f"{statistics.median(r['ms']):8.2f} {steps:7.1f} {faces:>7} {per_step:8.2f} {net}  "
+            f"{'yes' if cpu['main'] < target else 'NO':>6} {'yes' if total < target else 'NO':>6}"
+        )
+    print(
+        "main = the page's main thread (tracking's share: handing frames over, mapping; plus update + draw); "
+        "worker = the tracker's Worker (detector, crops, landmark net, pupils); renderer = every thread of the "
+        "page's process (main, worker, compositor, camera frames); gpu = the GPU process (SwiftShader here: a "
+        "GPU's work elsewhere); upd+draw = wall ms of update + draw per frame (median); steps/s = tracking "
+        "steps done (the rate asked for, unless the CPU could not keep up); step cpu = CPU ms of the nets per "
+        "step; net ms = wall ms of one step's per-frame work (median)."
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ Prints a table per image and the means, writes JSON.  Exit status 1 when the
 targets (mean visible IoU >= 0.85, no lost eye or mouth, left/right right on
 every image) are missed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,9 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float | None:
     return None if union == 0 else float((a & b).sum() / union)
 
 
-def score(truth: Sequence[Layer], found: Sequence[Layer], completed: Sequence[Layer],
-          canvas: Canvas) -> dict[str, object]:
+def score(
+    truth: Sequence[Layer], found: Sequence[Layer], completed: Sequence[Layer], canvas: Canvas
+) -> dict[str, object]:
     """Scores of one decomposition against its ground truth (see module doc)."""
     row: dict[str, object] = {"iou": {}}
     for g, tags in GROUPS.items():
@@ -88,13 +90,16 @@ def score(truth: Sequence[Layer], found: Sequence[Layer], completed: Sequence[La
     # depth order of the layers present in both
     t_index = {l.id: i for i, l in enumerate(truth)}
     common = [l.id for l in found if l.id in t_index and not l.generated]
-    errors = [(a, b) for i, a in enumerate(common) for b in common[i + 1:] if t_index[a] > t_index[b]]
+    errors = [(a, b) for i, a in enumerate(common) for b in common[i + 1 :] if t_index[a] > t_index[b]]
     row["order_errors"] = len(errors)
     row["order_pairs"] = [f"{a}>{b}" for a, b in errors][:6]
     # lost eyes / mouth: nothing found that overlaps the truth part
     lost = []
-    for name, tags, side in (("eye_l", GROUPS["eyes"], "l"), ("eye_r", GROUPS["eyes"], "r"),
-                             ("mouth", ("mouth",), None)):
+    for name, tags, side in (
+        ("eye_l", GROUPS["eyes"], "l"),
+        ("eye_r", GROUPS["eyes"], "r"),
+        ("mouth", ("mouth",), None),
+    ):
         t = _group(truth, tags, canvas, side)
         f = _group(found, tags, canvas, side)
         if t.any() and ((f & t).sum() < 0.2 * t.sum()):
@@ -116,8 +121,10 @@ def score(truth: Sequence[Layer], found: Sequence[Layer], completed: Sequence[La
             row["hidden"][lid] = None
             continue
         err = np.abs(t_full[..., :3][painted].astype(np.int32) - c_full[..., :3][painted].astype(np.int32))
-        row["hidden"][lid] = {"mae": float(err.mean()) if painted.any() else None,
-                              "painted": float(painted.sum() / hidden.sum())}
+        row["hidden"][lid] = {
+            "mae": float(err.mean()) if painted.any() else None,
+            "painted": float(painted.sum() / hidden.sum()),
+        }
     return row
 
 
@@ -138,8 +145,13 @@ def run_one(seed: int, size: int, use_animeface: bool = True) -> dict[str, objec
         done = complete.complete_layers(found, s.canvas, lm)
     except ValueError as exc:  # the stages' errors for people
         row.update(error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - t0)
-        row.update(iou={g: 0.0 for g in GROUPS}, wrong_side=[], order_errors=0, lost=["eye_l", "eye_r", "mouth"],
-                   hidden={k: None for k in HIDDEN_TAGS})
+        row.update(
+            iou={g: 0.0 for g in GROUPS},
+            wrong_side=[],
+            order_errors=0,
+            lost=["eye_l", "eye_r", "mouth"],
+            hidden={k: None for k in HIDDEN_TAGS},
+        )
         return row
     row["seconds"] = round(time.perf_counter() - t0, 3)
     row["landmarks"] = lm.source
@@ -151,11 +163,20 @@ def _spec_words(s) -> str:
     sp = getattr(s, "spec", None)
     if sp is None:
         return ""
-    extra = [w for w, on in (("glasses", sp.glasses), (sp.headwear or "", bool(sp.headwear)),
-                             (f"tilt{sp.tilt:+.0f}", abs(sp.tilt) > 0.5), (f"turn{sp.turn:+.1f}", abs(sp.turn) > 0.05))
-             if on]
-    return " ".join([sp.hair_style, sp.fringe, "locks" if sp.side_locks else "", sp.shading, sp.background,
-                     sp.framing] + extra).replace("  ", " ")
+    extra = [
+        w
+        for w, on in (
+            ("glasses", sp.glasses),
+            (sp.headwear or "", bool(sp.headwear)),
+            (f"tilt{sp.tilt:+.0f}", abs(sp.tilt) > 0.5),
+            (f"turn{sp.turn:+.1f}", abs(sp.turn) > 0.05),
+        )
+        if on
+    ]
+    return " ".join(
+        [sp.hair_style, sp.fringe, "locks" if sp.side_locks else "", sp.shading, sp.background, sp.framing]
+        + extra
+    ).replace("  ", " ")
 
 
 def mean_iou(row) -> float:
@@ -170,9 +191,16 @@ def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
         per_group[g] = float(np.mean(vals)) if vals else None
     hidden = {}
     for lid in HIDDEN_TAGS:
-        maes = [r["hidden"][lid]["mae"] for r in rows if r["hidden"].get(lid) and r["hidden"][lid]["mae"] is not None]
+        maes = [
+            r["hidden"][lid]["mae"]
+            for r in rows
+            if r["hidden"].get(lid) and r["hidden"][lid]["mae"] is not None
+        ]
         cov = [r["hidden"][lid]["painted"] for r in rows if r["hidden"].get(lid)]
-        hidden[lid] = {"mae": float(np.mean(maes)) if maes else None, "painted": float(np.mean(cov)) if cov else None}
+        hidden[lid] = {
+            "mae": float(np.mean(maes)) if maes else None,
+            "painted": float(np.mean(cov)) if cov else None,
+        }
     mean_all = float(np.mean([v for v in per_group.values() if v is not None]))
     return {
         "images": len(rows),
@@ -184,36 +212,56 @@ def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
         "errors": [f"seed {r['seed']}: {r['error']}" for r in rows if r.get("error")],
         "refused_by_foreground": [r["seed"] for r in rows if r.get("refused")],
         "hidden": hidden,
-        "targets_met": bool(mean_all >= TARGET_IOU and not any(r["lost"] for r in rows)
-                            and not any(r["wrong_side"] for r in rows)),
+        "targets_met": bool(
+            mean_all >= TARGET_IOU
+            and not any(r["lost"] for r in rows)
+            and not any(r["wrong_side"] for r in rows)
+        ),
     }
 
 
 def print_table(rows, summary) -> None:
-    head = f"{'seed':>4} {'size':>5} " + " ".join(f"{g:>6}" for g in GROUPS) + \
-        f" {'mean':>6} {'LR':>3} {'ord':>3} {'lost':>10} {'faceMAE':>7} {'hairMAE':>7} {'s':>5}  art"
+    head = (
+        f"{'seed':>4} {'size':>5} "
+        + " ".join(f"{g:>6}" for g in GROUPS)
+        + f" {'mean':>6} {'LR':>3} {'ord':>3} {'lost':>10} {'faceMAE':>7} {'hairMAE':>7} {'s':>5}  art"
+    )
     print(head)
     for r in rows:
+
         def f(v):
             return f"{v:6.3f}" if v is not None else "   n/a"
 
         def h(lid):
             d = r["hidden"].get(lid)
             return f"{d['mae']:7.1f}" if d and d["mae"] is not None else "    n/a"
-        print(f"{r['seed']:>4} {r['size']:>5} " + " ".join(f(r["iou"][g]) for g in GROUPS)
-              + f" {mean_iou(r):6.3f} {'ok' if not r['wrong_side'] else 'BAD':>3} {r['order_errors']:>3}"
-              + f" {','.join(r['lost']) or '-':>10} {h('face')} {h('back-hair')} {r.get('seconds', 0):5.2f}  "
-              + (r.get("error") or r["spec"] + (" [fg refused: true cut-out used]" if r.get("refused") else "")))
-    print("mean       " + " ".join(f"{summary['iou'][g]:6.3f}" if summary['iou'][g] is not None else "   n/a"
-                              for g in GROUPS) + f" {summary['mean_iou']:6.3f}")
-    print(f"images with a wrong side: {summary['images_with_wrong_side']}, depth-order errors: "
-          f"{summary['order_errors']}, lost eyes/mouths: {summary['lost']}, stage errors: {len(summary['errors'])}")
+
+        print(
+            f"{r['seed']:>4} {r['size']:>5} "
+            + " ".join(f(r["iou"][g]) for g in GROUPS)
+            + f" {mean_iou(r):6.3f} {'ok' if not r['wrong_side'] else 'BAD':>3} {r['order_errors']:>3}"
+            + f" {','.join(r['lost']) or '-':>10} {h('face')} {h('back-hair')} {r.get('seconds', 0):5.2f}  "
+            + (r.get("error") or r["spec"] + (" [fg refused: true cut-out used]" if r.get("refused") else ""))
+        )
+    print(
+        "mean       "
+        + " ".join(f"{summary['iou'][g]:6.3f}" if summary['iou'][g] is not None else "   n/a" for g in GROUPS)
+        + f" {summary['mean_iou']:6.3f}"
+    )
+    print(
+        f"images with a wrong side: {summary['images_with_wrong_side']}, depth-order errors: "
+        f"{summary['order_errors']}, lost eyes/mouths: {summary['lost']}, stage errors: {len(summary['errors'])}"
+    )
     if summary["refused_by_foreground"]:
-        print(f"busy backgrounds refused by the built-in foreground (clear error; scored on the true "
-              f"cut-out): seeds {summary['refused_by_foreground']}")
+        print(
+            f"busy backgrounds refused by the built-in foreground (clear error; scored on the true "
+            f"cut-out): seeds {summary['refused_by_foreground']}"
+        )
     for lid, d in summary["hidden"].items():
         if d["mae"] is not None:
-            print(f"hidden {lid}: mean abs RGB error {d['mae']:.1f} on {100 * d['painted']:.0f}% of the truth-hidden pixels painted")
+            print(
+                f"hidden {lid}: mean abs RGB error {d['mae']:.1f} on {100 * d['painted']:.0f}% of the truth-hidden pixels painted"
+            )
     print("targets met" if summary["targets_met"] else "targets NOT met")
 
 

@@ -28,6 +28,7 @@ Cut-out rig parts (Pepper_rig_parts, the Augustina layers) are run too: a
 plain refusal is the right answer for a boot or a brow on its own, and they
 are reported apart.  The JSON of the run goes to bench/results/real/summary.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,8 @@ from image_to_rig.core.runtime.render import Renderer  # noqa: E402
 from image_to_rig.devkit import tearing  # noqa: E402
 
 DEFAULT_REALART = os.environ.get("IMAGE_TO_RIG_REALART") or os.path.join(
-    os.path.dirname(REPO), "shared", "realart")
+    os.path.dirname(REPO), "shared", "realart"
+)
 RESULTS = os.path.join(REPO, "bench", "results", "real")
 PARTS_FOLDERS = ("renpy/augustina_layered/", "peppercarrot-game/Pepper_rig_parts/")
 # Sets whose licence lets their renders go into docs/ (see each LICENSE.txt).
@@ -71,8 +73,13 @@ SHEET_POSES: tuple[tuple[str, dict[str, float]], ...] = (
     ("AngleZ +30", {"ParamAngleZ": 30.0}),
     ("BodyAngleX +10", {"ParamBodyAngleX": 10.0}),
 )
-AUGUSTINA = ("augustina_base.png", "augustina_outfit_dress.png", "augustina_eyes_open.png",
-             "augustina_eyebrows_normal.png", "augustina_mouth_smile.png")
+AUGUSTINA = (
+    "augustina_base.png",
+    "augustina_outfit_dress.png",
+    "augustina_eyes_open.png",
+    "augustina_eyebrows_normal.png",
+    "augustina_mouth_smile.png",
+)
 AUGUSTINA_MOUTH_AT = (100, 100)  # the mouth layers' position on the base canvas (augustina.rpy)
 CHANGE_THRESHOLD = 40  # max channel difference (over white) that counts as a change
 
@@ -85,7 +92,7 @@ def over_white(rgba: np.ndarray) -> np.ndarray:
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a - b) ** 2))
-    return 99.0 if mse <= 1e-12 else 10.0 * math.log10(255.0 ** 2 / mse)
+    return 99.0 if mse <= 1e-12 else 10.0 * math.log10(255.0**2 / mse)
 
 
 def read_rgba(path: str) -> np.ndarray:
@@ -97,8 +104,12 @@ def box_of(mask: np.ndarray, pad: int = 0) -> tuple[int, int, int, int] | None:
         return None
     ys, xs = np.nonzero(mask)
     h, w = mask.shape
-    return (max(0, xs.min() - pad), max(0, ys.min() - pad), min(w, xs.max() + 1 + pad),
-            min(h, ys.max() + 1 + pad))
+    return (
+        max(0, xs.min() - pad),
+        max(0, ys.min() - pad),
+        min(w, xs.max() + 1 + pad),
+        min(h, ys.max() + 1 + pad),
+    )
 
 
 def layer_box(doc, predicate) -> tuple[int, int, int, int] | None:
@@ -126,14 +137,19 @@ def rig(path: str):
         return None, {"rigged": False, "refusal": str(exc), "seconds": round(time.perf_counter() - t0, 2)}
     doc = result.doc
     low = sorted(p.id for p in doc.parameters if p.confidence < 0.5)
-    return result, {"rigged": True, "seconds": round(time.perf_counter() - t0, 2),
-                    "layers": [l.id for l in doc.layers], "low_confidence": low,
-                    "warnings": list(result.warnings)}
+    return result, {
+        "rigged": True,
+        "seconds": round(time.perf_counter() - t0, 2),
+        "layers": [l.id for l in doc.layers],
+        "low_confidence": low,
+        "warnings": list(result.warnings),
+    }
 
 
 def pieces(alpha: np.ndarray, min_area: int) -> int:
-    n, _, stats, _ = cv2.connectedComponentsWithStats((alpha >= tearing.HOLE_ALPHA).astype(np.uint8),
-                                                      connectivity=8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(
+        (alpha >= tearing.HOLE_ALPHA).astype(np.uint8), connectivity=8
+    )
     return int(sum(1 for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area))
 
 
@@ -152,8 +168,13 @@ def tearing_rows(doc) -> dict:
         worst_holes, worst_pieces = max(worst_holes, holes), max(worst_pieces, new)
         if holes or new:
             bad.append({"pose": name, "holes": holes, "new_pieces": new})
-    return {"poses": len(poses), "scale": round(checker.scale, 3), "max_holes": worst_holes, "max_new_pieces": worst_pieces,
-            "bad_poses": bad}
+    return {
+        "poses": len(poses),
+        "scale": round(checker.scale, 3),
+        "max_holes": worst_holes,
+        "max_new_pieces": worst_pieces,
+        "bad_poses": bad,
+    }
 
 
 def contact_sheet(doc, source_rgba: np.ndarray, path: str, height: int = 360) -> None:
@@ -162,8 +183,9 @@ def contact_sheet(doc, source_rgba: np.ndarray, path: str, height: int = 360) ->
     renderer = Renderer(doc, scale=s) if s < 1.0 else Renderer(doc)
     cw, ch = int(round(doc.canvas.width * s)), int(round(doc.canvas.height * s))
     if source_rgba.shape[:2] != (ch, cw):  # a large canvas scaled down, a small face's enlarged
-        source_rgba = cv2.resize(source_rgba, (cw, ch), interpolation=cv2.INTER_AREA if s < 1.0
-                                 else cv2.INTER_LANCZOS4)
+        source_rgba = cv2.resize(
+            source_rgba, (cw, ch), interpolation=cv2.INTER_AREA if s < 1.0 else cv2.INTER_LANCZOS4
+        )
     scale = height / ch
     width = max(1, int(round(cw * scale)))
     face = doc.info.get("rig", {}).get("face_box") or [0, 0, doc.canvas.width, doc.canvas.height]
@@ -179,8 +201,11 @@ def contact_sheet(doc, source_rgba: np.ndarray, path: str, height: int = 360) ->
     for img, label in zip(images, labels):
         rgb = over_white(img).astype(np.uint8)
         whole = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-        head = cv2.resize(np.ascontiguousarray(rgb[hy0:hy1, hx0:hx1]), (width, max(head_h, 1)),
-                          interpolation=cv2.INTER_AREA if hx1 - hx0 > width else cv2.INTER_LINEAR)
+        head = cv2.resize(
+            np.ascontiguousarray(rgb[hy0:hy1, hx0:hx1]),
+            (width, max(head_h, 1)),
+            interpolation=cv2.INTER_AREA if hx1 - hx0 > width else cv2.INTER_LINEAR,
+        )
         column = np.concatenate([whole, head], axis=0)
         cv2.putText(column, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (40, 40, 40), 1, cv2.LINE_AA)
         columns.append(column)
@@ -223,7 +248,9 @@ def variant_regions(doc, base: np.ndarray, variant: np.ndarray):
     fx0, fy0, fx1, fy1 = face
     fw, fh = fx1 - fx0, fy1 - fy0
     head = np.zeros_like(diff)
-    head[max(0, int(fy0 - 0.2 * fh)):int(fy1 + 0.15 * fh), max(0, int(fx0 - 0.1 * fw)):int(fx1 + 0.1 * fw)] = True
+    head[
+        max(0, int(fy0 - 0.2 * fh)) : int(fy1 + 0.15 * fh), max(0, int(fx0 - 0.1 * fw)) : int(fx1 + 0.1 * fw)
+    ] = True
     diff &= head
     eye_y = 0.5 * (eyes[1] + eyes[3])
     mouth_y = 0.5 * (mouth[1] + mouth[3]) if mouth is not None else fy0 + 0.8 * fh
@@ -273,9 +300,14 @@ def score_variants(root: str, rigged: dict[str, object]) -> list[dict]:
             truth = over_white(variant)[y0:y1, x0:x1]
             unchanged = over_white(base)[y0:y1, x0:x1]
             gain = psnr(ours, truth) - psnr(unchanged, truth)
-            kind = ("closed" if "closed" in change else "open" if "open" in change else "other")
-            row[region] = {"change": change, "kind": kind, "box": [int(v) for v in box],
-                           "values": values, "gain_db": round(gain, 2)}
+            kind = "closed" if "closed" in change else "open" if "open" in change else "other"
+            row[region] = {
+                "change": change,
+                "kind": kind,
+                "box": [int(v) for v in box],
+                "values": values,
+                "gain_db": round(gain, 2),
+            }
         rows.append(row)
     return rows
 
@@ -294,7 +326,7 @@ def augustina(root: str) -> dict | None:
         full = np.zeros(canvas + (4,), np.uint8)
         x, y = AUGUSTINA_MOUTH_AT if "mouth" in name else (0, 0)
         h, w = min(img.shape[0], canvas[0] - y), min(img.shape[1], canvas[1] - x)
-        full[y:y + h, x:x + w] = img[:h, :w]
+        full[y : y + h, x : x + w] = img[:h, :w]
         layers[name] = full
     composite = np.zeros(canvas + (4,), np.float64)
     for name in AUGUSTINA:
@@ -302,20 +334,29 @@ def augustina(root: str) -> dict | None:
         a = src[..., 3:4]
         composite[..., :3] = src[..., :3] * a + composite[..., :3] * (1 - a)
         composite[..., 3:4] = a + composite[..., 3:4] * (1 - a)
-    rgba = np.dstack([np.where(composite[..., 3:4] > 0, composite[..., :3] / np.maximum(composite[..., 3:4], 1e-6), 0),
-                      composite[..., 3:4]])
+    rgba = np.dstack(
+        [
+            np.where(composite[..., 3:4] > 0, composite[..., :3] / np.maximum(composite[..., 3:4], 1e-6), 0),
+            composite[..., 3:4],
+        ]
+    )
     rgba = np.clip(np.rint(rgba * 255), 0, 255).astype(np.uint8)
     path = os.path.join(RESULTS, "augustina_composite.png")
     os.makedirs(RESULTS, exist_ok=True)
     cv2.imwrite(path, cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
-    truth = {"eyes": layers["augustina_eyes_open.png"][..., 3] >= 128,
-             "brows": layers["augustina_eyebrows_normal.png"][..., 3] >= 128,
-             "mouth": layers["augustina_mouth_smile.png"][..., 3] >= 128}
+    truth = {
+        "eyes": layers["augustina_eyes_open.png"][..., 3] >= 128,
+        "brows": layers["augustina_eyebrows_normal.png"][..., 3] >= 128,
+        "mouth": layers["augustina_mouth_smile.png"][..., 3] >= 128,
+    }
     # what of each truth layer is visible in the composite (layers above may cover it)
     order = list(AUGUSTINA)
-    for key, name in (("eyes", "augustina_eyes_open.png"), ("brows", "augustina_eyebrows_normal.png"),
-                      ("mouth", "augustina_mouth_smile.png")):
-        for above in order[order.index(name) + 1:]:
+    for key, name in (
+        ("eyes", "augustina_eyes_open.png"),
+        ("brows", "augustina_eyebrows_normal.png"),
+        ("mouth", "augustina_mouth_smile.png"),
+    ):
+        for above in order[order.index(name) + 1 :]:
             truth[key] &= ~(layers[above][..., 3] >= 128)
     try:
         result = run_pipeline(path)
@@ -325,8 +366,11 @@ def augustina(root: str) -> dict | None:
     tags = {"eyes": ("eyewhite", "irides", "eyelash"), "brows": ("eyebrow",), "mouth": ("mouth",)}
     out = {"rigged": True}
     for key, wanted in tags.items():
-        masks = [l.full_mask(doc.canvas, visible=True) for l in doc.layers
-                 if l.tag in wanted and l.role in ("",) and not l.generated]
+        masks = [
+            l.full_mask(doc.canvas, visible=True)
+            for l in doc.layers
+            if l.tag in wanted and l.role in ("",) and not l.generated
+        ]
         ours = np.any(masks, axis=0) if masks else np.zeros(canvas, bool)
         inter, union = (ours & truth[key]).sum(), (ours | truth[key]).sum()
         out[key] = round(float(inter / union), 3) if union else 0.0
@@ -340,8 +384,11 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="only images whose path contains this text")
     parser.add_argument("--no-tearing", action="store_true", help="skip the 48-pose tearing check")
     parser.add_argument("--sheets", default=os.path.join(RESULTS, "sheets"))
-    parser.add_argument("--docs", action="store_true",
-                        help="also write the sheets whose licence allows it to docs/images/real/")
+    parser.add_argument(
+        "--docs",
+        action="store_true",
+        help="also write the sheets whose licence allows it to docs/images/real/",
+    )
     args = parser.parse_args(argv)
     root = os.path.abspath(args.realart)
     if not os.path.isdir(root):
@@ -366,8 +413,11 @@ def main(argv=None) -> int:
             sheet = os.path.join(args.sheets, rel.replace("/", "__"))
             contact_sheet(result.doc, read_rgba(path), sheet)
             if args.docs and rel.startswith(DOCS_FOLDERS) and not row["part"]:
-                contact_sheet(result.doc, read_rgba(path),
-                              os.path.join(REPO, "docs", "images", "real", rel.replace("/", "__")))
+                contact_sheet(
+                    result.doc,
+                    read_rgba(path),
+                    os.path.join(REPO, "docs", "images", "real", rel.replace("/", "__")),
+                )
         summary["images"][rel] = row
         status = "rigged" if row["rigged"] else f"refused: {row['refusal'][:90]}"
         tear = row.get("tearing")
@@ -388,22 +438,29 @@ def print_report(summary: dict) -> None:
     images = summary["images"]
     illus = {k: v for k, v in images.items() if not v["part"]}
     rigged = [k for k, v in illus.items() if v["rigged"]]
-    print(f"\nillustrations rigged: {len(rigged)} of {len(illus)}; parts refused: "
-          f"{sum(1 for v in images.values() if v['part'] and not v['rigged'])} of "
-          f"{sum(1 for v in images.values() if v['part'])}")
+    print(
+        f"\nillustrations rigged: {len(rigged)} of {len(illus)}; parts refused: "
+        f"{sum(1 for v in images.values() if v['part'] and not v['rigged'])} of "
+        f"{sum(1 for v in images.values() if v['part'])}"
+    )
     torn = [(k, v["tearing"]) for k, v in illus.items() if v.get("tearing")]
     if torn:
         clean = sum(1 for _, t in torn if t["max_holes"] == 0 and t["max_new_pieces"] == 0)
-        print(f"tearing: {clean} of {len(torn)} rigged images with 0 holes and 0 new pieces at all "
-              f"{torn[0][1]['poses']} poses; worst holes {max(t['max_holes'] for _, t in torn)}, "
-              f"worst new pieces {max(t['max_new_pieces'] for _, t in torn)}")
+        print(
+            f"tearing: {clean} of {len(torn)} rigged images with 0 holes and 0 new pieces at all "
+            f"{torn[0][1]['poses']} poses; worst holes {max(t['max_holes'] for _, t in torn)}, "
+            f"worst new pieces {max(t['max_new_pieces'] for _, t in torn)}"
+        )
     for kind, region, target in (("closed", "eyes", 3.0), ("open", "mouth", 1.0)):
-        gains = [r[region]["gain_db"] for r in summary["variants"]
-                 if region in r and r[region]["kind"] == kind]
+        gains = [
+            r[region]["gain_db"] for r in summary["variants"] if region in r and r[region]["kind"] == kind
+        ]
         skipped = sum(1 for r in summary["variants"] if "skipped" in r)
         if gains:
-            print(f"{region} {kind}: {len(gains)} pairs, mean {np.mean(gains):+.2f} dB (target "
-                  f">= +{target:g}), min {min(gains):+.2f} dB (target >= 0)")
+            print(
+                f"{region} {kind}: {len(gains)} pairs, mean {np.mean(gains):+.2f} dB (target "
+                f">= +{target:g}), min {min(gains):+.2f} dB (target >= 0)"
+            )
         else:
             print(f"{region} {kind}: no pair scored")
     if summary["variants"]:
@@ -414,8 +471,10 @@ def print_report(summary: dict) -> None:
     aug = summary.get("augustina")
     if aug:
         if aug.get("rigged"):
-            print(f"Augustina IoU: eyes {aug['eyes']:.3f}, brows {aug['brows']:.3f}, "
-                  f"mouth {aug['mouth']:.3f} (targets >= 0.75)")
+            print(
+                f"Augustina IoU: eyes {aug['eyes']:.3f}, brows {aug['brows']:.3f}, "
+                f"mouth {aug['mouth']:.3f} (targets >= 0.75)"
+            )
         else:
             print(f"Augustina: refused: {aug['refusal']}")
     print(f"({summary['seconds']} s)")

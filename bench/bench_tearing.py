@@ -11,6 +11,7 @@ devkit/tearing.py; the target is 0 everywhere), plus the build_rig + motions
 time.  With --contact-sheets it also renders the pipeline rig at every
 parameter's min / default / max and the AngleX x AngleY grid into that folder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,11 +32,31 @@ from image_to_rig.core.stages.complete import make_mouth_interior  # noqa: E402
 from image_to_rig.core.pipeline import run_pipeline  # noqa: E402
 from image_to_rig.devkit.sample import make_sample  # noqa: E402
 
-FACE_PARAMS = ("ParamAngleZ", "ParamEyeLOpen", "ParamEyeROpen", "ParamEyeLSmile", "ParamEyeRSmile",
-               "ParamEyeBallX", "ParamEyeBallY", "ParamBrowLY", "ParamBrowRY", "ParamBrowLAngle",
-               "ParamBrowRAngle", "ParamMouthOpenY", "ParamMouthForm", "ParamCheek")
-BODY_PARAMS = ("ParamBodyAngleX", "ParamBodyAngleY", "ParamBodyAngleZ", "ParamBreath",
-               "ParamHairFront", "ParamHairSide", "ParamHairBack")
+FACE_PARAMS = (
+    "ParamAngleZ",
+    "ParamEyeLOpen",
+    "ParamEyeROpen",
+    "ParamEyeLSmile",
+    "ParamEyeRSmile",
+    "ParamEyeBallX",
+    "ParamEyeBallY",
+    "ParamBrowLY",
+    "ParamBrowRY",
+    "ParamBrowLAngle",
+    "ParamBrowRAngle",
+    "ParamMouthOpenY",
+    "ParamMouthForm",
+    "ParamCheek",
+)
+BODY_PARAMS = (
+    "ParamBodyAngleX",
+    "ParamBodyAngleY",
+    "ParamBodyAngleZ",
+    "ParamBreath",
+    "ParamHairFront",
+    "ParamHairSide",
+    "ParamHairBack",
+)
 
 
 def ground_truth_layers(sample):
@@ -63,7 +84,9 @@ def contact_sheets(doc, out_dir: str) -> list:
         img = renderer.render(values, background=(255, 255, 255))[..., :3]
         x0, y0, x1, y1 = (int(round(v)) for v in box)
         pad = ((max(0, -y0), max(0, y1 - img.shape[0])), (max(0, -x0), max(0, x1 - img.shape[1])), (0, 0))
-        img = np.pad(img, pad, constant_values=255)[y0 + pad[0][0]:y1 + pad[0][0], x0 + pad[1][0]:x1 + pad[1][0]]
+        img = np.pad(img, pad, constant_values=255)[
+            y0 + pad[0][0] : y1 + pad[0][0], x0 + pad[1][0] : x1 + pad[1][0]
+        ]
         h = int(round(width * img.shape[0] / img.shape[1]))
         small = np.ascontiguousarray(cv2.resize(img, (width, h), interpolation=cv2.INTER_AREA))
         cv2.putText(small, label, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (190, 0, 0), 1, cv2.LINE_AA)
@@ -71,20 +94,31 @@ def contact_sheets(doc, out_dir: str) -> list:
 
     def write(name, rows):
         width = max(sum(t.shape[1] for t in row) for row in rows)
-        lines = [np.hstack(row + ([np.full((row[0].shape[0], width - sum(t.shape[1] for t in row), 3), 255,
-                                           np.uint8)] if sum(t.shape[1] for t in row) < width else []))
-                 for row in rows]
+        lines = [
+            np.hstack(
+                row
+                + (
+                    [np.full((row[0].shape[0], width - sum(t.shape[1] for t in row), 3), 255, np.uint8)]
+                    if sum(t.shape[1] for t in row) < width
+                    else []
+                )
+            )
+            for row in rows
+        ]
         path = os.path.join(out_dir, name)
         cv2.imwrite(path, cv2.cvtColor(np.vstack(lines), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
         return path
 
     written = []
-    grid = [[tile({"ParamAngleX": ax, "ParamAngleY": ay}, head, 190, f"X={ax:g} Y={ay:g}")
-             for ax in (-30, 0, 30)] for ay in (30, 0, -30)]
+    grid = [
+        [tile({"ParamAngleX": ax, "ParamAngleY": ay}, head, 190, f"X={ax:g} Y={ay:g}") for ax in (-30, 0, 30)]
+        for ay in (30, 0, -30)
+    ]
     written.append(write("contact_angle_grid.png", grid))
-    for name, params, box, width in (("contact_face.png", FACE_PARAMS, close, 150),
-                                     ("contact_body.png", ("ParamAngleX", "ParamAngleY") + BODY_PARAMS,
-                                      whole, 150)):
+    for name, params, box, width in (
+        ("contact_face.png", FACE_PARAMS, close, 150),
+        ("contact_body.png", ("ParamAngleX", "ParamAngleY") + BODY_PARAMS, whole, 150),
+    ):
         rows, row = [], []
         for pid in params:
             p = doc.parameter(pid)
@@ -117,10 +151,14 @@ def main(argv=None) -> int:
     rows_gt = tearing.tearing_report(gt)
     rows_pipe = tearing.tearing_report(piped)
     check_s = time.perf_counter() - t0
-    print(f"sample {args.size}x{args.size}: build_rig + make_all_motions {rig_s:.3f} s "
-          f"(ground truth), pipeline rig stage {rig_stage} s")
-    print(f"drawn gaps at rest (not counted): ground truth {tearing.TearingChecker(gt).rest_holes} px, "
-          f"pipeline {tearing.TearingChecker(piped).rest_holes} px")
+    print(
+        f"sample {args.size}x{args.size}: build_rig + make_all_motions {rig_s:.3f} s "
+        f"(ground truth), pipeline rig stage {rig_stage} s"
+    )
+    print(
+        f"drawn gaps at rest (not counted): ground truth {tearing.TearingChecker(gt).rest_holes} px, "
+        f"pipeline {tearing.TearingChecker(piped).rest_holes} px"
+    )
     pipe_by_pose = {r.pose: r.holes for r in rows_pipe}
     print(f"{'pose':44s} {'ground truth':>12s} {'pipeline':>9s}")
     for r in rows_gt:

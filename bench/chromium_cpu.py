@@ -8,6 +8,7 @@ processes started by this Python process (and the GPU process) and reports,
 between two snapshots, the busiest renderer's main thread, its dedicated
 workers, the whole renderer process and the GPU process.
 """
+
 from __future__ import annotations
 
 import os
@@ -95,7 +96,12 @@ class CpuMeter:
 
         renderers = [(pid, delta(pid)) for pid, (kind, _) in after.items() if kind == "renderer"]
         if not renderers:
-            return {"main": float("nan"), "workers": float("nan"), "renderer": float("nan"), "gpu": float("nan")}
+            return {
+                "main": float("nan"),
+                "workers": float("nan"),
+                "renderer": float("nan"),
+                "gpu": float("nan"),
+            }
         # The page's renderer: the one that ran most (its main thread and workers).
         pid, threads = max(renderers, key=lambda r: sum(ns for _, ns in r[1].values()))
         gpu = sum(ns for p, (kind, _) in after.items() if kind == "gpu" for _, ns in delta(p).values())

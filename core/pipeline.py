@@ -6,6 +6,7 @@ motions (`STAGES`; each stage module's docstring starts "Stage N of the
 pipeline (name)").  Export is separate (core/formats/export_folder.py)
 because in Blender it runs on the gathered scene.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,11 +69,14 @@ class PipelineResult:
             "total_seconds": round(sum(t.seconds for t in self.timings), 4),
             "peak_memory_mb": self.peak_memory_mb,
             "found": self.found,
-            "layers": [{"id": l.id, "tag": l.tag, "side": l.side, "generated": l.generated,
-                        "depth": i} for i, l in enumerate(self.doc.layers)],
-            "parameters": {p.id: {"confidence": round(p.confidence, 3), "min": p.min,
-                                  "default": p.default, "max": p.max}
-                           for p in self.doc.parameters},
+            "layers": [
+                {"id": l.id, "tag": l.tag, "side": l.side, "generated": l.generated, "depth": i}
+                for i, l in enumerate(self.doc.layers)
+            ],
+            "parameters": {
+                p.id: {"confidence": round(p.confidence, 3), "min": p.min, "default": p.default, "max": p.max}
+                for p in self.doc.parameters
+            },
             "warnings": list(self.warnings),
         }
 
@@ -93,13 +97,15 @@ def check_mesh_density(value) -> float:
     except (TypeError, ValueError):
         raise PipelineOptionsError(f"the mesh density must be a number, got {value!r}") from None
     if not (math.isfinite(density) and lo <= density <= hi):
-        raise PipelineOptionsError(f"the mesh density must be a number from {lo} to {hi} "
-                                   f"(1.0 is the default), got {value!r}")
+        raise PipelineOptionsError(
+            f"the mesh density must be a number from {lo} to {hi} (1.0 is the default), got {value!r}"
+        )
     return density
 
 
-def run_pipeline(source: str | np.ndarray, options: PipelineOptions | None = None,
-                 progress: ProgressCallback | None = None) -> PipelineResult:
+def run_pipeline(
+    source: str | np.ndarray, options: PipelineOptions | None = None, progress: ProgressCallback | None = None
+) -> PipelineResult:
     """Run every stage on an image path or an RGBA array; raise ValueError subclasses
     with a plain message on bad input.  `progress` may raise PipelineCancelled."""
     from .stages import complete, decompose, faces, foreground, landmarks, rig, upscale
@@ -152,8 +158,10 @@ def run_pipeline(source: str | np.ndarray, options: PipelineOptions | None = Non
                 mask = foreground.extract_foreground(rgba)
             else:
                 from .backends import make_backend
-                mask = make_backend("foreground", options.foreground_backend,
-                                    options.backend_settings).segment(rgba)
+
+                mask = make_backend(
+                    "foreground", options.foreground_backend, options.backend_settings
+                ).segment(rgba)
             timings.append(StageTiming("foreground", time.perf_counter() - t0))
 
             step(1, "landmarks")
@@ -181,8 +189,10 @@ def run_pipeline(source: str | np.ndarray, options: PipelineOptions | None = Non
         if options.parts_backend not in ("", "builtin"):
             from .backends import make_backend
             from .backends.parts_hint import apply_parts_hint
-            labels = make_backend("parts", options.parts_backend,
-                                  options.backend_settings).segment(rgba, mask)
+
+            labels = make_backend("parts", options.parts_backend, options.backend_settings).segment(
+                rgba, mask
+            )
             if labels is not None:
                 layers = apply_parts_hint(rgba, mask, layers, labels, lm.chin[1])
         timings.append(StageTiming("decompose", time.perf_counter() - t0))
@@ -193,10 +203,12 @@ def run_pipeline(source: str | np.ndarray, options: PipelineOptions | None = Non
             layers = complete.complete_layers(layers, canvas, lm)
         else:
             from .backends import inpaint_hook, make_backend
+
             painter = make_backend("inpaint", options.inpaint_backend, options.backend_settings)
             painter.require_available()
-            hook = inpaint_hook(painter, options.backend_settings,
-                                progress=lambda layer: step(3, f"complete: {layer}"))
+            hook = inpaint_hook(
+                painter, options.backend_settings, progress=lambda layer: step(3, f"complete: {layer}")
+            )
             layers = complete.complete_layers(layers, canvas, lm, inpaint=hook)
         timings.append(StageTiming("complete", time.perf_counter() - t0))
 
@@ -208,10 +220,13 @@ def run_pipeline(source: str | np.ndarray, options: PipelineOptions | None = Non
 
         _finish(doc, timings, progress)
 
-        found = {"landmarks": lm.source, "face_confidence": round(float(lm.confidence), 3),
-                 "faces": face_check.report(),
-                 "tags": sorted({l.tag for l in layers}),
-                 "generated": sorted(l.id for l in layers if l.generated)}
+        found = {
+            "landmarks": lm.source,
+            "face_confidence": round(float(lm.confidence), 3),
+            "faces": face_check.report(),
+            "tags": sorted({l.tag for l in layers}),
+            "generated": sorted(l.id for l in layers if l.generated),
+        }
         if enlarged is not None:
             found["upscaled"] = enlarged.factor
         for p in doc.parameters:
@@ -227,8 +242,7 @@ def run_pipeline(source: str | np.ndarray, options: PipelineOptions | None = Non
             tracemalloc.stop()
 
 
-def _finish(doc: RigDocument, timings: list[StageTiming],
-            progress: ProgressCallback | None) -> None:
+def _finish(doc: RigDocument, timings: list[StageTiming], progress: ProgressCallback | None) -> None:
     """The last stage, shared by both inputs: motions and hair physics."""
     from .stages import motions
 
@@ -243,8 +257,13 @@ def _finish(doc: RigDocument, timings: list[StageTiming],
         progress("done", 1.0)
 
 
-def _run_layered(path: str, options: PipelineOptions, progress: ProgressCallback | None,
-                 timings: list[StageTiming], warnings: list[str]) -> PipelineResult:
+def _run_layered(
+    path: str,
+    options: PipelineOptions,
+    progress: ProgressCallback | None,
+    timings: list[StageTiming],
+    warnings: list[str],
+) -> PipelineResult:
     """A layered PSD: the artist's (or a decomposition model's) layers replace stages 1-4."""
     from .stages import complete, rig
     from .model.document import layer_id
@@ -272,8 +291,12 @@ def _run_layered(path: str, options: PipelineOptions, progress: ProgressCallback
         else:
             face = next((l for l in layers if l.tag == "face"), None)
             interior = complete.make_mouth_interior(
-                mouth, None, imported.canvas, skin_rgb=complete.drawn_colour(face),
-                eyewhite=next((l for l in layers if l.tag == "eyewhite"), None))
+                mouth,
+                None,
+                imported.canvas,
+                skin_rgb=complete.drawn_colour(face),
+                eyewhite=next((l for l in layers if l.tag == "eyewhite"), None),
+            )
             generated.append(interior.id)
         layers.insert(layers.index(mouth), interior)
     # Drawn closed eyes go right above their side's eye parts; the rig fades
@@ -282,8 +305,11 @@ def _run_layered(path: str, options: PipelineOptions, progress: ProgressCallback
     for variant in imported.variants:
         if variant.role != "closed" or variant.tag not in eye_tags:
             continue
-        parts = [i for i, l in enumerate(layers) if l.tag in eye_tags and l.side == variant.side
-                 and l.role != "closed"]
+        parts = [
+            i
+            for i, l in enumerate(layers)
+            if l.tag in eye_tags and l.side == variant.side and l.role != "closed"
+        ]
         if not variant.side or not parts or variant.id in {l.id for l in layers}:
             continue
         variant.opacity = 0.0
@@ -295,8 +321,10 @@ def _run_layered(path: str, options: PipelineOptions, progress: ProgressCallback
     generated += [l.id for l in layers if l.id not in before]
     unused = [v.source_name for v in imported.variants if v.source_name not in used_variants]
     if unused:
-        warnings.append("these variant layers are not used (a closed eye needs its side, "
-                        "l or r, and that eye's parts): " + ", ".join(unused))
+        warnings.append(
+            "these variant layers are not used (a closed eye needs its side, "
+            "l or r, and that eye's parts): " + ", ".join(unused)
+        )
     timings.append(StageTiming("complete", time.perf_counter() - t0))
     if progress is not None:
         progress("rig", 4 / len(STAGES))
@@ -305,9 +333,14 @@ def _run_layered(path: str, options: PipelineOptions, progress: ProgressCallback
     doc.source = path
     timings.append(StageTiming("rig", time.perf_counter() - t0))
     _finish(doc, timings, progress)
-    found = {"input": "layered PSD", "tags": imported.report["tags_found"],
-             "generated": generated, "variants_used": used_variants,
-             "psd_layers": imported.report["layers"], "skipped": imported.report["skipped"]}
+    found = {
+        "input": "layered PSD",
+        "tags": imported.report["tags_found"],
+        "generated": generated,
+        "variants_used": used_variants,
+        "psd_layers": imported.report["layers"],
+        "skipped": imported.report["skipped"],
+    }
     for p in doc.parameters:
         if p.confidence < 0.5:
             warnings.append(f"{p.id} has low confidence ({p.confidence:.2f}): check it in Blender")
@@ -319,8 +352,11 @@ def _centre_of_eyes(layers) -> float:
     of the eye parts when only one side has any)."""
     xs = []
     for side in ("l", "r"):
-        boxes = [(l.x, l.x + l.image.shape[1]) for l in layers
-                 if l.side == side and l.tag in ("eyewhite", "irides", "eyelash")]
+        boxes = [
+            (l.x, l.x + l.image.shape[1])
+            for l in layers
+            if l.side == side and l.tag in ("eyewhite", "irides", "eyelash")
+        ]
         if boxes:
             xs.append(0.5 * (min(b[0] for b in boxes) + max(b[1] for b in boxes)))
     return float(np.mean(xs)) if xs else 0.0

@@ -21,6 +21,7 @@ the idle one (the add-on calls it when it is disabled).  Errors come back as
 plain text: ValueError subclasses keep their message (bad input or settings);
 anything else also says it is a bug, with the traceback for the console.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -35,8 +36,7 @@ from typing import Any
 from .model.errors import ImageToRigError
 
 # The add-on's package name here; the child registers the folder under the same name.
-PACKAGE_NAME = __name__.rsplit(".core.worker", 1)[0] if __name__.endswith(".core.worker") \
-    else "image_to_rig"
+PACKAGE_NAME = __name__.rsplit(".core.worker", 1)[0] if __name__.endswith(".core.worker") else "image_to_rig"
 CORE_DIR = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_DIR = os.path.dirname(CORE_DIR)
 
@@ -110,6 +110,7 @@ class _no_main_module:
 
     def __enter__(self):
         import types
+
         self.saved = sys.modules.get("__main__")
         sys.modules["__main__"] = types.ModuleType("__main__")
 
@@ -138,8 +139,9 @@ class _Worker:
         ctx.set_executable(_python_executable())
         self.conn, child = ctx.Pipe(duplex=True)
         env = {"PACKAGE_NAME": PACKAGE_NAME, "PACKAGE_DIR": PACKAGE_DIR, "CONN": child}
-        self.process = ctx.Process(target=exec, args=(_BOOTSTRAP, env), daemon=True,
-                                   name="image-to-rig-pipeline")
+        self.process = ctx.Process(
+            target=exec, args=(_BOOTSTRAP, env), daemon=True, name="image-to-rig-pipeline"
+        )
         with _no_main_module():
             self.process.start()
         child.close()  # the child holds its own end; EOF then means it is gone
@@ -244,12 +246,14 @@ class PipelineJob:
             except (EOFError, OSError):
                 self.worker.process.join(2)
                 self._finish(keep=False)
-                out.append(JobMessage("error", error="the worker process stopped unexpectedly "
-                                                     f"(exit code {self.exitcode})"))
+                out.append(
+                    JobMessage(
+                        "error", error=f"the worker process stopped unexpectedly (exit code {self.exitcode})"
+                    )
+                )
                 break
             if raw[:1] == b"R":
-                out.append(JobMessage("result", stage="done", fraction=1.0,
-                                      result=pickle.loads(raw[1:])))
+                out.append(JobMessage("result", stage="done", fraction=1.0, result=pickle.loads(raw[1:])))
                 self._finish(keep=self.keep_worker)
                 break
             message = pickle.loads(raw)

@@ -9,6 +9,7 @@ is visible in that image.
 Run ``python scripts/make_sample.py [out.png] [size]`` to write
 ``samples/sample.png``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -92,8 +93,15 @@ def catmull_rom(points: Sequence[tuple[float, float]], closed: bool, per_segment
     out = []
     for i in range(segments):
         p0, p1, p2, p3 = ext[i], ext[i + 1], ext[i + 2], ext[i + 3]
-        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
-                          + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3))
+        out.append(
+            0.5
+            * (
+                (2 * p1)
+                + (-p0 + p2) * t
+                + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
+                + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3
+            )
+        )
     if not closed:
         out.append(p[-1][None])
     return np.vstack(out)
@@ -186,8 +194,16 @@ class Painter:
         if len(xs) == 0:
             raise ValueError(f"sample layer {tag!r} is empty")
         x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
-        return Layer(id=layer_id(tag, side, role), tag=tag, image=rgba[y0:y1, x0:x1].copy(),
-                     x=int(x0) + self.ox, y=int(y0) + self.oy, side=side, role=role, clip_to=clip_to)
+        return Layer(
+            id=layer_id(tag, side, role),
+            tag=tag,
+            image=rgba[y0:y1, x0:x1].copy(),
+            x=int(x0) + self.ox,
+            y=int(y0) + self.oy,
+            side=side,
+            role=role,
+            clip_to=clip_to,
+        )
 
 
 def ellipse_points(centre, axes, angle: float = 0.0, n: int = 72) -> np.ndarray:
@@ -195,8 +211,9 @@ def ellipse_points(centre, axes, angle: float = 0.0, n: int = 72) -> np.ndarray:
     x = axes[0] * np.cos(t)
     y = axes[1] * np.sin(t)
     a = np.deg2rad(angle)
-    return np.stack([centre[0] + x * np.cos(a) - y * np.sin(a),
-                     centre[1] + x * np.sin(a) + y * np.cos(a)], axis=1)
+    return np.stack(
+        [centre[0] + x * np.cos(a) - y * np.sin(a), centre[1] + x * np.sin(a) + y * np.cos(a)], axis=1
+    )
 
 
 def shifted(mask: np.ndarray, dx: float, dy: float) -> np.ndarray:
@@ -205,38 +222,116 @@ def shifted(mask: np.ndarray, dx: float, dy: float) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- shapes (design px)
-FACE_OUTLINE = [(512, 250), (584, 258), (636, 300), (652, 380), (652, 460), (644, 530),
-                (622, 590), (576, 638), (512, 664), (448, 638), (402, 590), (380, 530),
-                (372, 460), (372, 380), (388, 300), (440, 258)]
+FACE_OUTLINE = [
+    (512, 250),
+    (584, 258),
+    (636, 300),
+    (652, 380),
+    (652, 460),
+    (644, 530),
+    (622, 590),
+    (576, 638),
+    (512, 664),
+    (448, 638),
+    (402, 590),
+    (380, 530),
+    (372, 460),
+    (372, 380),
+    (388, 300),
+    (440, 258),
+]
 
-BACK_HAIR = [(512, 150, False), (624, 164, False), (712, 230, False), (752, 340, False),
-             (764, 480, False), (772, 620, False), (796, 760, True), (752, 736, False),
-             (724, 770, True), (704, 700, False), (676, 640, False), (512, 660, False),
-             (348, 640, False), (320, 700, False), (300, 770, True), (272, 736, False),
-             (228, 760, True), (252, 620, False), (260, 480, False), (272, 340, False),
-             (312, 230, False), (400, 164, False)]
+BACK_HAIR = [
+    (512, 150, False),
+    (624, 164, False),
+    (712, 230, False),
+    (752, 340, False),
+    (764, 480, False),
+    (772, 620, False),
+    (796, 760, True),
+    (752, 736, False),
+    (724, 770, True),
+    (704, 700, False),
+    (676, 640, False),
+    (512, 660, False),
+    (348, 640, False),
+    (320, 700, False),
+    (300, 770, True),
+    (272, 736, False),
+    (228, 760, True),
+    (252, 620, False),
+    (260, 480, False),
+    (272, 340, False),
+    (312, 230, False),
+    (400, 164, False),
+]
 
 FRONT_HAIR = [
-    (512, 138, False), (620, 154, False), (704, 214, False), (742, 318, False), (744, 430, False),
-    (728, 540, False), (704, 640, False), (676, 716, True),  # right-of-image side lock tip
-    (660, 620, False), (648, 520, False), (640, 420, False), (632, 360, True),
+    (512, 138, False),
+    (620, 154, False),
+    (704, 214, False),
+    (742, 318, False),
+    (744, 430, False),
+    (728, 540, False),
+    (704, 640, False),
+    (676, 716, True),  # right-of-image side lock tip
+    (660, 620, False),
+    (648, 520, False),
+    (640, 420, False),
+    (632, 360, True),
     # fringe: curved strands with pointed tips, right to left
-    (618, 374, False), (606, 380, False), (596, 396, True), (594, 372, False), (584, 340, False),
-    (568, 320, True), (562, 352, False), (552, 378, False), (538, 402, True), (534, 374, False),
-    (522, 342, False), (506, 322, True), (500, 352, False), (488, 376, False), (474, 398, True),
-    (472, 372, False), (460, 344, False), (446, 328, True), (440, 358, False), (428, 378, False),
-    (414, 394, True), (410, 376, False), (398, 362, True),
-    (384, 420, False), (376, 520, False), (364, 620, False), (348, 716, True),  # left lock tip
-    (320, 640, False), (296, 540, False), (280, 430, False), (282, 318, False),
-    (320, 214, False), (404, 154, False),
+    (618, 374, False),
+    (606, 380, False),
+    (596, 396, True),
+    (594, 372, False),
+    (584, 340, False),
+    (568, 320, True),
+    (562, 352, False),
+    (552, 378, False),
+    (538, 402, True),
+    (534, 374, False),
+    (522, 342, False),
+    (506, 322, True),
+    (500, 352, False),
+    (488, 376, False),
+    (474, 398, True),
+    (472, 372, False),
+    (460, 344, False),
+    (446, 328, True),
+    (440, 358, False),
+    (428, 378, False),
+    (414, 394, True),
+    (410, 376, False),
+    (398, 362, True),
+    (384, 420, False),
+    (376, 520, False),
+    (364, 620, False),
+    (348, 716, True),  # left lock tip
+    (320, 640, False),
+    (296, 540, False),
+    (280, 430, False),
+    (282, 318, False),
+    (320, 214, False),
+    (404, 154, False),
 ]
 
 NECK = [(470, 590), (554, 590), (558, 700), (566, 760), (560, 840), (464, 840), (458, 760), (466, 700)]
 
-TOPWEAR = [(458, 716, True), (400, 734, False), (300, 762, False), (214, 812, False),
-           (168, 900, False), (150, 1040, True), (874, 1040, True), (856, 900, False),
-           (810, 812, False), (724, 762, False), (624, 734, False), (566, 716, True),
-           (512, 812, True)]
+TOPWEAR = [
+    (458, 716, True),
+    (400, 734, False),
+    (300, 762, False),
+    (214, 812, False),
+    (168, 900, False),
+    (150, 1040, True),
+    (874, 1040, True),
+    (856, 900, False),
+    (810, 812, False),
+    (724, 762, False),
+    (624, 734, False),
+    (566, 716, True),
+    (512, 812, True),
+]
 
 COLLAR_R = [(458, 714, True), (512, 812, True), (470, 846, True), (430, 770, False), (404, 738, True)]
 
@@ -315,20 +410,42 @@ def draw_topwear(size: int) -> Layer:
     body = p.poly_mask(path)
     p.over(body, PALETTE["shirt"])
     # cel shadow falling from the hair and the neck, and the arm folds
-    p.tint(p.poly_mask(catmull_rom([(330, 752), (440, 730), (512, 850), (584, 730), (694, 752),
-                                    (640, 790), (512, 880), (384, 790)], True)) * body,
-           PALETTE["shirt_shadow"])
-    p.tint(p.stroke_mask(catmull_rom([(250, 900), (262, 980), (256, 1030)], False), 4) * body,
-           PALETTE["cloth_line"])
-    p.tint(p.stroke_mask(catmull_rom([(774, 900), (762, 980), (768, 1030)], False), 4) * body,
-           PALETTE["cloth_line"])
+    p.tint(
+        p.poly_mask(
+            catmull_rom(
+                [
+                    (330, 752),
+                    (440, 730),
+                    (512, 850),
+                    (584, 730),
+                    (694, 752),
+                    (640, 790),
+                    (512, 880),
+                    (384, 790),
+                ],
+                True,
+            )
+        )
+        * body,
+        PALETTE["shirt_shadow"],
+    )
+    p.tint(
+        p.stroke_mask(catmull_rom([(250, 900), (262, 980), (256, 1030)], False), 4) * body,
+        PALETTE["cloth_line"],
+    )
+    p.tint(
+        p.stroke_mask(catmull_rom([(774, 900), (762, 980), (768, 1030)], False), 4) * body,
+        PALETTE["cloth_line"],
+    )
     p.tint(p.stroke_mask([(512, 840), (512, 1030)], 3) * body, PALETTE["cloth_line"])
     for pts in (COLLAR_R, [(2 * 512 - x, y, s) for x, y, s in COLLAR_R]):
         cpath = sharp_path(pts)
         collar = p.poly_mask(cpath)
         p.over(collar, PALETTE["collar"])
-        p.tint(p.poly_mask(catmull_rom([(512, 812), (470, 846), (456, 800)], True)) * collar,
-               PALETTE["collar_shadow"])
+        p.tint(
+            p.poly_mask(catmull_rom([(512, 812), (470, 846), (456, 800)], True)) * collar,
+            PALETTE["collar_shadow"],
+        )
         _outline(p, cpath, PALETTE["cloth_line"], 4)
     for cx in (512,):
         for cy in (868, 930, 992):
@@ -414,8 +531,7 @@ def draw_eyebrow(size: int, side: str) -> Layer:
 
 def draw_nose(size: int) -> Layer:
     p = Painter(size, (490, 530, 540, 590))
-    p.over(p.poly_mask(catmull_rom([(514, 550), (520, 570), (508, 574), (512, 566)], True)),
-           PALETTE["nose"])
+    p.over(p.poly_mask(catmull_rom([(514, 550), (520, 570), (508, 574), (512, 566)], True)), PALETTE["nose"])
     return p.to_layer("nose")
 
 
@@ -433,9 +549,13 @@ def draw_front_hair(size: int) -> Layer:
     body = p.poly_mask(path)
     p.over(body, PALETTE["hair"])
     # darker tone in the clefts between the fringe strands and inside the side locks
-    for pts in ([(430, 250), (446, 330), (444, 390)], [(520, 240), (512, 300), (516, 360)],
-                [(596, 250), (580, 320), (584, 370)], [(676, 380), (668, 520), (670, 640)],
-                [(348, 380), (356, 520), (354, 640)]):
+    for pts in (
+        [(430, 250), (446, 330), (444, 390)],
+        [(520, 240), (512, 300), (516, 360)],
+        [(596, 250), (580, 320), (584, 370)],
+        [(676, 380), (668, 520), (670, 640)],
+        [(348, 380), (356, 520), (354, 640)],
+    ):
         p.tint(p.stroke_mask(catmull_rom(pts, False), 16) * body * 0.9, PALETTE["hair_shadow"])
     # angel-ring highlight: short arcs across the crown
     ring = np.clip(p.ellipse_mask((512, 272), (170, 96)) - p.ellipse_mask((512, 262), (154, 80)), 0, 1)
@@ -445,17 +565,23 @@ def draw_front_hair(size: int) -> Layer:
         cuts = np.maximum(cuts, p.stroke_mask([(x, 150), (x + 10, 300)], 14))
     p.tint(np.clip(ring - cuts, 0, 1) * body, PALETTE["hair_highlight"])
     # strand lines
-    for pts in ([(512, 170), (500, 250), (476, 330)], [(512, 170), (540, 250), (566, 318)],
-                [(560, 170), (620, 250), (640, 362)], [(464, 170), (404, 250), (400, 356)],
-                [(690, 300), (700, 460), (690, 600)], [(334, 300), (324, 460), (334, 600)]):
+    for pts in (
+        [(512, 170), (500, 250), (476, 330)],
+        [(512, 170), (540, 250), (566, 318)],
+        [(560, 170), (620, 250), (640, 362)],
+        [(464, 170), (404, 250), (400, 356)],
+        [(690, 300), (700, 460), (690, 600)],
+        [(334, 300), (324, 460), (334, 600)],
+    ):
         p.tint(p.stroke_mask(catmull_rom(pts, False), 3) * body, PALETTE["hair_line"])
     _outline(p, path, PALETTE["hair_line"], 5)
     return p.to_layer("front hair")
 
 
 # --------------------------------------------------------------------------- compositing
-def composite_layers(layers: Sequence[Layer], canvas: Canvas,
-                     background: RGB | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def composite_layers(
+    layers: Sequence[Layer], canvas: Canvas, background: RGB | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Composite layers back to front (clip_to honoured, premultiplied "over").
 
     Returns the straight-alpha RGBA uint8 image and, per layer id, the visible
@@ -468,7 +594,9 @@ def composite_layers(layers: Sequence[Layer], canvas: Canvas,
         lh, lw = layer.image.shape[:2]
         x0, y0 = max(layer.x, 0), max(layer.y, 0)
         x1, y1 = min(layer.x + lw, w), min(layer.y + lh, h)
-        crop = layer.image[y0 - layer.y:y1 - layer.y, x0 - layer.x:x1 - layer.x].astype(np.float32) / 255.0
+        crop = (
+            layer.image[y0 - layer.y : y1 - layer.y, x0 - layer.x : x1 - layer.x].astype(np.float32) / 255.0
+        )
         a = crop[..., 3]
         full_a = np.zeros((h, w), np.float32)
         full_a[y0:y1, x0:x1] = a
@@ -488,7 +616,7 @@ def composite_layers(layers: Sequence[Layer], canvas: Canvas,
         vis = np.zeros((h, w), bool)
         vis[region] = a * transmit[region] >= 0.5
         visible[lid] = vis
-        transmit[region] *= (1.0 - a)
+        transmit[region] *= 1.0 - a
     if background is not None:
         bg = np.asarray(background, np.float32) / 255.0
         out_rgb = out_rgb + bg * (1.0 - out_a[..., None])
@@ -500,8 +628,12 @@ def composite_layers(layers: Sequence[Layer], canvas: Canvas,
 
 def _box(pts: np.ndarray, scale: float, pad: float = 0.0) -> tuple[int, int, int, int]:
     p = np.asarray(pts) * scale
-    return (int(np.floor(p[:, 0].min() - pad)), int(np.floor(p[:, 1].min() - pad)),
-            int(np.ceil(p[:, 0].max() + pad)), int(np.ceil(p[:, 1].max() + pad)))
+    return (
+        int(np.floor(p[:, 0].min() - pad)),
+        int(np.floor(p[:, 1].min() - pad)),
+        int(np.ceil(p[:, 0].max() + pad)),
+        int(np.ceil(p[:, 1].max() + pad)),
+    )
 
 
 def make_sample(size: int = 1024, seed: int = 0, transparent: bool = False) -> Sample:
@@ -519,33 +651,50 @@ def make_sample(size: int = 1024, seed: int = 0, transparent: bool = False) -> S
 @functools.lru_cache(maxsize=4)
 def _make_sample_cached(size: int, transparent: bool) -> Sample:
     layers = [
-        draw_back_hair(size), draw_neck(size), draw_topwear(size),
-        draw_ear(size, "r"), draw_ear(size, "l"), draw_face(size),
-        draw_eyewhite(size, "r"), draw_iris(size, "r"),
-        draw_eyewhite(size, "l"), draw_iris(size, "l"),
-        draw_eyelash(size, "r"), draw_eyelash(size, "l"),
-        draw_eyebrow(size, "r"), draw_eyebrow(size, "l"),
-        draw_nose(size), draw_mouth(size), draw_front_hair(size),
+        draw_back_hair(size),
+        draw_neck(size),
+        draw_topwear(size),
+        draw_ear(size, "r"),
+        draw_ear(size, "l"),
+        draw_face(size),
+        draw_eyewhite(size, "r"),
+        draw_iris(size, "r"),
+        draw_eyewhite(size, "l"),
+        draw_iris(size, "l"),
+        draw_eyelash(size, "r"),
+        draw_eyelash(size, "l"),
+        draw_eyebrow(size, "r"),
+        draw_eyebrow(size, "l"),
+        draw_nose(size),
+        draw_mouth(size),
+        draw_front_hair(size),
     ]
     canvas = Canvas(size, size)
     background = None if transparent else PALETTE["background"]
     image, visible = composite_layers(layers, canvas, background)
     for layer in layers:
         h, w = layer.image.shape[:2]
-        layer.visible_mask = visible[layer.id][layer.y:layer.y + h, layer.x:layer.x + w].copy()
+        layer.visible_mask = visible[layer.id][layer.y : layer.y + h, layer.x : layer.x + w].copy()
     s = size / DESIGN
     eyes = {side: eye_shape(side) for side in ("l", "r")}
-    eye_boxes = {side: _box(np.vstack([eyes[side]["white"], eyes[side]["lash"]]), s)
-                 for side in eyes}
+    eye_boxes = {side: _box(np.vstack([eyes[side]["white"], eyes[side]["lash"]]), s) for side in eyes}
     face_pts = np.asarray(FACE_OUTLINE, np.float64)
     lm = FaceLandmarks(
-        face_box=_box(face_pts, s), eye_l=eye_boxes["l"], eye_r=eye_boxes["r"],
+        face_box=_box(face_pts, s),
+        eye_l=eye_boxes["l"],
+        eye_r=eye_boxes["r"],
         nose=(int(round(514 * s)), int(round(566 * s))),
         mouth=_box(np.array([[488, 604], [538, 619]]), s, pad=1),
         chin=(int(round(512 * s)), int(round(664 * s))),
-        skin_rgb=PALETTE["skin"], hair_rgb=PALETTE["hair"], source="ground truth",
-        confidence=1.0, brow_l=_box(eyes["l"]["brow"], s), brow_r=_box(eyes["r"]["brow"], s),
-        iris_rgb_l=PALETTE["iris_bottom"], iris_rgb_r=PALETTE["iris_bottom"])
+        skin_rgb=PALETTE["skin"],
+        hair_rgb=PALETTE["hair"],
+        source="ground truth",
+        confidence=1.0,
+        brow_l=_box(eyes["l"]["brow"], s),
+        brow_r=_box(eyes["r"]["brow"], s),
+        iris_rgb_l=PALETTE["iris_bottom"],
+        iris_rgb_r=PALETTE["iris_bottom"],
+    )
     return Sample(image=image, canvas=canvas, layers=layers, landmarks=lm, background=background)
 
 

@@ -16,6 +16,7 @@ landmarks).  What varies (each drawn from `seed`, each overridable by name):
 Geometry is drawn in the 1024-unit design space of `devkit.sample` and mapped to
 the canvas by an affine transform; the head group is tilted about the neck.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,8 +28,7 @@ import numpy as np
 
 from ..core.model.document import Canvas, Layer, layer_id
 from ..core.stages.landmarks import FaceLandmarks
-from .sample import (Painter, Sample, catmull_rom, composite_layers, ellipse_points, sharp_path,
-                     shifted)
+from .sample import Painter, Sample, catmull_rom, composite_layers, ellipse_points, sharp_path, shifted
 
 RGB = tuple[int, int, int]
 
@@ -38,15 +38,44 @@ FRINGES = ("bangs", "parted", "swept")
 SHADINGS = ("cel", "soft", "flat")
 BACKGROUNDS = ("plain", "gradient", "busy", "transparent")
 FRAMINGS = ("portrait", "full body")
-SKIN_TONES: tuple[RGB, ...] = ((255, 233, 220), (252, 224, 206), (246, 214, 190), (255, 240, 232),
-                               (236, 196, 168), (214, 170, 138))
-HAIR_COLOURS: tuple[RGB, ...] = ((132, 86, 72), (60, 48, 52), (236, 206, 140), (214, 96, 74),
-                                 (120, 150, 214), (240, 170, 196), (220, 222, 230), (70, 92, 70),
-                                 (156, 110, 196), (40, 40, 60))
-EYE_COLOURS: tuple[RGB, ...] = ((92, 168, 232), (74, 160, 96), (190, 90, 60), (150, 96, 200),
-                                (220, 80, 100), (200, 160, 60), (90, 70, 60))
-CLOTH_COLOURS: tuple[RGB, ...] = ((146, 174, 222), (60, 64, 92), (232, 232, 236), (196, 72, 84),
-                                  (96, 150, 110), (240, 200, 120), (120, 96, 160))
+SKIN_TONES: tuple[RGB, ...] = (
+    (255, 233, 220),
+    (252, 224, 206),
+    (246, 214, 190),
+    (255, 240, 232),
+    (236, 196, 168),
+    (214, 170, 138),
+)
+HAIR_COLOURS: tuple[RGB, ...] = (
+    (132, 86, 72),
+    (60, 48, 52),
+    (236, 206, 140),
+    (214, 96, 74),
+    (120, 150, 214),
+    (240, 170, 196),
+    (220, 222, 230),
+    (70, 92, 70),
+    (156, 110, 196),
+    (40, 40, 60),
+)
+EYE_COLOURS: tuple[RGB, ...] = (
+    (92, 168, 232),
+    (74, 160, 96),
+    (190, 90, 60),
+    (150, 96, 200),
+    (220, 80, 100),
+    (200, 160, 60),
+    (90, 70, 60),
+)
+CLOTH_COLOURS: tuple[RGB, ...] = (
+    (146, 174, 222),
+    (60, 64, 92),
+    (232, 232, 236),
+    (196, 72, 84),
+    (96, 150, 110),
+    (240, 200, 120),
+    (120, 96, 160),
+)
 LINE_COLOURS: tuple[RGB, ...] = ((46, 34, 40), (20, 20, 24), (90, 52, 50))
 SIZE_RANGE = (256, 2048)
 PIVOT = (512.0, 640.0)  # the head tilts about the top of the neck
@@ -80,11 +109,16 @@ class Spec:
 
     def validate(self) -> None:
         if not SIZE_RANGE[0] <= self.size <= SIZE_RANGE[1]:
-            raise ValueError(f"synthetic characters are {SIZE_RANGE[0]} to {SIZE_RANGE[1]} px, got {self.size}")
-        for name, value, options in (("hair_style", self.hair_style, HAIR_STYLES),
-                                     ("fringe", self.fringe, FRINGES), ("shading", self.shading, SHADINGS),
-                                     ("background", self.background, BACKGROUNDS),
-                                     ("framing", self.framing, FRAMINGS)):
+            raise ValueError(
+                f"synthetic characters are {SIZE_RANGE[0]} to {SIZE_RANGE[1]} px, got {self.size}"
+            )
+        for name, value, options in (
+            ("hair_style", self.hair_style, HAIR_STYLES),
+            ("fringe", self.fringe, FRINGES),
+            ("shading", self.shading, SHADINGS),
+            ("background", self.background, BACKGROUNDS),
+            ("framing", self.framing, FRAMINGS),
+        ):
             if value not in options:
                 raise ValueError(f"unknown {name} {value!r}: choose one of {', '.join(options)}")
         if self.headwear not in (None, "ribbon", "band"):
@@ -100,19 +134,28 @@ def random_spec(seed: int, size: int = 768) -> Spec:
 
     style = pick(HAIR_STYLES)
     return Spec(
-        size=size, hair_style=style, fringe=pick(FRINGES),
+        size=size,
+        hair_style=style,
+        fringe=pick(FRINGES),
         side_locks=bool(r.random() < (0.3 if style == "short" else 0.7)),
-        hair_rgb=pick(HAIR_COLOURS), skin_rgb=pick(SKIN_TONES), eye_rgb=pick(EYE_COLOURS),
-        cloth_rgb=pick(CLOTH_COLOURS), line_rgb=pick(LINE_COLOURS),
-        line_width=float(r.uniform(3.0, 7.0)), shading=pick(SHADINGS),
+        hair_rgb=pick(HAIR_COLOURS),
+        skin_rgb=pick(SKIN_TONES),
+        eye_rgb=pick(EYE_COLOURS),
+        cloth_rgb=pick(CLOTH_COLOURS),
+        line_rgb=pick(LINE_COLOURS),
+        line_width=float(r.uniform(3.0, 7.0)),
+        shading=pick(SHADINGS),
         glasses=bool(r.random() < 0.25),
         headwear=pick((None, None, "ribbon", "band")),
         tilt=float(r.uniform(-12, 12)) if r.random() < 0.6 else 0.0,
         turn=float(r.uniform(-0.5, 0.5)) if r.random() < 0.5 else 0.0,
-        eye_scale=float(r.uniform(0.85, 1.15)), eye_gap=float(r.uniform(58, 70)),
+        eye_scale=float(r.uniform(0.85, 1.15)),
+        eye_gap=float(r.uniform(58, 70)),
         framing="full body" if r.random() < 0.25 else "portrait",
         background=pick(BACKGROUNDS),
-        background_rgb=tuple(int(v) for v in r.integers(200, 250, 3)), seed=int(seed))
+        background_rgb=tuple(int(v) for v in r.integers(200, 250, 3)),
+        seed=int(seed),
+    )
 
 
 # --------------------------------------------------------------------------- colour helpers
@@ -184,7 +227,7 @@ class SynthPainter(Painter):
 
     def shade_y(self, mask, top: RGB, bottom: RGB, y0: float, y1: float) -> None:
         """Vertical gradient tint (soft shading) in canvas space."""
-        ys = (np.arange(self.h, dtype=np.float32) + self.oy - self.frame.px([[0, y0]])[0, 1])
+        ys = np.arange(self.h, dtype=np.float32) + self.oy - self.frame.px([[0, y0]])[0, 1]
         t = np.clip(ys / max((y1 - y0) * self.scale, 1e-6), 0, 1)[:, None, None]
         grad = (np.asarray(top, np.float32) * (1 - t) + np.asarray(bottom, np.float32) * t) / 255.0
         self.rgb = self.rgb * (1.0 - mask[..., None]) + grad * mask[..., None]
@@ -206,8 +249,14 @@ def _shadow(p: SynthPainter, spec: Spec, mask: np.ndarray, colour: RGB, soft_px:
     p.tint(mask, colour)
 
 
-def _outline(p: SynthPainter, spec: Spec, pts, width_factor: float = 1.0, closed: bool = True,
-             colour: RGB | None = None) -> None:
+def _outline(
+    p: SynthPainter,
+    spec: Spec,
+    pts,
+    width_factor: float = 1.0,
+    closed: bool = True,
+    colour: RGB | None = None,
+) -> None:
     p.over(p.stroke_mask(pts, spec.line_width * width_factor, closed=closed), colour or spec.line_rgb)
 
 
@@ -215,17 +264,31 @@ def _outline(p: SynthPainter, spec: Spec, pts, width_factor: float = 1.0, closed
 def back_hair_path(spec: Spec) -> list[tuple[float, float, bool]]:
     top = [(512, 150, False), (624, 164, False), (712, 230, False), (752, 340, False)]
     if spec.hair_style == "short":
-        right = [(756, 420, False), (744, 500, False), (724, 560, True), (690, 540, False),
-                 (660, 560, False)]
+        right = [(756, 420, False), (744, 500, False), (724, 560, True), (690, 540, False), (660, 560, False)]
         centre = [(512, 580, False)]
     elif spec.hair_style == "long":
-        right = [(772, 480, False), (792, 640, False), (812, 800, False), (830, 930, True),
-                 (790, 910, False), (760, 950, True), (730, 880, False), (700, 760, False),
-                 (676, 660, False)]
+        right = [
+            (772, 480, False),
+            (792, 640, False),
+            (812, 800, False),
+            (830, 930, True),
+            (790, 910, False),
+            (760, 950, True),
+            (730, 880, False),
+            (700, 760, False),
+            (676, 660, False),
+        ]
         centre = [(512, 668, False)]
     else:  # bob and the back of twin tails
-        right = [(764, 480, False), (772, 620, False), (796, 760, True), (752, 736, False),
-                 (724, 770, True), (704, 700, False), (676, 640, False)]
+        right = [
+            (764, 480, False),
+            (772, 620, False),
+            (796, 760, True),
+            (752, 736, False),
+            (724, 770, True),
+            (704, 700, False),
+            (676, 640, False),
+        ]
         centre = [(512, 660, False)]
     left = [(1024 - x, y, s) for x, y, s in reversed(right)]
     left_top = [(1024 - x, y, s) for x, y, s in reversed(top[1:])]
@@ -234,9 +297,20 @@ def back_hair_path(spec: Spec) -> list[tuple[float, float, bool]]:
 
 def twin_tail_path(side: str) -> list[tuple[float, float, bool]]:
     o = 1.0 if side == "l" else -1.0
-    pts = [(740, 250, True), (800, 300, False), (850, 420, False), (870, 580, False), (860, 760, False),
-           (830, 900, True), (812, 820, False), (790, 880, True), (786, 760, False), (790, 600, False),
-           (770, 420, False), (730, 320, False)]
+    pts = [
+        (740, 250, True),
+        (800, 300, False),
+        (850, 420, False),
+        (870, 580, False),
+        (860, 760, False),
+        (830, 900, True),
+        (812, 820, False),
+        (790, 880, True),
+        (786, 760, False),
+        (790, 600, False),
+        (770, 420, False),
+        (730, 320, False),
+    ]
     return [(512 + o * (x - 512), y, s) for x, y, s in pts]
 
 
@@ -244,8 +318,16 @@ def front_hair_path(spec: Spec, rng: np.random.Generator) -> list[tuple[float, f
     crown_r = [(512, 138, False), (620, 154, False), (704, 214, False), (742, 318, False)]
     if spec.side_locks:
         length = {"short": 600, "bob": 716, "twin tails": 716, "long": 800}[spec.hair_style]
-        side_r = [(744, 430, False), (730, 540, False), (706, length - 70, False), (678, length, True),
-                  (660, length - 90, False), (648, 520, False), (640, 420, False), (632, 360, True)]
+        side_r = [
+            (744, 430, False),
+            (730, 540, False),
+            (706, length - 70, False),
+            (678, length, True),
+            (660, length - 90, False),
+            (648, 520, False),
+            (640, 420, False),
+            (632, 360, True),
+        ]
     else:
         side_r = [(738, 380, False), (716, 440, True), (690, 400, False), (660, 370, False), (632, 360, True)]
     # fringe strands from the image right to the image left
@@ -264,17 +346,36 @@ def front_hair_path(spec: Spec, rng: np.random.Generator) -> list[tuple[float, f
         lean = 10.0 if spec.fringe == "swept" else 0.0
         valley = 326 + float(rng.uniform(-8, 8)) - (20 if spec.fringe == "parted" and abs(u) < 0.3 else 0)
         half = (xs[0] - xs[1]) / 2.0
-        fringe += [(x + half * 0.55, valley + 10, False), (x + half * 0.2 + lean, tip - 24, False),
-                   (x + lean, tip, True), (x - half * 0.3, valley + 24, False)]
+        fringe += [
+            (x + half * 0.55, valley + 10, False),
+            (x + half * 0.2 + lean, tip - 24, False),
+            (x + lean, tip, True),
+            (x - half * 0.3, valley + 24, False),
+        ]
     fringe.append((396, 362, True))
     side_l = [(1024 - x, y, s) for x, y, s in reversed(side_r)]
     crown_l = [(1024 - x, y, s) for x, y, s in reversed(crown_r[1:])]
     return crown_r + side_r + fringe + side_l + crown_l
 
 
-FACE_OUTLINE = [(512, 250), (584, 258), (636, 300), (652, 380), (652, 460), (644, 530),
-                (622, 590), (576, 638), (512, 664), (448, 638), (402, 590), (380, 530),
-                (372, 460), (372, 380), (388, 300), (440, 258)]
+FACE_OUTLINE = [
+    (512, 250),
+    (584, 258),
+    (636, 300),
+    (652, 380),
+    (652, 460),
+    (644, 530),
+    (622, 590),
+    (576, 638),
+    (512, 664),
+    (448, 638),
+    (402, 590),
+    (380, 530),
+    (372, 460),
+    (372, 380),
+    (388, 300),
+    (440, 258),
+]
 
 
 # --------------------------------------------------------------------------- parts
@@ -300,9 +401,16 @@ def _eye_geometry(spec: Spec, side: str) -> dict[str, np.ndarray]:
     lower_lash = catmull_rom(P([(40, 2), (36, 12), (22, 22)]), closed=False, per_segment=8)
     brow_top = catmull_rom(P([(-30, -64), (-6, -76), (20, -78), (44, -70)]), closed=False)
     brow_bottom = catmull_rom(P([(46, -66), (20, -72), (-6, -70), (-30, -60)]), closed=False)
-    return {"white": white, "upper": upper_curve, "lash": lash, "lower_lash": lower_lash,
-            "brow": np.vstack([brow_top, brow_bottom]), "iris_c": np.array([cx - o * 3 * k, cy + k]),
-            "iris_r": np.array([25.0 * k, 31.0 * k]), "box": (cx - 90 * k, cy - 100 * k, cx + 90 * k, cy + 60 * k)}
+    return {
+        "white": white,
+        "upper": upper_curve,
+        "lash": lash,
+        "lower_lash": lower_lash,
+        "brow": np.vstack([brow_top, brow_bottom]),
+        "iris_c": np.array([cx - o * 3 * k, cy + k]),
+        "iris_r": np.array([25.0 * k, 31.0 * k]),
+        "box": (cx - 90 * k, cy - 100 * k, cx + 90 * k, cy + 60 * k),
+    }
 
 
 def _draw_layers(spec: Spec) -> tuple[list[Layer], dict[str, np.ndarray]]:
@@ -338,15 +446,23 @@ def _draw_layers(spec: Spec) -> tuple[list[Layer], dict[str, np.ndarray]]:
 
     # body: neck, topwear (and lower body for full figures)
     p = head_painter((430, 560, 600, 860))
-    neck = catmull_rom([(470, 590), (554, 590), (558, 700), (566, 760), (560, 840), (464, 840),
-                        (458, 760), (466, 700)], closed=True, per_segment=6)
+    neck = catmull_rom(
+        [(470, 590), (554, 590), (558, 700), (566, 760), (560, 840), (464, 840), (458, 760), (466, 700)],
+        closed=True,
+        per_segment=6,
+    )
     # the neck is not tilted with the head below the jaw: draw it upright
     p.is_head = False
     nb = p.poly_mask(neck)
     p.over(nb, skin)
     p.is_head = True
-    _shadow(p, spec, np.clip(p.offset(p.poly_mask(catmull_rom(FACE_OUTLINE, True)), 0, 30), 0, 1) * nb,
-            skin_shadow, 6)
+    _shadow(
+        p,
+        spec,
+        np.clip(p.offset(p.poly_mask(catmull_rom(FACE_OUTLINE, True)), 0, 30), 0, 1) * nb,
+        skin_shadow,
+        6,
+    )
     p.is_head = False
     for side_pts in ([(470, 600), (466, 700), (458, 744)], [(554, 600), (558, 700), (566, 744)]):
         _outline(p, spec, catmull_rom(side_pts, False), 0.8, closed=False)
@@ -354,28 +470,73 @@ def _draw_layers(spec: Spec) -> tuple[list[Layer], dict[str, np.ndarray]]:
 
     if spec.framing == "full body":
         p = body_painter((300, 1300, 724, 2300))
-        legs = [catmull_rom([(440, 1350), (436, 1800), (448, 2230), (496, 2230), (500, 1800), (504, 1350)], True),
-                catmull_rom([(520, 1350), (524, 1800), (528, 2230), (576, 2230), (588, 1800), (584, 1350)], True)]
+        legs = [
+            catmull_rom([(440, 1350), (436, 1800), (448, 2230), (496, 2230), (500, 1800), (504, 1350)], True),
+            catmull_rom([(520, 1350), (524, 1800), (528, 2230), (576, 2230), (588, 1800), (584, 1350)], True),
+        ]
         for lg in legs:
             p.over(p.poly_mask(lg), _shade(spec.cloth_rgb, 0.5))
             _outline(p, spec, lg)
         layers.append(p.to_layer("legwear"))
     p = body_painter((120, 690, 904, 1024 if spec.framing == "portrait" else 1420))
     if spec.framing == "portrait":
-        tw = [(458, 716, True), (400, 734, False), (300, 762, False), (214, 812, False), (168, 900, False),
-              (150, 1060, True), (874, 1060, True), (856, 900, False), (810, 812, False), (724, 762, False),
-              (624, 734, False), (566, 716, True), (512, 812, True)]
+        tw = [
+            (458, 716, True),
+            (400, 734, False),
+            (300, 762, False),
+            (214, 812, False),
+            (168, 900, False),
+            (150, 1060, True),
+            (874, 1060, True),
+            (856, 900, False),
+            (810, 812, False),
+            (724, 762, False),
+            (624, 734, False),
+            (566, 716, True),
+            (512, 812, True),
+        ]
     else:
-        tw = [(458, 716, True), (360, 740, False), (300, 800, False), (290, 1000, False), (330, 1200, False),
-              (300, 1400, True), (724, 1400, True), (694, 1200, False), (734, 1000, False), (724, 800, False),
-              (664, 740, False), (566, 716, True), (512, 812, True)]
+        tw = [
+            (458, 716, True),
+            (360, 740, False),
+            (300, 800, False),
+            (290, 1000, False),
+            (330, 1200, False),
+            (300, 1400, True),
+            (724, 1400, True),
+            (694, 1200, False),
+            (734, 1000, False),
+            (724, 800, False),
+            (664, 740, False),
+            (566, 716, True),
+            (512, 812, True),
+        ]
     tpath = sharp_path(tw)
     tb = p.poly_mask(tpath)
     cloth = spec.cloth_rgb
     p.over(tb, cloth)
-    _shadow(p, spec, p.poly_mask(catmull_rom([(330, 752), (440, 730), (512, 850), (584, 730), (694, 752),
-                                               (640, 790), (512, 880), (384, 790)], True)) * tb,
-            _shade(cloth, 0.8), 12)
+    _shadow(
+        p,
+        spec,
+        p.poly_mask(
+            catmull_rom(
+                [
+                    (330, 752),
+                    (440, 730),
+                    (512, 850),
+                    (584, 730),
+                    (694, 752),
+                    (640, 790),
+                    (512, 880),
+                    (384, 790),
+                ],
+                True,
+            )
+        )
+        * tb,
+        _shade(cloth, 0.8),
+        12,
+    )
     p.tint(p.stroke_mask([(512, 840), (512, 1040)], spec.line_width * 0.6) * tb, line)
     collar_r = [(458, 714, True), (512, 812, True), (470, 846, True), (430, 770, False), (404, 738, True)]
     collar_rgb = (250, 250, 252) if sum(cloth) < 600 else (60, 64, 92)
@@ -409,8 +570,14 @@ def _draw_layers(spec: Spec) -> tuple[list[Layer], dict[str, np.ndarray]]:
     for bx in (512 - 1.3 * spec.eye_gap, 512 + 1.3 * spec.eye_gap):
         blush = np.maximum(blush, p.ellipse_mask((bx, 562), (34, 16)))
     p.tint(cv2.GaussianBlur(blush, (0, 0), max(0.5, 6.0 * p.scale)) * 0.5 * fb, (255, 170, 170))
-    _outline(p, spec, catmull_rom(FACE_OUTLINE[4:13], closed=False), 0.8, closed=False,
-             colour=_mix(line, skin, 0.25))
+    _outline(
+        p,
+        spec,
+        catmull_rom(FACE_OUTLINE[4:13], closed=False),
+        0.8,
+        closed=False,
+        colour=_mix(line, skin, 0.25),
+    )
     layers.append(p.to_layer("face"))
 
     eyes = {side: _eye_geometry(spec, side) for side in ("l", "r")}
@@ -419,8 +586,9 @@ def _draw_layers(spec: Spec) -> tuple[list[Layer], dict[str, np.ndarray]]:
         p = head_painter(e["box"])
         wb = p.poly_mask(e["white"])
         p.over(wb, (255, 255, 255))
-        _shadow(p, spec, p.offset(p.stroke_mask(e["upper"], 14 * spec.eye_scale), 0, 6) * wb,
-                (214, 218, 236), 3)
+        _shadow(
+            p, spec, p.offset(p.stroke_mask(e["upper"], 14 * spec.eye_scale), 0, 6) * wb, (214, 218, 236), 3
+        )
         white = p.to_layer("eyewhite", side)
         p = head_painter(e["box"])
         (cx, cy), (rx, ry) = e["iris_c"], e["iris_r"]
@@ -466,32 +634,44 @@ def _draw_layers(spec: Spec) -> tuple[list[Layer], dict[str, np.ndarray]]:
             p.over(p.poly_mask(rim) * 0.18, (200, 225, 255))
             p.over(p.stroke_mask(rim, 4.5, True), frame_rgb)
         gap = spec.eye_gap
-        p.over(p.stroke_mask(catmull_rom([(512 - gap + 52, 486), (512, 478), (512 + gap - 52, 486)], False), 4),
-               frame_rgb)
+        p.over(
+            p.stroke_mask(catmull_rom([(512 - gap + 52, 486), (512, 478), (512 + gap - 52, 486)], False), 4),
+            frame_rgb,
+        )
         layers.append(p.to_layer("eyewear"))
 
     # front hair
     p = head_painter((250, 110, 780, 900))
     fh = p.poly_mask(fringe_path)
     p.over(fh, hair)
-    for pts in ([(430, 250), (446, 330), (444, 390)], [(520, 240), (512, 300), (516, 360)],
-                [(596, 250), (580, 320), (584, 370)], [(676, 380), (668, 520), (670, 640)],
-                [(348, 380), (356, 520), (354, 640)]):
+    for pts in (
+        [(430, 250), (446, 330), (444, 390)],
+        [(520, 240), (512, 300), (516, 360)],
+        [(596, 250), (580, 320), (584, 370)],
+        [(676, 380), (668, 520), (670, 640)],
+        [(348, 380), (356, 520), (354, 640)],
+    ):
         _shadow(p, spec, p.stroke_mask(catmull_rom(pts, False), 16) * fh * 0.9, hair_dark, 6)
     if spec.shading != "flat":
         ring = np.clip(p.ellipse_mask((512, 272), (170, 96)) - p.ellipse_mask((512, 262), (154, 80)), 0, 1)
         ring *= p.poly_mask([(330, 150), (694, 150), (694, 262), (330, 262)])
         p.tint(ring * fh * 0.8, _shade(hair, 1.35))
-    for pts in ([(512, 170), (500, 250), (476, 330)], [(512, 170), (540, 250), (566, 318)],
-                [(464, 170), (404, 250), (400, 356)], [(560, 170), (620, 250), (640, 362)]):
+    for pts in (
+        [(512, 170), (500, 250), (476, 330)],
+        [(512, 170), (540, 250), (566, 318)],
+        [(464, 170), (404, 250), (400, 356)],
+        [(560, 170), (620, 250), (640, 362)],
+    ):
         p.tint(p.stroke_mask(catmull_rom(pts, False), 0.6 * spec.line_width) * fh, _mix(line, hair, 0.3))
     _outline(p, spec, fringe_path)
     layers.append(p.to_layer("front hair"))
 
     if spec.headwear == "ribbon":
         p = head_painter((600, 120, 780, 300))
-        bow = [catmull_rom([(690, 200), (740, 150), (770, 190), (740, 240)], True),
-               catmull_rom([(690, 200), (640, 150), (610, 190), (640, 240)], True)]
+        bow = [
+            catmull_rom([(690, 200), (740, 150), (770, 190), (740, 240)], True),
+            catmull_rom([(690, 200), (640, 150), (610, 190), (640, 240)], True),
+        ]
         rib = _pick_accent(spec)
         for b in bow:
             p.over(p.poly_mask(b), rib)
@@ -559,8 +739,12 @@ def _composite_over(image: np.ndarray, bg: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- landmarks
 def _box_px(pts: np.ndarray) -> tuple[int, int, int, int]:
-    return (int(np.floor(pts[:, 0].min())), int(np.floor(pts[:, 1].min())),
-            int(np.ceil(pts[:, 0].max())), int(np.ceil(pts[:, 1].max())))
+    return (
+        int(np.floor(pts[:, 0].min())),
+        int(np.floor(pts[:, 1].min())),
+        int(np.ceil(pts[:, 0].max())),
+        int(np.ceil(pts[:, 1].max())),
+    )
 
 
 def _landmarks(spec: Spec, geo) -> FaceLandmarks:
@@ -576,11 +760,21 @@ def _landmarks(spec: Spec, geo) -> FaceLandmarks:
     mouth = _box_px(H([[488, 604], [538, 604], [488, 619], [538, 619]]))
     chin = H([[512, 664]])[0]
     return FaceLandmarks(
-        face_box=_box_px(face), eye_l=eb["l"], eye_r=eb["r"], nose=(int(round(nose[0])), int(round(nose[1]))),
-        mouth=mouth, chin=(int(round(chin[0])), int(round(chin[1]))), skin_rgb=spec.skin_rgb,
-        hair_rgb=spec.hair_rgb, source="ground truth", confidence=1.0,
-        brow_l=_box_px(H(eyes["l"]["brow"])), brow_r=_box_px(H(eyes["r"]["brow"])),
-        iris_rgb_l=spec.eye_rgb, iris_rgb_r=spec.eye_rgb)
+        face_box=_box_px(face),
+        eye_l=eb["l"],
+        eye_r=eb["r"],
+        nose=(int(round(nose[0])), int(round(nose[1]))),
+        mouth=mouth,
+        chin=(int(round(chin[0])), int(round(chin[1]))),
+        skin_rgb=spec.skin_rgb,
+        hair_rgb=spec.hair_rgb,
+        source="ground truth",
+        confidence=1.0,
+        brow_l=_box_px(H(eyes["l"]["brow"])),
+        brow_r=_box_px(H(eyes["r"]["brow"])),
+        iris_rgb_l=spec.eye_rgb,
+        iris_rgb_r=spec.eye_rgb,
+    )
 
 
 # --------------------------------------------------------------------------- entry point
@@ -590,8 +784,10 @@ def make_character(seed: int, size: int = 768, **overrides) -> Sample:
     names = {f.name for f in fields(Spec)}
     unknown = set(overrides) - names
     if unknown:
-        raise ValueError(f"unknown character option(s) {', '.join(sorted(unknown))}: "
-                         f"choose from {', '.join(sorted(names))}")
+        raise ValueError(
+            f"unknown character option(s) {', '.join(sorted(unknown))}: "
+            f"choose from {', '.join(sorted(names))}"
+        )
     spec = replace(random_spec(int(seed), int(size)), **overrides)
     spec.size = int(spec.size)
     spec.validate()
@@ -616,7 +812,7 @@ def draw_character(spec: Spec) -> Sample:
     image, visible = composite_layers(layers, canvas, None)
     for layer in layers:
         h, w = layer.image.shape[:2]
-        layer.visible_mask = visible[layer.id][layer.y:layer.y + h, layer.x:layer.x + w].copy()
+        layer.visible_mask = visible[layer.id][layer.y : layer.y + h, layer.x : layer.x + w].copy()
     bg = _background(spec)
     background = None
     if bg is not None:

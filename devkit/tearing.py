@@ -25,6 +25,7 @@ Definition (the one the tests and bench/bench_tearing.py use):
 resolution; `tearing_report(doc)` runs every parameter's extremes, the corners
 and edges of the AngleX x AngleY grid and a few combined extremes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -135,14 +136,32 @@ def report_poses(doc: RigDocument) -> list[tuple[str, dict[str, float]]]:
     poses.append(("all at max", away))
     poses.append(("all at min", low))
     combos = {
-        "talk turning right-down": {"ParamAngleX": 30, "ParamAngleY": -30, "ParamMouthOpenY": 1,
-                                    "ParamMouthForm": 1, "ParamEyeLOpen": 0, "ParamHairSide": 1,
-                                    "ParamHairFront": 1},
-        "tilt and lean": {"ParamAngleZ": 30, "ParamBodyAngleZ": -10, "ParamBodyAngleX": 10,
-                          "ParamBodyAngleY": -10, "ParamHairBack": -1, "ParamBreath": 1},
-        "turn left-up, hair against": {"ParamAngleX": -30, "ParamAngleY": 30, "ParamAngleZ": -30,
-                                       "ParamHairFront": 1, "ParamHairSide": 1, "ParamHairBack": 1,
-                                       "ParamBodyAngleX": 10},
+        "talk turning right-down": {
+            "ParamAngleX": 30,
+            "ParamAngleY": -30,
+            "ParamMouthOpenY": 1,
+            "ParamMouthForm": 1,
+            "ParamEyeLOpen": 0,
+            "ParamHairSide": 1,
+            "ParamHairFront": 1,
+        },
+        "tilt and lean": {
+            "ParamAngleZ": 30,
+            "ParamBodyAngleZ": -10,
+            "ParamBodyAngleX": 10,
+            "ParamBodyAngleY": -10,
+            "ParamHairBack": -1,
+            "ParamBreath": 1,
+        },
+        "turn left-up, hair against": {
+            "ParamAngleX": -30,
+            "ParamAngleY": 30,
+            "ParamAngleZ": -30,
+            "ParamHairFront": 1,
+            "ParamHairSide": 1,
+            "ParamHairBack": 1,
+            "ParamBodyAngleX": 10,
+        },
     }
     for name, values in combos.items():
         vals = {k: v for k, v in values.items() if k in params}

@@ -8,6 +8,7 @@ training config for big-lama, a diffusers `save_pretrained` folder for SD inpain
 with small channel widths, so the real loading code is exercised end to end.
 Outputs are noise: these models check plumbing, not quality.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,9 +20,22 @@ import sys
 import types
 import typing
 
-TINY_ISNET_WIDTHS = {name: (4, 8) for name in ("stage1", "stage2", "stage3", "stage4", "stage5",
-                                               "stage6", "stage5d", "stage4d", "stage3d",
-                                               "stage2d", "stage1d")}
+TINY_ISNET_WIDTHS = {
+    name: (4, 8)
+    for name in (
+        "stage1",
+        "stage2",
+        "stage3",
+        "stage4",
+        "stage5",
+        "stage6",
+        "stage5d",
+        "stage4d",
+        "stage3d",
+        "stage2d",
+        "stage1d",
+    )
+}
 
 
 @contextlib.contextmanager
@@ -36,9 +50,11 @@ def omegaconf_names():
     package = types.ModuleType("omegaconf")
     package.__path__ = []
     sys.modules["omegaconf"] = package
-    for module_name, class_names in (("omegaconf.dictconfig", ("DictConfig",)),
-                                     ("omegaconf.base", ("ContainerMetadata",)),
-                                     ("omegaconf.nodes", ("AnyNode",))):
+    for module_name, class_names in (
+        ("omegaconf.dictconfig", ("DictConfig",)),
+        ("omegaconf.base", ("ContainerMetadata",)),
+        ("omegaconf.nodes", ("AnyNode",)),
+    ):
         module = types.ModuleType(module_name)
         for name in class_names:
             setattr(module, name, type(name, (), {"__module__": module_name}))
@@ -66,6 +82,7 @@ def _training_config(classes, values: dict):
 
 def _randomise(model, seed: int):
     import torch
+
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, t in model.state_dict().items():
@@ -82,11 +99,21 @@ def _randomise(model, seed: int):
 def save_tiny_isnet(path: str, seed: int = 0) -> str:
     import torch
     from ..core.backends.isnet import build_isnet
+
     model = _randomise(build_isnet(TINY_ISNET_WIDTHS, conv_in=8), seed)
     state = {"net." + k: v for k, v in model.state_dict().items()}
     state["gt_encoder.conv_in.conv.weight"] = torch.zeros(16, 1, 3, 3)  # training-only part
-    torch.save({"epoch": 3, "global_step": 1200, "pytorch-lightning_version": "1.9.4",
-                "state_dict": state, "optimizer_states": [], "lr_schedulers": []}, path)
+    torch.save(
+        {
+            "epoch": 3,
+            "global_step": 1200,
+            "pytorch-lightning_version": "1.9.4",
+            "state_dict": state,
+            "optimizer_states": [],
+            "lr_schedulers": [],
+        },
+        path,
+    )
     return path
 
 
@@ -107,6 +134,7 @@ def tiny_face_parts_specs():
 def save_tiny_face_parts(path: str, seed: int = 1) -> str:
     import torch
     from ..core.backends.face_parts import build_face_parts_unet
+
     model = _randomise(build_face_parts_unet(tiny_face_parts_specs()), seed)
     torch.save({"module." + k: v for k, v in model.state_dict().items()}, path)
     return path
@@ -115,6 +143,7 @@ def save_tiny_face_parts(path: str, seed: int = 1) -> str:
 def save_tiny_lama(path: str, seed: int = 2, ngf: int = 4, n_blocks: int = 2) -> str:
     import torch
     from ..core.backends.lama import build_lama
+
     model = _randomise(build_lama(ngf=ngf, n_blocks=n_blocks), seed)
     state = {"generator." + k: v for k, v in model.state_dict().items()}
     state["discriminator.model0.0.ffc.convl2l.weight"] = torch.zeros(4, 3, 3, 3)
@@ -139,8 +168,11 @@ def clip_vocab_gz() -> str | None:
 
 def _bytes_to_unicode():
     """CLIP's reversible byte -> printable character table."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
-        list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -157,7 +189,7 @@ def write_clip_tokenizer_files(folder: str, vocab_gz: str) -> None:
     the two special tokens; 49408 entries like the real CLIP vocabulary."""
     with gzip.open(vocab_gz, "rt", encoding="utf-8") as fh:
         lines = fh.read().split("\n")
-    merges = [tuple(m.split()) for m in lines[1:49152 - 256 - 2 + 1]]
+    merges = [tuple(m.split()) for m in lines[1 : 49152 - 256 - 2 + 1]]
     vocab = list(_bytes_to_unicode().values())
     vocab = vocab + [v + "</w>" for v in vocab]
     vocab += ["".join(m) for m in merges]
@@ -172,38 +204,77 @@ def write_clip_tokenizer_files(folder: str, vocab_gz: str) -> None:
 def save_tiny_sd_inpaint(folder: str, seed: int = 3) -> str:
     """A tiny random StableDiffusionInpaintPipeline saved with save_pretrained."""
     import torch
-    from diffusers import (AutoencoderKL, DDIMScheduler, StableDiffusionInpaintPipeline,
-                           UNet2DConditionModel)
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
     vocab_gz = clip_vocab_gz()
     if vocab_gz is None:
         raise RuntimeError("the CLIP vocabulary of open-clip-torch is not installed")
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        block_out_channels=(16, 32), layers_per_block=1, sample_size=16, in_channels=9,
-        out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=16,
-        attention_head_dim=4, norm_num_groups=8)
+        block_out_channels=(16, 32),
+        layers_per_block=1,
+        sample_size=16,
+        in_channels=9,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=16,
+        attention_head_dim=4,
+        norm_num_groups=8,
+    )
     # four blocks: latents at 1/8 of the image, as in SD 1.5 (two would put the VAE's
     # attention on a quarter-resolution grid: minutes at 512 px)
-    vae = AutoencoderKL(block_out_channels=(8, 8, 16, 16), in_channels=3, out_channels=3,
-                        down_block_types=("DownEncoderBlock2D",) * 4,
-                        up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4,
-                        norm_num_groups=8, sample_size=64, layers_per_block=1)
-    text_encoder = CLIPTextModel(CLIPTextConfig(
-        bos_token_id=49406, eos_token_id=49407, pad_token_id=49407, hidden_size=16,
-        intermediate_size=32, num_attention_heads=2, num_hidden_layers=2, vocab_size=49408,
-        max_position_embeddings=77, projection_dim=16))
+    vae = AutoencoderKL(
+        block_out_channels=(8, 8, 16, 16),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        norm_num_groups=8,
+        sample_size=64,
+        layers_per_block=1,
+    )
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=49406,
+            eos_token_id=49407,
+            pad_token_id=49407,
+            hidden_size=16,
+            intermediate_size=32,
+            num_attention_heads=2,
+            num_hidden_layers=2,
+            vocab_size=49408,
+            max_position_embeddings=77,
+            projection_dim=16,
+        )
+    )
     tok_dir = os.path.join(folder, "_tokenizer_src")
     write_clip_tokenizer_files(tok_dir, vocab_gz)
-    tokenizer = CLIPTokenizer(os.path.join(tok_dir, "vocab.json"), os.path.join(tok_dir, "merges.txt"),
-                              model_max_length=77)
-    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                              clip_sample=False, set_alpha_to_one=False, steps_offset=1)
-    pipe = StableDiffusionInpaintPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
-                                          unet=unet, scheduler=scheduler, safety_checker=None,
-                                          feature_extractor=None, requires_safety_checker=False)
+    tokenizer = CLIPTokenizer(
+        os.path.join(tok_dir, "vocab.json"), os.path.join(tok_dir, "merges.txt"), model_max_length=77
+    )
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    pipe = StableDiffusionInpaintPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
     pipe.save_pretrained(folder, safe_serialization=True)
     import shutil
+
     shutil.rmtree(tok_dir, ignore_errors=True)
     return folder

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Creator controls: regenerate one generator's shapes; explain parameter confidence."""
+
 from __future__ import annotations
 
 import logging
@@ -12,6 +13,7 @@ log = logging.getLogger(__name__)
 @bpy.app.handlers.persistent
 def _live_handler(scene, depsgraph=None):
     from ..scene.controls import on_depsgraph_update
+
     on_depsgraph_update(scene, depsgraph)
 
 
@@ -38,6 +40,7 @@ class IMAGE_TO_RIG_OT_apply_controls(bpy.types.Operator):
     def execute(self, context):
         from ..scene import rig_in_context
         from ..scene.controls import apply_owner_controls
+
         rig = rig_in_context(context)
         if rig is None:
             self.report({"ERROR"}, "There is no rig here: run Image to Rig on an image first")
@@ -53,9 +56,11 @@ class IMAGE_TO_RIG_OT_apply_controls(bpy.types.Operator):
             return {"CANCELLED"}
         label = self.owner.replace("_", " ")
         if result.skipped:
-            self.report({"WARNING"}, f"{label}: kept {len(result.skipped)} shape(s) you edited "
-                                     f"by hand: {', '.join(result.skipped[:4])}"
-                                     + (" ..." if len(result.skipped) > 4 else ""))
+            self.report(
+                {"WARNING"},
+                f"{label}: kept {len(result.skipped)} shape(s) you edited "
+                f"by hand: {', '.join(result.skipped[:4])}" + (" ..." if len(result.skipped) > 4 else ""),
+            )
         count = len(result.updated) + len(result.added) + len(result.bones)
         self.report({"INFO"}, f"{label}: rebuilt {count} shape(s)")
         return {"FINISHED"}
@@ -72,6 +77,7 @@ class IMAGE_TO_RIG_OT_confidence_info(bpy.types.Operator):
     @classmethod
     def description(cls, context, properties):
         from ..scene.keys import confidence_prop, parameter_meta, rig_in_context
+
         rig = rig_in_context(context)
         if rig is None:
             return cls.__doc__

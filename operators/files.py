@@ -5,6 +5,7 @@ Dropping a PNG, JPEG, WebP or PSD onto the 3D Viewport offers "Image to Rig"
 (Blender 4.1+ file handlers; Blender lists it beside its own image-empty import
 and the user picks).  The panel's browse button shows only those files.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,9 @@ class IMAGE_TO_RIG_OT_choose_image(bpy.types.Operator):
 
     def execute(self, context):
         if not self.filepath.lower().endswith(IMAGE_EXTENSIONS):
-            self.report({"ERROR"}, f"{os.path.basename(self.filepath) or 'That'} is not a PNG, "
-                                   "JPEG, WebP or PSD file")
+            self.report(
+                {"ERROR"}, f"{os.path.basename(self.filepath) or 'That'} is not a PNG, JPEG, WebP or PSD file"
+            )
             return {"CANCELLED"}
         context.scene.image_to_rig.image_path = self.filepath
         return {"FINISHED"}

@@ -8,6 +8,7 @@ as it was), and the scene is built only at the end, on the main thread.
 Headless (execute: scripts, the CLI, tests, background mode where timers never
 fire): the same stages run synchronously.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,17 +28,25 @@ PIPELINE_SHARE = 0.9  # of the progress bar; building the scene is the rest
 # timer ticks seen, longest gap between ticks, longest tick while the worker runs,
 # longest poll (the last one receives and unpickles the result), the final build.
 LAST_RUN_STATS: dict = {}
+
+
 def pipeline_options(context, use_animeface: bool, mesh_density: float):
     """PipelineOptions from the scene's settings, the AI backend choices and the
     model paths of the add-on preferences."""
     from ..core.pipeline import PipelineOptions
+
     names, settings = backend_settings(context)
     ai = getattr(context.scene, "image_to_rig_ai", None)
     external = settings.get("external_command", "") if ai is not None and ai.use_external else ""
-    return PipelineOptions(use_animeface=use_animeface, mesh_density=mesh_density,
-                           foreground_backend=names["foreground"], parts_backend=names["parts"],
-                           inpaint_backend=names["inpaint"], backend_settings=settings,
-                           external_command=external)
+    return PipelineOptions(
+        use_animeface=use_animeface,
+        mesh_density=mesh_density,
+        foreground_backend=names["foreground"],
+        parts_backend=names["parts"],
+        inpaint_backend=names["inpaint"],
+        backend_settings=settings,
+        external_command=external,
+    )
 
 
 def _checked_path(context, path: str, report):
@@ -55,6 +64,7 @@ def _build(context, result, path: str, started: float, report):
     """Build the scene from a pipeline result (main thread); the collection or None."""
     from ..scene import build_scene
     from ..scene.replace import REPLACE, describe, replace_rig, rig_to_replace
+
     settings = context.scene.image_to_rig
     existing = rig_to_replace(context)
     old_name = existing.name if existing is not None else ""
@@ -71,15 +81,16 @@ def _build(context, result, path: str, started: float, report):
     except Exception as exc:
         log.exception("Image to Rig: building the scene failed")
         settings.status = "Failed (see the system console)"
-        report({"ERROR"}, f"Image to Rig failed on {os.path.basename(path)}: "
-                          f"{type(exc).__name__}: {exc}")
+        report({"ERROR"}, f"Image to Rig failed on {os.path.basename(path)}: {type(exc).__name__}: {exc}")
         return None
     for warning in result.warnings:
         report({"WARNING"}, warning)
     doc = result.doc
     seconds = time.perf_counter() - started
-    settings.status = (f"Rigged {os.path.basename(path)}: {len(doc.meshes)} parts, "
-                       f"{len(doc.parameters)} parameters in {seconds:.1f} s")
+    settings.status = (
+        f"Rigged {os.path.basename(path)}: {len(doc.meshes)} parts, "
+        f"{len(doc.parameters)} parameters in {seconds:.1f} s"
+    )
     rerun = describe(old_name, carried) if existing is not None else ""
     if rerun:
         settings.status += f"; {rerun}"
@@ -87,8 +98,7 @@ def _build(context, result, path: str, started: float, report):
     return collection
 
 
-def run_generate(context, path: str, use_animeface: bool, mesh_density: float, report,
-                 options=None):
+def run_generate(context, path: str, use_animeface: bool, mesh_density: float, report, options=None):
     """Pipeline + scene build, synchronously; returns the new collection or None
     after reporting."""
     settings = context.scene.image_to_rig
@@ -108,8 +118,9 @@ def run_generate(context, path: str, use_animeface: bool, mesh_density: float, r
         try:
             from ..core.pipeline import PipelineOptions, run_pipeline
         except ImportError as exc:
-            report({"ERROR"}, f"Image to Rig is incomplete or missing a library ({exc}); "
-                              "reinstall the extension")
+            report(
+                {"ERROR"}, f"Image to Rig is incomplete or missing a library ({exc}); reinstall the extension"
+            )
             return None
         if options is None:
             options = PipelineOptions(use_animeface=use_animeface, mesh_density=mesh_density)
@@ -122,8 +133,7 @@ def run_generate(context, path: str, use_animeface: bool, mesh_density: float, r
         except Exception as exc:  # a bug: say so plainly, keep the details in the console
             log.exception("Image to Rig: the pipeline failed")
             settings.status = "Failed (see the system console)"
-            report({"ERROR"}, f"Image to Rig failed on {os.path.basename(path)}: "
-                              f"{type(exc).__name__}: {exc}")
+            report({"ERROR"}, f"Image to Rig failed on {os.path.basename(path)}: {type(exc).__name__}: {exc}")
             return None
         progress("building the scene", 0.95)
         return _build(context, result, path, started, report)
@@ -133,6 +143,7 @@ def run_generate(context, path: str, use_animeface: bool, mesh_density: float, r
 
 def select_rig(context, collection) -> None:
     from ..scene import find_rig
+
     rig = find_rig(collection)
     if rig is None:
         return
@@ -166,10 +177,14 @@ class IMAGE_TO_RIG_OT_generate(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     filepath: bpy.props.StringProperty(
-        name="Image", subtype="FILE_PATH", default="",
-        description="Image to rig (empty: the one chosen in the panel)")
-    filter_glob: bpy.props.StringProperty(default="*.png;*.jpg;*.jpeg;*.webp;*.psd",
-                                          options={"HIDDEN", "SKIP_SAVE"})
+        name="Image",
+        subtype="FILE_PATH",
+        default="",
+        description="Image to rig (empty: the one chosen in the panel)",
+    )
+    filter_glob: bpy.props.StringProperty(
+        default="*.png;*.jpg;*.jpeg;*.webp;*.psd", options={"HIDDEN", "SKIP_SAVE"}
+    )
 
     # --- headless: synchronous ------------------------------------------------
     def execute(self, context):
@@ -178,8 +193,9 @@ class IMAGE_TO_RIG_OT_generate(bpy.types.Operator):
         options = None
         if getattr(context.scene, "image_to_rig_ai", None) is not None:
             options = pipeline_options(context, settings.use_animeface, settings.mesh_density)
-        collection = run_generate(context, path, settings.use_animeface, settings.mesh_density,
-                                  self.report, options=options)
+        collection = run_generate(
+            context, path, settings.use_animeface, settings.mesh_density, self.report, options=options
+        )
         if collection is None:
             return {"CANCELLED"}
         select_rig(context, collection)
@@ -198,6 +214,7 @@ class IMAGE_TO_RIG_OT_generate(bpy.types.Operator):
     def _start(self, context):
         """Start the worker (and the timer when there is a window)."""
         from ..core.worker import PipelineJob
+
         settings = context.scene.image_to_rig
         ai = context.scene.image_to_rig_ai
         if active_job() is not None:
@@ -213,16 +230,24 @@ class IMAGE_TO_RIG_OT_generate(bpy.types.Operator):
             self._job = PipelineJob(path, options).start()
         except Exception as exc:  # could not start a Python process here
             log.exception("Image to Rig: the worker process did not start")
-            self.report({"ERROR"}, f"Image to Rig could not start its worker process ({exc}); "
-                                   "running it in the foreground instead")
+            self.report(
+                {"ERROR"},
+                f"Image to Rig could not start its worker process ({exc}); "
+                "running it in the foreground instead",
+            )
             return self.execute(context)
         set_active_job(self._job)
         wm = context.window_manager
         self._timer = wm.event_timer_add(TIMER_STEP_S, window=context.window) if context.window else None
         wm.progress_begin(0, 100)
         self._last_tick = self._started
-        self._stats = {"timer_ticks": 0, "longest_gap_s": 0.0, "longest_tick_s": 0.0,
-                       "longest_poll_s": 0.0, "build_s": 0.0}
+        self._stats = {
+            "timer_ticks": 0,
+            "longest_gap_s": 0.0,
+            "longest_tick_s": 0.0,
+            "longest_poll_s": 0.0,
+            "build_s": 0.0,
+        }
         ai.running = True
         self._show(context, "starting the worker", 0.0)
         return {"RUNNING_MODAL"}
@@ -294,8 +319,11 @@ class IMAGE_TO_RIG_OT_generate(bpy.types.Operator):
                 else:
                     log.error("Image to Rig: the worker failed:\n%s", message.error)
                     settings.status = "Failed (see the system console)"
-                    self.report({"ERROR"}, "Image to Rig failed on "
-                                f"{os.path.basename(self._path)}: {message.error.splitlines()[0]}")
+                    self.report(
+                        {"ERROR"},
+                        "Image to Rig failed on "
+                        f"{os.path.basename(self._path)}: {message.error.splitlines()[0]}",
+                    )
                 return {"CANCELLED"}
             elif message.kind == "result":
                 self._show(context, "building the scene", 0.95)

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Help: open the walk-through that ships with the extension (docs/blender.md)."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Motions: switch the playing motion, bake physics, talk from a recording."""
+
 from __future__ import annotations
 
 import logging
@@ -13,6 +14,7 @@ log = logging.getLogger(__name__)
 
 def _rig_or_report(op, context):
     from ..scene import rig_in_context
+
     rig = rig_in_context(context)
     if rig is None:
         op.report({"ERROR"}, "There is no rig here: run Image to Rig on an image first")
@@ -30,6 +32,7 @@ class IMAGE_TO_RIG_OT_play_motion(bpy.types.Operator):
 
     def execute(self, context):
         from ..scene.motion import activate_motion, find_motion
+
         rig = _rig_or_report(self, context)
         if rig is None:
             return {"CANCELLED"}
@@ -49,14 +52,17 @@ class IMAGE_TO_RIG_OT_bake_physics(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     all_motions: bpy.props.BoolProperty(
-        name="All motions", default=False,
-        description="Bake every motion of the rig, not only the one on the timeline")
+        name="All motions",
+        default=False,
+        description="Bake every motion of the rig, not only the one on the timeline",
+    )
 
     def execute(self, context):
         from ..core.stages.hair_physics import default_hair_physics
         from ..scene.motion import motions_of_rig
         from ..scene.gather import rig_document
         from ..scene.physics import bake_action_physics, store_physics
+
         rig = _rig_or_report(self, context)
         if rig is None:
             return {"CANCELLED"}
@@ -64,8 +70,11 @@ class IMAGE_TO_RIG_OT_bake_physics(bpy.types.Operator):
         if not doc.physics:
             settings = default_hair_physics(doc)
             if not settings:
-                self.report({"ERROR"}, "This rig has no hair parameters (ParamHairFront, "
-                                       "ParamHairSide, ParamHairBack) for physics to move")
+                self.report(
+                    {"ERROR"},
+                    "This rig has no hair parameters (ParamHairFront, "
+                    "ParamHairSide, ParamHairBack) for physics to move",
+                )
                 return {"CANCELLED"}
             store_physics(rig, settings)
         active = rig.animation_data.action if rig.animation_data else None
@@ -105,6 +114,7 @@ class IMAGE_TO_RIG_OT_talk(bpy.types.Operator):
 
     def execute(self, context):
         from ..scene.talk import add_talk
+
         rig = _rig_or_report(self, context)
         if rig is None:
             return {"CANCELLED"}
@@ -120,9 +130,13 @@ class IMAGE_TO_RIG_OT_talk(bpy.types.Operator):
             return {"CANCELLED"}
         seconds = float(action.get(K.DURATION, 0.0))
         from ..scene.compat import has_audio
+
         if not has_audio():
-            self.report({"WARNING"}, f"Talk motion of {seconds:.1f} s made; this Blender was built "
-                                     "without audio, so the recording is not on the timeline")
+            self.report(
+                {"WARNING"},
+                f"Talk motion of {seconds:.1f} s made; this Blender was built "
+                "without audio, so the recording is not on the timeline",
+            )
             return {"FINISHED"}
         self.report({"INFO"}, f"Talk motion of {seconds:.1f} s made; press Play to hear it")
         return {"FINISHED"}

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What drives the sliders: no motion, pose from sliders, a motion; key the sliders."""
+
 from __future__ import annotations
 
 import bpy
@@ -7,6 +8,7 @@ import bpy
 
 def _rig(op, context):
     from ..scene.keys import rig_in_context
+
     rig = rig_in_context(context)
     if rig is None:
         op.report({"ERROR"}, "There is no rig here: run Image to Rig on an image first")
@@ -22,6 +24,7 @@ class IMAGE_TO_RIG_OT_no_motion(bpy.types.Operator):
 
     def execute(self, context):
         from ..scene.pose import clear_motion
+
         rig = _rig(self, context)
         if rig is None:
             return {"CANCELLED"}
@@ -39,12 +42,12 @@ class IMAGE_TO_RIG_OT_pose_from_sliders(bpy.types.Operator):
 
     def execute(self, context):
         from ..scene.pose import pose_from_sliders
+
         rig = _rig(self, context)
         if rig is None:
             return {"CANCELLED"}
         action = pose_from_sliders(rig, context.scene)
-        self.report({"INFO"}, f"Holding the pose of the sliders (action {action.name!r}); "
-                              "renders show it")
+        self.report({"INFO"}, f"Holding the pose of the sliders (action {action.name!r}); renders show it")
         return {"FINISHED"}
 
 
@@ -57,6 +60,7 @@ class IMAGE_TO_RIG_OT_key_sliders(bpy.types.Operator):
 
     def execute(self, context):
         from ..scene.pose import key_sliders
+
         rig = _rig(self, context)
         if rig is None:
             return {"CANCELLED"}
@@ -65,5 +69,4 @@ class IMAGE_TO_RIG_OT_key_sliders(bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (IMAGE_TO_RIG_OT_no_motion, IMAGE_TO_RIG_OT_pose_from_sliders,
-           IMAGE_TO_RIG_OT_key_sliders)
+classes = (IMAGE_TO_RIG_OT_no_motion, IMAGE_TO_RIG_OT_pose_from_sliders, IMAGE_TO_RIG_OT_key_sliders)

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The "AI backends" sub-panel: which backend runs each stage, the inpainting
 prompt and seed, whether each backend can run here, and the progress of a run."""
+
 from __future__ import annotations
 
 import bpy
@@ -13,6 +14,7 @@ STAGE_LABELS = {"foreground": "Foreground", "parts": "Parts", "inpaint": "Hidden
 def draw_progress(layout, context) -> bool:
     """Draw the running job's progress bar (for the main panel too); True if drawn."""
     from ..active_job import active_job
+
     ai = getattr(context.scene, "image_to_rig_ai", None)
     if ai is None or not ai.running or active_job() is None:  # (a file saved mid-run)
         return False
@@ -36,6 +38,7 @@ class IMAGE_TO_RIG_PT_backends(bpy.types.Panel):
 
     def draw(self, context):
         from ..core.backends import make_backend
+
         ai = context.scene.image_to_rig_ai
         layout = self.layout
         running = draw_progress(layout, context)
@@ -45,6 +48,7 @@ class IMAGE_TO_RIG_PT_backends(bpy.types.Panel):
         col.prop(ai, "use_external")
         if ai.use_external:
             from ..core.backends.external import available
+
             ok, why = available(settings.get("external_command", ""))
             if not ok:
                 col.label(text=why, icon="ERROR")

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Sidebar panels: input and button, then the rig's sliders, motions and export."""
+
 from __future__ import annotations
 
 import bpy
@@ -27,6 +28,7 @@ class _Sidebar:
 class IMAGE_TO_RIG_PT_main(_Sidebar, bpy.types.Panel):
     """Input and options; the sub-panels follow the work: AI Backends, Generate,
     Parameters, Strengths, Motions, Hair Physics, Shape Controls, Export."""
+
     bl_idname = "IMAGE_TO_RIG_PT_main"
     bl_label = "Image to Rig"
 
@@ -54,14 +56,17 @@ class IMAGE_TO_RIG_PT_generate(_Sidebar, bpy.types.Panel):
         settings = context.scene.image_to_rig
         layout = self.layout
         from .backends import draw_progress
+
         if draw_progress(layout, context):
             return
         existing = _rig(context)
         if existing is not None:
             layout.prop(settings, "on_rerun", expand=True)
             if settings.on_rerun == "REPLACE":
-                layout.label(text=f"Replaces {existing.users_collection[0].name}, keeps your "
-                                  "shape edits", icon="FILE_REFRESH")
+                layout.label(
+                    text=f"Replaces {existing.users_collection[0].name}, keeps your shape edits",
+                    icon="FILE_REFRESH",
+                )
         layout.operator("image_to_rig.generate", icon="ARMATURE_DATA")
         if settings.status:
             layout.label(text=settings.status)
@@ -89,16 +94,18 @@ class IMAGE_TO_RIG_PT_parameters(_RigPanel, bpy.types.Panel):
             for meta in params:
                 if meta["id"] in rig:
                     row = col.row(align=True)
-                    row.prop(rig, f'["{meta["id"]}"]', text=meta.get("name") or meta["id"],
-                             slider=True)
+                    row.prop(rig, f'["{meta["id"]}"]', text=meta.get("name") or meta["id"], slider=True)
                     conf = confidence_of(rig, meta)
                     if conf < 1.0:
                         # Low confidence: a warning icon; its tooltip says what is missing.
                         sub = row.row(align=True)
                         sub.alert = conf < LOW_CONFIDENCE
-                        op = sub.operator("image_to_rig.confidence_info", text="",
-                                          icon="ERROR" if conf < LOW_CONFIDENCE else "INFO",
-                                          emboss=False)
+                        op = sub.operator(
+                            "image_to_rig.confidence_info",
+                            text="",
+                            icon="ERROR" if conf < LOW_CONFIDENCE else "INFO",
+                            emboss=False,
+                        )
                         op.param = meta["id"]
 
 
@@ -126,15 +133,20 @@ class IMAGE_TO_RIG_PT_motions(_RigPanel, bpy.types.Panel):
     def draw(self, context):
         from ..scene.motion import motions_of_rig
         from ..scene.pose import animation_mode
+
         rig = _rig(context)
         layout = self.layout
         mode = animation_mode(rig)
         active = rig.animation_data.action if rig.animation_data else None
-        layout.label(text={"NONE": "No motion: the sliders hold what you set",
-                           "POSE": "Holding the pose from the sliders",
-                           "MOTION": f"Playing {active.get(K.MOTION, active.name) if active else ''}: "
-                                     "it moves the sliders it animates"}[mode],
-                     icon={"NONE": "PAUSE", "POSE": "POSE_HLT", "MOTION": "PLAY"}[mode])
+        layout.label(
+            text={
+                "NONE": "No motion: the sliders hold what you set",
+                "POSE": "Holding the pose from the sliders",
+                "MOTION": f"Playing {active.get(K.MOTION, active.name) if active else ''}: "
+                "it moves the sliders it animates",
+            }[mode],
+            icon={"NONE": "PAUSE", "POSE": "POSE_HLT", "MOTION": "PLAY"}[mode],
+        )
         row = layout.row(align=True)
         row.operator("image_to_rig.no_motion", icon="PAUSE", depress=mode == "NONE")
         row.operator("image_to_rig.pose_from_sliders", icon="POSE_HLT", depress=mode == "POSE")
@@ -143,9 +155,12 @@ class IMAGE_TO_RIG_PT_motions(_RigPanel, bpy.types.Panel):
         for action in motions_of_rig(rig):
             motion_id = action.get(K.MOTION, action.name)
             row = col.row(align=True)
-            op = row.operator("image_to_rig.play_motion", text=motion_id,
-                              icon="PLAY" if action == active else "ACTION",
-                              depress=action == active)
+            op = row.operator(
+                "image_to_rig.play_motion",
+                text=motion_id,
+                icon="PLAY" if action == active else "ACTION",
+                depress=action == active,
+            )
             op.motion = motion_id
             if hasattr(action, K.ACTION_STRENGTH_PROP):
                 row.prop(action, K.ACTION_STRENGTH_PROP, text="Strength", slider=True)
@@ -162,8 +177,14 @@ class IMAGE_TO_RIG_PT_physics(_RigPanel, bpy.types.Panel):
     bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context):
-        from ..scene.physics import (VERTEX_FIELDS, input_prop, output_prop,
-                                     physics_settings_for_panel, vertex_prop)
+        from ..scene.physics import (
+            VERTEX_FIELDS,
+            input_prop,
+            output_prop,
+            physics_settings_for_panel,
+            vertex_prop,
+        )
+
         rig = _rig(context)
         layout = self.layout
         settings = physics_settings_for_panel(rig)
@@ -201,6 +222,7 @@ class IMAGE_TO_RIG_PT_controls(_RigPanel, bpy.types.Panel):
     def draw(self, context):
         import json
         from ..scene.controls import SKIPPED_KEY, control_prop, owner_controls, pending_owners
+
         rig = _rig(context)
         layout = self.layout
         owners = json.loads(rig.get(K.OWNERS, "[]"))
@@ -218,13 +240,15 @@ class IMAGE_TO_RIG_PT_controls(_RigPanel, bpy.types.Panel):
             row.label(text=owner.replace("_", " ").capitalize())
             apply = row.row()
             apply.alert = owner in pending  # changed since the shapes were built
-            apply.operator("image_to_rig.apply_controls", text="Apply",
-                           icon="FILE_REFRESH").owner = owner
+            apply.operator("image_to_rig.apply_controls", text="Apply", icon="FILE_REFRESH").owner = owner
             col = box.column(align=True)
             for name in names:
                 if control_prop(name) in rig:
-                    col.prop(rig, f'["{control_prop(name)}"]',
-                             text=name.replace("_deg", " (deg)").replace("_", " ").capitalize())
+                    col.prop(
+                        rig,
+                        f'["{control_prop(name)}"]',
+                        text=name.replace("_deg", " (deg)").replace("_", " ").capitalize(),
+                    )
             if skipped.get(owner):
                 note = box.column(align=True)
                 note.alert = True

@@ -23,6 +23,7 @@ The scene reproduces core/runtime/evaluate.py exactly:
 
 What gather needs is kept as custom properties (prefix ``i2r_``).
 """
+
 from __future__ import annotations
 
 import json
@@ -198,33 +199,60 @@ class _Builder:
         for p in self.doc.parameters:
             rig[p.id] = float(p.default)
             ui = rig.id_properties_ui(p.id)
-            ui.update(min=float(p.min), max=float(p.max), soft_min=float(p.min),
-                      soft_max=float(p.max), default=float(p.default),
-                      description=p.name or p.id, step=1, precision=3)
+            ui.update(
+                min=float(p.min),
+                max=float(p.max),
+                soft_min=float(p.min),
+                soft_max=float(p.max),
+                default=float(p.default),
+                description=p.name or p.id,
+                step=1,
+                precision=3,
+            )
             sp = drv.strength_prop(p.id)
             rig[sp] = float(p.strength)
             ui = rig.id_properties_ui(sp)
-            ui.update(min=0.0, max=3.0, soft_min=0.0, soft_max=3.0, default=1.0,
-                      description=f"Strength of {p.name or p.id} (scales its keyforms)")
+            ui.update(
+                min=0.0,
+                max=3.0,
+                soft_min=0.0,
+                soft_max=3.0,
+                default=1.0,
+                description=f"Strength of {p.name or p.id} (scales its keyforms)",
+            )
             note = confidence_note(self.doc, p)
             cp = confidence_prop(p.id)
             rig[cp] = float(p.confidence)
             rig.id_properties_ui(cp).update(
-                min=0.0, max=1.0, soft_min=0.0, soft_max=1.0, default=float(p.confidence),
-                description=f"How sure Image to Rig is that {p.name or p.id} looks right. {note}")
-            meta.append({"id": p.id, "name": p.name, "group": p.group,
-                         "confidence": float(p.confidence), "note": note})
+                min=0.0,
+                max=1.0,
+                soft_min=0.0,
+                soft_max=1.0,
+                default=float(p.confidence),
+                description=f"How sure Image to Rig is that {p.name or p.id} looks right. {note}",
+            )
+            meta.append(
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "group": p.group,
+                    "confidence": float(p.confidence),
+                    "note": note,
+                }
+            )
         rig[K.PARAMETERS] = _as_json(meta)
 
     def build_physics(self) -> None:
         if self.doc.physics:
             from ..core.model.physics import validate_physics
             from .physics import store_physics
+
             validate_physics(self.doc)
             store_physics(self.rig, self.doc.physics)
 
     def build_controls(self) -> None:
         from .controls import store_controls
+
         store_controls(self.rig, self.doc.info.get("controls"))
 
     def keyform_records(self, target: str, node_name) -> list:
@@ -234,10 +262,15 @@ class _Builder:
             nodes = []
             for n in range(kf.node_count()):
                 form = np.asarray(kf.forms[n], np.float64)
-                nodes.append(node_name(k_index, n) if np.abs(form).max(initial=0.0) > FORM_EPSILON
-                             else None)
-            records.append({"params": list(kf.params), "keys": [list(map(float, k)) for k in kf.keys],
-                            "owner": kf.owner, "nodes": nodes})
+                nodes.append(node_name(k_index, n) if np.abs(form).max(initial=0.0) > FORM_EPSILON else None)
+            records.append(
+                {
+                    "params": list(kf.params),
+                    "keys": [list(map(float, k)) for k in kf.keys],
+                    "owner": kf.owner,
+                    "nodes": nodes,
+                }
+            )
         return records
 
     def build_rotation_drivers(self) -> None:
@@ -388,15 +421,23 @@ class _Builder:
         """The object's driven opacity (K.ALPHA) and the records gather reads back."""
         keyforms = self.doc.keyforms_of(mesh.id, "opacity")
         obj[K.ALPHA] = float(layer.opacity)
-        obj[K.OPACITY_KEYFORMS] = _as_json([
-            {"params": list(kf.params), "keys": [list(map(float, k)) for k in kf.keys],
-             "owner": kf.owner, "forms": [float(v) for v in np.asarray(kf.forms).ravel()]}
-            for kf in keyforms])
+        obj[K.OPACITY_KEYFORMS] = _as_json(
+            [
+                {
+                    "params": list(kf.params),
+                    "keys": [list(map(float, k)) for k in kf.keys],
+                    "owner": kf.owner,
+                    "forms": [float(v) for v in np.asarray(kf.forms).ravel()],
+                }
+                for kf in keyforms
+            ]
+        )
         drv.build_opacity_driver(obj, K.ALPHA, float(layer.opacity), keyforms, self.weights)
 
     def build_clipping(self) -> None:
         """Clipped layers (irides) are masked by their clip layer's alpha (scene/clip.py)."""
         from . import clip
+
         doc = self.doc
         clipped_materials = set()
         had_group = bpy.data.node_groups.get(clip.CLIP_GROUP) is not None
@@ -408,8 +449,11 @@ class _Builder:
             if not clip_meshes:
                 continue  # an empty clip layer: nothing to sample
             obj = self.mesh_objects[mesh.id]
-            clip.add_clip_modifier(obj, self.mesh_objects[clip_meshes[0]],
-                                   clip.subdivision_level(mesh.vertices, mesh.triangles, mesh.uvs))
+            clip.add_clip_modifier(
+                obj,
+                self.mesh_objects[clip_meshes[0]],
+                clip.subdivision_level(mesh.vertices, mesh.triangles, mesh.uvs),
+            )
             if layer.id not in clipped_materials:
                 clip.add_clip_to_material(self.materials[layer.id], self.images[layer.clip_to])
                 clipped_materials.add(layer.id)
@@ -423,6 +467,7 @@ class _Builder:
         if not self.doc.motions:
             return
         from .motion import activate_motion, create_motion_action
+
         fps = self.doc.motions[0].fps or 30.0
         self.scene.render.fps = max(1, int(round(fps)))
         self.scene.render.fps_base = self.scene.render.fps / fps if fps else 1.0
@@ -433,6 +478,7 @@ class _Builder:
                 active = act
         if self.doc.physics:
             from .physics import bake_action_physics
+
             for act in [a for a in self.created if isinstance(a, bpy.types.Action)]:
                 bake_action_physics(rig, act, self.scene)
         activate_motion(rig, active, self.scene)
@@ -486,6 +532,7 @@ def confidence_note(doc: RigDocument, param) -> str:
     needs = ()
     try:
         from ..core.stages.rig import PARAMETERS
+
         needs = next((row[6] for row in PARAMETERS if row[0] == param.id), ())
     except ImportError:
         pass

@@ -23,6 +23,7 @@ with the subdivision (about a pixel's worth at the clip mesh's edges).
 The modifier, its node group and the extra material nodes are helper data:
 gather reads the original mesh and the layer's own image only.
 """
+
 from __future__ import annotations
 
 import math
@@ -60,7 +61,7 @@ def subdivision_level(vertices: np.ndarray, triangles: np.ndarray, uvs=None) -> 
     if mean <= CLIP_EDGE_PX:
         return 0
     level = int(min(MAX_LEVEL, math.ceil(math.log2(mean / CLIP_EDGE_PX))))
-    while level > 0 and len(tris) * 4 ** level > MAX_FACES:
+    while level > 0 and len(tris) * 4**level > MAX_FACES:
         level -= 1
     return level
 
@@ -137,8 +138,11 @@ def add_clip_modifier(obj, clip_object, level: int):
     """Append the clip modifier to a mesh object (after its deformers)."""
     mod = obj.modifiers.new(name=CLIP_MODIFIER, type="NODES")
     mod.node_group = clip_node_group()
-    items = {item.name: item.identifier for item in mod.node_group.interface.items_tree
-             if getattr(item, "in_out", "") == "INPUT"}
+    items = {
+        item.name: item.identifier
+        for item in mod.node_group.interface.items_tree
+        if getattr(item, "in_out", "") == "INPUT"
+    }
     mod[items["Clip"]] = clip_object
     mod[items["Level"]] = int(level)
     obj[K.CLIP_OBJECT] = clip_object.name
@@ -182,5 +186,10 @@ def add_clip_to_material(mat, clip_image) -> None:
 
 
 def clip_modifiers(objects) -> list:
-    return [m for o in objects if o.type == "MESH" for m in o.modifiers
-            if m.type == "NODES" and m.name == CLIP_MODIFIER]
+    return [
+        m
+        for o in objects
+        if o.type == "MESH"
+        for m in o.modifiers
+        if m.type == "NODES" and m.name == CLIP_MODIFIER
+    ]

@@ -18,8 +18,8 @@ version it is, so a point release that back-ports something still works.
 * Sound: the bpy 4.2 module (not the Blender 4.2 application) is built without
   Audaspace, so a sound strip cannot be added there.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 
 # --- slotted actions ---------------------------------------------------------------------
@@ -35,6 +35,7 @@ def _first_slot(action):
 def _channelbag(action, slot, ensure: bool):
     """The channel bag of `slot` in the action's first layer/strip (made when `ensure`)."""
     from bpy_extras import anim_utils
+
     if not ensure:
         return anim_utils.action_get_channelbag_for_slot(action, slot)
     ensure_bag = getattr(anim_utils, "action_ensure_channelbag_for_slot", None)
@@ -114,6 +115,7 @@ def sequencer_strips(editor):
 def has_audio() -> bool:
     """Whether this Blender can load sound (the bpy 4.2 wheel is built without Audaspace)."""
     import bpy
+
     return bool(getattr(bpy.app.build_options, "audaspace", True))
 
 
@@ -121,6 +123,7 @@ def has_audio() -> bool:
 def eevee_engine() -> str:
     """The identifier of the EEVEE render engine in this Blender."""
     import bpy
+
     items = bpy.types.RenderSettings.bl_rna.properties["engine"].enum_items
     names = {item.identifier for item in items}
     return "BLENDER_EEVEE_NEXT" if "BLENDER_EEVEE_NEXT" in names else "BLENDER_EEVEE"

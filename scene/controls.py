@@ -13,6 +13,7 @@ by hand and is skipped with a warning (kept on the rig as
 ``i2r_controls_skipped`` for the panel).  Offsets from the basis are what is
 hashed, so moving rest vertices in Edit Mode does not count as an edit.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -80,11 +81,17 @@ def key_edited_by_hand(obj, name: str) -> bool:
 
 def bone_record(kf) -> dict:
     forms = np.asarray(kf.forms, np.float64)
-    return {"params": list(kf.params), "keys": [list(map(float, k)) for k in kf.keys],
-            "owner": kf.owner, "forms": forms.tolist(), "hash": offsets_hash(forms)}
+    return {
+        "params": list(kf.params),
+        "keys": [list(map(float, k)) for k in kf.keys],
+        "owner": kf.owner,
+        "forms": forms.tolist(),
+        "hash": offsets_hash(forms),
+    }
 
 
 # ------------------------------------------------------------------ properties
+
 
 def store_controls(rig, values: dict | None = None) -> None:
     """Custom properties for every creator control (defaults: the automatic rig)."""
@@ -96,14 +103,19 @@ def store_controls(rig, values: dict | None = None) -> None:
         rig[prop] = value
         applied[name] = value
         rig.id_properties_ui(prop).update(
-            min=float(control.lo), max=float(control.hi), soft_min=float(control.lo),
-            soft_max=float(control.hi), default=float(control.default),
-            description=_describe(name))
+            min=float(control.lo),
+            max=float(control.hi),
+            soft_min=float(control.lo),
+            soft_max=float(control.hi),
+            default=float(control.default),
+            description=_describe(name),
+        )
     rig[APPLIED_KEY] = json.dumps(applied, separators=(",", ":"))
     if LIVE_KEY not in rig:
         rig[LIVE_KEY] = False
         rig.id_properties_ui(LIVE_KEY).update(
-            description="Rebuild a group's shapes as soon as one of its controls changes")
+            description="Rebuild a group's shapes as soon as one of its controls changes"
+        )
 
 
 def pending_owners(rig) -> list[str]:
@@ -126,6 +138,7 @@ def _describe(name: str) -> str:
 
 def rig_controls(rig):
     from .gather import gather_controls
+
     controls = RigControls()
     for name, value in (gather_controls(rig) or {}).items():
         setattr(controls, name, value)
@@ -137,6 +150,7 @@ def owner_controls() -> dict[str, tuple]:
 
 
 # ------------------------------------------------------------------ applying
+
 
 @dataclass
 class ApplyResult:
@@ -161,8 +175,10 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
     old = [k for k in doc.keyforms if k.owner == owner]
     new = regenerate(doc, owner, rig_controls(rig))
     if len(new) != len(old):
-        raise ControlsApplyError(f"regenerating {owner!r} gave {len(new)} keyforms for "
-                                 f"{len(old)} in the scene; build the rig again")
+        raise ControlsApplyError(
+            f"regenerating {owner!r} gave {len(new)} keyforms for "
+            f"{len(old)} in the scene; build the rig again"
+        )
     result = ApplyResult(owner)
     params = {p.id: p for p in doc.parameters}
     weights = drv.WeightNetwork(rig, params, resume=True)
@@ -193,8 +209,10 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
             if changed:
                 pb[K.KEYFORMS] = json.dumps(records, separators=(",", ":"))
                 from .drivers import build_bone_drivers, keyforms_from_bone_records
-                build_bone_drivers(rig, target, keyforms_from_bone_records(target, records),
-                                   weights, replace=True)
+
+                build_bone_drivers(
+                    rig, target, keyforms_from_bone_records(target, records), weights, replace=True
+                )
                 result.bones.append(target)
             continue
         obj = objects.get(target)
@@ -218,6 +236,7 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
 
             def to_local(form, inv=inv):
                 return offsets_to_world(form) @ inv.T
+
         if obj.data.shape_keys is None:
             obj.shape_key_add(name="Basis", from_mix=False)
         keys = obj.data.shape_keys
@@ -246,7 +265,8 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
                     result.skipped.append(f"{obj.name}: {name}")
                     continue
                 keys.key_blocks[name].data.foreach_set(
-                    "co", (basis + to_local(form)).astype(np.float32).ravel())
+                    "co", (basis + to_local(form)).astype(np.float32).ravel()
+                )
                 result.updated.append(f"{obj.name}: {name}")
                 rewritten.append(name)
             records[k_index] = rec
@@ -261,8 +281,9 @@ def apply_owner_controls(rig, owner: str) -> ApplyResult:
         skipped.pop(owner, None)
     rig[SKIPPED_KEY] = json.dumps(skipped, separators=(",", ":"))
     applied = json.loads(rig.get(APPLIED_KEY, "{}"))
-    applied.update({n: float(rig[control_prop(n)]) for n in owner_controls().get(owner, ())
-                    if control_prop(n) in rig})
+    applied.update(
+        {n: float(rig[control_prop(n)]) for n in owner_controls().get(owner, ()) if control_prop(n) in rig}
+    )
     rig[APPLIED_KEY] = json.dumps(applied, separators=(",", ":"))
     rig.update_tag()
     bpy.context.view_layer.update()
@@ -295,8 +316,9 @@ def apply_pending_live(scene) -> list[ApplyResult]:
                     results.append(apply_owner_controls(obj, owner))
                 except Exception as exc:  # keep the UI alive; say what happened
                     obj[LIVE_KEY] = False
-                    log.warning("Image to Rig: live update of %s stopped: %s: %s", owner,
-                                type(exc).__name__, exc)
+                    log.warning(
+                        "Image to Rig: live update of %s stopped: %s: %s", owner, type(exc).__name__, exc
+                    )
                     break
     finally:
         _applying = False
@@ -305,7 +327,8 @@ def apply_pending_live(scene) -> list[ApplyResult]:
 
 def on_depsgraph_update(scene, depsgraph=None) -> None:
     import bpy
-    for update in (depsgraph.updates if depsgraph is not None else ()):
+
+    for update in depsgraph.updates if depsgraph is not None else ():
         target = update.id
         if isinstance(target, bpy.types.Object) and target.get(LIVE_KEY):
             apply_pending_live(scene)

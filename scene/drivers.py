@@ -16,6 +16,7 @@ location read a weighted sum of them (``build_bone_drivers``), and so does a
 mesh object's opacity (``build_opacity_driver``).  Every driver of a rig is
 made in this module.
 """
+
 from __future__ import annotations
 
 import math
@@ -80,8 +81,9 @@ def _id_type(id_block) -> str:
     raise TypeError(f"unsupported driver target {id_block!r}")
 
 
-def add_driver(owner, path: str, expression: str, variables: Sequence[tuple[str, object, str]],
-               index: int = -1):
+def add_driver(
+    owner, path: str, expression: str, variables: Sequence[tuple[str, object, str]], index: int = -1
+):
     """Driver on owner.path: `variables` are (name, id block, data path)."""
     fcurve = owner.driver_add(path, index) if index >= 0 else owner.driver_add(path)
     driver = fcurve.driver
@@ -120,8 +122,12 @@ class WeightNetwork:
         if key not in self._tents:
             p = self.parameters[param_id]
             name = self._new_prop("t")
-            add_driver(self.store, f'["{name}"]', tent_expression("v", keys, index, p.min, p.max),
-                       [("v", self.rig, f'["{param_id}"]')])
+            add_driver(
+                self.store,
+                f'["{name}"]',
+                tent_expression("v", keys, index, p.min, p.max),
+                [("v", self.rig, f'["{param_id}"]')],
+            )
             self._tents[key] = name
         return self._tents[key]
 
@@ -182,8 +188,12 @@ class WeightNetwork:
     def _partial_sum(self, terms: list[tuple[str, float]]) -> str:
         name = self._new_prop("sum")
         expr = "+".join(f"w{i}*{_signed(c)}" for i, (_, c) in enumerate(terms))
-        add_driver(self.store, f'["{name}"]', expr,
-                   [(f"w{i}", self.store, f'["{n}"]') for i, (n, _) in enumerate(terms)])
+        add_driver(
+            self.store,
+            f'["{name}"]',
+            expr,
+            [(f"w{i}", self.store, f'["{n}"]') for i, (n, _) in enumerate(terms)],
+        )
         return name
 
 
@@ -201,9 +211,16 @@ def driver_expressions(id_block) -> list[str] | None:
 
 
 def keyforms_from_bone_records(bone: str, records) -> list:
-    return [Keyform(bone, list(r["params"]), [list(k) for k in r["keys"]],
-                    np.asarray(r["forms"], np.float64).reshape(-1, 3), owner=r.get("owner", ""))
-            for r in records]
+    return [
+        Keyform(
+            bone,
+            list(r["params"]),
+            [list(k) for k in r["keys"]],
+            np.asarray(r["forms"], np.float64).reshape(-1, 3),
+            owner=r.get("owner", ""),
+        )
+        for r in records
+    ]
 
 
 def build_bone_drivers(rig, bone: str, keyforms, weights, replace: bool = False) -> None:
@@ -258,9 +275,12 @@ def build_opacity_driver(obj, prop: str, layer_opacity: float, keyforms, weights
     times forms), clamped to 0..1 as core/runtime/evaluate.py does."""
     if not keyforms:
         return
-    terms = [(weights.node(kf, n), float(kf.forms[n, 0]))
-             for kf in keyforms for n in range(kf.node_count())
-             if abs(float(kf.forms[n, 0])) > FORM_EPSILON]
+    terms = [
+        (weights.node(kf, n), float(kf.forms[n, 0]))
+        for kf in keyforms
+        for n in range(kf.node_count())
+        if abs(float(kf.forms[n, 0])) > FORM_EPSILON
+    ]
     expr, variables = weights.weighted_sum(terms)
     wrap = "min(max({}+{},0),1)"
     if len(wrap.format(_num(layer_opacity), expr)) > MAX_EXPRESSION:

@@ -7,6 +7,7 @@ keyforms from their records on the mesh object,
 rotation pivots from the bones, strengths from the rig's sliders, motions from
 the Actions, draw order from depth.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,16 +15,35 @@ import json
 import bpy
 import numpy as np
 
-from ..core.model.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve, Parameter,
-                                   RigDocument, RotationDeformer, WarpDeformer)
+from ..core.model.document import (
+    Canvas,
+    Keyform,
+    Layer,
+    Mesh,
+    Motion,
+    MotionCurve,
+    Parameter,
+    RigDocument,
+    RotationDeformer,
+    WarpDeformer,
+)
 from . import keys as K
 from .keys import PHYSICS_VERTEX_FIELDS as VERTEX_FIELDS
 from .keys import confidence_prop, control_prop, find_rig, parameter_meta, strength_prop
 from .keys import physics_input_prop as input_prop
 from .keys import physics_output_prop as output_prop
 from .keys import physics_vertex_prop as vertex_prop
-from .motion import (FIRST_FRAME, PHYSICS_PARAMS_KEY, action_fcurves, base_curves,
-                     motion_strength, motions_of_rig, param_of_path, scaled_values, scene_fps)
+from .motion import (
+    FIRST_FRAME,
+    PHYSICS_PARAMS_KEY,
+    action_fcurves,
+    base_curves,
+    motion_strength,
+    motions_of_rig,
+    param_of_path,
+    scaled_values,
+    scene_fps,
+)
 from .space import METRES_PER_PIXEL, world_to_canvas
 
 
@@ -82,8 +102,11 @@ def _keyforms_from_shape_keys(obj, target: str, basis: np.ndarray, to_px_offsets
         for n, name in enumerate(nodes):
             if name is not None and name in blocks:
                 forms[n] = to_px_offsets(_key_coords(blocks[name], len(basis)) - basis)
-        out.append(Keyform(target, list(rec["params"]), [list(k) for k in rec["keys"]], forms,
-                           owner=rec.get("owner", "")))
+        out.append(
+            Keyform(
+                target, list(rec["params"]), [list(k) for k in rec["keys"]], forms, owner=rec.get("owner", "")
+            )
+        )
     return out
 
 
@@ -93,8 +116,7 @@ def gather_document(collection) -> RigDocument:
     if rig is None:
         raise GatherError(f"the collection {collection.name!r} has no Image to Rig rig in it")
     W, H = (int(v) for v in rig[K.CANVAS])
-    doc = RigDocument(Canvas(W, H), source=str(rig.get(K.SOURCE, "")),
-                      version=int(rig.get(K.VERSION, 1)))
+    doc = RigDocument(Canvas(W, H), source=str(rig.get(K.SOURCE, "")), version=int(rig.get(K.VERSION, 1)))
     doc.info = _json(rig, K.INFO, {})
 
     # Parameters (strengths, confidences), physics and creator controls.
@@ -108,14 +130,24 @@ def gather_document(collection) -> RigDocument:
     for bone in rig.data.bones:
         head = np.array(bone.head_local, np.float64)
         pivot = world_to_canvas(head[None], W, H)[0]
-        doc.deformers.append(RotationDeformer(bone.name, (float(pivot[0]), float(pivot[1])),
-                                              parent=bone.parent.name if bone.parent else None))
+        doc.deformers.append(
+            RotationDeformer(
+                bone.name,
+                (float(pivot[0]), float(pivot[1])),
+                parent=bone.parent.name if bone.parent else None,
+            )
+        )
         pb = rig.pose.bones[bone.name]
         for rec in _json(pb, K.KEYFORMS, []):
-            doc.keyforms.append(Keyform(bone.name, list(rec["params"]),
-                                        [list(k) for k in rec["keys"]],
-                                        np.asarray(rec["forms"], np.float64).reshape(-1, 3),
-                                        owner=rec.get("owner", "")))
+            doc.keyforms.append(
+                Keyform(
+                    bone.name,
+                    list(rec["params"]),
+                    [list(k) for k in rec["keys"]],
+                    np.asarray(rec["forms"], np.float64).reshape(-1, 3),
+                    owner=rec.get("owner", ""),
+                )
+            )
 
     objects = list(collection.all_objects)
     # Warps from the lattices: the grid rect is kept as a property.
@@ -123,8 +155,13 @@ def gather_document(collection) -> RigDocument:
         if obj.type != "LATTICE" or K.DEFORMER_ID not in obj:
             continue
         x0, y0, x1, y1 = (float(v) for v in obj[K.RECT])
-        warp = WarpDeformer(obj[K.DEFORMER_ID], (x0, y0, x1, y1), int(obj[K.ROWS]),
-                            int(obj[K.COLS]), parent=obj.get(K.PARENT) or None)
+        warp = WarpDeformer(
+            obj[K.DEFORMER_ID],
+            (x0, y0, x1, y1),
+            int(obj[K.ROWS]),
+            int(obj[K.COLS]),
+            parent=obj.get(K.PARENT) or None,
+        )
         doc.deformers.append(warp)
         count = len(obj.data.points)
         if obj.data.shape_keys:
@@ -133,8 +170,7 @@ def gather_document(collection) -> RigDocument:
             basis = np.array([p.co for p in obj.data.points], np.float64)
         rest = np.array([p.co for p in obj.data.points], np.float64)
         size = np.array([(x1 - x0) / float(np.ptp(rest[:, 0])), (y1 - y0) / float(np.ptp(rest[:, 1]))])
-        doc.keyforms.extend(_keyforms_from_shape_keys(
-            obj, warp.id, basis, lambda d, s=size: d[:, :2] * s))
+        doc.keyforms.extend(_keyforms_from_shape_keys(obj, warp.id, basis, lambda d, s=size: d[:, :2] * s))
 
     # Meshes and their layers.
     meshes = [o for o in objects if o.type == "MESH" and K.MESH_ID in o]
@@ -162,10 +198,17 @@ def gather_document(collection) -> RigDocument:
                 raise GatherError(f"the mesh {obj.name!r} lost its image texture")
             cx, cy = (int(v) for v in obj[K.CROP])
             layers[layer_id] = Layer(
-                layer_id, obj.get(K.TAG, ""), _image_pixels(image), x=cx, y=cy,
-                side=obj.get(K.SIDE, ""), generated=bool(obj.get(K.GENERATED, False)),
+                layer_id,
+                obj.get(K.TAG, ""),
+                _image_pixels(image),
+                x=cx,
+                y=cy,
+                side=obj.get(K.SIDE, ""),
+                generated=bool(obj.get(K.GENERATED, False)),
                 opacity=float(obj.get(K.OPACITY, 1.0)),
-                clip_to=obj.get(K.CLIP_TO) or None, role=obj.get(K.ROLE, ""))
+                clip_to=obj.get(K.CLIP_TO) or None,
+                role=obj.get(K.ROLE, ""),
+            )
         layer = layers[layer_id]
         lw, lh = layer.size
         uv_loop = np.empty(len(me.loops) * 2, np.float32)
@@ -176,18 +219,32 @@ def gather_document(collection) -> RigDocument:
         uvs[:, 0] *= lw
         uvs[:, 1] = (1.0 - uvs[:, 1]) * lh
         mesh_id = obj[K.MESH_ID]
-        doc.meshes.append(Mesh(mesh_id, layer_id, verts, tris.astype(np.int32), uvs,
-                               deformer=obj.get(K.DEFORMER) or None))
+        doc.meshes.append(
+            Mesh(mesh_id, layer_id, verts, tris.astype(np.int32), uvs, deformer=obj.get(K.DEFORMER) or None)
+        )
         lin = m[:3, :3]
-        doc.keyforms.extend(_keyforms_from_shape_keys(
-            obj, mesh_id, local,
-            lambda d, lin=lin: np.stack([(d @ lin.T)[:, 0] / METRES_PER_PIXEL,
-                                         -(d @ lin.T)[:, 2] / METRES_PER_PIXEL], axis=1)))
+        doc.keyforms.extend(
+            _keyforms_from_shape_keys(
+                obj,
+                mesh_id,
+                local,
+                lambda d, lin=lin: np.stack(
+                    [(d @ lin.T)[:, 0] / METRES_PER_PIXEL, -(d @ lin.T)[:, 2] / METRES_PER_PIXEL], axis=1
+                ),
+            )
+        )
         depth[mesh_id] = float(rest_world[:, 1].mean()) if n else float(m[1, 3])
         for rec in _json(obj, K.OPACITY_KEYFORMS, []):
-            doc.keyforms.append(Keyform(mesh_id, list(rec["params"]), [list(k) for k in rec["keys"]],
-                                        np.asarray(rec["forms"], np.float64).reshape(-1, 1),
-                                        owner=rec.get("owner", ""), channel="opacity"))
+            doc.keyforms.append(
+                Keyform(
+                    mesh_id,
+                    list(rec["params"]),
+                    [list(k) for k in rec["keys"]],
+                    np.asarray(rec["forms"], np.float64).reshape(-1, 1),
+                    owner=rec.get("owner", ""),
+                    channel="opacity",
+                )
+            )
     doc.keyforms = _in_build_order(rig, doc.keyforms)
     order = _json(rig, K.LAYER_ORDER, [])
     rank = {lid: i for i, lid in enumerate(order)}
@@ -238,8 +295,11 @@ def gather_motions(rig, scene) -> list[Motion]:
             values = co[:, 1]
             if param in base:
                 bt, bv = (np.asarray(a, np.float64) for a in base[param])
-                if len(bt) == k and np.allclose(scaled_values(rig, param, bv, strength), values,
-                                                atol=1e-4) and np.allclose(bt, times, atol=1e-3):
+                if (
+                    len(bt) == k
+                    and np.allclose(scaled_values(rig, param, bv, strength), values, atol=1e-4)
+                    and np.allclose(bt, times, atol=1e-3)
+                ):
                     curves.append(MotionCurve(param, bt, bv))
                     continue
             # Edited by hand: the keyframes already include the strength.
@@ -247,10 +307,16 @@ def gather_motions(rig, scene) -> list[Motion]:
             if strength > 1e-6:
                 values = default + (values - default) / strength
             curves.append(MotionCurve(param, times, values))
-        motions.append(Motion(action.get(K.MOTION, action.name),
-                              float(action.get(K.DURATION, 0.0)), curves,
-                              loop=bool(action.get(K.LOOP, True)),
-                              fps=float(action.get(K.FPS, fps_scene)), strength=strength))
+        motions.append(
+            Motion(
+                action.get(K.MOTION, action.name),
+                float(action.get(K.DURATION, 0.0)),
+                curves,
+                loop=bool(action.get(K.LOOP, True)),
+                fps=float(action.get(K.FPS, fps_scene)),
+                strength=strength,
+            )
+        )
     motions.sort(key=lambda m: (m.id != "Idle", m.id))
     return motions
 
@@ -262,17 +328,25 @@ def gather_parameters(rig) -> list[Parameter]:
         if pid not in rig:
             continue
         ui = rig.id_properties_ui(pid).as_dict()
-        out.append(Parameter(
-            pid, float(ui["min"]), float(ui["default"]), float(ui["max"]),
-            name=meta.get("name", ""), group=meta.get("group", ""),
-            confidence=float(rig.get(confidence_prop(pid), meta.get("confidence", 1.0))),
-            strength=float(rig.get(strength_prop(pid), 1.0))))
+        out.append(
+            Parameter(
+                pid,
+                float(ui["min"]),
+                float(ui["default"]),
+                float(ui["max"]),
+                name=meta.get("name", ""),
+                group=meta.get("group", ""),
+                confidence=float(rig.get(confidence_prop(pid), meta.get("confidence", 1.0))),
+                strength=float(rig.get(strength_prop(pid), 1.0)),
+            )
+        )
     return out
 
 
 def gather_physics(rig) -> list:
     """The rig's physics settings with the numbers as edited in the panel."""
     from ..core.formats.model_json import physics_from_runtime
+
     text = rig.get(K.PHYSICS)
     if not text:
         return []
@@ -307,8 +381,11 @@ def motion_of_action(rig, action, scene) -> Motion:
     fps = scene_fps(scene)
     base = base_curves(action)
     strength = motion_strength(action)
-    curves = [MotionCurve(p, np.asarray(t, np.float64), np.asarray(v, np.float64))
-              for p, (t, v) in base.items() if p not in physics_params and p in rig]
+    curves = [
+        MotionCurve(p, np.asarray(t, np.float64), np.asarray(v, np.float64))
+        for p, (t, v) in base.items()
+        if p not in physics_params and p in rig
+    ]
     for fc in action_fcurves(action):  # curves added by hand
         param = param_of_path(fc.data_path)
         if param is None or param in base or param in physics_params or param not in rig:
@@ -319,12 +396,19 @@ def motion_of_action(rig, action, scene) -> Motion:
         default = float(rig.id_properties_ui(param).as_dict().get("default", 0.0))
         values = co[:, 1] if strength <= 1e-6 else default + (co[:, 1] - default) / strength
         curves.append(MotionCurve(param, (co[:, 0] - FIRST_FRAME) / fps, values))
-    return Motion(action.get(K.MOTION, action.name), float(action.get(K.DURATION, 0.0)),
-                  curves, loop=bool(action.get(K.LOOP, True)), fps=fps, strength=strength)
+    return Motion(
+        action.get(K.MOTION, action.name),
+        float(action.get(K.DURATION, 0.0)),
+        curves,
+        loop=bool(action.get(K.LOOP, True)),
+        fps=fps,
+        strength=strength,
+    )
 
 
 def gather_controls(rig) -> dict[str, float] | None:
     from ..core.stages.rig import CONTROLS
+
     if not any(control_prop(n) in rig for n in CONTROLS):
         return None
     return {n: float(rig[control_prop(n)]) for n in CONTROLS if control_prop(n) in rig}

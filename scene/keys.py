@@ -6,6 +6,7 @@ properties with the prefix ``i2r_``; every such key is named here once, next
 to the data it sits on.  This module is a leaf of scene/: it imports no other
 scene module, so any of them (and operators/, panels/) can import it.
 """
+
 from __future__ import annotations
 
 import json
@@ -140,6 +141,7 @@ def rig_in_context(context):
 def rig_of_action(action):
     """The rig object an Image to Rig action animates (None when gone)."""
     import bpy
+
     uid = action.get(ACTION_RIG)
     if uid is None:
         return None

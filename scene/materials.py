@@ -8,6 +8,7 @@ for layers with opacity keyforms, the mesh object's driven ``K.ALPHA``
 (an Object attribute; scene/drivers.py makes the driver).  Clip masks add
 their nodes later (scene/clip.py).
 """
+
 from __future__ import annotations
 
 import bpy
@@ -81,4 +82,3 @@ def layer_material(layer: Layer, index: int, faded: bool, track=lambda block: bl
     mat[K.LAYER] = layer.id
     mat[K.LAYER_INDEX] = index
     return img, mat
-

@@ -5,6 +5,7 @@ The base curves (what the pipeline made) stay on the Action as JSON, so the
 strength slider can rescale around the parameter defaults without drift; the
 scaling matches core.model.strength.baked_curve (clamped to the range).
 """
+
 from __future__ import annotations
 
 import json
@@ -99,6 +100,7 @@ def on_motion_strength_changed(action, context) -> None:
         write_motion_keyframes(action, rig, context.scene)
         if action.get(PHYSICS_PARAMS_KEY):
             from .physics import bake_action_physics
+
             bake_action_physics(rig, action, context.scene)
 
 
@@ -130,9 +132,12 @@ def create_motion_action(rig, motion, scene):
     act[K.LOOP] = bool(motion.loop)
     act[K.FPS] = float(motion.fps)
     act[STRENGTH_KEY] = float(motion.strength)
-    act[K.BASE_CURVES] = _as_json({
-        c.param: [np.asarray(c.times, np.float64).tolist(),
-                  np.asarray(c.values, np.float64).tolist()] for c in motion.curves})
+    act[K.BASE_CURVES] = _as_json(
+        {
+            c.param: [np.asarray(c.times, np.float64).tolist(), np.asarray(c.values, np.float64).tolist()]
+            for c in motion.curves
+        }
+    )
     previous = ad.action
     compat.assign_action(rig, act)
     for c in motion.curves:

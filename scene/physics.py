@@ -20,6 +20,7 @@ so physics is not simulated live: "Bake Physics" runs core.runtime.physics.bake_
 for a motion and writes keyframes on the output (hair) parameters into that
 motion's Action (export carries them; the web player simulates live anyway).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,29 +40,49 @@ PHYSICS_KEY = K.PHYSICS
 
 def _set_prop(rig, name: str, value: float, lo: float, hi: float, description: str) -> None:
     rig[name] = float(value)
-    rig.id_properties_ui(name).update(min=lo, max=hi, soft_min=lo, soft_max=hi,
-                                      default=float(value), description=description)
+    rig.id_properties_ui(name).update(
+        min=lo, max=hi, soft_min=lo, soft_max=hi, default=float(value), description=description
+    )
 
 
 def store_physics(rig, settings) -> None:
     """Keep physics settings on the rig (structure as JSON, numbers as properties)."""
     from ..core.formats.model_json import physics_to_runtime
+
     for key in [k for k in rig.keys() if k.startswith(K.PHYSICS_PREFIX) and k != PHYSICS_KEY]:
         del rig[key]
     rig[PHYSICS_KEY] = json.dumps(physics_to_runtime(settings), separators=(",", ":"))
     for s, setting in enumerate(settings):
         for i, inp in enumerate(setting.inputs):
-            _set_prop(rig, input_prop(s, i), inp.weight, 0.0, 100.0,
-                      f"{setting.name}: how much {inp.source} ({inp.type}) moves the pendulum")
+            _set_prop(
+                rig,
+                input_prop(s, i),
+                inp.weight,
+                0.0,
+                100.0,
+                f"{setting.name}: how much {inp.source} ({inp.type}) moves the pendulum",
+            )
         for k, vert in enumerate(setting.vertices):
             if k == 0:
                 continue
             for field, label, lo, hi in VERTEX_FIELDS:
-                _set_prop(rig, vertex_prop(s, k, field), getattr(vert, field), lo, hi,
-                          f"{setting.name}: {label.lower()} of pendulum vertex {k}")
+                _set_prop(
+                    rig,
+                    vertex_prop(s, k, field),
+                    getattr(vert, field),
+                    lo,
+                    hi,
+                    f"{setting.name}: {label.lower()} of pendulum vertex {k}",
+                )
         for j, out in enumerate(setting.outputs):
-            _set_prop(rig, output_prop(s, j), out.scale, -10.0, 10.0,
-                      f"{setting.name}: scale of the swing written to {out.destination}")
+            _set_prop(
+                rig,
+                output_prop(s, j),
+                out.scale,
+                -10.0,
+                10.0,
+                f"{setting.name}: scale of the swing written to {out.destination}",
+            )
 
 
 def bake_action_physics(rig, action, scene) -> dict[str, tuple]:
@@ -71,6 +92,7 @@ def bake_action_physics(rig, action, scene) -> dict[str, tuple]:
     from ..core.model.physics import validate_physics
     from ..core.runtime.physics import bake_physics
     from .gather import motion_of_action, rig_document
+
     doc = rig_document(rig, scene)
     if not doc.physics:
         return {}
@@ -97,6 +119,5 @@ def physics_settings_for_panel(rig) -> list:
         return []
     out = []
     for s, item in enumerate(json.loads(text)):
-        out.append((s, item.get("name", item["id"]), item["inputs"], len(item["vertices"]),
-                    item["outputs"]))
+        out.append((s, item.get("name", item["id"]), item["inputs"], len(item["vertices"]), item["outputs"]))
     return out

@@ -15,6 +15,7 @@ The sliders are ordinary keyable custom properties: ``key_sliders`` keys them
 at a frame into whatever action drives the rig (the Pose action when none does).
 The Pose action is not a motion: it is never exported as one.
 """
+
 from __future__ import annotations
 
 

@@ -16,6 +16,7 @@ old name:
 
 This is also how a PSD fixed in a paint app is rigged back into the same rig.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ REPLACE, KEEP = "REPLACE", "KEEP"
 @dataclass
 class Carried:
     """What a replace kept from the old rig (and what it could not)."""
+
     shape_keys: list[str] = field(default_factory=list)  # "object: key"
     dropped: list[str] = field(default_factory=list)  # edited keys whose layer changed
     strengths: list[str] = field(default_factory=list)
@@ -59,6 +61,7 @@ def _shaped_objects(collection):
 def read_edits(rig) -> _Edits:
     """Hand edits and strengths of a built rig."""
     from .motion import motion_strength, motions_of_rig
+
     edits = _Edits()
     collection = rig.users_collection[0]
     for obj in _shaped_objects(collection):
@@ -82,14 +85,21 @@ def apply_edits(rig, edits: _Edits, scene) -> Carried:
     """Put the old rig's edits on a new rig where its parts still match."""
     from .controls import _coords
     from .motion import find_motion, set_strength_property, write_motion_keyframes
+
     carried = Carried()
-    objects = {_target_id(o): o for o in rig.users_collection[0].all_objects
-               if o.type in ("MESH", "LATTICE") and _target_id(o)}
+    objects = {
+        _target_id(o): o
+        for o in rig.users_collection[0].all_objects
+        if o.type in ("MESH", "LATTICE") and _target_id(o)
+    }
     for (target, name), offsets in edits.keys.items():
         obj = objects.get(target)
         keys = obj.data.shape_keys if obj is not None else None
-        count = (len(obj.data.points) if obj.type == "LATTICE" else len(obj.data.vertices)) \
-            if obj is not None else -1
+        count = (
+            (len(obj.data.points) if obj.type == "LATTICE" else len(obj.data.vertices))
+            if obj is not None
+            else -1
+        )
         if keys is None or name not in keys.key_blocks or count != len(offsets):
             carried.dropped.append(f"{target}: {name}")
             continue
@@ -128,13 +138,14 @@ def remove_rig(collection) -> None:
             mat = slot.material
             if mat is not None and mat.users <= 1:
                 doomed.add(mat)
-                for node in (mat.node_tree.nodes if mat.node_tree else ()):
+                for node in mat.node_tree.nodes if mat.node_tree else ():
                     image = getattr(node, "image", None)
                     if image is not None and image.get(K.LAYER) is not None:
                         doomed.add(image)
     if rig is not None:
         from .motion import motions_of_rig
         from .pose import pose_action
+
         doomed.update(motions_of_rig(rig))
         pose = pose_action(rig)
         if pose is not None:
@@ -156,6 +167,7 @@ def replace_rig(old_collection, doc, scene):
     """Build `doc` as the rig of `old_collection`, carrying the user's edits over;
     returns (new collection, Carried).  On a failed build the old rig is untouched."""
     from .build import build_scene
+
     old_rig = K.find_rig(old_collection)
     edits = read_edits(old_rig) if old_rig is not None else _Edits()
     name = old_collection.name
@@ -166,6 +178,7 @@ def replace_rig(old_collection, doc, scene):
         carried = apply_edits(rig, edits, scene)
         if mode in ("NONE", "POSE"):  # the user's choice of what drives the sliders
             from .pose import clear_motion, pose_from_sliders
+
             for param, value in edits.params.items():
                 if param in rig:
                     rig[param] = value
@@ -183,6 +196,7 @@ def _restore_names(collection, rig, name: str) -> None:
     """The new rig's data-blocks got ".001" names beside the old ones: name them
     as a first build does, now that the old ones are gone."""
     from .motion import motions_of_rig
+
     rig.name = rig.data.name = K.RIG_NAME
     for obj in collection.all_objects:
         base = obj.get(K.MESH_ID) or obj.get(K.DEFORMER_ID)
@@ -220,8 +234,10 @@ def describe(old_name: str, carried: Carried | None) -> str:
         kept.append(f"{len(carried.motions)} motion strength(s)")
     text = f"replaced the rig {old_name!r}" + (f", kept {', '.join(kept)}" if kept else "")
     if carried.dropped:
-        text += (f"; {len(carried.dropped)} edited shape key(s) no longer fit their layer and "
-                 f"were dropped ({', '.join(carried.dropped[:3])})")
+        text += (
+            f"; {len(carried.dropped)} edited shape key(s) no longer fit their layer and "
+            f"were dropped ({', '.join(carried.dropped[:3])})"
+        )
     return text
 
 

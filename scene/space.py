@@ -5,6 +5,7 @@ Canvas x (right) -> world X, canvas y (down) -> world -Z, both scaled by
 METRES_PER_PIXEL and centred on the canvas.  Draw order becomes depth along Y:
 the front-most mesh is closest to the camera, which looks along +Y from -Y.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -6,6 +6,7 @@ motion becomes the "Talk" Action (replacing an earlier one), the recording a
 sound strip at frame 1 of the scene's sequencer, and the scene plays with
 AV-sync so the mouth stays on the voice.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,24 +26,24 @@ class TalkError(ValueError):
 def add_talk(rig, path: str, scene):
     """Build the Talk motion of the recording at `path`; returns the Action."""
     if not path or not os.path.isfile(path):
-        raise TalkError(f"The recording {path or '(none)'} does not exist; choose a WAV, MP3 "
-                        "or OGG file")
+        raise TalkError(f"The recording {path or '(none)'} does not exist; choose a WAV, MP3 or OGG file")
     try:
         from ..core.stages.lipsync import load_audio, talk_motion
     except ImportError as exc:
         raise TalkError(f"Lip sync is not available in this build ({exc})") from exc
     from .gather import rig_document
     from .physics import bake_action_physics
+
     try:
         audio = load_audio(path)
     except ValueError as exc:
         name = os.path.basename(path)
         text = str(exc)
-        raise TalkError(text if name in text
-                        else f"Could not use the recording {name}: {text}") from exc
+        raise TalkError(text if name in text else f"Could not use the recording {name}: {text}") from exc
     except Exception as exc:  # a decoder failing on a broken file
-        raise TalkError(f"Could not read the recording {os.path.basename(path)}: "
-                        f"{type(exc).__name__}: {exc}") from exc
+        raise TalkError(
+            f"Could not read the recording {os.path.basename(path)}: {type(exc).__name__}: {exc}"
+        ) from exc
     samples, rate = audio if isinstance(audio, tuple) else (audio.samples, audio.rate)
     doc = rig_document(rig, scene)
     fps = scene_fps(scene)

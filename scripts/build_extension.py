@@ -14,6 +14,7 @@ The optional AI packages (torch, ...) are not bundled.  See docs/install.md.
         # + install it into bpy in a clean venv (only bpy installed) and run it
         #   end to end; --venv-python PATH re-uses such a venv
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,48 +66,108 @@ LINUX_ONLY_WHEELS = {"animeface": "2.0.3"}
 # on them must hold for Blender's version.
 BLENDER_SHIPS = {
     "numpy": "1.26.4",  # Blender 4.2 - 5.0; the bpy 5.0.1 wheel requires numpy>=1.26,<2
-    "requests": None, "certifi": None, "idna": None, "urllib3": None,
-    "charset-normalizer": None, "zstandard": None, "cython": None,
+    "requests": None,
+    "certifi": None,
+    "idna": None,
+    "urllib3": None,
+    "charset-normalizer": None,
+    "zstandard": None,
+    "cython": None,
 }
 
 # Environment markers (PEP 508) of Blender's Python on each platform.
 MARKER_ENVIRONMENTS = {
-    "linux-x64": {"sys_platform": "linux", "platform_system": "Linux",
-                  "platform_machine": "x86_64", "os_name": "posix"},
-    "windows-x64": {"sys_platform": "win32", "platform_system": "Windows",
-                    "platform_machine": "AMD64", "os_name": "nt"},
-    "macos-arm64": {"sys_platform": "darwin", "platform_system": "Darwin",
-                    "platform_machine": "arm64", "os_name": "posix"},
-    "macos-x64": {"sys_platform": "darwin", "platform_system": "Darwin",
-                  "platform_machine": "x86_64", "os_name": "posix"},
+    "linux-x64": {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+    },
+    "windows-x64": {
+        "sys_platform": "win32",
+        "platform_system": "Windows",
+        "platform_machine": "AMD64",
+        "os_name": "nt",
+    },
+    "macos-arm64": {
+        "sys_platform": "darwin",
+        "platform_system": "Darwin",
+        "platform_machine": "arm64",
+        "os_name": "posix",
+    },
+    "macos-x64": {
+        "sys_platform": "darwin",
+        "platform_system": "Darwin",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+    },
 }
 
 # Blender platform name -> pip --platform tags (newest first is not required).
 PLATFORMS = {
     "linux-x64": ["manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64"],
     "windows-x64": ["win_amd64"],
-    "macos-arm64": ["macosx_11_0_arm64", "macosx_12_0_arm64", "macosx_13_0_arm64",
-                    "macosx_14_0_arm64"],
-    "macos-x64": ["macosx_10_9_x86_64", "macosx_10_13_x86_64", "macosx_12_0_x86_64",
-                  "macosx_13_0_x86_64"],
+    "macos-arm64": ["macosx_11_0_arm64", "macosx_12_0_arm64", "macosx_13_0_arm64", "macosx_14_0_arm64"],
+    "macos-x64": ["macosx_10_9_x86_64", "macosx_10_13_x86_64", "macosx_12_0_x86_64", "macosx_13_0_x86_64"],
 }
 
 # Besides every top-level .py file (the add-on's entry point, registration, preferences, CLI).
-INCLUDE = ["blender_manifest.toml", "LICENSE", "README.md", "core", "scene", "operators", "panels",
-           "web", "docs/blender.md"]
+INCLUDE = [
+    "blender_manifest.toml",
+    "LICENSE",
+    "README.md",
+    "core",
+    "scene",
+    "operators",
+    "panels",
+    "web",
+    "docs/blender.md",
+]
 EXCLUDE = ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "node_modules"]
 # The add-on reads these at run time: a zip without them is broken.
-REQUIRED_IN_ZIP = ["__init__.py", "registration.py", "preferences.py", "properties.py",
-                   "active_job.py", "blender_manifest.toml", "LICENSE", "docs/blender.md",
-                   "core/formats/schema/model.schema.json", "web/index.html", "web/player.js",
-                   "web/viewer.js"]
+REQUIRED_IN_ZIP = [
+    "__init__.py",
+    "registration.py",
+    "preferences.py",
+    "properties.py",
+    "active_job.py",
+    "blender_manifest.toml",
+    "LICENSE",
+    "docs/blender.md",
+    "core/formats/schema/model.schema.json",
+    "web/index.html",
+    "web/player.js",
+    "web/viewer.js",
+]
 # Development folders that must never ship.
-NEVER_IN_ZIP = ["tests/", "bench/", ".venv/", "dist/", "samples/", "scripts/", "out/", ".git/",
-                ".ci/", "__pycache__/", "devkit/"]
+NEVER_IN_ZIP = [
+    "tests/",
+    "bench/",
+    ".venv/",
+    "dist/",
+    "samples/",
+    "scripts/",
+    "out/",
+    ".git/",
+    ".ci/",
+    "__pycache__/",
+    "devkit/",
+]
 # The modules the bundled wheels provide (import names), checked in a clean Blender.
-BUNDLED_MODULES = ["cv2", "PIL", "jsonschema", "jsonschema_specifications", "referencing",
-                   "rpds", "attrs", "typing_extensions", "psd_tools", "soundfile", "cffi",
-                   "pycparser"]
+BUNDLED_MODULES = [
+    "cv2",
+    "PIL",
+    "jsonschema",
+    "jsonschema_specifications",
+    "referencing",
+    "rpds",
+    "attrs",
+    "typing_extensions",
+    "psd_tools",
+    "soundfile",
+    "cffi",
+    "pycparser",
+]
 LINUX_ONLY_MODULES = ["animeface"]
 
 
@@ -146,8 +207,9 @@ def installs_on(wheel: str, platform: str) -> bool:
     """Whether Blender (Python 3.11) installs `wheel` on `platform`: the rules of
     Blender's own filter (bl_pkg `_extensions_wheel_filter_for_this_system`)."""
     _, _, python_tag, abi_tag, platform_tag = _wheel_fields(wheel)
-    arch = {"linux-x64": "_x86_64", "windows-x64": None, "macos-arm64": "_arm64",
-            "macos-x64": "_x86_64"}[platform]
+    arch = {"linux-x64": "_x86_64", "windows-x64": None, "macos-arm64": "_arm64", "macos-x64": "_x86_64"}[
+        platform
+    ]
     if platform_tag == "any":
         pass
     elif platform == "windows-x64":
@@ -156,8 +218,10 @@ def installs_on(wheel: str, platform: str) -> bool:
     elif platform == "linux-x64":
         if not (platform_tag.startswith("manylinux") and platform_tag.endswith(arch)):
             return False
-    elif not (platform_tag.startswith("macosx_") and
-              (platform_tag.endswith(arch) or platform_tag.endswith("_universal2"))):
+    elif not (
+        platform_tag.startswith("macosx_")
+        and (platform_tag.endswith(arch) or platform_tag.endswith("_universal2"))
+    ):
         return False
     major, minor = (int(v) for v in PYTHON_VERSION.split("."))
     for tag in python_tag.split("."):
@@ -203,8 +267,7 @@ def _find_wheel(wheel_dir: str, project: str, version: str, platform: str) -> st
         if not name.endswith(".whl"):
             continue
         wheel_project, wheel_version, *_ = _wheel_fields(name)
-        if wheel_project == canonical(project) and wheel_version == version \
-                and installs_on(name, platform):
+        if wheel_project == canonical(project) and wheel_version == version and installs_on(name, platform):
             found.append(name)
     return sorted(found)[-1] if found else None
 
@@ -216,21 +279,37 @@ def download_wheels(platform: str, wheel_dir: str) -> list[str]:
     missing = [p for p, v in specs.items() if _find_wheel(wheel_dir, p, v, platform) is None]
     if missing:
         os.makedirs(wheel_dir, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--no-deps",
-               "--python-version", PYTHON_VERSION, "--implementation", "cp", "-d", wheel_dir]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--only-binary=:all:",
+            "--no-deps",
+            "--python-version",
+            PYTHON_VERSION,
+            "--implementation",
+            "cp",
+            "-d",
+            wheel_dir,
+        ]
         for tag in PLATFORMS[platform]:
             cmd += ["--platform", tag]
         cmd += [f"{p}=={specs[p]}" for p in missing]
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
-            raise BuildError(f"pip could not download the wheels for {platform} "
-                             f"(is the package index reachable?):\n{result.stderr[-2000:]}")
+            raise BuildError(
+                f"pip could not download the wheels for {platform} "
+                f"(is the package index reachable?):\n{result.stderr[-2000:]}"
+            )
     names = []
     for project, version in specs.items():
         name = _find_wheel(wheel_dir, project, version, platform)
         if name is None:
-            raise BuildError(f"pip downloaded no {platform} wheel of {project}=={version} "
-                             f"for Python {PYTHON_VERSION} into {wheel_dir}")
+            raise BuildError(
+                f"pip downloaded no {platform} wheel of {project}=={version} "
+                f"for Python {PYTHON_VERSION} into {wheel_dir}"
+            )
         names.append(name)
     return names
 
@@ -254,16 +333,23 @@ def wheel_requirements(path: str) -> list[str]:
             raise BuildError(f"{os.path.basename(path)} has no .dist-info/METADATA")
         text = zf.read(meta[0]).decode("utf-8")
     header = text.split("\n\n", 1)[0]
-    return [line.split(":", 1)[1].strip() for line in header.splitlines()
-            if line.startswith("Requires-Dist:")]
+    return [
+        line.split(":", 1)[1].strip() for line in header.splitlines() if line.startswith("Requires-Dist:")
+    ]
 
 
 def marker_environment(platform: str) -> dict[str, str]:
     """PEP 508 marker values of Blender's Python on `platform` (no extras asked for)."""
-    env = {"python_version": PYTHON_VERSION, "python_full_version": PYTHON_VERSION + ".9",
-           "implementation_name": "cpython", "implementation_version": PYTHON_VERSION + ".9",
-           "platform_python_implementation": "CPython", "platform_release": "",
-           "platform_version": "", "extra": ""}
+    env = {
+        "python_version": PYTHON_VERSION,
+        "python_full_version": PYTHON_VERSION + ".9",
+        "implementation_name": "cpython",
+        "implementation_version": PYTHON_VERSION + ".9",
+        "platform_python_implementation": "CPython",
+        "platform_release": "",
+        "platform_version": "",
+        "extra": "",
+    }
     env.update(MARKER_ENVIRONMENTS[platform])
     return env
 
@@ -290,8 +376,10 @@ def requirement_problems(wheel_paths: Sequence[str], platform: str) -> list[str]
             elif name in bundled:
                 have, where = bundled[name], "the extension bundles"
             else:
-                problems.append(f"{owner} needs {line.split(';')[0].strip()}, which is neither "
-                                f"bundled for {platform} nor shipped with Blender: add it to WHEELS")
+                problems.append(
+                    f"{owner} needs {line.split(';')[0].strip()}, which is neither "
+                    f"bundled for {platform} nor shipped with Blender: add it to WHEELS"
+                )
                 continue
             if have is not None and not req.specifier.contains(Version(have), prereleases=True):
                 problems.append(f"{owner} needs {req.name}{req.specifier}, but {where} {have}")
@@ -337,7 +425,9 @@ def build(platforms: list, out_dir: str, wheel_dir: str) -> str:
         for name in names:
             if name not in wheels:
                 wheels.append(name)
-    suffix = "" if len(platforms) == len(PLATFORMS) else "-" + "-".join(p.replace("-", "_") for p in platforms)
+    suffix = (
+        "" if len(platforms) == len(PLATFORMS) else "-" + "-".join(p.replace("-", "_") for p in platforms)
+    )
     os.makedirs(out_dir, exist_ok=True)
     zip_path = os.path.join(out_dir, f"image_to_rig-{version}{suffix}.zip")
     items = sorted(n for n in os.listdir(REPO) if n.endswith(".py")) + INCLUDE
@@ -374,6 +464,7 @@ def bpy_version() -> str:
     """The Blender the check installs into: the bpy of the running Python when it has
     one (so the LTS test venvs check their own Blender), else requirements.txt's pin."""
     from importlib import metadata
+
     try:
         return metadata.version("bpy")
     except metadata.PackageNotFoundError:
@@ -386,12 +477,16 @@ def bpy_version() -> str:
 def wheel_cache() -> str:
     """Where scripts/setup.sh keeps downloaded wheels (bpy among them) between runs."""
     return os.environ.get("IMAGE_TO_RIG_WHEEL_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "image_to_rig", "wheels")
+        os.path.expanduser("~"), ".cache", "image_to_rig", "wheels"
+    )
 
 
 def _venv_python(venv: str) -> str:
-    return os.path.join(venv, "Scripts", "python.exe") if os.name == "nt" \
+    return (
+        os.path.join(venv, "Scripts", "python.exe")
+        if os.name == "nt"
         else os.path.join(venv, "bin", "python")
+    )
 
 
 def create_clean_venv(venv: str, python: str | None = None) -> str:
@@ -403,26 +498,26 @@ def create_clean_venv(venv: str, python: str | None = None) -> str:
         else:
             python = shutil.which(f"python{PYTHON_VERSION}")
             if python is None:
-                raise BuildError(f"the install check needs Python {PYTHON_VERSION} (bpy's "
-                                 "version); none was found on PATH")
+                raise BuildError(
+                    f"the install check needs Python {PYTHON_VERSION} (bpy's version); none was found on PATH"
+                )
     install = [_venv_python(venv), "-m", "pip", "install", "-q", f"bpy=={bpy_version()}"]
     result = subprocess.run([python, "-m", "venv", venv], capture_output=True, text=True)
     if result.returncode == 0 and os.path.isdir(wheel_cache()):
         # Offline from scripts/setup.sh's wheel cache when it holds this bpy; else the index.
-        offline = subprocess.run(install + ["--no-index", "--find-links", wheel_cache()],
-                                 capture_output=True, text=True)
+        offline = subprocess.run(
+            install + ["--no-index", "--find-links", wheel_cache()], capture_output=True, text=True
+        )
         if offline.returncode == 0:
             return _venv_python(venv)
     for cmd in ([python, "-m", "venv", venv], install):
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
-            raise BuildError(f"creating the clean venv failed ({' '.join(cmd)}):\n"
-                             f"{result.stderr[-2000:]}")
+            raise BuildError(f"creating the clean venv failed ({' '.join(cmd)}):\n{result.stderr[-2000:]}")
     return _venv_python(venv)
 
 
-def check_install(zip_path: str, venv_python: str | None = None,
-                  work_dir: str | None = None) -> dict:
+def check_install(zip_path: str, venv_python: str | None = None, work_dir: str | None = None) -> dict:
     """Install the zip into a throw-away Blender (bpy in a clean venv, where none of
     the bundled modules is installed), enable it and run it end to end; returns the
     check's report.  Without `venv_python` a clean venv is made (and removed)."""
@@ -442,14 +537,22 @@ def check_install(zip_path: str, venv_python: str | None = None,
         env["BLENDER_USER_RESOURCES"] = os.path.join(work_dir, "blender-user")
         # -I: the script's folder and the current one are not on sys.path, so nothing
         # of this checkout can be imported except through the installed extension.
-        cmd = [venv_python, "-I", os.path.abspath(__file__), "--installed-check",
-               os.path.abspath(zip_path), "--work", work_dir]
+        cmd = [
+            venv_python,
+            "-I",
+            os.path.abspath(__file__),
+            "--installed-check",
+            os.path.abspath(zip_path),
+            "--work",
+            work_dir,
+        ]
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=work_dir)
         lines = [l for l in result.stdout.splitlines() if l.startswith(_REPORT)]
         if result.returncode != 0 or not lines:
-            raise BuildError(f"the installed extension failed its check:\n"
-                             f"{result.stdout[-3000:]}\n{result.stderr[-4000:]}")
-        return json.loads(lines[-1][len(_REPORT):])
+            raise BuildError(
+                f"the installed extension failed its check:\n{result.stdout[-3000:]}\n{result.stderr[-4000:]}"
+            )
+        return json.loads(lines[-1][len(_REPORT) :])
     finally:
         for path in owned:
             shutil.rmtree(path, ignore_errors=True)
@@ -476,12 +579,15 @@ def _installed_check(zip_path: str, work: str) -> dict:
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     t0 = time.perf_counter()
     result = bpy.ops.extensions.package_install_files(
-        filepath=zip_path, repo="user_default", enable_on_install=True)
+        filepath=zip_path, repo="user_default", enable_on_install=True
+    )
     report["install_seconds"] = round(time.perf_counter() - t0, 1)
     package = "bl_ext.user_default.image_to_rig"
     if result != {"FINISHED"} or package not in bpy.context.preferences.addons:
-        raise BuildError(f"package_install_files returned {result}; enabled add-ons: "
-                         f"{list(bpy.context.preferences.addons.keys())}")
+        raise BuildError(
+            f"package_install_files returned {result}; enabled add-ons: "
+            f"{list(bpy.context.preferences.addons.keys())}"
+        )
     if not (hasattr(bpy.ops.image_to_rig, "generate") and hasattr(bpy.types, "IMAGE_TO_RIG_PT_main")):
         raise BuildError("the add-on is enabled but its operators or panel are not registered")
     user = os.path.realpath(os.environ["BLENDER_USER_RESOURCES"])
@@ -542,6 +648,7 @@ def _installed_check(zip_path: str, work: str) -> dict:
         if name not in exported:
             raise BuildError(f"the export lacks {name}: {exported}")
     import jsonschema
+
     with open(os.path.join(out, "model.json"), encoding="utf-8") as fh:
         jsonschema.validate(json.load(fh), mod("core.formats.model_json").load_schema())
     psds = [n for n in exported if n.endswith(".psd")]
@@ -549,12 +656,17 @@ def _installed_check(zip_path: str, work: str) -> dict:
         raise BuildError(f"the export holds {len(psds)} PSD files: {exported}")
     layered = mod("core.formats.psd_in").load_psd(os.path.join(out, psds[0]))
     if len(layered.layers) < len(gathered.layers) // 2:
-        raise BuildError(f"the exported PSD read back with {len(layered.layers)} layers, "
-                         f"the rig has {len(gathered.layers)}")
-    report.update(layers=len(gathered.layers), parameters=len(gathered.parameters),
-                  psd_layers=len(layered.layers),  # generated layers are hidden there
-                  generated_layers=sum(1 for l in gathered.layers if l.generated),
-                  exported=exported)
+        raise BuildError(
+            f"the exported PSD read back with {len(layered.layers)} layers, "
+            f"the rig has {len(gathered.layers)}"
+        )
+    report.update(
+        layers=len(gathered.layers),
+        parameters=len(gathered.parameters),
+        psd_layers=len(layered.layers),  # generated layers are hidden there
+        generated_layers=sum(1 for l in gathered.layers if l.generated),
+        exported=exported,
+    )
     rate = 16000
     t = np.arange(rate, dtype=np.float32) / rate
     voice = (0.5 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
@@ -574,15 +686,27 @@ def _installed_check(zip_path: str, work: str) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--platform", action="append", choices=sorted(PLATFORMS),
-                        help="target platform (repeatable; default: all)")
+    parser.add_argument(
+        "--platform",
+        action="append",
+        choices=sorted(PLATFORMS),
+        help="target platform (repeatable; default: all)",
+    )
     parser.add_argument("--out", default=os.path.join(REPO, "dist"))
-    parser.add_argument("--wheels", default=os.path.join(REPO, "dist", "wheels"),
-                        help="wheel cache folder (re-used between builds)")
-    parser.add_argument("--check", action="store_true",
-                        help="then install the linux-x64 zip into bpy in a clean venv and run it")
-    parser.add_argument("--venv-python", help="--check: use this clean venv's python "
-                        "(holding only bpy) instead of making a new venv")
+    parser.add_argument(
+        "--wheels",
+        default=os.path.join(REPO, "dist", "wheels"),
+        help="wheel cache folder (re-used between builds)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="then install the linux-x64 zip into bpy in a clean venv and run it",
+    )
+    parser.add_argument(
+        "--venv-python",
+        help="--check: use this clean venv's python (holding only bpy) instead of making a new venv",
+    )
     parser.add_argument("--installed-check", metavar="ZIP", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -598,8 +722,10 @@ def main(argv=None) -> int:
             wheels = [n for n in zf.namelist() if n.startswith("wheels/")]
         for platform in platforms:
             floor = system_minimum(wheels, platform)
-            print(f"  {platform}: {sum(installs_on(w, platform) for w in wheels)} wheels"
-                  + (f", need {floor} or newer" if floor else ""))
+            print(
+                f"  {platform}: {sum(installs_on(w, platform) for w in wheels)} wheels"
+                + (f", need {floor} or newer" if floor else "")
+            )
         if args.check:
             if "linux-x64" not in platforms or not sys.platform.startswith("linux"):
                 raise BuildError("--check installs the linux-x64 build on Linux")

@@ -5,6 +5,7 @@ The repository root is the Blender extension, so its folder may have any name;
 a .pth start-up line registers it under its package name (no symlinks, works on
 Windows too).
 """
+
 import os
 import sysconfig
 

@@ -20,6 +20,7 @@ mesh opacities expected for each; physics frame sequences at irregular dt with
 the expected output parameters) and, for the models that test drawing,
 render_<k>.png (the reference renderer's straight-alpha image of a pose).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,13 +40,29 @@ import conftest  # noqa: E402,F401  registers the package image_to_rig
 
 from image_to_rig.core.formats.export_folder import export_folder  # noqa: E402
 from image_to_rig.core.formats.model_json import load_model  # noqa: E402
-from image_to_rig.core.model.document import (Canvas, Keyform, Layer, Parameter,  # noqa: E402
-                                              RigDocument, RotationDeformer, WarpDeformer)
+from image_to_rig.core.model.document import (
+    Canvas,
+    Keyform,
+    Layer,
+    Parameter,  # noqa: E402
+    RigDocument,
+    RotationDeformer,
+    WarpDeformer,
+)
 from image_to_rig.core.runtime.evaluate import Evaluator  # noqa: E402
-from image_to_rig.core.runtime.physics import (PhysicsInput, PhysicsOutput, PhysicsSetting,  # noqa: E402
-                                               PhysicsSimulator, PhysicsVertex)
-from web_support import (_grid_mesh, make_face_document, make_opacity_document,  # noqa: E402
-                         make_test_document)
+from image_to_rig.core.runtime.physics import (
+    PhysicsInput,
+    PhysicsOutput,
+    PhysicsSetting,  # noqa: E402
+    PhysicsSimulator,
+    PhysicsVertex,
+)
+from web_support import (
+    _grid_mesh,
+    make_face_document,
+    make_opacity_document,  # noqa: E402
+    make_test_document,
+)
 
 OUT = os.path.join(REPO, "tests", "conformance")
 
@@ -63,6 +80,7 @@ NAN = "NaN"  # JSON has no NaN: value sets write it as this string; both checks 
 
 
 # ------------------------------------------------------------------ a model of edge cases
+
 
 def _flat_image(w: int, h: int, colour, alpha: int = 255) -> np.ndarray:
     img = np.zeros((h, w, 4), np.uint8)
@@ -88,7 +106,9 @@ def make_edge_document() -> RigDocument:
         ("spin", "objects", (30, 30), (60, 200, 90), 130, 20, 0.4),
         ("loose", "objects", (24, 20), (230, 200, 40), 10, 10, 1.0),
     ]
-    layers = [Layer(i, tag, _flat_image(w, h, colour), x, y, opacity=o) for i, tag, (w, h), colour, x, y, o in specs]
+    layers = [
+        Layer(i, tag, _flat_image(w, h, colour), x, y, opacity=o) for i, tag, (w, h), colour, x, y, o in specs
+    ]
     deformers = [
         RotationDeformer("root-rot", (100.0, 150.0)),
         RotationDeformer("mid-rot", (100.0, 100.0), parent="root-rot"),
@@ -121,44 +141,100 @@ def make_edge_document() -> RigDocument:
 
     outer, inner, free = deformers[3], deformers[4], deformers[5]
     keyforms = [
-        Keyform("root-rot", ["ParamC"], [[-5, 0, 5]], np.array([[-20, 3, -2], [0, 0, 0], [15, -4, 1]], float)),
-        Keyform("mid-rot", ["ParamA", "ParamB"], [[-1, 0, 1], [0, 2, 5, 10]],
-                np.concatenate([rng.normal(0, 8, (12, 1)), rng.normal(0, 3, (12, 2))], axis=1)),
-        Keyform("tip-rot", ["ParamB"], [[0, 1, 2, 10]], np.array([[12, 0, 0], [-6, 1, 1], [0, 0, 0], [30, -5, 2]], float)),
-        Keyform("inner-warp", ["ParamA", "ParamB", "ParamC"], [[-1, 0, 1], [0, 2, 5, 10], [-5, 5]],
-                rng.normal(0, 4, (3 * 4 * 2, warp_nodes(inner), 2))),
+        Keyform(
+            "root-rot", ["ParamC"], [[-5, 0, 5]], np.array([[-20, 3, -2], [0, 0, 0], [15, -4, 1]], float)
+        ),
+        Keyform(
+            "mid-rot",
+            ["ParamA", "ParamB"],
+            [[-1, 0, 1], [0, 2, 5, 10]],
+            np.concatenate([rng.normal(0, 8, (12, 1)), rng.normal(0, 3, (12, 2))], axis=1),
+        ),
+        Keyform(
+            "tip-rot",
+            ["ParamB"],
+            [[0, 1, 2, 10]],
+            np.array([[12, 0, 0], [-6, 1, 1], [0, 0, 0], [30, -5, 2]], float),
+        ),
+        Keyform(
+            "inner-warp",
+            ["ParamA", "ParamB", "ParamC"],
+            [[-1, 0, 1], [0, 2, 5, 10], [-5, 5]],
+            rng.normal(0, 4, (3 * 4 * 2, warp_nodes(inner), 2)),
+        ),
         Keyform("outer-warp", ["ParamA"], [[-1, 1]], rng.normal(0, 5, (2, warp_nodes(outer), 2))),
-        Keyform("outer-warp", ["ParamB", "ParamSingle"], [[0, 2, 10], [1]], rng.normal(0, 3, (3, warp_nodes(outer), 2))),
+        Keyform(
+            "outer-warp",
+            ["ParamB", "ParamSingle"],
+            [[0, 2, 10], [1]],
+            rng.normal(0, 3, (3, warp_nodes(outer), 2)),
+        ),
         Keyform("free-warp", ["ParamD"], [[-1, -0.2, 0.3, 1]], rng.normal(0, 6, (4, warp_nodes(free), 2))),
-        Keyform("loose", ["ParamA", "ParamC"], [[-1, 0, 1], [-5, 5]],
-                rng.normal(0, 2, (6, len(meshes[4].vertices), 2))),
+        Keyform(
+            "loose",
+            ["ParamA", "ParamC"],
+            [[-1, 0, 1], [-5, 5]],
+            rng.normal(0, 2, (6, len(meshes[4].vertices), 2)),
+        ),
         Keyform("free", ["ParamD"], [[-1, 1]], rng.normal(0, 2, (2, len(meshes[2].vertices), 2))),
-        Keyform("spin", ["ParamA", "ParamB"], [[-1, 0, 1], [0, 10]],
-                np.array([[-0.9], [0.2], [0.0], [0.3], [0.7], [-0.5]]), channel="opacity"),
+        Keyform(
+            "spin",
+            ["ParamA", "ParamB"],
+            [[-1, 0, 1], [0, 10]],
+            np.array([[-0.9], [0.2], [0.0], [0.3], [0.7], [-0.5]]),
+            channel="opacity",
+        ),
     ]
-    doc = RigDocument(canvas, layers, meshes, deformers, params, keyforms,
-                      ["outer", "free", "inner", "spin", "loose"], [], source="edge cases.png")
-    chain = [PhysicsVertex((0.0, 0.0), 1.0, 1.0, 1.0, 0.0), PhysicsVertex((0.0, 8.0), 0.9, 0.8, 1.3, 8.0),
-             PhysicsVertex((0.0, 20.0), 0.8, 0.6, 0.9, 12.0)]
+    doc = RigDocument(
+        canvas,
+        layers,
+        meshes,
+        deformers,
+        params,
+        keyforms,
+        ["outer", "free", "inner", "spin", "loose"],
+        [],
+        source="edge cases.png",
+    )
+    chain = [
+        PhysicsVertex((0.0, 0.0), 1.0, 1.0, 1.0, 0.0),
+        PhysicsVertex((0.0, 8.0), 0.9, 0.8, 1.3, 8.0),
+        PhysicsVertex((0.0, 20.0), 0.8, 0.6, 0.9, 12.0),
+    ]
     doc.physics = [
-        PhysicsSetting("PhysicsSetting1", "three-vertex chain",
-                       inputs=[PhysicsInput("ParamA", 70.0, "X"), PhysicsInput("ParamC", 50.0, "Angle", reflect=True),
-                               PhysicsInput("ParamB", 30.0, "X")],
-                       outputs=[PhysicsOutput("ParamOut1", 1, 1.5, 100.0),
-                                PhysicsOutput("ParamOut2", 2, 0.8, 60.0, reflect=True)],
-                       vertices=chain, normalization_position=(-8.0, 0.0, 12.0),
-                       normalization_angle=(-15.0, 0.0, 10.0)),
-        PhysicsSetting("PhysicsSetting2", "second writer of ParamOut1",
-                       inputs=[PhysicsInput("ParamC", 100.0, "X")],
-                       outputs=[PhysicsOutput("ParamOut1", 1, 2.0, 50.0)],
-                       vertices=[PhysicsVertex((0.0, 0.0), 1.0, 1.0, 1.0, 0.0),
-                                 PhysicsVertex((0.0, 15.0), 0.95, 0.5, 1.0, 15.0)]),
+        PhysicsSetting(
+            "PhysicsSetting1",
+            "three-vertex chain",
+            inputs=[
+                PhysicsInput("ParamA", 70.0, "X"),
+                PhysicsInput("ParamC", 50.0, "Angle", reflect=True),
+                PhysicsInput("ParamB", 30.0, "X"),
+            ],
+            outputs=[
+                PhysicsOutput("ParamOut1", 1, 1.5, 100.0),
+                PhysicsOutput("ParamOut2", 2, 0.8, 60.0, reflect=True),
+            ],
+            vertices=chain,
+            normalization_position=(-8.0, 0.0, 12.0),
+            normalization_angle=(-15.0, 0.0, 10.0),
+        ),
+        PhysicsSetting(
+            "PhysicsSetting2",
+            "second writer of ParamOut1",
+            inputs=[PhysicsInput("ParamC", 100.0, "X")],
+            outputs=[PhysicsOutput("ParamOut1", 1, 2.0, 50.0)],
+            vertices=[
+                PhysicsVertex((0.0, 0.0), 1.0, 1.0, 1.0, 0.0),
+                PhysicsVertex((0.0, 15.0), 0.95, 0.5, 1.0, 15.0),
+            ],
+        ),
     ]
     doc.validate()
     return doc
 
 
 # ------------------------------------------------------------------ parameter value sets
+
 
 def _keys_of(doc: RigDocument):
     keys = {}
@@ -168,17 +244,18 @@ def _keys_of(doc: RigDocument):
     return {p: sorted(v) for p, v in keys.items()}
 
 
-def value_sets(doc: RigDocument, seed: int, randoms: int = 6, each_parameter: bool = True,
-               only=None):
+def value_sets(doc: RigDocument, seed: int, randoms: int = 6, each_parameter: bool = True, only=None):
     """Named parameter value sets: defaults, extremes, keys, random, out of range
     (`only`: just the sets with these names)."""
     rng = np.random.default_rng(seed)
     params = doc.parameters
-    sets = [("defaults", {}),
-            ("all at min", {p.id: p.min for p in params}),
-            ("all at max", {p.id: p.max for p in params}),
-            ("min/max alternating", {p.id: (p.min if i % 2 else p.max) for i, p in enumerate(params)}),
-            ("max/min alternating", {p.id: (p.max if i % 2 else p.min) for i, p in enumerate(params)})]
+    sets = [
+        ("defaults", {}),
+        ("all at min", {p.id: p.min for p in params}),
+        ("all at max", {p.id: p.max for p in params}),
+        ("min/max alternating", {p.id: (p.min if i % 2 else p.max) for i, p in enumerate(params)}),
+        ("max/min alternating", {p.id: (p.max if i % 2 else p.min) for i, p in enumerate(params)}),
+    ]
     if each_parameter:
         for p in params:
             sets += [(f"{p.id} at min", {p.id: p.min}), (f"{p.id} at max", {p.id: p.max})]
@@ -188,9 +265,17 @@ def value_sets(doc: RigDocument, seed: int, randoms: int = 6, each_parameter: bo
     for k in range(randoms):
         sets.append((f"random {k + 1}", {p.id: float(rng.uniform(p.min, p.max)) for p in params}))
     for k in range(2):
-        sets.append((f"out of range {k + 1}", {
-            p.id: float(rng.choice([-1, 1]) * rng.uniform(1.05, 2.0) * (p.max - p.min) + (p.min + p.max) / 2)
-            for p in params}))
+        sets.append(
+            (
+                f"out of range {k + 1}",
+                {
+                    p.id: float(
+                        rng.choice([-1, 1]) * rng.uniform(1.05, 2.0) * (p.max - p.min) + (p.min + p.max) / 2
+                    )
+                    for p in params
+                },
+            )
+        )
     sets.append(("huge", {p.id: (1e300 if i % 2 else -1e300) for i, p in enumerate(params)}))
     sets.append(("NaN reads as the default", {p.id: NAN for p in params}))
     sets.append(("unknown ids are ignored", {"ParamNotInThisModel": 3.0, params[0].id: params[0].max}))
@@ -202,6 +287,7 @@ def decode(values: dict) -> dict:
 
 
 # ------------------------------------------------------------------ physics frame sequences
+
 
 def physics_frames(doc: RigDocument, seed: int, seconds: float, drives):
     """Frames at an irregular rate (dt 0, tiny, 1/144 .. 1/30, a 0.4 s stall
@@ -238,6 +324,7 @@ def run_physics(doc: RigDocument, frames, outputs):
 
 # ------------------------------------------------------------------ the models
 
+
 def _sin(amplitude, hz, phase=0.0, until=math.inf):
     return lambda t: amplitude * math.sin(2 * math.pi * hz * t + phase) * (t < until)
 
@@ -245,30 +332,50 @@ def _sin(amplitude, hz, phase=0.0, until=math.inf):
 def models():
     """name -> (document, what it covers, value set options, physics drives, render poses)."""
     return {
-        "rig": (make_test_document(),
-                "rotation chain, warp under a rotation, 2-parameter keyform grid, mesh keyform, "
-                "clipping, layer opacity 0.55",
-                {"seed": 1, "randoms": 6, "each_parameter": False}, None,
-                [{}, {"ParamEyeBallX": 1.0, "ParamAngleX": -30, "ParamBreath": 1.0, "ParamBodyAngleX": 10},
-                 {"ParamAngleX": 21, "ParamAngleZ": -17, "ParamEyeBallX": -0.6, "ParamBodyAngleX": -4}]),
-        "opacity": (make_opacity_document(),
-                    "opacity keyforms: a closed eye fading in, a 2-parameter opacity grid clamping at 0 and 1",
-                    {"seed": 2, "randoms": 4, "each_parameter": False}, None,
-                    [{"ParamEyeLOpen": 0.125, "ParamAngleX": 10}, {"ParamEyeLOpen": 0.0, "ParamAngleX": -30}]),
-        "face": (make_face_document(),
-                 "hair physics (front, side, back) driven by head and body angles",
-                 {"seed": 3, "randoms": 1, "only": ("defaults", "all at max", "random 1")},
-                 {"ParamAngleX": _sin(30, 0.9, until=3.0), "ParamAngleZ": lambda t: 25.0 * (1.0 < t < 2.2),
-                  "ParamBodyAngleX": _sin(10, 0.4)},
-                 []),
-        "edge": (make_edge_document(),
-                 "3-level rotation chain, warp under warp under rotation, 3-parameter grid with uneven keys, "
-                 "single-key parameter, summed keyforms, mesh outside its warp, clamping opacity keyform, "
-                 "3-vertex physics chain with reflection, partial weights and two writers",
-                 {"seed": 4, "randoms": 6},
-                 {"ParamA": _sin(1.0, 0.7), "ParamB": lambda t: 2 + 8 * (t % 1.5 > 0.75),
-                  "ParamC": _sin(5, 1.3, 0.5), "ParamOut2": _sin(0.5, 0.2)},
-                 []),
+        "rig": (
+            make_test_document(),
+            "rotation chain, warp under a rotation, 2-parameter keyform grid, mesh keyform, "
+            "clipping, layer opacity 0.55",
+            {"seed": 1, "randoms": 6, "each_parameter": False},
+            None,
+            [
+                {},
+                {"ParamEyeBallX": 1.0, "ParamAngleX": -30, "ParamBreath": 1.0, "ParamBodyAngleX": 10},
+                {"ParamAngleX": 21, "ParamAngleZ": -17, "ParamEyeBallX": -0.6, "ParamBodyAngleX": -4},
+            ],
+        ),
+        "opacity": (
+            make_opacity_document(),
+            "opacity keyforms: a closed eye fading in, a 2-parameter opacity grid clamping at 0 and 1",
+            {"seed": 2, "randoms": 4, "each_parameter": False},
+            None,
+            [{"ParamEyeLOpen": 0.125, "ParamAngleX": 10}, {"ParamEyeLOpen": 0.0, "ParamAngleX": -30}],
+        ),
+        "face": (
+            make_face_document(),
+            "hair physics (front, side, back) driven by head and body angles",
+            {"seed": 3, "randoms": 1, "only": ("defaults", "all at max", "random 1")},
+            {
+                "ParamAngleX": _sin(30, 0.9, until=3.0),
+                "ParamAngleZ": lambda t: 25.0 * (1.0 < t < 2.2),
+                "ParamBodyAngleX": _sin(10, 0.4),
+            },
+            [],
+        ),
+        "edge": (
+            make_edge_document(),
+            "3-level rotation chain, warp under warp under rotation, 3-parameter grid with uneven keys, "
+            "single-key parameter, summed keyforms, mesh outside its warp, clamping opacity keyform, "
+            "3-vertex physics chain with reflection, partial weights and two writers",
+            {"seed": 4, "randoms": 6},
+            {
+                "ParamA": _sin(1.0, 0.7),
+                "ParamB": lambda t: 2 + 8 * (t % 1.5 > 0.75),
+                "ParamC": _sin(5, 1.3, 0.5),
+                "ParamOut2": _sin(0.5, 0.2),
+            },
+            [],
+        ),
     }
 
 
@@ -299,17 +406,28 @@ def build(name, doc, about, set_options, drives, poses, folder):
     for label, values in value_sets(stored, **set_options):
         verts = ev.mesh_vertices(decode(values))
         opacity = ev.mesh_opacity(decode(values))
-        cases.append({
-            "name": label, "values": values,
-            "vertices": {m: [round(float(v), VERTEX_DIGITS) for v in pts.ravel()] for m, pts in verts.items()},
-            "opacity": {m: round(float(o), OPACITY_DIGITS) for m, o in opacity.items()},
-        })
+        cases.append(
+            {
+                "name": label,
+                "values": values,
+                "vertices": {
+                    m: [round(float(v), VERTEX_DIGITS) for v in pts.ravel()] for m, pts in verts.items()
+                },
+                "opacity": {m: round(float(o), OPACITY_DIGITS) for m, o in opacity.items()},
+            }
+        )
     physics = []
     if drives:
         outputs = _physics_outputs(stored)
         frames = physics_frames(stored, seed=set_options["seed"] + 100, seconds=4.0, drives=drives)
-        physics.append({"name": "irregular frames", "outputs": outputs, "frames": frames,
-                        "expected": run_physics(stored, frames, outputs)})
+        physics.append(
+            {
+                "name": "irregular frames",
+                "outputs": outputs,
+                "frames": frames,
+                "expected": run_physics(stored, frames, outputs),
+            }
+        )
     renders = []
     for k, pose in enumerate(poses):
         png = f"render_{k}.png"
@@ -318,16 +436,25 @@ def build(name, doc, about, set_options, drives, poses, folder):
         renders.append({"values": pose, "png": png})
     vectors = {
         "about": f"Conformance vectors of {name}: {about}. Written by scripts/make_conformance.py "
-                 "from the Python reference; do not edit by hand.",
-        "model": "model.json", "canvas": [stored.canvas.width, stored.canvas.height],
-        "tolerance": TOLERANCE, "nan": NAN,
-        "cases": cases, "physics": physics, "renders": renders,
+        "from the Python reference; do not edit by hand.",
+        "model": "model.json",
+        "canvas": [stored.canvas.width, stored.canvas.height],
+        "tolerance": TOLERANCE,
+        "nan": NAN,
+        "cases": cases,
+        "physics": physics,
+        "renders": renders,
     }
     with open(os.path.join(folder, "vectors.json"), "w", encoding="utf-8") as fh:
         json.dump(vectors, fh, separators=(",", ":"))
         fh.write("\n")
-    return {"name": name, "covers": about, "cases": len(cases),
-            "physics_frames": sum(len(p["frames"]) for p in physics), "renders": len(renders)}
+    return {
+        "name": name,
+        "covers": about,
+        "cases": len(cases),
+        "physics_frames": sum(len(p["frames"]) for p in physics),
+        "renders": len(renders),
+    }
 
 
 def write_all(out: str) -> list:
@@ -339,8 +466,15 @@ def write_all(out: str) -> list:
             shutil.rmtree(folder)
         index.append(build(name, doc, about, opts, drives, poses, folder))
     with open(os.path.join(out, "index.json"), "w", encoding="utf-8") as fh:
-        json.dump({"about": "The conformance models (one folder each); see README.md.",
-                   "tolerance": TOLERANCE, "models": index}, fh, indent=1)
+        json.dump(
+            {
+                "about": "The conformance models (one folder each); see README.md.",
+                "tolerance": TOLERANCE,
+                "models": index,
+            },
+            fh,
+            indent=1,
+        )
         fh.write("\n")
     return index
 
@@ -375,14 +509,19 @@ def main() -> int:
             problems = _same_tree(tmp, args.out)
         for p in problems:
             print(p)
-        print("the stored vectors are up to date" if not problems else
-              f"{len(problems)} stored files differ from what the Python reference writes now")
+        print(
+            "the stored vectors are up to date"
+            if not problems
+            else f"{len(problems)} stored files differ from what the Python reference writes now"
+        )
         return 1 if problems else 0
     index = write_all(args.out)
     total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(args.out) for f in fs)
     for m in index:
-        print(f"{m['name']:8} {m['cases']:3d} value sets, {m['physics_frames']:4d} physics frames, "
-              f"{m['renders']} renders")
+        print(
+            f"{m['name']:8} {m['cases']:3d} value sets, {m['physics_frames']:4d} physics frames, "
+            f"{m['renders']} renders"
+        )
     print(f"wrote {args.out} ({total / 1024:.0f} KB)")
     return 0
 

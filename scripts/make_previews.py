@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Render an exported model at a few telling poses, plus one contact sheet.
 
-    python scripts/make_previews.py out/web/model.json out/previews
+python scripts/make_previews.py out/web/model.json out/previews
 """
+
 import os
 import sys
 

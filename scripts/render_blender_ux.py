@@ -9,6 +9,7 @@
 04_replaced.png     after running Image to Rig again with Replace
 05_round_trip.png   after the exported PSD's shirt was repainted red and rigged again
 """
+
 import os
 import sys
 
@@ -25,6 +26,7 @@ from blender_support import ensure_addon_registered, reset_blender  # noqa: E402
 
 def render(path, frame):
     from image_to_rig.scene.compat import eevee_engine
+
     scene = bpy.context.scene
     scene.render.engine = eevee_engine()
     scene.frame_set(frame)
@@ -38,6 +40,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     from image_to_rig.devkit.sample import write_sample_png
     from image_to_rig.scene.keys import find_rig
+
     png = write_sample_png(os.path.join(out, "sample.png"), 512)
     reset_blender()
     ensure_addon_registered()
@@ -59,6 +62,7 @@ def main():
     from PIL import Image
     from psd_tools import PSDImage
     from psd_tools.api.layers import PixelLayer
+
     psd = PSDImage.open(os.path.join(export, "sample.psd"))
     shirt = next(l for l in psd.descendants() if l.name == "topwear")
     px = np.asarray(shirt.topil().convert("RGBA")).copy()
@@ -70,9 +74,14 @@ def main():
     psd.save(fixed_path)
     bpy.ops.image_to_rig.generate(filepath=fixed_path)
     print("status:", bpy.context.scene.image_to_rig.status)
-    print("rigs:", [o.name for o in bpy.data.objects if o.type == "ARMATURE"],
-          "cameras:", [o.name for o in bpy.data.objects if o.type == "CAMERA"],
-          "collections:", [c.name for c in bpy.data.collections])
+    print(
+        "rigs:",
+        [o.name for o in bpy.data.objects if o.type == "ARMATURE"],
+        "cameras:",
+        [o.name for o in bpy.data.objects if o.type == "CAMERA"],
+        "collections:",
+        [c.name for c in bpy.data.collections],
+    )
     render(os.path.join(out, "05_round_trip.png"), 45)
     PSDImage.open(os.path.join(export, "sample.psd")).topil().save(os.path.join(out, "06_psd_preview.png"))
 

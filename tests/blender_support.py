@@ -7,6 +7,7 @@ with a 2D keyform over two parameters, a warp nested in that warp, a mesh
 keyform over one parameter with three keys, meshes partly outside their warp,
 strengths other than 1 and an Idle motion.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -20,9 +21,18 @@ os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="i2r-ble
 
 import bpy  # noqa: E402
 
-from image_to_rig.core.model.document import (Canvas, Keyform, Layer, Mesh, Motion,  # noqa: E402
-                                        MotionCurve, Parameter, RigDocument,
-                                        RotationDeformer, WarpDeformer)
+from image_to_rig.core.model.document import (
+    Canvas,
+    Keyform,
+    Layer,
+    Mesh,
+    Motion,  # noqa: E402
+    MotionCurve,
+    Parameter,
+    RigDocument,
+    RotationDeformer,
+    WarpDeformer,
+)
 from image_to_rig.core.model.strength import baked_forms  # noqa: E402
 from image_to_rig.scene.space import world_to_canvas  # noqa: E402
 
@@ -38,6 +48,7 @@ def ensure_addon_registered() -> None:
     global _registered
     if not _registered:
         import image_to_rig
+
         image_to_rig.register()
         _registered = True
         # As Blender does at quit: the bpy 4.2 module crashes on exit (SIGSEGV, after
@@ -49,6 +60,7 @@ def unregister_addon() -> None:
     global _registered
     if _registered:
         import image_to_rig
+
         image_to_rig.unregister()
         _registered = False
 
@@ -70,8 +82,9 @@ def _layer_image(w: int, h: int, colour, seed: int) -> np.ndarray:
     return img
 
 
-def grid_mesh(mesh_id: str, layer: Layer, cols: int, rows: int,
-              deformer: str | None, inset: float = 2.0) -> Mesh:
+def grid_mesh(
+    mesh_id: str, layer: Layer, cols: int, rows: int, deformer: str | None, inset: float = 2.0
+) -> Mesh:
     """A triangulated grid over the layer's crop (pixel-exact UVs)."""
     w, h = layer.size
     xs = np.linspace(inset, w - inset, cols + 1)
@@ -93,8 +106,9 @@ def synthetic_document(seed: int = 7) -> RigDocument:
     canvas = Canvas(200, 160)
     body_layer = Layer("topwear", "topwear", _layer_image(120, 60, (40, 60, 160), 1), x=40, y=95)
     face_layer = Layer("face", "face", _layer_image(90, 80, (230, 200, 180), 2), x=55, y=20)
-    eye_layer = Layer("eyewhite_l", "eyewhite", _layer_image(30, 18, (250, 250, 250), 3),
-                      x=108, y=50, side="l", opacity=0.9)
+    eye_layer = Layer(
+        "eyewhite_l", "eyewhite", _layer_image(30, 18, (250, 250, 250), 3), x=108, y=50, side="l", opacity=0.9
+    )
     layers = [body_layer, face_layer, eye_layer]
     deformers = [
         RotationDeformer("root", (100.0, 155.0)),
@@ -127,12 +141,19 @@ def synthetic_document(seed: int = 7) -> RigDocument:
     mouth_forms = rng.normal(0, 2.5, (3, len(meshes[1].vertices), 2))
     mouth_forms[1] = 0.0
     keyforms = [
-        Keyform("head", ["ParamAngleZ"], [[-30, 0, 30]],
-                np.array([[-12.0, -3.0, 1.0], [0, 0, 0], [12.0, 3.0, 1.5]])),
-        Keyform("neck", ["ParamAngleZ"], [[-30, 0, 30]],
-                np.array([[-4.0, 0, 0], [0, 0, 0], [4.0, 0, 0]])),
-        Keyform("body", ["ParamBodyAngleZ"], [[-10, 0, 10]],
-                np.array([[-8.0, -2.0, 0.5], [0, 0, 0], [8.0, 2.0, 0.5]])),
+        Keyform(
+            "head",
+            ["ParamAngleZ"],
+            [[-30, 0, 30]],
+            np.array([[-12.0, -3.0, 1.0], [0, 0, 0], [12.0, 3.0, 1.5]]),
+        ),
+        Keyform("neck", ["ParamAngleZ"], [[-30, 0, 30]], np.array([[-4.0, 0, 0], [0, 0, 0], [4.0, 0, 0]])),
+        Keyform(
+            "body",
+            ["ParamBodyAngleZ"],
+            [[-10, 0, 10]],
+            np.array([[-8.0, -2.0, 0.5], [0, 0, 0], [8.0, 2.0, 0.5]]),
+        ),
         Keyform("body", ["ParamBreath"], [[0, 1]], np.array([[0, 0, 0], [0.0, 0.0, -2.0]])),
         Keyform("root", ["ParamBaseX"], [[-10, 10]], np.array([[0.0, -20.0, 0.0], [0.0, 20.0, 0.0]])),
         Keyform("face_warp", ["ParamAngleX", "ParamAngleY"], [[-30, 0, 30], [-30, 0, 30]], face_forms),
@@ -140,13 +161,26 @@ def synthetic_document(seed: int = 7) -> RigDocument:
         Keyform("face", ["ParamMouthForm"], [[-1, 0, 1]], mouth_forms),
     ]
     t = np.linspace(0.0, 3.0, 7)
-    motion = Motion("Idle", 3.0, [
-        MotionCurve("ParamAngleZ", t, 10.0 * np.sin(t * 2 * np.pi / 3.0)),
-        MotionCurve("ParamBreath", t, 0.5 - 0.5 * np.cos(t * 2 * np.pi / 3.0)),
-    ], strength=0.8)
-    doc = RigDocument(canvas, layers, meshes, deformers, parameters, keyforms,
-                      draw_order=["topwear", "face", "eyewhite_l"], motions=[motion],
-                      source="/tmp/synthetic.png")
+    motion = Motion(
+        "Idle",
+        3.0,
+        [
+            MotionCurve("ParamAngleZ", t, 10.0 * np.sin(t * 2 * np.pi / 3.0)),
+            MotionCurve("ParamBreath", t, 0.5 - 0.5 * np.cos(t * 2 * np.pi / 3.0)),
+        ],
+        strength=0.8,
+    )
+    doc = RigDocument(
+        canvas,
+        layers,
+        meshes,
+        deformers,
+        parameters,
+        keyforms,
+        draw_order=["topwear", "face", "eyewhite_l"],
+        motions=[motion],
+        source="/tmp/synthetic.png",
+    )
     doc.validate()
     return doc
 
@@ -178,6 +212,7 @@ def evaluated_vertices(collection) -> dict[str, np.ndarray]:
 
 def _evaluated_vertices(collection) -> dict[str, np.ndarray]:
     from image_to_rig.scene.keys import find_rig
+
     rig = find_rig(collection)
     W, H = (int(v) for v in rig["i2r_canvas"])
     dg = bpy.context.evaluated_depsgraph_get()
@@ -222,7 +257,7 @@ def _disc_image(w: int, h: int, colour, rim, seed: int) -> np.ndarray:
     r = np.hypot((xx - w / 2) / (w / 2 - 1), (yy - h / 2) / (h / 2 - 1))
     img = np.zeros((h, w, 4), np.uint8)
     t = np.clip(r, 0, 1)[..., None]
-    rgb = np.array(colour, np.float64) * (1 - t ** 4) + np.array(rim, np.float64) * t ** 4
+    rgb = np.array(colour, np.float64) * (1 - t**4) + np.array(rim, np.float64) * t**4
     rgb += rng.integers(0, 6, (h, w, 1))
     img[..., :3] = np.clip(rgb, 0, 255).astype(np.uint8)
     # Anti-aliased edge about one pixel wide.
@@ -239,14 +274,29 @@ def clipping_document() -> RigDocument:
     """
     canvas = Canvas(160, 120)
     face = Layer("face", "face", _layer_image(110, 90, (230, 200, 180), 2), x=25, y=15)
-    white = Layer("eyewhite_l", "eyewhite", _disc_image(50, 30, (250, 250, 252), (200, 190, 200), 4),
-                  x=55, y=40, side="l")
-    iris = Layer("irides_l", "irides", _disc_image(26, 26, (40, 70, 180), (10, 20, 60), 5),
-                 x=67, y=42, side="l", clip_to="eyewhite_l")
+    white = Layer(
+        "eyewhite_l",
+        "eyewhite",
+        _disc_image(50, 30, (250, 250, 252), (200, 190, 200), 4),
+        x=55,
+        y=40,
+        side="l",
+    )
+    iris = Layer(
+        "irides_l",
+        "irides",
+        _disc_image(26, 26, (40, 70, 180), (10, 20, 60), 5),
+        x=67,
+        y=42,
+        side="l",
+        clip_to="eyewhite_l",
+    )
     deformers = [RotationDeformer("head", (80.0, 100.0))]
-    meshes = [grid_mesh("face", face, 4, 3, "head"),
-              grid_mesh("eyewhite_l", white, 4, 2, "head", inset=0.0),
-              grid_mesh("irides_l", iris, 3, 3, "head", inset=0.0)]
+    meshes = [
+        grid_mesh("face", face, 4, 3, "head"),
+        grid_mesh("eyewhite_l", white, 4, 2, "head", inset=0.0),
+        grid_mesh("irides_l", iris, 3, 3, "head", inset=0.0),
+    ]
     parameters = [
         Parameter("ParamAngleZ", -30, 0, 30, name="Angle Z", group="Face"),
         Parameter("ParamEyeLOpen", 0, 1, 1, name="Eye L Open", group="Eyes"),
@@ -263,14 +313,27 @@ def clipping_document() -> RigDocument:
     gaze_y = np.zeros((3, n_iris, 2))
     gaze_y[0, :, 1], gaze_y[2, :, 1] = 8.0, -8.0
     keyforms = [
-        Keyform("head", ["ParamAngleZ"], [[-30, 0, 30]],
-                np.array([[-10.0, 0, 0], [0, 0, 0], [10.0, 0, 0]]), owner="head_tilt"),
+        Keyform(
+            "head",
+            ["ParamAngleZ"],
+            [[-30, 0, 30]],
+            np.array([[-10.0, 0, 0], [0, 0, 0], [10.0, 0, 0]]),
+            owner="head_tilt",
+        ),
         Keyform("eyewhite_l", ["ParamEyeLOpen"], [[0, 1]], squash, owner="blink"),
         Keyform("irides_l", ["ParamEyeBallX"], [[-1, 0, 1]], gaze_x, owner="gaze"),
         Keyform("irides_l", ["ParamEyeBallY"], [[-1, 0, 1]], gaze_y, owner="gaze"),
     ]
-    doc = RigDocument(canvas, [face, white, iris], meshes, deformers, parameters, keyforms,
-                      draw_order=["face", "eyewhite_l", "irides_l"], source="/tmp/clipping.png")
+    doc = RigDocument(
+        canvas,
+        [face, white, iris],
+        meshes,
+        deformers,
+        parameters,
+        keyforms,
+        draw_order=["face", "eyewhite_l", "irides_l"],
+        source="/tmp/clipping.png",
+    )
     doc.validate()
     return doc
 
@@ -290,4 +353,5 @@ def clip_modifiers_disabled(collection):
         finally:
             for m in mods:
                 m.show_viewport = True
+
     return manager()

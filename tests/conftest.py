@@ -4,6 +4,7 @@
 The repository root is the Blender extension itself, so its directory name is
 whatever the clone is called; tests import it under its real package name.
 """
+
 import importlib.util
 import os
 import sys
@@ -22,7 +23,8 @@ def _register_package() -> None:
         for name in [n for n in sys.modules if n == "image_to_rig" or n.startswith("image_to_rig.")]:
             del sys.modules[name]
     spec = importlib.util.spec_from_file_location(
-        "image_to_rig", os.path.join(REPO, "__init__.py"), submodule_search_locations=[REPO])
+        "image_to_rig", os.path.join(REPO, "__init__.py"), submodule_search_locations=[REPO]
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules["image_to_rig"] = module
     spec.loader.exec_module(module)

@@ -18,6 +18,7 @@ The signatures follow the public header Live2DCubismCore.h.  Nothing here
 imports the `live2d` package itself (it would start its OpenGL framework):
 only its shared library is opened.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -43,11 +44,14 @@ class Vector2(ctypes.Structure):
 def core_library_path() -> str:
     spec = importlib.util.find_spec("live2d")
     if spec is None or not spec.submodule_search_locations:
-        raise CoreUnavailable("the live2d-py wheel is not installed (pip install -r "
-                              "requirements-test.txt; it exists for x86_64 Linux, Windows, macOS)")
+        raise CoreUnavailable(
+            "the live2d-py wheel is not installed (pip install -r "
+            "requirements-test.txt; it exists for x86_64 Linux, Windows, macOS)"
+        )
     for folder in spec.submodule_search_locations:
-        found = sorted(glob.glob(os.path.join(folder, "_live2d*.so"))
-                       + glob.glob(os.path.join(folder, "_live2d*.pyd")))
+        found = sorted(
+            glob.glob(os.path.join(folder, "_live2d*.so")) + glob.glob(os.path.join(folder, "_live2d*.pyd"))
+        )
         if found:
             return found[0]
     raise CoreUnavailable("the live2d-py package has no _live2d shared library")
@@ -63,8 +67,10 @@ _SIGNATURES = {
     "csmGetSizeofModel": (ctypes.c_uint, [ctypes.c_void_p]),
     "csmInitializeModelInPlace": (ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint]),
     "csmUpdateModel": (None, [ctypes.c_void_p]),
-    "csmReadCanvasInfo": (None, [ctypes.c_void_p, ctypes.POINTER(Vector2), ctypes.POINTER(Vector2),
-                                 ctypes.POINTER(ctypes.c_float)]),
+    "csmReadCanvasInfo": (
+        None,
+        [ctypes.c_void_p, ctypes.POINTER(Vector2), ctypes.POINTER(Vector2), ctypes.POINTER(ctypes.c_float)],
+    ),
     "csmGetRenderOrders": (ctypes.POINTER(ctypes.c_int), [ctypes.c_void_p]),
     "csmGetParameterCount": (ctypes.c_int, [ctypes.c_void_p]),
     "csmGetParameterIds": (ctypes.POINTER(ctypes.c_char_p), [ctypes.c_void_p]),
@@ -158,8 +164,7 @@ class CoreModel:
     # ------------------------------------------------------------ static info
     def canvas(self) -> CanvasInfo:
         size, origin, ppu = Vector2(), Vector2(), ctypes.c_float()
-        self.lib.csmReadCanvasInfo(self.model, ctypes.byref(size), ctypes.byref(origin),
-                                   ctypes.byref(ppu))
+        self.lib.csmReadCanvasInfo(self.model, ctypes.byref(size), ctypes.byref(origin), ctypes.byref(ppu))
         return CanvasInfo(size.x, size.y, origin.x, origin.y, ppu.value)
 
     def parameters(self) -> list[dict]:
@@ -173,42 +178,48 @@ class CoreModel:
         out = []
         for i, pid in enumerate(self.parameter_ids):
             keys = [float(key_values[i][k]) for k in range(int(key_counts[i]))]
-            out.append({"id": pid, "min": mins[i], "max": maxs[i], "default": defaults[i],
-                        "keys": keys, "type": int(types[i])})
+            out.append(
+                {
+                    "id": pid,
+                    "min": mins[i],
+                    "max": maxs[i],
+                    "default": defaults[i],
+                    "keys": keys,
+                    "type": int(types[i]),
+                }
+            )
         return out
 
     def part_parents(self) -> np.ndarray:
         return self._array(self.lib.csmGetPartParentPartIndices(self.model), len(self.part_ids), np.int64)
 
     def drawable_parts(self) -> np.ndarray:
-        return self._array(self.lib.csmGetDrawableParentPartIndices(self.model),
-                           len(self.drawable_ids), np.int64)
+        return self._array(
+            self.lib.csmGetDrawableParentPartIndices(self.model), len(self.drawable_ids), np.int64
+        )
 
     def texture_indices(self) -> np.ndarray:
-        return self._array(self.lib.csmGetDrawableTextureIndices(self.model),
-                           len(self.drawable_ids), np.int64)
+        return self._array(
+            self.lib.csmGetDrawableTextureIndices(self.model), len(self.drawable_ids), np.int64
+        )
 
     def constant_flags(self) -> np.ndarray:
-        return self._array(self.lib.csmGetDrawableConstantFlags(self.model),
-                           len(self.drawable_ids), np.int64)
+        return self._array(self.lib.csmGetDrawableConstantFlags(self.model), len(self.drawable_ids), np.int64)
 
     def vertex_counts(self) -> np.ndarray:
-        return self._array(self.lib.csmGetDrawableVertexCounts(self.model),
-                           len(self.drawable_ids), np.int64)
+        return self._array(self.lib.csmGetDrawableVertexCounts(self.model), len(self.drawable_ids), np.int64)
 
     def uvs(self) -> list[np.ndarray]:
         ptr = self.lib.csmGetDrawableVertexUvs(self.model)
         return [self._vec2(ptr[i], int(n)) for i, n in enumerate(self.vertex_counts())]
 
     def indices(self) -> list[np.ndarray]:
-        counts = self._array(self.lib.csmGetDrawableIndexCounts(self.model),
-                             len(self.drawable_ids), np.int64)
+        counts = self._array(self.lib.csmGetDrawableIndexCounts(self.model), len(self.drawable_ids), np.int64)
         ptr = self.lib.csmGetDrawableIndices(self.model)
         return [self._array(ptr[i], int(n), np.int64) for i, n in enumerate(counts)]
 
     def masks(self) -> list[list[int]]:
-        counts = self._array(self.lib.csmGetDrawableMaskCounts(self.model),
-                             len(self.drawable_ids), np.int64)
+        counts = self._array(self.lib.csmGetDrawableMaskCounts(self.model), len(self.drawable_ids), np.int64)
         ptr = self.lib.csmGetDrawableMasks(self.model)
         return [[int(ptr[i][k]) for k in range(int(n))] for i, n in enumerate(counts)]
 
@@ -242,8 +253,7 @@ class CoreModel:
         return self._array(self.lib.csmGetRenderOrders(self.model), len(self.drawable_ids), np.int64)
 
     def dynamic_flags(self) -> np.ndarray:
-        return self._array(self.lib.csmGetDrawableDynamicFlags(self.model),
-                           len(self.drawable_ids), np.int64)
+        return self._array(self.lib.csmGetDrawableDynamicFlags(self.model), len(self.drawable_ids), np.int64)
 
 
 class CubismCore:
@@ -263,12 +273,12 @@ class CubismCore:
             fn.restype = restype
             fn.argtypes = argtypes
         if missing:
-            raise CoreUnavailable(f"{os.path.basename(self.path)} does not export "
-                                  f"{', '.join(missing)}")
+            raise CoreUnavailable(f"{os.path.basename(self.path)} does not export {', '.join(missing)}")
         # The Core explains a refusal through its log function: keep the messages.
         self.log: list[str] = []
-        self._log_callback = LOG_FUNCTION(lambda message: self.log.append(
-            message.decode("utf-8", "replace").rstrip()))
+        self._log_callback = LOG_FUNCTION(
+            lambda message: self.log.append(message.decode("utf-8", "replace").rstrip())
+        )
         self.lib.csmSetLogFunction(ctypes.cast(self._log_callback, ctypes.c_void_p))
 
     def version(self) -> str:

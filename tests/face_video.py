@@ -2,15 +2,20 @@
 """A synthetic face for the webcam tracking tests: a shaded ellipsoid head with
 painted eyes, brows, nose shadow, lips and hair, ray-cast at known angles and
 expressions, written as a .y4m video for Chromium's fake camera."""
+
 import numpy as np
 import cv2
 import math
+
+
 def rot(yaw, pitch, roll):
     y, p, r = map(math.radians, (yaw, pitch, roll))
     Ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
     Rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
     Rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
     return Rz @ Rx @ Ry
+
+
 def render(w=320, h=240, yaw=0, pitch=0, roll=0, eye_open=1.0, mouth_open=0.0, scale=0.33):
     A = np.array([0.78, 1.0, 0.85])  # semi-axes: x, y (up), z (toward camera)
     R = rot(yaw, pitch, roll)
@@ -47,9 +52,9 @@ def render(w=320, h=240, yaw=0, pitch=0, roll=0, eye_open=1.0, mouth_open=0.0, s
         r2 = ((X - ex) / 0.17) ** 2 + ((Y - ey) / (0.085 * max(eye_open, 0.05))) ** 2
         eye = front & (r2 < 1)
         col[eye] = (245, 245, 245)
-        iris = eye & (((X - ex) ** 2 + (Y - ey) ** 2) < 0.07 ** 2)
+        iris = eye & (((X - ex) ** 2 + (Y - ey) ** 2) < 0.07**2)
         col[iris] = (70, 50, 35)
-        col[eye & (((X - ex) ** 2 + (Y - ey) ** 2) < 0.03 ** 2)] = (10, 10, 10)
+        col[eye & (((X - ex) ** 2 + (Y - ey) ** 2) < 0.03**2)] = (10, 10, 10)
         lid = front & (np.abs(r2 - 1) < 0.35) & (Y > ey - 0.01 if eye_open > 0.2 else np.abs(r2 - 1) < 0.5)
         col[lid] = (40, 30, 30)
         brow = front & (((X - ex) / 0.2) ** 2 + ((Y - ey - 0.2) / 0.035) ** 2 < 1)

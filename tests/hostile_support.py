@@ -20,6 +20,7 @@ that reason elsewhere.
 The budgets every case must stay under (the issue's): 20 s and 2 GB.  They
 are asserted as limits, never as timings to reach.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,17 +42,19 @@ BUDGET_MB = 2048.0
 # The launcher records its own peak memory (VmHWM) when it exits: wait4's
 # ru_maxrss would also count the pages the child shared with this (large)
 # test process between fork and exec.
-LAUNCH = ("import sys; sys.path.insert(0, {tests!r}); import conftest\n"
-          "import atexit, os\n"
-          "def _record_peak(path=os.environ.get('IMAGE_TO_RIG_TEST_PEAK_FILE')):\n"
-          "    if path:\n"
-          "        with open('/proc/self/status') as fh:\n"
-          "            kb = [l.split()[1] for l in fh if l.startswith('VmHWM:')]\n"
-          "        with open(path, 'w') as fh:\n"
-          "            fh.write(kb[0] if kb else '')\n"
-          "atexit.register(_record_peak)\n"
-          "{patch}\n"
-          "from image_to_rig.cli import main; sys.exit(main(sys.argv[1:]))")
+LAUNCH = (
+    "import sys; sys.path.insert(0, {tests!r}); import conftest\n"
+    "import atexit, os\n"
+    "def _record_peak(path=os.environ.get('IMAGE_TO_RIG_TEST_PEAK_FILE')):\n"
+    "    if path:\n"
+    "        with open('/proc/self/status') as fh:\n"
+    "            kb = [l.split()[1] for l in fh if l.startswith('VmHWM:')]\n"
+    "        with open(path, 'w') as fh:\n"
+    "            fh.write(kb[0] if kb else '')\n"
+    "atexit.register(_record_peak)\n"
+    "{patch}\n"
+    "from image_to_rig.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 def _recorded_peak_mb(path: str, fallback_kb: float) -> float:
@@ -93,8 +96,14 @@ def launcher(patch: str = "") -> list[str]:
     return [sys.executable, "-c", LAUNCH.format(tests=TESTS, patch=patch)]
 
 
-def run_case(args: Sequence[str], cwd: str, patch: str = "", timeout: float = 120.0,
-             prefix: Sequence[str] = (), env: dict[str, str] | None = None) -> CaseResult:
+def run_case(
+    args: Sequence[str],
+    cwd: str,
+    patch: str = "",
+    timeout: float = 120.0,
+    prefix: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> CaseResult:
     """Run the CLI with `args` in `cwd` (its TMPDIR is a fresh folder inside
     `cwd`'s parent, checked empty afterwards by the caller if it likes);
     `prefix` wraps the command (e.g. unshare)."""
@@ -106,8 +115,14 @@ def run_case(args: Sequence[str], cwd: str, patch: str = "", timeout: float = 12
         peak_path = full_env["IMAGE_TO_RIG_TEST_PEAK_FILE"] = os.path.join(io_dir, "peak")
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             t0 = time.perf_counter()
-            proc = subprocess.Popen([*prefix, *launcher(patch), *args], cwd=cwd, env=full_env,
-                                    stdout=out, stderr=err, start_new_session=True)
+            proc = subprocess.Popen(
+                [*prefix, *launcher(patch), *args],
+                cwd=cwd,
+                env=full_env,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
             timed_out = False
             while True:
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -163,8 +178,9 @@ def changes(before: dict[str, object], after: dict[str, object]) -> list[str]:
     added = sorted(set(after) - set(before))
     removed = sorted(set(before) - set(after))
     changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
-    return ([f"added {k}" for k in added] + [f"removed {k}" for k in removed]
-            + [f"changed {k}" for k in changed])
+    return (
+        [f"added {k}" for k in added] + [f"removed {k}" for k in removed] + [f"changed {k}" for k in changed]
+    )
 
 
 _TMPFS: str | None = None
@@ -179,12 +195,19 @@ def tmpfs_available() -> str:
             _TMPFS = "needs Linux and util-linux's unshare"
         else:
             with tempfile.TemporaryDirectory() as d:
-                probe = subprocess.run([unshare, "-Urm", "sh", "-c",
-                                        f"mount -t tmpfs -o size=1m tmpfs {d} && touch {d}/x"],
-                                       capture_output=True, text=True)
-                _TMPFS = "" if probe.returncode == 0 else (
-                    "unprivileged user and mount namespaces are not allowed here: "
-                    + (probe.stderr.strip().splitlines() or ["unshare failed"])[-1])
+                probe = subprocess.run(
+                    [unshare, "-Urm", "sh", "-c", f"mount -t tmpfs -o size=1m tmpfs {d} && touch {d}/x"],
+                    capture_output=True,
+                    text=True,
+                )
+                _TMPFS = (
+                    ""
+                    if probe.returncode == 0
+                    else (
+                        "unprivileged user and mount namespaces are not allowed here: "
+                        + (probe.stderr.strip().splitlines() or ["unshare failed"])[-1]
+                    )
+                )
     return _TMPFS
 
 
@@ -240,21 +263,43 @@ def tree_hashes(folder: str) -> dict[str, str]:
     return out
 
 
-def run_in_tmpfs(args: Sequence[str], mount: str, size_kb: int, copy: dict[str, str], cwd: str,
-                 patch: str = "", read_only: bool = False, timeout: float = 120.0):
+def run_in_tmpfs(
+    args: Sequence[str],
+    mount: str,
+    size_kb: int,
+    copy: dict[str, str],
+    cwd: str,
+    patch: str = "",
+    read_only: bool = False,
+    timeout: float = 120.0,
+):
     """(CaseResult, listing of the tmpfs afterwards): the CLI run with a private
     tmpfs of `size_kb` mounted over `mount` (which must exist, empty), holding
     copies of `copy` (name -> source folder); `read_only` remounts it so."""
     listing_path = os.path.join(cwd, ".tmpfs-listing.json")
-    spec = {"mount": mount, "size_kb": int(size_kb), "copy": copy, "read_only": read_only,
-            "command": launcher(patch) + list(args), "cwd": cwd, "listing": listing_path,
-            "env": {"TMPDIR": cwd}}
+    spec = {
+        "mount": mount,
+        "size_kb": int(size_kb),
+        "copy": copy,
+        "read_only": read_only,
+        "command": launcher(patch) + list(args),
+        "cwd": cwd,
+        "listing": listing_path,
+        "env": {"TMPDIR": cwd},
+    }
     env = dict(os.environ)
     env.pop("BLENDER_USER_RESOURCES", None)
     full = ["unshare", "-Urm", sys.executable, "-c", NAMESPACE_DRIVER, json.dumps(spec)]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(full, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        full,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
         timed_out = False

@@ -7,6 +7,7 @@ renderer on model.json.  Used by tests/test_moc3.py and bench/bench_moc3.py.
 it found in the static data, as readable strings); `assert_export_matches`
 turns them into test assertions with the issue's bounds.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,10 @@ def read_export(folder: str):
         moc = fh.read()
     with open(os.path.join(folder, "model.json"), encoding="utf-8") as fh:
         data = json.load(fh)
-    pages = [cv2.cvtColor(cv2.imread(os.path.join(folder, t), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
-             for t in data["textures"]]
+    pages = [
+        cv2.cvtColor(cv2.imread(os.path.join(folder, t), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+        for t in data["textures"]
+    ]
     return model3, moc, data, load_model(os.path.join(folder, "model.json")), pages
 
 
@@ -55,11 +58,16 @@ def render_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.float64) - b.astype(np.float64))[on].mean())
 
 
-def compare_export(folder: str, core, vectors: int = 20, seed: int = 0, render_poses: int = 3,
-                   images_to: str | None = None) -> dict:
+def compare_export(
+    folder: str, core, vectors: int = 20, seed: int = 0, render_poses: int = 3, images_to: str | None = None
+) -> dict:
     model3, moc, data, doc, pages = read_export(folder)
-    out: dict = {"moc_version": core.moc_version(moc), "consistent": core.has_consistency(moc),
-                 "bytes": len(moc), "mismatches": []}
+    out: dict = {
+        "moc_version": core.moc_version(moc),
+        "consistent": core.has_consistency(moc),
+        "bytes": len(moc),
+        "mismatches": [],
+    }
     if not out["consistent"]:
         return out
     model = core.load(moc)
@@ -123,24 +131,35 @@ def compare_export(folder: str, core, vectors: int = 20, seed: int = 0, render_p
             worst_px = max(worst_px, float(np.abs(canvas.to_pixels(positions[i]) - ours[mid]).max()))
             worst_opacity = max(worst_opacity, abs(float(opacities[i]) - ours_opacity[mid]))
             worst_runtime = max(worst_runtime, float(np.abs(state.positions[i] - positions[i]).max()))
-    out.update(vectors=len(poses), max_vertex_px=worst_px, max_opacity=worst_opacity,
-               hidden_drawables=hidden, runtime_vs_core_units=worst_runtime)
+    out.update(
+        vectors=len(poses),
+        max_vertex_px=worst_px,
+        max_opacity=worst_opacity,
+        hidden_drawables=hidden,
+        runtime_vs_core_units=worst_runtime,
+    )
     # ---- renders of the Core's output against our reference render
     renderer = Renderer(doc)
     moc_file = read_moc3(moc)
     diffs = []
-    for k, values in enumerate([{}] + poses[:max(render_poses - 1, 0)]):
+    for k, values in enumerate([{}] + poses[: max(render_poses - 1, 0)]):
         model.update(values)
-        state = Moc3State(model.vertex_positions(), model.opacities(),
-                          (model.dynamic_flags() & 1).astype(bool), model.render_orders())
+        state = Moc3State(
+            model.vertex_positions(),
+            model.opacities(),
+            (model.dynamic_flags() & 1).astype(bool),
+            model.render_orders(),
+        )
         core_img = render_drawables(moc_file, state, pages)
         ref_img = renderer.render(values)
         diffs.append(render_difference(core_img, ref_img))
         if images_to:
             os.makedirs(images_to, exist_ok=True)
             side = np.concatenate([ref_img, core_img], axis=1)
-            cv2.imwrite(os.path.join(images_to, f"pose{k}_reference_vs_core.png"),
-                        cv2.cvtColor(side, cv2.COLOR_RGBA2BGRA))
+            cv2.imwrite(
+                os.path.join(images_to, f"pose{k}_reference_vs_core.png"),
+                cv2.cvtColor(side, cv2.COLOR_RGBA2BGRA),
+            )
     out["render_mean_diff"] = max(diffs) if diffs else 0.0
     out["hit_areas"] = model3.get("HitAreas", [])
     out["groups"] = {g["Name"]: g["Ids"] for g in model3.get("Groups", [])}

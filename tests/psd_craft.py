@@ -4,6 +4,7 @@ the published layout of the format (header, colour mode data, image
 resources, layer and mask information, merged image data).  A layer's record
 may claim any size: its channel data are only what the test gives, so a file
 of a few kilobytes can declare a layer of a billion pixels."""
+
 from __future__ import annotations
 
 import struct
@@ -44,17 +45,23 @@ def _zip_channel(width: int, height: int, value: int = 0) -> bytes:
 
 def _descriptor(depth: int) -> bytes:
     """A descriptor holding one object that holds one object ... `depth` deep."""
+
     def one(level: int) -> bytes:
         head = struct.pack(">I", 0) + struct.pack(">I", 0) + b"null"  # empty name, class "null"
         if level == 0:
             return head + struct.pack(">I", 0)
         return head + struct.pack(">I", 1) + struct.pack(">I", 0) + b"obj " + b"Objc" + one(level - 1)
+
     return one(depth)
 
 
-def write_psd(path: str, width: int, height: int,
-              layers: Sequence[tuple[str, tuple[int, int, int, int], bytes | None]] = (),
-              nested_resource_depth: int = 0) -> str:
+def write_psd(
+    path: str,
+    width: int,
+    height: int,
+    layers: Sequence[tuple[str, tuple[int, int, int, int], bytes | None]] = (),
+    nested_resource_depth: int = 0,
+) -> str:
     """A PSD of `width` x `height` (RGB, 8 bits) with `layers`: (name, (top,
     left, bottom, right), channel data or None).  None fills each of the four
     channels (alpha, R, G, B) with zip-compressed opaque grey of the box's
@@ -80,8 +87,16 @@ def write_psd(path: str, width: int, height: int,
     layer_info += b"\0" * (len(layer_info) % 2)
     layer_section = struct.pack(">I", len(layer_info)) + layer_info + struct.pack(">I", 0)
     merged = struct.pack(">H", 0) + bytes([200]) * (3 * width * height)
-    return _write(path, header + struct.pack(">I", 0) + struct.pack(">I", len(resources)) + resources
-                  + struct.pack(">I", len(layer_section)) + layer_section + merged)
+    return _write(
+        path,
+        header
+        + struct.pack(">I", 0)
+        + struct.pack(">I", len(resources))
+        + resources
+        + struct.pack(">I", len(layer_section))
+        + layer_section
+        + merged,
+    )
 
 
 def _write(path: str, data: bytes) -> str:
@@ -92,5 +107,7 @@ def _write(path: str, data: bytes) -> str:
 
 def small_layers(width: int, height: int) -> list[tuple[str, tuple[int, int, int, int], None]]:
     """A plausible layer list: a face and hair inside the canvas."""
-    return [("back hair", (0, 0, height, width), None),
-            ("face", (height // 4, width // 4, 3 * height // 4, 3 * width // 4), None)]
+    return [
+        ("back hair", (0, 0, height, width), None),
+        ("face", (height // 4, width // 4, 3 * height // 4, 3 * width // 4), None),
+    ]

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """AI backends: the protocol, the registry, the classical defaults and the parts
 hint; needs no torch (the models themselves: test_models_networks.py)."""
+
 import numpy as np
 import pytest
 
@@ -24,9 +25,12 @@ def test_registry_has_a_builtin_default_for_every_stage():
 
 def test_a_backend_without_weights_says_where_it_looked(tmp_path):
     missing = str(tmp_path / "nowhere.ckpt")
-    for stage, name, model in (("foreground", "isnet", "isnet_anime"),
-                               ("parts", "face_parts_unet", "anime_face_parts"),
-                               ("inpaint", "lama", "big_lama"), ("inpaint", "sd_inpaint", "sd_inpaint")):
+    for stage, name, model in (
+        ("foreground", "isnet", "isnet_anime"),
+        ("parts", "face_parts_unet", "anime_face_parts"),
+        ("inpaint", "lama", "big_lama"),
+        ("inpaint", "sd_inpaint", "sd_inpaint"),
+    ):
         ok, why = make_backend(stage, name, {"model_paths": {model: missing}}).available()
         assert not ok
         assert missing in why or "package" in why
@@ -58,6 +62,7 @@ def test_builtin_inpainting_paints_only_the_hole():
 
 class _Scribbler(InpaintBackend):
     """A model that paints every pixel it is given."""
+
     name, label, needs = "scribbler", "Scribbler", Needs()
 
     def paint(self, rgba, hole, prompt, seed, steps, strength):
@@ -75,6 +80,7 @@ def test_visible_pixels_never_change_whatever_the_model_paints():
 
 def test_parts_hint_moves_coarse_pixels_and_keeps_fine_parts():
     from image_to_rig.core.backends.parts_hint import apply_parts_hint
+
     h, w = 80, 60
     rgba = np.zeros((h, w, 4), np.uint8)
     rgba[..., :3] = 180
@@ -84,8 +90,15 @@ def test_parts_hint_moves_coarse_pixels_and_keeps_fine_parts():
     def layer(tag, box, side=""):
         x0, y0, x1, y1 = box
         img = rgba[y0:y1, x0:x1].copy()
-        return Layer(tag.replace(" ", "-") + ({"l": "_l", "r": "_r"}[side] if side else ""), tag,
-                     img, x=x0, y=y0, side=side, visible_mask=np.ones(img.shape[:2], bool))
+        return Layer(
+            tag.replace(" ", "-") + ({"l": "_l", "r": "_r"}[side] if side else ""),
+            tag,
+            img,
+            x=x0,
+            y=y0,
+            side=side,
+            visible_mask=np.ones(img.shape[:2], bool),
+        )
 
     face = layer("face", (0, 0, 60, 50))
     eye = layer("eyewhite", (10, 20, 20, 26), side="l")

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The add-on: registration, the panel, the Image to Rig and Export operators."""
+
 import json
 import os
 
@@ -8,18 +9,40 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from blender_support import (baked_document, ensure_addon_registered,  # noqa: E402
-                             evaluated_vertices, max_vertex_error, reset_blender,
-                             synthetic_document, unregister_addon)
+from blender_support import (
+    baked_document,
+    ensure_addon_registered,  # noqa: E402
+    evaluated_vertices,
+    max_vertex_error,
+    reset_blender,
+    synthetic_document,
+    unregister_addon,
+)
 from image_to_rig.core import pipeline  # noqa: E402
 from image_to_rig.core.runtime.evaluate import evaluate  # noqa: E402
 from image_to_rig.scene import find_rig  # noqa: E402
 
-PANELS = ("IMAGE_TO_RIG_PT_main", "IMAGE_TO_RIG_PT_parameters", "IMAGE_TO_RIG_PT_strengths",
-          "IMAGE_TO_RIG_PT_motions", "IMAGE_TO_RIG_PT_physics", "IMAGE_TO_RIG_PT_controls",
-          "IMAGE_TO_RIG_PT_export")
-DATA = ("objects", "meshes", "materials", "images", "collections", "actions", "armatures",
-        "lattices", "shape_keys", "cameras")
+PANELS = (
+    "IMAGE_TO_RIG_PT_main",
+    "IMAGE_TO_RIG_PT_parameters",
+    "IMAGE_TO_RIG_PT_strengths",
+    "IMAGE_TO_RIG_PT_motions",
+    "IMAGE_TO_RIG_PT_physics",
+    "IMAGE_TO_RIG_PT_controls",
+    "IMAGE_TO_RIG_PT_export",
+)
+DATA = (
+    "objects",
+    "meshes",
+    "materials",
+    "images",
+    "collections",
+    "actions",
+    "armatures",
+    "lattices",
+    "shape_keys",
+    "cameras",
+)
 
 
 def _counts():
@@ -40,8 +63,15 @@ def test_register_and_unregister():
     for name in PANELS:
         panel = getattr(bpy.types, name)
         assert panel.bl_space_type == "VIEW_3D" and panel.bl_category == "Image to Rig"
-    for op in ("generate", "export", "play_motion", "bake_physics", "talk", "apply_controls",
-               "confidence_info"):
+    for op in (
+        "generate",
+        "export",
+        "play_motion",
+        "bake_physics",
+        "talk",
+        "apply_controls",
+        "confidence_info",
+    ):
         assert hasattr(bpy.ops.image_to_rig, op), op
     assert hasattr(bpy.context.scene, "image_to_rig")
     unregister_addon()
@@ -56,6 +86,7 @@ def test_register_and_unregister():
 
 def test_rig_panels_show_only_with_a_rig(addon):
     from image_to_rig.scene import build_scene
+
     assert not bpy.types.IMAGE_TO_RIG_PT_parameters.poll(bpy.context)
     build_scene(synthetic_document())
     assert bpy.types.IMAGE_TO_RIG_PT_parameters.poll(bpy.context)
@@ -84,6 +115,7 @@ def _fake_pipeline(doc):
         for i, stage in enumerate(pipeline.STAGES):
             progress(stage, i / len(pipeline.STAGES))
         return pipeline.PipelineResult(doc, warnings=["ParamMouthForm has low confidence"])
+
     return run
 
 
@@ -99,8 +131,10 @@ def test_generate_builds_the_rig_from_the_pipeline(addon, tmp_path, monkeypatch)
     rig["ParamAngleZ"] = 17.0
     rig.update_tag()
     collection = rig.users_collection[0]
-    assert max_vertex_error(evaluated_vertices(collection),
-                            evaluate(baked_document(doc), {"ParamAngleZ": 17.0})) < 1e-3
+    assert (
+        max_vertex_error(evaluated_vertices(collection), evaluate(baked_document(doc), {"ParamAngleZ": 17.0}))
+        < 1e-3
+    )
 
 
 def test_generate_failing_in_build_leaves_nothing(addon, tmp_path, monkeypatch):
@@ -118,11 +152,13 @@ def test_generate_failing_in_build_leaves_nothing(addon, tmp_path, monkeypatch):
 
 def test_generate_on_the_sample_end_to_end(addon, tmp_path):
     from image_to_rig.devkit.sample import write_sample_png
+
     path = write_sample_png(str(tmp_path / "sample.png"), 512)
     assert bpy.ops.image_to_rig.generate(filepath=path) == {"FINISHED"}
     rig = bpy.context.view_layer.objects.active
     collection = rig.users_collection[0]
     from image_to_rig.scene import gather_document
+
     doc = gather_document(collection)
     doc.validate()
     assert len(doc.meshes) >= 5 and len(doc.parameters) >= 5
@@ -145,6 +181,7 @@ def test_export_without_a_rig_says_so(addon, tmp_path):
 def test_export_writes_what_the_scene_shows(addon, tmp_path):
     from image_to_rig.core.formats.model_json import load_model
     from image_to_rig.scene import build_scene
+
     doc = synthetic_document()
     collection = build_scene(doc)
     rig = find_rig(collection)
@@ -172,6 +209,7 @@ def test_export_writes_a_moc3_that_moves_as_the_scene_shows(addon, tmp_path):
     from image_to_rig.core.formats.moc3_runtime import open_cubism_model
     from image_to_rig.scene import build_scene
     from web_support import make_test_document
+
     collection = build_scene(make_test_document())
     rig = find_rig(collection)
     out = tmp_path / "export"

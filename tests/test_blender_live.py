@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A rig a VTuber can go live with: clipping, physics, motions, talk, controls, confidence."""
+
 import json
 import os
 import wave
@@ -9,9 +10,17 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from blender_support import (baked_document, clipping_document,  # noqa: E402
-                             ensure_addon_registered, evaluated_vertices, max_vertex_error,
-                             random_values, reset_blender, set_parameters, synthetic_document)
+from blender_support import (
+    baked_document,
+    clipping_document,  # noqa: E402
+    ensure_addon_registered,
+    evaluated_vertices,
+    max_vertex_error,
+    random_values,
+    reset_blender,
+    set_parameters,
+    synthetic_document,
+)
 from image_to_rig.core.model.document import Motion, MotionCurve, Parameter  # noqa: E402
 from image_to_rig.core.runtime.evaluate import evaluate  # noqa: E402
 from image_to_rig.scene import build_scene, find_rig, gather_document  # noqa: E402
@@ -31,8 +40,10 @@ def _curve(action, param):
 
 # ------------------------------------------------------------------ clipping
 
+
 def _render(scene, path):
     from PIL import Image
+
     scene.render.filepath = path
     bpy.ops.render.render(write_still=True)
     return np.asarray(Image.open(path).convert("RGBA")).astype(np.int16)
@@ -48,6 +59,7 @@ def _cycles(scene):
 def test_clipped_iris_matches_reference_renderer(tmp_path):
     """At an EyeBallX extreme the iris would spill out of the eye white; clipped it must not."""
     from image_to_rig.core.runtime.render import render
+
     values = {"ParamEyeBallX": 1.0, "ParamEyeBallY": 0.5, "ParamAngleZ": 12.0, "ParamEyeLOpen": 0.6}
     eye = (slice(30, 80), slice(50, 120))
     renders = {}
@@ -77,9 +89,11 @@ def test_clipped_iris_matches_reference_renderer(tmp_path):
     assert diff < 1.5 and naive > 3 * diff, (diff, naive)
     if KEEP:
         from PIL import Image
+
         strip = [a[eye].astype(np.uint8) for a in (renders[True], ref, renders[False])]
         Image.fromarray(np.concatenate(strip, axis=1)).resize((210 * 4, 50 * 4), Image.NEAREST).save(
-            os.path.join(KEEP, "clipping_blender_reference_unclipped.png"))
+            os.path.join(KEEP, "clipping_blender_reference_unclipped.png")
+        )
     # Gather ignores the helper data: original layers, meshes and clip_to.
     source = clipping_document()
     assert gathered.layer("irides_l").clip_to == "eyewhite_l"
@@ -100,20 +114,36 @@ def _only(doc, layer_id):
 
 # ------------------------------------------------------------------ physics and motions
 
+
 def _live_document():
     """The synthetic rig with hair parameters, hair physics and three motions."""
     from image_to_rig.core.stages.hair_physics import default_hair_physics
+
     doc = synthetic_document()
     doc.parameters.append(Parameter("ParamHairFront", -1, 0, 1, name="Hair Front", group="Hair"))
     doc.parameters.append(Parameter("ParamHairBack", -1, 0, 1, name="Hair Back", group="Hair"))
     doc.physics = default_hair_physics(doc)
     t = np.linspace(0.0, 2.0, 9)
-    doc.motions.append(Motion("HeadTurn", 2.0, [
-        MotionCurve("ParamAngleX", t, 30.0 * np.sin(t * np.pi)),
-        MotionCurve("ParamAngleZ", t, -20.0 * np.sin(t * np.pi))], loop=False))
-    doc.motions.append(Motion("Smile", 1.5, [
-        MotionCurve("ParamMouthForm", np.array([0.0, 0.5, 1.5]), np.array([0.0, 1.0, 1.0]))],
-        loop=False, strength=0.5))
+    doc.motions.append(
+        Motion(
+            "HeadTurn",
+            2.0,
+            [
+                MotionCurve("ParamAngleX", t, 30.0 * np.sin(t * np.pi)),
+                MotionCurve("ParamAngleZ", t, -20.0 * np.sin(t * np.pi)),
+            ],
+            loop=False,
+        )
+    )
+    doc.motions.append(
+        Motion(
+            "Smile",
+            1.5,
+            [MotionCurve("ParamMouthForm", np.array([0.0, 0.5, 1.5]), np.array([0.0, 1.0, 1.0]))],
+            loop=False,
+            strength=0.5,
+        )
+    )
     doc.validate()
     return doc
 
@@ -129,6 +159,7 @@ def live():
 
 def test_physics_is_baked_onto_every_motion(live):
     from image_to_rig.core.runtime.physics import bake_physics
+
     doc, collection, rig = live
     assert len(doc.physics) == 2
     for motion in doc.motions:
@@ -154,6 +185,7 @@ def test_physics_is_baked_onto_every_motion(live):
 def test_physics_settings_are_editable_and_rebaked(live, tmp_path):
     from image_to_rig.core.runtime.physics import bake_physics
     from image_to_rig.scene.physics import input_prop, output_prop, vertex_prop
+
     doc, collection, rig = live
     bpy.ops.image_to_rig.play_motion(motion="HeadTurn")
     rig[output_prop(0, 0)] = 0.4
@@ -176,6 +208,7 @@ def test_physics_settings_are_editable_and_rebaked(live, tmp_path):
     g_motion = next(m for m in gathered.motions if m.id == "HeadTurn")
     assert {c.param for c in g_motion.curves} >= {"ParamAngleX", "ParamHairFront", "ParamHairBack"}
     from image_to_rig.core.formats.model_json import load_model
+
     assert bpy.ops.image_to_rig.export(directory=str(tmp_path / "out")) == {"FINISHED"}
     exported = load_model(str(tmp_path / "out" / "model.json"))
     assert exported.physics[0].outputs[0].scale == pytest.approx(0.4)
@@ -188,6 +221,7 @@ def test_physics_settings_are_editable_and_rebaked(live, tmp_path):
 def test_bake_physics_adds_default_hair_physics_when_missing():
     from image_to_rig.core.runtime.physics import bake_physics
     from image_to_rig.core.stages.hair_physics import default_hair_physics
+
     reset_blender()
     ensure_addon_registered()
     plain = synthetic_document()
@@ -231,6 +265,7 @@ def test_motion_switcher_sets_action_and_frame_range(live):
 
 
 # ------------------------------------------------------------------ talk
+
 
 def _tone_bursts(path, rate=16000):
     """0-0.5 s silence, 0.5-1.0 s tone, 1.0-1.5 s silence, 1.5-2.0 s tone, 2.0-2.5 s silence."""
@@ -276,6 +311,7 @@ def test_talk_follows_the_recording(tmp_path):
 
     def mean_open(a, b):
         return float(np.mean([np.interp(x, t, co[:, 1]) for x in np.linspace(a, b, 20)]))
+
     for a, b in ((0.6, 0.9), (1.6, 1.9)):
         assert mean_open(a, b) > 0.3
     for a, b in ((0.05, 0.4), (1.15, 1.4), (2.15, 2.4)):
@@ -312,6 +348,7 @@ def test_talk_with_an_unreadable_recording_says_so(tmp_path):
 
 # ------------------------------------------------------------------ controls
 
+
 def _sample_doc():
     try:
         from image_to_rig.core.stages import motions, rig as rigging
@@ -319,6 +356,7 @@ def _sample_doc():
     except ImportError as exc:
         pytest.skip(f"rigging stage not available: {exc}")
     from image_to_rig.core.stages.hair_physics import default_hair_physics
+
     sample = make_sample(512)
     doc = rigging.build_rig(sample.canvas, sample.layers)
     doc.motions = motions.make_all_motions(doc)
@@ -329,6 +367,7 @@ def _sample_doc():
 def test_controls_regenerate_only_their_keys_and_keep_hand_edits():
     from image_to_rig.core.stages.rig import RigControls, replace_owner
     from image_to_rig.scene.controls import SKIPPED_KEY, control_prop
+
     doc = _sample_doc()
     reset_blender()
     ensure_addon_registered()
@@ -346,6 +385,7 @@ def test_controls_regenerate_only_their_keys_and_keep_hand_edits():
     before = gather_document(collection)
     # Change the blink line and the mouth opening; apply blink only.
     from image_to_rig.scene.controls import pending_owners
+
     assert pending_owners(rig) == []
     rig[control_prop("blink_line")] = 0.55
     rig[control_prop("mouth_open")] = 1.4
@@ -392,8 +432,9 @@ def test_controls_regenerate_only_their_keys_and_keep_hand_edits():
     # Live update: a control change rebuilds its group at the next depsgraph update.
     rig["i2r_controls_live"] = True
     gaze_key = next(o for o in collection.all_objects if o.get("i2r_mesh_id") == "irides_l")
-    gaze_names = [n for r in json.loads(gaze_key["i2r_keyforms"]) if r["owner"] == "gaze"
-                  for n in r["nodes"] if n]
+    gaze_names = [
+        n for r in json.loads(gaze_key["i2r_keyforms"]) if r["owner"] == "gaze" for n in r["nodes"] if n
+    ]
     before_gaze = np.array([tuple(p.co) for p in gaze_key.data.shape_keys.key_blocks[gaze_names[0]].data])
     rig[control_prop("gaze_x")] = 0.1
     assert "gaze" in pending_owners(rig)
@@ -418,6 +459,7 @@ def test_controls_regenerate_only_their_keys_and_keep_hand_edits():
 
 # ------------------------------------------------------------------ confidence and fidelity
 
+
 def test_confidence_is_shown_and_gathered():
     reset_blender()
     ensure_addon_registered()
@@ -428,6 +470,7 @@ def test_confidence_is_shown_and_gathered():
     assert rig["i2r_confidence_ParamMouthForm"] == pytest.approx(0.3)
     assert rig["i2r_confidence_ParamAngleX"] == pytest.approx(1.0)
     from image_to_rig.operators.controls import IMAGE_TO_RIG_OT_confidence_info as info
+
     props = type("P", (), {"param": "ParamMouthForm"})()
     text = info.description(bpy.context, props)
     assert "0.30" in text and "No mouth interior" in text
@@ -479,6 +522,7 @@ class _Recorder:
             if name == "operator":
                 return type("Op", (), {})()
             return None
+
         return call
 
 
@@ -486,8 +530,13 @@ def test_panels_draw_everything(live):
     doc, collection, rig = live
     rig["i2r_confidence_ParamAngleY"] = 0.2
     log = []
-    for name in ("IMAGE_TO_RIG_PT_parameters", "IMAGE_TO_RIG_PT_motions", "IMAGE_TO_RIG_PT_physics",
-                 "IMAGE_TO_RIG_PT_controls", "IMAGE_TO_RIG_PT_strengths"):
+    for name in (
+        "IMAGE_TO_RIG_PT_parameters",
+        "IMAGE_TO_RIG_PT_motions",
+        "IMAGE_TO_RIG_PT_physics",
+        "IMAGE_TO_RIG_PT_controls",
+        "IMAGE_TO_RIG_PT_strengths",
+    ):
         panel = getattr(bpy.types, name)
         assert panel.poll(bpy.context)
         fake = type("Fake", (), {"layout": _Recorder(log)})()

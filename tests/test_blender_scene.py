@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The Blender scene reproduces core/runtime/evaluate.py, and gather reads edits back."""
+
 import os
 
 import numpy as np
@@ -7,9 +8,17 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from blender_support import (baked_document, ensure_addon_registered,  # noqa: E402
-                             evaluated_vertices, max_vertex_error, mesh_ids, random_values,
-                             reset_blender, set_parameters, synthetic_document)
+from blender_support import (
+    baked_document,
+    ensure_addon_registered,  # noqa: E402
+    evaluated_vertices,
+    max_vertex_error,
+    mesh_ids,
+    random_values,
+    reset_blender,
+    set_parameters,
+    synthetic_document,
+)
 from image_to_rig.core.model.document import RotationDeformer  # noqa: E402
 from image_to_rig.core.runtime.evaluate import evaluate  # noqa: E402
 from image_to_rig.core.model.strength import baked_curve  # noqa: E402
@@ -81,7 +90,9 @@ def test_build_makes_the_expected_objects(built):
     # The Idle motion is the active action.
     assert rig.animation_data.action.name == "Idle"
     assert sorted(fc.data_path for fc in action_fcurves(rig.animation_data.action)) == [
-        '["ParamAngleZ"]', '["ParamBreath"]']
+        '["ParamAngleZ"]',
+        '["ParamBreath"]',
+    ]
     assert scene.frame_end == 90
 
 
@@ -113,8 +124,9 @@ def test_strengths_scale_keyforms_live(built):
     doc.parameter("ParamAngleZ").strength = 0.25
     doc.parameter("ParamMouthForm").strength = 3.0
     set_parameters(rig, values)
-    assert max_vertex_error(evaluated_vertices(collection),
-                            evaluate(baked_document(doc), values)) < TOLERANCE_PX
+    assert (
+        max_vertex_error(evaluated_vertices(collection), evaluate(baked_document(doc), values)) < TOLERANCE_PX
+    )
 
 
 def test_motion_plays_the_baked_curves(built):
@@ -216,9 +228,21 @@ def test_failed_build_leaves_nothing_behind():
     reset_blender()
     doc = synthetic_document()
     doc.meshes[2].triangles[0] = [0, 0, 1]  # degenerate: Blender drops it
-    before = {name: len(getattr(bpy.data, name)) for name in (
-        "objects", "meshes", "materials", "images", "collections", "actions", "armatures",
-        "lattices", "shape_keys", "cameras")}
+    before = {
+        name: len(getattr(bpy.data, name))
+        for name in (
+            "objects",
+            "meshes",
+            "materials",
+            "images",
+            "collections",
+            "actions",
+            "armatures",
+            "lattices",
+            "shape_keys",
+            "cameras",
+        )
+    }
     with pytest.raises(SceneBuildError, match="degenerate"):
         build_scene(doc)
     after = {name: len(getattr(bpy.data, name)) for name in before}
@@ -230,6 +254,7 @@ def test_render_matches_reference_renderer(tmp_path):
     """Render through the camera (Cycles, CPU) and compare with core/runtime/render.py."""
     from PIL import Image
     from image_to_rig.core.runtime.render import render
+
     reset_blender()
     doc = synthetic_document()
     build_scene(doc)
@@ -253,7 +278,8 @@ def test_render_matches_reference_renderer(tmp_path):
     assert np.median(diff[inside][:, :3]) <= 1
     if os.environ.get("I2R_KEEP_RENDERS"):
         Image.fromarray(np.concatenate([got.astype(np.uint8), ref], axis=1)).save(
-            os.path.join(os.environ["I2R_KEEP_RENDERS"], "blender_vs_reference.png"))
+            os.path.join(os.environ["I2R_KEEP_RENDERS"], "blender_vs_reference.png")
+        )
 
 
 def _sample_rig():

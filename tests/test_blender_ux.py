@@ -2,6 +2,7 @@
 """Blender behaves the way a Blender user expects (issue 13), headless, one test per point:
 poses, re-runs, export folders, drag and drop, the PSD round trip, help and panel
 order, the PSD export, and the footprint of the bundled wheels."""
+
 import importlib.util
 import os
 import stat
@@ -31,6 +32,7 @@ def addon():
 @pytest.fixture(scope="module")
 def sample_png(tmp_path_factory):
     from image_to_rig.devkit.sample import write_sample_png
+
     return write_sample_png(str(tmp_path_factory.mktemp("sample") / "sample.png"), 384)
 
 
@@ -69,6 +71,7 @@ def test_poses_no_motion_hold_pose_and_play(addon):
     rig["ParamAngleZ"], rig["ParamMouthForm"] = -20.0, 0.7
     assert bpy.ops.image_to_rig.pose_from_sliders() == {"FINISHED"}
     from image_to_rig.scene.pose import animation_mode
+
     assert animation_mode(rig) == "POSE"
     for frame in (1, 29, 75):  # frame changes, Play and F12 evaluate the same keys
         scene.frame_set(frame)
@@ -91,6 +94,7 @@ def test_poses_no_motion_hold_pose_and_play(addon):
 def test_pose_from_sliders_renders_as_seen(addon, tmp_path):
     """F12 of a held pose shows that pose (not the Idle motion's first frame)."""
     from blender_support import evaluated_vertices
+
     collection = build_scene(synthetic_document())
     rig = find_rig(collection)
     scene = bpy.context.scene
@@ -111,8 +115,10 @@ def test_pose_from_sliders_renders_as_seen(addon, tmp_path):
 def test_rerun_replaces_the_rig_and_keeps_hand_edits(addon, sample_png):
     rig = _generate(sample_png)
     assert len(_rigs()) == 1 and len(_cameras()) == 1
-    shaped = sorted((o for o in rig.users_collection[0].all_objects
-                     if K.MESH_ID in o and o.data.shape_keys), key=lambda o: o[K.MESH_ID])
+    shaped = sorted(
+        (o for o in rig.users_collection[0].all_objects if K.MESH_ID in o and o.data.shape_keys),
+        key=lambda o: o[K.MESH_ID],
+    )
     face = shaped[0]
     mesh_id = face[K.MESH_ID]
     key = next(b.name for b in face.data.shape_keys.key_blocks[1:])
@@ -152,6 +158,7 @@ def test_a_failed_replace_leaves_the_old_rig(addon, sample_png, monkeypatch):
 
     def broken(self, mesh, draw_index):
         raise RuntimeError("simulated failure while building")
+
     monkeypatch.setattr(build_module._Builder, "build_mesh", broken)
     with pytest.raises(RuntimeError):
         bpy.ops.image_to_rig.generate(filepath=sample_png)
@@ -183,6 +190,7 @@ def test_dropping_an_image_offers_image_to_rig(addon):
     from types import SimpleNamespace
 
     from image_to_rig.operators.files import IMAGE_TO_RIG_FH_illustration as handler
+
     assert "IMAGE_TO_RIG_FH_illustration" in dir(bpy.types)
     assert handler.bl_import_operator == "image_to_rig.generate"
     assert set(handler.bl_file_extensions.split(";")) == {".png", ".jpg", ".jpeg", ".webp", ".psd"}
@@ -194,7 +202,10 @@ def test_dropping_an_image_offers_image_to_rig(addon):
     assert choose["filter_glob"].default == generate["filter_glob"].default
     assert choose["filter_image"].default
     # The field itself has no unfiltered browse button of its own.
-    assert bpy.types.Scene.bl_rna.properties["image_to_rig"].fixed_type.properties["image_path"].subtype == "NONE"
+    assert (
+        bpy.types.Scene.bl_rna.properties["image_to_rig"].fixed_type.properties["image_path"].subtype
+        == "NONE"
+    )
     with pytest.raises(RuntimeError, match="not a PNG, JPEG, WebP or PSD"):
         bpy.ops.image_to_rig.choose_image(filepath="/tmp/voice.wav")
     assert bpy.ops.image_to_rig.choose_image(filepath="/tmp/girl.webp") == {"FINISHED"}
@@ -215,6 +226,7 @@ def test_psd_round_trip_through_a_paint_app_into_the_same_rig(addon, sample_png,
     pixels = np.asarray(shirt.topil().convert("RGBA")).copy()
     pixels[..., :3] = np.where(pixels[..., 3:] > 0, [200, 40, 40], pixels[..., :3])
     from psd_tools.api.layers import PixelLayer
+
     fixed = PixelLayer.frompil(Image.fromarray(pixels), psd, shirt.name, shirt.top, shirt.left)
     shirt.parent.insert(shirt.parent.index(shirt), fixed)
     shirt.parent.remove(shirt)
@@ -240,11 +252,20 @@ def test_help_link_and_panels_in_the_order_of_the_work(addon):
     import tomllib
     from image_to_rig.operators.help import DOC
     from image_to_rig.panels import classes
+
     assert os.path.isfile(DOC) and os.path.basename(DOC) == "blender.md"
     assert bpy.ops.image_to_rig.help() == {"FINISHED"}
     subs = sorted((c for c in classes if getattr(c, "bl_parent_id", "")), key=lambda c: c.bl_order)
-    assert [c.bl_label for c in subs] == ["AI Backends", "Generate", "Parameters", "Strengths",
-                                         "Motions", "Hair Physics", "Shape Controls", "Export"]
+    assert [c.bl_label for c in subs] == [
+        "AI Backends",
+        "Generate",
+        "Parameters",
+        "Strengths",
+        "Motions",
+        "Hair Physics",
+        "Shape Controls",
+        "Export",
+    ]
     assert [c for c in classes if c in subs] == subs  # registered in that order too
     with open(os.path.join(REPO, "README.md"), encoding="utf-8") as fh:
         readme = fh.read()
@@ -257,8 +278,7 @@ def test_help_link_and_panels_in_the_order_of_the_work(addon):
 
 
 # --------------------------------------------------------------------- 7. PSD export
-def test_psd_export_alpha_preview_closed_mouth_one_blush_groups_and_mode(addon, sample_png,
-                                                                         tmp_path):
+def test_psd_export_alpha_preview_closed_mouth_one_blush_groups_and_mode(addon, sample_png, tmp_path):
     from psd_tools import PSDImage
 
     _generate(sample_png)
@@ -288,6 +308,7 @@ def test_psd_export_alpha_preview_closed_mouth_one_blush_groups_and_mode(addon, 
     assert pixels["topwear"].parent.name == "body"
     # The preview is the visible layers only: where the blush sits it equals the face.
     from image_to_rig.core.formats.psd_in import load_psd
+
     again = load_psd(str(path))
     assert {l.id for l in again.layers} >= {"face", "mouth", "topwear"}
     assert "mouth-interior" not in {l.id for l in again.layers}  # hidden: made again by the rig
@@ -295,15 +316,16 @@ def test_psd_export_alpha_preview_closed_mouth_one_blush_groups_and_mode(addon, 
 
 # --------------------------------------------------------------------- 8. footprint
 def test_footprint_is_measured_per_wheel_and_no_unneeded_wheel_is_bundled(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("bench_footprint",
-                                                  os.path.join(REPO, "bench", "bench_footprint.py"))
+    spec = importlib.util.spec_from_file_location(
+        "bench_footprint", os.path.join(REPO, "bench", "bench_footprint.py")
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     # Sizes: what the wheel file weighs and what it unpacks to.
     name = "demo-1.0-py3-none-any.whl"
     with zipfile.ZipFile(tmp_path / name, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("demo/__init__.py", "x = 1\n" * 5000)
-    row, = bench.wheel_rows([name], str(tmp_path))
+    (row,) = bench.wheel_rows([name], str(tmp_path))
     assert row["installed"] == 6 * 5000 and row["download"] == os.path.getsize(tmp_path / name)
     # Every bundled project is imported by the add-on's code or required by one that is ...
     assert bench.unused_projects() == []

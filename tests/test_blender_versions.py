@@ -9,6 +9,7 @@ gathers the rig back from the Blender scene, so this compares what each
 Blender's scene holds).  A venv that is missing is skipped, unless
 IMAGE_TO_RIG_REQUIRE_LTS=1 (scripts/test.sh sets it after making them).
 """
+
 import hashlib
 import json
 import os
@@ -27,8 +28,10 @@ def _python(series: str):
 
 
 def _probe(python: str) -> dict:
-    code = ("import json, bpy, image_to_rig; "
-            "print(json.dumps({'bpy': bpy.app.version_string, 'package': image_to_rig.__file__}))")
+    code = (
+        "import json, bpy, image_to_rig; "
+        "print(json.dumps({'bpy': bpy.app.version_string, 'package': image_to_rig.__file__}))"
+    )
     proc = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -64,13 +67,18 @@ def exports(tmp_path_factory):
         info = _probe(python)
         assert info["bpy"].startswith(series), info
         assert os.path.dirname(os.path.realpath(info["package"])) == os.path.realpath(REPO), (
-            f"{VENVS[series]} imports image_to_rig from {info['package']}: run "
-            "scripts/setup.sh there again")
+            f"{VENVS[series]} imports image_to_rig from {info['package']}: run scripts/setup.sh there again"
+        )
         out = tmp_path_factory.mktemp(f"bpy{series}") / "out"
         env = dict(os.environ, BLENDER_USER_RESOURCES=str(out.parent / "blender-user"))
-        proc = subprocess.run([python, "-m", "image_to_rig", "rig", SAMPLE, "--out", str(out)],
-                              capture_output=True, text=True, cwd=str(out.parent), env=env,
-                              timeout=600)
+        proc = subprocess.run(
+            [python, "-m", "image_to_rig", "rig", SAMPLE, "--out", str(out)],
+            capture_output=True,
+            text=True,
+            cwd=str(out.parent),
+            env=env,
+            timeout=600,
+        )
         assert proc.returncode == 0, f"bpy {info['bpy']}:\n{proc.stdout[-1500:]}\n{proc.stderr[-3000:]}"
         found[series] = (info["bpy"], out)
     if len(found) < 2:
@@ -80,8 +88,7 @@ def exports(tmp_path_factory):
 
 def test_the_sample_rigs_with_every_blender(exports):
     for series, (version, out) in exports.items():
-        for name in ("sample.blend", "report.json", "web/model.json", "web/sample.psd",
-                     "web/index.html"):
+        for name in ("sample.blend", "report.json", "web/model.json", "web/sample.psd", "web/index.html"):
             assert (out / name).is_file(), f"bpy {version} wrote no {name}"
 
 
@@ -93,6 +100,7 @@ def test_the_exported_model_json_is_identical_across_blenders(exports):
         data = (out / "web" / "model.json").read_bytes()
         if data != ref_bytes:
             diff = json_differences(json.loads(ref_bytes), json.loads(data))
-            pytest.fail(f"model.json of bpy {version} differs from bpy {ref_version}:\n  "
-                        + "\n  ".join(diff))
+            pytest.fail(
+                f"model.json of bpy {version} differs from bpy {ref_version}:\n  " + "\n  ".join(diff)
+            )
         print(f"bpy {version}: model.json sha1 {hashlib.sha1(data).hexdigest()[:12]}")

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The headless command line, end to end on the sample, in a real subprocess."""
+
 import json
 import os
 import subprocess
@@ -12,16 +13,19 @@ import pytest
 from image_to_rig.core.formats.model_json import load_model, validate_runtime
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAUNCH = ("import sys; sys.path.insert(0, {tests!r}); import conftest; "
-          "from image_to_rig.cli import main; sys.exit(main(sys.argv[1:]))")
+LAUNCH = (
+    "import sys; sys.path.insert(0, {tests!r}); import conftest; "
+    "from image_to_rig.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 def run_cli(*args, cwd=None):
     env = dict(os.environ)
     env.setdefault("BLENDER_USER_RESOURCES", os.path.join(str(cwd or REPO), ".blender-user"))
     code = LAUNCH.format(tests=os.path.join(REPO, "tests"))
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +57,20 @@ def test_rig_writes_every_output(rigged):
         img = cv2.imread(str(out / "layers" / name), cv2.IMREAD_UNCHANGED)
         assert img.shape == (512, 512, 4) and img[..., 3].max() == 255, name
     ids = [f[3:-4] for f in layer_files]
-    for needed in ("back-hair", "face", "front-hair", "eyewhite_l", "eyewhite_r", "irides_l",
-                   "irides_r", "eyelash_l", "eyelash_r", "eyebrow_l", "eyebrow_r", "mouth"):
+    for needed in (
+        "back-hair",
+        "face",
+        "front-hair",
+        "eyewhite_l",
+        "eyewhite_r",
+        "irides_l",
+        "irides_r",
+        "eyelash_l",
+        "eyelash_r",
+        "eyebrow_l",
+        "eyebrow_r",
+        "mouth",
+    ):
         assert needed in ids, f"layer {needed} missing from {ids}"
     assert ids.index("back-hair") < ids.index("face") < ids.index("eyewhite_l") < ids.index("front-hair")
 
@@ -62,14 +78,31 @@ def test_rig_writes_every_output(rigged):
 def test_report_has_timings_memory_confidence(rigged):
     _, _, out, _ = rigged
     report = json.loads((out / "report.json").read_text())
-    for stage in ("foreground", "landmarks", "decompose", "complete", "rig", "motions",
-                  "blender_build", "export"):
+    for stage in (
+        "foreground",
+        "landmarks",
+        "decompose",
+        "complete",
+        "rig",
+        "motions",
+        "blender_build",
+        "export",
+    ):
         assert report["stages"][stage] >= 0.0, stage
     assert report["peak_rss_mb"] > 50
-    assert set(report["parameters"]) >= {"ParamAngleX", "ParamAngleY", "ParamAngleZ", "ParamEyeLOpen",
-                                         "ParamEyeROpen", "ParamEyeBallX", "ParamEyeBallY",
-                                         "ParamMouthOpenY", "ParamMouthForm", "ParamBodyAngleX",
-                                         "ParamBreath"}
+    assert set(report["parameters"]) >= {
+        "ParamAngleX",
+        "ParamAngleY",
+        "ParamAngleZ",
+        "ParamEyeLOpen",
+        "ParamEyeROpen",
+        "ParamEyeBallX",
+        "ParamEyeBallY",
+        "ParamMouthOpenY",
+        "ParamMouthForm",
+        "ParamBodyAngleX",
+        "ParamBreath",
+    }
     for info in report["parameters"].values():
         assert 0.0 <= info["confidence"] <= 1.0
     assert report["found"]["tags"]
@@ -113,14 +146,16 @@ def test_bad_input_fails_cleanly(tmp_path):
     assert proc.returncode == 2
     assert "not an image" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["notes.png"] or \
-        sorted(p.name for p in tmp_path.iterdir()) == [".blender-user", "notes.png"]
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.png"] or sorted(
+        p.name for p in tmp_path.iterdir()
+    ) == [".blender-user", "notes.png"]
 
 
 def test_render_rejects_unknown_parameter_and_bad_model(rigged, tmp_path):
     _, _, out, _ = rigged
-    proc = run_cli("render", str(out / "web" / "model.json"), "--param", "ParamNope=1", "-o",
-                   str(tmp_path / "x.png"))
+    proc = run_cli(
+        "render", str(out / "web" / "model.json"), "--param", "ParamNope=1", "-o", str(tmp_path / "x.png")
+    )
     assert proc.returncode == 2 and "unknown parameter" in proc.stderr
     broken = tmp_path / "model.json"
     broken.write_text("{not json")
@@ -138,13 +173,23 @@ def test_rig_names_a_missing_model_plainly(tmp_path):
     from image_to_rig.devkit.sample import write_sample_png
 
     src = write_sample_png(str(tmp_path / "s.png"), 256)
-    proc = run_cli("rig", src, "--out", str(tmp_path / "out"), "--foreground", "isnet",
-                   "--model", f"isnet_anime={tmp_path / 'nowhere.ckpt'}", cwd=tmp_path)
+    proc = run_cli(
+        "rig",
+        src,
+        "--out",
+        str(tmp_path / "out"),
+        "--foreground",
+        "isnet",
+        "--model",
+        f"isnet_anime={tmp_path / 'nowhere.ckpt'}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and "nowhere.ckpt" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
 
 
 # ------------------------------------------------------------------ the .moc3 beside model.json
+
 
 def test_rig_writes_a_moc3_the_official_core_plays_as_blender_exported_it(rigged, tmp_path):
     """The CLI's export (gathered back from the Blender scene) carries a .moc3
@@ -166,8 +211,16 @@ def test_render_plays_the_moc3_like_model_json(rigged, tmp_path, target):
     images = []
     for name in ("model.json", target):
         png = tmp_path / f"{name}.png"
-        proc = run_cli("render", str(out / "web" / name), "--param", "ParamAngleX=25",
-                       "--param", "ParamEyeLOpen=0.3", "-o", str(png))
+        proc = run_cli(
+            "render",
+            str(out / "web" / name),
+            "--param",
+            "ParamAngleX=25",
+            "--param",
+            "ParamEyeLOpen=0.3",
+            "-o",
+            str(png),
+        )
         assert proc.returncode == 0, proc.stderr
         images.append(cv2.imread(str(png), cv2.IMREAD_UNCHANGED).astype(float))
     on = (images[0][..., 3] > 0) | (images[1][..., 3] > 0)
@@ -182,7 +235,7 @@ def test_render_refuses_a_broken_or_lonely_moc3_plainly(rigged, tmp_path):
     web = tmp_path / "web"
     shutil.copytree(out / "web", web)
     data = bytearray((web / "girl.moc3").read_bytes())
-    data[0x7C0 + 16:0x7C0 + 20] = (10_000).to_bytes(4, "little")  # art mesh count edited
+    data[0x7C0 + 16 : 0x7C0 + 20] = (10_000).to_bytes(4, "little")  # art mesh count edited
     (web / "girl.moc3").write_bytes(bytes(data))
     proc = run_cli("render", str(web / "girl.moc3"), "-o", str(tmp_path / "x.png"))
     assert proc.returncode == 2 and "the moc3 is corrupt" in proc.stderr

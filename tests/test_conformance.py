@@ -12,6 +12,7 @@ written by scripts/make_conformance.py).
 Tolerances (as in every vectors.json): vertices 1e-6 x the canvas's larger
 side in px, opacity 1e-9, physics outputs 1e-6.
 """
+
 import json
 import math
 import os
@@ -80,7 +81,10 @@ def test_python_reference_reproduces_the_stored_vectors(name):
         for k, frame in enumerate(seq["frames"]):
             out = sim.step(_decode(vectors, frame["values"]), frame["dt"])
             got = [out[o] for o in seq["outputs"]]
-            assert np.abs(np.asarray(got) - seq["expected"][k]).max() <= TOLERANCE["physics"], (seq["name"], k)
+            assert np.abs(np.asarray(got) - seq["expected"][k]).max() <= TOLERANCE["physics"], (
+                seq["name"],
+                k,
+            )
 
 
 def _case(vectors, label):
@@ -93,14 +97,21 @@ def test_the_stored_vectors_exercise_what_they_claim(name):
     and NaN are really in the value sets, physics swings and sees odd frames."""
     _, vectors, doc = _load(name)
     rest = _case(vectors, "defaults")
-    moved = max(float(np.abs(np.subtract(c["vertices"][m], rest["vertices"][m])).max())
-                for c in vectors["cases"] for m in rest["vertices"])
+    moved = max(
+        float(np.abs(np.subtract(c["vertices"][m], rest["vertices"][m])).max())
+        for c in vectors["cases"]
+        for m in rest["vertices"]
+    )
     assert moved > 5.0, f"the value sets deform the model ({moved:.2f} px at most)"
     if name != "face":
         # Out of range is clamped: +-1e300 draws as the alternating extremes; NaN as the defaults.
         assert _case(vectors, "huge")["vertices"] == _case(vectors, "max/min alternating")["vertices"]
         assert _case(vectors, "NaN reads as the default")["vertices"] == rest["vertices"]
-        assert any(c["vertices"] != rest["vertices"] for c in vectors["cases"] if c["name"].startswith("out of range"))
+        assert any(
+            c["vertices"] != rest["vertices"]
+            for c in vectors["cases"]
+            if c["name"].startswith("out of range")
+        )
     opacities = [o for c in vectors["cases"] for o in c["opacity"].values()]
     if name in ("opacity", "edge"):
         assert min(opacities) == 0.0 and max(opacities) == 1.0, "opacity keyforms clamp at both ends"
@@ -118,7 +129,9 @@ def test_the_stored_vectors_exercise_what_they_claim(name):
         chain = [d.id for d in doc.deformer_chain("inner-warp")]
         assert chain == ["inner-warp", "outer-warp", "tip-rot", "mid-rot", "root-rot"], chain
         free = next(m for m in doc.meshes if m.id == "free")
-        assert free.vertices[:, 0].min() < doc.deformer("free-warp").rect[0], "a mesh reaches outside its warp"
+        assert free.vertices[:, 0].min() < doc.deformer("free-warp").rect[0], (
+            "a mesh reaches outside its warp"
+        )
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n in ("rig", "opacity")])
@@ -128,7 +141,9 @@ def test_python_renderer_reproduces_the_stored_renders(name):
     folder, vectors, doc = _load(name)
     assert vectors["renders"], "the drawing models store renders"
     for r in vectors["renders"]:
-        stored = cv2.cvtColor(cv2.imread(os.path.join(folder, r["png"]), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+        stored = cv2.cvtColor(
+            cv2.imread(os.path.join(folder, r["png"]), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA
+        )
         got = render(doc, r["values"])
         assert got.shape == stored.shape
         diff = np.abs(got.astype(int) - stored.astype(int))
@@ -170,14 +185,21 @@ def test_player_draws_the_stored_renders_in_chromium():
         for name in ("rig", "opacity"):
             folder, vectors, _ = _load(name)
             poses = [r["values"] for r in vectors["renders"]]
-            got = page.evaluate(RENDER_IN_PLAYER, [url + "web/player.js", url + f"tests/conformance/{name}/", poses])
+            got = page.evaluate(
+                RENDER_IN_PLAYER, [url + "web/player.js", url + f"tests/conformance/{name}/", poses]
+            )
             for r, g in zip(vectors["renders"], got):
                 w, h = g["size"]
                 img = np.asarray(g["data"], np.uint8).reshape(h, w, 4)
-                ref = cv2.cvtColor(cv2.imread(os.path.join(folder, r["png"]), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+                ref = cv2.cvtColor(
+                    cv2.imread(os.path.join(folder, r["png"]), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA
+                )
                 if SHOTS:
                     os.makedirs(SHOTS, exist_ok=True)
-                    cv2.imwrite(os.path.join(SHOTS, f"conformance_{name}_{r['png']}"), cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA))
+                    cv2.imwrite(
+                        os.path.join(SHOTS, f"conformance_{name}_{r['png']}"),
+                        cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA),
+                    )
                 assert img.shape == ref.shape
                 region = (ref[..., 3] > 0) | (img[..., 3] > 0)
                 assert region.sum() > 500

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Cubism interchange files: valid against the specifications' schemas, counts right."""
+
 import json
 
 import jsonschema
@@ -17,8 +18,14 @@ from conftest import cubism_schema as schema
 def doc_with_motion():
     doc = small_doc()
     doc.parameters.append(Parameter("ParamMouthForm", -1, 0, 1, group="mouth"))
-    doc.motions.append(Motion("Talk", 1.5, [MotionCurve("ParamMouthForm", np.array([0, 0.5, 1.5]),
-                                                       np.array([0, 1, -1.0]))], loop=False))
+    doc.motions.append(
+        Motion(
+            "Talk",
+            1.5,
+            [MotionCurve("ParamMouthForm", np.array([0, 0.5, 1.5]), np.array([0, 1, -1.0]))],
+            loop=False,
+        )
+    )
     doc.motions[0].strength = 0.5
     return doc
 

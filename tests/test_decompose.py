@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Foreground, landmarks, decomposition and completion against the sample's ground truth."""
+
 import numpy as np
 import pytest
 
@@ -23,7 +24,7 @@ IOU_GROUPS = {
 def _canvas_mask(layer: Layer, canvas: Canvas) -> np.ndarray:
     out = np.zeros((canvas.height, canvas.width), bool)
     h, w = layer.visible_mask.shape
-    out[layer.y:layer.y + h, layer.x:layer.x + w] = layer.visible_mask
+    out[layer.y : layer.y + h, layer.x : layer.x + w] = layer.visible_mask
     return out
 
 
@@ -96,10 +97,13 @@ def test_foreground_on_gradient_background():
     assert _iou(foreground.extract_foreground(img), _truth_alpha()) >= 0.97
 
 
-@pytest.mark.parametrize("image", [
-    np.full((128, 128, 4), 255, np.uint8),  # blank white
-    np.zeros((128, 128, 4), np.uint8),  # fully transparent
-])
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.full((128, 128, 4), 255, np.uint8),  # blank white
+        np.zeros((128, 128, 4), np.uint8),  # fully transparent
+    ],
+)
 def test_blank_image_is_a_clear_error(image):
     with pytest.raises(foreground.ForegroundError, match="no character"):
         foreground.extract_foreground(image)
@@ -147,8 +151,10 @@ def test_no_face_is_a_clear_error():
 def test_decomposition_matches_ground_truth(run):
     path, _, _, layers, _, sample = run
     table = iou_table(sample.layers, layers, sample.canvas)
-    print(f"\nIoU of visible masks ({path} landmarks, {SIZE}px, "
-          f"{'transparent' if sample.background is None else 'plain'} background):")
+    print(
+        f"\nIoU of visible masks ({path} landmarks, {SIZE}px, "
+        f"{'transparent' if sample.background is None else 'plain'} background):"
+    )
     for group, value in table.items():
         print(f"  {group:8s} {value:.3f}  (need {IOU_GROUPS[group][1]:.2f})")
     for group, value in table.items():
@@ -158,9 +164,23 @@ def test_decomposition_matches_ground_truth(run):
 def test_no_part_lost_and_sides_right(run):
     _, _, _, layers, _, _ = run
     ids = [l.id for l in layers]
-    for lid in ("face", "back-hair", "front-hair", "neck", "topwear", "mouth", "nose",
-                "eyewhite_l", "eyewhite_r", "irides_l", "irides_r", "eyelash_l", "eyelash_r",
-                "eyebrow_l", "eyebrow_r"):
+    for lid in (
+        "face",
+        "back-hair",
+        "front-hair",
+        "neck",
+        "topwear",
+        "mouth",
+        "nose",
+        "eyewhite_l",
+        "eyewhite_r",
+        "irides_l",
+        "irides_r",
+        "eyelash_l",
+        "eyelash_r",
+        "eyebrow_l",
+        "eyebrow_r",
+    ):
         assert lid in ids, lid
     by_id = {l.id: l for l in layers}
     for tag in ("eyewhite", "irides", "eyelash", "eyebrow"):
@@ -201,8 +221,14 @@ def test_face_has_skin_under_eyes_brows_mouth_and_fringe(run):
     face_full = face.full_canvas(sample.canvas).astype(np.int32)
     tones = np.array([PALETTE["skin"], PALETTE["skin_shadow"]], np.int32)
     gt = sample.landmarks
-    for names in (("eyewhite_l", "irides_l", "eyelash_l"), ("eyewhite_r", "irides_r", "eyelash_r"),
-                  ("eyebrow_l",), ("eyebrow_r",), ("mouth",), ("nose",)):
+    for names in (
+        ("eyewhite_l", "irides_l", "eyelash_l"),
+        ("eyewhite_r", "irides_r", "eyelash_r"),
+        ("eyebrow_l",),
+        ("eyebrow_r",),
+        ("mouth",),
+        ("nose",),
+    ):
         hidden = _group_mask(sample.layers, names, sample.canvas)
         px = face_full[hidden]
         assert (px[:, 3] == 255).all(), names  # no hole when the part moves or closes

@@ -2,6 +2,7 @@
 """A shape drawn apart from the character on a transparent background (a prop
 floating by the head, an effect line) is part of the drawing: it is kept, and
 goes whole into one layer so it cannot come apart when the rig moves."""
+
 import cv2
 import numpy as np
 import pytest

@@ -1,13 +1,27 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The rig document, its keyform maths, the reference evaluator and model.json."""
+
 import math
 
 import numpy as np
 import pytest
 
-from image_to_rig.core.model.document import (Canvas, DocumentError, Keyform, Layer, Mesh, Motion,
-                                        MotionCurve, Parameter, RigDocument, RotationDeformer,
-                                        WarpDeformer, layer_id, node_weights, tent_weights)
+from image_to_rig.core.model.document import (
+    Canvas,
+    DocumentError,
+    Keyform,
+    Layer,
+    Mesh,
+    Motion,
+    MotionCurve,
+    Parameter,
+    RigDocument,
+    RotationDeformer,
+    WarpDeformer,
+    layer_id,
+    node_weights,
+    tent_weights,
+)
 from image_to_rig.core.runtime.evaluate import evaluate, sample_motion
 from image_to_rig.core.runtime.render import render
 from image_to_rig.core.formats.model_json import from_runtime, to_runtime, validate_runtime
@@ -32,20 +46,32 @@ def small_doc() -> RigDocument:
     doc.meshes.append(Mesh("face", "face", v, t, v - [40, 30], "face_warp"))
     v2, t2 = _quad(10, 50, 30, 80)
     doc.meshes.append(Mesh("iris", "irides_l", v2, t2, v2 - [10, 50], "head"))
-    doc.deformers = [RotationDeformer("root", (60, 90)),
-                     RotationDeformer("head", (60, 55), "root"),
-                     WarpDeformer("face_warp", (30, 20, 90, 60), 2, 2, "head")]
-    doc.parameters = [Parameter("ParamAngleX", -30, 0, 30), Parameter("ParamAngleY", -30, 0, 30),
-                      Parameter("ParamAngleZ", -30, 0, 30), Parameter("ParamEyeLOpen", 0, 1, 1)]
+    doc.deformers = [
+        RotationDeformer("root", (60, 90)),
+        RotationDeformer("head", (60, 55), "root"),
+        WarpDeformer("face_warp", (30, 20, 90, 60), 2, 2, "head"),
+    ]
+    doc.parameters = [
+        Parameter("ParamAngleX", -30, 0, 30),
+        Parameter("ParamAngleY", -30, 0, 30),
+        Parameter("ParamAngleZ", -30, 0, 30),
+        Parameter("ParamEyeLOpen", 0, 1, 1),
+    ]
     grid = np.zeros((9, 9, 2))
     grid[:, 4] = [[-6, 0], [-6, -4], [-6, -8], [0, 0], [0, 0], [0, 0], [6, 0], [6, 4], [6, 8]]
     doc.keyforms = [
         Keyform("face_warp", ["ParamAngleX", "ParamAngleY"], [[-30, 0, 30], [-30, 0, 30]], grid),
-        Keyform("head", ["ParamAngleZ"], [[-30, 0, 30]], np.array([[-30, 0, 0], [0, 0, 0], [30, 2, -3]], float)),
-        Keyform("iris", ["ParamEyeLOpen"], [[0, 1]], np.stack([np.array([[0, 5]] * 4, float), np.zeros((4, 2))])),
+        Keyform(
+            "head", ["ParamAngleZ"], [[-30, 0, 30]], np.array([[-30, 0, 0], [0, 0, 0], [30, 2, -3]], float)
+        ),
+        Keyform(
+            "iris", ["ParamEyeLOpen"], [[0, 1]], np.stack([np.array([[0, 5]] * 4, float), np.zeros((4, 2))])
+        ),
     ]
     doc.draw_order = ["face", "iris"]
-    doc.motions = [Motion("Idle", 2.0, [MotionCurve("ParamAngleZ", np.array([0, 1, 2.0]), np.array([0, 10, 0.0]))])]
+    doc.motions = [
+        Motion("Idle", 2.0, [MotionCurve("ParamAngleZ", np.array([0, 1, 2.0]), np.array([0, 10, 0.0]))])
+    ]
     doc.validate()
     return doc
 
@@ -71,8 +97,17 @@ def test_rotation_is_counter_clockwise_on_screen_then_translates():
     pivot = np.array([60, 55])
     rel = doc.mesh("iris").vertices - pivot
     a = math.radians(30)
-    expected = pivot + np.stack([math.cos(a) * rel[:, 0] + math.sin(a) * rel[:, 1],
-                                 -math.sin(a) * rel[:, 0] + math.cos(a) * rel[:, 1]], 1) + [2, -3]
+    expected = (
+        pivot
+        + np.stack(
+            [
+                math.cos(a) * rel[:, 0] + math.sin(a) * rel[:, 1],
+                -math.sin(a) * rel[:, 0] + math.cos(a) * rel[:, 1],
+            ],
+            1,
+        )
+        + [2, -3]
+    )
     assert np.allclose(out, expected)
     # A point left of the pivot goes down on screen (y grows) under a CCW turn.
     assert out[0, 1] > doc.mesh("iris").vertices[0, 1]
@@ -108,7 +143,9 @@ def test_layer_ids_and_full_canvas():
     assert layer_id("mouth", role="interior") == "mouth-interior"
     doc = small_doc()
     full = doc.layers[0].full_canvas(doc.canvas)
-    assert full.shape == (100, 120, 4) and full[30:50, 40:80, 3].min() == 255 and full[..., 3].sum() == 255 * 800
+    assert (
+        full.shape == (100, 120, 4) and full[30:50, 40:80, 3].min() == 255 and full[..., 3].sum() == 255 * 800
+    )
 
 
 def _runtime_roundtrip(doc):

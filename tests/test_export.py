@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Atlas packing and the export folder: schema, padding and bleed, atomicity,
 and a render round trip through model.json."""
+
 import json
 import os
 import stat
@@ -31,6 +32,7 @@ def _random_layers(count, seed=0, max_side=300):
 
 # ------------------------------------------------------------------ atlas
 
+
 def test_atlas_places_every_crop_unchanged_without_overlap():
     layers = _random_layers(40)
     pad = 4
@@ -40,7 +42,7 @@ def test_atlas_places_every_crop_unchanged_without_overlap():
     for layer in layers:
         page, x, y, w, h = placements[layer.id]
         assert (w, h) == layer.size
-        crop = pages[page][y:y + h, x:x + w]
+        crop = pages[page][y : y + h, x : x + w]
         visible = layer.image[..., 3] > 0
         # Visible pixels are copied exactly, alpha everywhere.
         np.testing.assert_array_equal(crop[visible], layer.image[visible])
@@ -48,7 +50,7 @@ def test_atlas_places_every_crop_unchanged_without_overlap():
         # Padded boxes lie inside the page and do not overlap.
         assert x - pad >= 0 and y - pad >= 0
         assert x + w + pad <= pages[page].shape[1] and y + h + pad <= pages[page].shape[0]
-        box = used[page][y - pad:y + h + pad, x - pad:x + w + pad]
+        box = used[page][y - pad : y + h + pad, x - pad : x + w + pad]
         assert not box.any(), f"{layer.id} overlaps another crop's padding"
         box[:] = True
     for page in pages:
@@ -72,21 +74,21 @@ def test_atlas_rejects_a_crop_larger_than_a_page():
 def test_padding_and_hidden_pixels_carry_the_nearest_visible_colour():
     img = np.zeros((20, 30, 4), np.uint8)
     img[..., :3] = (0, 0, 0)
-    img[5:15, 5:12] = (255, 0, 0, 255)   # red block on the left
+    img[5:15, 5:12] = (255, 0, 0, 255)  # red block on the left
     img[5:15, 18:25] = (0, 0, 255, 255)  # blue block on the right
-    img[8, 8] = (0, 255, 0, 0)           # hidden pixel with junk colour inside red
+    img[8, 8] = (0, 255, 0, 0)  # hidden pixel with junk colour inside red
     pad = 4
     pages, placements = pack_atlas([Layer("a", "objects", img)], padding=pad)
     _, x, y, w, h = placements["a"]
     page = pages[0]
-    region = page[y - pad:y + h + pad, x - pad:x + w + pad]
+    region = page[y - pad : y + h + pad, x - pad : x + w + pad]
     assert (region[..., 3] == 0).sum() == (img[..., 3] == 0).sum() + region[..., 3].size - img[..., 3].size
     # Every transparent pixel is red or blue (never black), by nearest side.
     transparent = region[..., 3] == 0
     colours = {tuple(c) for c in region[transparent][:, :3]}
     assert colours <= {(255, 0, 0), (0, 0, 255)}
-    assert tuple(region[0, 0, :3]) == (255, 0, 0)       # top-left padding corner
-    assert tuple(region[-1, -1, :3]) == (0, 0, 255)     # bottom-right padding corner
+    assert tuple(region[0, 0, :3]) == (255, 0, 0)  # top-left padding corner
+    assert tuple(region[-1, -1, :3]) == (0, 0, 255)  # bottom-right padding corner
     assert tuple(page[y + 8, x + 8, :3]) == (255, 0, 0)  # the hidden pixel inside
     assert page[y + 8, x + 8, 3] == 0
 
@@ -100,39 +102,75 @@ def test_bleed_of_a_fully_transparent_image_is_black():
 def test_atlas_packs_the_crops_of_a_1024_character_into_one_page():
     """(Its speed is measured by bench/bench_pipeline.py's export stage, not here.)"""
     # Roughly the layer crops of a 1024x1024 character.
-    sizes = [(700, 900), (520, 560), (600, 380), (500, 420), (420, 200), (300, 260), (90, 60),
-             (90, 60), (70, 50), (70, 50), (80, 30), (80, 30), (120, 60), (200, 120), (260, 90),
-             (100, 140), (100, 140), (60, 40)]
+    sizes = [
+        (700, 900),
+        (520, 560),
+        (600, 380),
+        (500, 420),
+        (420, 200),
+        (300, 260),
+        (90, 60),
+        (90, 60),
+        (70, 50),
+        (70, 50),
+        (80, 30),
+        (80, 30),
+        (120, 60),
+        (200, 120),
+        (260, 90),
+        (100, 140),
+        (100, 140),
+        (60, 40),
+    ]
     layers = []
     for i, (w, h) in enumerate(sizes):
         img = np.zeros((h, w, 4), np.uint8)
-        img[h // 8:-h // 8, w // 8:-w // 8] = (200, 120, 90, 255)
+        img[h // 8 : -h // 8, w // 8 : -w // 8] = (200, 120, 90, 255)
         layers.append(Layer(f"l{i}", "objects", img))
     pages, placements = pack_atlas(layers)
     assert len(pages) == 1 and sorted(placements) == sorted(l.id for l in layers)
     boxes = [placements[l.id][1:] for l in layers]
     for i, (x, y, w, h) in enumerate(boxes):  # no two crops overlap
-        for (x2, y2, w2, h2) in boxes[i + 1:]:
+        for x2, y2, w2, h2 in boxes[i + 1 :]:
             assert x + w <= x2 or x2 + w2 <= x or y + h <= y2 or y2 + h2 <= y
 
 
 # ------------------------------------------------------------------ export folder
 
+
 def test_export_writes_a_schema_valid_self_contained_folder(tmp_path):
     doc = make_test_document()
     out = export_folder(doc, tmp_path / "export")
-    assert sorted(os.listdir(out)) == ["LICENSE-MIT", "atlas0.png", "constants.json", "hotkeys.js",
-                                       "index.html", "live.html", "live.js", "model.json", "motions",
-                                       "player", "player.js",
-                                       "synthetic.cdi3.json", "synthetic.moc3", "synthetic.model3.json", "synthetic.psd",
-                                       "vendor", "viewer.js"]
+    assert sorted(os.listdir(out)) == [
+        "LICENSE-MIT",
+        "atlas0.png",
+        "constants.json",
+        "hotkeys.js",
+        "index.html",
+        "live.html",
+        "live.js",
+        "model.json",
+        "motions",
+        "player",
+        "player.js",
+        "synthetic.cdi3.json",
+        "synthetic.moc3",
+        "synthetic.model3.json",
+        "synthetic.psd",
+        "vendor",
+        "viewer.js",
+    ]
     from image_to_rig.core.formats.export_folder import viewer_files
+
     for name in viewer_files():  # every run-time file of the player, and no developer files
         assert os.path.isfile(os.path.join(out, *name.split("/"))), name
     assert not {"package.json", "README.md", "CHANGELOG.md", "player.d.ts"} & set(os.listdir(out))
     assert os.path.isfile(os.path.join(out, "vendor", "face-api", "model", "tiny_face_detector_model.bin"))
     with open(os.path.join(out, "synthetic.model3.json"), encoding="utf-8") as fh:
-        assert json.load(fh)["HitAreas"] == [{"Id": "face", "Name": "Head"}, {"Id": "topwear", "Name": "Body"}]
+        assert json.load(fh)["HitAreas"] == [
+            {"Id": "face", "Name": "Head"},
+            {"Id": "topwear", "Name": "Body"},
+        ]
     with open(os.path.join(out, "model.json"), encoding="utf-8") as fh:
         data = json.load(fh)
     validate_runtime(data)
@@ -170,6 +208,7 @@ def test_failure_mid_export_leaves_the_old_folder_intact(tmp_path, monkeypatch):
     doc = make_test_document()
     out = tmp_path / "export"
     export_folder(doc, out)
+
     def contents():
         return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
@@ -243,8 +282,14 @@ def _hair_document(source="/home/artist/My Girl (final).png"):
 
     doc = make_test_document()
     doc.source = source
-    for pid in ("ParamEyeLOpen", "ParamEyeROpen", "ParamMouthOpenY", "ParamMouthForm",
-                "ParamHairFront", "ParamHairBack"):
+    for pid in (
+        "ParamEyeLOpen",
+        "ParamEyeROpen",
+        "ParamMouthOpenY",
+        "ParamMouthForm",
+        "ParamHairFront",
+        "ParamHairBack",
+    ):
         lo = -1 if pid in ("ParamMouthForm", "ParamHairFront", "ParamHairBack") else 0
         doc.parameters.append(Parameter(pid, lo, 1 if "EyeL" in pid or "EyeR" in pid else 0, 1))
     doc.physics = default_hair_physics(doc)
@@ -259,16 +304,29 @@ def test_export_writes_schema_valid_cubism_files_that_model3_lists(tmp_path):
     doc = _hair_document()
     out = export_folder(doc, tmp_path / "export")
     stem = "My_Girl_final"
-    files = {os.path.relpath(os.path.join(r, f), out).replace(os.sep, "/")
-             for r, _, fs in os.walk(out) for f in fs}
-    expected = {f"{stem}.model3.json", f"{stem}.moc3", f"{stem}.cdi3.json", f"{stem}.physics3.json",
-                f"{stem}.psd",
-                "motions/Idle.motion3.json", "expressions/smile.exp3.json",
-                "expressions/surprise.exp3.json", "expressions/angry.exp3.json"}
+    files = {
+        os.path.relpath(os.path.join(r, f), out).replace(os.sep, "/") for r, _, fs in os.walk(out) for f in fs
+    }
+    expected = {
+        f"{stem}.model3.json",
+        f"{stem}.moc3",
+        f"{stem}.cdi3.json",
+        f"{stem}.physics3.json",
+        f"{stem}.psd",
+        "motions/Idle.motion3.json",
+        "expressions/smile.exp3.json",
+        "expressions/surprise.exp3.json",
+        "expressions/angry.exp3.json",
+    }
     assert expected <= files
     load = lambda rel: json.loads((tmp_path / "export" / rel).read_text(encoding="utf-8"))  # noqa: E731
-    kinds = {".model3.json": "model3", ".cdi3.json": "cdi3", ".physics3.json": "physics3",
-             ".motion3.json": "motion3", ".exp3.json": "exp3"}
+    kinds = {
+        ".model3.json": "model3",
+        ".cdi3.json": "cdi3",
+        ".physics3.json": "physics3",
+        ".motion3.json": "motion3",
+        ".exp3.json": "exp3",
+    }
     checked = 0
     for rel in sorted(files):
         for suffix, kind in kinds.items():
@@ -281,15 +339,23 @@ def test_export_writes_schema_valid_cubism_files_that_model3_lists(tmp_path):
     refs = model3["FileReferences"]
     assert refs["Moc"] == f"{stem}.moc3" and refs["Textures"] == ["atlas0.png"]
     assert refs["Physics"] == f"{stem}.physics3.json" and refs["DisplayInfo"] == f"{stem}.cdi3.json"
-    assert refs["Motions"] == {"Idle": [{"File": "motions/Idle.motion3.json", "FadeInTime": 0.5,
-                                         "FadeOutTime": 0.5}]}
+    assert refs["Motions"] == {
+        "Idle": [{"File": "motions/Idle.motion3.json", "FadeInTime": 0.5, "FadeOutTime": 0.5}]
+    }
     assert sorted(e["Name"] for e in refs["Expressions"]) == ["angry", "smile", "surprise"]
-    every_ref = [refs["Moc"], refs["Physics"], refs["DisplayInfo"], *refs["Textures"],
-                 *(e["File"] for e in refs["Expressions"]),
-                 *(m["File"] for group in refs["Motions"].values() for m in group)]
+    every_ref = [
+        refs["Moc"],
+        refs["Physics"],
+        refs["DisplayInfo"],
+        *refs["Textures"],
+        *(e["File"] for e in refs["Expressions"]),
+        *(m["File"] for group in refs["Motions"].values() for m in group),
+    ]
     assert all(r in files for r in every_ref), "model3.json names only files that exist"
     assert {g["Name"]: g["Ids"] for g in model3["Groups"]} == {
-        "EyeBlink": ["ParamEyeLOpen", "ParamEyeROpen"], "LipSync": ["ParamMouthOpenY"]}
+        "EyeBlink": ["ParamEyeLOpen", "ParamEyeROpen"],
+        "LipSync": ["ParamMouthOpenY"],
+    }
     physics = load(f"{stem}.physics3.json")
     assert physics["Meta"]["PhysicsSettingCount"] == 2
     assert physics["Meta"]["TotalInputCount"] == sum(len(s["Input"]) for s in physics["PhysicsSettings"])

@@ -17,6 +17,7 @@ Cost with a warm pip cache: about 35 s for the clean venv (bpy is ~800 MB
 unpacked) plus a few seconds per install; the wheels are cached under
 <system temp>/image_to_rig-wheels between runs.  It runs in the normal suite.
 """
+
 import importlib.util
 import os
 import platform
@@ -31,7 +32,8 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _spec = importlib.util.spec_from_file_location(
-    "build_extension", os.path.join(REPO, "scripts", "build_extension.py"))
+    "build_extension", os.path.join(REPO, "scripts", "build_extension.py")
+)
 be = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(be)
 
@@ -68,16 +70,25 @@ def _fake_wheel(folder, filename: str, requires=()) -> str:
     project, version = filename.split("-")[:2]
     path = os.path.join(folder, filename)
     meta = "Metadata-Version: 2.1\nName: {}\nVersion: {}\n{}\nDescription body\n".format(
-        project, version, "".join(f"Requires-Dist: {r}\n" for r in requires))
+        project, version, "".join(f"Requires-Dist: {r}\n" for r in requires)
+    )
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr(f"{project}-{version}.dist-info/METADATA", meta)
     return path
 
 
 def test_requirement_problems_names_what_is_missing(tmp_path):
-    app = _fake_wheel(tmp_path, "app-1.0-py3-none-any.whl", [
-        "lib>=2", "winonly; sys_platform == 'win32'", "numpy>=3", "docs; extra == 'doc'",
-        "old; python_version < '3.8'"])
+    app = _fake_wheel(
+        tmp_path,
+        "app-1.0-py3-none-any.whl",
+        [
+            "lib>=2",
+            "winonly; sys_platform == 'win32'",
+            "numpy>=3",
+            "docs; extra == 'doc'",
+            "old; python_version < '3.8'",
+        ],
+    )
     lib = _fake_wheel(tmp_path, "lib-2.5-cp311-cp311-manylinux_2_17_x86_64.whl")
     linux = be.requirement_problems([app, lib], "linux-x64")
     assert len(linux) == 1 and "numpy>=3" in linux[0] and "Blender ships" in linux[0]
@@ -85,7 +96,6 @@ def test_requirement_problems_names_what_is_missing(tmp_path):
     assert len(windows) == 2 and any("winonly" in p and "WHEELS" in p for p in windows)
     old_lib = _fake_wheel(tmp_path, "lib-1.0-py3-none-any.whl")
     assert any("lib>=2" in p for p in be.requirement_problems([app, old_lib], "macos-arm64"))
-
 
 
 def _build_without_wheels(monkeypatch, out) -> str:
@@ -119,6 +129,7 @@ def test_build_refuses_when_a_shipped_file_is_missing(tmp_path, monkeypatch):
         zf.writestr("__init__.py", "")
     assert "LICENSE is missing" in be.zip_problems(str(broken))
 
+
 def test_platform_rules_match_blenders_wheel_filter(monkeypatch):
     pytest.importorskip("bpy")
     from bl_pkg import bl_extension_ops
@@ -126,15 +137,25 @@ def test_platform_rules_match_blenders_wheel_filter(monkeypatch):
     wheels = [
         "a-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
         "a-1-cp311-cp311-manylinux_2_28_aarch64.whl",
-        "a-1-cp311-cp311-win_amd64.whl", "a-1-cp311-cp311-win32.whl",
-        "a-1-cp311-cp311-macosx_11_0_arm64.whl", "a-1-cp311-cp311-macosx_10_9_x86_64.whl",
-        "a-1-cp311-cp311-macosx_10_9_universal2.whl", "a-1-cp312-cp312-win_amd64.whl",
-        "b-1-cp37-abi3-manylinux_2_17_x86_64.whl", "b-1-cp312-abi3-win_amd64.whl",
-        "c-1-py3-none-any.whl", "c-1-py2.py3-none-manylinux_2_28_x86_64.whl",
-        "d-1-py2-none-any.whl", "e-1-cp310-cp310-macosx_11_0_arm64.whl",
+        "a-1-cp311-cp311-win_amd64.whl",
+        "a-1-cp311-cp311-win32.whl",
+        "a-1-cp311-cp311-macosx_11_0_arm64.whl",
+        "a-1-cp311-cp311-macosx_10_9_x86_64.whl",
+        "a-1-cp311-cp311-macosx_10_9_universal2.whl",
+        "a-1-cp312-cp312-win_amd64.whl",
+        "b-1-cp37-abi3-manylinux_2_17_x86_64.whl",
+        "b-1-cp312-abi3-win_amd64.whl",
+        "c-1-py3-none-any.whl",
+        "c-1-py2.py3-none-manylinux_2_28_x86_64.whl",
+        "d-1-py2-none-any.whl",
+        "e-1-cp310-cp310-macosx_11_0_arm64.whl",
     ]
-    systems = {"linux-x64": "linux-x86_64", "windows-x64": "win-amd64",
-               "macos-arm64": "macosx-11.2-arm64", "macos-x64": "macosx-11.2-x86_64"}
+    systems = {
+        "linux-x64": "linux-x86_64",
+        "windows-x64": "win-amd64",
+        "macos-arm64": "macosx-11.2-arm64",
+        "macos-x64": "macosx-11.2-x86_64",
+    }
     assert set(systems) == set(be.PLATFORMS)
     for name, system in systems.items():
         monkeypatch.setattr(sysconfig, "get_platform", lambda system=system: system)
@@ -161,9 +182,21 @@ def test_built_manifest_passes_blenders_validator():
 def _index_unreachable(tmp) -> bool:
     """True when pip cannot fetch even one small wheel (offline machine)."""
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-         "--no-cache-dir", "-d", str(tmp), f"attrs=={be.WHEELS['attrs']}"],
-        capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--no-cache-dir",
+            "-d",
+            str(tmp),
+            f"attrs=={be.WHEELS['attrs']}",
+        ],
+        capture_output=True,
+        text=True,
+    )
     return result.returncode != 0
 
 
@@ -199,8 +232,11 @@ def test_zip_holds_the_addon_all_wheels_and_no_dev_files(linux_zip):
     for web in ("web/index.html", "web/player.js", "web/viewer.js"):
         assert web in names
     assert "LICENSE" in names
-    assert not [n for n in names if n.split("/")[0] in
-                ("tests", "bench", ".venv", "dist", "samples", "scripts", ".git")]
+    assert not [
+        n
+        for n in names
+        if n.split("/")[0] in ("tests", "bench", ".venv", "dist", "samples", "scripts", ".git")
+    ]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     # Every add-on source file of the checkout is in the zip.
     for folder in ("core", "scene", "operators", "panels"):
@@ -211,7 +247,7 @@ def test_zip_holds_the_addon_all_wheels_and_no_dev_files(linux_zip):
                     rel = os.path.relpath(os.path.join(root, name), REPO).replace(os.sep, "/")
                     assert rel in names, rel
     # The manifest lists exactly the wheels in the zip: one per bundled project.
-    listed = [w[len("./"):] for w in manifest["wheels"]]
+    listed = [w[len("./") :] for w in manifest["wheels"]]
     assert sorted(listed) == sorted(n for n in names if n.startswith("wheels/"))
     projects = sorted(be._wheel_fields(w)[0] for w in listed)
     assert projects == sorted(be.canonical(p) for p in be.wheel_specs("linux-x64"))
@@ -227,11 +263,24 @@ def test_zip_holds_the_addon_all_wheels_and_no_dev_files(linux_zip):
 def test_extension_installs_and_runs_in_a_clean_blender(linux_zip, clean_python, tmp_path):
     report = be.check_install(linux_zip, clean_python, str(tmp_path))
     assert report["bpy"].startswith(be.bpy_version().rsplit(".", 1)[0])
-    assert set(report["bundled_modules"]) >= {"cv2", "PIL", "jsonschema", "psd_tools",
-                                              "soundfile", "rpds", "cffi", "animeface"}
-    sources = sum(1 for folder in ("core", "scene", "operators", "panels")
-                  for root, dirs, files in os.walk(os.path.join(REPO, folder))
-                  if "__pycache__" not in root for n in files if n.endswith(".py"))
+    assert set(report["bundled_modules"]) >= {
+        "cv2",
+        "PIL",
+        "jsonschema",
+        "psd_tools",
+        "soundfile",
+        "rpds",
+        "cffi",
+        "animeface",
+    }
+    sources = sum(
+        1
+        for folder in ("core", "scene", "operators", "panels")
+        for root, dirs, files in os.walk(os.path.join(REPO, folder))
+        if "__pycache__" not in root
+        for n in files
+        if n.endswith(".py")
+    )
     assert report["modules_imported"] >= sources
     assert report["layers"] >= 8 and report["parameters"] >= 10
     # The PSD reads back with every drawn layer (generated ones are hidden in it).
@@ -251,11 +300,15 @@ def test_the_check_fails_when_a_wheel_is_missing(linux_zip, clean_python, tmp_pa
 
 
 def test_system_minimum_reads_the_wheel_tags():
-    wheels = ["a-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-              "b-1-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
-              "c-1-cp311-cp311-macosx_10_9_x86_64.whl", "d-1-cp37-abi3-macosx_13_0_arm64.whl",
-              "e-1-cp311-cp311-macosx_12_0_arm64.whl", "f-1-py3-none-any.whl",
-              "g-1-cp311-cp311-win_amd64.whl"]
+    wheels = [
+        "a-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "b-1-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
+        "c-1-cp311-cp311-macosx_10_9_x86_64.whl",
+        "d-1-cp37-abi3-macosx_13_0_arm64.whl",
+        "e-1-cp311-cp311-macosx_12_0_arm64.whl",
+        "f-1-py3-none-any.whl",
+        "g-1-cp311-cp311-win_amd64.whl",
+    ]
     assert be.system_minimum(wheels, "linux-x64") == "glibc 2.24"  # either tag will do
     assert be.system_minimum(wheels, "macos-arm64") == "macOS 13.0"
     assert be.system_minimum(wheels, "macos-x64") == "macOS 10.9"

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """External layered decomposition: a configured command writes a PSD we rig."""
+
 import os
 import sys
 import textwrap
@@ -7,8 +8,7 @@ import textwrap
 import cv2
 import pytest
 
-from image_to_rig.core.backends.external import (ExternalCommandError, available,
-                                                 run_external_decomposition)
+from image_to_rig.core.backends.external import ExternalCommandError, available, run_external_decomposition
 from image_to_rig.core.model.document import RIG_MADE_ROLES
 from image_to_rig.core.pipeline import PipelineOptions, run_pipeline
 from image_to_rig.devkit.sample import make_sample
@@ -21,7 +21,8 @@ def fake_see_through(tmp_path_factory):
     """A stand-in for a See-through install: writes the sample's true layers as a PSD."""
     folder = tmp_path_factory.mktemp("see-through")
     script = folder / "decompose.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {os.path.join(REPO, 'tests')!r})
         import conftest
@@ -33,7 +34,8 @@ def fake_see_through(tmp_path_factory):
             sys.exit(3)
         sample = make_sample(384)
         write_psd(sample.layers, sample.canvas, args["--out"])
-    """))
+    """)
+    )
     image = folder / "girl.png"
     cv2.imwrite(str(image), cv2.cvtColor(make_sample(384).image, cv2.COLOR_RGBA2BGRA))
     return f'"{sys.executable}" "{script}" --image {{input}} --out {{output}}', str(image)

@@ -3,6 +3,7 @@
 synthetic face (tests/face_video.py) that the vendored detector accepts; the
 OBS page's tracker moves the player's parameters (its own browser per pose,
 since Chromium reads the fake camera file named at launch)."""
+
 import pytest
 
 from image_to_rig.core.formats.export_folder import export_folder
@@ -11,6 +12,7 @@ from web_support import CHROMIUM_ARGS, INSTALL_HINT, chromium_path, make_face_do
 
 try:
     import playwright  # noqa: F401
+
     BROWSER_MISSING = None if chromium_path() else INSTALL_HINT
 except ImportError:
     BROWSER_MISSING = "pip install playwright (Chromium comes from apt: " + INSTALL_HINT + ")"
@@ -57,8 +59,11 @@ def _track(site, tmp_path, name, neutral=None):
     from face_video import render, write_y4m
 
     video = write_y4m(str(tmp_path / f"{name}.y4m"), [render(**POSES[name])] * 4)
-    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                            f"--use-file-for-fake-video-capture={video}"]
+    args = CHROMIUM_ARGS + [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
         try:
@@ -88,7 +93,9 @@ def test_webcam_tracking_end_to_end_through_the_fake_camera(site, tmp_path):
     assert 10 <= tilt["ParamAngleZ"] <= 26, tilt
     assert abs(tilt["ParamAngleX"]) < 8, tilt
     assert mouth["ParamMouthOpenY"] > 0.3, mouth
-    assert turn["ParamMouthOpenY"] < 0.15 and tilt["ParamMouthOpenY"] < 0.15, "the mouth stays shut when only the head moves"
+    assert turn["ParamMouthOpenY"] < 0.15 and tilt["ParamMouthOpenY"] < 0.15, (
+        "the mouth stays shut when only the head moves"
+    )
     # The drawn closed eye (a lash line on skin) reads only partly closed to the
     # tiny 68-point net (about 0.75 here, 1 at the neutral face): a clear drop, not a full blink.
     # Not tightened on purpose: the net's eyelid gap on this synthetic face is not even
@@ -98,9 +105,14 @@ def test_webcam_tracking_end_to_end_through_the_fake_camera(site, tmp_path):
     # footage to validate, which the tests do not have.
     assert eyes["ParamEyeLOpen"] < 0.85 and eyes["ParamEyeROpen"] < 0.85, eyes
     print({k: {p: round(v, 2) for p, v in r["params"].items()} for k, r in got.items()})
-    print("tracking ms per step (last):", {k: round(r["stats"]["lastMs"], 1) for k, r in got.items()},
-          "landmarks ms:", {k: round(r["stats"]["landmarkMs"], 1) for k, r in got.items()},
-          "main thread ms:", {k: round(r["stats"]["mainMs"], 2) for k, r in got.items()})
+    print(
+        "tracking ms per step (last):",
+        {k: round(r["stats"]["lastMs"], 1) for k, r in got.items()},
+        "landmarks ms:",
+        {k: round(r["stats"]["landmarkMs"], 1) for k, r in got.items()},
+        "main thread ms:",
+        {k: round(r["stats"]["mainMs"], 2) for k, r in got.items()},
+    )
 
 
 def test_viewer_with_face_tracking_on(site, tmp_path):
@@ -114,8 +126,11 @@ def test_viewer_with_face_tracking_on(site, tmp_path):
     from face_video import render, write_y4m
 
     video = write_y4m(str(tmp_path / "turn.y4m"), [render(**POSES["turn"])] * 4)
-    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                            f"--use-file-for-fake-video-capture={video}"]
+    args = CHROMIUM_ARGS + [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
     shots = os.environ.get("IMAGE_TO_RIG_SHOTS", "") or str(tmp_path)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
@@ -126,7 +141,9 @@ def test_viewer_with_face_tracking_on(site, tmp_path):
             page.goto(site["url"] + "index.html")
             page.wait_for_function("document.body.dataset.ready === 'true'", timeout=30000)
             page.click("#track")
-            page.wait_for_function("window.imageToRig.tracker && window.imageToRig.tracker.tracking", timeout=30000)
+            page.wait_for_function(
+                "window.imageToRig.tracker && window.imageToRig.tracker.tracking", timeout=30000
+            )
             page.wait_for_timeout(1500)
             angle = page.evaluate("window.imageToRig.player.getParameter('ParamAngleX')")
             status = page.locator("#tracking-status").inner_text()
@@ -154,8 +171,11 @@ def test_tracking_in_the_worker_and_in_the_page_agree(site, tmp_path):
     from face_video import render, write_y4m
 
     video = write_y4m(str(tmp_path / "turn.y4m"), [render(**POSES["turn"])] * 4)
-    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                            f"--use-file-for-fake-video-capture={video}"]
+    args = CHROMIUM_ARGS + [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
     run = """async ([base, worker]) => {
       const { WebcamFaceTracker } = await import(base + 'player/tracking/webcam.js');
       const tracker = await WebcamFaceTracker.create({ worker });

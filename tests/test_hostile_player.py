@@ -2,6 +2,7 @@
 """Hostile input must not freeze or eat the machine: each broken or oversized
 export is refused by the player with a plain message (a ModelError) within
 seconds, in headless Chromium, before anything big is allocated or decoded."""
+
 import copy
 import json
 import shutil
@@ -18,6 +19,7 @@ from web_support import INSTALL_HINT, chromium_path, launch_chromium, make_test_
 
 try:
     import playwright  # noqa: F401
+
     BROWSER_MISSING = None if chromium_path() else INSTALL_HINT
 except ImportError:
     BROWSER_MISSING = "pip install playwright (Chromium comes from apt: " + INSTALL_HINT + ")"
@@ -25,15 +27,23 @@ except ImportError:
 
 def _png_header_only(width, height, depth=8, colour=6):
     """A PNG whose header claims width x height, with one tiny IDAT (never decoded)."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _png16(path):
     """The export's own atlas re-saved with 16 bits per channel."""
     import cv2
+
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.uint16) * 257
     cv2.imwrite(str(path), img)
     assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED).dtype == np.uint16
@@ -66,29 +76,62 @@ CASES = {
     "bad-json": ("{\"format\": \"image-to-rig\",", None, "not valid JSON"),
     "not-an-object": ("[1, 2, 3]", None, "one JSON object"),
     "nested-100k": ("[" * 100000 + "]" * 100000, None, "nests lists or objects more than 64 deep"),
-    "nan": ("{\"format\": \"image-to-rig\", \"version\": 1, \"canvas\": {\"width\": NaN, \"height\": 5}}", None, "not valid JSON"),
+    "nan": (
+        "{\"format\": \"image-to-rig\", \"version\": 1, \"canvas\": {\"width\": NaN, \"height\": 5}}",
+        None,
+        "not valid JSON",
+    ),
     "huge-number": (lambda d: d["canvas"].update(width=1e308), None, "canvas.width"),
     "negative-size": (lambda d: d["canvas"].update(height=-5), None, "canvas.height is -5"),
     "wrong-type": (lambda d: d.update(meshes={"a": 1}), None, "meshes must be a list"),
-    "string-number": (lambda d: d["meshes"][0].update(vertices=["1"] * len(d["meshes"][0]["vertices"])), None, "must be a number"),
-    "canvas-pixels": (lambda d: d["canvas"].update(width=16000, height=16000), None, "megapixels this player draws"),
-    "texture-name": (lambda d: d.update(textures=["../../etc/passwd.png"]), None, "must be a plain .png file name"),
-    "texture-named-2000-times": (lambda d: d.update(textures=["atlas0.png"] * 2000), None, "more than the 64"),
+    "string-number": (
+        lambda d: d["meshes"][0].update(vertices=["1"] * len(d["meshes"][0]["vertices"])),
+        None,
+        "must be a number",
+    ),
+    "canvas-pixels": (
+        lambda d: d["canvas"].update(width=16000, height=16000),
+        None,
+        "megapixels this player draws",
+    ),
+    "texture-name": (
+        lambda d: d.update(textures=["../../etc/passwd.png"]),
+        None,
+        "must be a plain .png file name",
+    ),
+    "texture-named-2000-times": (
+        lambda d: d.update(textures=["atlas0.png"] * 2000),
+        None,
+        "more than the 64",
+    ),
     "missing-atlas": (lambda d: d.update(textures=["gone.png"]), None, "could not download gone.png"),
     "atlas-30000": (None, {"atlas0.png": _png_header_only(30000, 30000)}, "30000x30000"),
-    "atlas-total": (lambda d: d.update(textures=["atlas0.png", "a1.png", "a2.png"]),
-                    {"a1.png": _png_header_only(8192, 8192), "a2.png": _png_header_only(8192, 8192)},
-                    "together, more than"),
+    "atlas-total": (
+        lambda d: d.update(textures=["atlas0.png", "a1.png", "a2.png"]),
+        {"a1.png": _png_header_only(8192, 8192), "a2.png": _png_header_only(8192, 8192)},
+        "together, more than",
+    ),
     "not-a-png": (None, {"atlas0.png": b"GIF89a" + b"\0" * 100}, "is not a PNG image"),
     "empty-png": (None, {"atlas0.png": _png_header_only(0, 0)}, "empty (0-pixel)"),
     "too-many-items": (lambda d: d.update(parameters=d["parameters"] * 2001), None, "more than the 10000"),
     "bad-triangle-index": (lambda d: d["meshes"][0]["triangles"].__setitem__(0, -1), None, "out of range"),
-    "cycle": (lambda d: [x.update(parent="head-rotation") for x in d["deformers"] if x["id"] == "neck-rotation"], None, "cycle"),
-    "keyform-nodes": (lambda d: d["keyforms"][0].update(
-        params=["ParamAngleX"] * 4, keys=[list(range(16))] * 4, forms=[]), None, "0 numbers, expected 196608"),
+    "cycle": (
+        lambda d: [x.update(parent="head-rotation") for x in d["deformers"] if x["id"] == "neck-rotation"],
+        None,
+        "cycle",
+    ),
+    "keyform-nodes": (
+        lambda d: d["keyforms"][0].update(params=["ParamAngleX"] * 4, keys=[list(range(16))] * 4, forms=[]),
+        None,
+        "0 numbers, expected 196608",
+    ),
     "big-triangles": (_big_triangles, None, "canvases of triangles"),
     "900k-vertices": (_many_vertices, None, "canvases of triangles"),
-    "atlas-rect-outside": (lambda d: d["layers"][0].update(atlas_rect=[0, 0, 5000, 5000]), None, "lies outside atlas0.png"),
+    "atlas-rect-outside": (
+        lambda d: d["layers"][0].update(atlas_rect=[0, 0, 5000, 5000]),
+        None,
+        "lies outside atlas0.png",
+    ),
     "wrong-version": (lambda d: d.update(version=99), None, "version 99 is not supported"),
 }
 

@@ -8,6 +8,7 @@ model and every other file stay as they were), and stay within 20 s and 2 GB
 (tests/hostile_support.py measures wall time and peak RSS).  The in-process
 tests below prove that the budgets are checked before anything is decoded
 or allocated, and that render never draws a wrong image silently."""
+
 import copy
 import json
 import os
@@ -24,11 +25,17 @@ from hostile_support import changes, run_case, run_in_tmpfs, snapshot, tmpfs_ava
 
 def _png_header_only(width, height, depth=8, colour=6):
     """A PNG whose header claims width x height, with one tiny IDAT (never decoded)."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +49,7 @@ def good(tmp_path_factory):
     root = tmp_path_factory.mktemp("good")
     result = run_pipeline(make_sample(256).image, PipelineOptions(use_animeface=False))
     export_folder(result.doc, str(root / "web"))
-    pose = run_case(["render", str(root / "web" / "model.json"), "-o", str(root / "pose.png")],
-                    str(root))
+    pose = run_case(["render", str(root / "web" / "model.json"), "-o", str(root / "pose.png")], str(root))
     assert pose.code == 0, pose.stderr
     data = json.loads((root / "web" / "model.json").read_text(encoding="utf-8"))
     return {"web": root / "web", "pose": root / "pose.png", "data": data}
@@ -52,26 +58,31 @@ def good(tmp_path_factory):
 # --------------------------------------------------------------------- how to break a model
 def edit(change):
     """Apply `change(data)` to model.json (written with NaN/Infinity as Python writes them)."""
+
     def apply(folder, data):
         data = copy.deepcopy(data)
         change(data)
         (folder / "model.json").write_text(json.dumps(data), encoding="utf-8")
+
     return apply
 
 
 def raw(text):
     def apply(folder, data):
         (folder / "model.json").write_bytes(text if isinstance(text, bytes) else text.encode())
+
     return apply
 
 
 def substitute(change, marker, replacement):
     """`change` puts `marker` (a number) somewhere; its text is then replaced by `replacement`."""
+
     def apply(folder, data):
         data = copy.deepcopy(data)
         change(data)
         text = json.dumps(data).replace(json.dumps(marker), replacement, 1)
         (folder / "model.json").write_text(text, encoding="utf-8")
+
     return apply
 
 
@@ -79,6 +90,7 @@ def files(**contents):
     def apply(folder, data):
         for name, blob in contents.items():
             (folder / name).write_bytes(blob)
+
     return apply
 
 
@@ -86,6 +98,7 @@ def both(*steps):
     def apply(folder, data):
         for step in steps:
             step(folder, data)
+
     return apply
 
 
@@ -138,8 +151,11 @@ def _thin_slivers(d):
 
 def _overflowing_keyforms(d):
     """Two keyforms of one mesh, each within float range, whose sum is not."""
-    k = next(k for k in d["keyforms"] if k["target"] in {m["id"] for m in d["meshes"]}
-             and k.get("channel", "offset") == "offset")
+    k = next(
+        k
+        for k in d["keyforms"]
+        if k["target"] in {m["id"] for m in d["meshes"]} and k.get("channel", "offset") == "offset"
+    )
     k["forms"] = [1e308] * len(k["forms"])
     d["keyforms"].append(copy.deepcopy(k))
 
@@ -171,67 +187,125 @@ def _sparse(name, size, head=b""):
         with open(folder / name, "wb") as fh:
             fh.write(head)
             fh.truncate(size)
+
     return apply
 
 
 # name -> (how to break the export, extra render arguments, message fragment)
 MODEL_CASES = {
-    "infinity-in-a-pivot": (edit(lambda d: _rotation(d)["pivot"].__setitem__(0, float("inf"))),
-                            [], "holds the number Infinity, which is not finite"),
-    "minus-infinity-vertex": (edit(lambda d: d["meshes"][0]["vertices"].__setitem__(0, float("-inf"))),
-                              [], "holds the number -Infinity"),
-    "nan-opacity": (edit(lambda d: d["layers"][1].update(opacity=float("nan"))), [],
-                    "holds the number NaN"),
-    "overflowing-number": (substitute(lambda d: d["meshes"][0]["vertices"].__setitem__(0, 12345.625),
-                                      12345.625, "1e400"), [], "holds the number 1e400"),
-    "400-digit-integer": (substitute(lambda d: d["canvas"].update(width=987654), 987654, "9" * 400),
-                          [], "which is not finite"),
+    "infinity-in-a-pivot": (
+        edit(lambda d: _rotation(d)["pivot"].__setitem__(0, float("inf"))),
+        [],
+        "holds the number Infinity, which is not finite",
+    ),
+    "minus-infinity-vertex": (
+        edit(lambda d: d["meshes"][0]["vertices"].__setitem__(0, float("-inf"))),
+        [],
+        "holds the number -Infinity",
+    ),
+    "nan-opacity": (edit(lambda d: d["layers"][1].update(opacity=float("nan"))), [], "holds the number NaN"),
+    "overflowing-number": (
+        substitute(lambda d: d["meshes"][0]["vertices"].__setitem__(0, 12345.625), 12345.625, "1e400"),
+        [],
+        "holds the number 1e400",
+    ),
+    "400-digit-integer": (
+        substitute(lambda d: d["canvas"].update(width=987654), 987654, "9" * 400),
+        [],
+        "which is not finite",
+    ),
     "nested-100k-deep": (raw("[" * 100000 + "]" * 100000), [], "nests lists or objects more than 64 deep"),
     "nested-65-deep": (edit(lambda d: _set_nested(d, 65)), [], "more than 64 deep"),
     "not-json": (raw('{"format": "image-to-rig",'), [], "is not valid JSON"),
     "not-utf8": (raw(b'{"format": "\xff\xfe"}'), [], "is not UTF-8 text"),
     "not-an-object": (raw("[1, 2, 3]"), [], "is not an Image to Rig model.json"),
-    "over-128-mb": (_sparse("model.json", 200 * 2**20, b'{"format": "image-to-rig", "x": "'), [],
-                    "more than the 128 MB a model file may have"),
+    "over-128-mb": (
+        _sparse("model.json", 200 * 2**20, b'{"format": "image-to-rig", "x": "'),
+        [],
+        "more than the 128 MB a model file may have",
+    ),
     "wrong-version": (edit(lambda d: d.update(version=99)), [], "model.json is not valid at version"),
-    "canvas-over-64-megapixels": (edit(lambda d: d["canvas"].update(width=16000, height=16000)), [],
-                                  "megapixels the runtime draws"),
-    "canvas-side": (edit(lambda d: d["canvas"].update(width=100000)), [],
-                    "canvas is larger than the runtime supports"),
+    "canvas-over-64-megapixels": (
+        edit(lambda d: d["canvas"].update(width=16000, height=16000)),
+        [],
+        "megapixels the runtime draws",
+    ),
+    "canvas-side": (
+        edit(lambda d: d["canvas"].update(width=100000)),
+        [],
+        "canvas is larger than the runtime supports",
+    ),
     "canvas-zero": (edit(lambda d: d["canvas"].update(height=0)), [], "not valid at canvas/height"),
-    "text-for-numbers": (edit(lambda d: d["meshes"][0].update(
-        vertices=[str(v) for v in d["meshes"][0]["vertices"]])), [], "expected a flat list of numbers"),
-    "texture-path": (edit(lambda d: d.update(textures=["../../etc/passwd.png"])), [],
-                     "not valid at textures/0"),
-    "texture-named-2000-times": (edit(lambda d: d.update(textures=["atlas0.png"] * 2000)), [],
-                                 "lists 2000 atlas pages, more than the 64"),
+    "text-for-numbers": (
+        edit(lambda d: d["meshes"][0].update(vertices=[str(v) for v in d["meshes"][0]["vertices"]])),
+        [],
+        "expected a flat list of numbers",
+    ),
+    "texture-path": (
+        edit(lambda d: d.update(textures=["../../etc/passwd.png"])),
+        [],
+        "not valid at textures/0",
+    ),
+    "texture-named-2000-times": (
+        edit(lambda d: d.update(textures=["atlas0.png"] * 2000)),
+        [],
+        "lists 2000 atlas pages, more than the 64",
+    ),
     "missing-atlas": (edit(lambda d: d.update(textures=["gone.png"])), [], "atlas gone.png is missing"),
     "atlas-not-png": (files(**{"atlas0.png": b"GIF89a" + b"\0" * 100}), [], "is not a PNG image"),
     "atlas-0x0": (files(**{"atlas0.png": _png_header_only(0, 0)}), [], "empty (0-pixel) image"),
-    "atlas-30000x30000": (files(**{"atlas0.png": _png_header_only(30000, 30000)}), [],
-                          "atlas0.png is 30000x30000 (900 megapixels)"),
-    "atlas-pages-together": (both(edit(lambda d: d.update(textures=["atlas0.png", "a1.png", "a2.png"])),
-                                  files(**{"a1.png": _png_header_only(8192, 8192),
-                                           "a2.png": _png_header_only(8192, 8192)})), [],
-                             "together, more than the 134 megapixels"),
-    "atlas-over-256-mb": (_sparse("atlas0.png", 300 * 2**20, _png_header_only(64, 64)), [],
-                          "more than the 256 MB the runtime reads"),
-    "atlas-cut-short": (lambda folder, data: (folder / "atlas0.png").write_bytes(
-        (folder / "atlas0.png").read_bytes()[:400]), [], "is not a readable PNG image"),
+    "atlas-30000x30000": (
+        files(**{"atlas0.png": _png_header_only(30000, 30000)}),
+        [],
+        "atlas0.png is 30000x30000 (900 megapixels)",
+    ),
+    "atlas-pages-together": (
+        both(
+            edit(lambda d: d.update(textures=["atlas0.png", "a1.png", "a2.png"])),
+            files(**{"a1.png": _png_header_only(8192, 8192), "a2.png": _png_header_only(8192, 8192)}),
+        ),
+        [],
+        "together, more than the 134 megapixels",
+    ),
+    "atlas-over-256-mb": (
+        _sparse("atlas0.png", 300 * 2**20, _png_header_only(64, 64)),
+        [],
+        "more than the 256 MB the runtime reads",
+    ),
+    "atlas-cut-short": (
+        lambda folder, data: (folder / "atlas0.png").write_bytes((folder / "atlas0.png").read_bytes()[:400]),
+        [],
+        "is not a readable PNG image",
+    ),
     "atlas-rects-together": (edit(_rects_over_budget), [], "atlas rectangles hold 138 megapixels"),
-    "atlas-rect-outside": (edit(lambda d: d["layers"][0].update(atlas_rect=[0, 0, 5000, 5000])), [],
-                           "atlas rect outside its texture"),
-    "too-many-items": (edit(lambda d: d.update(parameters=d["parameters"] * 2001)), [],
-                       "too many parameters"),
-    "triangle-index": (edit(lambda d: d["meshes"][0]["triangles"].__setitem__(0, -1)), [],
-                       "triangle index out of range"),
+    "atlas-rect-outside": (
+        edit(lambda d: d["layers"][0].update(atlas_rect=[0, 0, 5000, 5000])),
+        [],
+        "atlas rect outside its texture",
+    ),
+    "too-many-items": (
+        edit(lambda d: d.update(parameters=d["parameters"] * 2001)),
+        [],
+        "too many parameters",
+    ),
+    "triangle-index": (
+        edit(lambda d: d["meshes"][0]["triangles"].__setitem__(0, -1)),
+        [],
+        "triangle index out of range",
+    ),
     "300k-huge-triangles": (edit(_big_triangles), [], "canvases of triangles"),
-    "900k-vertices-300k-large-triangles": (edit(_many_vertices_large_triangles), [],
-                                           "canvases of triangles"),
+    "900k-vertices-300k-large-triangles": (edit(_many_vertices_large_triangles), [], "canvases of triangles"),
     "300k-thin-slivers": (edit(_thin_slivers), [], "million triangle pixels, more than the"),
-    "keyforms-overflow-at-the-pose": (edit(_overflowing_keyforms), [],
-                                      "not finite numbers (its keyforms overflow)"),
-    "over-2m-triangles": (edit(_too_many_triangles), [], "triangles, more than the 2000000 the runtime supports"),
+    "keyforms-overflow-at-the-pose": (
+        edit(_overflowing_keyforms),
+        [],
+        "not finite numbers (its keyforms overflow)",
+    ),
+    "over-2m-triangles": (
+        edit(_too_many_triangles),
+        [],
+        "triangles, more than the 2000000 the runtime supports",
+    ),
     "curve-over-100k-keys": (edit(_long_curve), [], "a curve of more than 100000 keys"),
 }
 
@@ -257,8 +331,11 @@ def _box(tmp_path, good):
 
 def _render(box, args, model=None, out=None):
     model = model or str(box / "web" / "model.json")
-    return run_case(["render", model, "-o", out or str(box / "pose.png"), *args], str(box),
-                    env=dict(os.environ, TMPDIR=str(box / "tmp")))
+    return run_case(
+        ["render", model, "-o", out or str(box / "pose.png"), *args],
+        str(box),
+        env=dict(os.environ, TMPDIR=str(box / "tmp")),
+    )
 
 
 @pytest.mark.parametrize("case", sorted(MODEL_CASES))
@@ -299,8 +376,9 @@ def _out_case(box, case):
     raise AssertionError(case)
 
 
-@pytest.mark.parametrize("case", ["a-folder", "text-suffix", "jpeg-suffix", "under-a-file",
-                                  "the-models-own-atlas"])
+@pytest.mark.parametrize(
+    "case", ["a-folder", "text-suffix", "jpeg-suffix", "under-a-file", "the-models-own-atlas"]
+)
 def test_an_unusable_output_path_is_refused_before_any_work(tmp_path, good, case):
     box = _box(tmp_path, good)
     out, fragment = _out_case(box, case)
@@ -332,7 +410,12 @@ def test_an_unwritable_output_folder_is_refused(tmp_path, good):
     shutil.copy(good["pose"], earlier / "pose.png")
     result, listing = run_in_tmpfs(
         ["render", str(box / "web" / "model.json"), "-o", str(mount / "renders" / "pose.png")],
-        str(mount), 4096, {"renders": str(earlier)}, str(box / "tmp"), read_only=True)
+        str(mount),
+        4096,
+        {"renders": str(earlier)},
+        str(box / "tmp"),
+        read_only=True,
+    )
     result.assert_plain_refusal("is not writable (permission denied)")
     assert set(listing) == {"renders/", "renders/pose.png"}
 
@@ -349,20 +432,34 @@ def test_a_full_disk_keeps_the_earlier_render(tmp_path, good):
     earlier = box / "earlier"
     earlier.mkdir()
     shutil.copy(good["pose"], earlier / "pose.png")
-    fill = ("import image_to_rig.core.formats.image_out as _O\n_w = _O.write_png\n"
-            "def _p(path, rgba):\n"
-            "    try:\n"
-            f"        with open({str(mount / 'filler')!r}, 'wb') as fh:\n"
-            "            while True: fh.write(b'\\0' * 65536); fh.flush()\n"
-            "    except OSError: pass\n"
-            "    return _w(path, rgba)\n"
-            "_O.write_png = _p\n")
+    fill = (
+        "import image_to_rig.core.formats.image_out as _O\n_w = _O.write_png\n"
+        "def _p(path, rgba):\n"
+        "    try:\n"
+        f"        with open({str(mount / 'filler')!r}, 'wb') as fh:\n"
+        "            while True: fh.write(b'\\0' * 65536); fh.flush()\n"
+        "    except OSError: pass\n"
+        "    return _w(path, rgba)\n"
+        "_O.write_png = _p\n"
+    )
     result, listing = run_in_tmpfs(
-        ["render", str(box / "web" / "model.json"), "--param", "ParamAngleX=20", "-o",
-         str(mount / "renders" / "pose.png")], str(mount), 4096, {"renders": str(earlier)},
-        str(box / "tmp"), patch=fill)
+        [
+            "render",
+            str(box / "web" / "model.json"),
+            "--param",
+            "ParamAngleX=20",
+            "-o",
+            str(mount / "renders" / "pose.png"),
+        ],
+        str(mount),
+        4096,
+        {"renders": str(earlier)},
+        str(box / "tmp"),
+        patch=fill,
+    )
     result.assert_plain_refusal("could not be written (the disk is full); nothing was changed there")
     import hashlib
+
     assert listing["renders/pose.png"] == hashlib.sha256(good["pose"].read_bytes()).hexdigest()
     assert set(listing) == {"renders/", "renders/pose.png", "filler"}, "no partial file left"
 
@@ -380,14 +477,26 @@ def test_a_model_path_that_is_a_folder_or_missing_is_refused(tmp_path, good):
 
 # --------------------------------------------------------------------- the .moc3 route
 MOC3_CASES = {
-    "model3-nested-100k": (lambda f: (f / "sample.model3.json").write_text("[" * 100000 + "]" * 100000),
-                           "sample.model3.json", "nests lists or objects more than 64 deep"),
-    "texture-30000x30000": (lambda f: (f / "atlas0.png").write_bytes(_png_header_only(30000, 30000)),
-                            "sample.moc3", "atlas0.png is 30000x30000"),
-    "texture-not-png": (lambda f: (f / "atlas0.png").write_bytes(b"GIF89a" + b"\0" * 64),
-                        "sample.moc3", "is not a PNG image"),
-    "moc3-cut-short": (lambda f: (f / "sample.moc3").write_bytes((f / "sample.moc3").read_bytes()[:900]),
-                       "sample.moc3", "is not a .moc3: it is only 900 bytes long"),
+    "model3-nested-100k": (
+        lambda f: (f / "sample.model3.json").write_text("[" * 100000 + "]" * 100000),
+        "sample.model3.json",
+        "nests lists or objects more than 64 deep",
+    ),
+    "texture-30000x30000": (
+        lambda f: (f / "atlas0.png").write_bytes(_png_header_only(30000, 30000)),
+        "sample.moc3",
+        "atlas0.png is 30000x30000",
+    ),
+    "texture-not-png": (
+        lambda f: (f / "atlas0.png").write_bytes(b"GIF89a" + b"\0" * 64),
+        "sample.moc3",
+        "is not a PNG image",
+    ),
+    "moc3-cut-short": (
+        lambda f: (f / "sample.moc3").write_bytes((f / "sample.moc3").read_bytes()[:900]),
+        "sample.moc3",
+        "is not a .moc3: it is only 900 bytes long",
+    ),
 }
 
 
@@ -435,11 +544,15 @@ def test_other_png_kinds_of_atlas_load_as_the_player_reads_them(tmp_path, good, 
 
     from image_to_rig.core.formats.atlas_in import read_atlas_pages
 
-    rgba = cv2.cvtColor(cv2.imread(str(good["web"] / "atlas0.png"), cv2.IMREAD_UNCHANGED),
-                        cv2.COLOR_BGRA2RGBA)
+    rgba = cv2.cvtColor(
+        cv2.imread(str(good["web"] / "atlas0.png"), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA
+    )
     im = Image.fromarray(rgba)
-    converted = {"rgb": im.convert("RGB"), "grey": im.convert("L"),
-                 "palette": im.convert("RGB").convert("P")}[kind]
+    converted = {
+        "rgb": im.convert("RGB"),
+        "grey": im.convert("L"),
+        "palette": im.convert("RGB").convert("P"),
+    }[kind]
     converted.save(tmp_path / "page.png")
     page = read_atlas_pages(str(tmp_path), ["page.png"])[0]
     expected = np.array(converted.convert("RGBA"))
@@ -460,8 +573,14 @@ def test_the_budgets_are_checked_before_any_atlas_is_decoded(tmp_path, good, mon
         return real(path, *a)
 
     monkeypatch.setattr(cv2, "imread", counting)  # atlas_in imports cv2 when it reads
-    for case in ("atlas-30000x30000", "atlas-pages-together", "texture-named-2000-times",
-                 "300k-huge-triangles", "atlas-rects-together", "canvas-over-64-megapixels"):
+    for case in (
+        "atlas-30000x30000",
+        "atlas-pages-together",
+        "texture-named-2000-times",
+        "300k-huge-triangles",
+        "atlas-rects-together",
+        "canvas-over-64-megapixels",
+    ):
         folder = tmp_path / case
         shutil.copytree(good["web"], folder)
         MODEL_CASES[case][0](folder, good["data"])
@@ -488,8 +607,10 @@ def test_banded_rendering_is_pixel_for_pixel_one_render(good):
         whole = renderer.render(values)
         for band in (256 * 7, 256 * 31, 1 << 22):
             assert np.array_equal(render_bounded(renderer, values, band_pixels=band), whole)
-        assert np.array_equal(render_bounded(renderer, values, (300, 280), (255, 255, 255), 300 * 9),
-                              renderer.render(values, (300, 280), (255, 255, 255)))
+        assert np.array_equal(
+            render_bounded(renderer, values, (300, 280), (255, 255, 255), 300 * 9),
+            renderer.render(values, (300, 280), (255, 255, 255)),
+        )
 
 
 def test_a_large_mostly_empty_render_stays_small(tmp_path, good):

@@ -5,6 +5,7 @@ one of them and a warning that says which), touches nothing outside its
 output, leaves an earlier good result in the output folder whole, and stays
 within 20 s and 2 GB.  Each runs the real command line in its own process
 (tests/hostile_support.py measures it)."""
+
 import json
 import os
 import shutil
@@ -15,8 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from hostile_support import (changes, run_case, run_in_tmpfs, snapshot, tmpfs_available,
-                             tree_hashes)
+from hostile_support import changes, run_case, run_in_tmpfs, snapshot, tmpfs_available, tree_hashes
 from psd_craft import small_layers, write_psd
 
 
@@ -50,8 +50,12 @@ def _run_refused(tmp_path, good, args, fragment, make_input=None, patch=""):
         make_input(box / "in")
     before = snapshot(str(box))
     args = [a.replace("{in}", str(box / "in")) for a in args]
-    result = run_case(["rig", *args, "--out", str(box / "out")], str(box),
-                      env=dict(os.environ, TMPDIR=str(box / "tmp")), patch=patch)
+    result = run_case(
+        ["rig", *args, "--out", str(box / "out")],
+        str(box),
+        env=dict(os.environ, TMPDIR=str(box / "tmp")),
+        patch=patch,
+    )
     result.assert_plain_refusal(fragment)
     assert changes(before, snapshot(str(box))) == [], "nothing changed, output included"
     return result
@@ -60,8 +64,11 @@ def _run_refused(tmp_path, good, args, fragment, make_input=None, patch=""):
 # ------------------------------------------------------------------ options
 @pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e400", "-1", "0", "0.1", "100", "abc"])
 def test_mesh_density_out_of_range_is_refused(tmp_path, good, value):
-    fragment = ("the mesh density must be a number from 0.25 to 4.0" if value != "abc"
-                else "argument --mesh-density: invalid float value: 'abc'")
+    fragment = (
+        "the mesh density must be a number from 0.25 to 4.0"
+        if value != "abc"
+        else "argument --mesh-density: invalid float value: 'abc'"
+    )
     result = _run_refused(tmp_path, good, ["{in}/girl.png", f"--mesh-density={value}"], fragment)
     assert result.seconds < 10
 
@@ -74,8 +81,7 @@ def _huge_layer(folder):
 
 def _many_layers(folder):
     # each 9000x9000 layer is allowed alone; five together are 405 megapixels
-    write_psd(str(folder / "art.psd"), 64, 64,
-              [(f"part {i}", (0, 0, 9000, 9000), b"\0\2") for i in range(5)])
+    write_psd(str(folder / "art.psd"), 64, 64, [(f"part {i}", (0, 0, 9000, 9000), b"\0\2") for i in range(5)])
 
 
 def _nested(folder):
@@ -100,8 +106,11 @@ def _not_a_psd(folder):
 
 
 PSD_CASES = {
-    "huge-layer": (_huge_layer, "layer 'face' is 60000x60000 pixels (3,600 megapixels), more than "
-                                "the 100 megapixels a layer may have"),
+    "huge-layer": (
+        _huge_layer,
+        "layer 'face' is 60000x60000 pixels (3,600 megapixels), more than "
+        "the 100 megapixels a layer may have",
+    ),
     "layers-together": (_many_layers, "its layers hold more than 400 megapixels together"),
     "nested-descriptors": (_nested, "nests its descriptors deeper than a PSD reader follows"),
     "huge-canvas": (_huge_canvas, "is 20000x20000 pixels; the limit is 100 megapixels"),
@@ -121,20 +130,28 @@ def test_a_psd_layer_whose_pixels_do_not_decode_is_refused(tmp_path, good):
     def broken(folder):
         # a plausible layer whose zip-compressed channels are cut short
         good_channel = zlib.compress(b"\x80" * 64 * 64)
-        write_psd(str(folder / "art.psd"), 64, 64,
-                  [("face", (0, 0, 64, 64), b"\0\2" + good_channel[:len(good_channel) // 2])])
+        write_psd(
+            str(folder / "art.psd"),
+            64,
+            64,
+            [("face", (0, 0, 64, 64), b"\0\2" + good_channel[: len(good_channel) // 2])],
+        )
+
     result = _run_refused(tmp_path, good, ["{in}/art.psd"], "cannot use", make_input=broken)
-    assert ("cannot be decoded" in result.stderr or "no pixel layers" in result.stderr), result.stderr
+    assert "cannot be decoded" in result.stderr or "no pixel layers" in result.stderr, result.stderr
 
 
 def test_a_psd_whose_flattened_image_is_cut_short_rigs_its_layers_with_a_warning(tmp_path, good):
     box = _sandbox(tmp_path, good)
     write_psd(str(box / "in" / "art.psd"), 96, 96, small_layers(96, 96))
     data = (box / "in" / "art.psd").read_bytes()
-    (box / "in" / "art.psd").write_bytes(data[:len(data) // 3])  # the layers whole, the rest cut
+    (box / "in" / "art.psd").write_bytes(data[: len(data) // 3])  # the layers whole, the rest cut
     before = snapshot(str(box))
-    result = run_case(["rig", str(box / "in" / "art.psd"), "--out", str(box / "out")], str(box),
-                      env=dict(os.environ, TMPDIR=str(box / "tmp")))
+    result = run_case(
+        ["rig", str(box / "in" / "art.psd"), "--out", str(box / "out")],
+        str(box),
+        env=dict(os.environ, TMPDIR=str(box / "tmp")),
+    )
     assert result.code == 0, result.stderr
     result.assert_within_budget()
     assert "warning: the PSD's flattened image is damaged" in result.stderr
@@ -146,14 +163,18 @@ def test_a_psd_whose_flattened_image_is_cut_short_rigs_its_layers_with_a_warning
 def _png_header_only(width, height):
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 IMAGE_CASES = {
-    "bomb-header": (lambda f: (f / "art.png").write_bytes(_png_header_only(60000, 60000)),
-                    "megapixels"),
+    "bomb-header": (lambda f: (f / "art.png").write_bytes(_png_header_only(60000, 60000)), "megapixels"),
     "text-as-png": (lambda f: (f / "art.png").write_text("hello"), "not an image"),
     "empty-file": (lambda f: (f / "art.png").write_bytes(b""), "art.png"),
     "tiny": (lambda f: cv2.imwrite(str(f / "art.png"), np.zeros((4, 4, 4), np.uint8)), "art.png"),
@@ -174,8 +195,7 @@ def _greyscale(f):
 def test_greyscale_art_without_animeface_is_refused_in_plain_words(tmp_path, good):
     """animeface reads shapes and rigs greyscale drawings; the built-in face
     finder needs skin tones and says so (the Windows case, no animeface wheel)."""
-    _run_refused(tmp_path, good, ["{in}/art.png", "--no-animeface"], "greyscale",
-                 make_input=_greyscale)
+    _run_refused(tmp_path, good, ["{in}/art.png", "--no-animeface"], "greyscale", make_input=_greyscale)
 
 
 def test_a_missing_input_is_refused(tmp_path, good):
@@ -241,18 +261,26 @@ def _fill():
 
 FILL_AT = {
     # name -> (code run before the CLI, the message)
-    "layers": ("import image_to_rig.cli as _C\n_w = _C.write_layer_pngs\n"
-               "def _p(*a, **k):\n    _fill(); return _w(*a, **k)\n_C.write_layer_pngs = _p\n",
-               "the disk is full"),
-    "web-export": ("import image_to_rig.core.formats.export_folder as _E\n_x = _E.export_folder\n"
-                   "def _p(*a, **k):\n    _fill(); return _x(*a, **k)\n_E.export_folder = _p\n",
-                   "disk is full"),
-    ".blend": ("import image_to_rig.core.formats.export_folder as _E\n_x = _E.export_folder\n"
-               "def _p(*a, **k):\n    r = _x(*a, **k); _fill(); return r\n_E.export_folder = _p\n",
-               "Blender could not save girl.blend beside the output folder (the disk is full)"),
-    "report.json": ("import image_to_rig.core.pipeline as _P\n_r = _P.PipelineResult.report\n"
-                    "def _p(self):\n    _fill(); return _r(self)\n_P.PipelineResult.report = _p\n",
-                    "failed: the disk is full"),
+    "layers": (
+        "import image_to_rig.cli as _C\n_w = _C.write_layer_pngs\n"
+        "def _p(*a, **k):\n    _fill(); return _w(*a, **k)\n_C.write_layer_pngs = _p\n",
+        "the disk is full",
+    ),
+    "web-export": (
+        "import image_to_rig.core.formats.export_folder as _E\n_x = _E.export_folder\n"
+        "def _p(*a, **k):\n    _fill(); return _x(*a, **k)\n_E.export_folder = _p\n",
+        "disk is full",
+    ),
+    ".blend": (
+        "import image_to_rig.core.formats.export_folder as _E\n_x = _E.export_folder\n"
+        "def _p(*a, **k):\n    r = _x(*a, **k); _fill(); return r\n_E.export_folder = _p\n",
+        "Blender could not save girl.blend beside the output folder (the disk is full)",
+    ),
+    "report.json": (
+        "import image_to_rig.core.pipeline as _P\n_r = _P.PipelineResult.report\n"
+        "def _p(self):\n    _fill(); return _r(self)\n_P.PipelineResult.report = _p\n",
+        "failed: the disk is full",
+    ),
 }
 
 
@@ -268,8 +296,13 @@ def test_a_real_full_disk_is_a_plain_error_and_the_earlier_result_stays(tmp_path
     (tmp_path / "tmp").mkdir()
     code, fragment = FILL_AT[where]
     result, listing = run_in_tmpfs(
-        ["rig", good["image"], "--out", str(mount / "out"), "--quiet"], str(mount), 48 * 1024,
-        {"out": good["out"]}, str(tmp_path / "tmp"), patch=FILL.format(mount=str(mount)) + code)
+        ["rig", good["image"], "--out", str(mount / "out"), "--quiet"],
+        str(mount),
+        48 * 1024,
+        {"out": good["out"]},
+        str(tmp_path / "tmp"),
+        patch=FILL.format(mount=str(mount)) + code,
+    )
     result.assert_plain_refusal(fragment)
     assert "nothing was changed" in result.stderr, result.stderr
     assert ".staging" not in result.stderr, "the user's folder is named, not the staging one"
@@ -288,8 +321,13 @@ def test_a_read_only_disk_is_a_plain_error(tmp_path, good):
     mount.mkdir()
     (tmp_path / "tmp").mkdir()
     result, listing = run_in_tmpfs(
-        ["rig", good["image"], "--out", str(mount / "out"), "--quiet"], str(mount), 16 * 1024,
-        {"out": good["out"]}, str(tmp_path / "tmp"), read_only=True)
+        ["rig", good["image"], "--out", str(mount / "out"), "--quiet"],
+        str(mount),
+        16 * 1024,
+        {"out": good["out"]},
+        str(tmp_path / "tmp"),
+        read_only=True,
+    )
     result.assert_plain_refusal("is not writable; choose a folder you can write to")
     expected = {f"out/{k}": v for k, v in tree_hashes(good["out"]).items()}
     expected["out/"] = "dir"
@@ -350,6 +388,7 @@ def test_two_touching_characters_are_refused_with_a_crop(tmp_path, good):
 
     def make(folder):
         cv2.imwrite(str(folder / "pair.png"), cv2.cvtColor(image, cv2.COLOR_RGBA2BGRA))
+
     result = _run_refused(tmp_path, good, ["{in}/pair.png"], "on one connected figure", make_input=make)
     assert "Crop the image to one character" in result.stderr and "keep about x 0-" in result.stderr
 

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Reading odd illustrations: every kind either loads as RGBA or fails in plain words."""
+
 import struct
 import zlib
 
@@ -13,11 +14,22 @@ from image_to_rig.core.formats.image_in import ImageInputError, load_image
 
 def _png_with_header(path, width, height):
     """A PNG whose header claims width x height but carries almost no data."""
+
     def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    raw = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+    raw = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+        + chunk(b"IEND", b"")
+    )
     path.write_bytes(raw)
 
 
@@ -63,13 +75,16 @@ def test_scales_large_images_with_a_warning(tmp_path):
     assert loaded.rgba.shape[1] == 4096 and loaded.warnings and "scaled" in loaded.warnings[0]
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: None, "does not exist"),
-    (lambda p: p.write_bytes(b""), "is empty"),
-    (lambda p: p.write_text("not an image"), "not an image"),
-    (lambda p: Image.new("RGB", (8, 8)).save(p, format="PNG"), "at least"),
-    (lambda p: Image.new("RGBA", (64, 64), (0, 0, 0, 0)).save(p, format="PNG"), "fully transparent"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: None, "does not exist"),
+        (lambda p: p.write_bytes(b""), "is empty"),
+        (lambda p: p.write_text("not an image"), "not an image"),
+        (lambda p: Image.new("RGB", (8, 8)).save(p, format="PNG"), "at least"),
+        (lambda p: Image.new("RGBA", (64, 64), (0, 0, 0, 0)).save(p, format="PNG"), "fully transparent"),
+    ],
+)
 def test_bad_files_fail_in_plain_words(tmp_path, make, message):
     path = tmp_path / "input.png"
     make(path)

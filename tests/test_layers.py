@@ -5,14 +5,27 @@ Every import of every module is read with `ast` (function-level imports
 included, TYPE_CHECKING blocks too) and resolved to a module of this package.
 A dependency that runs the wrong way, bpy inside core, product code that
 imports the devkit, or an import circle fails the test, naming the files."""
+
 import ast
 import os
 
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SKIP_DIRS = {".venv", ".git", "__pycache__", "node_modules", "tests", "bench", "scripts", "dist",
-             "out", "web", "docs", "samples"}
+SKIP_DIRS = {
+    ".venv",
+    ".git",
+    "__pycache__",
+    "node_modules",
+    "tests",
+    "bench",
+    "scripts",
+    "dist",
+    "out",
+    "web",
+    "docs",
+    "samples",
+}
 BLENDER_MODULES = ("bpy", "bpy_extras", "mathutils", "bmesh", "gpu", "blf", "idprop")
 
 # Who may import whom inside core, bottom up: a layer may import itself and
@@ -40,7 +53,7 @@ def _modules():
             rel = os.path.normpath(os.path.join(rel_root, name))[:-3].replace(os.sep, ".")
             is_pkg = rel.endswith("__init__")
             if is_pkg:
-                rel = rel[:-len(".__init__")] if rel != "__init__" else ""
+                rel = rel[: -len(".__init__")] if rel != "__init__" else ""
             out[rel] = (os.path.join(root, name), is_pkg)
     return out
 
@@ -53,7 +66,7 @@ def _resolve(current: str, is_pkg: bool, level: int, module: str):
     if not is_pkg:
         base = base[:-1]
     if level > 1:
-        base = base[:len(base) - (level - 1)]
+        base = base[: len(base) - (level - 1)]
     return ".".join(base + ([module] if module else []))
 
 
@@ -72,7 +85,7 @@ def _imports(name: str):
             if node.level == 0:
                 mod = node.module or ""
                 if mod == "image_to_rig" or mod.startswith("image_to_rig."):
-                    target = mod[len("image_to_rig."):] if "." in mod else ""
+                    target = mod[len("image_to_rig.") :] if "." in mod else ""
                 else:
                     found.append(("<outside>" + mod.split(".")[0], node.lineno))
                     continue
@@ -94,10 +107,13 @@ def _owner(module: str, groups) -> str:
 
 
 def test_core_never_imports_blender():
-    bad = [f"{MODULES[m][0]}:{line} imports {t[len('<outside>'):]}"
-           for m in MODULES if m == "core" or m.startswith(("core.", "devkit"))
-           for t, line in _imports(m)
-           if t.startswith("<outside>") and t[len("<outside>"):] in BLENDER_MODULES]
+    bad = [
+        f"{MODULES[m][0]}:{line} imports {t[len('<outside>') :]}"
+        for m in MODULES
+        if m == "core" or m.startswith(("core.", "devkit"))
+        for t, line in _imports(m)
+        if t.startswith("<outside>") and t[len("<outside>") :] in BLENDER_MODULES
+    ]
     assert bad == [], "\n".join(bad)
 
 
@@ -121,9 +137,13 @@ def test_core_layers_depend_only_downwards():
 
 
 def test_product_code_never_imports_the_devkit():
-    bad = [f"{MODULES[m][0]}:{line} imports {t}"
-           for m in MODULES if not m.startswith("devkit")
-           for t, line in _imports(m) if t == "devkit" or t.startswith("devkit.")]
+    bad = [
+        f"{MODULES[m][0]}:{line} imports {t}"
+        for m in MODULES
+        if not m.startswith("devkit")
+        for t, line in _imports(m)
+        if t == "devkit" or t.startswith("devkit.")
+    ]
     assert bad == [], "\n".join(bad)
 
 
@@ -151,6 +171,7 @@ def _cycles(names):
                     break
             if len(comp) > 1:
                 out.append(sorted(comp))
+
     for v in graph:
         if v not in index:
             visit(v)
@@ -172,16 +193,23 @@ def _has_code(module: str) -> bool:
 
 def test_the_rules_see_real_imports():
     """The reader itself works: known edges are found (a check that cannot fail is no check)."""
-    assert ("core.model.document", 19) in {(t, line) for t, line in _imports("core.runtime.evaluate")} \
-        or "core.model.document" in {t for t, _ in _imports("core.runtime.evaluate")}
+    assert ("core.model.document", 19) in {
+        (t, line) for t, line in _imports("core.runtime.evaluate")
+    } or "core.model.document" in {t for t, _ in _imports("core.runtime.evaluate")}
     assert "core.stages.rig" in {t for t, _ in _imports("core.pipeline")}
     assert any(t == "<outside>bpy" for m in MODULES if m.startswith("scene") for t, _ in _imports(m))
 
 
 ARCHITECTURE_DOC = os.path.join(REPO, "docs", "architecture.md")
 # The areas whose every module docs/architecture.md describes.
-DOCUMENTED_AREAS = (("core", ".py"), ("devkit", ".py"), ("scene", ".py"), ("operators", ".py"),
-                    ("panels", ".py"), (os.path.join("web", "player"), ".js"))
+DOCUMENTED_AREAS = (
+    ("core", ".py"),
+    ("devkit", ".py"),
+    ("scene", ".py"),
+    ("operators", ".py"),
+    ("panels", ".py"),
+    (os.path.join("web", "player"), ".js"),
+)
 
 
 def _doc_paths():
@@ -190,9 +218,14 @@ def _doc_paths():
     import re
 
     text = open(ARCHITECTURE_DOC, encoding="utf-8").read()
-    return sorted({t.rstrip("/") for t in re.findall(r"`([^`\s]+)`", text)
-                   if ("/" in t or re.search(r"\.(py|js|mjs|ts|json|md|toml|sh|html)$", t))
-                   and not re.search(r"[<>*()|]", t)})
+    return sorted(
+        {
+            t.rstrip("/")
+            for t in re.findall(r"`([^`\s]+)`", text)
+            if ("/" in t or re.search(r"\.(py|js|mjs|ts|json|md|toml|sh|html)$", t))
+            and not re.search(r"[<>*()|]", t)
+        }
+    )
 
 
 def test_every_path_in_the_architecture_doc_exists():
@@ -211,18 +244,20 @@ def test_the_architecture_doc_names_every_module():
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for name in files:
                 rel = os.path.relpath(os.path.join(root, name), REPO).replace(os.sep, "/")
-                if name.endswith(ext) and not (name == "__init__.py" and not _has_code(_module_of(rel))) \
-                        and rel not in named:
+                if (
+                    name.endswith(ext)
+                    and not (name == "__init__.py" and not _has_code(_module_of(rel)))
+                    and rel not in named
+                ):
                     absent.append(rel)
     top = [n for n in os.listdir(REPO) if n.endswith(".py")]
     absent += [n for n in top if n not in named]
     assert absent == [], "modules docs/architecture.md does not describe:\n" + "\n".join(sorted(absent))
 
 
-
 def _module_of(rel: str) -> str:
     name = rel[:-3].replace("/", ".")
-    return name[:-len(".__init__")] if name.endswith(".__init__") else name
+    return name[: -len(".__init__")] if name.endswith(".__init__") else name
 
 
 def _pipeline_stages():

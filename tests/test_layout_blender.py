@@ -12,6 +12,7 @@
 
 Imports inside functions count as much as those at the top of a file.
 """
+
 import ast
 import os
 
@@ -49,7 +50,7 @@ def imported_modules(path: str, rel: str):
             if node.level == 0:
                 yield node.lineno, "<abs>." + (node.module or "")
                 continue
-            base = package[:len(package) - (node.level - 1)] if node.level > 1 else list(package)
+            base = package[: len(package) - (node.level - 1)] if node.level > 1 else list(package)
             if node.level - 1 > len(package):
                 yield node.lineno, "<outside>"
                 continue
@@ -86,7 +87,7 @@ def layering_violations(root: str) -> list:
         layer = rel.split("/")[0].removesuffix(".py")
         for line, target in imported_modules(path, rel):
             if target.startswith("<abs>."):
-                name = target[len("<abs>."):]
+                name = target[len("<abs>.") :]
                 if _top(name) == "image_to_rig":  # the package by its own name
                     target = name.split(".", 1)[1] if "." in name else ""
                 else:
@@ -114,13 +115,16 @@ def spelled_keys(root: str) -> list:
             continue
         with open(path, encoding="utf-8") as fh:
             tree = ast.parse(fh.read(), rel)
-        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
-                      if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef))
-                      and n.body and isinstance(n.body[0], ast.Expr)
-                      and isinstance(n.body[0].value, ast.Constant)}
+        docstrings = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef))
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)
+        }
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and id(node) not in docstrings:
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
                 for word in node.value.replace('"', " ").replace("[", " ").split():
                     if word.startswith("i2r_") and word not in PRIVATE_KEYS.get(rel, ()):
                         found.append(f"{rel}:{node.lineno}: {word}")
@@ -141,18 +145,23 @@ def _write(root, rel, text):
     path.write_text(text)
 
 
-@pytest.mark.parametrize("rel,text,expected", [
-    ("scene/build.py", "from ..operators import generate\n", "scene/ must not import"),
-    ("scene/gather.py", "def f():\n    from ..panels.sidebar import x\n", "scene/ must not import"),
-    ("scene/motion.py", "import image_to_rig.registration\n", "scene/ must not import"),
-    ("scene/keys.py", "from .build import find_rig\n", "must stay a leaf"),
-    ("operators/generate.py", "from ..panels.backends import backend_settings\n",
-     "operators/ must not import panels/"),
-    ("panels/backends.py", "from ..operators import generate\n",
-     "panels/ must not import operators/"),
-    ("panels/sidebar.py", "from .. import operators\n", "panels/ must not import operators/"),
-    ("properties.py", "from .operators.generate import x\n", "sits below"),
-])
+@pytest.mark.parametrize(
+    "rel,text,expected",
+    [
+        ("scene/build.py", "from ..operators import generate\n", "scene/ must not import"),
+        ("scene/gather.py", "def f():\n    from ..panels.sidebar import x\n", "scene/ must not import"),
+        ("scene/motion.py", "import image_to_rig.registration\n", "scene/ must not import"),
+        ("scene/keys.py", "from .build import find_rig\n", "must stay a leaf"),
+        (
+            "operators/generate.py",
+            "from ..panels.backends import backend_settings\n",
+            "operators/ must not import panels/",
+        ),
+        ("panels/backends.py", "from ..operators import generate\n", "panels/ must not import operators/"),
+        ("panels/sidebar.py", "from .. import operators\n", "panels/ must not import operators/"),
+        ("properties.py", "from .operators.generate import x\n", "sits below"),
+    ],
+)
 def test_the_check_finds_an_import_that_runs_the_wrong_way(tmp_path, rel, text, expected):
     _write(tmp_path, "scene/__init__.py", "")
     _write(tmp_path, "scene/keys.py", "import json\n")
@@ -168,5 +177,4 @@ def test_the_check_finds_a_key_spelled_outside_keys(tmp_path):
     _write(tmp_path, "scene/keys.py", 'RIG = "i2r_rig"\n')
     _write(tmp_path, "scene/build.py", '"""Docs may say i2r_rig."""\nRIG = "i2r_rig"\n')
     _write(tmp_path, "panels/sidebar.py", "x = '[\"i2r_owners\"]'\n")
-    assert spelled_keys(str(tmp_path)) == ["scene/build.py:2: i2r_rig",
-                                           "panels/sidebar.py:1: i2r_owners"]
+    assert spelled_keys(str(tmp_path)) == ["scene/build.py:2: i2r_rig", "panels/sidebar.py:1: i2r_owners"]

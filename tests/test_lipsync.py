@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Talk from audio: WAV/OGG reading, the mouth follows tone bursts with known
 on/off times, silence keeps it shut, bright and dark vowels shape it."""
+
 import os
 import wave
 
@@ -90,7 +91,7 @@ def test_wav_files_of_every_width_and_stereo(tmp_path, width):
     if width == 1:
         raw = np.clip(np.round(stereo * 127 + 128), 0, 255).astype(np.uint8).tobytes()
     elif width == 3:
-        v = np.round(stereo * (2 ** 23 - 1)).astype(np.int32).ravel()
+        v = np.round(stereo * (2**23 - 1)).astype(np.int32).ravel()
         raw = np.stack([v & 255, (v >> 8) & 255, (v >> 16) & 255], axis=1).astype(np.uint8).tobytes()
     else:
         dtype = {2: "<i2", 4: "<i4"}[width]

@@ -3,6 +3,7 @@
 motion priority and queue, expressions by name, hit areas, placement in a
 page's own canvas, the OBS page, and webcam face tracking end to end through
 Chromium's fake camera fed with a video of a synthetic face."""
+
 import os
 
 import numpy as np
@@ -10,11 +11,11 @@ import pytest
 
 from image_to_rig.core.formats.export_folder import export_folder
 
-from web_support import (INSTALL_HINT, chromium_path, launch_chromium,
-                         make_face_document, serve_folder)
+from web_support import INSTALL_HINT, chromium_path, launch_chromium, make_face_document, serve_folder
 
 try:
     import playwright  # noqa: F401
+
     BROWSER_MISSING = None if chromium_path() else INSTALL_HINT
 except ImportError:
     BROWSER_MISSING = "pip install playwright (Chromium comes from apt: " + INSTALL_HINT + ")"
@@ -45,7 +46,8 @@ def page(site):
 
 
 def test_events_priority_queue_and_expressions_by_name(site, page):
-    got = page.evaluate("""async (base) => {
+    got = page.evaluate(
+        """async (base) => {
       const { Player } = await import(base + 'player.js');
       const canvas = document.createElement('canvas');
       const player = new Player(canvas, null);
@@ -86,13 +88,19 @@ def test_events_priority_queue_and_expressions_by_name(site, page):
       broken.destroy();
       return { log, state0, idle, states, queue1, mid, after, forced: forced.state, cantInterrupt,
                unknown, smile, errorEvent, rejected, expressions: [...player.expressions.keys()] };
-    }""", site["url"])
+    }""",
+        site["url"],
+    )
     assert got["log"][0][0] == "load"
     assert got["idle"] == {"name": "Idle", "kind": "model", "priority": "idle"}
-    assert got["states"] == ["playing", "idle", "queued"], "idle waits its turn, equal priority with queue waits"
+    assert got["states"] == ["playing", "idle", "queued"], (
+        "idle waits its turn, equal priority with queue waits"
+    )
     assert got["queue1"] == 1
     assert got["mid"]["priority"] == "normal" and got["mid"]["kind"] == "motion3"
-    assert got["after"] == {"name": "Idle", "kind": "model", "priority": "idle"}, "idle resumes when the rest ends"
+    assert got["after"] == {"name": "Idle", "kind": "model", "priority": "idle"}, (
+        "idle resumes when the rest ends"
+    )
     assert got["forced"] == "playing" and got["cantInterrupt"] is None, "normal cannot interrupt forced"
     ends = [e for e in got["log"] if e[0] == "motionend"]
     assert [e[3] for e in ends[:3]] == ["replaced", "finished", "finished"], ends
@@ -100,7 +108,9 @@ def test_events_priority_queue_and_expressions_by_name(site, page):
     assert [s[2] for s in starts[:4]] == ["idle", "normal", "normal", "idle"], starts
     assert "no expression \"nope\"" in got["unknown"] and "smile" in got["unknown"]
     assert got["smile"] > 0.9
-    assert ["expression", "smile", None, None] in got["log"] and ["expression", None, None, None] in got["log"]
+    assert ["expression", "smile", None, None] in got["log"] and ["expression", None, None, None] in got[
+        "log"
+    ]
     assert got["expressions"] == ["smile", "surprise", "angry"]
     assert "could not download" in got["errorEvent"] and got["rejected"] == "ModelError"
 
@@ -111,7 +121,8 @@ def test_hit_areas_from_model3_follow_the_pose(site, page):
     body = next(layer for layer in doc.layers if layer.id == "topwear")
     fx, fy = face.x + face.size[0] / 2, face.y + face.size[1] * 0.4
     bx, by = body.x + body.size[0] / 2, body.y + body.size[1] * 0.8
-    got = page.evaluate("""async ([base, pts]) => {
+    got = page.evaluate(
+        """async ([base, pts]) => {
       const { Player } = await import(base + 'player.js');
       const player = new Player(document.createElement('canvas'), null);
       await player.load(base, { autoplay: false });
@@ -123,7 +134,9 @@ def test_hit_areas_from_model3_follow_the_pose(site, page):
       out.turned = pts.map(([x, y]) => player.hitTest(x, y));
       player.destroy();
       return out;
-    }""", [site["url"], [[fx, fy], [bx, by], [2, 2], [face.x + face.size[0] - 2, face.y + 2]]])
+    }""",
+        [site["url"], [[fx, fy], [bx, by], [2, 2], [face.x + face.size[0] - 2, face.y + 2]]],
+    )
     assert got["areas"] == [["Head", "face"], ["Body", "topwear"]]
     head, body_hit, outside, corner = got["hits"]
     assert head[0] == "Head", head
@@ -135,7 +148,8 @@ def test_hit_areas_from_model3_follow_the_pose(site, page):
 
 def test_placement_draws_into_a_rectangle_of_the_page_canvas(site, page, tmp_path):
     doc = site["doc"]
-    got = page.evaluate("""async (base) => {
+    got = page.evaluate(
+        """async (base) => {
       const { loadModel, createPlayer } = await import(base + 'player.js');
       const model = await loadModel(base);
       const alone = createPlayer(document.createElement('canvas'), model);
@@ -153,16 +167,19 @@ def test_placement_draws_into_a_rectangle_of_the_page_canvas(site, page, tmp_pat
       player.destroy();
       return { size: [canvas.width, canvas.height], ref: { w: ref.width, h: ref.height, data: Array.from(ref.data) },
                px: Array.from(px.data), place, hit };
-    }""", site["url"])
+    }""",
+        site["url"],
+    )
     assert got["size"] == [400, 300], "the page's canvas keeps its size"
     img = np.asarray(got["px"], np.uint8).reshape(300, 400, 4)
     ref = np.asarray(got["ref"]["data"], np.uint8).reshape(got["ref"]["h"], got["ref"]["w"], 4)
     if SHOTS:
         import cv2
+
         cv2.imwrite(os.path.join(SHOTS, "placement.png"), cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA))
     x0, y0, w, h = 200, 20, 160, 256
     outside = img.copy()
-    outside[y0:y0 + h, x0:x0 + w] = 0
+    outside[y0 : y0 + h, x0 : x0 + w] = 0
     assert outside[..., 3].max() == 0, "nothing is drawn outside the rectangle"
     s = min(w / doc.canvas.width, h / doc.canvas.height)
     assert got["place"]["scale"] == pytest.approx(s)
@@ -171,6 +188,7 @@ def test_placement_draws_into_a_rectangle_of_the_page_canvas(site, page, tmp_pat
     assert got["place"]["offsetX"] + doc.canvas.width * s / 2 == pytest.approx(x0 + w / 2)
     # The drawing is the model scaled down: compare with the reference resized.
     import cv2
+
     ox, oy = got["place"]["offsetX"], got["place"]["offsetY"]
     m = np.float32([[s, 0, ox], [0, s, oy]])
     pre = ref.astype(np.float32)
@@ -192,18 +210,25 @@ def test_obs_page_is_transparent_without_ui(site, page, tmp_path):
         page.goto(site["url"] + "live.html")
         page.wait_for_function("document.body.dataset.ready === 'true'", timeout=30000)
         page.wait_for_timeout(500)
-        elements = page.evaluate("Array.from(document.body.querySelectorAll('*')).filter((e) => e.tagName !== 'SCRIPT').map((e) => e.tagName)")
+        elements = page.evaluate(
+            "Array.from(document.body.querySelectorAll('*')).filter((e) => e.tagName !== 'SCRIPT').map((e) => e.tagName)"
+        )
         path = os.path.join(SHOTS or str(tmp_path), "obs_live.png")
         page.screenshot(path=path, omit_background=True)
         playing = page.evaluate("window.imageToRig.player.motionState.current.name")
         page.keyboard.press("q")
-        expression = page.evaluate("window.imageToRig.player.expression && window.imageToRig.player.expression.name")
+        expression = page.evaluate(
+            "window.imageToRig.player.expression && window.imageToRig.player.expression.name"
+        )
         page.close()
     assert elements == ["CANVAS"], "no UI on the OBS page"
     import cv2
+
     shot = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     assert shot.shape == (480, 360, 4)
     alpha = shot[..., 3]
-    assert alpha[:10].max() == 0 and alpha[-10:].max() == 0 and alpha[:, :10].max() == 0, "transparent background"
+    assert alpha[:10].max() == 0 and alpha[-10:].max() == 0 and alpha[:, :10].max() == 0, (
+        "transparent background"
+    )
     assert (alpha > 200).mean() > 0.1, "the character is drawn"
     assert playing == "Idle" and expression == "smile"

@@ -47,8 +47,9 @@ def _render_alone(layer, verts, tris, uvs, canvas):
 
 def _triangle_cross(verts, tris):
     p = verts[tris]
-    return ((p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1])
-            - (p[:, 1, 1] - p[:, 0, 1]) * (p[:, 2, 0] - p[:, 0, 0]))
+    return (p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1]) - (p[:, 1, 1] - p[:, 0, 1]) * (
+        p[:, 2, 0] - p[:, 0, 0]
+    )
 
 
 def _ring_with_island():
@@ -148,8 +149,10 @@ def test_sample_layers_are_covered_by_their_meshes():
     from image_to_rig.devkit.sample import make_sample
 
     sample = make_sample(1024)
-    meshes = {l.id: mesh_layer(l, 300 if "hair" in l.tag or l.tag in ("face", "topwear") else 100)
-              for l in sample.layers}
+    meshes = {
+        l.id: mesh_layer(l, 300 if "hair" in l.tag or l.tag in ("face", "topwear") else 100)
+        for l in sample.layers
+    }
     for lid in ("front-hair", "eyelash_l"):
         layer = sample.layer(lid)
         verts, tris, uvs = meshes[lid]

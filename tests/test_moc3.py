@@ -6,6 +6,7 @@ The Core comes from the live2d-py wheel (a test dependency; tests/cubism_core.py
 Where it is not installed the Core tests skip with the reason, and the
 same checks run against our own moc3 runtime (core/formats/moc3_runtime.py).
 """
+
 import json
 import os
 import struct
@@ -17,11 +18,16 @@ from PIL import Image
 from image_to_rig.core.model.document import Keyform, WarpDeformer
 from image_to_rig.core.runtime.evaluate import Evaluator
 from image_to_rig.core.formats.export_folder import build_runtime, export_folder
-from image_to_rig.core.formats.moc3 import (DATA_START, SECTION_TABLE_OFFSET, Moc3Error, fields_for,
-                                    read_moc3)
-from image_to_rig.core.formats.moc3_export import (MOC3_VERSION, build_moc3, grid_values,
-                                           mesh_atlas_from_runtime, moc3_from_runtime,
-                                           plan_warps, target_grid)
+from image_to_rig.core.formats.moc3 import DATA_START, SECTION_TABLE_OFFSET, Moc3Error, fields_for, read_moc3
+from image_to_rig.core.formats.moc3_export import (
+    MOC3_VERSION,
+    build_moc3,
+    grid_values,
+    mesh_atlas_from_runtime,
+    moc3_from_runtime,
+    plan_warps,
+    target_grid,
+)
 from image_to_rig.core.formats.moc3_runtime import Moc3Model
 from image_to_rig.core.formats.model_json import from_runtime
 
@@ -31,6 +37,7 @@ from web_support import make_face_document, make_test_document
 
 
 # ------------------------------------------------------------------ test models
+
 
 def _pipeline_doc(source):
     from image_to_rig.core.pipeline import PipelineOptions, run_pipeline
@@ -69,7 +76,7 @@ def _psd_doc(folder):
         h, w = lash.image.shape[:2]
         closed = np.zeros((h, w, 4), np.uint8)
         cols = lash.image[..., 3].max(axis=0) > 0
-        closed[int(0.6 * h):int(0.6 * h) + 3, cols] = (70, 45, 40, 255)
+        closed[int(0.6 * h) : int(0.6 * h) + 3, cols] = (70, 45, 40, 255)
         layer = PixelLayer.frompil(Image.fromarray(closed), psd, top=lash.y, left=lash.x)
         layer.name = f"eye_close_{side}"
         layer.visible = False
@@ -99,17 +106,20 @@ def exported(tmp_path_factory):
             doc = MODELS[name](str(folder))
             cache[name] = export_folder(doc, folder / "export")
         return cache[name]
+
     return get
 
 
 # ------------------------------------------------------------------ the official Core
 
+
 @pytest.mark.parametrize("name", list(MODELS))
 def test_official_core_accepts_the_moc3_and_computes_our_rig(name, exported, tmp_path):
     core = cubism_core()
     assert core.latest_moc_version() >= MOC3_VERSION
-    result = compare_export(exported(name), core, vectors=20, seed=1, render_poses=3,
-                            images_to=str(tmp_path / "renders"))
+    result = compare_export(
+        exported(name), core, vectors=20, seed=1, render_poses=3, images_to=str(tmp_path / "renders")
+    )
     assert_export_matches(result)
     # Our own runtime agrees with the Core to float32 precision.
     assert result["runtime_vs_core_units"] < 1e-5
@@ -130,11 +140,17 @@ def test_core_and_our_reader_refuse_the_same_broken_files():
 
 # ------------------------------------------------------------------ without the Core
 
+
 @pytest.mark.parametrize("name", ["test_document", "face_document", "sample"])
 def test_our_moc3_runtime_reproduces_the_reference_evaluator(name, exported):
     folder = exported(name)
-    model3 = json.loads(next(open(os.path.join(folder, n), encoding="utf-8").read()
-                             for n in os.listdir(folder) if n.endswith(".model3.json")))
+    model3 = json.loads(
+        next(
+            open(os.path.join(folder, n), encoding="utf-8").read()
+            for n in os.listdir(folder)
+            if n.endswith(".model3.json")
+        )
+    )
     with open(os.path.join(folder, model3["FileReferences"]["Moc"]), "rb") as fh:
         moc = read_moc3(fh.read())
     from image_to_rig.core.formats.model_json import load_model
@@ -177,8 +193,14 @@ def test_union_grid_reproduces_overlapping_keyforms():
     iris = doc.mesh("irides_l")
     n = len(iris.vertices)
     rng = np.random.default_rng(4)
-    doc.keyforms.append(Keyform("irides_l", ["ParamEyeBallX", "ParamAngleX"], [[-0.5, 0.25], [0, 10, 20]],
-                                rng.normal(0, 3, (6, n, 2))))
+    doc.keyforms.append(
+        Keyform(
+            "irides_l",
+            ["ParamEyeBallX", "ParamAngleX"],
+            [[-0.5, 0.25], [0, 10, 20]],
+            rng.normal(0, 3, (6, n, 2)),
+        )
+    )
     doc.keyforms.append(Keyform("irides_l", ["ParamBreath"], [[0.5]], rng.normal(0, 2, (1, n, 2))))
     doc.validate()
     grid = target_grid(doc, "irides_l")
@@ -191,8 +213,11 @@ def test_union_grid_reproduces_overlapping_keyforms():
         i0 = flat % 5
         i1 = (flat // 5) % 5
         i2 = flat // 25
-        values = {"ParamEyeBallX": grid.keys[0][i0], "ParamAngleX": grid.keys[1][i1],
-                  "ParamBreath": grid.keys[2][i2]}
+        values = {
+            "ParamEyeBallX": grid.keys[0][i0],
+            "ParamAngleX": grid.keys[1][i1],
+            "ParamBreath": grid.keys[2][i2],
+        }
         assert np.allclose(nodes[flat], keyform_offset(doc, "irides_l", values))
     data = moc3_from_runtime(*build_runtime(doc))
     _runtime_matches(doc, data)
@@ -258,9 +283,11 @@ def test_meshes_that_leave_their_warp_get_a_wider_grid_that_moves_the_same():
     doc.keyforms.append(Keyform("irides_l", ["ParamEyeBallX"], [[-1, 0, 1]], forms))
     data, pages = build_runtime(doc)
     runtime_doc = from_runtime(data, pages)
-    positions = {m.id: m.vertices[None] + grid_values(runtime_doc, m.id, target_grid(runtime_doc, m.id),
-                                                       "offset", (len(m.vertices), 2))
-                 for m in runtime_doc.meshes}
+    positions = {
+        m.id: m.vertices[None]
+        + grid_values(runtime_doc, m.id, target_grid(runtime_doc, m.id), "offset", (len(m.vertices), 2))
+        for m in runtime_doc.meshes
+    }
     plan = plan_warps(runtime_doc, positions)["face-warp"]
     left, top, right, bottom = plan.pad
     assert left >= 1 and right >= 1 and bottom >= 1
@@ -284,8 +311,12 @@ def test_a_warp_under_a_warp_is_refused_in_words(tmp_path):
     warnings = []
     out = export_folder(doc, tmp_path / "export", warnings=warnings)
     assert not any(n.endswith(".moc3") for n in os.listdir(out))
-    assert len(warnings) == 1 and "cannot write the .moc3" in warnings[0] \
-        and "sits under warp 'face-warp'" in warnings[0] and "the export has no .moc3" in warnings[0]
+    assert (
+        len(warnings) == 1
+        and "cannot write the .moc3" in warnings[0]
+        and "sits under warp 'face-warp'" in warnings[0]
+        and "the export has no .moc3" in warnings[0]
+    )
     model3 = json.loads(open(os.path.join(out, "synthetic.model3.json"), encoding="utf-8").read())
     assert model3["FileReferences"]["Moc"] == "model.json"
 
@@ -293,8 +324,9 @@ def test_a_warp_under_a_warp_is_refused_in_words(tmp_path):
 def test_opacity_the_core_would_not_clamp_is_refused():
     doc = make_test_document()
     doc.layer("blush").opacity = 0.9
-    doc.keyforms.append(Keyform("blush", ["ParamBreath"], [[0, 1]], np.array([[0.0], [0.5]]),
-                                channel="opacity"))
+    doc.keyforms.append(
+        Keyform("blush", ["ParamBreath"], [[0, 1]], np.array([[0.0], [0.5]]), channel="opacity")
+    )
     data, pages = build_runtime(doc)
     with pytest.raises(Moc3Error, match="does not clamp opacities"):
         moc3_from_runtime(data, pages)
@@ -314,6 +346,7 @@ def test_ids_a_moc3_cannot_hold_are_refused():
 
 # ------------------------------------------------------------------ broken files
 
+
 def _table(data):
     fields = fields_for(data[4])
     return list(struct.unpack_from("<%dI" % (2 + len(fields)), data, SECTION_TABLE_OFFSET)), fields
@@ -330,17 +363,23 @@ def _corruptions(data):
     table, fields = _table(data)
     where = {name: table[2 + i] for i, (name, _, _) in enumerate(fields)}
     count_at = table[0]
-    yield "a truncated file", data[:len(data) // 2]
+    yield "a truncated file", data[: len(data) // 2]
     yield "only a header", data[:DATA_START]
     yield "another magic", b"MOC4" + data[4:]
     yield "a version from the future", data[:4] + bytes([99]) + data[5:]
-    yield "an art mesh count one too high", _patch_u32(data, count_at + 4 * 4,
-                                                       struct.unpack_from("<I", data, count_at + 16)[0] + 1000)
-    yield "an array offset past the end", _patch_u32(data, SECTION_TABLE_OFFSET + 4 * 2 + 4 * 1,
-                                                     len(data) + 4096)
+    yield (
+        "an art mesh count one too high",
+        _patch_u32(data, count_at + 4 * 4, struct.unpack_from("<I", data, count_at + 16)[0] + 1000),
+    )
+    yield (
+        "an array offset past the end",
+        _patch_u32(data, SECTION_TABLE_OFFSET + 4 * 2 + 4 * 1, len(data) + 4096),
+    )
     yield "a parent deformer index out of range", _patch_u32(data, where["deformers.parent_deformer"], 77)
-    yield "a keyform count that does not match its keys", _patch_u32(
-        data, where["art_meshes.keyform_count"], 5)
+    yield (
+        "a keyform count that does not match its keys",
+        _patch_u32(data, where["art_meshes.keyform_count"], 5),
+    )
 
 
 # Measured with Core 6.0.1: csmHasMocConsistency does not compare an object's
@@ -348,8 +387,9 @@ def _corruptions(data):
 CORE_ACCEPTS = {"a keyform count that does not match its keys"}
 
 
-CORRUPTION_LABELS = [label for label, _ in _corruptions(
-    moc3_from_runtime(*build_runtime(make_test_document())))]
+CORRUPTION_LABELS = [
+    label for label, _ in _corruptions(moc3_from_runtime(*build_runtime(make_test_document())))
+]
 
 
 @pytest.mark.parametrize("label", CORRUPTION_LABELS)
@@ -360,8 +400,9 @@ def test_a_broken_moc3_is_refused_plainly(label, tmp_path):
         read_moc3(broken)
     message = str(info.value)
     assert "Traceback" not in message and len(message) < 300
-    assert message.startswith(("this is not a .moc3", "the moc3 is corrupt", "unknown moc3 version",
-                               "moc3 version"))
+    assert message.startswith(
+        ("this is not a .moc3", "the moc3 is corrupt", "unknown moc3 version", "moc3 version")
+    )
 
 
 def test_random_damage_is_refused_or_read_never_crashes():
@@ -374,7 +415,7 @@ def test_random_damage_is_refused_or_read_never_crashes():
             pos = int(rng.integers(0, len(broken)))
             broken[pos] = int(rng.integers(0, 256))
         if trial % 10 == 0:
-            broken = broken[:int(rng.integers(0, len(broken)))]
+            broken = broken[: int(rng.integers(0, len(broken)))]
         try:
             Moc3Model(read_moc3(bytes(broken))).evaluate({})
         except Moc3Error:
@@ -383,6 +424,7 @@ def test_random_damage_is_refused_or_read_never_crashes():
 
 
 # ------------------------------------------------------------------ real art (when the folder is there)
+
 
 def _realart():
     import sys
@@ -399,8 +441,10 @@ def test_real_characters_play_the_same_in_the_core(character, tmp_path):
 
     table, folder = _realart()
     if folder is None:
-        pytest.skip("the real-art folder (../shared/realart) is not beside this checkout; its "
-                    "images cannot ship with the tests (bench/bench_moc3.py checks them all)")
+        pytest.skip(
+            "the real-art folder (../shared/realart) is not beside this checkout; its "
+            "images cannot ship with the tests (bench/bench_moc3.py checks them all)"
+        )
     core = cubism_core()
     doc = run_pipeline(os.path.join(folder, dict(table)[character])).doc
     out = export_folder(doc, tmp_path / "export")

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The modal Image to Rig operator, driven by hand: timers never fire in
 background mode, so the test feeds modal() fake TIMER and ESC events."""
+
 import time
 from types import SimpleNamespace
 
@@ -13,8 +14,17 @@ from image_to_rig.core.pipeline import STAGES  # noqa: E402
 from image_to_rig.devkit.sample import write_sample_png  # noqa: E402
 from image_to_rig.operators import generate  # noqa: E402
 
-DATA = ("objects", "meshes", "materials", "images", "collections", "actions", "armatures",
-        "lattices", "cameras")
+DATA = (
+    "objects",
+    "meshes",
+    "materials",
+    "images",
+    "collections",
+    "actions",
+    "armatures",
+    "lattices",
+    "cameras",
+)
 TIMER = SimpleNamespace(type="TIMER", value="NOTHING")
 ESC = SimpleNamespace(type="ESC", value="PRESS")
 MOUSE = SimpleNamespace(type="MOUSEMOVE", value="NOTHING")
@@ -169,6 +179,7 @@ class FakeLayout:
             if name == "operator":
                 return SimpleNamespace()
             return FakeLayout(self.log)
+
         return call
 
     def texts(self):
@@ -177,12 +188,16 @@ class FakeLayout:
 
 def test_backend_choices_flow_into_the_pipeline_options(addon, monkeypatch):
     from image_to_rig.panels.backends import IMAGE_TO_RIG_PT_backends, draw_progress
+
     ai = bpy.context.scene.image_to_rig_ai
     ai.inpaint_backend = "sd_inpaint"
     ai.prompt, ai.seed, ai.steps = "{tag}, watercolour", 7, 12
     options = generate.pipeline_options(bpy.context, False, 1.0)
     assert (options.foreground_backend, options.parts_backend, options.inpaint_backend) == (
-        "builtin", "builtin", "sd_inpaint")
+        "builtin",
+        "builtin",
+        "sd_inpaint",
+    )
     s = options.backend_settings
     assert (s["prompt"], s["seed"], s["steps"], s["device"]) == ("{tag}, watercolour", 7, 12, "auto")
     assert set(s["model_paths"]) == {"isnet_anime", "anime_face_parts", "big_lama", "sd_inpaint"}
@@ -195,6 +210,7 @@ def test_backend_choices_flow_into_the_pipeline_options(addon, monkeypatch):
     ai.running, ai.progress, ai.progress_text = True, 0.5, "decompose"
     assert not draw_progress(FakeLayout(), bpy.context)  # no job behind it (a file saved mid-run)
     import image_to_rig.active_job as active_job
+
     monkeypatch.setattr(active_job, "active_job", lambda: object())
     bar = FakeLayout()
     assert draw_progress(bar, bpy.context)
@@ -205,6 +221,7 @@ def test_backend_choices_flow_into_the_pipeline_options(addon, monkeypatch):
 def test_preferences_list_every_model_with_check_and_download(addon, tmp_path, monkeypatch):
     from image_to_rig.core.backends.weights import MODELS
     from image_to_rig.preferences import ImageToRigPreferences
+
     monkeypatch.setenv("IMAGE_TO_RIG_MODELS", str(tmp_path))
     prefs = SimpleNamespace(models_dir="", device="AUTO", **{f"{n}_path": "" for n in MODELS})
     layout = FakeLayout()

@@ -2,6 +2,7 @@
 """Model management: status, checks, and downloads that are refused unless
 online access is on, verified by checksum, and never touch the network here
 (the hub is a local fake)."""
+
 import hashlib
 import json
 import os
@@ -11,9 +12,18 @@ import pytest
 
 from image_to_rig.core.backends import check_model
 from image_to_rig.core.backends import weights as models
-from image_to_rig.core.backends.weights import (ChecksumMismatch, DownloadCancelled, DownloadRefused,
-                                      ModelError, RemoteFile, download_model, git_blob_sha1,
-                                      model_status, sha256_of, verify_file)
+from image_to_rig.core.backends.weights import (
+    ChecksumMismatch,
+    DownloadCancelled,
+    DownloadRefused,
+    ModelError,
+    RemoteFile,
+    download_model,
+    git_blob_sha1,
+    model_status,
+    sha256_of,
+    verify_file,
+)
 
 
 class _NoNetwork(models.HubClient):
@@ -35,9 +45,14 @@ class FakeHub(models.HubClient):
             for f in files:
                 full = os.path.join(folder, f)
                 rel = os.path.relpath(full, self.root).replace(os.sep, "/")
-                out.append(RemoteFile(rel, os.path.getsize(full),
-                                      sha256_of(full) if self.lfs else None,
-                                      None if self.lfs else git_blob_sha1(full)))
+                out.append(
+                    RemoteFile(
+                        rel,
+                        os.path.getsize(full),
+                        sha256_of(full) if self.lfs else None,
+                        None if self.lfs else git_blob_sha1(full),
+                    )
+                )
         return out
 
     def fetch(self, repo_id, path, revision, local_dir, tqdm_class):
@@ -50,8 +65,8 @@ class FakeHub(models.HubClient):
         bar = tqdm_class(total=len(data), unit="B")
         with open(target, "wb") as fh:
             for i in range(0, len(data), 1000):
-                fh.write(data[i:i + 1000])
-                bar.update(len(data[i:i + 1000]))
+                fh.write(data[i : i + 1000])
+                bar.update(len(data[i : i + 1000]))
         bar.close()
         return target
 
@@ -100,8 +115,13 @@ def test_download_verifies_records_and_reports_progress(tmp_path):
     seen = []
     dest = tmp_path / "models" / "isnetis.ckpt"
     hub = FakeHub(str(hub_root))
-    path, record = download_model("isnet_anime", str(dest), online_access=True, hub=hub,
-                                  progress=lambda f, done, total: seen.append((f, done, total)))
+    path, record = download_model(
+        "isnet_anime",
+        str(dest),
+        online_access=True,
+        hub=hub,
+        progress=lambda f, done, total: seen.append((f, done, total)),
+    )
     assert hub.fetched == ["isnetis.ckpt"]
     assert open(path, "rb").read() == (hub_root / "isnetis.ckpt").read_bytes()
     assert record == {"isnetis.ckpt": sha256_of(str(hub_root / "isnetis.ckpt"))}
@@ -120,8 +140,9 @@ def test_a_damaged_download_is_rejected_and_nothing_replaced(tmp_path):
     dest.parent.mkdir()
     dest.write_bytes(b"the user's old file")
     with pytest.raises(ChecksumMismatch):
-        download_model("isnet_anime", str(dest), online_access=True,
-                       hub=FakeHub(str(hub_root), corrupt="isnetis.ckpt"))
+        download_model(
+            "isnet_anime", str(dest), online_access=True, hub=FakeHub(str(hub_root), corrupt="isnetis.ckpt")
+        )
     assert dest.read_bytes() == b"the user's old file"
     assert sorted(os.listdir(dest.parent)) == ["isnetis.ckpt"]
 
@@ -131,8 +152,13 @@ def test_download_can_be_cancelled(tmp_path):
     hub_root.mkdir()
     (hub_root / "isnetis.ckpt").write_bytes(os.urandom(9000))
     with pytest.raises(DownloadCancelled):
-        download_model("isnet_anime", str(tmp_path / "m" / "isnetis.ckpt"), online_access=True,
-                       hub=FakeHub(str(hub_root)), cancelled=lambda: True)
+        download_model(
+            "isnet_anime",
+            str(tmp_path / "m" / "isnetis.ckpt"),
+            online_access=True,
+            hub=FakeHub(str(hub_root)),
+            cancelled=lambda: True,
+        )
     assert os.listdir(tmp_path / "m") == []
 
 
@@ -142,19 +168,22 @@ def test_zip_member_and_folder_models(tmp_path):
     with zipfile.ZipFile(hub_root / "big-lama.zip", "w") as zf:
         zf.writestr("big-lama/config.yaml", "generator: {kind: ffc_resnet}\n")
         zf.writestr("big-lama/models/best.ckpt", b"checkpoint bytes")
-    path, record = download_model("big_lama", str(tmp_path / "m" / "big-lama.ckpt"),
-                                  online_access=True, hub=FakeHub(str(hub_root)))
+    path, record = download_model(
+        "big_lama", str(tmp_path / "m" / "big-lama.ckpt"), online_access=True, hub=FakeHub(str(hub_root))
+    )
     assert open(path, "rb").read() == b"checkpoint bytes"
     assert record["big-lama.ckpt"] == hashlib.sha256(b"checkpoint bytes").hexdigest()
     sd = tmp_path / "sdhub"
     wanted = [p for p in models.MODELS["sd_inpaint"].files if "*" not in p] + ["tokenizer/vocab.json"]
-    for rel in wanted + ["unet/diffusion_pytorch_model.bin", "safety_checker/model.safetensors",
-                         "sd-v1-5-inpainting.ckpt"]:
+    for rel in wanted + [
+        "unet/diffusion_pytorch_model.bin",
+        "safety_checker/model.safetensors",
+        "sd-v1-5-inpainting.ckpt",
+    ]:
         (sd / rel).parent.mkdir(parents=True, exist_ok=True)
         (sd / rel).write_bytes(rel.encode())
     hub = FakeHub(str(sd), lfs=False)
-    path, record = download_model("sd_inpaint", str(tmp_path / "m" / "sd"), online_access=True,
-                                  hub=hub)
+    path, record = download_model("sd_inpaint", str(tmp_path / "m" / "sd"), online_access=True, hub=hub)
     assert sorted(record) == sorted(wanted)  # no .bin duplicates, no 4 GB .ckpt, no safety checker
     assert (tmp_path / "m" / "sd" / "unet" / "diffusion_pytorch_model.safetensors").is_file()
     assert not (tmp_path / "m" / "sd" / "safety_checker").exists()
@@ -163,6 +192,7 @@ def test_zip_member_and_folder_models(tmp_path):
 def test_check_model_loads_the_weights(tmp_path):
     pytest.importorskip("torch")
     from image_to_rig.devkit import tiny_models as tiny
+
     path = tiny.save_tiny_lama(str(tmp_path / "big-lama.ckpt"))
     assert "loads" in check_model("big_lama", path)
     (tmp_path / "bad.ckpt").write_bytes(b"PK\x03\x04 not really a zip")

@@ -2,6 +2,7 @@
 """The model backends: tiny random-weight ISNet, face-parts UNet, LaMa and SD
 inpainting models saved in the ORIGINAL checkpoint layouts, loaded through the
 real loading code, and the pipeline run end to end with each of them on CPU."""
+
 import os
 
 import numpy as np
@@ -12,15 +13,26 @@ torch = pytest.importorskip("torch")
 from image_to_rig.core.backends import ModelLoadError  # noqa: E402
 from image_to_rig.devkit.sample import write_sample_png  # noqa: E402
 from image_to_rig.devkit import tiny_models as tiny  # noqa: E402
-from image_to_rig.core.backends.face_parts import (build_face_parts_unet,  # noqa: E402
-                                                   load_face_parts_unet)
+from image_to_rig.core.backends.face_parts import (
+    build_face_parts_unet,  # noqa: E402
+    load_face_parts_unet,
+)
 from image_to_rig.core.backends.isnet import build_isnet, load_isnet  # noqa: E402
 from image_to_rig.core.backends.lama import build_lama, load_lama  # noqa: E402
 
-PUBLISHED_ISNET = {"stage1": (32, 64), "stage2": (32, 128), "stage3": (64, 256),
-                   "stage4": (128, 512), "stage5": (256, 512), "stage6": (256, 512),
-                   "stage5d": (256, 512), "stage4d": (128, 256), "stage3d": (64, 128),
-                   "stage2d": (32, 64), "stage1d": (16, 64)}
+PUBLISHED_ISNET = {
+    "stage1": (32, 64),
+    "stage2": (32, 128),
+    "stage3": (64, 256),
+    "stage4": (128, 512),
+    "stage5": (256, 512),
+    "stage6": (256, 512),
+    "stage5d": (256, 512),
+    "stage4d": (128, 256),
+    "stage3d": (64, 128),
+    "stage2d": (32, 64),
+    "stage1d": (16, 64),
+}
 
 
 def _published_face_parts_specs():
@@ -40,8 +52,9 @@ def test_published_layouts_have_the_original_names_and_sizes():
     assert tuple(isnet["stage1d.rebnconv7.conv_s1.weight"].shape) == (16, 16, 3, 3)
     assert tuple(isnet["side6.weight"].shape) == (1, 512, 3, 3)
     assert "stage4.rebnconv3d.bn_s1.running_var" in isnet
-    count = sum(v.numel() for k, v in isnet.items() if not k.endswith("num_batches_tracked")
-                and "running" not in k)
+    count = sum(
+        v.numel() for k, v in isnet.items() if not k.endswith("num_batches_tracked") and "running" not in k
+    )
     assert 43.0e6 < count < 44.5e6  # the published ONNX export is 176,069,933 bytes of fp32
     parts = build_face_parts_unet(_published_face_parts_specs()).state_dict()
     assert tuple(parts["en_block0.0.0.weight"].shape) == (32, 3, 3, 3)
@@ -63,9 +76,12 @@ def test_published_layouts_have_the_original_names_and_sizes():
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
     d = tmp_path_factory.mktemp("tiny-models")
-    return {"isnet_anime": tiny.save_tiny_isnet(str(d / "isnetis.ckpt")),
-            "anime_face_parts": tiny.save_tiny_face_parts(str(d / "UNet.pth")),
-            "big_lama": tiny.save_tiny_lama(str(d / "best.ckpt")), "dir": d}
+    return {
+        "isnet_anime": tiny.save_tiny_isnet(str(d / "isnetis.ckpt")),
+        "anime_face_parts": tiny.save_tiny_face_parts(str(d / "UNet.pth")),
+        "big_lama": tiny.save_tiny_lama(str(d / "best.ckpt")),
+        "dir": d,
+    }
 
 
 def test_checkpoints_are_saved_in_the_original_layouts(tiny_models):
@@ -100,20 +116,32 @@ def _resave(path, out, edit):
 
 def test_bad_checkpoints_give_clear_errors(tiny_models, tmp_path):
     src = tiny_models["isnet_anime"]
-    wrong = _resave(src, str(tmp_path / "wrong.ckpt"),
-                    lambda s: s.__setitem__("net.conv_in.weight", torch.zeros(8, 4, 3, 3)))
-    with pytest.raises(ModelLoadError, match=r"does not match the ISNet layout: conv_in.weight has "
-                                             r"shape \[8, 4, 3, 3\], expected \[8, 3, 3, 3\]"):
+    wrong = _resave(
+        src,
+        str(tmp_path / "wrong.ckpt"),
+        lambda s: s.__setitem__("net.conv_in.weight", torch.zeros(8, 4, 3, 3)),
+    )
+    with pytest.raises(
+        ModelLoadError,
+        match=r"does not match the ISNet layout: conv_in.weight has "
+        r"shape \[8, 4, 3, 3\], expected \[8, 3, 3, 3\]",
+    ):
         load_isnet(wrong)
     missing = _resave(src, str(tmp_path / "missing.ckpt"), lambda s: s.pop("net.side1.bias"))
     with pytest.raises(ModelLoadError, match="ISNet layout: it lacks side1.bias"):
         load_isnet(missing)
-    inner = _resave(src, str(tmp_path / "inner.ckpt"), lambda s: s.__setitem__(
-        "net.stage3.rebnconv2.conv_s1.weight", torch.zeros(4, 5, 3, 3)))
+    inner = _resave(
+        src,
+        str(tmp_path / "inner.ckpt"),
+        lambda s: s.__setitem__("net.stage3.rebnconv2.conv_s1.weight", torch.zeros(4, 5, 3, 3)),
+    )
     with pytest.raises(ModelLoadError, match=r"stage3.rebnconv2.conv_s1.weight has shape \[4, 5, 3, 3\]"):
         load_isnet(inner)
-    parts = _resave(tiny_models["anime_face_parts"], str(tmp_path / "p.pth"),
-                    lambda s: s.__setitem__("module.de_block0.1.weight", torch.zeros(5, 16, 3, 3)))
+    parts = _resave(
+        tiny_models["anime_face_parts"],
+        str(tmp_path / "p.pth"),
+        lambda s: s.__setitem__("module.de_block0.1.weight", torch.zeros(5, 16, 3, 3)),
+    )
     with pytest.raises(ModelLoadError, match="predicts 5 classes, expected 7"):
         load_face_parts_unet(parts)
     garbage = tmp_path / "garbage.ckpt"
@@ -139,6 +167,7 @@ def test_bad_checkpoints_give_clear_errors(tiny_models, tmp_path):
 
 def test_safetensors_weights_load(tiny_models, tmp_path):
     from safetensors.torch import save_file
+
     data = torch.load(tiny_models["isnet_anime"], weights_only=True)["state_dict"]
     path = str(tmp_path / "isnet.safetensors")
     save_file({k: v.contiguous() for k, v in data.items()}, path)
@@ -155,39 +184,48 @@ def sample_path(tmp_path_factory):
 @pytest.fixture(scope="module")
 def builtin_result(sample_path):
     from image_to_rig.core.pipeline import run_pipeline
+
     return run_pipeline(sample_path)
 
 
 def _settings(tiny_models, **more):
     paths = {k: v for k, v in tiny_models.items() if k != "dir"}
-    return dict(model_paths=paths, device="cpu", isnet_size=256, parts_size=256, sd_size=64,
-                steps=2, **more)
+    return dict(model_paths=paths, device="cpu", isnet_size=256, parts_size=256, sd_size=64, steps=2, **more)
 
 
 def test_pipeline_with_isnet_foreground(tiny_models, sample_path, tmp_path):
     from image_to_rig.core.backends.isnet import ISNetForeground
     from image_to_rig.core.pipeline import PipelineOptions, run_pipeline
+
     # random weights give noise; this tiny model is made to call everything "character"
-    everything = _resave(tiny_models["isnet_anime"], str(tmp_path / "all.ckpt"), lambda s: (
-        s["net.side1.weight"].zero_(), s["net.side1.bias"].fill_(8.0)))
+    everything = _resave(
+        tiny_models["isnet_anime"],
+        str(tmp_path / "all.ckpt"),
+        lambda s: (s["net.side1.weight"].zero_(), s["net.side1.bias"].fill_(8.0)),
+    )
     models = dict(tiny_models, isnet_anime=everything)
     backend = ISNetForeground(_settings(models))
     from image_to_rig.core.formats.image_in import load_image
+
     assert backend.segment(load_image(sample_path).rgba).all()
-    result = run_pipeline(sample_path, PipelineOptions(foreground_backend="isnet",
-                                                       backend_settings=_settings(models)))
+    result = run_pipeline(
+        sample_path, PipelineOptions(foreground_backend="isnet", backend_settings=_settings(models))
+    )
     result.doc.validate()
     assert {"face", "front-hair"} <= {l.id for l in result.doc.layers}
 
 
 def test_pipeline_with_the_parts_model(tiny_models, sample_path, builtin_result):
     from image_to_rig.core.pipeline import PipelineOptions, run_pipeline
-    result = run_pipeline(sample_path, PipelineOptions(parts_backend="face_parts_unet",
-                                                       backend_settings=_settings(tiny_models)))
+
+    result = run_pipeline(
+        sample_path, PipelineOptions(parts_backend="face_parts_unet", backend_settings=_settings(tiny_models))
+    )
     result.doc.validate()
 
     def sizes(res):
         return {l.id: int((l.image[..., 3] > 0).sum()) for l in res.doc.layers}
+
     ai, builtin = sizes(result), sizes(builtin_result)
     fine = [k for k in builtin if k.startswith(("eyewhite", "irides", "eyebrow", "mouth"))]
     assert all(ai[k] == builtin[k] for k in fine)  # landmark parts untouched
@@ -214,6 +252,7 @@ class _Recording:
 def test_pipeline_with_each_inpainting_model(name, tiny_models, sample_path, monkeypatch):
     from image_to_rig.core import backends
     from image_to_rig.core.pipeline import PipelineOptions, run_pipeline
+
     models = dict(tiny_models)
     if name == "sd_inpaint":
         if tiny.clip_vocab_gz() is None:
@@ -232,9 +271,12 @@ def test_pipeline_with_each_inpainting_model(name, tiny_models, sample_path, mon
         if stage == "inpaint":
             made["rec"] = b.inpaint = _Recording(b)
         return b
+
     monkeypatch.setattr(backends, "make_backend", make)
-    result = run_pipeline(sample_path, PipelineOptions(
-        inpaint_backend=name, backend_settings=_settings(models, prompt="{tag}, anime")))
+    result = run_pipeline(
+        sample_path,
+        PipelineOptions(inpaint_backend=name, backend_settings=_settings(models, prompt="{tag}, anime")),
+    )
     result.doc.validate()
     assert made["rec"].calls >= 3  # face, hair, neck ... each painted by the model
     assert {"face", "back-hair", "neck"} <= {l.id for l in result.doc.layers}
@@ -243,6 +285,7 @@ def test_pipeline_with_each_inpainting_model(name, tiny_models, sample_path, mon
 def test_sd_inpaint_folder_errors(tmp_path):
     pytest.importorskip("diffusers")
     from image_to_rig.core.backends.sd_inpaint import load_sd_inpaint
+
     with pytest.raises(ModelLoadError, match="does not exist"):
         load_sd_inpaint(str(tmp_path / "none"), "cpu")
     (tmp_path / "empty").mkdir()
@@ -250,14 +293,16 @@ def test_sd_inpaint_folder_errors(tmp_path):
         load_sd_inpaint(str(tmp_path / "empty"), "cpu")
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "model_index.json").write_text('{"_class_name": "StableDiffusionInpaintPipeline", '
-                                             '"unet": ["diffusers", "UNet2DConditionModel"]}')
+    (broken / "model_index.json").write_text(
+        '{"_class_name": "StableDiffusionInpaintPipeline", "unet": ["diffusers", "UNet2DConditionModel"]}'
+    )
     with pytest.raises(ModelLoadError, match="could not be loaded"):
         load_sd_inpaint(str(broken), "cpu")
 
 
 def test_a_loaded_model_is_reused_until_its_file_changes(tiny_models, tmp_path):
     from image_to_rig.core.backends.lama import LamaInpaint
+
     path = tiny.save_tiny_lama(str(tmp_path / "best.ckpt"), seed=5)
     backend = LamaInpaint({"model_paths": {"big_lama": path}, "device": "cpu"})
     first, _ = backend._model()

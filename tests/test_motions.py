@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Motions: head-turn demo and expressions stay in range, use only existing
 parameters, ease in and out, and reach what they promise."""
+
 import copy
 
 import numpy as np
@@ -54,11 +55,17 @@ def test_head_turn_demo_visits_every_corner(doc):
     assert np.abs(np.diff(ax)).max() < 2.0
 
 
-@pytest.mark.parametrize("name, param, sign", [("smile", "ParamEyeLSmile", 1), ("smile", "ParamMouthForm", 1),
-                                               ("surprise", "ParamBrowLY", 1),
-                                               ("surprise", "ParamMouthOpenY", 1),
-                                               ("angry", "ParamBrowRAngle", -1),
-                                               ("angry", "ParamMouthForm", -1)])
+@pytest.mark.parametrize(
+    "name, param, sign",
+    [
+        ("smile", "ParamEyeLSmile", 1),
+        ("smile", "ParamMouthForm", 1),
+        ("surprise", "ParamBrowLY", 1),
+        ("surprise", "ParamMouthOpenY", 1),
+        ("angry", "ParamBrowRAngle", -1),
+        ("angry", "ParamMouthForm", -1),
+    ],
+)
 def test_expressions_ease_in_hold_and_out(doc, name, param, sign):
     m = motions.make_expression_motion(doc, name)
     assert not m.loop and 1.5 <= m.duration <= 4.0

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Opacity keyforms (channel "opacity"): format, evaluator, renderer, runtime
 JSON, Blender, and their use for a layered PSD's drawn closed eyes."""
+
 import copy
 import json
 
@@ -11,8 +12,7 @@ from image_to_rig.core.model.document import DocumentError, Keyform, Layer
 from image_to_rig.core.runtime.evaluate import Evaluator, evaluate, evaluate_opacity
 from image_to_rig.core.runtime.render import render
 from image_to_rig.core.model.strength import baked_forms
-from image_to_rig.core.formats.model_json import (from_runtime, to_runtime,
-                                              validate_runtime)
+from image_to_rig.core.formats.model_json import from_runtime, to_runtime, validate_runtime
 
 from blender_support import grid_mesh, synthetic_document
 
@@ -24,20 +24,31 @@ def opacity_document():
     img = np.zeros((18, 30, 4), np.uint8)
     img[..., :3] = (150, 40, 60)
     img[6:12, 2:-2, 3] = 255
-    closed = Layer("eyelash-closed_l", "eyelash", img, x=108, y=50, side="l", role="closed",
-                   opacity=0.0)
+    closed = Layer("eyelash-closed_l", "eyelash", img, x=108, y=50, side="l", role="closed", opacity=0.0)
     doc.layers.append(closed)
     doc.meshes.append(grid_mesh("eyelash-closed_l", closed, 3, 2, "eye_warp"))
     doc.draw_order.append("eyelash-closed_l")
     doc.keyforms += [
-        Keyform("eyelash-closed_l", ["ParamEyeLOpen"], [[0.0, 0.25, 1.0]],
-                np.array([[1.0], [0.0], [0.0]]), owner="blink", channel="opacity"),
+        Keyform(
+            "eyelash-closed_l",
+            ["ParamEyeLOpen"],
+            [[0.0, 0.25, 1.0]],
+            np.array([[1.0], [0.0], [0.0]]),
+            owner="blink",
+            channel="opacity",
+        ),
         # Two parameters with strengths (0.5 and 2.0): negative and > 1 sums.
-        Keyform("face", ["ParamAngleX", "ParamMouthForm"], [[-30, 0, 30], [-1, 0, 1]],
-                np.array([[-0.6], [-0.3], [0.0], [-0.4], [0.0], [0.2], [-1.2], [0.1], [0.5]]),
-                owner="test", channel="opacity"),
-        Keyform("eyewhite_l", ["ParamBreath"], [[0, 1]], np.array([[0.0], [0.5]]),
-                owner="test", channel="opacity"),
+        Keyform(
+            "face",
+            ["ParamAngleX", "ParamMouthForm"],
+            [[-30, 0, 30], [-1, 0, 1]],
+            np.array([[-0.6], [-0.3], [0.0], [-0.4], [0.0], [0.2], [-1.2], [0.1], [0.5]]),
+            owner="test",
+            channel="opacity",
+        ),
+        Keyform(
+            "eyewhite_l", ["ParamBreath"], [[0, 1]], np.array([[0.0], [0.5]]), owner="test", channel="opacity"
+        ),
     ]
     doc.validate()
     return doc
@@ -60,8 +71,7 @@ def test_validate_rejects_bad_opacity_keyforms():
     with pytest.raises(DocumentError, match="unknown channel"):
         bad.validate()
     bad = copy.deepcopy(doc)
-    bad.keyforms.append(Keyform("face_warp", ["ParamBreath"], [[0, 1]], np.zeros((2, 1)),
-                                channel="opacity"))
+    bad.keyforms.append(Keyform("face_warp", ["ParamBreath"], [[0, 1]], np.zeros((2, 1)), channel="opacity"))
     with pytest.raises(DocumentError, match="not a mesh"):
         bad.validate()
     bad = copy.deepcopy(doc)
@@ -75,7 +85,8 @@ def test_opacity_is_layer_opacity_plus_keyforms_clamped():
     ev = Evaluator(doc)
     closed = lambda v: ev.mesh_opacity({"ParamEyeLOpen": v})["eyelash-closed_l"]
     assert [closed(v) for v in (1.0, 0.6, 0.25, 0.125, 0.0, -3.0)] == pytest.approx(
-        [0.0, 0.0, 0.0, 0.5, 1.0, 1.0])
+        [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]
+    )
     assert ev.mesh_opacity({"ParamBreath": 1.0})["eyewhite_l"] == 1.0  # 0.9 + 0.5, clamped
     assert ev.mesh_opacity({"ParamBreath": 0.1})["eyewhite_l"] == pytest.approx(0.95)
     assert ev.mesh_opacity({"ParamAngleX": 30, "ParamMouthForm": -1})["face"] == 0.0  # 1 - 1.2
@@ -89,7 +100,6 @@ def test_opacity_is_layer_opacity_plus_keyforms_clamped():
         a, b = evaluate(doc, values), evaluate(plain, values)
         for mid in b:
             np.testing.assert_array_equal(a[mid], b[mid])
-
 
 
 def test_layer_opacity_reads_its_values():
@@ -106,14 +116,14 @@ def test_layer_opacity_reads_its_values():
         by_mesh = ev.mesh_opacity(values)
         assert ev.layer_opacity(values) == {m.layer: by_mesh[m.id] for m in doc.meshes}
 
+
 def test_render_uses_the_pose_opacity():
     doc = opacity_document()
     doc_without = copy.deepcopy(doc)
     doc_without.layer("eyelash-closed_l").image[..., 3] = 0
     rest = render(doc, {})
     for v in (1.0, 0.6, 0.25):  # the lid is invisible from 0.25 up
-        assert np.array_equal(render(doc, {"ParamEyeLOpen": v}),
-                              render(doc_without, {"ParamEyeLOpen": v}))
+        assert np.array_equal(render(doc, {"ParamEyeLOpen": v}), render(doc_without, {"ParamEyeLOpen": v}))
     closed = render(doc, {"ParamEyeLOpen": 0.0}).astype(int)
     half = render(doc, {"ParamEyeLOpen": 0.125}).astype(int)
     lid = np.array((150, 40, 60))
@@ -142,7 +152,7 @@ def test_runtime_json_round_trips_channel_and_bakes_strengths():
     atlas = np.zeros((96, x, 4), np.uint8)
     for l in doc.layers:
         _, ax, _, w, h = placements[l.id]
-        atlas[:h, ax:ax + w] = l.image
+        atlas[:h, ax : ax + w] = l.image
     data = json.loads(json.dumps(to_runtime(doc, ["atlas0.png"], [(x, 96)], placements)))
     validate_runtime(data)
     channels = [k.get("channel", "offset") for k in data["keyforms"]]
@@ -178,14 +188,22 @@ def _driven_alpha(collection):
     bpy = _blender()
     dg = bpy.context.evaluated_depsgraph_get()
     dg.update()
-    return {o["i2r_mesh_id"]: float(o.evaluated_get(dg)["i2r_alpha"])
-            for o in collection.all_objects if "i2r_mesh_id" in o and "i2r_alpha" in o}
+    return {
+        o["i2r_mesh_id"]: float(o.evaluated_get(dg)["i2r_alpha"])
+        for o in collection.all_objects
+        if "i2r_mesh_id" in o and "i2r_alpha" in o
+    }
 
 
 def test_blender_alpha_follows_opacity_keyforms():
     _blender()
-    from blender_support import (baked_document, ensure_addon_registered, random_values,
-                                 reset_blender, set_parameters)
+    from blender_support import (
+        baked_document,
+        ensure_addon_registered,
+        random_values,
+        reset_blender,
+        set_parameters,
+    )
     from image_to_rig.scene import build_scene, find_rig, gather_document
 
     reset_blender()
@@ -198,9 +216,13 @@ def test_blender_alpha_follows_opacity_keyforms():
     rng = np.random.default_rng(8)
     seen = []
     value_sets = [random_values(doc, rng) for _ in range(20)]
-    value_sets += [{**doc.default_values(), **v} for v in (
-        {"ParamEyeLOpen": 0.125},
-        {"ParamEyeLOpen": 0.0, "ParamAngleX": 30, "ParamMouthForm": -1, "ParamBreath": 1})]
+    value_sets += [
+        {**doc.default_values(), **v}
+        for v in (
+            {"ParamEyeLOpen": 0.125},
+            {"ParamEyeLOpen": 0.0, "ParamAngleX": 30, "ParamMouthForm": -1, "ParamBreath": 1},
+        )
+    ]
     for values in value_sets:
         set_parameters(rig, values)
         got = _driven_alpha(collection)
@@ -211,8 +233,12 @@ def test_blender_alpha_follows_opacity_keyforms():
         seen.append(got["eyelash-closed_l"])
     assert min(seen) == 0.0 and max(seen) == 1.0 and any(0.1 < s < 0.9 for s in seen)
     # The materials multiply by the object attribute; static layers are untouched.
-    mats = {s.material["i2r_layer"]: s.material for o in collection.all_objects
-            if o.type == "MESH" for s in o.material_slots}
+    mats = {
+        s.material["i2r_layer"]: s.material
+        for o in collection.all_objects
+        if o.type == "MESH"
+        for s in o.material_slots
+    }
     attrs = [n for n in mats["eyelash-closed_l"].node_tree.nodes if n.type == "ATTRIBUTE"]
     assert [(n.attribute_type, n.attribute_name) for n in attrs] == [("OBJECT", "i2r_alpha")]
     assert not [n for n in mats["topwear"].node_tree.nodes if n.type == "ATTRIBUTE"]
@@ -221,7 +247,8 @@ def test_blender_alpha_follows_opacity_keyforms():
     gathered.validate()
     ops = [k for k in gathered.keyforms if k.channel == "opacity"]
     assert [(k.target, k.params, k.owner) for k in ops] == [
-        (k.target, k.params, k.owner) for k in doc.keyforms if k.channel == "opacity"]
+        (k.target, k.params, k.owner) for k in doc.keyforms if k.channel == "opacity"
+    ]
     for g, k in zip(ops, [k for k in doc.keyforms if k.channel == "opacity"]):
         np.testing.assert_allclose(g.forms, k.forms)
     assert gathered.layer("eyelash-closed_l").opacity == 0.0
@@ -281,9 +308,10 @@ def _psd_with_closed_eyes(tmp_path):
         xs = np.arange(w)
         line = (0.6 * h - 0.2 * h * (1 - ((xs - w / 2) / (w / 2)) ** 2)).astype(int)
         for x, y in zip(xs, line):
-            img[y - 2:y + 2, x] = (150, 40, 60, 255)
-        layers.append(Layer(f"eyelash-closed_{side}", "eyelash", img, white.x, white.y, side=side,
-                            role="closed"))
+            img[y - 2 : y + 2, x] = (150, 40, 60, 255)
+        layers.append(
+            Layer(f"eyelash-closed_{side}", "eyelash", img, white.x, white.y, side=side, role="closed")
+        )
     path = str(tmp_path / "closed_eyes.psd")
     write_psd(layers, sample.canvas, path)
     return path, {l.id: l for l in layers}
@@ -335,6 +363,8 @@ def test_layered_psd_blinks_with_its_drawn_closed_eyes(tmp_path):
     assert iris_shows({"ParamEyeLOpen": 0.0}) == 0
     # The other eye is untouched.
     other = source["eyewhite_r"]
-    obox = (slice(other.y - 4, other.y + other.image.shape[0] + 4),
-            slice(other.x - 4, other.x + other.image.shape[1] + 4))
+    obox = (
+        slice(other.y - 4, other.y + other.image.shape[0] + 4),
+        slice(other.x - 4, other.x + other.image.shape[1] + 4),
+    )
     assert np.array_equal(rest[obox], closed[obox])

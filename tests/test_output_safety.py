@@ -3,6 +3,7 @@
 own is refused, the final replace is all or nothing, two runs into one folder
 do not race, Ctrl-C and SIGTERM leave nothing behind, and the error log cannot
 be redirected through a planted link."""
+
 import json
 import os
 import signal
@@ -19,8 +20,10 @@ from image_to_rig.core.formats import output_folder
 from image_to_rig.core.formats.output_folder import FolderLock, OutputFolderError, swap_in
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAUNCH = ("import sys; sys.path.insert(0, {tests!r}); import conftest; {patch}"
-          "from image_to_rig.cli import main; sys.exit(main(sys.argv[1:]))")
+LAUNCH = (
+    "import sys; sys.path.insert(0, {tests!r}); import conftest; {patch}"
+    "from image_to_rig.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 def _env(tmp):
@@ -32,9 +35,15 @@ def _env(tmp):
 
 def _start(args, tmp, patch=""):
     code = LAUNCH.format(tests=os.path.join(REPO, "tests"), patch=patch)
-    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=_env(tmp), cwd=str(tmp),
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp),
+        cwd=str(tmp),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _run(args, tmp, patch="", timeout=300):
@@ -57,7 +66,9 @@ def _snapshot(folder):
 
 
 def _leftovers(parent, name="out"):
-    return sorted(e for e in os.listdir(parent) if e.startswith(f".{name}.") or e.startswith("image_to_rig-bl-"))
+    return sorted(
+        e for e in os.listdir(parent) if e.startswith(f".{name}.") or e.startswith("image_to_rig-bl-")
+    )
 
 
 # ------------------------------------------------------------------ a folder of the user's own
@@ -163,13 +174,18 @@ def test_cli_swap_failure_leaves_the_earlier_result_whole(image, tmp_path):
     code, err = _run(["rig", image, "--out", str(out), "--quiet"], tmp_path)
     assert code == 0, err
     before = _snapshot(out)
-    patch = ("import os; from image_to_rig.core.formats import output_folder as F; _r = os.rename\n"
-             "def _bad(a, b):\n"
-             "    if '.staging-' in os.path.basename(str(a)): raise OSError(13, 'Permission denied')\n"
-             "    return _r(a, b)\n"
-             "F.os.rename = _bad\n")
-    code, err = _run(["rig", image, "--out", str(out), "--quiet", "--mesh-density", "0.7"],
-                     tmp_path, patch="exec(" + repr(patch) + "); ")
+    patch = (
+        "import os; from image_to_rig.core.formats import output_folder as F; _r = os.rename\n"
+        "def _bad(a, b):\n"
+        "    if '.staging-' in os.path.basename(str(a)): raise OSError(13, 'Permission denied')\n"
+        "    return _r(a, b)\n"
+        "F.os.rename = _bad\n"
+    )
+    code, err = _run(
+        ["rig", image, "--out", str(out), "--quiet", "--mesh-density", "0.7"],
+        tmp_path,
+        patch="exec(" + repr(patch) + "); ",
+    )
     assert code == 2 and "nothing was changed there" in err, err
     assert _snapshot(out) == before, "report.json, web/, layers/ and the .blend all stay old"
     assert _leftovers(tmp_path) == []
@@ -245,7 +261,7 @@ def test_cancel_at_any_moment_leaves_nothing(image, tmp_path, sig):
             continue
         expected = 130 if sig == "SIGINT" else 143
         assert proc.returncode == expected, (delay, proc.returncode, err)
-        assert ("nothing was written" in err or "already written" in err), err
+        assert "nothing was written" in err or "already written" in err, err
         assert "Traceback" not in err and "Segmentation" not in err, err
         assert _leftovers(tmp_path) == [], (delay, _leftovers(tmp_path))
         if "nothing was written" in err:
@@ -268,11 +284,14 @@ def test_the_error_log_is_private_and_never_follows_a_link(image, tmp_path):
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     os.symlink(victim, tmp / "image_to_rig-error.log")  # the name the log once had
-    patch = ("import image_to_rig.core.pipeline as P\n"
-             "def _boom(*a, **k): raise RuntimeError('a bug')\n"
-             "P.run_pipeline = _boom\n")
-    code, err = _run(["rig", image, "--out", str(tmp_path / "out"), "--quiet"], tmp,
-                     patch="exec(" + repr(patch) + "); ")
+    patch = (
+        "import image_to_rig.core.pipeline as P\n"
+        "def _boom(*a, **k): raise RuntimeError('a bug')\n"
+        "P.run_pipeline = _boom\n"
+    )
+    code, err = _run(
+        ["rig", image, "--out", str(tmp_path / "out"), "--quiet"], tmp, patch="exec(" + repr(patch) + "); "
+    )
     assert code == 3 and "internal problem (RuntimeError: a bug)" in err, err
     assert victim.read_text() == "precious"
     log = err.split("Details for a bug report: ")[1].strip()

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Pendulum physics: stability, frame-rate independence, response, physics3 files."""
+
 import json
 import math
 
@@ -17,6 +18,7 @@ from image_to_rig.core.formats.model_json import from_runtime, to_runtime, valid
 from web_support import make_test_document
 
 from conftest import cubism_schema
+
 HAIR = ("ParamHairFront", "ParamHairSide", "ParamHairBack")
 
 
@@ -32,9 +34,11 @@ def hair_document():
 def smooth_inputs(t):
     """Head turning and tilting smoothly, then still from 2 s on."""
     fade = 0.5 * (1 + math.cos(math.pi * min(t / 2.0, 1.0)))
-    return {"ParamAngleX": 30 * math.sin(2 * math.pi * 0.8 * t) * fade,
-            "ParamAngleZ": 20 * math.sin(2 * math.pi * 0.5 * t) * fade,
-            "ParamBodyAngleX": 8 * math.sin(2 * math.pi * 0.3 * t) * fade}
+    return {
+        "ParamAngleX": 30 * math.sin(2 * math.pi * 0.8 * t) * fade,
+        "ParamAngleZ": 20 * math.sin(2 * math.pi * 0.5 * t) * fade,
+        "ParamBodyAngleX": 8 * math.sin(2 * math.pi * 0.3 * t) * fade,
+    }
 
 
 def simulate(doc, fps, seconds, inputs=smooth_inputs):
@@ -110,9 +114,15 @@ def test_step_in_angle_z_follows_with_a_delay():
 def test_degenerate_inputs_never_give_nan():
     doc = hair_document()
     sim = ph.PhysicsSimulator(doc)
-    cases = [({"ParamAngleX": float("nan")}, 1 / 60), ({"ParamAngleX": float("inf")}, 1 / 60),
-             ({"ParamAngleX": 1e30}, 0.0), ({"ParamAngleZ": -1e30}, 1e9), ({}, -5), ({}, float("nan")),
-             ({"ParamAngleX": "x"}, 1 / 30)]
+    cases = [
+        ({"ParamAngleX": float("nan")}, 1 / 60),
+        ({"ParamAngleX": float("inf")}, 1 / 60),
+        ({"ParamAngleX": 1e30}, 0.0),
+        ({"ParamAngleZ": -1e30}, 1e9),
+        ({}, -5),
+        ({}, float("nan")),
+        ({"ParamAngleX": "x"}, 1 / 30),
+    ]
     for values, dt in cases:
         out = sim.step(values, dt)
         assert set(out) == set(HAIR)
@@ -186,8 +196,12 @@ def test_physics_round_trips_through_model_json():
 
 def test_bake_physics_of_a_looping_motion():
     doc = hair_document()
-    turn = Motion("Turn", 2.0, [MotionCurve("ParamAngleX", np.array([0.0, 0.5, 1.5, 2.0]),
-                                            np.array([0.0, 30.0, -30.0, 0.0]))], loop=True)
+    turn = Motion(
+        "Turn",
+        2.0,
+        [MotionCurve("ParamAngleX", np.array([0.0, 0.5, 1.5, 2.0]), np.array([0.0, 30.0, -30.0, 0.0]))],
+        loop=True,
+    )
     curves = ph.bake_physics(doc, turn, 30)
     assert set(curves) == set(HAIR)
     times, values = curves["ParamHairFront"]

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Layered PSD input (names, groups, hidden and odd layers) and PSD export."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -16,23 +17,26 @@ def sample():
     return make_sample(512)
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("front hair_1", ("front hair", "", "")),
-    ("back hair", ("back hair", "", "")),
-    ("前髪", ("front hair", "", "")),
-    ("後ろ髪", ("back hair", "", "")),
-    ("顔", ("face", "", "")),
-    ("白目 左", ("eyewhite", "l", "")),
-    ("瞳R", ("irides", "r", "")),
-    ("まつ毛_右", ("eyelash", "r", "")),
-    ("眉毛 (左)", ("eyebrow", "l", "")),
-    ("口", ("mouth", "", "")),
-    ("mouth_open", ("mouth", "", "open")),
-    ("mouth_close", ("mouth", "", "")),
-    ("eye_close_l", ("eyelash", "l", "closed")),
-    ("Eye White L copy 2", ("eyewhite", "l", "")),
-    ("Layer 7", (None, "", "")),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("front hair_1", ("front hair", "", "")),
+        ("back hair", ("back hair", "", "")),
+        ("前髪", ("front hair", "", "")),
+        ("後ろ髪", ("back hair", "", "")),
+        ("顔", ("face", "", "")),
+        ("白目 左", ("eyewhite", "l", "")),
+        ("瞳R", ("irides", "r", "")),
+        ("まつ毛_右", ("eyelash", "r", "")),
+        ("眉毛 (左)", ("eyebrow", "l", "")),
+        ("口", ("mouth", "", "")),
+        ("mouth_open", ("mouth", "", "open")),
+        ("mouth_close", ("mouth", "", "")),
+        ("eye_close_l", ("eyelash", "l", "closed")),
+        ("Eye White L copy 2", ("eyewhite", "l", "")),
+        ("Layer 7", (None, "", "")),
+    ],
+)
 def test_layer_names(name, expected):
     assert classify_name(name) == expected
 
@@ -47,7 +51,9 @@ def test_see_through_names_round_trip(sample, tmp_path):
     assert [l.id for l in imported.layers] == [l.id for l in sample.layers]
     for ours, truth in zip(imported.layers, sample.layers):
         assert ours.tag == truth.tag and ours.side == truth.side
-        assert np.array_equal(ours.full_canvas(sample.canvas)[..., 3], truth.full_canvas(sample.canvas)[..., 3])
+        assert np.array_equal(
+            ours.full_canvas(sample.canvas)[..., 3], truth.full_canvas(sample.canvas)[..., 3]
+        )
     assert imported.warnings == []
 
 
@@ -65,12 +71,22 @@ def test_hand_made_japanese_psd_with_groups(sample, tmp_path):
     _pixel(psd, psd, "後ろ髪", by_id["back-hair"].image, by_id["back-hair"].y, by_id["back-hair"].x)
     _pixel(psd, psd, "顔", by_id["face"].image, by_id["face"].y, by_id["face"].x)
     # both eye whites in one layer: must be split left/right
-    both = np.maximum(by_id["eyewhite_l"].full_canvas(sample.canvas), by_id["eyewhite_r"].full_canvas(sample.canvas))
+    both = np.maximum(
+        by_id["eyewhite_l"].full_canvas(sample.canvas), by_id["eyewhite_r"].full_canvas(sample.canvas)
+    )
     _pixel(psd, psd, "白目", both)
     eyes = Group.new(psd)
     eyes.name = "左目"
     _pixel(eyes, psd, "瞳", by_id["irides_l"].image, by_id["irides_l"].y, by_id["irides_l"].x)
-    _pixel(eyes, psd, "閉じ目", by_id["eyelash_l"].image, by_id["eyelash_l"].y, by_id["eyelash_l"].x, visible=False)
+    _pixel(
+        eyes,
+        psd,
+        "閉じ目",
+        by_id["eyelash_l"].image,
+        by_id["eyelash_l"].y,
+        by_id["eyelash_l"].x,
+        visible=False,
+    )
     _pixel(psd, psd, "sticker", np.full((20, 20, 4), 200, np.uint8), 60, 250)  # unknown, on the forehead
     _pixel(psd, psd, "old sketch", by_id["mouth"].image, by_id["mouth"].y, by_id["mouth"].x, visible=False)
     _pixel(psd, psd, "empty", np.zeros((10, 10, 4), np.uint8))

@@ -2,6 +2,7 @@
 """Layers a rigger would accept: clean skin under features, clean eyewhite under
 the iris, no iris pixels in the lashes, plausible hidden hair; robustness of the
 stages on awkward input; the quality bench's scoring."""
+
 import importlib.util
 import os
 
@@ -26,7 +27,7 @@ def _truth_mask(sample, ids, alpha=False):
         l = sample.layer(lid)
         h, w = l.image.shape[:2]
         m = l.image[..., 3] > 0 if alpha else l.visible_mask
-        out[l.y:l.y + h, l.x:l.x + w] |= m
+        out[l.y : l.y + h, l.x : l.x + w] |= m
     return out
 
 
@@ -48,8 +49,19 @@ def test_face_under_the_eyes_is_clean_skin(done):
     """(a) no eye-outline ring in the face when the eyes close."""
     s, _, by = done
     face = _full(by["face"], s.canvas)
-    eyes = _truth_mask(s, ["eyewhite_l", "irides_l", "eyelash_l", "eyewhite_r", "irides_r", "eyelash_r",
-                           "eyebrow_l", "eyebrow_r"])
+    eyes = _truth_mask(
+        s,
+        [
+            "eyewhite_l",
+            "irides_l",
+            "eyelash_l",
+            "eyewhite_r",
+            "irides_r",
+            "eyelash_r",
+            "eyebrow_l",
+            "eyebrow_r",
+        ],
+    )
     around = cv2.dilate(eyes.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     px = face[around]
     assert (px[:, 3] == 255).all()
@@ -80,7 +92,7 @@ def test_eyelash_holds_no_iris_colour(done):
         lash = by[f"eyelash_{side}"].image
         solid = lash[..., 3] >= 128
         rgb = lash[solid][:, :3].astype(np.int32)
-        bluish = (rgb[:, 2] > rgb[:, 0] + 25)
+        bluish = rgb[:, 2] > rgb[:, 0] + 25
         assert bluish.mean() < 0.02, (side, bluish.sum())
 
 
@@ -91,7 +103,7 @@ def test_hidden_back_hair_is_hair_coloured_and_stays_behind_the_head(done):
     full = _full(back, s.canvas)
     vis = np.zeros(full.shape[:2], bool)
     h, w = back.visible_mask.shape
-    vis[back.y:back.y + h, back.x:back.x + w] = back.visible_mask
+    vis[back.y : back.y + h, back.x : back.x + w] = back.visible_mask
     painted = (full[..., 3] > 0) & ~vis
     rgb = full[painted][:, :3]
     tones = np.array([PALETTE[k] for k in ("hair_back", "hair_shadow", "hair", "hair_line")])
@@ -99,13 +111,14 @@ def test_hidden_back_hair_is_hair_coloured_and_stays_behind_the_head(done):
     assert (dist <= 30).mean() >= 0.95
     # under the neck, below the chin, nothing was invented
     chin_y = s.landmarks.chin[1]
-    neck_col = full[int(chin_y + 0.08 * SIZE):, int(0.5 * SIZE)]
+    neck_col = full[int(chin_y + 0.08 * SIZE) :, int(0.5 * SIZE)]
     assert (neck_col[:, 3] == 0).all()
 
 
 def test_rims_moved_into_features_keep_the_image(done):
     s, layers, by = done
     from image_to_rig.devkit.sample import composite_layers
+
     order = [l.id for l in layers]
     img, _ = composite_layers([by[i] for i in order], s.canvas, s.background)
     fg = foreground.extract_foreground(s.image)
@@ -149,15 +162,16 @@ def test_soft_transparent_edges_stay_soft():
     alpha = np.zeros(img.shape[:2], np.float32)
     for l in layers:
         h, w = l.image.shape[:2]
-        alpha[l.y:l.y + h, l.x:l.x + w] = np.maximum(alpha[l.y:l.y + h, l.x:l.x + w], l.image[..., 3])
+        alpha[l.y : l.y + h, l.x : l.x + w] = np.maximum(alpha[l.y : l.y + h, l.x : l.x + w], l.image[..., 3])
     soft = (img[..., 3] > 10) & (img[..., 3] < 128)
     assert (alpha[soft] > 0).mean() > 0.9  # the feathered rim is kept, not cut hard
 
 
 # --------------------------------------------------------------------------- bench scoring
 def _bench():
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench",
-                        "bench_quality.py")
+    path = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "bench_quality.py"
+    )
     spec = importlib.util.spec_from_file_location("bench_quality", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -167,11 +181,13 @@ def _bench():
 def test_score_of_the_truth_is_perfect_and_of_a_swap_is_not():
     bq = _bench()
     from image_to_rig.devkit.synth import make_character
+
     s = make_character(3, size=384)
     row = bq.score(s.layers, s.layers, s.layers, s.canvas)
     assert all(v == 1.0 for v in row["iou"].values() if v is not None)
     assert row["order_errors"] == 0 and not row["wrong_side"] and not row["lost"]
     import copy
+
     swapped = copy.deepcopy(list(reversed(s.layers)))
     for l in swapped:
         if l.side:
@@ -190,6 +206,7 @@ def test_bench_runs_one_character():
 @pytest.mark.parametrize("seed", [1, 3])  # yellow and dark-brown irises
 def test_lash_and_iris_split_on_other_eye_colours(seed):
     from image_to_rig.devkit.synth import make_character
+
     s = make_character(seed, size=512)
     _, layers, _ = _stages(s.image, use_animeface=True)
     by = {l.id: l for l in layers}
@@ -198,11 +215,11 @@ def test_lash_and_iris_split_on_other_eye_colours(seed):
         lash = np.zeros_like(truth_iris)
         l = by[f"eyelash_{side}"]
         h, w = l.visible_mask.shape
-        lash[l.y:l.y + h, l.x:l.x + w] = l.visible_mask
+        lash[l.y : l.y + h, l.x : l.x + w] = l.visible_mask
         iris = np.zeros_like(truth_iris)
         l = by[f"irides_{side}"]
         h, w = l.visible_mask.shape
-        iris[l.y:l.y + h, l.x:l.x + w] = l.visible_mask
+        iris[l.y : l.y + h, l.x : l.x + w] = l.visible_mask
         assert (lash & truth_iris).sum() <= 0.12 * truth_iris.sum(), side  # little iris left in the lash
         assert (iris & truth_iris).sum() >= 0.75 * truth_iris.sum(), side
 
@@ -224,8 +241,8 @@ def test_hidden_back_hair_edge_behind_the_neck_continues_the_visible_one(done):
     low = np.where(alpha.any(axis=0), h - 1 - np.argmax(alpha[::-1], axis=0), -1)
     vis_low = np.where(vis.any(axis=0), h - 1 - np.argmax(vis[::-1], axis=0), -1)
     # the visible bottom edge of the hair just beside the neck, on both sides
-    left = vis_low[x0 - 12:x0 - 2]
-    right = vis_low[x1 + 3:x1 + 13]
+    left = vis_low[x0 - 12 : x0 - 2]
+    right = vis_low[x1 + 3 : x1 + 13]
     assert (left > chin_y - 0.1 * h).all() and (right > chin_y - 0.1 * h).all(), (left, right)
     inner = np.arange(x0 + 4, x1 - 3)  # columns behind the neck, all painted in
     assert (low[inner] >= 0).all() and (~vis[low[inner], inner]).all()
@@ -262,7 +279,9 @@ def test_hidden_neck_keeps_its_side_outlines(done):
 
 # --------------------------------------------------------------------------- hard faces (built-in finder)
 def _eye_boxes_overlap(found, truth):
-    return min(found[2], truth[2]) > max(found[0], truth[0]) and min(found[3], truth[3]) > max(found[1], truth[1])
+    return min(found[2], truth[2]) > max(found[0], truth[0]) and min(found[3], truth[3]) > max(
+        found[1], truth[1]
+    )
 
 
 def test_small_face_with_glasses_keeps_both_eyes():
@@ -271,27 +290,39 @@ def test_small_face_with_glasses_keeps_both_eyes():
     leaves the face joined to the neck, and fringe strands look like eyes.  The
     eyes must still be found where they are, with the brows above them."""
     from image_to_rig.devkit.synth import make_character
+
     s = make_character(20, size=512)
     assert s.spec.glasses and s.landmarks.face_box[2] - s.landmarks.face_box[0] < 70
     mask = foreground.extract_foreground(s.image)
     lm = landmarks.detect_landmarks(s.image, mask, use_animeface=False)
     for side in ("l", "r"):
-        assert _eye_boxes_overlap(lm.eye(side), s.landmarks.eye(side)), (side, lm.eye(side), s.landmarks.eye(side))
+        assert _eye_boxes_overlap(lm.eye(side), s.landmarks.eye(side)), (
+            side,
+            lm.eye(side),
+            s.landmarks.eye(side),
+        )
     assert abs(lm.chin[1] - s.landmarks.chin[1]) <= 0.1 * (s.landmarks.chin[1] - s.landmarks.eye_l[1])
     row = _bench().run_one(20, 512, use_animeface=False)
     assert not row["lost"] and not row["wrong_side"], row["lost"]
-    assert row["iou"]["eyes"] >= 0.45 and row["iou"]["brows"] >= 0.8 and row["iou"]["face"] >= 0.85, row["iou"]
+    assert row["iou"]["eyes"] >= 0.45 and row["iou"]["brows"] >= 0.8 and row["iou"]["face"] >= 0.85, row[
+        "iou"
+    ]
 
 
 def test_hair_near_the_skin_tone_does_not_hide_the_face():
     """Blonde hair passes for skin, so the largest skin-coloured region high up is
     the hair, not the face: the face is the region that holds a pair of eyes."""
     from image_to_rig.devkit.synth import make_character
+
     s = make_character(15, size=512)
     mask = foreground.extract_foreground(s.image)
     lm = landmarks.detect_landmarks(s.image, mask, use_animeface=False)
     for side in ("l", "r"):
-        assert _eye_boxes_overlap(lm.eye(side), s.landmarks.eye(side)), (side, lm.eye(side), s.landmarks.eye(side))
+        assert _eye_boxes_overlap(lm.eye(side), s.landmarks.eye(side)), (
+            side,
+            lm.eye(side),
+            s.landmarks.eye(side),
+        )
     row = _bench().run_one(15, 512, use_animeface=False)
     assert not row["lost"] and _bench().mean_iou(row) >= 0.85, (row["lost"], row["iou"])
 
@@ -301,6 +332,7 @@ def test_a_feature_window_squeezed_to_nothing_is_no_crash():
     proportions on a tiny face) must give a layer set without the mouth, not crash
     OpenCV (which dies on an empty image)."""
     from image_to_rig.devkit.synth import make_character
+
     s = make_character(20, size=640)
     mask = foreground.extract_foreground(s.image)
     lm = landmarks.detect_landmarks(s.image, mask, use_animeface=False)

@@ -5,6 +5,7 @@ towards the artist's own closed eye, the mouth opens, and the head and body
 turn without tearing.  The limits are what the rig does today with a margin:
 they catch a change that makes real art worse (the full set is
 bench/bench_real.py's)."""
+
 import math
 import os
 
@@ -24,11 +25,13 @@ ANTONIO = os.path.join(DATA, "dialogic-cc0", "pl5.png")
 ANTONIO_BLINK = os.path.join(DATA, "dialogic-cc0", "pl5 blink.png")
 EILEEN = os.path.join(DATA, "renpy", "eileen happy.png")
 EILEEN_TALK = os.path.join(DATA, "renpy", "eileen vhappy.png")
-TURNS = [("AngleX", {"ParamAngleX": v}) for v in (-30.0, 30.0)] + \
-        [("AngleY", {"ParamAngleY": v}) for v in (-30.0, 30.0)] + \
-        [("AngleZ", {"ParamAngleZ": v}) for v in (-30.0, 30.0)] + \
-        [("BodyAngleX", {"ParamBodyAngleX": v}) for v in (-10.0, 10.0)] + \
-        [("BodyAngleZ", {"ParamBodyAngleZ": v}) for v in (-10.0, 10.0)]
+TURNS = (
+    [("AngleX", {"ParamAngleX": v}) for v in (-30.0, 30.0)]
+    + [("AngleY", {"ParamAngleY": v}) for v in (-30.0, 30.0)]
+    + [("AngleZ", {"ParamAngleZ": v}) for v in (-30.0, 30.0)]
+    + [("BodyAngleX", {"ParamBodyAngleX": v}) for v in (-10.0, 10.0)]
+    + [("BodyAngleZ", {"ParamBodyAngleZ": v}) for v in (-10.0, 10.0)]
+)
 
 
 def _over_white(rgba):
@@ -38,7 +41,7 @@ def _over_white(rgba):
 
 def _psnr(a, b):
     mse = float(np.mean((a - b) ** 2))
-    return 99.0 if mse <= 1e-12 else 10.0 * math.log10(255.0 ** 2 / mse)
+    return 99.0 if mse <= 1e-12 else 10.0 * math.log10(255.0**2 / mse)
 
 
 def _changed_box(base, variant, doc):
@@ -67,7 +70,9 @@ def _gain(doc, base, variant, values, box):
 
 
 def _pieces(alpha, min_area):
-    n, _, stats, _ = cv2.connectedComponentsWithStats((alpha >= tearing.HOLE_ALPHA).astype(np.uint8), connectivity=8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(
+        (alpha >= tearing.HOLE_ALPHA).astype(np.uint8), connectivity=8
+    )
     return sum(1 for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area)
 
 
@@ -115,8 +120,9 @@ def test_real_drawing_splits_into_the_face_parts(which, request):
         # each brow lies above its eye, about as wide, and is a stroke (not the fringe)
         for side in ("l", "r"):
             brow = next(l for l in doc.layers if l.tag == "eyebrow" and l.side == side)
-            eye = next(l for l in doc.layers if l.tag in ("irides", "eyelash") and l.side == side
-                       and not l.generated)
+            eye = next(
+                l for l in doc.layers if l.tag in ("irides", "eyelash") and l.side == side and not l.generated
+            )
             bh, bw = brow.image.shape[:2]
             assert brow.y + bh <= eye.y + 2 and bw > 2 * bh, (side, brow.x, brow.y, bw, bh, eye.y)
     # the rest pose is the drawing
@@ -127,8 +133,9 @@ def test_real_drawing_splits_into_the_face_parts(which, request):
 
 # Measured when written: Jane +0.07 dB (her artist draws the closed eye lower,
 # under the fringe's strands, which the rig paints over), Antonio +0.85 dB.
-@pytest.mark.parametrize("which,path,blink,least", [
-    ("jane", JANE, JANE_BLINK, 0.0), ("antonio", ANTONIO, ANTONIO_BLINK, 0.5)])
+@pytest.mark.parametrize(
+    "which,path,blink,least", [("jane", JANE, JANE_BLINK, 0.0), ("antonio", ANTONIO, ANTONIO_BLINK, 0.5)]
+)
 def test_eyes_close_towards_the_drawn_blink(which, path, blink, least, request):
     doc = request.getfixturevalue(which).doc
     base, blink = load_image(path).rgba, load_image(blink).rgba
@@ -146,7 +153,7 @@ def test_eileen_opens_her_mouth_like_the_drawn_one(eileen):
     diff = np.abs(_over_white(base) - _over_white(talk)).max(axis=2) > 40
     pad = max(mw, mh)
     region = np.zeros_like(diff)
-    region[max(0, my0 - pad):my0 + mh + pad, max(0, mx0 - pad):mx0 + mw + pad] = True
+    region[max(0, my0 - pad) : my0 + mh + pad, max(0, mx0 - pad) : mx0 + mw + pad] = True
     ys, xs = np.nonzero(diff & region)
     box = (xs.min() - 2, ys.min() - 2, xs.max() + 3, ys.max() + 3)
     opened = Renderer(doc).render({"ParamMouthOpenY": 1.0})

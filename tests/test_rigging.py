@@ -5,6 +5,7 @@ and by about how much), confidence, creator controls, idle motion.
 Contact sheets of every parameter at its extremes: `python bench/bench_tearing.py
 --contact-sheets docs/images` (see docs/parameters.md).
 """
+
 import math
 
 import cv2
@@ -12,23 +13,35 @@ import numpy as np
 import pytest
 
 from image_to_rig.core.stages import motions, rig as rigging
-from image_to_rig.core.model.document import (Layer, RotationDeformer, WarpDeformer,
-                                        node_weights)
+from image_to_rig.core.model.document import Layer, RotationDeformer, WarpDeformer, node_weights
 from image_to_rig.core.runtime.evaluate import Evaluator
 from image_to_rig.core.runtime.render import Renderer
 from image_to_rig.devkit.sample import make_sample
 
 STANDARD = {
-    "ParamAngleX": (-30, 0, 30), "ParamAngleY": (-30, 0, 30), "ParamAngleZ": (-30, 0, 30),
-    "ParamEyeLOpen": (0, 1, 1), "ParamEyeROpen": (0, 1, 1),
-    "ParamEyeLSmile": (0, 0, 1), "ParamEyeRSmile": (0, 0, 1),
-    "ParamEyeBallX": (-1, 0, 1), "ParamEyeBallY": (-1, 0, 1),
-    "ParamBrowLY": (-1, 0, 1), "ParamBrowRY": (-1, 0, 1),
-    "ParamBrowLAngle": (-1, 0, 1), "ParamBrowRAngle": (-1, 0, 1),
-    "ParamMouthOpenY": (0, 0, 1), "ParamMouthForm": (-1, 0, 1), "ParamCheek": (0, 0, 1),
-    "ParamBodyAngleX": (-10, 0, 10), "ParamBodyAngleY": (-10, 0, 10), "ParamBodyAngleZ": (-10, 0, 10),
+    "ParamAngleX": (-30, 0, 30),
+    "ParamAngleY": (-30, 0, 30),
+    "ParamAngleZ": (-30, 0, 30),
+    "ParamEyeLOpen": (0, 1, 1),
+    "ParamEyeROpen": (0, 1, 1),
+    "ParamEyeLSmile": (0, 0, 1),
+    "ParamEyeRSmile": (0, 0, 1),
+    "ParamEyeBallX": (-1, 0, 1),
+    "ParamEyeBallY": (-1, 0, 1),
+    "ParamBrowLY": (-1, 0, 1),
+    "ParamBrowRY": (-1, 0, 1),
+    "ParamBrowLAngle": (-1, 0, 1),
+    "ParamBrowRAngle": (-1, 0, 1),
+    "ParamMouthOpenY": (0, 0, 1),
+    "ParamMouthForm": (-1, 0, 1),
+    "ParamCheek": (0, 0, 1),
+    "ParamBodyAngleX": (-10, 0, 10),
+    "ParamBodyAngleY": (-10, 0, 10),
+    "ParamBodyAngleZ": (-10, 0, 10),
     "ParamBreath": (0, 0, 1),
-    "ParamHairFront": (-1, 0, 1), "ParamHairSide": (-1, 0, 1), "ParamHairBack": (-1, 0, 1),
+    "ParamHairFront": (-1, 0, 1),
+    "ParamHairSide": (-1, 0, 1),
+    "ParamHairBack": (-1, 0, 1),
 }
 # Parameters whose parts the tool makes up (or shapes) itself: below full confidence.
 SYNTHESISED = {"ParamEyeLSmile", "ParamEyeRSmile", "ParamMouthOpenY", "ParamCheek"}
@@ -42,11 +55,19 @@ def mouth_interior_layer(sample) -> Layer:
     w, h = int(mw * 0.8), int(mw * 0.75)
     img = np.zeros((h, w, 4), np.uint8)
     cv2.ellipse(img, (w // 2, 0), (w // 2 - 1, h - 2), 0, 0, 180, (110, 30, 40, 255), -1, cv2.LINE_AA)
-    cv2.ellipse(img, (w // 2, int(h * 0.7)), (w // 4, h // 6), 0, 0, 360, (220, 110, 120, 255), -1,
-                cv2.LINE_AA)
+    cv2.ellipse(
+        img, (w // 2, int(h * 0.7)), (w // 4, h // 6), 0, 0, 360, (220, 110, 120, 255), -1, cv2.LINE_AA
+    )
     img[..., 3] = np.where(img[..., 3] > 0, img[..., 3], 0)
-    return Layer(id="mouth-interior", tag="mouth", role="interior", generated=True, image=img,
-                 x=mouth.x + (mw - w) // 2, y=mouth.y + mh // 2)
+    return Layer(
+        id="mouth-interior",
+        tag="mouth",
+        role="interior",
+        generated=True,
+        image=img,
+        x=mouth.x + (mw - w) // 2,
+        y=mouth.y + mh // 2,
+    )
 
 
 def sample_layers(size):
@@ -78,7 +99,7 @@ def layer_box(doc, lid, pad=0):
 
 
 def crop(img, box):
-    return img[box[1]:box[3], box[0]:box[2]]
+    return img[box[1] : box[3], box[0] : box[2]]
 
 
 # --------------------------------------------------------------------------- structure
@@ -136,9 +157,11 @@ def test_defaults_give_the_rest_pose(rig):
     for mesh in rig.meshes:
         np.testing.assert_allclose(verts[mesh.id], mesh.vertices, atol=1e-9, err_msg=mesh.id)
         if mesh.id not in collapsed:  # their rest poses are collapsed on purpose
-            np.testing.assert_allclose(mesh.vertices - mesh.uvs,
-                                       np.tile([[rig.layer(mesh.layer).x, rig.layer(mesh.layer).y]],
-                                               (len(mesh.uvs), 1)), atol=1e-9)
+            np.testing.assert_allclose(
+                mesh.vertices - mesh.uvs,
+                np.tile([[rig.layer(mesh.layer).x, rig.layer(mesh.layer).y]], (len(mesh.uvs), 1)),
+                atol=1e-9,
+            )
     defaults = rig.default_values()
     for kf in rig.keyforms:
         w = node_weights(kf, defaults)
@@ -149,6 +172,7 @@ def test_defaults_give_the_rest_pose(rig):
 def _deformer_inputs(doc, values):
     """Points each warp receives (its meshes after mesh keyforms), per warp id."""
     from image_to_rig.core.runtime.evaluate import keyform_offset, resolve_values
+
     vals = resolve_values(doc, values)
     out = {}
     for mesh in doc.meshes:
@@ -185,6 +209,7 @@ def test_angle_z_rotates_the_head_about_the_chin_and_the_hair_hangs(rig):
     def rotated(points):
         r = points - pivot
         return pivot + np.stack([c * r[:, 0] + s * r[:, 1], -s * r[:, 0] + c * r[:, 1]], axis=1)
+
     for mid in ("face", "eyewhite_l", "nose", "mouth"):
         np.testing.assert_allclose(tilted[mid], rotated(rest[mid]), atol=1e-6, err_msg=mid)
     # The crown turns with the head; the hair tips resting on the shoulders stay.
@@ -193,8 +218,10 @@ def test_angle_z_rotates_the_head_about_the_chin_and_the_hair_hangs(rig):
         crown = y < np.percentile(y, 10)
         tips = y > np.percentile(y, 97)
         np.testing.assert_allclose(tilted[mid][crown], rotated(rest[mid])[crown], atol=2.0, err_msg=mid)
-        assert np.abs(tilted[mid][tips] - rest[mid][tips]).max() < 0.25 * np.abs(
-            rotated(rest[mid])[tips] - rest[mid][tips]).max(), mid
+        assert (
+            np.abs(tilted[mid][tips] - rest[mid][tips]).max()
+            < 0.25 * np.abs(rotated(rest[mid])[tips] - rest[mid][tips]).max()
+        ), mid
     # Cubism: + tilts towards the screen's right, so the top of the head goes to image-right.
     assert tilted["front-hair"][:, 0].mean() > rest["front-hair"][:, 0].mean() + 10
     np.testing.assert_array_equal(tilted["topwear"], rest["topwear"])
@@ -269,9 +296,12 @@ def test_mouth_opens_from_a_collapsed_interior(small_rig):
     assert (interior_rest > 0.1).sum() <= 0.05 * layer_alpha.sum(), "interior hidden at rest"
     assert (interior_open > 0.1).sum() >= 0.8 * layer_alpha.sum(), "interior shown when open"
     interior = doc.layer("mouth-interior")
-    np.testing.assert_allclose(open_v["mouth-interior"],
-                               doc.mesh("mouth-interior").uvs + [interior.x, interior.y], atol=1e-6,
-                               err_msg="open = the drawn shape")
+    np.testing.assert_allclose(
+        open_v["mouth-interior"],
+        doc.mesh("mouth-interior").uvs + [interior.x, interior.y],
+        atol=1e-6,
+        err_msg="open = the drawn shape",
+    )
     line_drop = (open_v["mouth"] - rest_v["mouth"])[:, 1]
     assert line_drop.max() > 0.5 * doc.layer("mouth-interior").size[1], "lower lip moves down"
     # And the opening shows in the final image: more dark-red pixels in the mouth box.
@@ -281,6 +311,7 @@ def test_mouth_opens_from_a_collapsed_interior(small_rig):
     def dark_red(img):
         f = img.astype(int)
         return ((f[..., 0] > f[..., 2] + 30) & (f[..., 0] < 180)).sum()
+
     assert dark_red(open_img) > dark_red(closed_img) + 20
 
 
@@ -338,6 +369,7 @@ def test_missing_parts_lower_confidence_and_still_validate():
 
 def test_implausible_or_asymmetric_parts_lower_confidence():
     import copy
+
     sample, layers = sample_layers(512)
     moved = copy.deepcopy(layers)
     for layer in moved:  # the left eye slides down onto the cheek
@@ -364,8 +396,14 @@ def test_idle_motion_loops_within_ranges(rig):
     assert motion.id == "Idle" and motion.loop and 6.0 <= motion.duration <= 8.0
     params = {p.id: p for p in rig.parameters}
     animated = {c.param for c in motion.curves}
-    assert {"ParamBreath", "ParamEyeLOpen", "ParamEyeROpen", "ParamAngleX", "ParamAngleZ",
-            "ParamBodyAngleX"} <= animated
+    assert {
+        "ParamBreath",
+        "ParamEyeLOpen",
+        "ParamEyeROpen",
+        "ParamAngleX",
+        "ParamAngleZ",
+        "ParamBodyAngleX",
+    } <= animated
     for c in motion.curves:
         p = params[c.param]
         assert np.all(np.diff(c.times) > 0) and c.times[0] == 0 and c.times[-1] == motion.duration
@@ -391,6 +429,7 @@ def test_idle_motion_loops_within_ranges(rig):
 
 def test_idle_only_animates_existing_parameters(rig):
     import copy
+
     doc = copy.copy(rig)
     doc.parameters = [p for p in rig.parameters if p.id not in ("ParamBreath", "ParamEyeROpen")]
     doc.keyforms = [k for k in rig.keyforms if not set(k.params) & {"ParamBreath", "ParamEyeROpen"}]
@@ -418,6 +457,7 @@ def test_head_turn_is_a_full_3x3_grid_with_parallax(rig):
 
     def width(v):
         return v[:, 0].max() - v[:, 0].min()
+
     for ax, far, near in ((30, "l", "r"), (-30, "r", "l")):
         turned = ev.mesh_vertices({"ParamAngleX": ax, "ParamAngleY": 15})
         assert width(turned[f"eyewhite_{far}"]) < 0.9 * width(rest[f"eyewhite_{far}"]), "far eye narrows"
@@ -503,7 +543,9 @@ def test_cheek_grows_a_blush_from_nothing(small_rig):
     ev = renderer.evaluator
     size = (doc.canvas.width, doc.canvas.height)
     rest_alpha = renderer.render_mesh("face-blush", ev.mesh_vertices()["face-blush"], size)[..., 3]
-    full_alpha = renderer.render_mesh("face-blush", ev.mesh_vertices({"ParamCheek": 1})["face-blush"], size)[..., 3]
+    full_alpha = renderer.render_mesh("face-blush", ev.mesh_vertices({"ParamCheek": 1})["face-blush"], size)[
+        ..., 3
+    ]
     assert rest_alpha.max() < 0.05
     assert (full_alpha > 0.2).sum() > 0.5 * (doc.layer("face-blush").image[..., 3] > 0.2 * 255).sum()
     box = layer_box(doc, "face-blush", pad=2)
@@ -511,6 +553,7 @@ def test_cheek_grows_a_blush_from_nothing(small_rig):
     def redness(img):
         f = crop(img, box).astype(float)
         return (f[..., 0] - f[..., 2]).mean()
+
     assert redness(renderer.render({"ParamCheek": 1})) > redness(renderer.render()) + 3
 
 
@@ -527,9 +570,12 @@ def test_hair_parameters_sway_their_own_hair(rig):
 
     def dx(values, mid, sel):
         return (ev.mesh_vertices(values)[mid] - rest[mid])[sel, 0].mean()
+
     assert dx({"ParamHairFront": 1}, "front-hair", fringe) > 0.03 * fw
     assert dx({"ParamHairFront": -1}, "front-hair", fringe) < -0.03 * fw
-    assert abs(dx({"ParamHairFront": 1}, "front-hair", locks)) < 0.3 * dx({"ParamHairFront": 1}, "front-hair", fringe)
+    assert abs(dx({"ParamHairFront": 1}, "front-hair", locks)) < 0.3 * dx(
+        {"ParamHairFront": 1}, "front-hair", fringe
+    )
     assert dx({"ParamHairSide": 1}, "front-hair", locks) > 0.04 * fw
     assert abs(dx({"ParamHairSide": 1}, "front-hair", fringe)) < 0.01 * fw
     back = rest["back-hair"]
@@ -560,7 +606,14 @@ def test_body_pitch_and_lean(rig):
 
 # --------------------------------------------------------------------------- controls
 def test_regenerate_rebuilds_only_one_owner(rig):
-    from image_to_rig.core.stages.rig import OWNER_CONTROLS, ControlsError, RigControls, regenerate, replace_owner
+    from image_to_rig.core.stages.rig import (
+        OWNER_CONTROLS,
+        ControlsError,
+        RigControls,
+        regenerate,
+        replace_owner,
+    )
+
     owners = {k.owner for k in rig.keyforms}
     assert owners <= set(OWNER_CONTROLS)
     defaults = RigControls()
@@ -572,6 +625,7 @@ def test_regenerate_rebuilds_only_one_owner(rig):
             assert (a.target, a.params, a.keys) == (b.target, b.params, b.keys)
             np.testing.assert_allclose(a.forms, b.forms, atol=1e-6, err_msg=owner)
     import copy
+
     doc = copy.deepcopy(rig)
     closed_before = Evaluator(doc).mesh_vertices({"ParamEyeLOpen": 0})["eyelash_l"][:, 1].mean()
     replace_owner(doc, "blink", RigControls(blink_line=0.5))
@@ -579,8 +633,10 @@ def test_regenerate_rebuilds_only_one_owner(rig):
     closed_after = Evaluator(doc).mesh_vertices({"ParamEyeLOpen": 0})["eyelash_l"][:, 1].mean()
     assert closed_after < closed_before - 1.0, "a higher lid line closes the lash higher"
     untouched = [k for k in doc.keyforms if k.owner != "blink"]
-    assert all(a is b or np.array_equal(a.forms, b.forms) for a, b in
-               zip(untouched, [k for k in rig.keyforms if k.owner != "blink"]))
+    assert all(
+        a is b or np.array_equal(a.forms, b.forms)
+        for a, b in zip(untouched, [k for k in rig.keyforms if k.owner != "blink"])
+    )
     deeper = regenerate(rig, "head_turn", RigControls(turn_depth=1.6))
     base = [k for k in rig.keyforms if k.owner == "head_turn"]
     face_new = next(k for k in deeper if k.target == "face_warp")

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The sample character: ground-truth layers that really compose the image."""
+
 import numpy as np
 import pytest
 
@@ -7,8 +8,22 @@ from image_to_rig.core.model.document import SEE_THROUGH_TAGS, Canvas, layer_id
 from image_to_rig.devkit.sample import make_sample
 
 EXPECTED_IDS = {
-    "back-hair", "neck", "topwear", "ears_l", "ears_r", "face", "eyewhite_l", "eyewhite_r",
-    "irides_l", "irides_r", "eyelash_l", "eyelash_r", "eyebrow_l", "eyebrow_r", "nose", "mouth",
+    "back-hair",
+    "neck",
+    "topwear",
+    "ears_l",
+    "ears_r",
+    "face",
+    "eyewhite_l",
+    "eyewhite_r",
+    "irides_l",
+    "irides_r",
+    "eyelash_l",
+    "eyelash_r",
+    "eyebrow_l",
+    "eyebrow_r",
+    "nose",
+    "mouth",
     "front-hair",
 }
 
@@ -70,7 +85,7 @@ def test_visible_masks_are_where_layers_show(sample):
     for layer in sample.layers:
         m = np.zeros((512, 512), bool)
         h, w = layer.visible_mask.shape
-        m[layer.y:layer.y + h, layer.x:layer.x + w] = layer.visible_mask
+        m[layer.y : layer.y + h, layer.x : layer.x + w] = layer.visible_mask
         total += m
         # visible pixels are opaque-ish pixels of the layer itself
         assert (layer.image[..., 3][layer.visible_mask] >= 127).all()

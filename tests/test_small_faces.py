@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A character drawn small (a visual-novel sprite: the face under 48 px) is
 enlarged with a warning and rigged, instead of refused (issue 11, item 8)."""
+
 import cv2
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ def _truth_mask(sample, tags, size):
     for l in sample.layers:
         if l.tag in tags:
             h, w = l.image.shape[:2]
-            out[l.y:l.y + h, l.x:l.x + w] |= l.visible_mask.astype(np.uint8)
+            out[l.y : l.y + h, l.x : l.x + w] |= l.visible_mask.astype(np.uint8)
     return cv2.resize(out, (size, size), interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
@@ -49,8 +50,9 @@ def test_enlarged_rig_has_the_face_parts_where_the_drawing_has_them(small):
     size = doc.canvas.width
     for wanted in (("eyewhite", "irides", "eyelash"), ("mouth",)):
         truth = _truth_mask(sample, wanted, size)
-        masks = [l.full_mask(doc.canvas, visible=True) for l in doc.layers
-                 if l.tag in wanted and not l.generated]
+        masks = [
+            l.full_mask(doc.canvas, visible=True) for l in doc.layers if l.tag in wanted and not l.generated
+        ]
         ours = np.any(masks, axis=0)
         iou = (ours & truth).sum() / max((ours | truth).sum(), 1)
         assert iou > 0.5, (wanted, iou)

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Synthetic characters: varied, and their ground-truth layers really compose the image."""
+
 import numpy as np
 import pytest
 
@@ -11,7 +12,7 @@ from image_to_rig.devkit.synth import HAIR_STYLES, make_character, random_spec
 def _canvas_mask(layer, canvas):
     out = np.zeros((canvas.height, canvas.width), bool)
     h, w = layer.visible_mask.shape
-    out[layer.y:layer.y + h, layer.x:layer.x + w] = layer.visible_mask
+    out[layer.y : layer.y + h, layer.x : layer.x + w] = layer.visible_mask
     return out
 
 
@@ -47,8 +48,17 @@ def test_backgrounds_fill_the_canvas_and_keep_the_character():
 def test_hair_styles_differ_and_short_hair_shows_the_ears():
     areas = {}
     for style in HAIR_STYLES:
-        s = make_character(1, size=256, hair_style=style, side_locks=False, background="transparent",
-                           tilt=0.0, turn=0.0, headwear=None, framing="portrait")
+        s = make_character(
+            1,
+            size=256,
+            hair_style=style,
+            side_locks=False,
+            background="transparent",
+            tilt=0.0,
+            turn=0.0,
+            headwear=None,
+            framing="portrait",
+        )
         areas[style] = int((s.layer("back-hair").image[..., 3] > 0).sum())
         if style == "short":
             assert s.layer("ears_l").visible_mask.sum() > 20 and s.layer("ears_r").visible_mask.sum() > 20
@@ -85,8 +95,9 @@ def test_seeds_vary_and_repeat():
     assert any(s.glasses for s in specs) and any(s.framing == "full body" for s in specs)
 
 
-@pytest.mark.parametrize("bad", [dict(size=100), dict(hair_style="mohawk"), dict(colour=3),
-                                 dict(headwear="crown")])
+@pytest.mark.parametrize(
+    "bad", [dict(size=100), dict(hair_style="mohawk"), dict(colour=3), dict(headwear="crown")]
+)
 def test_bad_options_are_clear_errors(bad):
     with pytest.raises(ValueError):
         make_character(0, **bad)

@@ -2,6 +2,7 @@
 """Tearing: the hole counter finds real holes and ignores drawn gaps; the
 sample's rig (ground-truth layers and the full pipeline) opens none at any
 parameter extreme, grid corner or combined extreme."""
+
 import numpy as np
 import pytest
 
@@ -37,8 +38,9 @@ def _square_doc(hole_in_base: bool, patch: bool, slide: float = 40.0) -> RigDocu
     shift = np.zeros((2,) + moving.vertices.shape)
     shift[1, :, 0] = slide
     keyforms.append(Keyform(moving.id, ["ParamX"], [[0.0, 1.0]], shift))
-    doc = RigDocument(canvas, layers, meshes, [], [Parameter("ParamX", 0, 0, 1)], keyforms,
-                      [m.id for m in meshes])
+    doc = RigDocument(
+        canvas, layers, meshes, [], [Parameter("ParamX", 0, 0, 1)], keyforms, [m.id for m in meshes]
+    )
     doc.validate()
     return doc
 
@@ -75,8 +77,12 @@ def test_report_covers_every_extreme_and_the_grid_corners():
         for v in (p.min, p.max):
             if v != p.default:
                 assert f"{p.id}={v:g}" in names
-    for corner in ("AngleX=-30,AngleY=-30", "AngleX=30,AngleY=30", "AngleX=-30,AngleY=30",
-                   "AngleX=30,AngleY=-30"):
+    for corner in (
+        "AngleX=-30,AngleY=-30",
+        "AngleX=30,AngleY=30",
+        "AngleX=-30,AngleY=30",
+        "AngleX=30,AngleY=-30",
+    ):
         assert corner in names
     assert "all at max" in names and "all at min" in names
 

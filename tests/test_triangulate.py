@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """core/stages/triangulate.py: Delaunay triangles and nearest distances without SciPy."""
+
 import cv2
 import numpy as np
 import pytest

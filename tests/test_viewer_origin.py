@@ -4,6 +4,7 @@
 A model3.json may name motion3 and exp3 files with any string; the viewer must
 never follow one to another origin, another host or a sibling folder, and must
 not play what such a file holds."""
+
 import json
 import shutil
 
@@ -16,6 +17,7 @@ from web_support import INSTALL_HINT, chromium_path, launch_chromium, make_face_
 
 try:
     import playwright  # noqa: F401
+
     BROWSER_MISSING = None if chromium_path() else INSTALL_HINT
 except ImportError:
     BROWSER_MISSING = "pip install playwright (Chromium comes from apt: " + INSTALL_HINT + ")"
@@ -44,8 +46,9 @@ def sites(tmp_path):
     for folder in (root / "sibling", other_root):
         folder.mkdir(parents=True)
         (folder / "evil.motion3.json").write_text(json.dumps(evil), encoding="utf-8")
-        (folder / "evil.exp3.json").write_text(json.dumps(
-            {"Type": "Live2D Expression", "Parameters": []}), encoding="utf-8")
+        (folder / "evil.exp3.json").write_text(
+            json.dumps({"Type": "Live2D Expression", "Parameters": []}), encoding="utf-8"
+        )
     with serve_folder(str(root)) as url, serve_folder(str(other_root)) as other_url:
         yield {"doc": doc, "root": root, "url": url, "other": other_url}
 
@@ -57,9 +60,9 @@ def test_model3_references_outside_the_folder_are_never_fetched(sites):
     model3 = json.loads(model3_path.read_text(encoding="utf-8"))
     refs = [r.format(other=other_port) for r in HOSTILE_REFERENCES]
     model3["FileReferences"]["Motions"]["Evil"] = [{"File": r} for r in refs]
-    model3["FileReferences"]["Expressions"] = (
-        model3["FileReferences"].get("Expressions", [])
-        + [{"Name": f"evil{i}", "File": r.replace("motion3", "exp3")} for i, r in enumerate(refs)])
+    model3["FileReferences"]["Expressions"] = model3["FileReferences"].get("Expressions", []) + [
+        {"Name": f"evil{i}", "File": r.replace("motion3", "exp3")} for i, r in enumerate(refs)
+    ]
     model3_path.write_text(json.dumps(model3), encoding="utf-8")
 
     with launch_chromium() as browser:

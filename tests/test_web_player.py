@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The web player in a real headless Chromium (WebGL2 on SwiftShader) against
 the Python reference evaluator and renderer."""
+
 import copy
 import math
 import json
@@ -14,11 +15,11 @@ from image_to_rig.core.runtime.evaluate import evaluate
 from image_to_rig.core.formats.export_folder import export_folder
 from image_to_rig.core.runtime.render import render
 
-from web_support import (INSTALL_HINT, chromium_path, launch_chromium, make_test_document,
-                         serve_folder)
+from web_support import INSTALL_HINT, chromium_path, launch_chromium, make_test_document, serve_folder
 
 try:
     import playwright  # noqa: F401
+
     BROWSER_MISSING = None if chromium_path() else INSTALL_HINT
 except ImportError:
     BROWSER_MISSING = "pip install playwright (Chromium comes from apt: " + INSTALL_HINT + ")"
@@ -137,10 +138,20 @@ def test_player_evaluator_under_node_matches_the_reference(site):
     value_sets = [_random_values(doc, rng) for _ in range(20)]
     model = json.loads((site["root"] / "synthetic" / "model.json").read_text(encoding="utf-8"))
     player = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web", "player.js")
-    proc = subprocess.run([NODE, "--experimental-detect-module", "--input-type=module", "-e", NODE_EVALUATE,
-                           "file://" + player],
-                          input=json.dumps({"model": model, "values": value_sets}),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            NODE,
+            "--experimental-detect-module",
+            "--input-type=module",
+            "-e",
+            NODE_EVALUATE,
+            "file://" + player,
+        ],
+        input=json.dumps({"model": model, "values": value_sets}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     for values, got in zip(value_sets, json.loads(proc.stdout)):
         for mesh_id, pts in evaluate(doc, values).items():
@@ -167,8 +178,11 @@ def test_player_vertices_match_the_reference_evaluator(site, page):
 def test_player_pixels_match_the_reference_renderer(site, page):
     doc = site["doc"]
     rng = np.random.default_rng(5)
-    value_sets = [{}, _random_values(doc, rng, 0.0),
-                  {"ParamEyeBallX": 1.0, "ParamAngleX": -30, "ParamBreath": 1.0, "ParamBodyAngleX": 10}]
+    value_sets = [
+        {},
+        _random_values(doc, rng, 0.0),
+        {"ParamEyeBallX": 1.0, "ParamAngleX": -30, "ParamBreath": 1.0, "ParamBodyAngleX": 10},
+    ]
     result = page.evaluate(EVALUATE_AND_DRAW, [site["url"] + "synthetic/", value_sets, True])
     assert result["size"] == [doc.canvas.width, doc.canvas.height]
     assert not result["errors"]
@@ -190,7 +204,8 @@ def test_player_pixels_match_the_reference_renderer(site, page):
 
 
 def test_idle_motion_plays_linearly_and_loops(site, page):
-    times = page.evaluate("""async (base) => {
+    times = page.evaluate(
+        """async (base) => {
       const { loadModel, createPlayer } = await import(base + 'player.js');
       const model = await loadModel(base);
       const player = createPlayer(document.createElement('canvas'), model);
@@ -205,15 +220,18 @@ def test_idle_motion_plays_linearly_and_loops(site, page):
       seen.push([player.getParameter('ParamAngleX'), player.getParameter('ParamBreath')]);
       player.destroy();
       return seen;
-    }""", site["url"] + "synthetic/")
+    }""",
+        site["url"] + "synthetic/",
+    )
     doc = site["doc"]
     idle = doc.motions[0]
     curves = {c.param: c for c in idle.curves}
     t, expected = 0.0, []
     for dt in [0.25, 0.5, 0.75, 0.75, 0.5, 0.1]:
         t = (t + dt) % idle.duration
-        expected.append([float(np.interp(t, curves[p].times, curves[p].values))
-                         for p in ("ParamAngleX", "ParamBreath")])
+        expected.append(
+            [float(np.interp(t, curves[p].times, curves[p].values)) for p in ("ParamAngleX", "ParamBreath")]
+        )
     expected[-1][0] = 3.0  # held by hand: the motion leaves it alone
     np.testing.assert_allclose(times, expected, atol=1e-3)
 
@@ -223,11 +241,16 @@ BROKEN_MODELS = {
     "wrong-type": (lambda d: d["canvas"].update(width="wide"), "canvas.width must be a number"),
     "bad-index": (lambda d: d["meshes"][0]["triangles"].__setitem__(1, 999999), "out of range"),
     "huge-count": (lambda d: d.__setitem__("parameters", d["parameters"] * 3000), "more than the 10000"),
-    "huge-canvas": (lambda d: d["canvas"].update(width=10 ** 9), "canvas.width"),
-    "unknown-param": (lambda d: d["keyforms"][0].update(params=["ParamNope"]), "unknown parameter \"ParamNope\""),
+    "huge-canvas": (lambda d: d["canvas"].update(width=10**9), "canvas.width"),
+    "unknown-param": (
+        lambda d: d["keyforms"][0].update(params=["ParamNope"]),
+        "unknown parameter \"ParamNope\"",
+    ),
     "form-length": (lambda d: d["keyforms"][0]["forms"].pop(), "numbers, expected"),
-    "cycle": (lambda d: [x.update(parent="head-rotation") for x in d["deformers"] if x["id"] == "neck-rotation"],
-              "cycle"),
+    "cycle": (
+        lambda d: [x.update(parent="head-rotation") for x in d["deformers"] if x["id"] == "neck-rotation"],
+        "cycle",
+    ),
     "not-a-model": ("[1, 2, 3]", "one JSON object"),
     "missing-atlas": (lambda d: d.update(textures=["nothere.png"]), "could not download nothere.png"),
 }
@@ -247,7 +270,8 @@ def test_malformed_model_json_gives_a_clear_error(site, page):
             change(data)
             text = json.dumps(data)
         (folder / "model.json").write_text(text, encoding="utf-8")
-    outcomes = page.evaluate("""async ([base, names]) => {
+    outcomes = page.evaluate(
+        """async ([base, names]) => {
       const { loadModel, ModelError } = await import(base + 'synthetic/player.js');
       const out = {};
       for (const name of names) {
@@ -261,7 +285,9 @@ def test_malformed_model_json_gives_a_clear_error(site, page):
         }
       }
       return out;
-    }""", [site["url"], list(BROKEN_MODELS)])
+    }""",
+        [site["url"], list(BROKEN_MODELS)],
+    )
     for name, (_, fragment) in BROKEN_MODELS.items():
         outcome = outcomes[name]
         assert not outcome["ok"], f"{name} was accepted"
@@ -354,7 +380,8 @@ def test_sample_rig_export_plays_like_the_reference(site, page, source):
 
 def test_dropped_files_load_like_the_served_folder(site, page):
     """Drag and drop hands loadModel a Map of (folder-relative) names to Blobs."""
-    same = page.evaluate("""async (base) => {
+    same = page.evaluate(
+        """async (base) => {
       const { loadModel } = await import(base + 'player.js');
       const files = new Map();
       for (const name of ['model.json', 'atlas0.png', 'index.html']) {
@@ -370,7 +397,9 @@ def test_dropped_files_load_like_the_served_folder(site, page):
       try { await loadModel(new Map([['model.json', files.get('my-export/model.json')]])); }
       catch (err) { missing = err.message; }
       return { worst, images: dropped.images.length, missing };
-    }""", site["url"] + "synthetic/")
+    }""",
+        site["url"] + "synthetic/",
+    )
     assert same["worst"] == 0 and same["images"] == 1
     assert "atlas0.png named in model.json is missing" in same["missing"]
 
@@ -398,10 +427,16 @@ def _physics_frames(seed=4, seconds=4.0):
         dt = float(rng.choice([1 / 30, 1 / 60, 1 / 144, 1 / 90, 0.0, 0.05, 0.4]))
         t += dt
         step = 1.0 if 1.0 < t < 2.2 else 0.0
-        frames.append({"dt": dt, "values": {
-            "ParamAngleX": 30 * math.sin(2 * math.pi * 0.9 * t) * (t < 3),
-            "ParamAngleZ": 25 * step,
-            "ParamBodyAngleX": 10 * math.sin(2 * math.pi * 0.4 * t)}})
+        frames.append(
+            {
+                "dt": dt,
+                "values": {
+                    "ParamAngleX": 30 * math.sin(2 * math.pi * 0.9 * t) * (t < 3),
+                    "ParamAngleZ": 25 * step,
+                    "ParamBodyAngleX": 10 * math.sin(2 * math.pi * 0.4 * t),
+                },
+            }
+        )
     return frames
 
 
@@ -437,8 +472,13 @@ def _node(script, payload, *args):
 
     if NODE is None:
         pytest.skip("node is not installed")
-    proc = subprocess.run([NODE, "--input-type=module", "-e", script, *args], input=json.dumps(payload),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [NODE, "--input-type=module", "-e", script, *args],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -463,10 +503,19 @@ def test_node_unit_tests_of_the_player_maths():
     if NODE is None:
         pytest.skip("node is not installed")
     files = sorted(glob.glob(os.path.join(REPO, "tests", "node", "*.test.mjs")))
-    assert {os.path.basename(f) for f in files} >= {"motion3.test.mjs", "tracking.test.mjs", "conformance.test.mjs"}
+    assert {os.path.basename(f) for f in files} >= {
+        "motion3.test.mjs",
+        "tracking.test.mjs",
+        "conformance.test.mjs",
+    }
     reporter = os.path.join(REPO, "tests", "node", "support", "json-lines-reporter.mjs")
-    proc = subprocess.run([NODE, "--test", "--test-reporter=" + reporter, *files], capture_output=True,
-                          text=True, timeout=300, cwd=REPO)
+    proc = subprocess.run(
+        [NODE, "--test", "--test-reporter=" + reporter, *files],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     failed = [r for r in results if not r["passed"]]
     assert not failed and proc.returncode == 0, (failed, proc.stderr[-2000:])
@@ -481,7 +530,8 @@ def test_node_unit_tests_of_the_player_maths():
 def test_player_physics_in_chromium_matches_python(face_site, page):
     doc = face_site["doc"]
     frames = _physics_frames(seed=9, seconds=3.0)
-    got = page.evaluate("""async ([base, frames]) => {
+    got = page.evaluate(
+        """async ([base, frames]) => {
       const { loadModel, createPlayer } = await import(base + 'player.js');
       const model = await loadModel(base);
       const player = createPlayer(document.createElement('canvas'), model);
@@ -494,7 +544,9 @@ def test_player_physics_in_chromium_matches_python(face_site, page):
       }
       player.destroy();
       return out;
-    }""", [face_site["url"], frames])
+    }""",
+        [face_site["url"], frames],
+    )
     ref = _python_physics(doc, frames)
     assert np.abs(np.asarray(got) - ref).max() < 2e-3
 
@@ -519,18 +571,36 @@ MOTION3_IN_PLAYER = """async ([base, motion, times]) => {
 
 
 def test_motion3_segments_and_fades_in_chromium(face_site, page):
-    motion = {"Version": 3,
-              "Meta": {"Duration": 4.0, "Fps": 30, "Loop": True, "AreBeziersRestricted": True,
-                       "FadeInTime": 0.5, "FadeOutTime": 1.0, "CurveCount": 3,
-                       "TotalSegmentCount": 5, "TotalPointCount": 10},
-              "Curves": [
-                  # bezier 0 -> 30 over 0..2 (handles at the thirds), then linear back to 0 at 4
-                  {"Target": "Parameter", "Id": "ParamAngleX",
-                   "Segments": [0, 0, 1, 2 / 3, 0, 4 / 3, 30, 2, 30, 0, 4, 0]},
-                  # stepped 10 until 1 s, then inverse stepped to -20 (at once)
-                  {"Target": "Parameter", "Id": "ParamAngleZ", "FadeInTime": 0,
-                   "Segments": [0, 10, 2, 1, 20, 3, 4, -20]},
-                  {"Target": "Parameter", "Id": "ParamBodyAngleX", "Segments": [0, 8, 0, 4, 8]}]}
+    motion = {
+        "Version": 3,
+        "Meta": {
+            "Duration": 4.0,
+            "Fps": 30,
+            "Loop": True,
+            "AreBeziersRestricted": True,
+            "FadeInTime": 0.5,
+            "FadeOutTime": 1.0,
+            "CurveCount": 3,
+            "TotalSegmentCount": 5,
+            "TotalPointCount": 10,
+        },
+        "Curves": [
+            # bezier 0 -> 30 over 0..2 (handles at the thirds), then linear back to 0 at 4
+            {
+                "Target": "Parameter",
+                "Id": "ParamAngleX",
+                "Segments": [0, 0, 1, 2 / 3, 0, 4 / 3, 30, 2, 30, 0, 4, 0],
+            },
+            # stepped 10 until 1 s, then inverse stepped to -20 (at once)
+            {
+                "Target": "Parameter",
+                "Id": "ParamAngleZ",
+                "FadeInTime": 0,
+                "Segments": [0, 10, 2, 1, 20, 3, 4, -20],
+            },
+            {"Target": "Parameter", "Id": "ParamBodyAngleX", "Segments": [0, 8, 0, 4, 8]},
+        ],
+    }
     times = [0.25, 0.5, 1.0, 1.5, 2.5, 4.5, "stop", 4.75, 5.0, 5.6]
     got = page.evaluate(MOTION3_IN_PLAYER, [face_site["url"], motion, times])
 
@@ -538,16 +608,22 @@ def test_motion3_segments_and_fades_in_chromium(face_site, page):
         return 0.5 - 0.5 * math.cos(math.pi * min(max(x, 0), 1))
 
     def bez(u):
-        return 30 * (3 * u * u * (1 - u) + u ** 3)
+        return 30 * (3 * u * u * (1 - u) + u**3)
 
     def fade_in(t):
         return ease(t / 0.5)
 
     # From the defaults (0): value = curve * fade weight.
     # t=4.5 loops to 0.5 (bezier 0.25) and still plays at full weight.
-    expect_x = {0.25: bez(0.125) * fade_in(0.25), 0.5: bez(0.25), 1.0: bez(0.5), 1.5: bez(0.75),
-                2.5: 30 - 30 * 0.25, 4.5: bez(0.25)}
-    for (t, (ax, az, bx)) in zip([0.25, 0.5, 1.0, 1.5, 2.5, 4.5], got[:6]):
+    expect_x = {
+        0.25: bez(0.125) * fade_in(0.25),
+        0.5: bez(0.25),
+        1.0: bez(0.5),
+        1.5: bez(0.75),
+        2.5: 30 - 30 * 0.25,
+        4.5: bez(0.25),
+    }
+    for t, (ax, az, bx) in zip([0.25, 0.5, 1.0, 1.5, 2.5, 4.5], got[:6]):
         assert ax == pytest.approx(expect_x[t], abs=1e-3), t
         local = t % 4.0
         # per-curve FadeInTime 0: no fade in; at 1.0 exactly the stepped segment's end point
@@ -561,7 +637,8 @@ def test_motion3_segments_and_fades_in_chromium(face_site, page):
 
 
 def test_automatic_blink_breath_lipsync_pointer_and_expression(face_site, page):
-    got = page.evaluate("""async (base) => {
+    got = page.evaluate(
+        """async (base) => {
       const { loadModel, createPlayer } = await import(base + 'player.js');
       const model = await loadModel(base);
       const player = createPlayer(document.createElement('canvas'), model);
@@ -599,7 +676,9 @@ def test_automatic_blink_breath_lipsync_pointer_and_expression(face_site, page):
       const idleBreath = player.getParameter('ParamBreath');
       player.destroy();
       return { eye, breath, mouth, pointer, hair, half, full, cleared, idleBreath };
-    }""", face_site["url"])
+    }""",
+        face_site["url"],
+    )
     eye = np.asarray(got["eye"])
     closed = np.flatnonzero(eye < 0.05)
     assert len(closed) >= 2, "the eyes close now and then"
@@ -643,7 +722,11 @@ def test_viewer_lists_motion3_and_expression_buttons(face_site, page):
     hotkeys = page.locator("#hotkey-list li").all_text_contents()
     assert hotkeys[0] == "1 motion: Idle" and "Q expression: smile" in hotkeys, hotkeys
     assert page.locator("#expressions button").all_text_contents() == [
-        "No expression", "smile", "surprise", "angry"]
+        "No expression",
+        "smile",
+        "surprise",
+        "angry",
+    ]
     page.locator("#expressions button", has_text="smile").click()
     page.wait_for_timeout(1200)
     assert page.evaluate("window.imageToRig.player.getParameter('ParamMouthForm')") > 0.9
@@ -671,9 +754,12 @@ def test_lip_sync_from_an_audio_file(face_site, page, tmp_path):
     t = np.arange(int(rate * 2.0)) / rate
     tone = (0.6 * np.sin(2 * np.pi * 220 * t) * 32767).astype(np.int16)
     with wave.open(str(face_site["folder"] / "tone.wav"), "wb") as w:
-        w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate)  # noqa: E702
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)  # noqa: E702
         w.writeframes(tone.tobytes())
-    got = page.evaluate("""async (base) => {
+    got = page.evaluate(
+        """async (base) => {
       const { loadModel, createPlayer } = await import(base + 'player.js');
       const model = await loadModel(base);
       const player = createPlayer(document.createElement('canvas'), model);
@@ -691,7 +777,9 @@ def test_lip_sync_from_an_audio_file(face_site, page, tmp_path):
       audio.pause();
       player.destroy();
       return { before, best };
-    }""", face_site["url"])
+    }""",
+        face_site["url"],
+    )
     if "skipped" in got:
         pytest.skip(f"this Chromium cannot play audio headless: {got['skipped']}")
     assert got["before"] == 0
@@ -699,7 +787,8 @@ def test_lip_sync_from_an_audio_file(face_site, page, tmp_path):
 
 
 def test_model3_json_url_loads_the_model_it_names(face_site, page):
-    got = page.evaluate("""async (base) => {
+    got = page.evaluate(
+        """async (base) => {
       const { loadModel } = await import(base + 'player.js');
       const model = await loadModel(base + 'face_test.model3.json');
       let refused = '';
@@ -710,7 +799,9 @@ def test_model3_json_url_loads_the_model_it_names(face_site, page):
       } catch (err) { refused = err.message; }
       const m3 = await (await fetch(base + 'face_test.model3.json')).json();
       return { meshes: model.meshes.length, physics: model.physics.length, refused, moc: m3.FileReferences.Moc };
-    }""", face_site["url"])
+    }""",
+        face_site["url"],
+    )
     assert got["moc"] == "face_test.moc3", "the export's model3.json names its .moc3"
     assert got["meshes"] == len(face_site["doc"].meshes) and got["physics"] == 3
     assert "belongs to a Cubism model with no model.json beside its hiyori.moc3" in got["refused"]
@@ -740,7 +831,7 @@ def _central_entries(data: bytes):
     out, p = [], cd_offset
     for _ in range(count):
         name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, p + 28)
-        out.append((p, data[p + 46:p + 46 + name_len].decode()))
+        out.append((p, data[p + 46 : p + 46 + name_len].decode()))
         p += 46 + name_len + extra_len + comment_len
     return out
 
@@ -829,12 +920,15 @@ def test_viewer_opens_a_zipped_export_like_the_folder(face_site, page, zips):
 def test_viewer_takes_a_zip_dropped_on_the_page(face_site, page, zips):
     ref = _as_image(page.evaluate(FOLDER_PIXELS, [face_site["url"], ZIP_POSE]))
     page.evaluate("delete document.body.dataset.ready")
-    page.evaluate("""async (url) => {
+    page.evaluate(
+        """async (url) => {
       const blob = await (await fetch(url)).blob();
       const dt = new DataTransfer();
       dt.items.add(new File([blob], 'face-in-folder.zip', { type: 'application/zip' }));
       window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }""", face_site["url"] + "../face-in-folder.zip")
+    }""",
+        face_site["url"] + "../face-in-folder.zip",
+    )
     page.wait_for_function("document.body.dataset.ready", timeout=20000)
     assert "face-in-folder.zip" in page.locator("#status").inner_text()
     # Companions resolve relative to web/model.json (web/motions/Idle.motion3.json).
@@ -881,7 +975,7 @@ def test_viewer_explains_zips_it_cannot_open(page, zips):
         "encrypted.zip": (_patch_entry(good, "model.json", 8, "<H", 1), "is encrypted"),
         # A size that lies (a zip bomb) stops the moment it is exceeded.
         "lying-size.zip": (_patch_entry(good, atlas, 24, "<I", 1000), "unpacks to more than the 1000 bytes"),
-        "bomb.zip": (_patch_entry(good, atlas, 24, "<I", 600 * 2 ** 20), "would unpack to 600 MB"),
+        "bomb.zip": (_patch_entry(good, atlas, 24, "<I", 600 * 2**20), "would unpack to 600 MB"),
         "method.zip": (_patch_entry(good, "model.json", 10, "<H", 12), "compression method 12"),
     }
     for name, (data, fragment) in cases.items():
@@ -901,13 +995,18 @@ def test_zip_reader_limits_entries_and_reads_what_python_wrote(site, page, tmp_p
         for i in range(10001):
             zf.writestr(f"f{i}", b"")
     mixed = site["root"] / "mixed.zip"
-    payload = {"a/deep/x.json": json.dumps({"k": list(range(3000))}).encode(),
-               "a/empty.txt": b"", "a/\u00e9t\u00e9.bin": bytes(range(256)) * 50,
-               "a/../escape.txt": b"no", "__MACOSX/a/._x.json": b"junk"}
+    payload = {
+        "a/deep/x.json": json.dumps({"k": list(range(3000))}).encode(),
+        "a/empty.txt": b"",
+        "a/\u00e9t\u00e9.bin": bytes(range(256)) * 50,
+        "a/../escape.txt": b"no",
+        "__MACOSX/a/._x.json": b"junk",
+    }
     with zipfile.ZipFile(mixed, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in payload.items():
             zf.writestr(name, data)
-    got = page.evaluate("""async (base) => {
+    got = page.evaluate(
+        """async (base) => {
       const { readZip, ZipError } = await import(base + 'synthetic/player.js');
       const blob = async (n) => (await fetch(base + n)).blob();
       let many = '';
@@ -918,7 +1017,9 @@ def test_zip_reader_limits_entries_and_reads_what_python_wrote(site, page, tmp_p
       const out = {};
       for (const [k, v] of files) out[k] = Array.from(new Uint8Array(await v.arrayBuffer()));
       return { many, ms, out };
-    }""", site["url"])
+    }""",
+        site["url"],
+    )
     assert got["many"] == "many.zip: holds 10001 files, more than the 10000 this viewer unpacks"
     assert got["ms"] < 2000
     expected = {k: list(v) for k, v in payload.items() if ".." not in k and "__MACOSX" not in k}

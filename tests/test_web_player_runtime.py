@@ -3,6 +3,7 @@
 openPlayer, the zip limits it reads from web/constants.json, and the
 WebSocket input plug-in fed by a real local WebSocket server (the RFC 6455
 handshake and frames written here with the standard library)."""
+
 import base64
 import hashlib
 import json
@@ -20,6 +21,7 @@ from web_support import INSTALL_HINT, chromium_path, launch_chromium, make_face_
 
 try:
     import playwright  # noqa: F401
+
     BROWSER_MISSING = None if chromium_path() else INSTALL_HINT
 except ImportError:
     BROWSER_MISSING = "pip install playwright (Chromium comes from apt: " + INSTALL_HINT + ")"
@@ -51,8 +53,10 @@ def page(site):
 
 # ------------------------------------------------------------------ the ticker of openPlayer
 
+
 def test_open_player_ticks_by_itself_and_stops(site, page):
-    got = page.evaluate("""async (base) => {
+    got = page.evaluate(
+        """async (base) => {
       const { openPlayer } = await import(base + 'player.js');
       const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
       const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -97,7 +101,9 @@ def test_open_player_ticks_by_itself_and_stops(site, page):
       manual.destroy();
       return { before: { ticking: before.ticking, model: before.model === null }, ran, stalled, stopped, resumed,
                covered, destroyed: { time: player.time - d0, ticking: player.ticking }, manualTime, manualAfter };
-    }""", site["face"])
+    }""",
+        site["face"],
+    )
     # Ticking starts at once, before the model arrives (update waits for it).
     assert got["before"] == {"ticking": True, "model": True}
     ran = got["ran"]
@@ -115,6 +121,7 @@ def test_open_player_ticks_by_itself_and_stops(site, page):
 
 
 # ------------------------------------------------------------------ zip limits from constants.json
+
 
 def _zip(path, entries, method=zipfile.ZIP_DEFLATED):
     with zipfile.ZipFile(path, "w", method) as zf:
@@ -134,13 +141,14 @@ def test_zip_limits_come_from_constants_json(site, page):
     shutil.copytree(os.path.join(REPO, "web", "player"), small / "player")
     shutil.copyfile(os.path.join(REPO, "web", "player.js"), small / "player.js")
     strict = dict(constants)
-    strict["zip"] = {"max_archive_bytes": 2 ** 20, "max_entries": 3, "max_total_bytes": 2 ** 20}
+    strict["zip"] = {"max_archive_bytes": 2**20, "max_entries": 3, "max_total_bytes": 2**20}
     (small / "constants.json").write_text(json.dumps(strict), encoding="utf-8")
     _zip(small / "four.zip", {f"f{i}.txt": b"x" for i in range(4)})
     _zip(small / "three.zip", {f"f{i}.txt": b"x" for i in range(3)})
-    _zip(small / "two-mb.zip", {"zeros.bin": bytes(2 * 2 ** 20)})  # deflates to a few KB
-    _zip(small / "big-archive.zip", {"noise.bin": os.urandom(3 * 2 ** 19)}, zipfile.ZIP_STORED)  # 1.5 MB
-    got = page.evaluate("""async ([small, shipped]) => {
+    _zip(small / "two-mb.zip", {"zeros.bin": bytes(2 * 2**20)})  # deflates to a few KB
+    _zip(small / "big-archive.zip", {"noise.bin": os.urandom(3 * 2**19)}, zipfile.ZIP_STORED)  # 1.5 MB
+    got = page.evaluate(
+        """async ([small, shipped]) => {
       const strict = await import(small + 'player.js');
       const loose = await import(shipped + 'player.js');
       const blob = async (n) => (await fetch(small + n)).blob();
@@ -154,21 +162,29 @@ def test_zip_limits_come_from_constants_json(site, page):
       }
       out.override = await attempt(strict, 'four.zip', { limits: { MAX_ENTRIES: 10 } });
       return out;
-    }""", [site["url"] + "small-limits/", site["face"]])
-    assert got["limits"] == {"MAX_ARCHIVE_BYTES": 2 ** 20, "MAX_ENTRIES": 3, "MAX_TOTAL_BYTES": 2 ** 20}
-    assert got["four.zip"]["strict"] == {"error": "four.zip: holds 4 files, more than the 3 this viewer unpacks",
-                                         "zipError": True}
+    }""",
+        [site["url"] + "small-limits/", site["face"]],
+    )
+    assert got["limits"] == {"MAX_ARCHIVE_BYTES": 2**20, "MAX_ENTRIES": 3, "MAX_TOTAL_BYTES": 2**20}
+    assert got["four.zip"]["strict"] == {
+        "error": "four.zip: holds 4 files, more than the 3 this viewer unpacks",
+        "zipError": True,
+    }
     assert got["three.zip"]["strict"] == {"ok": 3}
-    assert got["two-mb.zip"]["strict"]["error"] == \
-        "two-mb.zip: would unpack to 2 MB, more than the 1 MB this viewer allows"
+    assert (
+        got["two-mb.zip"]["strict"]["error"]
+        == "two-mb.zip: would unpack to 2 MB, more than the 1 MB this viewer allows"
+    )
     assert got["big-archive.zip"]["strict"]["error"].startswith(
-        "big-archive.zip: is 2 MB, larger than the 1 MB this viewer unpacks")
+        "big-archive.zip: is 2 MB, larger than the 1 MB this viewer unpacks"
+    )
     for n, expect in (("four.zip", 4), ("three.zip", 3), ("two-mb.zip", 1), ("big-archive.zip", 1)):
         assert got[n]["shipped"] == {"ok": expect}, "the shipped limits take all of them"
     assert got["override"] == {"ok": 4}, "an explicit limits option still wins"
 
 
 # ------------------------------------------------------------------ the WebSocket input plug-in
+
 
 class TinyWebSocketServer:
     """A one-client-at-a-time WebSocket server (RFC 6455) on 127.0.0.1 that
@@ -200,11 +216,17 @@ class TinyWebSocketServer:
                     break
                 request += chunk
             lines = request.decode("latin-1").split("\r\n")
-            headers = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)}
+            headers = {
+                k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)
+            }
             key = headers.get("sec-websocket-key", "")
             accept = base64.b64encode(hashlib.sha1((key + self.GUID).encode()).digest()).decode()
-            conn.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                          f"Sec-WebSocket-Accept: {accept}\r\n\r\n").encode())
+            conn.sendall(
+                (
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    f"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+                ).encode()
+            )
             self.paths.append(lines[0].split(" ")[1] if " " in lines[0] else "")
             self.clients.append(conn)
             self.connected.set()
@@ -276,22 +298,36 @@ def test_websocket_input_drives_the_player(site, page):
         assert state == 1 and server.connected.wait(5) and server.paths == ["/tracker"]
         ids = ["ParamAngleX", "ParamMouthOpenY", "ParamEyeLOpen", "ParamAngleY"]
         # Bad messages are ignored: not JSON, not an object, wrong types, too long, non-finite.
-        for bad in ("not json", "[1, 2, 3]", '{"parameters": {"ParamAngleX": "12"}}', '{"landmarks": [[1, 2]]}',
-                    json.dumps({"parameters": {"ParamAngleX": 29.0}, "pad": "x" * 70000})):
+        for bad in (
+            "not json",
+            "[1, 2, 3]",
+            '{"parameters": {"ParamAngleX": "12"}}',
+            '{"landmarks": [[1, 2]]}',
+            json.dumps({"parameters": {"ParamAngleX": 29.0}, "pad": "x" * 70000}),
+        ):
             server.send(bad)
         quiet = page.evaluate(PLAY, [0.3, ids])
-        assert quiet["values"] == {"ParamAngleX": 0, "ParamMouthOpenY": 0, "ParamEyeLOpen": 1, "ParamAngleY": 0}
+        assert quiet["values"] == {
+            "ParamAngleX": 0,
+            "ParamMouthOpenY": 0,
+            "ParamEyeLOpen": 1,
+            "ParamAngleY": 0,
+        }
         assert quiet["weight"] == 0 and not quiet["tracking"]
         # Parameter frames, 20 a second for 1 s: they show up in the player's parameters.
         got = None
         for k in range(20):
-            server.send('{"parameters": {"ParamAngleX": 12.5, "ParamMouthOpenY": 0.8, "ParamEyeLOpen": 0.25, '
-                        '"ParamAngleY": 1e999, "ParamNotInTheModel": 3}}')
+            server.send(
+                '{"parameters": {"ParamAngleX": 12.5, "ParamMouthOpenY": 0.8, "ParamEyeLOpen": 0.25, '
+                '"ParamAngleY": 1e999, "ParamNotInTheModel": 3}}'
+            )
             got = page.evaluate(PLAY, [0.05, ids])
         assert got["tracking"] and got["weight"] == 1
         assert got["values"]["ParamAngleX"] == pytest.approx(12.5, abs=1e-9)
         assert got["values"]["ParamMouthOpenY"] == pytest.approx(0.8, abs=1e-9)
-        assert got["values"]["ParamEyeLOpen"] == pytest.approx(0.25, abs=1e-9), "automatic blink leaves it alone"
+        assert got["values"]["ParamEyeLOpen"] == pytest.approx(0.25, abs=1e-9), (
+            "automatic blink leaves it alone"
+        )
         assert got["values"]["ParamAngleY"] == 0, "an infinite value is dropped"
         # Landmark frames are mapped like the webcam's (mirror mode: a turn to the image's right is AngleX < 0).
         points = page.evaluate(LANDMARKS, [site["face"], 20])
@@ -303,7 +339,12 @@ def test_websocket_input_drives_the_player(site, page):
         page.evaluate("() => { window.SOCKET.player.autoBlink = false; }")
         lost = page.evaluate(PLAY, [1.2, ids])
         assert not lost["tracking"] and lost["weight"] == 0
-        assert lost["values"] == {"ParamAngleX": 0, "ParamMouthOpenY": 0, "ParamEyeLOpen": 1, "ParamAngleY": 0}
+        assert lost["values"] == {
+            "ParamAngleX": 0,
+            "ParamMouthOpenY": 0,
+            "ParamEyeLOpen": 1,
+            "ParamAngleY": 0,
+        }
         page.evaluate("() => { window.SOCKET.player.destroy(); }")
     finally:
         server.close()

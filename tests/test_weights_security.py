@@ -6,6 +6,7 @@ payload would create a marker file if any code from them ran: the three
 loaders, the CLI's --model NAME=PATH, --models-dir, IMAGE_TO_RIG_MODELS and
 the preferences' Check (core.backends.check_model).  The marker must never
 exist, and the message must say how to convert a file the user trusts."""
+
 import os
 import subprocess
 import sys
@@ -24,8 +25,10 @@ from image_to_rig.core.backends import check_model  # noqa: E402
 from image_to_rig.core.backends.weights import MODELS  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAUNCH = ("import sys; sys.path.insert(0, {tests!r}); import conftest; "
-          "from image_to_rig.cli import main; sys.exit(main(sys.argv[1:]))")
+LAUNCH = (
+    "import sys; sys.path.insert(0, {tests!r}); import conftest; "
+    "from image_to_rig.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 class _Payload:
@@ -53,9 +56,11 @@ def _hostile_checkpoint(real_path: str, out: str, marker: str, legacy: bool) -> 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
     d = tmp_path_factory.mktemp("real-weights")
-    return {"isnet_anime": tiny.save_tiny_isnet(str(d / "isnetis.ckpt")),
-            "anime_face_parts": tiny.save_tiny_face_parts(str(d / "UNet.pth")),
-            "big_lama": tiny.save_tiny_lama(str(d / "best.ckpt"))}
+    return {
+        "isnet_anime": tiny.save_tiny_isnet(str(d / "isnetis.ckpt")),
+        "anime_face_parts": tiny.save_tiny_face_parts(str(d / "UNet.pth")),
+        "big_lama": tiny.save_tiny_lama(str(d / "best.ckpt")),
+    }
 
 
 LOADERS = {"isnet_anime": load_isnet, "anime_face_parts": load_face_parts_unet, "big_lama": load_lama}
@@ -93,8 +98,14 @@ def _run_cli(*args, env=None, cwd=None):
     full_env = dict(os.environ)
     full_env.update(env or {})
     code = LAUNCH.format(tests=os.path.join(REPO, "tests"))
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          cwd=cwd, env=full_env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +117,11 @@ def small_image(tmp_path_factory):
     return str(path)
 
 
-BACKEND_FLAGS = {"isnet_anime": ["--foreground", "isnet"],
-                 "anime_face_parts": ["--parts", "face_parts_unet"],
-                 "big_lama": ["--inpaint", "lama"]}
+BACKEND_FLAGS = {
+    "isnet_anime": ["--foreground", "isnet"],
+    "anime_face_parts": ["--parts", "face_parts_unet"],
+    "big_lama": ["--inpaint", "lama"],
+}
 
 
 @pytest.mark.parametrize("route", ["--model", "--models-dir", "IMAGE_TO_RIG_MODELS"])
@@ -117,8 +130,7 @@ def test_cli_refuses_hostile_weights_by_every_route(real, small_image, tmp_path,
     marker = tmp_path / "code-ran"
     models = tmp_path / "models"
     models.mkdir()
-    evil = _hostile_checkpoint(real[name], str(models / MODELS[name].local_name), str(marker),
-                               legacy=True)
+    evil = _hostile_checkpoint(real[name], str(models / MODELS[name].local_name), str(marker), legacy=True)
     args = ["rig", small_image, "--out", str(tmp_path / "out"), "--quiet"] + BACKEND_FLAGS[name]
     env = {"IMAGE_TO_RIG_MODELS": str(tmp_path / "elsewhere")}
     if route == "--model":

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The pipeline in a worker process: progress, result, errors and cancel."""
+
 import os
 import signal
 import time
@@ -80,12 +81,15 @@ def test_cancel_stops_the_worker_and_leaves_nothing(sample, tmp_path):
 def test_backend_choices_reach_the_worker(sample, tmp_path):
     pytest.importorskip("torch")
     from image_to_rig.devkit import tiny_models as tiny
+
     lama = tiny.save_tiny_lama(str(tmp_path / "best.ckpt"))
-    options = PipelineOptions(inpaint_backend="lama", backend_settings={
-        "model_paths": {"big_lama": lama}, "device": "cpu"})
+    options = PipelineOptions(
+        inpaint_backend="lama", backend_settings={"model_paths": {"big_lama": lama}, "device": "cpu"}
+    )
     result = run_in_worker(sample, options, timeout=120)
     result.doc.validate()
-    missing = PipelineOptions(inpaint_backend="lama", backend_settings={
-        "model_paths": {"big_lama": str(tmp_path / "absent.ckpt")}})
+    missing = PipelineOptions(
+        inpaint_backend="lama", backend_settings={"model_paths": {"big_lama": str(tmp_path / "absent.ckpt")}}
+    )
     with pytest.raises(ValueError, match="absent.ckpt"):
         run_in_worker(sample, missing, timeout=120)

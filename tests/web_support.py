@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Helpers for the export and web player tests: a synthetic rig, a local
 HTTP server and a headless Chromium (Debian package, driven by Playwright)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,16 +14,36 @@ import threading
 import cv2
 import numpy as np
 
-from image_to_rig.core.model.document import (Canvas, Keyform, Layer, Mesh, Motion, MotionCurve,
-                                        Parameter, RigDocument, RotationDeformer, WarpDeformer)
+from image_to_rig.core.model.document import (
+    Canvas,
+    Keyform,
+    Layer,
+    Mesh,
+    Motion,
+    MotionCurve,
+    Parameter,
+    RigDocument,
+    RotationDeformer,
+    WarpDeformer,
+)
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--use-angle=swiftshader",
-                 "--enable-unsafe-swiftshader", "--autoplay-policy=no-user-gesture-required"]
-INSTALL_HINT = ("headless Chromium is not installed; as root run "
-                "`apt-get update && apt-get install -y chromium` and "
-                "`pip install playwright` (never `playwright install`)")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--autoplay-policy=no-user-gesture-required",
+]
+INSTALL_HINT = (
+    "headless Chromium is not installed; as root run "
+    "`apt-get update && apt-get install -y chromium` and "
+    "`pip install playwright` (never `playwright install`)"
+)
 
 
 def chromium_path():
@@ -33,6 +54,7 @@ def chromium_path():
 
 
 # ------------------------------------------------------------------ synthetic rig
+
 
 def _blob(w: int, h: int, colour, seed: int, stripes: bool = True) -> np.ndarray:
     """A soft-edged ellipse with a gradient and stripes (texture detail)."""
@@ -79,8 +101,9 @@ def make_test_document() -> RigDocument:
     body = Layer("topwear", "topwear", _blob(90, 60, (70, 110, 200), 1), 35, 64)
     face = Layer("face", "face", _blob(70, 64, (250, 214, 190), 2), 45, 12)
     eyewhite = Layer("eyewhite_l", "eyewhite", _blob(24, 16, (250, 250, 255), 3, False), 88, 36, side="l")
-    iris = Layer("irides_l", "irides", _blob(14, 14, (40, 150, 90), 4), 93, 37, side="l",
-                 clip_to="eyewhite_l")
+    iris = Layer(
+        "irides_l", "irides", _blob(14, 14, (40, 150, 90), 4), 93, 37, side="l", clip_to="eyewhite_l"
+    )
     blush = Layer("blush", "objects", _blob(26, 12, (255, 80, 120), 5, False), 52, 50, opacity=0.55)
     layers = [body, face, eyewhite, iris, blush]
     deformers = [
@@ -121,20 +144,41 @@ def make_test_document() -> RigDocument:
     iris_forms[0, :, 0] = -9
     iris_forms[2, :, 0] = 9
     keyforms = [
-        Keyform("neck-rotation", ["ParamAngleZ"], [[-30, 0, 30]],
-                np.array([[-8, -2, 0], [0, 0, 0], [8, 2, 0]], np.float64)),
-        Keyform("head-rotation", ["ParamAngleX"], [[-30, 0, 30]],
-                np.array([[4, -3, 1], [0, 0, 0], [-4, 3, 1]], np.float64)),
+        Keyform(
+            "neck-rotation",
+            ["ParamAngleZ"],
+            [[-30, 0, 30]],
+            np.array([[-8, -2, 0], [0, 0, 0], [8, 2, 0]], np.float64),
+        ),
+        Keyform(
+            "head-rotation",
+            ["ParamAngleX"],
+            [[-30, 0, 30]],
+            np.array([[4, -3, 1], [0, 0, 0], [-4, 3, 1]], np.float64),
+        ),
         Keyform("face-warp", ["ParamAngleX"], [[-30, 0, 30]], face_forms),
         Keyform("body-warp", ["ParamBodyAngleX", "ParamBreath"], [[-10, 0, 10], [0, 1]], body_forms),
         Keyform("irides_l", ["ParamEyeBallX"], [[-1, 0, 1]], iris_forms),
     ]
-    idle = Motion("Idle", 2.0, [
-        MotionCurve("ParamBreath", np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 0.0])),
-        MotionCurve("ParamAngleX", np.array([0.0, 0.5, 1.5, 2.0]), np.array([0.0, 12.0, -12.0, 0.0])),
-    ])
-    doc = RigDocument(canvas, layers, meshes, deformers, params, keyforms,
-                      ["topwear", "face", "eyewhite_l", "irides_l", "blush"], [idle], source="synthetic.png")
+    idle = Motion(
+        "Idle",
+        2.0,
+        [
+            MotionCurve("ParamBreath", np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 0.0])),
+            MotionCurve("ParamAngleX", np.array([0.0, 0.5, 1.5, 2.0]), np.array([0.0, 12.0, -12.0, 0.0])),
+        ],
+    )
+    doc = RigDocument(
+        canvas,
+        layers,
+        meshes,
+        deformers,
+        params,
+        keyforms,
+        ["topwear", "face", "eyewhite_l", "irides_l", "blush"],
+        [idle],
+        source="synthetic.png",
+    )
     doc.validate()
     return doc
 
@@ -175,16 +219,28 @@ def make_opacity_document():
     doc.draw_order.append("eyelash-closed_l")
     doc.parameters.append(Parameter("ParamEyeLOpen", 0, 1, 1, "Eye L Open", "Eyes"))
     doc.keyforms += [
-        Keyform("eyelash-closed_l", ["ParamEyeLOpen"], [[0.0, 0.25, 1.0]],
-                np.array([[1.0], [0.0], [0.0]]), owner="blink", channel="opacity"),
-        Keyform("blush", ["ParamAngleX", "ParamEyeLOpen"], [[-30, 0, 30], [0, 1]],
-                np.array([[-0.7], [0.0], [0.3], [0.0], [0.6], [-0.2]]), channel="opacity"),
+        Keyform(
+            "eyelash-closed_l",
+            ["ParamEyeLOpen"],
+            [[0.0, 0.25, 1.0]],
+            np.array([[1.0], [0.0], [0.0]]),
+            owner="blink",
+            channel="opacity",
+        ),
+        Keyform(
+            "blush",
+            ["ParamAngleX", "ParamEyeLOpen"],
+            [[-30, 0, 30], [0, 1]],
+            np.array([[-0.7], [0.0], [0.3], [0.0], [0.6], [-0.2]]),
+            channel="opacity",
+        ),
     ]
     doc.validate()
     return doc
 
 
 # ------------------------------------------------------------------ http + browser
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
@@ -195,9 +251,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
 
-_QuietHandler.extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                                ".js": "text/javascript", ".mjs": "text/javascript",
-                                ".json": "application/json"}
+_QuietHandler.extensions_map = {
+    **http.server.SimpleHTTPRequestHandler.extensions_map,
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".json": "application/json",
+}
 
 
 @contextlib.contextmanager
@@ -220,8 +279,7 @@ def launch_chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS,
-                                     headless=True)
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
         try:
             yield browser
         finally:

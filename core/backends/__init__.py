@@ -5,6 +5,7 @@
 
 "builtin" is always there and is the offline default of every stage.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,19 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .base import (PART_CLASSES, PART_INDEX, Backend, BackendError, BackendUnavailable,
-                   ForegroundBackend, InpaintBackend, ModelLoadError, Needs, PartsBackend,
-                   missing_packages)
+from .base import (
+    PART_CLASSES,
+    PART_INDEX,
+    Backend,
+    BackendError,
+    BackendUnavailable,
+    ForegroundBackend,
+    InpaintBackend,
+    ModelLoadError,
+    Needs,
+    PartsBackend,
+    missing_packages,
+)
 from .classical import BorderFloodFillForeground, BuiltinParts, OpenCVInpaint
 from .face_parts import AnimeFacePartsBackend
 from .isnet import ISNetForeground
@@ -46,8 +57,9 @@ def make_backend(stage: str, name: str, settings: dict[str, Any] | None = None) 
     for cls in backend_classes(stage):
         if cls.name == (name or DEFAULT):
             return cls(settings)
-    raise BackendError(f"there is no {stage} backend called '{name}': choose one of "
-                       f"{', '.join(backend_names(stage))}")
+    raise BackendError(
+        f"there is no {stage} backend called '{name}': choose one of {', '.join(backend_names(stage))}"
+    )
 
 
 def availability(settings: dict[str, Any] | None = None) -> dict[str, list[tuple[str, str, bool, str]]]:
@@ -90,8 +102,9 @@ def layer_prompt(tag: str, settings: dict[str, Any]) -> str:
     return template.replace("{tag}", tag)
 
 
-def inpaint_hook(backend: InpaintBackend, settings: dict[str, Any],
-                 progress: Callable[[str], None] | None = None) -> Callable:
+def inpaint_hook(
+    backend: InpaintBackend, settings: dict[str, Any], progress: Callable[[str], None] | None = None
+) -> Callable:
     """The callable core.stages.complete calls for each hidden region:
     hook(rgba crop, hole mask, layer) -> RGBA crop with only the hole painted."""
     seed = int(settings.get("seed", 0))
@@ -102,14 +115,37 @@ def inpaint_hook(backend: InpaintBackend, settings: dict[str, Any],
     def hook(rgba: np.ndarray, hole: np.ndarray, layer) -> np.ndarray:
         if progress is not None:
             progress(layer.id)
-        return backend.inpaint(rgba, hole, prompt=layer_prompt(layer.tag, settings),
-                               seed=int(seeds.get(layer.tag, seed)), steps=steps, strength=strength)
+        return backend.inpaint(
+            rgba,
+            hole,
+            prompt=layer_prompt(layer.tag, settings),
+            seed=int(seeds.get(layer.tag, seed)),
+            steps=steps,
+            strength=strength,
+        )
+
     return hook
 
 
 __all__ = [
-    "PART_CLASSES", "PART_INDEX", "Backend", "BackendError", "BackendUnavailable",
-    "ForegroundBackend", "PartsBackend", "InpaintBackend", "ModelLoadError", "Needs", "STAGES",
-    "REGISTRY", "DEFAULT", "backend_classes", "backend_names", "make_backend", "availability",
-    "inpaint_hook", "layer_prompt", "check_model",
+    "PART_CLASSES",
+    "PART_INDEX",
+    "Backend",
+    "BackendError",
+    "BackendUnavailable",
+    "ForegroundBackend",
+    "PartsBackend",
+    "InpaintBackend",
+    "ModelLoadError",
+    "Needs",
+    "STAGES",
+    "REGISTRY",
+    "DEFAULT",
+    "backend_classes",
+    "backend_names",
+    "make_backend",
+    "availability",
+    "inpaint_hook",
+    "layer_prompt",
+    "check_model",
 ]

@@ -15,6 +15,7 @@ A backend says what it needs (`needs`), whether it can run here
 Backends never import torch at module level: the classical ones must work on a
 machine without it, and `available()` says plainly what is missing.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -86,19 +87,24 @@ class Backend:
         path = paths.get(self.needs.model)
         if not path:
             from .weights import default_model_path
+
             path = default_model_path(self.needs.model, self.settings.get("models_dir"))
         return path
 
     def available(self) -> tuple[bool, str]:
         missing = missing_packages(self.needs.packages)
         if missing:
-            return False, (f"{self.label} needs the Python package(s) {', '.join(missing)}: "
-                           "install requirements-ai.txt into Blender's Python")
+            return False, (
+                f"{self.label} needs the Python package(s) {', '.join(missing)}: "
+                "install requirements-ai.txt into Blender's Python"
+            )
         path = self.model_path()
         if self.needs.model and (not path or not os.path.exists(path)):
-            return False, (f"{self.label} needs the '{self.needs.model}' weights, not found at "
-                           f"{path or '(no path set)'}: set the path or download them in the "
-                           "add-on preferences")
+            return False, (
+                f"{self.label} needs the '{self.needs.model}' weights, not found at "
+                f"{path or '(no path set)'}: set the path or download them in the "
+                "add-on preferences"
+            )
         return True, ""
 
     def require_available(self) -> None:
@@ -139,8 +145,15 @@ class PartsBackend(Backend):
 class InpaintBackend(Backend):
     stage = "inpaint"
 
-    def inpaint(self, rgba: np.ndarray, hole_mask: np.ndarray, prompt: str = "", seed: int = 0,
-                steps: int = 20, strength: float = 1.0) -> np.ndarray:
+    def inpaint(
+        self,
+        rgba: np.ndarray,
+        hole_mask: np.ndarray,
+        prompt: str = "",
+        seed: int = 0,
+        steps: int = 20,
+        strength: float = 1.0,
+    ) -> np.ndarray:
         """`rgba` with the `hole_mask` pixels painted (opaque); every other pixel is
         returned exactly as given."""
         rgba = np.ascontiguousarray(rgba)
@@ -152,16 +165,18 @@ class InpaintBackend(Backend):
         out = rgba.copy()
         if not hole.any():
             return out
-        painted_rgb = self.paint(rgba, hole, prompt=prompt, seed=int(seed), steps=int(steps),
-                                 strength=float(strength))
+        painted_rgb = self.paint(
+            rgba, hole, prompt=prompt, seed=int(seed), steps=int(steps), strength=float(strength)
+        )
         if painted_rgb.shape[:2] != hole.shape:
             raise BackendError(f"{self.label} returned an image of the wrong size")
         out[hole, :3] = painted_rgb[hole, :3]
         out[hole, 3] = 255
         return out
 
-    def paint(self, rgba: np.ndarray, hole: np.ndarray, prompt: str, seed: int, steps: int,
-              strength: float) -> np.ndarray:
+    def paint(
+        self, rgba: np.ndarray, hole: np.ndarray, prompt: str, seed: int, steps: int, strength: float
+    ) -> np.ndarray:
         """The model's RGB (H, W, 3) uint8 picture; only its hole pixels are used."""
         raise NotImplementedError
 
@@ -170,10 +185,12 @@ def fill_from_nearest(rgb: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Every pixel outside `known` takes the colour of the nearest known pixel, so a
     model never sees empty (black) surroundings around a layer crop."""
     import cv2
+
     if known.all() or not known.any():
         return rgb.copy()
-    _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3,
-                                                labelType=cv2.DIST_LABEL_PIXEL)
+    _, labels = cv2.distanceTransformWithLabels(
+        (~known).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+    )
     colours = rgb[known]  # labels number the zero pixels in scan order, from 1
     out = colours[labels - 1].reshape(rgb.shape)
     out[known] = rgb[known]

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The built-in classical backends: no packages beyond OpenCV, no weights."""
+
 from __future__ import annotations
 
 import cv2
@@ -17,6 +18,7 @@ class BorderFloodFillForeground(ForegroundBackend):
 
     def segment(self, rgba):
         from ..stages.foreground import extract_foreground
+
         return extract_foreground(rgba)
 
 

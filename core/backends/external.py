@@ -11,6 +11,7 @@ write (or `{output_dir}`, a folder in which the newest .psd is taken).  The
 command runs without a shell (no quoting surprises, no injection through file
 names), in its own process group so cancelling stops all of it.
 """
+
 from __future__ import annotations
 
 import glob
@@ -38,11 +39,14 @@ def parse_command(template: str) -> list:
     if not parts:
         raise ExternalCommandError("no decomposition command is configured")
     if not any(p in template for p in ("{input}",)):
-        raise ExternalCommandError("the decomposition command must contain {input} "
-                                   "(where the illustration's path goes)")
+        raise ExternalCommandError(
+            "the decomposition command must contain {input} (where the illustration's path goes)"
+        )
     if not any(p in template for p in ("{output}", "{output_dir}")):
-        raise ExternalCommandError("the decomposition command must contain {output} or "
-                                   "{output_dir} (where it writes the layered PSD)")
+        raise ExternalCommandError(
+            "the decomposition command must contain {output} or "
+            "{output_dir} (where it writes the layered PSD)"
+        )
     return parts
 
 
@@ -60,8 +64,9 @@ def available(template: str) -> tuple[bool, str]:
     return True, ""
 
 
-def run_external_decomposition(template: str, image_path: str, work_dir: str | None = None,
-                               timeout: float = 3600.0) -> str:
+def run_external_decomposition(
+    template: str, image_path: str, work_dir: str | None = None, timeout: float = 3600.0
+) -> str:
     """Run the command on one image; return the path of the PSD it wrote."""
     ok, why = available(template)
     if not ok:
@@ -70,30 +75,36 @@ def run_external_decomposition(template: str, image_path: str, work_dir: str | N
     output = os.path.join(work_dir, os.path.splitext(os.path.basename(image_path))[0] + ".psd")
     values = {"input": os.path.abspath(image_path), "output": output, "output_dir": work_dir}
     args = [part.format(**values) if "{" in part else part for part in parse_command(template)]
-    kwargs = {"start_new_session": True} if os.name != "nt" else {
-        "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=work_dir, **kwargs)
+    kwargs = (
+        {"start_new_session": True}
+        if os.name != "nt"
+        else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    )
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=work_dir, **kwargs
+    )
     try:
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill(proc)
-        raise ExternalCommandError(f"the decomposition command did not finish within "
-                                   f"{timeout:.0f} s and was stopped") from None
+        raise ExternalCommandError(
+            f"the decomposition command did not finish within {timeout:.0f} s and was stopped"
+        ) from None
     except BaseException:  # cancelled: stop the whole command, then pass it on
         _kill(proc)
         raise
     if proc.returncode != 0:
         tail = "\n".join((err or "").strip().splitlines()[-5:])
-        raise ExternalCommandError(f"the decomposition command failed (exit code "
-                                   f"{proc.returncode})" + (f":\n{tail}" if tail else ""))
+        raise ExternalCommandError(
+            f"the decomposition command failed (exit code {proc.returncode})" + (f":\n{tail}" if tail else "")
+        )
     if os.path.isfile(output):
         return output
-    found = sorted(glob.glob(os.path.join(work_dir, "**", "*.psd"), recursive=True),
-                   key=os.path.getmtime)
+    found = sorted(glob.glob(os.path.join(work_dir, "**", "*.psd"), recursive=True), key=os.path.getmtime)
     if not found:
-        raise ExternalCommandError("the decomposition command finished but wrote no .psd file "
-                                   f"into {work_dir}")
+        raise ExternalCommandError(
+            f"the decomposition command finished but wrote no .psd file into {work_dir}"
+        )
     return found[-1]
 
 

@@ -10,6 +10,7 @@ loads as is; widths and expansion ratios are read from the checkpoint.
 
 Input: RGB scaled to 0..1 (no mean/std normalisation), 512 px square.
 """
+
 from __future__ import annotations
 
 
@@ -51,8 +52,11 @@ def build_face_parts_unet(specs: list[tuple[int, int, int, object]], num_classes
 
     class ConvBNReLU6(nn.Sequential):
         def __init__(self, cin, cout, k=3, stride=1, groups=1):
-            super().__init__(nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
-                             nn.BatchNorm2d(cout), nn.ReLU6(inplace=True))
+            super().__init__(
+                nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU6(inplace=True),
+            )
 
     class InvertedResidual(nn.Module):
         def __init__(self, cin, hidden, cout, stride, expands):
@@ -60,8 +64,11 @@ def build_face_parts_unet(specs: list[tuple[int, int, int, object]], num_classes
             layers = []
             if expands:
                 layers.append(ConvBNReLU6(cin, hidden, 1))
-            layers += [ConvBNReLU6(hidden, hidden, 3, stride, groups=hidden),
-                       nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+            layers += [
+                ConvBNReLU6(hidden, hidden, 3, stride, groups=hidden),
+                nn.Conv2d(hidden, cout, 1, bias=False),
+                nn.BatchNorm2d(cout),
+            ]
             self.conv = nn.Sequential(*layers)
             self.residual = stride == 1 and cin == cout
 
@@ -76,10 +83,16 @@ def build_face_parts_unet(specs: list[tuple[int, int, int, object]], num_classes
 
     def decoder_block(cin, cout, last=False):
         if last:
-            return nn.Sequential(nn.UpsamplingNearest2d(scale_factor=2),
-                                 nn.Conv2d(cin, cout, 3, padding=1), nn.Softmax(dim=1))
-        return nn.Sequential(nn.UpsamplingNearest2d(scale_factor=2), nn.Conv2d(cin, cout, 3, padding=1),
-                             nn.InstanceNorm2d(cout), nn.LeakyReLU(0.1), nn.Dropout(p=0.2))
+            return nn.Sequential(
+                nn.UpsamplingNearest2d(scale_factor=2), nn.Conv2d(cin, cout, 3, padding=1), nn.Softmax(dim=1)
+            )
+        return nn.Sequential(
+            nn.UpsamplingNearest2d(scale_factor=2),
+            nn.Conv2d(cin, cout, 3, padding=1),
+            nn.InstanceNorm2d(cout),
+            nn.LeakyReLU(0.1),
+            nn.Dropout(p=0.2),
+        )
 
     class FacePartsUNet(nn.Module):
         def __init__(self):
@@ -126,8 +139,11 @@ def load_face_parts_unet(path: str):
     specs, classes = specs_from_checkpoint(tensors)
     if classes != len(PART_CLASSES):
         from .base import ModelLoadError
-        raise ModelLoadError(f"the checkpoint does not match the {LAYOUT} layout: it predicts "
-                             f"{classes} classes, expected {len(PART_CLASSES)}")
+
+        raise ModelLoadError(
+            f"the checkpoint does not match the {LAYOUT} layout: it predicts "
+            f"{classes} classes, expected {len(PART_CLASSES)}"
+        )
     return load_into(build_face_parts_unet(specs, classes), tensors, LAYOUT)
 
 
@@ -141,13 +157,16 @@ class AnimeFacePartsBackend(PartsBackend):
 
     def _model(self):
         from .torch_util import cached_model
-        return cached_model(self._cache, self.model_path(), self.settings.get("device", "auto"),
-                            load_face_parts_unet)
+
+        return cached_model(
+            self._cache, self.model_path(), self.settings.get("device", "auto"), load_face_parts_unet
+        )
 
     def probabilities(self, rgba: np.ndarray) -> np.ndarray:
         """(H, W, 7) class probabilities."""
         import torch
         from ..stages.landmarks import flatten_over_white
+
         self.require_available()
         model, device = self._model()
         size = int(self.settings.get("parts_size", DEFAULT_SIZE))
@@ -155,9 +174,10 @@ class AnimeFacePartsBackend(PartsBackend):
         square, (y0, x0, h, w) = letterbox(rgb.astype(np.float32) / 255.0, size, fill=1.0)
         x = torch.from_numpy(square.transpose(2, 0, 1)[None].copy()).to(device)
         with torch.inference_mode():
-            prob = model(x)[0, :, y0:y0 + h, x0:x0 + w].float().cpu().numpy().transpose(1, 2, 0)
-        return cv2.resize(np.ascontiguousarray(prob), (rgba.shape[1], rgba.shape[0]),
-                          interpolation=cv2.INTER_LINEAR)
+            prob = model(x)[0, :, y0 : y0 + h, x0 : x0 + w].float().cpu().numpy().transpose(1, 2, 0)
+        return cv2.resize(
+            np.ascontiguousarray(prob), (rgba.shape[1], rgba.shape[0]), interpolation=cv2.INTER_LINEAR
+        )
 
     def segment(self, rgba: np.ndarray, mask: np.ndarray) -> np.ndarray:
         labels = np.argmax(self.probabilities(rgba), axis=2).astype(np.uint8)

@@ -13,6 +13,7 @@ Inference follows the original: the image is letterboxed into a square of
 `isnet_size` (1024) px, scaled to 0..1, and the sigmoid of side output 1 is
 thresholded at 0.5.
 """
+
 from __future__ import annotations
 
 
@@ -20,8 +21,7 @@ import cv2
 import numpy as np
 
 from .base import ForegroundBackend, Needs
-from .torch_util import (half_is_safe, load_into, load_tensors, shape_of,
-                         strip_prefix)
+from .torch_util import half_is_safe, load_into, load_tensors, shape_of, strip_prefix
 
 LAYOUT = "ISNet"
 # block kind per stage and the stages feeding each decoder stage
@@ -119,8 +119,14 @@ def build_isnet(widths: dict[str, tuple[int, int]], conv_in: int, in_ch: int = 3
                 setattr(self, name, ResidualUBlock(depth, below + skip, mid, cout))
                 dec_out[name] = cout
                 below = cout
-            side_in = [dec_out["stage1d"], dec_out["stage2d"], dec_out["stage3d"],
-                       dec_out["stage4d"], dec_out["stage5d"], enc_out["stage6"]]
+            side_in = [
+                dec_out["stage1d"],
+                dec_out["stage2d"],
+                dec_out["stage3d"],
+                dec_out["stage4d"],
+                dec_out["stage5d"],
+                enc_out["stage6"],
+            ]
             for i, c in enumerate(side_in, 1):
                 setattr(self, f"side{i}", nn.Conv2d(c, out_ch, 3, padding=1))
 
@@ -172,8 +178,9 @@ def letterbox(rgb: np.ndarray, size: int, fill: float = 0.0):
         h, w = max(1, int(round(size * h0 / w0))), size
     out = np.full((size, size, rgb.shape[2]), fill, np.float32)
     y0, x0 = (size - h) // 2, (size - w) // 2
-    out[y0:y0 + h, x0:x0 + w] = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA
-                                           if h < h0 else cv2.INTER_LINEAR).astype(np.float32)
+    out[y0 : y0 + h, x0 : x0 + w] = cv2.resize(
+        rgb, (w, h), interpolation=cv2.INTER_AREA if h < h0 else cv2.INTER_LINEAR
+    ).astype(np.float32)
     return out, (y0, x0, h, w)
 
 
@@ -187,13 +194,14 @@ class ISNetForeground(ForegroundBackend):
 
     def _model(self):
         from .torch_util import cached_model
-        return cached_model(self._cache, self.model_path(), self.settings.get("device", "auto"),
-                            load_isnet)
+
+        return cached_model(self._cache, self.model_path(), self.settings.get("device", "auto"), load_isnet)
 
     def probability(self, rgba: np.ndarray) -> np.ndarray:
         """(H, W) float32 character probability."""
         import torch
         from ..stages.landmarks import flatten_over_white
+
         self.require_available()
         model, device = self._model()
         size = int(self.settings.get("isnet_size", DEFAULT_SIZE))
@@ -206,12 +214,17 @@ class ISNetForeground(ForegroundBackend):
                     logits = model(x)
             else:
                 logits = model(x)
-        prob = torch.sigmoid(logits.float())[0, 0, y0:y0 + h, x0:x0 + w].cpu().numpy()
+        prob = torch.sigmoid(logits.float())[0, 0, y0 : y0 + h, x0 : x0 + w].cpu().numpy()
         return cv2.resize(prob, (rgba.shape[1], rgba.shape[0]), interpolation=cv2.INTER_LINEAR)
 
     def segment(self, rgba: np.ndarray) -> np.ndarray:
-        from ..stages.foreground import (ForegroundError, _keep_main_components, extract_foreground,
-                                  has_meaningful_alpha)
+        from ..stages.foreground import (
+            ForegroundError,
+            _keep_main_components,
+            extract_foreground,
+            has_meaningful_alpha,
+        )
+
         if has_meaningful_alpha(rgba):  # the artist's own cut-out is exact
             return extract_foreground(rgba)
         mask = self.probability(rgba) >= 0.5

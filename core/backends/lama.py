@@ -9,14 +9,14 @@ of `FFCResNetGenerator`, so the "generator." part of big-lama's
 `models/best.ckpt` loads as is; ngf and the number of blocks are read from the
 checkpoint.
 """
+
 from __future__ import annotations
 
 
 import numpy as np
 
 from .base import InpaintBackend, ModelLoadError, Needs, fill_from_nearest
-from .torch_util import (load_into, load_tensors, shape_of,
-                         strip_prefix)
+from .torch_util import load_into, load_tensors, shape_of, strip_prefix
 
 LAYOUT = "LaMa (big-lama)"
 N_DOWNSAMPLING = 3
@@ -49,8 +49,9 @@ def build_lama(ngf: int = 64, n_blocks: int = 18, input_nc: int = 4, output_nc: 
     class SpectralTransform(nn.Module):
         def __init__(self, cin, cout):
             super().__init__()
-            self.conv1 = nn.Sequential(nn.Conv2d(cin, cout // 2, 1, bias=False),
-                                       nn.BatchNorm2d(cout // 2), nn.ReLU(inplace=True))
+            self.conv1 = nn.Sequential(
+                nn.Conv2d(cin, cout // 2, 1, bias=False), nn.BatchNorm2d(cout // 2), nn.ReLU(inplace=True)
+            )
             self.fu = FourierUnit(cout // 2, cout // 2)
             self.conv2 = nn.Conv2d(cout // 2, cout, 1, bias=False)
 
@@ -73,6 +74,7 @@ def build_lama(ngf: int = 64, n_blocks: int = 18, input_nc: int = 4, output_nc: 
                 if a == 0 or b == 0:
                     return nn.Identity()
                 return nn.Conv2d(a, b, k, stride, padding, bias=False, padding_mode="reflect")
+
             self.convl2l = conv(in_l, out_l)
             self.convl2g = conv(in_l, out_g)
             self.convg2l = conv(in_g, out_l)
@@ -126,18 +128,21 @@ def build_lama(ngf: int = 64, n_blocks: int = 18, input_nc: int = 4, output_nc: 
 
     layers = [nn.ReflectionPad2d(3), FFCBNAct(input_nc, ngf, 7, 0, 0)]
     for i in range(N_DOWNSAMPLING):
-        cin = min(MAX_FEATURES, ngf * 2 ** i)
+        cin = min(MAX_FEATURES, ngf * 2**i)
         cout = min(MAX_FEATURES, ngf * 2 ** (i + 1))
         ratio_out = GLOBAL_RATIO if i == N_DOWNSAMPLING - 1 else 0
         layers.append(FFCBNAct(cin, cout, 3, 0, ratio_out, stride=2, padding=1))
-    dim = min(MAX_FEATURES, ngf * 2 ** N_DOWNSAMPLING)
+    dim = min(MAX_FEATURES, ngf * 2**N_DOWNSAMPLING)
     layers += [FFCResnetBlock(dim) for _ in range(n_blocks)]
     layers.append(ConcatTuple())
     for i in range(N_DOWNSAMPLING):
         cin = min(MAX_FEATURES, ngf * 2 ** (N_DOWNSAMPLING - i))
         cout = min(MAX_FEATURES, ngf * 2 ** (N_DOWNSAMPLING - i) // 2)
-        layers += [nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1),
-                   nn.BatchNorm2d(cout), nn.ReLU(True)]
+        layers += [
+            nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(True),
+        ]
     layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7), nn.Sigmoid()]
 
     class Generator(nn.Module):
@@ -163,8 +168,10 @@ def config_from_checkpoint(tensors):
     while f"model.{5 + n_blocks}.conv1.ffc.convl2l.weight" in tensors:
         n_blocks += 1
     if n_blocks == 0:
-        raise ModelLoadError(f"the checkpoint does not match the {LAYOUT} layout: it has no FFC "
-                             "ResNet blocks (model.5.conv1.ffc.convl2l.weight)")
+        raise ModelLoadError(
+            f"the checkpoint does not match the {LAYOUT} layout: it has no FFC "
+            "ResNet blocks (model.5.conv1.ffc.convl2l.weight)"
+        )
     return int(ngf), int(n_blocks), int(input_nc)
 
 
@@ -172,9 +179,11 @@ def load_lama(path: str):
     tensors = strip_prefix(load_tensors(path, "LaMa"), ("generator.",))
     ngf, n_blocks, input_nc = config_from_checkpoint(tensors)
     if input_nc != 4:
-        raise ModelLoadError(f"the checkpoint does not match the {LAYOUT} layout: "
-                             f"model.1.ffc.convl2l.weight takes {input_nc} channels, expected 4 "
-                             "(RGB + mask)")
+        raise ModelLoadError(
+            f"the checkpoint does not match the {LAYOUT} layout: "
+            f"model.1.ffc.convl2l.weight takes {input_nc} channels, expected 4 "
+            "(RGB + mask)"
+        )
     return load_into(build_lama(ngf, n_blocks), tensors, LAYOUT)
 
 
@@ -188,12 +197,13 @@ class LamaInpaint(InpaintBackend):
 
     def _model(self):
         from .torch_util import cached_model
-        return cached_model(self._cache, self.model_path(), self.settings.get("device", "auto"),
-                            load_lama)
+
+        return cached_model(self._cache, self.model_path(), self.settings.get("device", "auto"), load_lama)
 
     def paint(self, rgba, hole, prompt, seed, steps, strength):
         import torch
         import torch.nn.functional as F
+
         self.require_available()
         model, device = self._model()
         known = (rgba[..., 3] > 0) & ~hole

@@ -8,6 +8,7 @@ analysis: hair it sees over the face or clothes becomes front hair, face and
 skin it sees in hair become face (or neck below the chin), clothes become
 topwear.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -26,8 +27,9 @@ def _full_alpha_mask(layer: Layer, canvas: Canvas) -> np.ndarray:
     return layer.full_canvas(canvas)[..., 3] > 0
 
 
-def apply_parts_hint(rgba: np.ndarray, mask: np.ndarray, layers: Sequence[Layer], labels: np.ndarray,
-                     chin_y: float) -> list[Layer]:
+def apply_parts_hint(
+    rgba: np.ndarray, mask: np.ndarray, layers: Sequence[Layer], labels: np.ndarray, chin_y: float
+) -> list[Layer]:
     """Layers with coarse-part pixels reassigned where `labels` (PART_CLASSES
     indices, canvas-sized) says so.  Fine parts are returned untouched."""
     from ..stages.decompose import DEPTH_ORDER, _layer_from_mask
@@ -64,8 +66,7 @@ def apply_parts_hint(rgba: np.ndarray, mask: np.ndarray, layers: Sequence[Layer]
     move(coarse & (labels == PART_INDEX["hair"]) & ~is_hair_now, "front hair")
     skinlike = coarse & ((labels == PART_INDEX["face"]) | (labels == PART_INDEX["skin"]))
     move(skinlike & ~below_chin & ~target["face"], "face")
-    move(skinlike & below_chin & (labels == PART_INDEX["skin"]) & ~target["neck"]
-         & ~target["face"], "neck")
+    move(skinlike & below_chin & (labels == PART_INDEX["skin"]) & ~target["neck"] & ~target["face"], "neck")
     move(coarse & (labels == PART_INDEX["clothes"]) & ~target["topwear"], "topwear")
 
     rebuilt: dict[str, Layer] = {}

@@ -12,6 +12,7 @@
 * `check_state_dict` compares names and shapes with the model and raises
   ModelLoadError naming the first mismatch.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,6 +27,7 @@ from .base import ModelLoadError
 def pick_device(preference: str = "auto"):
     """torch.device for "auto" (CUDA, then MPS, then CPU), "cpu", "cuda" or "mps"."""
     import torch
+
     preference = (preference or "auto").lower()
     if preference == "cuda" or (preference == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
@@ -60,11 +62,20 @@ def half_is_safe(device) -> bool:
 # builds each of them as an inert stub: it has no behaviour, keeps no state and
 # is dropped with the rest of the checkpoint once the tensors are taken out.
 KNOWN_CHECKPOINT_GLOBALS = (
-    "omegaconf.dictconfig.DictConfig", "omegaconf.listconfig.ListConfig",
-    "omegaconf.base.ContainerMetadata", "omegaconf.base.Metadata",
-    "omegaconf.nodes.AnyNode", "omegaconf.nodes.StringNode", "omegaconf.nodes.IntegerNode",
-    "omegaconf.nodes.FloatNode", "omegaconf.nodes.BooleanNode", "omegaconf.nodes.EnumNode",
-    "omegaconf.nodes.ValueNode", "typing.Any", "builtins.dict", "builtins.list",
+    "omegaconf.dictconfig.DictConfig",
+    "omegaconf.listconfig.ListConfig",
+    "omegaconf.base.ContainerMetadata",
+    "omegaconf.base.Metadata",
+    "omegaconf.nodes.AnyNode",
+    "omegaconf.nodes.StringNode",
+    "omegaconf.nodes.IntegerNode",
+    "omegaconf.nodes.FloatNode",
+    "omegaconf.nodes.BooleanNode",
+    "omegaconf.nodes.EnumNode",
+    "omegaconf.nodes.ValueNode",
+    "typing.Any",
+    "builtins.dict",
+    "builtins.list",
 )
 
 
@@ -84,19 +95,28 @@ class _Inert:
 
 def _inert_globals(names=KNOWN_CHECKPOINT_GLOBALS):
     """(stub class, full name) pairs for torch.serialization.safe_globals."""
-    return [(type(name.rsplit(".", 1)[-1], (_Inert,), {"__module__": "inert." + name}), name)
-            for name in names]
+    return [
+        (type(name.rsplit(".", 1)[-1], (_Inert,), {"__module__": "inert." + name}), name) for name in names
+    ]
 
 
 # What torch's restricted unpickler says when a file pickles an object it
 # does not allow (as opposed to a damaged file).
-_FOREIGN_OBJECT_SIGNS = ("GLOBAL", "Unsupported global", "Can only create new object",
-                         "Can only build", "reduce for unrecognized function", "Can only SETITEM",
-                         "Can only append")
+_FOREIGN_OBJECT_SIGNS = (
+    "GLOBAL",
+    "Unsupported global",
+    "Can only create new object",
+    "Can only build",
+    "reduce for unrecognized function",
+    "Can only SETITEM",
+    "Can only append",
+)
 
-CONVERT_HINT = ("if you trust where the file came from, convert it once with "
-                "`python -m image_to_rig convert-weights {path} OUT.safetensors --trust-this-file` "
-                "and use OUT.safetensors")
+CONVERT_HINT = (
+    "if you trust where the file came from, convert it once with "
+    "`python -m image_to_rig convert-weights {path} OUT.safetensors --trust-this-file` "
+    "and use OUT.safetensors"
+)
 
 
 def _torch_load(path: str):
@@ -104,6 +124,7 @@ def _torch_load(path: str):
     plain containers and the inert stubs above).  A file that needs anything
     else is refused; nothing in it runs."""
     import torch
+
     try:
         with torch.serialization.safe_globals(_inert_globals()):
             return torch.load(path, map_location="cpu", weights_only=True)
@@ -115,8 +136,8 @@ def _torch_load(path: str):
         what = f" ({found.group(1)})" if found else ""
         raise ModelLoadError(
             f"{path} stores Python objects besides its weights{what}, and loading them could "
-            "run code from the file, so Image to Rig does not load it; "
-            + CONVERT_HINT.format(path=path)) from None
+            "run code from the file, so Image to Rig does not load it; " + CONVERT_HINT.format(path=path)
+        ) from None
 
 
 # --------------------------------------------------------------------------- conversion
@@ -149,11 +170,13 @@ def convert_to_safetensors(src: str, dst: str) -> int:
                 raise ModelLoadError(f"{src} cannot be converted: {_last_line(exc)}") from None
             names.append(found.group(1))
         except Exception as exc:
-            raise ModelLoadError(f"{src} is not a PyTorch checkpoint that can be converted "
-                                 f"({type(exc).__name__}: {exc})") from None
+            raise ModelLoadError(
+                f"{src} is not a PyTorch checkpoint that can be converted ({type(exc).__name__}: {exc})"
+            ) from None
     else:
-        raise ModelLoadError(f"{src} pickles more than {MAX_CONVERT_GLOBALS} kinds of objects; "
-                             "it is not a weights file")
+        raise ModelLoadError(
+            f"{src} pickles more than {MAX_CONVERT_GLOBALS} kinds of objects; it is not a weights file"
+        )
     tensors = _named_tensors(data, f"the weights file {src}")
     folder = os.path.dirname(os.path.abspath(dst)) or "."
     tmp = os.path.join(folder, "." + os.path.basename(dst) + ".part")
@@ -182,6 +205,7 @@ def _named_tensors(data, label: str) -> OrderedDict[str, object]:
     if not isinstance(data, Mapping):
         raise ModelLoadError(f"{label} holds a {type(data).__name__}, not a set of named tensors")
     import torch
+
     tensors = OrderedDict((str(k), v) for k, v in data.items() if isinstance(v, torch.Tensor))
     if not tensors:
         raise ModelLoadError(f"{label} contains no tensors")
@@ -193,22 +217,27 @@ def load_tensors(path: str, what: str) -> dict[str, object]:
     checkpoints: their "state_dict"; Lightning/DataParallel prefixes are kept
     for the caller to strip)."""
     if not path or not os.path.isfile(path):
-        raise ModelLoadError(f"the {what} weights file {path or '(no path)'} does not exist: set its "
-                             "path or download it in the add-on preferences")
+        raise ModelLoadError(
+            f"the {what} weights file {path or '(no path)'} does not exist: set its "
+            "path or download it in the add-on preferences"
+        )
     if os.path.getsize(path) == 0:
         raise ModelLoadError(f"the {what} weights file {path} is empty: download it again")
     try:
         if path.endswith(".safetensors"):
             from safetensors.torch import load_file
+
             data = load_file(path, device="cpu")
         else:
             data = _torch_load(path)
     except ModelLoadError:
         raise
     except Exception as exc:  # every reader error means the same thing to a person
-        raise ModelLoadError(f"the {what} weights file {path} is corrupted or not a PyTorch/"
-                             f"safetensors checkpoint ({type(exc).__name__}: {exc}): download it "
-                             "again") from exc
+        raise ModelLoadError(
+            f"the {what} weights file {path} is corrupted or not a PyTorch/"
+            f"safetensors checkpoint ({type(exc).__name__}: {exc}): download it "
+            "again"
+        ) from exc
     return _named_tensors(data, f"the {what} weights file {path}")
 
 
@@ -217,7 +246,7 @@ def strip_prefix(tensors: Mapping[str, object], prefixes: Iterable[str]) -> Orde
     (e.g. "net." of a Lightning module, "module." of DataParallel)."""
     for prefix in prefixes:
         if any(k.startswith(prefix) for k in tensors):
-            return OrderedDict((k[len(prefix):], v) for k, v in tensors.items() if k.startswith(prefix))
+            return OrderedDict((k[len(prefix) :], v) for k, v in tensors.items() if k.startswith(prefix))
     return OrderedDict(tensors)
 
 
@@ -228,13 +257,16 @@ def check_state_dict(model, tensors: Mapping[str, object], layout: str) -> None:
     missing = [k for k in expected if k not in tensors]
     if missing:
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        raise ModelLoadError(f"the checkpoint does not match the {layout} layout: it lacks "
-                             f"{', '.join(missing[:3])}{more}")
+        raise ModelLoadError(
+            f"the checkpoint does not match the {layout} layout: it lacks {', '.join(missing[:3])}{more}"
+        )
     for key, ref in expected.items():
         got = tuple(tensors[key].shape)
         if got != tuple(ref.shape):
-            raise ModelLoadError(f"the checkpoint does not match the {layout} layout: {key} has "
-                                 f"shape {list(got)}, expected {list(ref.shape)}")
+            raise ModelLoadError(
+                f"the checkpoint does not match the {layout} layout: {key} has "
+                f"shape {list(got)}, expected {list(ref.shape)}"
+            )
 
 
 def shape_of(tensors: Mapping[str, object], key: str, layout: str):

@@ -10,6 +10,7 @@ SHA-256 the Hugging Face Hub reports for it (Git LFS files) or its git blob id
 (small files); the computed SHA-256 is recorded next to the file
 ("<file>.sha256") and shown in the preferences.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -41,26 +42,65 @@ class ModelSpec:
     source: str = ""  # where the model is described, for people
 
 
-MODELS: dict[str, ModelSpec] = {m.name: m for m in (
-    ModelSpec("isnet_anime", "Anime segmentation (ISNet, SkyTNT)", "foreground", "isnet",
-              "skytnt/anime-seg", ("isnetis.ckpt",), "isnetis.ckpt",
-              source="github.com/SkyTNT/anime-segmentation (Apache-2.0)"),
-    ModelSpec("anime_face_parts", "Anime face parts (UNet, Anime-Face-Segmentation)", "parts",
-              "face_parts_unet", "bdsqlsz/qinglong_controlnet-lllite", ("Annotators/UNet.pth",),
-              "anime_face_parts_UNet.pth",
-              source="github.com/siyeong0/Anime-Face-Segmentation"),
-    ModelSpec("big_lama", "LaMa inpainting (big-lama)", "inpaint", "lama", "smartywu/big-lama",
-              ("big-lama.zip",), "big-lama.ckpt", kind="zip", zip_member="big-lama/models/best.ckpt",
-              source="github.com/advimman/lama (Apache-2.0)"),
-    ModelSpec("sd_inpaint", "Stable Diffusion 1.5 inpainting", "inpaint", "sd_inpaint",
-              "stable-diffusion-v1-5/stable-diffusion-inpainting",
-              ("model_index.json", "scheduler/scheduler_config.json", "tokenizer/*",
-               "text_encoder/config.json", "text_encoder/model.safetensors", "unet/config.json",
-               "unet/diffusion_pytorch_model.safetensors", "vae/config.json",
-               "vae/diffusion_pytorch_model.safetensors", "feature_extractor/*"),
-              "stable-diffusion-inpainting", kind="folder",
-              source="CreativeML OpenRAIL-M licence: read it before use"),
-)}
+MODELS: dict[str, ModelSpec] = {
+    m.name: m
+    for m in (
+        ModelSpec(
+            "isnet_anime",
+            "Anime segmentation (ISNet, SkyTNT)",
+            "foreground",
+            "isnet",
+            "skytnt/anime-seg",
+            ("isnetis.ckpt",),
+            "isnetis.ckpt",
+            source="github.com/SkyTNT/anime-segmentation (Apache-2.0)",
+        ),
+        ModelSpec(
+            "anime_face_parts",
+            "Anime face parts (UNet, Anime-Face-Segmentation)",
+            "parts",
+            "face_parts_unet",
+            "bdsqlsz/qinglong_controlnet-lllite",
+            ("Annotators/UNet.pth",),
+            "anime_face_parts_UNet.pth",
+            source="github.com/siyeong0/Anime-Face-Segmentation",
+        ),
+        ModelSpec(
+            "big_lama",
+            "LaMa inpainting (big-lama)",
+            "inpaint",
+            "lama",
+            "smartywu/big-lama",
+            ("big-lama.zip",),
+            "big-lama.ckpt",
+            kind="zip",
+            zip_member="big-lama/models/best.ckpt",
+            source="github.com/advimman/lama (Apache-2.0)",
+        ),
+        ModelSpec(
+            "sd_inpaint",
+            "Stable Diffusion 1.5 inpainting",
+            "inpaint",
+            "sd_inpaint",
+            "stable-diffusion-v1-5/stable-diffusion-inpainting",
+            (
+                "model_index.json",
+                "scheduler/scheduler_config.json",
+                "tokenizer/*",
+                "text_encoder/config.json",
+                "text_encoder/model.safetensors",
+                "unet/config.json",
+                "unet/diffusion_pytorch_model.safetensors",
+                "vae/config.json",
+                "vae/diffusion_pytorch_model.safetensors",
+                "feature_extractor/*",
+            ),
+            "stable-diffusion-inpainting",
+            kind="folder",
+            source="CreativeML OpenRAIL-M licence: read it before use",
+        ),
+    )
+}
 
 
 class ModelError(ImageToRigError):
@@ -86,8 +126,11 @@ def spec(name: str) -> ModelSpec:
 
 
 def models_dir(base: str | None = None) -> str:
-    return (base or os.environ.get(ENV_MODELS_DIR)
-            or os.path.join(os.path.expanduser("~"), ".cache", "image_to_rig", "models"))
+    return (
+        base
+        or os.environ.get(ENV_MODELS_DIR)
+        or os.path.join(os.path.expanduser("~"), ".cache", "image_to_rig", "models")
+    )
 
 
 def default_model_path(name: str, base: str | None = None) -> str:
@@ -176,21 +219,28 @@ def verify_file(local: str, remote: RemoteFile) -> str:
     """Check `local` against what the hub reports; return its SHA-256.
     Raises ChecksumMismatch (and deletes nothing: the caller decides)."""
     if remote.size is not None and os.path.getsize(local) != remote.size:
-        raise ChecksumMismatch(f"{remote.path}: {os.path.getsize(local)} bytes on disk, the hub "
-                               f"reports {remote.size}: the download is incomplete or damaged")
+        raise ChecksumMismatch(
+            f"{remote.path}: {os.path.getsize(local)} bytes on disk, the hub "
+            f"reports {remote.size}: the download is incomplete or damaged"
+        )
     digest = sha256_of(local)
     if remote.sha256:
         if digest != remote.sha256.lower():
-            raise ChecksumMismatch(f"{remote.path}: SHA-256 {digest} differs from the hub's "
-                                   f"{remote.sha256}: the download is damaged; try again")
+            raise ChecksumMismatch(
+                f"{remote.path}: SHA-256 {digest} differs from the hub's "
+                f"{remote.sha256}: the download is damaged; try again"
+            )
     elif remote.blob_id:
         blob = git_blob_sha1(local)
         if blob != remote.blob_id.lower():
-            raise ChecksumMismatch(f"{remote.path}: git blob id {blob} differs from the hub's "
-                                   f"{remote.blob_id}: the download is damaged; try again")
+            raise ChecksumMismatch(
+                f"{remote.path}: git blob id {blob} differs from the hub's "
+                f"{remote.blob_id}: the download is damaged; try again"
+            )
     else:
-        raise ChecksumMismatch(f"{remote.path}: the hub reported no checksum, so the download "
-                               "cannot be verified")
+        raise ChecksumMismatch(
+            f"{remote.path}: the hub reported no checksum, so the download cannot be verified"
+        )
     return digest
 
 
@@ -200,6 +250,7 @@ class HubClient:
 
     def list_files(self, repo_id: str, revision: str) -> list[RemoteFile]:
         from huggingface_hub import HfApi
+
         info = HfApi().model_info(repo_id, revision=revision, files_metadata=True)
         out = []
         for s in info.siblings or []:
@@ -212,8 +263,8 @@ class HubClient:
 
     def fetch(self, repo_id: str, path: str, revision: str, local_dir: str, tqdm_class) -> str:
         from huggingface_hub import hf_hub_download
-        return hf_hub_download(repo_id, path, revision=revision, local_dir=local_dir,
-                               tqdm_class=tqdm_class)
+
+        return hf_hub_download(repo_id, path, revision=revision, local_dir=local_dir, tqdm_class=tqdm_class)
 
 
 ProgressFn = Callable[[str, int, int | None], None]  # (file, bytes done, total or None)
@@ -235,6 +286,7 @@ def _progress_tqdm(label: str, progress: ProgressFn | None, cancelled: Callable[
             if progress is not None:
                 progress(label, int(self.n), int(self.total) if self.total else None)
             return result
+
     return DownloadProgress
 
 
@@ -242,10 +294,16 @@ def _wanted(files: Sequence[RemoteFile], patterns: Sequence[str]) -> list[Remote
     return [f for f in files if any(fnmatch.fnmatch(f.path, p) for p in patterns)]
 
 
-def download_model(name: str, dest: str | None = None, *, online_access: bool,
-                   base: str | None = None, progress: ProgressFn | None = None,
-                   cancelled: Callable[[], bool] | None = None,
-                   hub: HubClient | None = None) -> tuple[str, dict[str, str]]:
+def download_model(
+    name: str,
+    dest: str | None = None,
+    *,
+    online_access: bool,
+    base: str | None = None,
+    progress: ProgressFn | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    hub: HubClient | None = None,
+) -> tuple[str, dict[str, str]]:
     """Download model `name` to `dest` (default: its place in the models folder);
     return (path, {file: sha256}).  Only when `online_access` is True."""
     s = spec(name)
@@ -253,7 +311,8 @@ def download_model(name: str, dest: str | None = None, *, online_access: bool,
     if not online_access:
         raise DownloadRefused(
             f"{s.label} was not downloaded: online access is off (Blender: Preferences > System > "
-            f"Network > Allow Online Access). Or download {s.repo_id} yourself and set its path.")
+            f"Network > Allow Online Access). Or download {s.repo_id} yourself and set its path."
+        )
     hub = hub or HubClient()
     try:
         remote = _wanted(hub.list_files(s.repo_id, s.revision), s.files)

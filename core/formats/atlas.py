@@ -8,6 +8,7 @@ visible pixel of the same layer with alpha kept at 0.  Samplers that filter
 straight-alpha colour (Blender, some GPUs' mipmaps) then never blend in black
 or a neighbour's colour at a layer's edge; premultiplied sampling is unchanged.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -45,15 +46,17 @@ def bleed_transparent_colours(rgba: np.ndarray) -> np.ndarray:
     # Distance transform to the nearest zero of `transparent` (= a visible
     # pixel); DIST_LABEL_PIXEL numbers those zeros in raster order from 1.
     _, labels = cv2.distanceTransformWithLabels(
-        transparent.astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+        transparent.astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+    )
     ys, xs = np.nonzero(~transparent)
     nearest = labels[transparent] - 1
     out[transparent, :3] = rgba[ys[nearest], xs[nearest], :3]
     return out
 
 
-def _shelf_pack(sizes: Sequence[tuple[int, int]], order: Sequence[int], page_width: int,
-                max_size: int) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]]]:
+def _shelf_pack(
+    sizes: Sequence[tuple[int, int]], order: Sequence[int], page_width: int, max_size: int
+) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]]]:
     """Place padded boxes on shelves; returns per-box (page, x, y) and page sizes."""
     spots: list[tuple[int, int, int]] = [(0, 0, 0)] * len(sizes)
     pages: list[tuple[int, int]] = []
@@ -75,8 +78,9 @@ def _shelf_pack(sizes: Sequence[tuple[int, int]], order: Sequence[int], page_wid
     return spots, pages
 
 
-def pack_atlas(layers: Sequence[Layer], padding: int = 4, max_size: int = 4096
-               ) -> tuple[list[np.ndarray], dict[str, Placement]]:
+def pack_atlas(
+    layers: Sequence[Layer], padding: int = 4, max_size: int = 4096
+) -> tuple[list[np.ndarray], dict[str, Placement]]:
     """Pack layer crops into RGBA pages.
 
     Returns ``(pages, placements)``: pages are (H, W, 4) uint8 straight-alpha
@@ -100,21 +104,28 @@ def pack_atlas(layers: Sequence[Layer], padding: int = 4, max_size: int = 4096
         if pw > max_size or ph > max_size:
             raise AtlasError(
                 f"layer {layer.id!r} is {w}x{h} px, too big for a {max_size}x{max_size} atlas page; "
-                "scale the image down or raise the atlas size")
+                "scale the image down or raise the atlas size"
+            )
         sizes.append((pw, ph))
     order = sorted(range(len(layers)), key=lambda i: (-sizes[i][1], -sizes[i][0]))
     area = sum(w * h for w, h in sizes)
     widest = max(w for w, _ in sizes)
     base = _next_pow2(max(widest, int(np.ceil(np.sqrt(area)))))
     best = None
-    for width in {min(max(base // 2, _next_pow2(widest)), max_size), min(base, max_size),
-                  min(base * 2, max_size)}:
+    for width in {
+        min(max(base // 2, _next_pow2(widest)), max_size),
+        min(base, max_size),
+        min(base * 2, max_size),
+    }:
         if width < widest:
             continue
         spots, page_sizes = _shelf_pack(sizes, order, width, max_size)
         # Fewest pages first, then least texture memory, then squarest.
-        cost = (len(page_sizes), sum(width * h for _, h in page_sizes),
-                abs(width - max(h for _, h in page_sizes)))
+        cost = (
+            len(page_sizes),
+            sum(width * h for _, h in page_sizes),
+            abs(width - max(h for _, h in page_sizes)),
+        )
         if best is None or cost < best[0]:
             best = (cost, width, spots, page_sizes)
     _, width, spots, page_sizes = best
@@ -124,7 +135,7 @@ def pack_atlas(layers: Sequence[Layer], padding: int = 4, max_size: int = 4096
         img = layer.image
         h, w = img.shape[:2]
         padded = np.zeros((ph, pw, 4), np.uint8)
-        padded[padding:padding + h, padding:padding + w] = img
-        pages[page][y:y + ph, x:x + pw] = bleed_transparent_colours(padded)
+        padded[padding : padding + h, padding : padding + w] = img
+        pages[page][y : y + ph, x : x + pw] = bleed_transparent_colours(padded)
         placements[layer.id] = (page, x + padding, y + padding, w, h)
     return pages, placements

@@ -10,6 +10,7 @@ same rules, as the player's checkAtlasBudget in web/player/load.js.  A page
 named twice is decoded once.  Any PNG the player draws is read: 8 or 16 bits
 per channel, grey, grey + alpha, RGB, RGBA or a palette.
 """
+
 from __future__ import annotations
 
 import os
@@ -68,21 +69,26 @@ def read_png_header(path: str, name: str, error: type[ImageToRigError] = AtlasEr
     return PngHeader(width, height, depth, colour)
 
 
-def check_atlas_budget(headers: Sequence[PngHeader], names: Sequence[str],
-                       error: type[ImageToRigError] = AtlasError) -> None:
+def check_atlas_budget(
+    headers: Sequence[PngHeader], names: Sequence[str], error: type[ImageToRigError] = AtlasError
+) -> None:
     """Refuse pages beyond the pixel budgets (one page, all pages), before decoding.
     Every name counts, also one listed twice: the model draws from each."""
     total = 0
     max_side, max_page = LIMITS["max_canvas"], LIMITS["max_texture_pixels"]
     for header, name in zip(headers, names):
         if header.width > max_side or header.height > max_side or header.pixels > max_page:
-            raise error(f"atlas {name} is {header.width}x{header.height} "
-                        f"({megapixels(header.pixels)}), more than the {megapixels(max_page)} "
-                        f"(at most {max_side} a side) per page the runtime decodes")
+            raise error(
+                f"atlas {name} is {header.width}x{header.height} "
+                f"({megapixels(header.pixels)}), more than the {megapixels(max_page)} "
+                f"(at most {max_side} a side) per page the runtime decodes"
+            )
         total += header.pixels
     if total > LIMITS["max_total_texture_pixels"]:
-        raise error(f"the atlas pages hold {megapixels(total)} together, more than the "
-                    f"{megapixels(LIMITS['max_total_texture_pixels'])} the runtime decodes")
+        raise error(
+            f"the atlas pages hold {megapixels(total)} together, more than the "
+            f"{megapixels(LIMITS['max_total_texture_pixels'])} the runtime decodes"
+        )
 
 
 def to_rgba8(img: np.ndarray) -> np.ndarray:
@@ -104,16 +110,19 @@ def to_rgba8(img: np.ndarray) -> np.ndarray:
     raise AtlasError(f"unsupported number of channels: {img.shape[2]}")
 
 
-def read_atlas_pages(folder: str, names: Sequence[str],
-                     error: type[ImageToRigError] = AtlasError) -> list[np.ndarray]:
+def read_atlas_pages(
+    folder: str, names: Sequence[str], error: type[ImageToRigError] = AtlasError
+) -> list[np.ndarray]:
     """The pages `names` (plain file names in `folder`) as RGBA uint8 arrays,
     checked against every budget before any is decoded; a page listed twice
     is decoded once and shared."""
     import cv2
 
     if len(names) > LIMITS["max_textures"]:
-        raise error(f"the model lists {len(names)} atlas pages, more than the "
-                    f"{LIMITS['max_textures']} the runtime supports")
+        raise error(
+            f"the model lists {len(names)} atlas pages, more than the "
+            f"{LIMITS['max_textures']} the runtime supports"
+        )
     for name in names:
         if not isinstance(name, str) or os.path.basename(name) != name or name in ("", ".", ".."):
             raise error("texture names must be plain file names beside model.json")
@@ -122,8 +131,10 @@ def read_atlas_pages(folder: str, names: Sequence[str],
     for name in dict.fromkeys(names):
         size = os.path.getsize(os.path.join(folder, name))
         if size > LIMITS["max_texture_bytes"]:
-            raise error(f"atlas {name} is {size / 2**20:.0f} MB, more than the "
-                        f"{LIMITS['max_texture_bytes'] / 2**20:.0f} MB the runtime reads")
+            raise error(
+                f"atlas {name} is {size / 2**20:.0f} MB, more than the "
+                f"{LIMITS['max_texture_bytes'] / 2**20:.0f} MB the runtime reads"
+            )
     decoded: dict[str, np.ndarray] = {}
     for name, header in zip(names, headers):
         if name in decoded:

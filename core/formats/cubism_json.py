@@ -6,6 +6,7 @@ physics3.json (from core/runtime/physics.py settings, when the rig has physics).
 They reference only standard parameter ids, so they can be reused with a
 Live2D model of the same character made later.
 """
+
 from __future__ import annotations
 
 
@@ -19,21 +20,44 @@ from ..model.strength import baked_curve
 
 # Expressions as data: (parameter id, value, blend).  Parameters the rig lacks are left out.
 EXPRESSIONS: dict[str, list[tuple[str, float, str]]] = {
-    "smile": [("ParamEyeLSmile", 1.0, "Add"), ("ParamEyeRSmile", 1.0, "Add"),
-              ("ParamMouthForm", 1.0, "Add"), ("ParamCheek", 1.0, "Add"),
-              ("ParamBrowLY", 0.3, "Add"), ("ParamBrowRY", 0.3, "Add")],
-    "surprise": [("ParamEyeLOpen", 1.2, "Multiply"), ("ParamEyeROpen", 1.2, "Multiply"),
-                 ("ParamBrowLY", 1.0, "Add"), ("ParamBrowRY", 1.0, "Add"),
-                 ("ParamMouthOpenY", 0.6, "Add"), ("ParamMouthForm", -0.3, "Add")],
-    "angry": [("ParamBrowLAngle", -1.0, "Add"), ("ParamBrowRAngle", -1.0, "Add"),
-              ("ParamBrowLY", -0.5, "Add"), ("ParamBrowRY", -0.5, "Add"),
-              ("ParamBrowLForm", -1.0, "Add"), ("ParamBrowRForm", -1.0, "Add"),
-              ("ParamMouthForm", -1.0, "Add"), ("ParamEyeLOpen", 0.8, "Multiply"),
-              ("ParamEyeROpen", 0.8, "Multiply")],
+    "smile": [
+        ("ParamEyeLSmile", 1.0, "Add"),
+        ("ParamEyeRSmile", 1.0, "Add"),
+        ("ParamMouthForm", 1.0, "Add"),
+        ("ParamCheek", 1.0, "Add"),
+        ("ParamBrowLY", 0.3, "Add"),
+        ("ParamBrowRY", 0.3, "Add"),
+    ],
+    "surprise": [
+        ("ParamEyeLOpen", 1.2, "Multiply"),
+        ("ParamEyeROpen", 1.2, "Multiply"),
+        ("ParamBrowLY", 1.0, "Add"),
+        ("ParamBrowRY", 1.0, "Add"),
+        ("ParamMouthOpenY", 0.6, "Add"),
+        ("ParamMouthForm", -0.3, "Add"),
+    ],
+    "angry": [
+        ("ParamBrowLAngle", -1.0, "Add"),
+        ("ParamBrowRAngle", -1.0, "Add"),
+        ("ParamBrowLY", -0.5, "Add"),
+        ("ParamBrowRY", -0.5, "Add"),
+        ("ParamBrowLForm", -1.0, "Add"),
+        ("ParamBrowRForm", -1.0, "Add"),
+        ("ParamMouthForm", -1.0, "Add"),
+        ("ParamEyeLOpen", 0.8, "Multiply"),
+        ("ParamEyeROpen", 0.8, "Multiply"),
+    ],
 }
 
-GROUP_NAMES = {"face": "Face", "eyes": "Eyes", "brows": "Brows", "mouth": "Mouth",
-               "body": "Body", "hair": "Hair", "other": "Other"}
+GROUP_NAMES = {
+    "face": "Face",
+    "eyes": "Eyes",
+    "brows": "Brows",
+    "mouth": "Mouth",
+    "body": "Body",
+    "hair": "Hair",
+    "other": "Other",
+}
 
 
 def motion3(doc: RigDocument, motion: Motion) -> dict:
@@ -53,20 +77,27 @@ def motion3(doc: RigDocument, motion: Motion) -> dict:
         curves.append({"Target": "Parameter", "Id": curve.param, "Segments": flat})
     return {
         "Version": 3,
-        "Meta": {"Duration": round(float(motion.duration), 4), "Fps": float(motion.fps),
-                 "Loop": bool(motion.loop), "AreBeziersRestricted": True,
-                 "CurveCount": len(curves), "TotalSegmentCount": segments_total,
-                 "TotalPointCount": points_total, "UserDataCount": 0, "TotalUserDataSize": 0},
+        "Meta": {
+            "Duration": round(float(motion.duration), 4),
+            "Fps": float(motion.fps),
+            "Loop": bool(motion.loop),
+            "AreBeziersRestricted": True,
+            "CurveCount": len(curves),
+            "TotalSegmentCount": segments_total,
+            "TotalPointCount": points_total,
+            "UserDataCount": 0,
+            "TotalUserDataSize": 0,
+        },
         "Curves": curves,
     }
 
 
 def exp3(doc: RigDocument, name: str, fade: float = 0.5) -> dict:
     have = {p.id for p in doc.parameters}
-    params = [{"Id": pid, "Value": value, "Blend": blend}
-              for pid, value, blend in EXPRESSIONS[name] if pid in have]
-    return {"Type": "Live2D Expression", "FadeInTime": fade, "FadeOutTime": fade,
-            "Parameters": params}
+    params = [
+        {"Id": pid, "Value": value, "Blend": blend} for pid, value, blend in EXPRESSIONS[name] if pid in have
+    ]
+    return {"Type": "Live2D Expression", "FadeInTime": fade, "FadeOutTime": fade, "Parameters": params}
 
 
 def cdi3(doc: RigDocument) -> dict:
@@ -76,15 +107,23 @@ def cdi3(doc: RigDocument) -> dict:
         gid = "ParamGroup" + (p.group or "other").capitalize()
         if gid not in seen:
             seen.add(gid)
-            groups.append({"Id": gid, "GroupId": "",
-                           "Name": GROUP_NAMES.get(p.group or "other", (p.group or "Other").capitalize())})
+            groups.append(
+                {
+                    "Id": gid,
+                    "GroupId": "",
+                    "Name": GROUP_NAMES.get(p.group or "other", (p.group or "Other").capitalize()),
+                }
+            )
     return {
         "Version": 3,
-        "Parameters": [{"Id": p.id, "GroupId": "ParamGroup" + (p.group or "other").capitalize(),
-                        "Name": p.name or p.id} for p in doc.parameters],
+        "Parameters": [
+            {"Id": p.id, "GroupId": "ParamGroup" + (p.group or "other").capitalize(), "Name": p.name or p.id}
+            for p in doc.parameters
+        ],
         "ParameterGroups": groups,
-        "Parts": [{"Id": pid, "Name": l.source_name or l.id}
-                  for l, pid in zip(doc.layers, part_ids(doc).values())],
+        "Parts": [
+            {"Id": pid, "Name": l.source_name or l.id} for l, pid in zip(doc.layers, part_ids(doc).values())
+        ],
     }
 
 
@@ -139,8 +178,10 @@ def check_motion3_counts(data: dict) -> None:
     if meta["CurveCount"] != len(data["Curves"]):
         raise DocumentError("CurveCount does not match")
     if meta["TotalSegmentCount"] != segments or meta["TotalPointCount"] != points:
-        raise DocumentError(f"segment/point counts {meta['TotalSegmentCount']}/{meta['TotalPointCount']} "
-                         f"do not match the curves ({segments}/{points})")
+        raise DocumentError(
+            f"segment/point counts {meta['TotalSegmentCount']}/{meta['TotalPointCount']} "
+            f"do not match the curves ({segments}/{points})"
+        )
 
 
 def _r(v: float) -> float:
@@ -153,34 +194,62 @@ def physics3(doc: RigDocument) -> dict:
     settings = []
     inputs = outputs = vertices = 0
     for s in doc.physics:
-        settings.append({
-            "Id": s.id,
-            "Input": [{"Source": {"Target": "Parameter", "Id": i.source}, "Weight": _r(i.weight),
-                       "Type": i.type, "Reflect": bool(i.reflect)} for i in s.inputs],
-            "Output": [{"Destination": {"Target": "Parameter", "Id": o.destination},
-                        "VertexIndex": int(o.vertex_index), "Scale": _r(o.scale),
-                        "Weight": _r(o.weight), "Type": o.type, "Reflect": bool(o.reflect)}
-                       for o in s.outputs],
-            "Vertices": [{"Position": {"X": _r(v.position[0]), "Y": _r(v.position[1])},
-                          "Mobility": _r(v.mobility), "Delay": _r(v.delay),
-                          "Acceleration": _r(v.acceleration), "Radius": _r(v.radius)}
-                         for v in s.vertices],
-            "Normalization": {
-                "Position": dict(zip(("Minimum", "Default", "Maximum"), map(_r, s.normalization_position))),
-                "Angle": dict(zip(("Minimum", "Default", "Maximum"), map(_r, s.normalization_angle))),
-            },
-        })
+        settings.append(
+            {
+                "Id": s.id,
+                "Input": [
+                    {
+                        "Source": {"Target": "Parameter", "Id": i.source},
+                        "Weight": _r(i.weight),
+                        "Type": i.type,
+                        "Reflect": bool(i.reflect),
+                    }
+                    for i in s.inputs
+                ],
+                "Output": [
+                    {
+                        "Destination": {"Target": "Parameter", "Id": o.destination},
+                        "VertexIndex": int(o.vertex_index),
+                        "Scale": _r(o.scale),
+                        "Weight": _r(o.weight),
+                        "Type": o.type,
+                        "Reflect": bool(o.reflect),
+                    }
+                    for o in s.outputs
+                ],
+                "Vertices": [
+                    {
+                        "Position": {"X": _r(v.position[0]), "Y": _r(v.position[1])},
+                        "Mobility": _r(v.mobility),
+                        "Delay": _r(v.delay),
+                        "Acceleration": _r(v.acceleration),
+                        "Radius": _r(v.radius),
+                    }
+                    for v in s.vertices
+                ],
+                "Normalization": {
+                    "Position": dict(
+                        zip(("Minimum", "Default", "Maximum"), map(_r, s.normalization_position))
+                    ),
+                    "Angle": dict(zip(("Minimum", "Default", "Maximum"), map(_r, s.normalization_angle))),
+                },
+            }
+        )
         inputs += len(s.inputs)
         outputs += len(s.outputs)
         vertices += len(s.vertices)
     return {
         "Version": 3,
         "Meta": {
-            "PhysicsSettingCount": len(settings), "TotalInputCount": inputs,
-            "TotalOutputCount": outputs, "VertexCount": vertices, "Fps": float(PHYSICS["step_hz"]),
-            "EffectiveForces": {"Gravity": {"X": float(PHYSICS["gravity"][0]),
-                                            "Y": float(PHYSICS["gravity"][1])},
-                                "Wind": {"X": float(PHYSICS["wind"][0]), "Y": float(PHYSICS["wind"][1])}},
+            "PhysicsSettingCount": len(settings),
+            "TotalInputCount": inputs,
+            "TotalOutputCount": outputs,
+            "VertexCount": vertices,
+            "Fps": float(PHYSICS["step_hz"]),
+            "EffectiveForces": {
+                "Gravity": {"X": float(PHYSICS["gravity"][0]), "Y": float(PHYSICS["gravity"][1])},
+                "Wind": {"X": float(PHYSICS["wind"][0]), "Y": float(PHYSICS["wind"][1])},
+            },
             "PhysicsDictionary": [{"Id": s.id, "Name": s.name} for s in doc.physics],
         },
         "PhysicsSettings": settings,

@@ -21,6 +21,7 @@ The folder is written into a hidden sibling and swapped into place only when
 complete (core/formats/output_folder.py), so a failed export leaves nothing
 half-written and an earlier export in the same place untouched.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,14 +40,21 @@ from .cubism_json import interchange_files
 from .moc3 import Moc3Error
 from .moc3_export import moc3_from_runtime
 from .model_json import to_runtime, validate_runtime
-from .output_folder import (FolderLock, OutputFolderError, check_target, make_staging,
-                            plain_os_error, swap_in)
+from .output_folder import FolderLock, OutputFolderError, check_target, make_staging, plain_os_error, swap_in
 from .psd_out import write_psd
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WEB_DIR = os.path.join(PACKAGE_DIR, "web")
-VIEWER_FILES = ("index.html", "live.html", "player.js", "viewer.js", "live.js", "hotkeys.js",
-                "constants.json", "LICENSE-MIT")
+VIEWER_FILES = (
+    "index.html",
+    "live.html",
+    "player.js",
+    "viewer.js",
+    "live.js",
+    "hotkeys.js",
+    "constants.json",
+    "LICENSE-MIT",
+)
 # Folders of web/ whose run-time files are copied too (the player's modules, the
 # vendored face tracker); package.json, README, CHANGELOG and player.d.ts are
 # for developers and stay behind.
@@ -71,20 +79,26 @@ def export_stem(doc: RigDocument) -> str:
 
 
 # Hit areas: (name, the meshes that stand for it, first found).
-HIT_AREAS = (("Head", ("face", "front-hair", "back-hair")),
-             ("Body", ("topwear", "neck-mesh", "neck", "bottomwear")))
+HIT_AREAS = (
+    ("Head", ("face", "front-hair", "back-hair")),
+    ("Body", ("topwear", "neck-mesh", "neck", "bottomwear")),
+)
 
 
-def model3(doc: RigDocument, stem: str, textures: Sequence[str], files: dict[str, dict],
-           moc: str = MODEL_FILE) -> dict:
+def model3(
+    doc: RigDocument, stem: str, textures: Sequence[str], files: dict[str, dict], moc: str = MODEL_FILE
+) -> dict:
     """The <stem>.model3.json dictionary listing the interchange files (see the module docstring)."""
     refs: dict = {"Moc": moc, "Textures": list(textures)}
     if f"{stem}.physics3.json" in files:
         refs["Physics"] = f"{stem}.physics3.json"
     if f"{stem}.cdi3.json" in files:
         refs["DisplayInfo"] = f"{stem}.cdi3.json"
-    expressions = [{"Name": path.split("/")[-1][:-len(".exp3.json")], "File": path}
-                   for path in files if path.startswith("expressions/")]
+    expressions = [
+        {"Name": path.split("/")[-1][: -len(".exp3.json")], "File": path}
+        for path in files
+        if path.startswith("expressions/")
+    ]
     if expressions:
         refs["Expressions"] = expressions
     motions: dict[str, list] = {}
@@ -134,8 +148,7 @@ def psd_layer_order(doc: RigDocument) -> list[Layer]:
     return [layer for _, _, layer in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
-def build_runtime(doc: RigDocument, padding: int = 4, max_size: int = 4096
-                  ) -> tuple[dict, list[np.ndarray]]:
+def build_runtime(doc: RigDocument, padding: int = 4, max_size: int = 4096) -> tuple[dict, list[np.ndarray]]:
     """The checked model.json dictionary and its atlas pages (RGBA, straight alpha)."""
     try:
         doc.validate()
@@ -150,8 +163,7 @@ def build_runtime(doc: RigDocument, padding: int = 4, max_size: int = 4096
 
 
 def _write_png(path: str, rgba: np.ndarray) -> None:
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA),
-                           [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA), [cv2.IMWRITE_PNG_COMPRESSION, 3])
     if not ok:
         raise ExportError(f"could not encode {os.path.basename(path)} as PNG")
     with open(path, "wb") as fh:
@@ -179,8 +191,9 @@ def _copy_viewer(folder: str) -> None:
     for name in viewer_files():
         src = os.path.join(WEB_DIR, *name.split("/"))
         if not os.path.isfile(src):
-            raise ExportError(f"the web viewer file {name} is missing from the add-on "
-                              f"({WEB_DIR}); reinstall Image to Rig")
+            raise ExportError(
+                f"the web viewer file {name} is missing from the add-on ({WEB_DIR}); reinstall Image to Rig"
+            )
         dst = os.path.join(folder, *name.split("/"))
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         shutil.copyfile(src, dst)
@@ -198,15 +211,15 @@ def build_moc3(data: dict, pages: Sequence[np.ndarray]) -> bytes:
         raise ExportError(f"cannot write the .moc3 for VTube Studio and the Cubism SDKs: {exc}") from None
 
 
-def _write_interchange(folder: str, doc: RigDocument, textures: Sequence[str],
-                       moc: bytes = None) -> None:
+def _write_interchange(folder: str, doc: RigDocument, textures: Sequence[str], moc: bytes = None) -> None:
     stem = export_stem(doc)
     files = interchange_files(doc, stem)
     if moc is not None:
         with open(os.path.join(folder, moc3_name(doc)), "wb") as fh:
             fh.write(moc)
-    files[f"{stem}.model3.json"] = model3(doc, stem, textures, files,
-                                          moc3_name(doc) if moc is not None else MODEL_FILE)
+    files[f"{stem}.model3.json"] = model3(
+        doc, stem, textures, files, moc3_name(doc) if moc is not None else MODEL_FILE
+    )
     for rel, content in files.items():
         path = os.path.join(folder, *rel.split("/"))
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -215,8 +228,9 @@ def _write_interchange(folder: str, doc: RigDocument, textures: Sequence[str],
     write_psd(psd_layer_order(doc), doc.canvas, os.path.join(folder, f"{stem}.psd"))
 
 
-def _write_contents(folder: str, data: dict, pages: Sequence[np.ndarray],
-                    doc: RigDocument = None, moc: bytes = None) -> None:
+def _write_contents(
+    folder: str, data: dict, pages: Sequence[np.ndarray], doc: RigDocument = None, moc: bytes = None
+) -> None:
     for i, page in enumerate(pages):
         _write_png(os.path.join(folder, atlas_name(i)), page)
     _write_model(os.path.join(folder, MODEL_FILE), data)
@@ -230,8 +244,14 @@ def is_export(folder: str) -> bool:
     return os.path.isfile(os.path.join(folder, MODEL_FILE))
 
 
-def export_folder(doc: RigDocument, out_dir: str, padding: int = 4, max_size: int = 4096,
-                  moc3: bool = True, warnings: list[str] | None = None) -> str:
+def export_folder(
+    doc: RigDocument,
+    out_dir: str,
+    padding: int = 4,
+    max_size: int = 4096,
+    moc3: bool = True,
+    warnings: list[str] | None = None,
+) -> str:
     """Export `doc` as a self-contained web folder at `out_dir`; returns its absolute path.
 
     An existing `out_dir` is replaced only if it is empty or an earlier export
@@ -260,9 +280,11 @@ def export_folder(doc: RigDocument, out_dir: str, padding: int = 4, max_size: in
                 try:
                     _write_contents(staging, data, pages, doc, moc)
                 except OSError as exc:
-                    raise ExportError(f"writing the export beside {out_dir} failed: "
-                                      f"{plain_os_error(exc)}; check free disk space and "
-                                      "permissions") from None
+                    raise ExportError(
+                        f"writing the export beside {out_dir} failed: "
+                        f"{plain_os_error(exc)}; check free disk space and "
+                        "permissions"
+                    ) from None
                 swap_in(staging, out_dir)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)

@@ -4,6 +4,7 @@
 The size is checked from the file header before any pixel is decoded, so a
 decompression bomb or a poster-sized scan is refused (or scaled) cheaply.
 """
+
 from __future__ import annotations
 
 import os
@@ -87,21 +88,25 @@ def load_image(path: str) -> LoadedImage:
     except UnidentifiedImageError:
         raise ImageInputError(
             f"{os.path.basename(path)!r} is not an image this tool can read "
-            "(use PNG, JPEG, WebP, BMP, TIFF or PSD)") from None
+            "(use PNG, JPEG, WebP, BMP, TIFF or PSD)"
+        ) from None
     except Image.DecompressionBombError:
         raise ImageInputError(
             f"{os.path.basename(path)!r} has far more pixels than the limit of "
-            f"{MAX_PIXELS // 1_000_000} megapixels. Scale it down and try again.") from None
+            f"{MAX_PIXELS // 1_000_000} megapixels. Scale it down and try again."
+        ) from None
     except OSError as exc:
         raise ImageInputError(f"cannot read {path!r}: {exc}") from None
     if width * height > MAX_PIXELS:
         raise ImageInputError(
             f"{os.path.basename(path)!r} is {width}x{height} pixels; the limit is "
-            f"{MAX_PIXELS // 1_000_000} megapixels. Scale it down and try again.")
+            f"{MAX_PIXELS // 1_000_000} megapixels. Scale it down and try again."
+        )
     if min(width, height) < MIN_SIDE:
         raise ImageInputError(
             f"{os.path.basename(path)!r} is only {width}x{height} pixels; "
-            f"an illustration needs at least {MIN_SIDE} pixels on each side")
+            f"an illustration needs at least {MIN_SIDE} pixels on each side"
+        )
     warnings: list[str] = []
     img = None
     if fmt not in ("GIF", "PSD"):
@@ -125,6 +130,7 @@ def load_image(path: str) -> LoadedImage:
         scale = WORKING_MAX_SIDE / longest
         new = (max(1, round(rgba.shape[1] * scale)), max(1, round(rgba.shape[0] * scale)))
         rgba = cv2.resize(rgba, new, interpolation=cv2.INTER_AREA)
-        warnings.append(f"the image was scaled from {width}x{height} to {new[0]}x{new[1]} "
-                        "to keep the rig responsive")
+        warnings.append(
+            f"the image was scaled from {width}x{height} to {new[0]}x{new[1]} to keep the rig responsive"
+        )
     return LoadedImage(np.ascontiguousarray(rgba), warnings, (width, height))

@@ -8,6 +8,7 @@ file beside its target and renames it into place, so a failure (a full disk,
 a permission) leaves an earlier image at that path as it was and no
 half-written file behind.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,19 +42,24 @@ def check_png_target(path: str, protected: Iterable[str] = ()) -> str:
     if os.path.isdir(out):
         raise ImageOutputError(f"{out} is a folder; give -o a file name ending in .png")
     if os.path.splitext(out)[1].lower() != ".png":
-        raise ImageOutputError(f"{os.path.basename(out)!r} does not end in .png; the render is "
-                               "a PNG image (RGBA, with transparency): name it e.g. pose.png")
+        raise ImageOutputError(
+            f"{os.path.basename(out)!r} does not end in .png; the render is "
+            "a PNG image (RGBA, with transparency): name it e.g. pose.png"
+        )
     real = os.path.realpath(out)
     for other in protected:
         if os.path.exists(other) and os.path.exists(real) and os.path.samefile(real, other):
-            raise ImageOutputError(f"{out} is one of the model's own files; choose another name "
-                                   "so the model stays whole")
+            raise ImageOutputError(
+                f"{out} is one of the model's own files; choose another name so the model stays whole"
+            )
     ancestor = _existing_ancestor(out)
     if ancestor and not os.path.isdir(ancestor):
         raise ImageOutputError(f"{out} cannot be written: {ancestor} is a file, not a folder")
     if ancestor and not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ImageOutputError(f"{out} cannot be written: {ancestor} is not writable "
-                               "(permission denied); choose a folder you can write to")
+        raise ImageOutputError(
+            f"{out} cannot be written: {ancestor} is not writable "
+            "(permission denied); choose a folder you can write to"
+        )
     if os.path.exists(out) and not os.access(out, os.W_OK):
         raise ImageOutputError(f"{out} exists and is not writable (permission denied)")
     return out
@@ -105,6 +111,7 @@ def write_png(path: str, rgba: np.ndarray) -> None:
             pass
         remove_made()
         if isinstance(exc, OSError):
-            raise ImageOutputError(f"{path} could not be written ({plain_os_error(exc)}); "
-                                   "nothing was changed there") from None
+            raise ImageOutputError(
+                f"{path} could not be written ({plain_os_error(exc)}); nothing was changed there"
+            ) from None
         raise

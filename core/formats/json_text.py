@@ -9,6 +9,7 @@ skipped, like the player's jsonDepthOver in web/player/load.js) and every
 number while parsing; each problem is a plain one-line error.  The limits are
 the player's: web/constants.json "max_json_bytes" and "max_json_depth".
 """
+
 from __future__ import annotations
 
 import json
@@ -40,6 +41,8 @@ def _may_overflow(stripped: bytes) -> bool:
     if any(r.search(stripped) for r in _BIG_EXPONENTS):
         return True
     return stripped.translate(_DIGIT_MARKS).find(b"1" * 300) >= 0
+
+
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")  # every byte that is not a bracket
 
 
@@ -83,16 +86,24 @@ class _NotFinite(ValueError):
     pass
 
 
-def parse_json(data: bytes, where: str, error: type[ImageToRigError] = JsonTextError,
-               max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
+def parse_json(
+    data: bytes,
+    where: str,
+    error: type[ImageToRigError] = JsonTextError,
+    max_bytes: int = MAX_JSON_BYTES,
+    max_depth: int = MAX_JSON_DEPTH,
+) -> Any:
     """The value of a JSON text, or `error` with a one-line message naming `where`."""
     if len(data) > max_bytes:
-        raise error(f"{where} is {len(data) / 2**20:.0f} MB, more than the "
-                    f"{max_bytes / 2**20:.0f} MB a model file may have")
+        raise error(
+            f"{where} is {len(data) / 2**20:.0f} MB, more than the "
+            f"{max_bytes / 2**20:.0f} MB a model file may have"
+        )
     stripped = _STRING.sub(b'""', data)
     if _depth_of_stripped(stripped) > max_depth:
-        raise error(f"{where} nests lists or objects more than {max_depth} deep; "
-                    "it is not an export of this add-on")
+        raise error(
+            f"{where} nests lists or objects more than {max_depth} deep; it is not an export of this add-on"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -105,25 +116,32 @@ def parse_json(data: bytes, where: str, error: type[ImageToRigError] = JsonTextE
     try:
         return json.loads(text, **hooks)
     except _NotFinite as exc:
-        raise error(f"{where} holds the number {str(exc)[:40]}, which is not finite "
-                    "(JSON has no NaN or Infinity)") from None
+        raise error(
+            f"{where} holds the number {str(exc)[:40]}, which is not finite (JSON has no NaN or Infinity)"
+        ) from None
     except json.JSONDecodeError as exc:
         raise error(f"{where} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
     except (ValueError, RecursionError) as exc:  # e.g. an integer too long to read
         raise error(f"{where} is not valid JSON ({str(exc).splitlines()[0][:80]})") from None
 
 
-def read_json(path: str, error: type[ImageToRigError] = JsonTextError,
-              max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH,
-              where: str | None = None) -> Any:
+def read_json(
+    path: str,
+    error: type[ImageToRigError] = JsonTextError,
+    max_bytes: int = MAX_JSON_BYTES,
+    max_depth: int = MAX_JSON_DEPTH,
+    where: str | None = None,
+) -> Any:
     """Read and parse a JSON file with the checks above; `error` is the class
     raised (e.g. DocumentError), with the file named in its message."""
     where = where or path
     try:
         size = os.path.getsize(path)
         if size > max_bytes:
-            raise error(f"{where} is {size / 2**20:.0f} MB, more than the "
-                        f"{max_bytes / 2**20:.0f} MB a model file may have")
+            raise error(
+                f"{where} is {size / 2**20:.0f} MB, more than the "
+                f"{max_bytes / 2**20:.0f} MB a model file may have"
+            )
         with open(path, "rb") as fh:
             data = fh.read(max_bytes + 1)
     except IsADirectoryError:

@@ -23,6 +23,7 @@ other project's code.  What this module knows about the file:
 same arrays and refuses anything malformed with a `Moc3Error` that says what
 is wrong.  The rig -> arrays conversion is in core/formats/moc3_export.py.
 """
+
 from __future__ import annotations
 
 import struct
@@ -35,8 +36,14 @@ from ..model.errors import ImageToRigError
 
 MAGIC = b"MOC3"
 VERSION_3_0, VERSION_3_3, VERSION_4_0, VERSION_4_2, VERSION_5_0, VERSION_5_3 = 1, 2, 3, 4, 5, 6
-VERSION_NAMES = {VERSION_3_0: "3.0", VERSION_3_3: "3.3", VERSION_4_0: "4.0",
-                 VERSION_4_2: "4.2", VERSION_5_0: "5.0", VERSION_5_3: "5.3"}
+VERSION_NAMES = {
+    VERSION_3_0: "3.0",
+    VERSION_3_3: "3.3",
+    VERSION_4_0: "4.0",
+    VERSION_4_2: "4.2",
+    VERSION_5_0: "5.0",
+    VERSION_5_3: "5.3",
+}
 HEADER_SIZE = 64
 SECTION_TABLE_OFFSET = 0x40
 SECTION_TABLE_SIZE = 0x280
@@ -49,11 +56,29 @@ RUNTIME_BYTES = 8  # per element of a runtime (scratch) array
 
 # Element count families, in count-table order (versions before 4.2).
 COUNTS: tuple[str, ...] = (
-    "parts", "deformers", "warp_deformers", "rotation_deformers", "art_meshes", "parameters",
-    "part_keyforms", "warp_deformer_keyforms", "rotation_deformer_keyforms", "art_mesh_keyforms",
-    "keyform_positions", "parameter_binding_indices", "keyform_bindings", "parameter_bindings",
-    "keys", "uvs", "position_indices", "drawable_masks", "draw_order_groups",
-    "draw_order_group_objects", "glue", "glue_info", "glue_keyforms",
+    "parts",
+    "deformers",
+    "warp_deformers",
+    "rotation_deformers",
+    "art_meshes",
+    "parameters",
+    "part_keyforms",
+    "warp_deformer_keyforms",
+    "rotation_deformer_keyforms",
+    "art_mesh_keyforms",
+    "keyform_positions",
+    "parameter_binding_indices",
+    "keyform_bindings",
+    "parameter_bindings",
+    "keys",
+    "uvs",
+    "position_indices",
+    "drawable_masks",
+    "draw_order_groups",
+    "draw_order_group_objects",
+    "glue",
+    "glue_info",
+    "glue_keyforms",
 )
 
 # The arrays in section-table order: (name, element kind, count family).
@@ -67,7 +92,6 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("parts.is_visible", "<u4", "parts"),
     ("parts.is_enabled", "<u4", "parts"),
     ("parts.parent_part", "<i4", "parts"),
-
     ("deformers.runtime", "runtime", "deformers"),
     ("deformers.ids", "id", "deformers"),
     ("deformers.keyform_binding_index", "<i4", "deformers"),
@@ -77,19 +101,16 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("deformers.parent_deformer", "<i4", "deformers"),
     ("deformers.type", "<u4", "deformers"),  # 0 warp, 1 rotation
     ("deformers.specific_index", "<i4", "deformers"),  # into the warp or rotation arrays
-
     ("warp_deformers.keyform_binding_index", "<i4", "warp_deformers"),
     ("warp_deformers.keyform_begin", "<i4", "warp_deformers"),
     ("warp_deformers.keyform_count", "<i4", "warp_deformers"),
     ("warp_deformers.vertex_count", "<i4", "warp_deformers"),
     ("warp_deformers.rows", "<u4", "warp_deformers"),
     ("warp_deformers.columns", "<u4", "warp_deformers"),
-
     ("rotation_deformers.keyform_binding_index", "<i4", "rotation_deformers"),
     ("rotation_deformers.keyform_begin", "<i4", "rotation_deformers"),
     ("rotation_deformers.keyform_count", "<i4", "rotation_deformers"),
     ("rotation_deformers.base_angle", "<f4", "rotation_deformers"),
-
     ("art_meshes.runtime0", "runtime", "art_meshes"),
     ("art_meshes.runtime1", "runtime", "art_meshes"),
     ("art_meshes.runtime2", "runtime", "art_meshes"),
@@ -110,7 +131,6 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("art_meshes.index_count", "<i4", "art_meshes"),
     ("art_meshes.mask_begin", "<i4", "art_meshes"),
     ("art_meshes.mask_count", "<i4", "art_meshes"),
-
     ("parameters.runtime", "runtime", "parameters"),
     ("parameters.ids", "id", "parameters"),
     ("parameters.max", "<f4", "parameters"),
@@ -120,12 +140,9 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("parameters.decimal_places", "<u4", "parameters"),
     ("parameters.binding_begin", "<i4", "parameters"),
     ("parameters.binding_count", "<i4", "parameters"),
-
     ("part_keyforms.draw_order", "<f4", "part_keyforms"),
-
     ("warp_deformer_keyforms.opacity", "<f4", "warp_deformer_keyforms"),
     ("warp_deformer_keyforms.position_begin", "<i4", "warp_deformer_keyforms"),
-
     ("rotation_deformer_keyforms.opacity", "<f4", "rotation_deformer_keyforms"),
     ("rotation_deformer_keyforms.angle", "<f4", "rotation_deformer_keyforms"),
     ("rotation_deformer_keyforms.origin_x", "<f4", "rotation_deformer_keyforms"),
@@ -133,11 +150,9 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("rotation_deformer_keyforms.scale", "<f4", "rotation_deformer_keyforms"),
     ("rotation_deformer_keyforms.reflect_x", "<u4", "rotation_deformer_keyforms"),
     ("rotation_deformer_keyforms.reflect_y", "<u4", "rotation_deformer_keyforms"),
-
     ("art_mesh_keyforms.opacity", "<f4", "art_mesh_keyforms"),
     ("art_mesh_keyforms.draw_order", "<f4", "art_mesh_keyforms"),
     ("art_mesh_keyforms.position_begin", "<i4", "art_mesh_keyforms"),
-
     ("keyform_positions.xy", "<f4", "keyform_positions"),
     ("parameter_binding_indices.binding", "<i4", "parameter_binding_indices"),
     ("keyform_bindings.index_begin", "<i4", "keyform_bindings"),
@@ -148,17 +163,14 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("uvs.uv", "<f4", "uvs"),
     ("position_indices.index", "<i2", "position_indices"),
     ("drawable_masks.art_mesh", "<i4", "drawable_masks"),
-
     ("draw_order_groups.object_begin", "<i4", "draw_order_groups"),
     ("draw_order_groups.object_count", "<i4", "draw_order_groups"),
     ("draw_order_groups.object_total", "<i4", "draw_order_groups"),
     ("draw_order_groups.max_draw_order", "<u4", "draw_order_groups"),
     ("draw_order_groups.min_draw_order", "<u4", "draw_order_groups"),
-
     ("draw_order_group_objects.type", "<u4", "draw_order_group_objects"),  # 0 art mesh, 1 part
     ("draw_order_group_objects.index", "<i4", "draw_order_group_objects"),
     ("draw_order_group_objects.self_index", "<i4", "draw_order_group_objects"),
-
     ("glue.runtime", "runtime", "glue"),
     ("glue.ids", "id", "glue"),
     ("glue.keyform_binding_index", "<i4", "glue"),
@@ -174,9 +186,7 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 # From version 2 (Cubism 3.3): per warp, interpolate each cell bilinearly
 # ("quad") rather than as two triangles.
-FIELDS_V3_3: tuple[tuple[str, str, str], ...] = (
-    ("warp_deformers.is_quad", "<u4", "warp_deformers"),
-)
+FIELDS_V3_3: tuple[tuple[str, str, str], ...] = (("warp_deformers.is_quad", "<u4", "warp_deformers"),)
 
 
 class Moc3Error(ImageToRigError):
@@ -198,8 +208,10 @@ def fields_for(version: int) -> tuple[tuple[str, str, str], ...]:
         return FIELDS
     if version == VERSION_3_3:
         return FIELDS + FIELDS_V3_3
-    raise Moc3Error(f"moc3 version {VERSION_NAMES.get(version, version)} is not supported here "
-                    f"(this tool writes and reads versions 3.0 and 3.3)")
+    raise Moc3Error(
+        f"moc3 version {VERSION_NAMES.get(version, version)} is not supported here "
+        f"(this tool writes and reads versions 3.0 and 3.3)"
+    )
 
 
 def _element_size(kind: str) -> int:
@@ -215,8 +227,10 @@ def _encode_ids(ids: Sequence[str], what: str) -> bytes:
     for name in ids:
         raw = str(name).encode("ascii", "strict") if str(name).isascii() else None
         if raw is None or not raw or len(raw) >= ID_BYTES or b"\0" in raw:
-            raise Moc3Error(f"{what} id {name!r} cannot be stored in a moc3 (ids are ASCII, "
-                            f"1 to {ID_BYTES - 1} characters)")
+            raise Moc3Error(
+                f"{what} id {name!r} cannot be stored in a moc3 (ids are ASCII, "
+                f"1 to {ID_BYTES - 1} characters)"
+            )
         out += raw.ljust(ID_BYTES, b"\0")
     return bytes(out)
 
@@ -238,8 +252,9 @@ def pack_moc3(arrays: dict[str, object], canvas: Moc3Canvas, version: int = VERS
             raise Moc3Error(f"moc3 array {name} is missing")
         n = len(arrays[name])
         if counts.setdefault(family, n) != n:
-            raise Moc3Error(f"moc3 arrays of {family} differ in length ({name} has {n}, "
-                            f"expected {counts[family]})")
+            raise Moc3Error(
+                f"moc3 arrays of {family} differ in length ({name} has {n}, expected {counts[family]})"
+            )
     for family in COUNTS:
         counts.setdefault(family, 0)
     unknown = set(arrays) - {f[0] for f in fields}
@@ -255,8 +270,15 @@ def pack_moc3(arrays: dict[str, object], canvas: Moc3Canvas, version: int = VERS
     buf += struct.pack("<%dI" % len(COUNTS), *(counts[c] for c in COUNTS))
     buf += b"\0" * (count_offset + COUNT_TABLE_SIZE - len(buf))
     canvas_offset = len(buf)
-    buf += struct.pack("<5fB", canvas.pixels_per_unit, canvas.origin_x, canvas.origin_y,
-                       canvas.width, canvas.height, canvas.flags)
+    buf += struct.pack(
+        "<5fB",
+        canvas.pixels_per_unit,
+        canvas.origin_x,
+        canvas.origin_y,
+        canvas.width,
+        canvas.height,
+        canvas.flags,
+    )
     _pad_to(buf, ALIGN)
     for name, kind, family in fields:
         n = counts[family]
@@ -273,8 +295,9 @@ def pack_moc3(arrays: dict[str, object], canvas: Moc3Canvas, version: int = VERS
             if np.dtype(kind).kind in "iu" and len(values):
                 info = np.iinfo(np.dtype(kind))
                 if values.min() < info.min or values.max() > info.max:
-                    raise Moc3Error(f"moc3 array {name} holds a value outside {kind} "
-                                    f"({values.min()}..{values.max()})")
+                    raise Moc3Error(
+                        f"moc3 array {name} holds a value outside {kind} ({values.min()}..{values.max()})"
+                    )
             buf += np.ascontiguousarray(values, dtype=kind).tobytes()
     _pad_to(buf, ALIGN)
     table = [count_offset, canvas_offset] + offsets
@@ -324,11 +347,12 @@ def read_moc3(data: bytes, check: bool = True) -> Moc3File:
     fields = fields_for(version)
     table = struct.unpack_from("<%dI" % (2 + len(fields)), data, SECTION_TABLE_OFFSET)
     count_offset, canvas_offset = table[0], table[1]
-    for what, offset, size in (("count table", count_offset, 4 * len(COUNTS)),
-                               ("canvas", canvas_offset, 21)):
+    for what, offset, size in (("count table", count_offset, 4 * len(COUNTS)), ("canvas", canvas_offset, 21)):
         if offset < DATA_START or offset + size > len(data):
-            raise Moc3Error(f"the moc3 is corrupt: its {what} lies outside the file "
-                            f"(offset {offset}, file {_plain_size(len(data))})")
+            raise Moc3Error(
+                f"the moc3 is corrupt: its {what} lies outside the file "
+                f"(offset {offset}, file {_plain_size(len(data))})"
+            )
     counts = dict(zip(COUNTS, struct.unpack_from("<%dI" % len(COUNTS), data, count_offset)))
     for family, n in counts.items():
         if n > MAX_ELEMENTS:
@@ -343,17 +367,19 @@ def read_moc3(data: bytes, check: bool = True) -> Moc3File:
         n = counts[family]
         size = n * _element_size(kind)
         if offset % ALIGN or offset < DATA_START or offset + size > len(data):
-            raise Moc3Error(f"the moc3 is corrupt: array {name} ({n:,} elements at offset "
-                            f"{offset}) lies outside the file or off its 64-byte grid")
+            raise Moc3Error(
+                f"the moc3 is corrupt: array {name} ({n:,} elements at offset "
+                f"{offset}) lies outside the file or off its 64-byte grid"
+            )
         if size:
             spans.append((offset, offset + size, name))
         if kind == "runtime":
             continue
-        raw = data[offset:offset + size]
+        raw = data[offset : offset + size]
         if kind == "id":
             ids = []
             for i in range(n):
-                chunk = raw[i * ID_BYTES:(i + 1) * ID_BYTES].split(b"\0", 1)[0]
+                chunk = raw[i * ID_BYTES : (i + 1) * ID_BYTES].split(b"\0", 1)[0]
                 try:
                     ids.append(chunk.decode("ascii"))
                 except UnicodeDecodeError:
@@ -379,8 +405,10 @@ def _ranges(moc: Moc3File, begin: str, count: str, family: str, what: str) -> No
     bad = np.nonzero((b < 0) | (c < 0) | (b + c > total))[0]
     if len(bad):
         i = int(bad[0])
-        raise Moc3Error(f"the moc3 is corrupt: {what} {i} points at {family.replace('_', ' ')} "
-                        f"{int(b[i])}..{int(b[i] + c[i])}, but there are only {total}")
+        raise Moc3Error(
+            f"the moc3 is corrupt: {what} {i} points at {family.replace('_', ' ')} "
+            f"{int(b[i])}..{int(b[i] + c[i])}, but there are only {total}"
+        )
 
 
 def _indices(moc: Moc3File, name: str, family: str, what: str, allow_none: bool = False) -> None:
@@ -389,8 +417,10 @@ def _indices(moc: Moc3File, name: str, family: str, what: str, allow_none: bool 
     bad = np.nonzero((v < low) | (v >= moc.counts[family]))[0]
     if len(bad):
         i = int(bad[0])
-        raise Moc3Error(f"the moc3 is corrupt: {what} {i} refers to {family.replace('_', ' ')} "
-                        f"{int(v[i])}, but there are {moc.counts[family]}")
+        raise Moc3Error(
+            f"the moc3 is corrupt: {what} {i} refers to {family.replace('_', ' ')} "
+            f"{int(v[i])}, but there are {moc.counts[family]}"
+        )
 
 
 def _finite(moc: Moc3File, *names: str) -> None:
@@ -405,7 +435,7 @@ def keyform_binding_key_counts(moc: Moc3File) -> list[list[int]]:
     begins, counts = moc["keyform_bindings.index_begin"], moc["keyform_bindings.index_count"]
     indices = moc["parameter_binding_indices.binding"]
     for b, c in zip(begins, counts):
-        out.append([int(i) for i in indices[int(b):int(b) + int(c)]])
+        out.append([int(i) for i in indices[int(b) : int(b) + int(c)]])
     return out
 
 
@@ -423,64 +453,93 @@ def check_moc3(moc: Moc3File) -> None:
         if len(set(ids)) != len(ids):
             dup = next(i for i in ids if ids.count(i) > 1)
             raise Moc3Error(f"the moc3 is corrupt: {family.replace('_', ' ')} id {dup!r} appears twice")
-    _finite(moc, "parameters.min", "parameters.max", "parameters.default", "keys.value",
-            "keyform_positions.xy", "uvs.uv", "part_keyforms.draw_order",
-            "warp_deformer_keyforms.opacity", "art_mesh_keyforms.opacity",
-            "art_mesh_keyforms.draw_order", "rotation_deformer_keyforms.opacity",
-            "rotation_deformer_keyforms.angle", "rotation_deformer_keyforms.origin_x",
-            "rotation_deformer_keyforms.origin_y", "rotation_deformer_keyforms.scale",
-            "rotation_deformers.base_angle")
+    _finite(
+        moc,
+        "parameters.min",
+        "parameters.max",
+        "parameters.default",
+        "keys.value",
+        "keyform_positions.xy",
+        "uvs.uv",
+        "part_keyforms.draw_order",
+        "warp_deformer_keyforms.opacity",
+        "art_mesh_keyforms.opacity",
+        "art_mesh_keyforms.draw_order",
+        "rotation_deformer_keyforms.opacity",
+        "rotation_deformer_keyforms.angle",
+        "rotation_deformer_keyforms.origin_x",
+        "rotation_deformer_keyforms.origin_y",
+        "rotation_deformer_keyforms.scale",
+        "rotation_deformers.base_angle",
+    )
     lo, hi, de = moc["parameters.min"], moc["parameters.max"], moc["parameters.default"]
     bad = np.nonzero(~((lo <= de) & (de <= hi)))[0]
     if len(bad):
-        raise Moc3Error(f"the moc3 is corrupt: parameter {moc['parameters.ids'][int(bad[0])]!r} "
-                        f"has its default outside min..max")
+        raise Moc3Error(
+            f"the moc3 is corrupt: parameter {moc['parameters.ids'][int(bad[0])]!r} "
+            f"has its default outside min..max"
+        )
     # Parameter bindings: each parameter owns a contiguous run; each run's keys ascend.
-    _ranges(moc, "parameters.binding_begin", "parameters.binding_count", "parameter_bindings",
-            "parameter")
-    _ranges(moc, "parameter_bindings.keys_begin", "parameter_bindings.keys_count", "keys",
-            "parameter binding")
+    _ranges(moc, "parameters.binding_begin", "parameters.binding_count", "parameter_bindings", "parameter")
+    _ranges(
+        moc, "parameter_bindings.keys_begin", "parameter_bindings.keys_count", "keys", "parameter binding"
+    )
     keys = moc["keys.value"]
-    for i, (b, n) in enumerate(zip(moc["parameter_bindings.keys_begin"],
-                                   moc["parameter_bindings.keys_count"])):
-        k = keys[int(b):int(b) + int(n)]
+    for i, (b, n) in enumerate(
+        zip(moc["parameter_bindings.keys_begin"], moc["parameter_bindings.keys_count"])
+    ):
+        k = keys[int(b) : int(b) + int(n)]
         if n < 1 or np.any(np.diff(k) <= 0):
-            raise Moc3Error(f"the moc3 is corrupt: parameter binding {i} has no keys or keys "
-                            f"that do not ascend")
-    _ranges(moc, "keyform_bindings.index_begin", "keyform_bindings.index_count",
-            "parameter_binding_indices", "keyform binding")
-    _indices(moc, "parameter_binding_indices.binding", "parameter_bindings",
-             "parameter binding index")
-    grid = [int(np.prod([int(moc["parameter_bindings.keys_count"][p]) for p in pbs]))
-            for pbs in keyform_binding_key_counts(moc)]
+            raise Moc3Error(
+                f"the moc3 is corrupt: parameter binding {i} has no keys or keys that do not ascend"
+            )
+    _ranges(
+        moc,
+        "keyform_bindings.index_begin",
+        "keyform_bindings.index_count",
+        "parameter_binding_indices",
+        "keyform binding",
+    )
+    _indices(moc, "parameter_binding_indices.binding", "parameter_bindings", "parameter binding index")
+    grid = [
+        int(np.prod([int(moc["parameter_bindings.keys_count"][p]) for p in pbs]))
+        for pbs in keyform_binding_key_counts(moc)
+    ]
     # Objects: keyform binding, keyform range, and the grid size it implies.
-    for family, keyforms in (("parts", "part_keyforms"), ("art_meshes", "art_mesh_keyforms"),
-                             ("warp_deformers", "warp_deformer_keyforms"),
-                             ("rotation_deformers", "rotation_deformer_keyforms"),
-                             ("glue", "glue_keyforms")):
-        _indices(moc, f"{family}.keyform_binding_index", "keyform_bindings",
-                 family.replace("_", " ")[:-1])
-        _ranges(moc, f"{family}.keyform_begin", f"{family}.keyform_count", keyforms,
-                family.replace("_", " ")[:-1])
-        for i, (kb, n) in enumerate(zip(moc[f"{family}.keyform_binding_index"],
-                                        moc[f"{family}.keyform_count"])):
+    for family, keyforms in (
+        ("parts", "part_keyforms"),
+        ("art_meshes", "art_mesh_keyforms"),
+        ("warp_deformers", "warp_deformer_keyforms"),
+        ("rotation_deformers", "rotation_deformer_keyforms"),
+        ("glue", "glue_keyforms"),
+    ):
+        _indices(moc, f"{family}.keyform_binding_index", "keyform_bindings", family.replace("_", " ")[:-1])
+        _ranges(
+            moc, f"{family}.keyform_begin", f"{family}.keyform_count", keyforms, family.replace("_", " ")[:-1]
+        )
+        for i, (kb, n) in enumerate(
+            zip(moc[f"{family}.keyform_binding_index"], moc[f"{family}.keyform_count"])
+        ):
             if grid[int(kb)] != int(n):
-                raise Moc3Error(f"the moc3 is corrupt: {family.replace('_', ' ')[:-1]} {i} has "
-                                f"{int(n)} keyforms, but its parameters' keys make {grid[int(kb)]}")
+                raise Moc3Error(
+                    f"the moc3 is corrupt: {family.replace('_', ' ')[:-1]} {i} has "
+                    f"{int(n)} keyforms, but its parameters' keys make {grid[int(kb)]}"
+                )
     _indices(moc, "parts.parent_part", "parts", "part", allow_none=True)
     _indices(moc, "deformers.parent_part", "parts", "deformer", allow_none=True)
     _indices(moc, "art_meshes.parent_part", "parts", "art mesh", allow_none=True)
     _indices(moc, "deformers.parent_deformer", "deformers", "deformer", allow_none=True)
     _indices(moc, "art_meshes.parent_deformer", "deformers", "art mesh", allow_none=True)
-    for family, parent_name in (("parts", "parts.parent_part"),
-                                ("deformers", "deformers.parent_deformer")):
+    for family, parent_name in (("parts", "parts.parent_part"), ("deformers", "deformers.parent_deformer")):
         parents = [int(p) for p in moc[parent_name]]
         for start in range(len(parents)):
             seen, node = set(), start
             while node != -1:
                 if node in seen:
-                    raise Moc3Error(f"the moc3 is corrupt: {family} form a parent cycle "
-                                    f"(at {moc[family + '.ids'][start]!r})")
+                    raise Moc3Error(
+                        f"the moc3 is corrupt: {family} form a parent cycle "
+                        f"(at {moc[family + '.ids'][start]!r})"
+                    )
                 seen.add(node)
                 node = parents[node]
     types = moc["deformers.type"]
@@ -489,26 +548,36 @@ def check_moc3(moc: Moc3File) -> None:
     specific = moc["deformers.specific_index"]
     for kind, family in ((0, "warp_deformers"), (1, "rotation_deformers")):
         sel = specific[types == kind]
-        if len(sel) and (sel.min() < 0 or sel.max() >= c[family]) or len(set(sel.tolist())) != len(sel) \
-                or len(sel) != c[family]:
-            raise Moc3Error(f"the moc3 is corrupt: its deformers do not map one to one onto its "
-                            f"{family.replace('_', ' ')}")
+        if (
+            len(sel)
+            and (sel.min() < 0 or sel.max() >= c[family])
+            or len(set(sel.tolist())) != len(sel)
+            or len(sel) != c[family]
+        ):
+            raise Moc3Error(
+                f"the moc3 is corrupt: its deformers do not map one to one onto its "
+                f"{family.replace('_', ' ')}"
+            )
     # Warp grids and keyform positions.
     rows, cols = moc["warp_deformers.rows"], moc["warp_deformers.columns"]
     vcount = moc["warp_deformers.vertex_count"]
     if np.any(rows < 1) or np.any(cols < 1) or np.any(vcount != (rows + 1) * (cols + 1)):
         raise Moc3Error("the moc3 is corrupt: a warp deformer's grid size does not match its points")
     npos = c["keyform_positions"]
-    for family, keyforms, counts_of in (("warp_deformers", "warp_deformer_keyforms", vcount),
-                                        ("art_meshes", "art_mesh_keyforms",
-                                         moc["art_meshes.vertex_count"])):
+    for family, keyforms, counts_of in (
+        ("warp_deformers", "warp_deformer_keyforms", vcount),
+        ("art_meshes", "art_mesh_keyforms", moc["art_meshes.vertex_count"]),
+    ):
         begin = moc[f"{keyforms}.position_begin"].astype(np.int64)
-        for i, (b, n, v) in enumerate(zip(moc[f"{family}.keyform_begin"],
-                                          moc[f"{family}.keyform_count"], counts_of)):
-            starts = begin[int(b):int(b) + int(n)]
+        for i, (b, n, v) in enumerate(
+            zip(moc[f"{family}.keyform_begin"], moc[f"{family}.keyform_count"], counts_of)
+        ):
+            starts = begin[int(b) : int(b) + int(n)]
             if len(starts) and (starts.min() < 0 or starts.max() + 2 * int(v) > npos):
-                raise Moc3Error(f"the moc3 is corrupt: {family.replace('_', ' ')[:-1]} {i}'s "
-                                f"keyform positions lie outside the position array")
+                raise Moc3Error(
+                    f"the moc3 is corrupt: {family.replace('_', ' ')[:-1]} {i}'s "
+                    f"keyform positions lie outside the position array"
+                )
     # Art meshes: uvs, triangles, masks.
     n_v = moc["art_meshes.vertex_count"].astype(np.int64)
     if np.any(n_v < 1):
@@ -521,15 +590,22 @@ def check_moc3(moc: Moc3File) -> None:
     _indices(moc, "drawable_masks.art_mesh", "art_meshes", "drawable mask")
     tri = moc["position_indices.index"].astype(np.int64)
     for i, (b, n, v) in enumerate(zip(moc["art_meshes.index_begin"], moc["art_meshes.index_count"], n_v)):
-        t = tri[int(b):int(b) + int(n)]
+        t = tri[int(b) : int(b) + int(n)]
         if n % 3 or (len(t) and (t.min() < 0 or t.max() >= v)):
-            raise Moc3Error(f"the moc3 is corrupt: art mesh {moc['art_meshes.ids'][i]!r} has a "
-                            f"triangle index outside its {int(v)} vertices")
+            raise Moc3Error(
+                f"the moc3 is corrupt: art mesh {moc['art_meshes.ids'][i]!r} has a "
+                f"triangle index outside its {int(v)} vertices"
+            )
     if np.any(moc["art_meshes.flags"] & 0xF0):
         raise Moc3Error("the moc3 is corrupt: an art mesh has unknown flags")
     # Draw order groups.
-    _ranges(moc, "draw_order_groups.object_begin", "draw_order_groups.object_count",
-            "draw_order_group_objects", "draw order group")
+    _ranges(
+        moc,
+        "draw_order_groups.object_begin",
+        "draw_order_groups.object_count",
+        "draw_order_group_objects",
+        "draw order group",
+    )
     obj_type = moc["draw_order_group_objects.type"]
     if np.any(obj_type > 1):
         raise Moc3Error("the moc3 is corrupt: a draw order object has an unknown type")

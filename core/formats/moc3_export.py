@@ -35,6 +35,7 @@ are normalised to its rectangle (0..1).  UVs are model.json's (v down) and
 triangles keep our winding: the Core reports v up and the winding reversed,
 together with its y-up positions.
 """
+
 from __future__ import annotations
 
 import math
@@ -74,6 +75,7 @@ def canvas_info(doc: RigDocument) -> Moc3Canvas:
 
 # --------------------------------------------------------------------------- keyform grids
 
+
 @dataclass
 class Grid:
     """One target's Cubism keyform grid: parameters (first fastest in the file)
@@ -109,8 +111,9 @@ def target_grid(doc: RigDocument, target: str) -> Grid:
     return Grid(params, out)
 
 
-def grid_values(doc: RigDocument, target: str, grid: Grid, channel: str,
-                shape: tuple[int, ...]) -> np.ndarray:
+def grid_values(
+    doc: RigDocument, target: str, grid: Grid, channel: str, shape: tuple[int, ...]
+) -> np.ndarray:
     """Our summed keyform offsets of one channel at every node of `grid`, in
     file order (first parameter fastest): (grid.size,) + shape."""
     dims = [len(k) for k in grid.keys]
@@ -139,6 +142,7 @@ def grid_values(doc: RigDocument, target: str, grid: Grid, channel: str,
 
 # --------------------------------------------------------------------------- coordinates
 
+
 class Frames:
     """Converts canvas-pixel points in a deformer's input space into the
     coordinates its Cubism parent expects (see the module docstring)."""
@@ -148,8 +152,9 @@ class Frames:
         self.ppu = canvas.pixels_per_unit
         self.origin = np.array([canvas.origin_x, canvas.origin_y])
 
-    def into(self, parent_id: str | None, points: np.ndarray,
-             rect: tuple[float, float, float, float] | None = None) -> np.ndarray:
+    def into(
+        self, parent_id: str | None, points: np.ndarray, rect: tuple[float, float, float, float] | None = None
+    ) -> np.ndarray:
         """`points` (.., 2) as children of `parent_id` (None: the root).  `rect`
         overrides a warp parent's rectangle (an extended grid)."""
         if parent_id is None:
@@ -163,18 +168,26 @@ class Frames:
 
 # --------------------------------------------------------------------------- checks
 
+
 def check_exportable(doc: RigDocument) -> None:
     """Refuse, in words, a rig the Core would move differently."""
     for d in doc.deformers:
-        if isinstance(d, WarpDeformer) and d.parent is not None \
-                and isinstance(doc.deformer(d.parent), WarpDeformer):
-            raise Moc3Error(f"warp {d.id!r} sits under warp {d.parent!r}: Cubism moves a warp's "
-                            f"grid by its parent warp, which bends the result differently from "
-                            f"this rig; give {d.id!r} a rotation parent (or none) to export a .moc3")
+        if (
+            isinstance(d, WarpDeformer)
+            and d.parent is not None
+            and isinstance(doc.deformer(d.parent), WarpDeformer)
+        ):
+            raise Moc3Error(
+                f"warp {d.id!r} sits under warp {d.parent!r}: Cubism moves a warp's "
+                f"grid by its parent warp, which bends the result differently from "
+                f"this rig; give {d.id!r} a rotation parent (or none) to export a .moc3"
+            )
     for m in doc.meshes:
         if len(m.vertices) > MAX_INDEX_VERTICES:
-            raise Moc3Error(f"mesh {m.id!r} has {len(m.vertices)} vertices; a .moc3 mesh holds at "
-                            f"most {MAX_INDEX_VERTICES} (lower the mesh density)")
+            raise Moc3Error(
+                f"mesh {m.id!r} has {len(m.vertices)} vertices; a .moc3 mesh holds at "
+                f"most {MAX_INDEX_VERTICES} (lower the mesh density)"
+            )
 
 
 @dataclass
@@ -217,18 +230,21 @@ def plan_warps(doc: RigDocument, mesh_positions: dict[str, np.ndarray]) -> dict[
         if math.isfinite(lo_u):
             left, right = _needed_cells(lo_u, hi_u, d.cols)
             top, bottom = _needed_cells(lo_v, hi_v, d.rows)
-        plans[d.id] = WarpPlan(d.rows + top + bottom, d.cols + left + right,
-                               (x0 - left * cw, y0 - top * ch, x1 + right * cw, y1 + bottom * ch),
-                               (left, top, right, bottom))
+        plans[d.id] = WarpPlan(
+            d.rows + top + bottom,
+            d.cols + left + right,
+            (x0 - left * cw, y0 - top * ch, x1 + right * cw, y1 + bottom * ch),
+            (left, top, right, bottom),
+        )
     return plans
 
 
 # --------------------------------------------------------------------------- writer
 
+
 class _Arrays:
     def __init__(self):
-        self.a: dict[str, list] = {name: [] for name, kind, _ in FIELDS + FIELDS_V3_3
-                                   if kind != "runtime"}
+        self.a: dict[str, list] = {name: [] for name, kind, _ in FIELDS + FIELDS_V3_3 if kind != "runtime"}
 
     def add(self, name: str, *values) -> None:
         self.a[name].extend(values)
@@ -241,8 +257,9 @@ class _Arrays:
 
     def finish(self) -> dict[str, object]:
         kinds = {name: kind for name, kind, _ in FIELDS + FIELDS_V3_3}
-        return {name: (v if kinds[name] == "id" else np.asarray(v, kinds[name]))
-                for name, v in self.a.items()}
+        return {
+            name: (v if kinds[name] == "id" else np.asarray(v, kinds[name])) for name, v in self.a.items()
+        }
 
 
 def _depth_order(doc: RigDocument) -> list[str]:
@@ -269,15 +286,25 @@ def build_moc3(doc: RigDocument, atlas: dict[str, MeshAtlas]) -> bytes:
 
     # ---- grids of every target, and mesh positions at every node (our pixels)
     grids = {t: target_grid(doc, t) for t in [m.id for m in doc.meshes] + deformer_order}
-    total = sum(g.size * 2 * (len(doc.mesh(t).vertices) if t in mesh_index else
-                              (doc.deformer(t).rows + 1) * (doc.deformer(t).cols + 1)
-                              if isinstance(doc.deformer(t), WarpDeformer) else 1)
-                for t, g in grids.items())
+    total = sum(
+        g.size
+        * 2
+        * (
+            len(doc.mesh(t).vertices)
+            if t in mesh_index
+            else (doc.deformer(t).rows + 1) * (doc.deformer(t).cols + 1)
+            if isinstance(doc.deformer(t), WarpDeformer)
+            else 1
+        )
+        for t, g in grids.items()
+    )
     if total > MAX_KEYFORM_NUMBERS:
         worst = max(grids, key=lambda t: grids[t].size)
-        raise Moc3Error(f"the rig's keyforms need {total:,} numbers in a .moc3 (more than "
-                        f"{MAX_KEYFORM_NUMBERS:,}); {worst!r} alone combines "
-                        f"{len(grids[worst].params)} parameters into {grids[worst].size:,} keyforms")
+        raise Moc3Error(
+            f"the rig's keyforms need {total:,} numbers in a .moc3 (more than "
+            f"{MAX_KEYFORM_NUMBERS:,}); {worst!r} alone combines "
+            f"{len(grids[worst].params)} parameters into {grids[worst].size:,} keyforms"
+        )
     mesh_pos = {}
     mesh_opacity = {}
     for m in doc.meshes:
@@ -290,9 +317,11 @@ def build_moc3(doc: RigDocument, atlas: dict[str, MeshAtlas]) -> bytes:
         if clip is not None and not any(k.layer == clip for k in doc.meshes):
             op = np.zeros_like(op)  # clipped to a layer that draws nothing: never seen
         if np.any(op < -1e-6) or np.any(op > 1 + 1e-6):
-            raise Moc3Error(f"mesh {m.id!r} reaches opacity {op.min():.3g}..{op.max():.3g} at "
-                            f"some pose; the Cubism Core does not clamp opacities, so keep its "
-                            f"layer opacity plus its opacity keyforms within 0..1")
+            raise Moc3Error(
+                f"mesh {m.id!r} reaches opacity {op.min():.3g}..{op.max():.3g} at "
+                f"some pose; the Cubism Core does not clamp opacities, so keep its "
+                f"layer opacity plus its opacity keyforms within 0..1"
+            )
         mesh_opacity[m.id] = np.clip(op, 0.0, 1.0)
     warps = plan_warps(doc, mesh_pos)
 
@@ -357,8 +386,11 @@ def build_moc3(doc: RigDocument, atlas: dict[str, MeshAtlas]) -> bytes:
             plan = warps[did]
             offsets = grid_values(doc, did, g, "offset", ((d.rows + 1) * (d.cols + 1), 2))
             left, top, right, bottom = plan.pad
-            offsets = np.pad(offsets.reshape(g.size, d.rows + 1, d.cols + 1, 2),
-                             ((0, 0), (top, bottom), (left, right), (0, 0)), mode="edge")
+            offsets = np.pad(
+                offsets.reshape(g.size, d.rows + 1, d.cols + 1, 2),
+                ((0, 0), (top, bottom), (left, right), (0, 0)),
+                mode="edge",
+            )
             rest = WarpDeformer(did, plan.rect, plan.rows, plan.cols).rest_points()
             points = frames.into(parent, rest[None] + offsets.reshape(g.size, -1, 2))
             out.add("deformers.type", 0)
@@ -448,8 +480,10 @@ def build_moc3(doc: RigDocument, atlas: dict[str, MeshAtlas]) -> bytes:
 
 def mesh_atlas_from_runtime(data: dict) -> dict[str, MeshAtlas]:
     """Texture page and UVs of every mesh, as model.json gives them."""
-    return {m["id"]: MeshAtlas(int(m["texture"]), np.asarray(m["uvs"], np.float64).reshape(-1, 2))
-            for m in data["meshes"]}
+    return {
+        m["id"]: MeshAtlas(int(m["texture"]), np.asarray(m["uvs"], np.float64).reshape(-1, 2))
+        for m in data["meshes"]
+    }
 
 
 def moc3_from_runtime(data: dict, pages: Sequence[np.ndarray]) -> bytes:

@@ -25,6 +25,7 @@ Semantics, as measured against the Core:
 * Opacity: the art mesh's keyform opacity times its deformers' and parts'.
 * The Core reports positions with y up: (x, -y) of the file's root space.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,8 +55,12 @@ class Moc3State:
     def pixels(self, moc: Moc3File) -> list[np.ndarray]:
         """Positions in canvas pixels (y down)."""
         c = moc.canvas
-        return [np.stack([c.origin_x + p[:, 0] * c.pixels_per_unit,
-                          c.origin_y - p[:, 1] * c.pixels_per_unit], axis=1) for p in self.positions]
+        return [
+            np.stack(
+                [c.origin_x + p[:, 0] * c.pixels_per_unit, c.origin_y - p[:, 1] * c.pixels_per_unit], axis=1
+            )
+            for p in self.positions
+        ]
 
 
 class Moc3Model:
@@ -67,14 +72,17 @@ class Moc3Model:
         if c["glue"]:
             raise Moc3Error("this .moc3 uses glue, which this tool does not evaluate")
         if c["draw_order_groups"] != 1 or np.any(moc["draw_order_group_objects.type"] != 0):
-            raise Moc3Error("this .moc3 nests draw order groups in parts, which this tool does not "
-                            "evaluate")
-        if c["warp_deformers"] and ("warp_deformers.is_quad" not in moc.arrays
-                                    or np.any(moc["warp_deformers.is_quad"] == 0)):
-            raise Moc3Error("this .moc3 has triangle-interpolated warps (Cubism 3.0 style), which "
-                            "this tool does not evaluate")
-        if np.any(moc["rotation_deformer_keyforms.reflect_x"]) or \
-                np.any(moc["rotation_deformer_keyforms.reflect_y"]):
+            raise Moc3Error("this .moc3 nests draw order groups in parts, which this tool does not evaluate")
+        if c["warp_deformers"] and (
+            "warp_deformers.is_quad" not in moc.arrays or np.any(moc["warp_deformers.is_quad"] == 0)
+        ):
+            raise Moc3Error(
+                "this .moc3 has triangle-interpolated warps (Cubism 3.0 style), which "
+                "this tool does not evaluate"
+            )
+        if np.any(moc["rotation_deformer_keyforms.reflect_x"]) or np.any(
+            moc["rotation_deformer_keyforms.reflect_y"]
+        ):
             raise Moc3Error("this .moc3 mirrors rotation deformers, which this tool does not evaluate")
         self.param_ids = list(moc["parameters.ids"])
         self.lo = moc["parameters.min"].astype(np.float64)
@@ -84,16 +92,18 @@ class Moc3Model:
         # Parameter of every parameter binding, and the keys of each.
         owner = np.full(c["parameter_bindings"], -1, np.int64)
         for i, (b, n) in enumerate(zip(moc["parameters.binding_begin"], moc["parameters.binding_count"])):
-            owner[int(b):int(b) + int(n)] = i
+            owner[int(b) : int(b) + int(n)] = i
         if np.any(owner < 0):
             raise Moc3Error("the moc3 is corrupt: a parameter binding belongs to no parameter")
         keys = moc["keys.value"].astype(np.float64)
-        self.binding_keys = [keys[int(b):int(b) + int(n)] for b, n in
-                             zip(moc["parameter_bindings.keys_begin"], moc["parameter_bindings.keys_count"])]
+        self.binding_keys = [
+            keys[int(b) : int(b) + int(n)]
+            for b, n in zip(moc["parameter_bindings.keys_begin"], moc["parameter_bindings.keys_count"])
+        ]
         self.keyform_bindings = []
         idx = moc["parameter_binding_indices.binding"]
         for b, n in zip(moc["keyform_bindings.index_begin"], moc["keyform_bindings.index_count"]):
-            pbs = [int(i) for i in idx[int(b):int(b) + int(n)]]
+            pbs = [int(i) for i in idx[int(b) : int(b) + int(n)]]
             self.keyform_bindings.append([(int(owner[p]), self.binding_keys[p]) for p in pbs])
         xy = moc["keyform_positions.xy"].astype(np.float64)
         # Deformers in an order where every parent comes first.
@@ -110,41 +120,69 @@ class Moc3Model:
             kind, k = int(moc["deformers.type"][i]), int(moc["deformers.specific_index"][i])
             parent = parents[i]
             if kind == 1 and parent != -1 and int(moc["deformers.type"][parent]) == 0:
-                raise Moc3Error(f"rotation deformer {moc['deformers.ids'][i]!r} sits under a warp, "
-                                f"which this tool does not evaluate")
+                raise Moc3Error(
+                    f"rotation deformer {moc['deformers.ids'][i]!r} sits under a warp, "
+                    f"which this tool does not evaluate"
+                )
             if kind == 0:
-                begin, count = int(moc["warp_deformers.keyform_begin"][k]), int(moc["warp_deformers.keyform_count"][k])
+                begin, count = (
+                    int(moc["warp_deformers.keyform_begin"][k]),
+                    int(moc["warp_deformers.keyform_count"][k]),
+                )
                 n = int(moc["warp_deformers.vertex_count"][k])
-                starts = moc["warp_deformer_keyforms.position_begin"][begin:begin + count]
-                forms = np.stack([xy[int(s):int(s) + 2 * n].reshape(n, 2) for s in starts])
-                self.deformers.append(dict(kind=0, parent=parent, forms=forms,
-                                           binding=int(moc["warp_deformers.keyform_binding_index"][k]),
-                                           opacity=moc["warp_deformer_keyforms.opacity"][begin:begin + count].astype(np.float64),
-                                           rows=int(moc["warp_deformers.rows"][k]),
-                                           cols=int(moc["warp_deformers.columns"][k])))
+                starts = moc["warp_deformer_keyforms.position_begin"][begin : begin + count]
+                forms = np.stack([xy[int(s) : int(s) + 2 * n].reshape(n, 2) for s in starts])
+                self.deformers.append(
+                    dict(
+                        kind=0,
+                        parent=parent,
+                        forms=forms,
+                        binding=int(moc["warp_deformers.keyform_binding_index"][k]),
+                        opacity=moc["warp_deformer_keyforms.opacity"][begin : begin + count].astype(
+                            np.float64
+                        ),
+                        rows=int(moc["warp_deformers.rows"][k]),
+                        cols=int(moc["warp_deformers.columns"][k]),
+                    )
+                )
             else:
                 begin = int(moc["rotation_deformers.keyform_begin"][k])
                 count = int(moc["rotation_deformers.keyform_count"][k])
                 sl = slice(begin, begin + count)
-                forms = np.stack([moc["rotation_deformer_keyforms.angle"][sl], moc["rotation_deformer_keyforms.origin_x"][sl],
-                                  moc["rotation_deformer_keyforms.origin_y"][sl], moc["rotation_deformer_keyforms.scale"][sl]],
-                                 axis=1).astype(np.float64)
-                self.deformers.append(dict(kind=1, parent=parent, forms=forms,
-                                           binding=int(moc["rotation_deformers.keyform_binding_index"][k]),
-                                           opacity=moc["rotation_deformer_keyforms.opacity"][sl].astype(np.float64),
-                                           base=float(moc["rotation_deformers.base_angle"][k])))
+                forms = np.stack(
+                    [
+                        moc["rotation_deformer_keyforms.angle"][sl],
+                        moc["rotation_deformer_keyforms.origin_x"][sl],
+                        moc["rotation_deformer_keyforms.origin_y"][sl],
+                        moc["rotation_deformer_keyforms.scale"][sl],
+                    ],
+                    axis=1,
+                ).astype(np.float64)
+                self.deformers.append(
+                    dict(
+                        kind=1,
+                        parent=parent,
+                        forms=forms,
+                        binding=int(moc["rotation_deformers.keyform_binding_index"][k]),
+                        opacity=moc["rotation_deformer_keyforms.opacity"][sl].astype(np.float64),
+                        base=float(moc["rotation_deformers.base_angle"][k]),
+                    )
+                )
         self.meshes = []
         for i in range(c["art_meshes"]):
             begin, count = int(moc["art_meshes.keyform_begin"][i]), int(moc["art_meshes.keyform_count"][i])
             n = int(moc["art_meshes.vertex_count"][i])
-            starts = moc["art_mesh_keyforms.position_begin"][begin:begin + count]
-            self.meshes.append(dict(
-                forms=np.stack([xy[int(s):int(s) + 2 * n].reshape(n, 2) for s in starts]),
-                opacity=moc["art_mesh_keyforms.opacity"][begin:begin + count].astype(np.float64),
-                draw=moc["art_mesh_keyforms.draw_order"][begin:begin + count].astype(np.float64),
-                binding=int(moc["art_meshes.keyform_binding_index"][i]),
-                parent=int(moc["art_meshes.parent_deformer"][i]),
-                part=int(moc["art_meshes.parent_part"][i])))
+            starts = moc["art_mesh_keyforms.position_begin"][begin : begin + count]
+            self.meshes.append(
+                dict(
+                    forms=np.stack([xy[int(s) : int(s) + 2 * n].reshape(n, 2) for s in starts]),
+                    opacity=moc["art_mesh_keyforms.opacity"][begin : begin + count].astype(np.float64),
+                    draw=moc["art_mesh_keyforms.draw_order"][begin : begin + count].astype(np.float64),
+                    binding=int(moc["art_meshes.keyform_binding_index"][i]),
+                    parent=int(moc["art_meshes.parent_deformer"][i]),
+                    part=int(moc["art_meshes.parent_part"][i]),
+                )
+            )
         self.part_parent = [int(p) for p in moc["parts.parent_part"]]
 
     # ------------------------------------------------------------ interpolation
@@ -184,8 +222,12 @@ class Moc3Model:
         i = np.clip(np.floor(u), 0, cols - 1).astype(np.int64)
         j = np.clip(np.floor(v), 0, rows - 1).astype(np.int64)
         fu, fv = (u - i)[:, None], (v - j)[:, None]
-        return ((1 - fu) * (1 - fv) * g[j, i] + fu * (1 - fv) * g[j, i + 1]
-                + (1 - fu) * fv * g[j + 1, i] + fu * fv * g[j + 1, i + 1])
+        return (
+            (1 - fu) * (1 - fv) * g[j, i]
+            + fu * (1 - fv) * g[j, i + 1]
+            + (1 - fu) * fv * g[j + 1, i]
+            + fu * fv * g[j + 1, i + 1]
+        )
 
     def evaluate(self, values: dict[str, float] | None = None) -> Moc3State:
         v = self.values(values)
@@ -203,8 +245,9 @@ class Moc3Model:
                 inside = inside and parent["visible"]
             if d["kind"] == 0:
                 grid = self._through(parent, form)
-                state[i] = dict(kind=0, grid=grid, rows=d["rows"], cols=d["cols"],
-                                opacity=opacity, visible=inside)
+                state[i] = dict(
+                    kind=0, grid=grid, rows=d["rows"], cols=d["cols"], opacity=opacity, visible=inside
+                )
             else:
                 angle, scale = float(form[0]) + d["base"], float(form[3])
                 origin = form[1:3][None]
@@ -212,8 +255,9 @@ class Moc3Model:
                     origin = self._through(parent, origin)
                     angle += parent["angle"]
                     scale *= parent["scale"]
-                state[i] = dict(kind=1, origin=origin[0], angle=angle, scale=scale,
-                                opacity=opacity, visible=inside)
+                state[i] = dict(
+                    kind=1, origin=origin[0], angle=angle, scale=scale, opacity=opacity, visible=inside
+                )
         part_opacity = np.ones(len(self.part_parent))
         positions, opacities, visible, draw = [], [], [], []
         for m in self.meshes:
@@ -261,14 +305,16 @@ def load_moc3(path: str) -> Moc3Model:
 
 # --------------------------------------------------------------------------- drawing
 
+
 def _premultiplied(img: np.ndarray) -> np.ndarray:
     f = img.astype(np.float32) / 255.0
     f[..., :3] *= f[..., 3:4]
     return f
 
 
-def render_drawables(moc: Moc3File, state: Moc3State, pages: Sequence[np.ndarray],
-                     size: tuple | None = None) -> np.ndarray:
+def render_drawables(
+    moc: Moc3File, state: Moc3State, pages: Sequence[np.ndarray], size: tuple | None = None
+) -> np.ndarray:
     """Straight-alpha RGBA uint8 image of a Moc3State (e.g. from the Core),
     drawn with our reference rasteriser and the same sampling and compositing
     as core/runtime/render.py: masks multiply by their drawables' rendered alpha."""
@@ -290,9 +336,9 @@ def render_drawables(moc: Moc3File, state: Moc3State, pages: Sequence[np.ndarray
         verts = pixels[i]
         tex = textures[int(texture_of[i])]
         th, tw = tex.shape[:2]
-        uv = uvs_all[int(uv_begin[i]):int(uv_begin[i]) + 2 * int(counts[i])].reshape(-1, 2)
+        uv = uvs_all[int(uv_begin[i]) : int(uv_begin[i]) + 2 * int(counts[i])].reshape(-1, 2)
         uv_px = uv * np.array([tw, th])  # the file's v points down, like model.json's
-        tris = tris_all[int(tri_begin[i]):int(tri_begin[i]) + int(tri_count[i])].reshape(-1, 3)
+        tris = tris_all[int(tri_begin[i]) : int(tri_begin[i]) + int(tri_count[i])].reshape(-1, 3)
         x0 = int(max(np.floor(verts[:, 0].min()) - 1, 0))
         y0 = int(max(np.floor(verts[:, 1].min()) - 1, 0))
         x1 = int(min(np.ceil(verts[:, 0].max()) + 1, w))
@@ -301,8 +347,14 @@ def render_drawables(moc: Moc3File, state: Moc3State, pages: Sequence[np.ndarray
         if x1 > x0 and y1 > y0:
             mu, mv, covered = rasterize_uv(verts - np.array([x0, y0]), uv_px, tris, (x1 - x0, y1 - y0))
             if covered.any():
-                sampled = cv2.remap(tex, mu - 0.5, mv - 0.5, cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+                sampled = cv2.remap(
+                    tex,
+                    mu - 0.5,
+                    mv - 0.5,
+                    cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_CONSTANT,
+                    borderValue=(0, 0, 0, 0),
+                )
                 sampled[~covered] = 0.0
                 result = (sampled, x0, y0)
         cache[i] = result
@@ -321,12 +373,12 @@ def render_drawables(moc: Moc3File, state: Moc3State, pages: Sequence[np.ndarray
         ys, xs = slice(y0, y0 + src.shape[0]), slice(x0, x0 + src.shape[1])
         if mask_count[i]:
             alpha = np.zeros((h, w), np.float32)
-            for k in masks_all[int(mask_begin[i]):int(mask_begin[i]) + int(mask_count[i])]:
+            for k in masks_all[int(mask_begin[i]) : int(mask_begin[i]) + int(mask_count[i])]:
                 mp = region(int(k))
                 if mp is None:
                     continue
                 mimg, mx, my = mp
-                r = alpha[my:my + mimg.shape[0], mx:mx + mimg.shape[1]]
+                r = alpha[my : my + mimg.shape[0], mx : mx + mimg.shape[1]]
                 r[...] = mimg[..., 3] + r * (1.0 - mimg[..., 3])
             src *= alpha[ys, xs, None]
         if state.opacities[i] != 1.0:
@@ -362,15 +414,17 @@ def open_cubism_model(path: str):
                 model3_path = os.path.join(folder, name)
                 break
         if model3_path is None:
-            raise Moc3Error(f"no .model3.json beside {os.path.basename(path)} names it; its "
-                            f"textures are listed there")
+            raise Moc3Error(
+                f"no .model3.json beside {os.path.basename(path)} names it; its textures are listed there"
+            )
     where = os.path.basename(model3_path)
     try:
         refs = read_json(model3_path, Moc3Error, where=where)["FileReferences"]
         moc_name, textures = refs["Moc"], list(refs["Textures"])
     except (KeyError, TypeError):
-        raise Moc3Error(f"{where} is not a Cubism model3.json (it needs FileReferences with Moc "
-                        f"and Textures)") from None
+        raise Moc3Error(
+            f"{where} is not a Cubism model3.json (it needs FileReferences with Moc and Textures)"
+        ) from None
     moc_path = os.path.join(folder, _safe_name(moc_name, "Moc", where))
     if not moc_path.endswith(".moc3"):
         raise Moc3Error(f"{where} names {moc_name} as its Moc, not a .moc3")
@@ -384,6 +438,5 @@ def open_cubism_model(path: str):
     pages = read_atlas_pages(folder, [_safe_name(n, "texture", where) for n in textures], Moc3Error)
     used = moc["art_meshes.texture"]
     if len(used) and int(used.max()) >= len(pages):
-        raise Moc3Error(f"{moc_name} draws from texture {int(used.max())}, but {where} lists "
-                        f"{len(pages)}")
+        raise Moc3Error(f"{moc_name} draws from texture {int(used.max())}, but {where} lists {len(pages)}")
     return moc, model, pages

@@ -5,6 +5,7 @@ Writing bakes the creator's strengths into the data (parameter strengths into
 keyforms, motion strengths into curves): the runtime plays what Blender shows.
 The schema is core/formats/schema/model.schema.json; the prose is docs/runtime-format.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,23 @@ import numpy as np
 
 from ..model.constants import LIMITS
 from .model_budget import check_model_budgets
-from ..model.physics import (PhysicsInput, PhysicsOutput, PhysicsSetting, PhysicsVertex,
-                             validate_physics)
+from ..model.physics import PhysicsInput, PhysicsOutput, PhysicsSetting, PhysicsVertex, validate_physics
 from ..model.strength import baked_curve, baked_forms
-from ..model.document import (FORMAT_NAME, FORMAT_VERSION, Canvas, DocumentError, Keyform,
-                       Layer, Mesh, Motion, MotionCurve, Parameter, RigDocument,
-                       RotationDeformer, WarpDeformer)
+from ..model.document import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    Canvas,
+    DocumentError,
+    Keyform,
+    Layer,
+    Mesh,
+    Motion,
+    MotionCurve,
+    Parameter,
+    RigDocument,
+    RotationDeformer,
+    WarpDeformer,
+)
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema", "model.schema.json")
 
@@ -37,69 +49,125 @@ def _flat(a: np.ndarray, ndigits: int = 3) -> list[float]:
     return [round(float(v), ndigits) for v in np.asarray(a, dtype=np.float64).ravel()]
 
 
-def to_runtime(doc: RigDocument, textures: Sequence[str], atlas_sizes: Sequence[tuple[int, int]],
-               placements: dict[str, AtlasRect]) -> dict:
+def to_runtime(
+    doc: RigDocument,
+    textures: Sequence[str],
+    atlas_sizes: Sequence[tuple[int, int]],
+    placements: dict[str, AtlasRect],
+) -> dict:
     """The model.json dictionary; `placements` maps layer id -> atlas rect."""
     layers = []
     for layer in doc.layers:
         tex, ax, ay, aw, ah = placements[layer.id]
-        layers.append({
-            "id": layer.id, "tag": layer.tag, "side": layer.side, "role": layer.role,
-            "generated": bool(layer.generated), "opacity": float(layer.opacity),
-            "clip_to": layer.clip_to, "texture": tex,
-            "atlas_rect": [ax, ay, aw, ah],
-            "canvas_rect": [int(layer.x), int(layer.y), aw, ah],
-        })
+        layers.append(
+            {
+                "id": layer.id,
+                "tag": layer.tag,
+                "side": layer.side,
+                "role": layer.role,
+                "generated": bool(layer.generated),
+                "opacity": float(layer.opacity),
+                "clip_to": layer.clip_to,
+                "texture": tex,
+                "atlas_rect": [ax, ay, aw, ah],
+                "canvas_rect": [int(layer.x), int(layer.y), aw, ah],
+            }
+        )
     layer_by_id = {l.id: l for l in doc.layers}
     meshes = []
     for mesh in doc.meshes:
         tex, ax, ay, _, _ = placements[mesh.layer]
         tw, th = atlas_sizes[tex]
         uv = (mesh.uvs + np.array([ax, ay])) / np.array([tw, th], np.float64)
-        meshes.append({
-            "id": mesh.id, "layer": mesh.layer, "deformer": mesh.deformer,
-            "texture": tex,
-            "vertices": _flat(mesh.vertices), "uvs": _flat(uv, 6),
-            "triangles": [int(i) for i in mesh.triangles.ravel()],
-        })
+        meshes.append(
+            {
+                "id": mesh.id,
+                "layer": mesh.layer,
+                "deformer": mesh.deformer,
+                "texture": tex,
+                "vertices": _flat(mesh.vertices),
+                "uvs": _flat(uv, 6),
+                "triangles": [int(i) for i in mesh.triangles.ravel()],
+            }
+        )
         assert mesh.layer in layer_by_id
     deformers = []
     for d in doc.deformers:
         if isinstance(d, RotationDeformer):
-            deformers.append({"id": d.id, "type": "rotation", "parent": d.parent,
-                              "pivot": [round(float(d.pivot[0]), 3), round(float(d.pivot[1]), 3)]})
+            deformers.append(
+                {
+                    "id": d.id,
+                    "type": "rotation",
+                    "parent": d.parent,
+                    "pivot": [round(float(d.pivot[0]), 3), round(float(d.pivot[1]), 3)],
+                }
+            )
         else:
-            deformers.append({"id": d.id, "type": "warp", "parent": d.parent,
-                              "rect": [round(float(v), 3) for v in d.rect],
-                              "rows": int(d.rows), "cols": int(d.cols)})
+            deformers.append(
+                {
+                    "id": d.id,
+                    "type": "warp",
+                    "parent": d.parent,
+                    "rect": [round(float(v), 3) for v in d.rect],
+                    "rows": int(d.rows),
+                    "cols": int(d.cols),
+                }
+            )
     keyforms = []
     for kf in doc.keyforms:
-        record = {"target": kf.target, "params": list(kf.params),
-                  "keys": [[float(k) for k in keys] for keys in kf.keys],
-                  "forms": _flat(baked_forms(doc, kf), 6 if kf.channel == "opacity" else 3),
-                  "owner": kf.owner}
+        record = {
+            "target": kf.target,
+            "params": list(kf.params),
+            "keys": [[float(k) for k in keys] for keys in kf.keys],
+            "forms": _flat(baked_forms(doc, kf), 6 if kf.channel == "opacity" else 3),
+            "owner": kf.owner,
+        }
         if kf.channel != "offset":  # "offset" is the default: older files stay the same
             record["channel"] = kf.channel
         keyforms.append(record)
     motions = []
     for m in doc.motions:
-        motions.append({"id": m.id, "duration": float(m.duration), "fps": float(m.fps),
-                        "loop": bool(m.loop),
-                        "curves": [{"param": c.param, "times": _flat(c.times, 4),
-                                    "values": _flat(baked_curve(doc, m, c), 4)}
-                                   for c in m.curves]})
-    params = [{"id": p.id, "name": p.name or p.id, "group": p.group, "min": float(p.min),
-               "default": float(p.default), "max": float(p.max),
-               "confidence": round(float(p.confidence), 3)} for p in doc.parameters]
-    groups = {"EyeBlink": [p for p in ("ParamEyeLOpen", "ParamEyeROpen")
-                           if any(q.id == p for q in doc.parameters)],
-              "LipSync": [p for p in ("ParamMouthOpenY",) if any(q.id == p for q in doc.parameters)]}
+        motions.append(
+            {
+                "id": m.id,
+                "duration": float(m.duration),
+                "fps": float(m.fps),
+                "loop": bool(m.loop),
+                "curves": [
+                    {"param": c.param, "times": _flat(c.times, 4), "values": _flat(baked_curve(doc, m, c), 4)}
+                    for c in m.curves
+                ],
+            }
+        )
+    params = [
+        {
+            "id": p.id,
+            "name": p.name or p.id,
+            "group": p.group,
+            "min": float(p.min),
+            "default": float(p.default),
+            "max": float(p.max),
+            "confidence": round(float(p.confidence), 3),
+        }
+        for p in doc.parameters
+    ]
+    groups = {
+        "EyeBlink": [p for p in ("ParamEyeLOpen", "ParamEyeROpen") if any(q.id == p for q in doc.parameters)],
+        "LipSync": [p for p in ("ParamMouthOpenY",) if any(q.id == p for q in doc.parameters)],
+    }
     return {
-        "format": FORMAT_NAME, "version": FORMAT_VERSION,
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
         "canvas": {"width": int(doc.canvas.width), "height": int(doc.canvas.height)},
-        "textures": list(textures), "parameters": params, "groups": groups,
-        "layers": layers, "deformers": deformers, "meshes": meshes,
-        "draw_order": list(doc.draw_order), "keyforms": keyforms, "motions": motions,
+        "textures": list(textures),
+        "parameters": params,
+        "groups": groups,
+        "layers": layers,
+        "deformers": deformers,
+        "meshes": meshes,
+        "draw_order": list(doc.draw_order),
+        "keyforms": keyforms,
+        "motions": motions,
         "source": os.path.basename(doc.source) if doc.source else "",
         **_physics_runtime(doc),
     }
@@ -177,47 +245,79 @@ def from_runtime(data: dict, textures: Sequence[np.ndarray], validated: bool = F
     canvas = Canvas(int(data["canvas"]["width"]), int(data["canvas"]["height"]))
     doc = RigDocument(canvas=canvas, source=data.get("source", ""))
     for p in data["parameters"]:
-        doc.parameters.append(Parameter(p["id"], p["min"], p["default"], p["max"],
-                                        name=p.get("name", ""), group=p.get("group", ""),
-                                        confidence=p.get("confidence", 1.0)))
+        doc.parameters.append(
+            Parameter(
+                p["id"],
+                p["min"],
+                p["default"],
+                p["max"],
+                name=p.get("name", ""),
+                group=p.get("group", ""),
+                confidence=p.get("confidence", 1.0),
+            )
+        )
     rects = {}
     for l in data["layers"]:
         tex = int(l["texture"])
         if tex >= len(textures):
             raise DocumentError(f"layer {l['id']!r} uses missing texture {tex}")
         ax, ay, aw, ah = (int(v) for v in l["atlas_rect"])
-        img = textures[tex][ay:ay + ah, ax:ax + aw]
+        img = textures[tex][ay : ay + ah, ax : ax + aw]
         if img.shape[:2] != (ah, aw):
             raise DocumentError(f"layer {l['id']!r}: atlas rect outside its texture")
         cx, cy = int(l["canvas_rect"][0]), int(l["canvas_rect"][1])
-        doc.layers.append(Layer(l["id"], l["tag"], np.ascontiguousarray(img), cx, cy,
-                                side=l.get("side", ""), generated=l.get("generated", False),
-                                opacity=l.get("opacity", 1.0), clip_to=l.get("clip_to"),
-                                role=l.get("role", "")))
+        doc.layers.append(
+            Layer(
+                l["id"],
+                l["tag"],
+                np.ascontiguousarray(img),
+                cx,
+                cy,
+                side=l.get("side", ""),
+                generated=l.get("generated", False),
+                opacity=l.get("opacity", 1.0),
+                clip_to=l.get("clip_to"),
+                role=l.get("role", ""),
+            )
+        )
         rects[l["id"]] = (tex, ax, ay)
     for d in data["deformers"]:
         if d["type"] == "rotation":
             doc.deformers.append(RotationDeformer(d["id"], tuple(d["pivot"]), d.get("parent")))
         else:
-            doc.deformers.append(WarpDeformer(d["id"], tuple(d["rect"]), int(d["rows"]),
-                                              int(d["cols"]), d.get("parent")))
+            doc.deformers.append(
+                WarpDeformer(d["id"], tuple(d["rect"]), int(d["rows"]), int(d["cols"]), d.get("parent"))
+            )
     for m in data["meshes"]:
         if m["layer"] not in rects:
             raise DocumentError(f"mesh {m['id']!r} uses unknown layer {m['layer']!r}")
         tex, ax, ay = rects[m["layer"]]
         th, tw = textures[tex].shape[:2]
         uv = np.asarray(m["uvs"], np.float64).reshape(-1, 2) * np.array([tw, th]) - np.array([ax, ay])
-        doc.meshes.append(Mesh(m["id"], m["layer"],
-                               np.asarray(m["vertices"], np.float64).reshape(-1, 2),
-                               np.asarray(m["triangles"], np.int64).reshape(-1, 3).astype(np.int32),
-                               uv, m.get("deformer")))
+        doc.meshes.append(
+            Mesh(
+                m["id"],
+                m["layer"],
+                np.asarray(m["vertices"], np.float64).reshape(-1, 2),
+                np.asarray(m["triangles"], np.int64).reshape(-1, 3).astype(np.int32),
+                uv,
+                m.get("deformer"),
+            )
+        )
     doc.draw_order = list(data["draw_order"])
     for k in data["keyforms"]:
-        kf = Keyform(k["target"], list(k["params"]), [list(v) for v in k["keys"]],
-                     np.zeros(0), owner=k.get("owner", ""), channel=k.get("channel", "offset"))
+        kf = Keyform(
+            k["target"],
+            list(k["params"]),
+            [list(v) for v in k["keys"]],
+            np.zeros(0),
+            owner=k.get("owner", ""),
+            channel=k.get("channel", "offset"),
+        )
         doc.keyforms.append(kf)
     # Forms need target shapes, which need meshes and deformers first.
     from ..model.document import expected_form_shape
+
     for k, kf in zip(data["keyforms"], doc.keyforms):
         try:
             if kf.channel == "opacity" and kf.target not in {m.id for m in doc.meshes}:
@@ -227,7 +327,9 @@ def from_runtime(data: dict, textures: Sequence[np.ndarray], validated: bool = F
             raise DocumentError(f"keyform targets unknown object {kf.target!r}") from None
         flat = np.asarray(k["forms"], np.float64)
         if flat.size != int(np.prod(shape)):
-            raise DocumentError(f"keyform of {kf.target!r}: {flat.size} numbers, expected {int(np.prod(shape))}")
+            raise DocumentError(
+                f"keyform of {kf.target!r}: {flat.size} numbers, expected {int(np.prod(shape))}"
+            )
         kf.forms = flat.reshape(shape)
     for m in data["motions"]:
         curves = []
@@ -237,10 +339,8 @@ def from_runtime(data: dict, textures: Sequence[np.ndarray], validated: bool = F
             if len(t) != len(v) or len(t) == 0:
                 raise DocumentError(f"motion {m['id']!r}: times and values differ in length")
             curves.append(MotionCurve(c["param"], t, v))
-        doc.motions.append(Motion(m["id"], m["duration"], curves, m.get("loop", True),
-                                  m.get("fps", 30.0)))
+        doc.motions.append(Motion(m["id"], m["duration"], curves, m.get("loop", True), m.get("fps", 30.0)))
     if data.get("physics"):
-
         doc.physics = physics_from_runtime(data["physics"])
         validate_physics(doc)
     doc.validate()
@@ -269,35 +369,78 @@ def load_model(path: str, before_decoding=None) -> RigDocument:
 
 def physics_to_runtime(settings: Sequence[PhysicsSetting]) -> list[dict]:
     """The model.json form of the settings (snake case, as the player reads it)."""
-    return [{
-        "id": s.id, "name": s.name,
-        "inputs": [{"source": i.source, "weight": float(i.weight), "type": i.type,
-                    "reflect": bool(i.reflect)} for i in s.inputs],
-        "outputs": [{"destination": o.destination, "vertex_index": int(o.vertex_index),
-                     "scale": float(o.scale), "weight": float(o.weight), "type": o.type,
-                     "reflect": bool(o.reflect)} for o in s.outputs],
-        "vertices": [{"position": [float(v.position[0]), float(v.position[1])],
-                      "mobility": float(v.mobility), "delay": float(v.delay),
-                      "acceleration": float(v.acceleration), "radius": float(v.radius)}
-                     for v in s.vertices],
-        "normalization": {"position": [float(x) for x in s.normalization_position],
-                          "angle": [float(x) for x in s.normalization_angle]},
-    } for s in settings]
+    return [
+        {
+            "id": s.id,
+            "name": s.name,
+            "inputs": [
+                {"source": i.source, "weight": float(i.weight), "type": i.type, "reflect": bool(i.reflect)}
+                for i in s.inputs
+            ],
+            "outputs": [
+                {
+                    "destination": o.destination,
+                    "vertex_index": int(o.vertex_index),
+                    "scale": float(o.scale),
+                    "weight": float(o.weight),
+                    "type": o.type,
+                    "reflect": bool(o.reflect),
+                }
+                for o in s.outputs
+            ],
+            "vertices": [
+                {
+                    "position": [float(v.position[0]), float(v.position[1])],
+                    "mobility": float(v.mobility),
+                    "delay": float(v.delay),
+                    "acceleration": float(v.acceleration),
+                    "radius": float(v.radius),
+                }
+                for v in s.vertices
+            ],
+            "normalization": {
+                "position": [float(x) for x in s.normalization_position],
+                "angle": [float(x) for x in s.normalization_angle],
+            },
+        }
+        for s in settings
+    ]
 
 
 def physics_from_runtime(items: Sequence[dict]) -> list[PhysicsSetting]:
     out = []
     for s in items:
-        out.append(PhysicsSetting(
-            id=s["id"], name=s.get("name", s["id"]),
-            inputs=[PhysicsInput(i["source"], float(i["weight"]), i["type"], bool(i.get("reflect", False)))
-                    for i in s["inputs"]],
-            outputs=[PhysicsOutput(o["destination"], int(o["vertex_index"]), float(o["scale"]),
-                                   float(o["weight"]), o.get("type", "Angle"), bool(o.get("reflect", False)))
-                     for o in s["outputs"]],
-            vertices=[PhysicsVertex(tuple(float(x) for x in v["position"]), float(v["mobility"]),
-                                    float(v["delay"]), float(v["acceleration"]), float(v["radius"]))
-                      for v in s["vertices"]],
-            normalization_position=tuple(float(x) for x in s["normalization"]["position"]),
-            normalization_angle=tuple(float(x) for x in s["normalization"]["angle"])))
+        out.append(
+            PhysicsSetting(
+                id=s["id"],
+                name=s.get("name", s["id"]),
+                inputs=[
+                    PhysicsInput(i["source"], float(i["weight"]), i["type"], bool(i.get("reflect", False)))
+                    for i in s["inputs"]
+                ],
+                outputs=[
+                    PhysicsOutput(
+                        o["destination"],
+                        int(o["vertex_index"]),
+                        float(o["scale"]),
+                        float(o["weight"]),
+                        o.get("type", "Angle"),
+                        bool(o.get("reflect", False)),
+                    )
+                    for o in s["outputs"]
+                ],
+                vertices=[
+                    PhysicsVertex(
+                        tuple(float(x) for x in v["position"]),
+                        float(v["mobility"]),
+                        float(v["delay"]),
+                        float(v["acceleration"]),
+                        float(v["radius"]),
+                    )
+                    for v in s["vertices"]
+                ],
+                normalization_position=tuple(float(x) for x in s["normalization"]["position"]),
+                normalization_angle=tuple(float(x) for x in s["normalization"]["angle"]),
+            )
+        )
     return out

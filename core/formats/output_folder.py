@@ -16,6 +16,7 @@ An earlier result is replaced as a whole (a stale atlas page or motion of the
 old result must not linger beside the new one); that is why only a folder
 recognised as an earlier result, or an empty one, is accepted.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -71,7 +72,8 @@ def check_target(out_dir: str, is_earlier_result: Callable[[str], bool], what: s
         if os.listdir(out_dir) and not is_earlier_result(out_dir):
             raise OutputFolderError(
                 f"{out_dir} already holds other files and is not an earlier {what}; choose an "
-                "empty or new folder so nothing of yours is overwritten")
+                "empty or new folder so nothing of yours is overwritten"
+            )
         if not os.access(out_dir, os.W_OK | os.X_OK):
             raise OutputFolderError(f"{out_dir} is not writable; choose a folder you can write to")
     parent = os.path.dirname(out_dir)
@@ -79,8 +81,9 @@ def check_target(out_dir: str, is_earlier_result: Callable[[str], bool], what: s
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputFolderError(f"cannot write into {existing} (permission denied); choose a "
-                                "folder you can write to")
+        raise OutputFolderError(
+            f"cannot write into {existing} (permission denied); choose a folder you can write to"
+        )
     return out_dir
 
 
@@ -144,7 +147,8 @@ class FolderLock:
                 os.close(fd)
                 raise OutputFolderError(
                     f"another Image to Rig run is writing {self.out_dir} right now; wait for it to "
-                    "finish or choose another folder")
+                    "finish or choose another folder"
+                )
             # The lock file may have been removed by its last holder between our
             # open and lock: only a lock on the file at the path counts.
             try:
@@ -162,6 +166,7 @@ class FolderLock:
             import fcntl
         except ImportError:  # Windows
             import msvcrt
+
             try:
                 msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
                 return True
@@ -198,8 +203,9 @@ def make_staging(out_dir: str) -> str:
         os.makedirs(parent, exist_ok=True)
         return tempfile.mkdtemp(prefix=f".{name}.staging-", dir=parent)
     except OSError as exc:
-        raise OutputFolderError(f"cannot write into {parent}: {plain_os_error(exc)}; choose a "
-                                "folder you can write to") from None
+        raise OutputFolderError(
+            f"cannot write into {parent}: {plain_os_error(exc)}; choose a folder you can write to"
+        ) from None
 
 
 def _aside_name(out_dir: str) -> str:
@@ -226,10 +232,12 @@ def swap_in(staging: str, out_dir: str) -> None:
                 raise OutputFolderError(
                     f"replacing {out_dir} failed ({plain_os_error(exc)}) and so did putting it "
                     f"back ({problem}): your earlier results are in {aside}, the new ones were "
-                    "removed") from None
+                    "removed"
+                ) from None
             raise OutputFolderError(
                 f"cannot replace {out_dir}: {plain_os_error(exc)}; nothing was changed there. "
-                "Close programs that use the folder and try again") from None
+                "Close programs that use the folder and try again"
+            ) from None
         if aside is not None:
             shutil.rmtree(aside, ignore_errors=True)
 

@@ -7,6 +7,7 @@ Group names give context ("white" inside "左目" is the left eye white).  Both
 eyes in one layer are split left/right.  Unknown layers are kept and follow
 the nearest tagged body part.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,42 +27,126 @@ from .image_in import MAX_PIXELS, ImageInputError
 # Longer phrases are tried before shorter ones, so "eye white" wins over "eye".
 TAG_WORDS: dict[str, str] = {
     **{tag: tag for tag in SEE_THROUGH_TAGS},
-    "backhair": "back hair", "hair back": "back hair", "rear hair": "back hair",
-    "後ろ髪": "back hair", "後髪": "back hair", "うしろ髪": "back hair",
-    "frontal hair": "front hair", "fronthair": "front hair", "hair front": "front hair",
-    "bangs": "front hair", "fringe": "front hair", "side hair": "front hair",
-    "sidehair": "front hair", "前髪": "front hair", "横髪": "front hair", "もみあげ": "front hair",
-    "hat": "headwear", "ribbon": "headwear", "hair ornament": "headwear", "帽子": "headwear",
-    "髪飾り": "headwear", "リボン": "headwear",
-    "skin": "face", "head": "face", "顔": "face", "輪郭": "face", "肌": "face",
-    "iris": "irides", "irises": "irides", "pupil": "irides", "eyeball": "irides",
-    "瞳": "irides", "黒目": "irides", "虹彩": "irides", "目玉": "irides",
-    "brow": "eyebrow", "brows": "eyebrow", "eyebrows": "eyebrow", "眉": "eyebrow", "眉毛": "eyebrow",
-    "eye white": "eyewhite", "eyewhites": "eyewhite", "sclera": "eyewhite", "白目": "eyewhite",
-    "lash": "eyelash", "lashes": "eyelash", "eyelashes": "eyelash", "upper lash": "eyelash",
-    "eyelid": "eyelash", "lid": "eyelash", "まつ毛": "eyelash", "まつげ": "eyelash",
-    "睫毛": "eyelash", "まぶた": "eyelash",
-    "glasses": "eyewear", "spectacles": "eyewear", "眼鏡": "eyewear", "メガネ": "eyewear",
-    "ear": "ears", "耳": "ears", "earring": "earwear", "earrings": "earwear", "イヤリング": "earwear",
-    "nose": "nose", "鼻": "nose",
-    "lips": "mouth", "lip": "mouth", "口": "mouth", "くち": "mouth",
-    "首": "neck", "collar": "neckwear", "necktie": "neckwear", "tie": "neckwear",
-    "choker": "neckwear", "ネクタイ": "neckwear",
-    "body": "topwear", "torso": "topwear", "clothes": "topwear", "shirt": "topwear",
-    "jacket": "topwear", "top": "topwear", "体": "topwear", "胴体": "topwear", "服": "topwear",
-    "上着": "topwear", "gloves": "handwear", "hand": "handwear", "hands": "handwear",
-    "手": "handwear", "skirt": "bottomwear", "pants": "bottomwear", "スカート": "bottomwear",
-    "legs": "legwear", "socks": "legwear", "足": "legwear", "shoes": "footwear", "靴": "footwear",
-    "尻尾": "tail", "しっぽ": "tail", "翼": "wings", "羽": "wings",
+    "backhair": "back hair",
+    "hair back": "back hair",
+    "rear hair": "back hair",
+    "後ろ髪": "back hair",
+    "後髪": "back hair",
+    "うしろ髪": "back hair",
+    "frontal hair": "front hair",
+    "fronthair": "front hair",
+    "hair front": "front hair",
+    "bangs": "front hair",
+    "fringe": "front hair",
+    "side hair": "front hair",
+    "sidehair": "front hair",
+    "前髪": "front hair",
+    "横髪": "front hair",
+    "もみあげ": "front hair",
+    "hat": "headwear",
+    "ribbon": "headwear",
+    "hair ornament": "headwear",
+    "帽子": "headwear",
+    "髪飾り": "headwear",
+    "リボン": "headwear",
+    "skin": "face",
+    "head": "face",
+    "顔": "face",
+    "輪郭": "face",
+    "肌": "face",
+    "iris": "irides",
+    "irises": "irides",
+    "pupil": "irides",
+    "eyeball": "irides",
+    "瞳": "irides",
+    "黒目": "irides",
+    "虹彩": "irides",
+    "目玉": "irides",
+    "brow": "eyebrow",
+    "brows": "eyebrow",
+    "eyebrows": "eyebrow",
+    "眉": "eyebrow",
+    "眉毛": "eyebrow",
+    "eye white": "eyewhite",
+    "eyewhites": "eyewhite",
+    "sclera": "eyewhite",
+    "白目": "eyewhite",
+    "lash": "eyelash",
+    "lashes": "eyelash",
+    "eyelashes": "eyelash",
+    "upper lash": "eyelash",
+    "eyelid": "eyelash",
+    "lid": "eyelash",
+    "まつ毛": "eyelash",
+    "まつげ": "eyelash",
+    "睫毛": "eyelash",
+    "まぶた": "eyelash",
+    "glasses": "eyewear",
+    "spectacles": "eyewear",
+    "眼鏡": "eyewear",
+    "メガネ": "eyewear",
+    "ear": "ears",
+    "耳": "ears",
+    "earring": "earwear",
+    "earrings": "earwear",
+    "イヤリング": "earwear",
+    "nose": "nose",
+    "鼻": "nose",
+    "lips": "mouth",
+    "lip": "mouth",
+    "口": "mouth",
+    "くち": "mouth",
+    "首": "neck",
+    "collar": "neckwear",
+    "necktie": "neckwear",
+    "tie": "neckwear",
+    "choker": "neckwear",
+    "ネクタイ": "neckwear",
+    "body": "topwear",
+    "torso": "topwear",
+    "clothes": "topwear",
+    "shirt": "topwear",
+    "jacket": "topwear",
+    "top": "topwear",
+    "体": "topwear",
+    "胴体": "topwear",
+    "服": "topwear",
+    "上着": "topwear",
+    "gloves": "handwear",
+    "hand": "handwear",
+    "hands": "handwear",
+    "手": "handwear",
+    "skirt": "bottomwear",
+    "pants": "bottomwear",
+    "スカート": "bottomwear",
+    "legs": "legwear",
+    "socks": "legwear",
+    "足": "legwear",
+    "shoes": "footwear",
+    "靴": "footwear",
+    "尻尾": "tail",
+    "しっぽ": "tail",
+    "翼": "wings",
+    "羽": "wings",
     # plain "hair": front or back is decided by its depth relative to the face
-    "hair": "hair", "髪": "hair", "髪の毛": "hair",
+    "hair": "hair",
+    "髪": "hair",
+    "髪の毛": "hair",
     # generic eye words come last (shortest): a lone "eye" layer is the iris set
-    "eye": "irides", "eyes": "irides", "目": "irides",
+    "eye": "irides",
+    "eyes": "irides",
+    "目": "irides",
 }
 # Words that make a layer a variant of its tag.
 ROLE_WORDS: dict[str, str] = {
-    "close": "closed", "closed": "closed", "閉じ": "closed", "閉": "closed",
-    "open": "open", "opened": "open", "開き": "open", "開": "open",
+    "close": "closed",
+    "closed": "closed",
+    "閉じ": "closed",
+    "閉": "closed",
+    "open": "open",
+    "opened": "open",
+    "開き": "open",
+    "開": "open",
 }
 LEFT_WORDS = ("l", "left", "左")
 RIGHT_WORDS = ("r", "right", "右")
@@ -147,9 +232,19 @@ def split_left_right(layer: Layer, centre_x: float) -> list[Layer]:
         if len(xs) == 0:
             continue
         x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
-        parts.append(Layer(layer_id(layer.tag, side, layer.role), layer.tag,
-                           img[y0:y1, x0:x1].copy(), layer.x + x0, layer.y + y0, side=side,
-                           role=layer.role, opacity=layer.opacity, source_name=layer.source_name))
+        parts.append(
+            Layer(
+                layer_id(layer.tag, side, layer.role),
+                layer.tag,
+                img[y0:y1, x0:x1].copy(),
+                layer.x + x0,
+                layer.y + y0,
+                side=side,
+                role=layer.role,
+                opacity=layer.opacity,
+                source_name=layer.source_name,
+            )
+        )
     return parts
 
 
@@ -188,18 +283,26 @@ def load_psd(path: str) -> PsdImport:
         raise PsdInputError("reading PSD files needs the psd-tools package") from None
     if not os.path.isfile(path):
         raise PsdInputError(f"the file {path!r} does not exist")
-    from .psd_budget import (ParseLimitError, layer_size_problem, parse_limit_message,
-                             undecodable_layer_message)
+    from .psd_budget import (
+        ParseLimitError,
+        layer_size_problem,
+        parse_limit_message,
+        undecodable_layer_message,
+    )
 
     try:
         psd = PSDImage.open(path)
     except ParseLimitError as exc:
         raise PsdInputError(parse_limit_message(exc)) from None
     except Exception as exc:  # psd-tools raises many kinds on corrupt files
-        raise PsdInputError(f"{os.path.basename(path)!r} is not a readable PSD ({exc.__class__.__name__})") from None
+        raise PsdInputError(
+            f"{os.path.basename(path)!r} is not a readable PSD ({exc.__class__.__name__})"
+        ) from None
     if psd.width * psd.height > MAX_PIXELS:
-        raise PsdInputError(f"{os.path.basename(path)!r} is {psd.width}x{psd.height} pixels; "
-                            f"the limit is {MAX_PIXELS // 1_000_000} megapixels")
+        raise PsdInputError(
+            f"{os.path.basename(path)!r} is {psd.width}x{psd.height} pixels; "
+            f"the limit is {MAX_PIXELS // 1_000_000} megapixels"
+        )
     try:  # every layer's size from its record, before any is decoded
         problem = layer_size_problem(psd.descendants())
     except ParseLimitError as exc:
@@ -236,8 +339,10 @@ def load_psd(path: str) -> PsdImport:
                 skipped.append(f"{child.name} (empty)")
                 continue
             if str(child.blend_mode).split(".")[-1].lower() not in ("normal", "pass_through"):
-                warnings.append(f"layer {child.name!r} uses blend mode "
-                                f"{str(child.blend_mode).split('.')[-1].lower()}; it is drawn as normal")
+                warnings.append(
+                    f"layer {child.name!r} uses blend mode "
+                    f"{str(child.blend_mode).split('.')[-1].lower()}; it is drawn as normal"
+                )
             tag, side, role = classify_name(child.name)
             for ctx in reversed(context):  # inner groups first
                 ctag, cside, crole = classify_name(ctx)
@@ -245,16 +350,24 @@ def load_psd(path: str) -> PsdImport:
                 side = side or cside
                 role = role or crole
             left, top = int(child.left), int(child.top)
-            layer = Layer("", tag or "objects", rgba, left, top, side=side, role=role,
-                          opacity=float(child.opacity) / 255.0, source_name=child.name)
+            layer = Layer(
+                "",
+                tag or "objects",
+                rgba,
+                left,
+                top,
+                side=side,
+                role=role,
+                opacity=float(child.opacity) / 255.0,
+                source_name=child.name,
+            )
             entries.append((layer, tag, child_hidden))
 
     walk(psd, [], False)
     if not entries:
         raise PsdInputError(f"{os.path.basename(path)!r} has no pixel layers to rig")
 
-    face_index = next((i for i, (_, tag, hidden) in enumerate(entries)
-                       if tag == "face" and not hidden), None)
+    face_index = next((i for i, (_, tag, hidden) in enumerate(entries) if tag == "face" and not hidden), None)
     for i, (layer, tag, hidden) in enumerate(entries):
         if tag == "hair":
             tag = "front hair" if face_index is not None and i > face_index else "back hair"
@@ -293,22 +406,34 @@ def load_psd(path: str) -> PsdImport:
         raise PsdInputError(parse_limit_message(exc)) from None
     except (ValueError, OSError, EOFError, zlib.error, struct.error):
         # a damaged flattened image: nothing downstream needs it, the layers are read
-        warnings.append("the PSD's flattened image is damaged (the file may be cut short); "
-                        "its layers were used")
+        warnings.append(
+            "the PSD's flattened image is damaged (the file may be cut short); its layers were used"
+        )
         composite = np.zeros((0, 0, 4), np.uint8)
     if composite.shape[:2] != (canvas.height, canvas.width):
         composite = np.zeros((canvas.height, canvas.width, 4), np.uint8)
     _set_visible_masks(layers, canvas)
     report = {
-        "layers": [{"id": l.id, "tag": l.tag, "side": l.side, "from": l.source_name,
-                    **({"follows": l.follows} if l.follows else {})} for l in layers],
+        "layers": [
+            {
+                "id": l.id,
+                "tag": l.tag,
+                "side": l.side,
+                "from": l.source_name,
+                **({"follows": l.follows} if l.follows else {}),
+            }
+            for l in layers
+        ],
         "variants": [{"id": v.id, "tag": v.tag, "role": v.role, "from": v.source_name} for v in variants],
         "skipped": skipped,
         "tags_found": sorted({l.tag for l in layers if l.tag != "objects"}),
     }
     if skipped:
-        warnings.append(f"{len(skipped)} PSD layer(s) skipped: " + ", ".join(skipped[:8])
-                        + (" ..." if len(skipped) > 8 else ""))
+        warnings.append(
+            f"{len(skipped)} PSD layer(s) skipped: "
+            + ", ".join(skipped[:8])
+            + (" ..." if len(skipped) > 8 else "")
+        )
     return PsdImport(canvas, layers, composite, variants, report, warnings)
 
 
@@ -323,6 +448,6 @@ def _set_visible_masks(layers: list[Layer], canvas: Canvas) -> None:
         crop = np.zeros((h, w), bool)
         x1, y1 = min(layer.x + w, canvas.width), min(layer.y + h, canvas.height)
         if x1 > x0 and y1 > y0:
-            crop[y0 - layer.y:y1 - layer.y, x0 - layer.x:x1 - layer.x] = vis[y0:y1, x0:x1]
+            crop[y0 - layer.y : y1 - layer.y, x0 - layer.x : x1 - layer.x] = vis[y0:y1, x0:x1]
         layer.visible_mask = crop
         covered |= layer.full_canvas(canvas)[..., 3] >= 128

@@ -10,6 +10,7 @@ skips them (the pipeline makes them again).  Layers sit in groups (head with
 eyes inside it, body) wherever depth order keeps a group's layers together.
 The merged preview carries alpha; the file is written with the usual
 permissions (0644 under the usual umask), like the rest of the export."""
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,18 @@ def psd_layer_name(layer: Layer) -> str:
     return name
 
 
-BODY_TAGS = ("neck", "neckwear", "topwear", "handwear", "bottomwear", "legwear", "footwear",
-             "tail", "wings", "objects")
+BODY_TAGS = (
+    "neck",
+    "neckwear",
+    "topwear",
+    "handwear",
+    "bottomwear",
+    "legwear",
+    "footwear",
+    "tail",
+    "wings",
+    "objects",
+)
 EYE_TAGS = ("eyewhite", "irides", "eyelash")
 
 
@@ -60,7 +71,7 @@ def _composite(layers: Sequence[Layer], canvas: Canvas):
         x1, y1 = min(layer.x + w, canvas.width), min(layer.y + h, canvas.height)
         if x1 <= x0 or y1 <= y0:
             continue
-        src = layer.image[y0 - layer.y:y1 - layer.y, x0 - layer.x:x1 - layer.x].astype(np.float32) / 255.0
+        src = layer.image[y0 - layer.y : y1 - layer.y, x0 - layer.x : x1 - layer.x].astype(np.float32) / 255.0
         a = src[..., 3:4] * float(layer.opacity)
         premul[y0:y1, x0:x1] = src[..., :3] * a + premul[y0:y1, x0:x1] * (1.0 - a)
         alpha[y0:y1, x0:x1] = a + alpha[y0:y1, x0:x1] * (1.0 - a)
@@ -87,8 +98,7 @@ def _store_merged_preview(psd, layers: Sequence[Layer], canvas: Canvas) -> None:
         # take the preview as opaque: black where nothing is drawn).
         info.tagged_blocks.set_data(Tag.SAVING_MERGED_TRANSPARENCY)
         colour, alpha = _composite([l for l in layers if shown_in_psd(l)], canvas)
-        psd._record.image_data.set_data(numpy_io.encode_image_data(psd, colour, alpha),
-                                        psd._record.header)
+        psd._record.image_data.set_data(numpy_io.encode_image_data(psd, colour, alpha), psd._record.header)
         psd._updated = False
     except (AttributeError, ImportError, TypeError):
         pass
@@ -113,8 +123,7 @@ def write_psd(layers: Sequence[Layer], canvas: Canvas, path: str) -> str:
         for name in want[keep:]:
             parent = open_groups[-1][1] if open_groups else psd
             open_groups.append((name, Group.new(parent, name=name)))
-        pixel = PixelLayer.frompil(Image.fromarray(layer.image), psd,
-                                   top=int(layer.y), left=int(layer.x))
+        pixel = PixelLayer.frompil(Image.fromarray(layer.image), psd, top=int(layer.y), left=int(layer.x))
         pixel.name = psd_layer_name(layer)  # the setter also writes the Unicode name
         pixel.opacity = int(round(layer.opacity * 255))
         pixel.visible = shown_in_psd(layer)

@@ -2,6 +2,7 @@
 """What the `render` command is asked for, read in plain terms: the image
 size (`--size WIDTHxHEIGHT`) and which files belong to the model (so that
 `-o` never overwrites the model's own atlas pages)."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,7 @@ def parse_size(text: str) -> tuple[int, int]:
     core/runtime/raster_budget.check_image_size."""
     match = _SIZE.fullmatch(text or "")
     if not match:
-        raise RenderRequestError(f"--size needs WIDTHxHEIGHT in whole pixels (e.g. 1024x768), "
-                                 f"got {text!r}")
+        raise RenderRequestError(f"--size needs WIDTHxHEIGHT in whole pixels (e.g. 1024x768), got {text!r}")
     return int(match.group(1)), int(match.group(2))
 
 

@@ -2,6 +2,7 @@
 """The runtime constants Python and the JavaScript player share, read from
 the one file both read: web/constants.json (the format's name and version,
 limits against hostile files, the physics rate, blink and breath timing)."""
+
 from __future__ import annotations
 
 import json

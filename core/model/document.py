@@ -28,6 +28,7 @@ rotates about its pivot by the angle, then translates by (dx, dy).  Rotation
 deformers may only have rotation deformers as parents (they become one bone
 chain in Blender); warps may have warps or rotations as parents.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -46,10 +47,29 @@ FORMAT_VERSION = int(RUNTIME["format"]["version"])
 # in their layer id (the character's own left and right: "_l" appears on the
 # right half of the image).
 SEE_THROUGH_TAGS = (
-    "back hair", "front hair", "headwear", "face", "irides", "eyebrow",
-    "eyewhite", "eyelash", "eyewear", "ears", "earwear", "nose", "mouth",
-    "neck", "neckwear", "topwear", "handwear", "bottomwear", "legwear",
-    "footwear", "tail", "wings", "objects",
+    "back hair",
+    "front hair",
+    "headwear",
+    "face",
+    "irides",
+    "eyebrow",
+    "eyewhite",
+    "eyelash",
+    "eyewear",
+    "ears",
+    "earwear",
+    "nose",
+    "mouth",
+    "neck",
+    "neckwear",
+    "topwear",
+    "handwear",
+    "bottomwear",
+    "legwear",
+    "footwear",
+    "tail",
+    "wings",
+    "objects",
 )
 SIDED_TAGS = ("irides", "eyebrow", "eyewhite", "eyelash", "ears", "earwear")
 SIDE_SUFFIX = {"l": "_l", "r": "_r", "": ""}
@@ -95,7 +115,7 @@ class Layer:
         x0, y0 = max(self.x, 0), max(self.y, 0)
         x1, y1 = min(self.x + w, canvas.width), min(self.y + h, canvas.height)
         if x1 > x0 and y1 > y0:
-            out[y0:y1, x0:x1] = crop[y0 - self.y:y1 - self.y, x0 - self.x:x1 - self.x]
+            out[y0:y1, x0:x1] = crop[y0 - self.y : y1 - self.y, x0 - self.x : x1 - self.x]
         return out
 
     def full_canvas(self, canvas: Canvas) -> np.ndarray:
@@ -236,8 +256,7 @@ class RigDocument:
 
     def keyforms_of(self, target: str, channel: str | None = "offset") -> list[Keyform]:
         """Keyforms of one target in one channel ("offset", "opacity"; None: all)."""
-        return [k for k in self.keyforms
-                if k.target == target and (channel is None or k.channel == channel)]
+        return [k for k in self.keyforms if k.target == target and (channel is None or k.channel == channel)]
 
     def deformer_chain(self, deformer_id: str | None) -> list[Deformer]:
         """The deformer and its ancestors, innermost first."""
@@ -301,15 +320,18 @@ class RigDocument:
                 if len(keys) < 1 or any(b <= a for a, b in zip(keys, keys[1:])):
                     raise DocumentError(f"keyform of {k.target!r}: keys of {p} must ascend")
             if k.channel not in KEYFORM_CHANNELS:
-                raise DocumentError(f"keyform of {k.target!r}: unknown channel {k.channel!r} "
-                                    f"(expected one of {', '.join(KEYFORM_CHANNELS)})")
+                raise DocumentError(
+                    f"keyform of {k.target!r}: unknown channel {k.channel!r} "
+                    f"(expected one of {', '.join(KEYFORM_CHANNELS)})"
+                )
             if k.channel == "opacity" and ids[k.target] != "mesh":
                 raise DocumentError(f"opacity keyform targets {k.target!r}, which is not a mesh")
             expected = expected_form_shape(self, k.target, k.channel)
             if k.forms.shape != (k.node_count(),) + expected:
                 raise DocumentError(
                     f"keyform of {k.target!r} over {k.params}: forms shape {k.forms.shape}, "
-                    f"expected {(k.node_count(),) + expected}")
+                    f"expected {(k.node_count(),) + expected}"
+                )
         mesh_ids = {m.id for m in self.meshes}
         if sorted(self.draw_order) != sorted(mesh_ids):
             raise DocumentError("draw order must list every mesh exactly once")

@@ -5,6 +5,7 @@ A physics setting is a chain of pendulum vertices driven by input parameters
 (head and body angles) whose outputs move parameters (the hair sway).  How
 they move is the simulator's (core/runtime/physics.py); how they are written
 is model.json's and physics3.json's (core/formats/)."""
+
 from __future__ import annotations
 
 import math
@@ -86,17 +87,20 @@ def validate_physics(doc) -> None:
             if o.type != "Angle":
                 raise PhysicsError(f"{where}: only 'Angle' outputs are supported, not {o.type!r}")
             if not (1 <= int(o.vertex_index) < len(s.vertices)):
-                raise PhysicsError(f"{where}: output vertex index {o.vertex_index} must be 1.."
-                                   f"{len(s.vertices) - 1}")
+                raise PhysicsError(
+                    f"{where}: output vertex index {o.vertex_index} must be 1..{len(s.vertices) - 1}"
+                )
             if not _finite(o.scale, o.weight) or not 0 <= o.weight <= 100:
-                raise PhysicsError(f"{where}: output of {o.destination} needs a finite scale "
-                                   "and a weight 0..100")
+                raise PhysicsError(
+                    f"{where}: output of {o.destination} needs a finite scale and a weight 0..100"
+                )
         for k, v in enumerate(s.vertices):
             if not _finite(v.position[0], v.position[1], v.mobility, v.delay, v.acceleration, v.radius):
                 raise PhysicsError(f"{where}: vertex {k} has a value that is not a number")
             if not (0 <= v.mobility <= 1) or v.delay <= 0 or v.radius < 0 or v.acceleration < 0:
-                raise PhysicsError(f"{where}: vertex {k} needs mobility 0..1, delay > 0, "
-                                   "acceleration >= 0 and radius >= 0")
+                raise PhysicsError(
+                    f"{where}: vertex {k} needs mobility 0..1, delay > 0, acceleration >= 0 and radius >= 0"
+                )
         for label, norm in (("position", s.normalization_position), ("angle", s.normalization_angle)):
             if len(norm) != 3 or not _finite(*norm) or not norm[0] <= norm[1] <= norm[2]:
                 raise PhysicsError(f"{where}: {label} normalisation must be min <= default <= max")

@@ -3,6 +3,7 @@
 offsets of the nodes away from its default, a motion's strength scales its
 curves around each parameter's default (clamped to the range).  Export bakes
 them into the data so the runtime plays what Blender shows."""
+
 from __future__ import annotations
 
 import numpy as np

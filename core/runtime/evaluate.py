@@ -4,6 +4,7 @@
 This is the oracle that Blender's evaluated scene and the web player are tested
 against.  The rules are in core/model/document.py and docs/runtime-format.md.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,9 @@ def resolve_values(doc: RigDocument, values: dict[str, float] | None = None) -> 
     return out
 
 
-def keyform_offset(doc: RigDocument, target: str, values: dict[str, float],
-                   channel: str = "offset") -> np.ndarray | None:
+def keyform_offset(
+    doc: RigDocument, target: str, values: dict[str, float], channel: str = "offset"
+) -> np.ndarray | None:
     """Sum of all keyform offsets of one target in one channel (None when it has none)."""
     total = None
     for kf in doc.keyforms:
@@ -40,8 +42,9 @@ def keyform_offset(doc: RigDocument, target: str, values: dict[str, float],
     return total
 
 
-def warp_points(rest_grid: np.ndarray, offsets: np.ndarray, warp: WarpDeformer,
-                points: np.ndarray) -> np.ndarray:
+def warp_points(
+    rest_grid: np.ndarray, offsets: np.ndarray, warp: WarpDeformer, points: np.ndarray
+) -> np.ndarray:
     """Map points through a warp: add the bilinear interpolation of grid offsets."""
     x0, y0, x1, y1 = warp.rect
     cols, rows = warp.cols, warp.rows
@@ -81,8 +84,7 @@ class Evaluator:
 
     def __init__(self, doc: RigDocument):
         self.doc = doc
-        self._rest_grids = {d.id: d.rest_points() for d in doc.deformers
-                            if isinstance(d, WarpDeformer)}
+        self._rest_grids = {d.id: d.rest_points() for d in doc.deformers if isinstance(d, WarpDeformer)}
 
     def deformer_form(self, deformer, values):
         off = keyform_offset(self.doc, deformer.id, values)

@@ -27,6 +27,7 @@ Conventions of this implementation (the same in web/player.js; keep in step):
 * A frame's dt is clamped to ``MAX_FRAME_DT`` (a stalled tab does not make the
   hair explode) and non-finite inputs read as the parameter default.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,8 +50,10 @@ TIME_BASE = float(PHYSICS["time_base"])  # the format's delay/mobility are per 1
 
 # ------------------------------------------------------------------ simulation
 
-def _normalise(value: float, pmin: float, pdef: float, pmax: float,
-               nmin: float, ndef: float, nmax: float) -> float:
+
+def _normalise(
+    value: float, pmin: float, pdef: float, pmax: float, nmin: float, ndef: float, nmax: float
+) -> float:
     if value > pdef:
         span = pmax - pdef
         return ndef + ((value - pdef) / span) * (nmax - ndef) if span > 0 else ndef
@@ -216,8 +219,10 @@ class PhysicsSimulator:
 
 # ------------------------------------------------------------------ baking
 
-def bake_physics(doc: RigDocument, motion: Motion, fps: float = None
-                 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+
+def bake_physics(
+    doc: RigDocument, motion: Motion, fps: float = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Simulate the motion's inputs; output parameter -> (times, values) per frame.
 
     A looping motion is played once before recording, so its baked curves

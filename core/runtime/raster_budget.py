@@ -21,6 +21,7 @@ uses):
 Every number the budgets read must be finite; an overflow at the pose (huge
 but finite keyform offsets summed) is refused rather than drawn as nothing.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -40,8 +41,9 @@ def raster_limit(canvas_pixels: int) -> int:
     return int(min(LIMITS["max_raster_pixels"], LIMITS["max_raster_canvas_areas"] * canvas_pixels))
 
 
-def check_image_size(width: int, height: int, what: str = "the image",
-                     error: type[ImageToRigError] = RenderBudgetError) -> None:
+def check_image_size(
+    width: int, height: int, what: str = "the image", error: type[ImageToRigError] = RenderBudgetError
+) -> None:
     """Refuse sizes below one pixel or beyond max_canvas / max_canvas_pixels."""
     side, total = LIMITS["max_canvas"], LIMITS["max_canvas_pixels"]
     if width < 1 or height < 1:
@@ -49,8 +51,10 @@ def check_image_size(width: int, height: int, what: str = "the image",
     if width > side or height > side:
         raise error(f"{what} is {width}x{height}; the runtime draws at most {side} pixels a side")
     if width * height > total:
-        raise error(f"{what} is {width}x{height} ({width * height / 1e6:.0f} megapixels), more "
-                    f"than the {total / 1e6:.0f} megapixels the runtime draws")
+        raise error(
+            f"{what} is {width}x{height} ({width * height / 1e6:.0f} megapixels), more "
+            f"than the {total / 1e6:.0f} megapixels the runtime draws"
+        )
 
 
 def _doubled_areas(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
@@ -60,10 +64,12 @@ def _doubled_areas(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
     return np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
 
 
-def check_rest_raster_area(canvas: tuple[int, int],
-                           meshes: Iterable[tuple[str, str, np.ndarray, np.ndarray]],
-                           mask_layers: set[str],
-                           error: type[ImageToRigError] = RenderBudgetError) -> float:
+def check_rest_raster_area(
+    canvas: tuple[int, int],
+    meshes: Iterable[tuple[str, str, np.ndarray, np.ndarray]],
+    mask_layers: set[str],
+    error: type[ImageToRigError] = RenderBudgetError,
+) -> float:
     """The player's rule: `meshes` yields (mesh id, layer id, (N, 2) vertices,
     (M, 3) triangles) at rest.  Returns the area in pixels; refuses above the budget."""
     canvas_area = float(canvas[0]) * float(canvas[1])
@@ -75,10 +81,12 @@ def check_rest_raster_area(canvas: tuple[int, int],
         area = float(np.minimum(_doubled_areas(verts, tris) / 2.0, canvas_area).sum())
         total += 2.0 * area if layer in mask_layers else area
         if total > limit:
-            raise error(f"the meshes cover more than {total / canvas_area:.0f} canvases of "
-                        f"triangles ({total / 1e6:.0f} megapixels per frame; the runtime draws at "
-                        f"most {limit / 1e6:.0f}); overlapping or oversized triangles, export the "
-                        "model again")
+            raise error(
+                f"the meshes cover more than {total / canvas_area:.0f} canvases of "
+                f"triangles ({total / 1e6:.0f} megapixels per frame; the runtime draws at "
+                f"most {limit / 1e6:.0f}); overlapping or oversized triangles, export the "
+                "model again"
+            )
     return total
 
 
@@ -96,11 +104,16 @@ def box_pixels(verts: np.ndarray, tris: np.ndarray, size: tuple[int, int]) -> in
     return int(((x1 - x0) * (y1 - y0)).sum())
 
 
-def check_pose_work(draw_order: Iterable[str], layer_of: Mapping[str, str],
-                    clip_of: Mapping[str, str | None], triangles: Mapping[str, np.ndarray],
-                    verts: dict[str, np.ndarray], opacity: dict[str, float],
-                    size: tuple[int, int],
-                    error: type[ImageToRigError] = RenderBudgetError) -> int:
+def check_pose_work(
+    draw_order: Iterable[str],
+    layer_of: Mapping[str, str],
+    clip_of: Mapping[str, str | None],
+    triangles: Mapping[str, np.ndarray],
+    verts: dict[str, np.ndarray],
+    opacity: dict[str, float],
+    size: tuple[int, int],
+    error: type[ImageToRigError] = RenderBudgetError,
+) -> int:
     """Refuse a pose whose drawing would take the reference rasteriser past the
     budget, or whose numbers are not finite; returns the pixel pairs it tests.
     `layer_of` / `clip_of` map mesh -> layer and layer -> the layer it clips to."""
@@ -111,12 +124,15 @@ def check_pose_work(draw_order: Iterable[str], layer_of: Mapping[str, str],
         meshes_of.setdefault(layer, []).append(mesh_id)
     for mesh_id, v in verts.items():
         if not np.all(np.isfinite(v)):
-            raise error(f"at this pose mesh {mesh_id!r} has vertices that are not finite numbers "
-                        "(its keyforms overflow); export the model again")
+            raise error(
+                f"at this pose mesh {mesh_id!r} has vertices that are not finite numbers "
+                "(its keyforms overflow); export the model again"
+            )
     for mesh_id, value in opacity.items():
         if not np.isfinite(value):
-            raise error(f"at this pose mesh {mesh_id!r} has an opacity that is not a number; "
-                        "export the model again")
+            raise error(
+                f"at this pose mesh {mesh_id!r} has an opacity that is not a number; export the model again"
+            )
     total = 0
     masks_drawn: set[str] = set()
     for mesh_id in draw_order:
@@ -128,8 +144,10 @@ def check_pose_work(draw_order: Iterable[str], layer_of: Mapping[str, str],
             masks_drawn.add(clip)
             total += sum(box_pixels(verts[m], triangles[m], size) for m in meshes_of.get(clip, []))
         if total > limit:
-            raise error(f"drawing this pose means testing {total / 1e6:.1f} million triangle "
-                        f"pixels, more than the {limit / 1e6:.1f} million the reference renderer "
-                        "tests per frame (overlapping or oversized triangles, or a very large "
-                        "image); export the model again or render a smaller --size")
+            raise error(
+                f"drawing this pose means testing {total / 1e6:.1f} million triangle "
+                f"pixels, more than the {limit / 1e6:.1f} million the reference renderer "
+                "tests per frame (overlapping or oversized triangles, or a very large "
+                "image); export the model again or render a smaller --size"
+            )
     return total

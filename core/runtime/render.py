@@ -7,6 +7,7 @@ clipping multiplies by the clip layer's rendered alpha (without its opacity),
 each mesh is multiplied by its opacity at the pose (layer opacity plus opacity
 keyforms, core/runtime/evaluate.py).
 """
+
 from __future__ import annotations
 
 
@@ -24,9 +25,9 @@ def _premultiplied(img: np.ndarray) -> np.ndarray:
     return f
 
 
-def rasterize_uv(verts: np.ndarray, uvs: np.ndarray, tris: np.ndarray,
-                 size: tuple[int, int], chunk_pixels: int = 1 << 21
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rasterize_uv(
+    verts: np.ndarray, uvs: np.ndarray, tris: np.ndarray, size: tuple[int, int], chunk_pixels: int = 1 << 21
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-pixel UV of a mesh drawn on a (w, h) canvas.
 
     Returns (map_u, map_v, covered) where covered marks pixels whose centre lies
@@ -110,8 +111,10 @@ class Renderer:
             self._textures[l.id] = _premultiplied(img)
 
     def output_size(self) -> tuple[int, int]:
-        return (max(1, round(self.doc.canvas.width * self.scale)),
-                max(1, round(self.doc.canvas.height * self.scale)))
+        return (
+            max(1, round(self.doc.canvas.width * self.scale)),
+            max(1, round(self.doc.canvas.height * self.scale)),
+        )
 
     def render_mesh_region(self, mesh_id: str, verts: np.ndarray, size):
         """Premultiplied RGBA float32 pixels of one mesh (no clipping, no opacity),
@@ -128,15 +131,17 @@ class Renderer:
             return None
         sx, sy = self._uv_scale[mesh.layer]
         uvs = mesh.uvs * np.array([sx, sy]) if (sx, sy) != (1.0, 1.0) else mesh.uvs
-        map_u, map_v, covered = rasterize_uv(verts - np.array([x0, y0]), uvs, mesh.triangles,
-                                             (x1 - x0, y1 - y0))
+        map_u, map_v, covered = rasterize_uv(
+            verts - np.array([x0, y0]), uvs, mesh.triangles, (x1 - x0, y1 - y0)
+        )
         if not covered.any():
             return None
         tex = self._textures[mesh.layer]
         map_u -= 0.5
         map_v -= 0.5
-        sampled = cv2.remap(tex, map_u, map_v, cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+        sampled = cv2.remap(
+            tex, map_u, map_v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0)
+        )
         sampled[~covered] = 0.0
         return sampled, x0, y0
 
@@ -147,7 +152,7 @@ class Renderer:
         part = self.render_mesh_region(mesh_id, verts, size)
         if part is not None:
             img, x0, y0 = part
-            out[y0:y0 + img.shape[0], x0:x0 + img.shape[1]] = img
+            out[y0 : y0 + img.shape[0], x0 : x0 + img.shape[1]] = img
         return out
 
     def pose(self, values: dict[str, float] | None = None):
@@ -158,10 +163,14 @@ class Renderer:
             verts = {k: v * self.scale for k, v in verts.items()}
         return verts, opacity
 
-    def render(self, values: dict[str, float] | None = None,
-               size: tuple[int, int] | None = None,
-               background: tuple[int, int, int] | None = None,
-               rows: tuple[int, int] | None = None, pose=None) -> np.ndarray:
+    def render(
+        self,
+        values: dict[str, float] | None = None,
+        size: tuple[int, int] | None = None,
+        background: tuple[int, int, int] | None = None,
+        rows: tuple[int, int] | None = None,
+        pose=None,
+    ) -> np.ndarray:
         """Straight-alpha RGBA uint8 image of the canvas (or `size`).  `rows`
         (y0, y1) draws only that band of the image, pixel for pixel the same;
         `pose` is a precomputed `self.pose(values)` (core/runtime/render_bounded.py
@@ -186,7 +195,7 @@ class Renderer:
                     if part is None:
                         continue
                     img, x0, y0 = part
-                    region = acc[y0:y0 + img.shape[0], x0:x0 + img.shape[1]]
+                    region = acc[y0 : y0 + img.shape[0], x0 : x0 + img.shape[1]]
                     region[...] = img[..., 3] + region * (1.0 - img[..., 3])
                 alpha_cache[layer_id] = acc
             return alpha_cache[layer_id]

@@ -9,6 +9,7 @@ image in bands of at most BAND_PIXELS into one uint8 result (4 bytes a
 pixel), pixel for pixel the same as one whole render.  Bands no mesh reaches
 are left transparent without drawing.
 """
+
 from __future__ import annotations
 
 
@@ -20,10 +21,13 @@ from .render import Renderer
 BAND_PIXELS = 1 << 22  # about 64 MB of float32 RGBA per band
 
 
-def render_bounded(renderer: Renderer, values: dict[str, float] | None = None,
-                   size: tuple[int, int] | None = None,
-                   background: tuple[int, int, int] | None = None,
-                   band_pixels: int = BAND_PIXELS) -> np.ndarray:
+def render_bounded(
+    renderer: Renderer,
+    values: dict[str, float] | None = None,
+    size: tuple[int, int] | None = None,
+    background: tuple[int, int, int] | None = None,
+    band_pixels: int = BAND_PIXELS,
+) -> np.ndarray:
     """Straight-alpha RGBA uint8 image, as `renderer.render(values, size)`;
     RenderBudgetError (a plain message) when the size or the pose is beyond the budgets."""
     doc = renderer.doc
@@ -32,8 +36,9 @@ def render_bounded(renderer: Renderer, values: dict[str, float] | None = None,
     verts, opacity = renderer.pose(values)
     layer_of = {m.id: m.layer for m in doc.meshes}
     clip_of = {l.id: l.clip_to for l in doc.layers}
-    check_pose_work(doc.draw_order, layer_of, clip_of, {m.id: m.triangles for m in doc.meshes},
-                    verts, opacity, (w, h))
+    check_pose_work(
+        doc.draw_order, layer_of, clip_of, {m.id: m.triangles for m in doc.meshes}, verts, opacity, (w, h)
+    )
     spans = [(float(v[:, 1].min()), float(v[:, 1].max())) for v in verts.values() if len(v)]
     out = np.zeros((h, w, 4), np.uint8)
     rows = max(1, band_pixels // w)
@@ -45,6 +50,5 @@ def render_bounded(renderer: Renderer, values: dict[str, float] | None = None,
                 out[y0:y1, :, :3] = background
                 out[y0:y1, :, 3] = 255
             continue
-        out[y0:y1] = renderer.render(size=(w, h), background=background, rows=(y0, y1),
-                                     pose=(verts, opacity))
+        out[y0:y1] = renderer.render(size=(w, h), background=background, rows=(y0, y1), pose=(verts, opacity))
     return out

@@ -19,6 +19,7 @@ which were left out, and how to crop the image to rig another one.  When
 another face touches the rigged character (one piece of foreground), the two
 cannot be told apart: FaceCountError asks for a crop, with the columns to keep.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -47,8 +48,11 @@ class FaceCheck:
     left_out: list[Box] = field(default_factory=list)
 
     def report(self) -> dict:
-        return {"count": len(self.faces), "rigged": list(self.faces[0]),
-                "left_out": [list(b) for b in self.left_out]}
+        return {
+            "count": len(self.faces),
+            "rigged": list(self.faces[0]),
+            "left_out": [list(b) for b in self.left_out],
+        }
 
 
 def _size(box: Box) -> float:
@@ -85,8 +89,11 @@ def _animeface_boxes(rgba: np.ndarray) -> list[Box]:
     h, w = rgba.shape[:2]
     factor = min(1.0, ANALYSIS_MAX_SIDE / max(h, w))
     if factor < 1.0:  # smaller first: flattening a 4096-pixel image costs more than finding faces
-        rgba = cv2.resize(rgba, (max(1, int(round(w * factor))), max(1, int(round(h * factor)))),
-                          interpolation=cv2.INTER_AREA)
+        rgba = cv2.resize(
+            rgba,
+            (max(1, int(round(w * factor))), max(1, int(round(h * factor)))),
+            interpolation=cv2.INTER_AREA,
+        )
     rgb = flatten_over_white(rgba)
     boxes = []
     for f in animeface.detect(Image.fromarray(rgb)):
@@ -125,8 +132,11 @@ def _pieces(mask: np.ndarray):
     factor = min(1.0, ANALYSIS_MAX_SIDE / max(h, w))
     small = mask.astype(np.uint8)
     if factor < 1.0:
-        small = cv2.resize(small, (max(1, int(round(w * factor))), max(1, int(round(h * factor)))),
-                           interpolation=cv2.INTER_NEAREST)
+        small = cv2.resize(
+            small,
+            (max(1, int(round(w * factor))), max(1, int(round(h * factor)))),
+            interpolation=cv2.INTER_NEAREST,
+        )
     # closing first: a character's hair strands or a gap at the neck keep it one piece
     small = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     n, small_labels, stats, _ = cv2.connectedComponentsWithStats(small, connectivity=8)
@@ -136,8 +146,11 @@ def _pieces(mask: np.ndarray):
     areas = stats[1:, cv2.CC_STAT_AREA]
     if len(areas) == 0:
         return labels, small_labels, []
-    big = [(i + 1, int(a)) for i, a in enumerate(areas)
-           if a >= MIN_PIECE_SHARE * areas.max() and a >= 0.01 * small.size]
+    big = [
+        (i + 1, int(a))
+        for i, a in enumerate(areas)
+        if a >= MIN_PIECE_SHARE * areas.max() and a >= 0.01 * small.size
+    ]
     return labels, small_labels, big
 
 
@@ -181,8 +194,9 @@ def _span(box: Box) -> str:
     return f"x {box[0]}-{box[2]}, y {box[1]}-{box[3]}"
 
 
-def check_one_character(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks,
-                        use_animeface: bool = True) -> FaceCheck:
+def check_one_character(
+    rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks, use_animeface: bool = True
+) -> FaceCheck:
     """Faces besides the rigged one (lm.face_box); see the module's docstring."""
     rigged = tuple(int(v) for v in lm.face_box)
     mask = np.asarray(mask, bool)
@@ -208,22 +222,27 @@ def check_one_character(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks,
     touching = [b for b, p in others if p == own and own != 0]
     if touching:
         mid = 0.5 * (_centre(rigged)[0] + _centre(touching[0])[0])
-        keep = (f"x 0-{int(mid)}" if _centre(rigged)[0] < mid
-                else f"x {int(mid)}-{mask.shape[1]}")
+        keep = f"x 0-{int(mid)}" if _centre(rigged)[0] < mid else f"x {int(mid)}-{mask.shape[1]}"
         raise FaceCountError(
             f"the image holds {len(faces)} faces (at {' and at '.join(_span(b) for b in faces)}) on one "
             "connected figure; rigged as one, every face but one would tear. Crop the image to "
             f"one character (for the face {_where(rigged, faces)}, keep about {keep}) and rig "
-            "each crop on its own")
+            "each crop on its own"
+        )
     keep_mask = mask.copy()
     for _, piece in others:
         if piece:
             keep_mask &= ~_left_out_region(small_labels, piece, own, mask.shape)
     left_out = [b for b, _ in others]
-    names = "; ".join(f"the one {_where(b, faces)} (face at {_span(b)}; to rig it, crop the "
-                      f"image to {_columns(labels, p, b)})" for b, p in others)
-    warning = (f"the image holds {len(faces)} characters: rigged the one {_where(rigged, faces)} "
-               f"(face at {_span(rigged)}) and left out {names}")
+    names = "; ".join(
+        f"the one {_where(b, faces)} (face at {_span(b)}; to rig it, crop the "
+        f"image to {_columns(labels, p, b)})"
+        for b, p in others
+    )
+    warning = (
+        f"the image holds {len(faces)} characters: rigged the one {_where(rigged, faces)} "
+        f"(face at {_span(rigged)}) and left out {names}"
+    )
     return FaceCheck(faces, keep_mask, [warning], left_out)
 
 

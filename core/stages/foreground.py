@@ -7,6 +7,7 @@ are assumed to have a plain or softly graded background: a smooth colour model
 everything close to that model and connected to the border is background, and
 the largest foreground component(s) with their holes filled are the character.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -69,8 +70,10 @@ def fit_background(rgb: np.ndarray):
     codes = (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
     mode = colours[codes == np.bincount(codes).argmax()].mean(axis=0)
     resid_med = np.abs(colours - np.median(colours, axis=0)).max(axis=1)
-    starts = (np.abs(colours - mode).max(axis=1) <= BACKGROUND_TOLERANCE,
-              resid_med <= max(BACKGROUND_TOLERANCE * 3, np.percentile(resid_med, 50)))
+    starts = (
+        np.abs(colours - mode).max(axis=1) <= BACKGROUND_TOLERANCE,
+        resid_med <= max(BACKGROUND_TOLERANCE * 3, np.percentile(resid_med, 50)),
+    )
     not_bottom = py < h - 1
     best = None
     for start in starts:
@@ -84,7 +87,8 @@ def fit_background(rgb: np.ndarray):
     if coef is None or inliers.mean() < 0.25:
         raise ForegroundError(
             "could not find a plain background around the character: use an image with a "
-            "plain or softly graded background, or one with a transparent background")
+            "plain or softly graded background, or one with a transparent background"
+        )
     return coef, (px[inliers], py[inliers])
 
 
@@ -122,14 +126,19 @@ def extract_foreground(rgba: np.ndarray) -> np.ndarray:
             raise ForegroundError(
                 "the background is busy (scenery or patterns): the built-in cut-out needs a plain or "
                 "softly graded background; use an image with a transparent background, or the "
-                "segmentation backend (Foreground: isnet)")
+                "segmentation backend (Foreground: isnet)"
+            )
         # evaluate the model on a coarse grid and upsample: it is smooth
         gh, gw = max(2, h // 16), max(2, w // 16)
         gy, gx = np.mgrid[0:gh, 0:gw]
-        model = (_design((gx.ravel() * (w - 1) / (gw - 1)), (gy.ravel() * (h - 1) / (gh - 1)), w, h)
-                 @ coef).reshape(gh, gw, 3).astype(np.float32)
-        model = cv2.resize(np.clip(model + 0.5, 0, 255).astype(np.uint8), (w, h),
-                           interpolation=cv2.INTER_LINEAR)
+        model = (
+            (_design((gx.ravel() * (w - 1) / (gw - 1)), (gy.ravel() * (h - 1) / (gh - 1)), w, h) @ coef)
+            .reshape(gh, gw, 3)
+            .astype(np.float32)
+        )
+        model = cv2.resize(
+            np.clip(model + 0.5, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR
+        )
         d = cv2.absdiff(np.ascontiguousarray(rgb), model)
         diff = cv2.max(cv2.max(d[..., 0], d[..., 1]), d[..., 2])
         candidate = (diff <= BACKGROUND_TOLERANCE).astype(np.uint8)
@@ -140,15 +149,18 @@ def extract_foreground(rgba: np.ndarray) -> np.ndarray:
         # through a gap (between hair and neck); small or merely similar ones are
         # details (eye whites, a white collar)
         mean_diff = np.bincount(labels.ravel(), diff.ravel().astype(np.float32), count) / np.maximum(
-            stats[:, cv2.CC_STAT_AREA], 1)
-        is_background |= ((stats[:, cv2.CC_STAT_AREA] >= ENCLOSED_BACKGROUND_FRACTION * h * w)
-                          & (mean_diff <= ENCLOSED_BACKGROUND_TOLERANCE))
+            stats[:, cv2.CC_STAT_AREA], 1
+        )
+        is_background |= (stats[:, cv2.CC_STAT_AREA] >= ENCLOSED_BACKGROUND_FRACTION * h * w) & (
+            mean_diff <= ENCLOSED_BACKGROUND_TOLERANCE
+        )
         is_background[0] = False
         background = is_background[labels]
         mask = _keep_main_components(~background, fill_holes=False)
     if mask.sum() < MIN_FOREGROUND_FRACTION * h * w:
         raise ForegroundError(
-            "no character found: the image looks empty (one flat colour or fully transparent)")
+            "no character found: the image looks empty (one flat colour or fully transparent)"
+        )
     return mask
 
 
@@ -166,8 +178,9 @@ def border_breaks(rgb: np.ndarray, coef: np.ndarray) -> int:
     return int(((ends - starts) >= 3).sum())
 
 
-def _keep_main_components(mask: np.ndarray, fill_holes: bool,
-                          fraction: float = KEEP_COMPONENT_FRACTION) -> np.ndarray:
+def _keep_main_components(
+    mask: np.ndarray, fill_holes: bool, fraction: float = KEEP_COMPONENT_FRACTION
+) -> np.ndarray:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count <= 1:
         return np.zeros_like(mask, bool)

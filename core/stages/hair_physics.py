@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The rig's default hair physics: front (short, quick), side and back (long,
 slow) pendulums, as data, driven by the head and body angles."""
+
 from __future__ import annotations
 
 
@@ -15,8 +16,12 @@ HAIR_TEMPLATES = (
     ("ParamHairBack", "Back hair", [(0, 1.0, 1.0, 1.0, 0), (18, 0.9, 0.65, 0.9, 18)], 1.0),
 )
 # Inputs as data: (parameter, weight, type); those the document lacks are left out.
-HAIR_INPUTS = (("ParamAngleX", 60.0, "X"), ("ParamAngleZ", 60.0, "Angle"),
-               ("ParamBodyAngleX", 40.0, "X"), ("ParamBodyAngleZ", 40.0, "Angle"))
+HAIR_INPUTS = (
+    ("ParamAngleX", 60.0, "X"),
+    ("ParamAngleZ", 60.0, "Angle"),
+    ("ParamBodyAngleX", 40.0, "X"),
+    ("ParamBodyAngleZ", 40.0, "Angle"),
+)
 
 
 def default_hair_physics(doc: RigDocument) -> list[PhysicsSetting]:
@@ -30,9 +35,13 @@ def default_hair_physics(doc: RigDocument) -> list[PhysicsSetting]:
     for param, name, verts, scale in HAIR_TEMPLATES:
         if param not in have:
             continue
-        settings.append(PhysicsSetting(
-            id=f"PhysicsSetting{len(settings) + 1}", name=name,
-            inputs=[PhysicsInput(i.source, i.weight, i.type, i.reflect) for i in inputs],
-            outputs=[PhysicsOutput(param, len(verts) - 1, scale, 100.0, "Angle", False)],
-            vertices=[PhysicsVertex((0.0, float(y)), m, d, a, r) for y, m, d, a, r in verts]))
+        settings.append(
+            PhysicsSetting(
+                id=f"PhysicsSetting{len(settings) + 1}",
+                name=name,
+                inputs=[PhysicsInput(i.source, i.weight, i.type, i.reflect) for i in inputs],
+                outputs=[PhysicsOutput(param, len(verts) - 1, scale, 100.0, "Angle", False)],
+                vertices=[PhysicsVertex((0.0, float(y)), m, d, a, r) for y, m, d, a, r in verts],
+            )
+        )
     return settings

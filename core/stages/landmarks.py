@@ -4,6 +4,7 @@
 `detect_landmarks` tries the `animeface` detector (an optional dependency: it
 has no wheels for Windows) and falls back to our own colour/shape analysis.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -51,16 +52,30 @@ class FaceLandmarks:
 
     def scaled(self, factor: float) -> FaceLandmarks:
         """These landmarks on a canvas scaled by `factor`."""
+
         def b(box):
             return None if box is None else tuple(int(round(v * factor)) for v in box)
 
         def p(pt):
             return (int(round(pt[0] * factor)), int(round(pt[1] * factor)))
 
-        return FaceLandmarks(b(self.face_box), b(self.eye_l), b(self.eye_r), p(self.nose),
-                             b(self.mouth), p(self.chin), self.skin_rgb, self.hair_rgb,
-                             self.source, self.confidence, list(self.warnings),
-                             b(self.brow_l), b(self.brow_r), self.iris_rgb_l, self.iris_rgb_r)
+        return FaceLandmarks(
+            b(self.face_box),
+            b(self.eye_l),
+            b(self.eye_r),
+            p(self.nose),
+            b(self.mouth),
+            p(self.chin),
+            self.skin_rgb,
+            self.hair_rgb,
+            self.source,
+            self.confidence,
+            list(self.warnings),
+            b(self.brow_l),
+            b(self.brow_r),
+            self.iris_rgb_l,
+            self.iris_rgb_r,
+        )
 
 
 class LandmarkError(ImageToRigError):
@@ -91,23 +106,30 @@ def detect_landmarks(rgba: np.ndarray, mask: np.ndarray, use_animeface: bool = T
         if not warnings:
             warnings.append("animeface found no face: used the built-in face finder")
     if is_greyscale(rgba, mask):
-        raise LandmarkError("no face found in this greyscale image: the built-in face finder "
-                            "needs colour (skin tones); " + (
-                                "animeface found none either" if use_animeface and not any(
-                                    "not installed" in w for w in warnings)
-                                else "install animeface (pip install animeface), which reads "
-                                     "shapes, or use a coloured illustration"))
+        raise LandmarkError(
+            "no face found in this greyscale image: the built-in face finder "
+            "needs colour (skin tones); "
+            + (
+                "animeface found none either"
+                if use_animeface and not any("not installed" in w for w in warnings)
+                else "install animeface (pip install animeface), which reads "
+                "shapes, or use a coloured illustration"
+            )
+        )
     lm = detect_fallback(rgba, mask)
     lm.warnings = warnings + lm.warnings
     lm.hair_rgb = estimate_hair_colour(rgba, mask, lm) or lm.hair_rgb
     return lm
 
 
-def estimate_hair_colour(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> tuple[int, int, int] | None:
+def estimate_hair_colour(
+    rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks
+) -> tuple[int, int, int] | None:
     """The hair's main colour: the commonest colour of the fringe band between the
     top of the head and the brows, leaving out line art (pixels much darker than
     their surroundings) and skin-coloured pixels.  None when the band is empty."""
     import cv2
+
     h, w = mask.shape
     ex0 = min(lm.eye_r[0], lm.eye_l[0])
     ex1 = max(lm.eye_r[2], lm.eye_l[2])
@@ -146,6 +168,7 @@ def detect_with_animeface(rgba: np.ndarray) -> FaceLandmarks | None:
     rgb = flatten_over_white(rgba)
     if factor < 1.0:
         import cv2
+
         rgb = cv2.resize(rgb, (int(round(w * factor)), int(round(h * factor))), interpolation=cv2.INTER_AREA)
     faces = animeface.detect(Image.fromarray(rgb))
     if not faces:
@@ -155,8 +178,12 @@ def detect_with_animeface(rgba: np.ndarray) -> FaceLandmarks | None:
 
     def box(part) -> Box:
         b = part.pos
-        return (int(round(b.x * inv)), int(round(b.y * inv)),
-                int(round((b.x + b.width) * inv)), int(round((b.y + b.height) * inv)))
+        return (
+            int(round(b.x * inv)),
+            int(round(b.y * inv)),
+            int(round((b.x + b.width) * inv)),
+            int(round((b.y + b.height) * inv)),
+        )
 
     def point(part) -> Point:
         return (int(round(part.pos.x * inv)), int(round(part.pos.y * inv)))
@@ -171,11 +198,19 @@ def detect_with_animeface(rgba: np.ndarray) -> FaceLandmarks | None:
         eye_img_left, eye_img_right = eye_img_right, eye_img_left
     return FaceLandmarks(
         detected=[(box(g.face), float(g.likelihood)) for g in faces],
-        face_box=box(f.face), eye_l=eye_img_right, eye_r=eye_img_left, nose=point(f.nose),
-        mouth=box(f.mouth), chin=point(f.chin), skin_rgb=colour(f.skin), hair_rgb=colour(f.hair),
-        source="animeface", confidence=float(min(1.0, max(0.0, f.likelihood))),
+        face_box=box(f.face),
+        eye_l=eye_img_right,
+        eye_r=eye_img_left,
+        nose=point(f.nose),
+        mouth=box(f.mouth),
+        chin=point(f.chin),
+        skin_rgb=colour(f.skin),
+        hair_rgb=colour(f.hair),
+        source="animeface",
+        confidence=float(min(1.0, max(0.0, f.likelihood))),
         iris_rgb_l=colour(f.right_eye) if f.right_eye.pos.x > f.left_eye.pos.x else colour(f.left_eye),
-        iris_rgb_r=colour(f.left_eye) if f.right_eye.pos.x > f.left_eye.pos.x else colour(f.right_eye))
+        iris_rgb_r=colour(f.left_eye) if f.right_eye.pos.x > f.left_eye.pos.x else colour(f.right_eye),
+    )
 
 
 def is_greyscale(rgba: np.ndarray, mask: np.ndarray | None = None) -> bool:
@@ -206,6 +241,7 @@ def skin_mask(rgb: np.ndarray, fg: np.ndarray, skin_rgb: tuple[int, int, int] | 
     Without `skin_rgb`, the skin tone is the commonest light, warm, weakly
     saturated colour of the foreground."""
     import cv2
+
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.int16)  # L 0..255, a/b offset 128
     if skin_rgb is None:
         hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
@@ -244,8 +280,9 @@ def cheek_colour(rgb: np.ndarray, fg: np.ndarray, lm: FaceLandmarks) -> tuple[in
     r = max(1, int(round(0.25 * eye_h)))
     samples = []
     # just under the eyes and above the mouth (a blush sits lower on the cheeks)
-    centres = [(0.5 * (e[0] + e[2]), eye_bottom + 0.2 * (mouth_top - eye_bottom))
-               for e in (lm.eye_l, lm.eye_r)]
+    centres = [
+        (0.5 * (e[0] + e[2]), eye_bottom + 0.2 * (mouth_top - eye_bottom)) for e in (lm.eye_l, lm.eye_r)
+    ]
     centres.append((lm.face_centre_x, mouth_top - 0.3 * (mouth_top - eye_bottom)))
     for cx, cy in centres:
         x0, x1 = int(max(0, cx - r)), int(min(w, cx + r + 1))
@@ -265,7 +302,10 @@ def cheek_colour(rgb: np.ndarray, fg: np.ndarray, lm: FaceLandmarks) -> tuple[in
 
 def _components(mask: np.ndarray, connectivity: int = 8):
     import cv2
-    n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=connectivity)
+
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=connectivity
+    )
     return n, labels, stats, centroids
 
 
@@ -273,6 +313,7 @@ def detect_fallback(rgba: np.ndarray, mask: np.ndarray) -> FaceLandmarks:
     """Our own face finder: skin region, eyes as the two big symmetric non-skin
     blobs inside it, brows above them, the mouth below, the chin at the bottom."""
     import cv2
+
     h, w = rgba.shape[:2]
     factor = min(1.0, FALLBACK_MAX_SIDE / max(h, w))
     rgb = flatten_over_white(rgba)
@@ -287,11 +328,14 @@ def detect_fallback(rgba: np.ndarray, mask: np.ndarray) -> FaceLandmarks:
 
 def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
     import cv2
+
     warnings: list[str] = []
     skin, skin_rgb = skin_mask(rgb, fg)
     if skin_rgb is None:
-        raise LandmarkError("no face found: no skin-coloured area in the character; "
-                            "use a front-facing portrait with a visible face")
+        raise LandmarkError(
+            "no face found: no skin-coloured area in the character; "
+            "use a front-facing portrait with a visible face"
+        )
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
     # 4-connected: a thin chin line, downscaled, leaves diagonal steps of skin that
     # would join the face to the neck
@@ -306,8 +350,9 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
         if area >= 0.002 * fg.size:
             scored.append((area * upper, i))
     if not scored:
-        raise LandmarkError("no face found: the skin area is too small; "
-                            "use a front-facing portrait with a visible face")
+        raise LandmarkError(
+            "no face found: the skin area is too small; use a front-facing portrait with a visible face"
+        )
     scored.sort(reverse=True)
 
     def eyes_in(best):
@@ -316,7 +361,7 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
         face = labels == best
         x, y, bw, bh = stats[best, :4]
         if bh > 1.5 * bw:  # skin runs on into neck/body: keep a face-shaped top part
-            face[int(y + 1.3 * bw):] = False
+            face[int(y + 1.3 * bw) :] = False
             bh = int(1.3 * bw)
         hull_pts = cv2.findNonZero(face.astype(np.uint8))
         hull = np.zeros(face.shape, np.uint8)
@@ -338,8 +383,10 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
                 sizeable = 0.0008 * bw * bh <= area <= 0.15 * bw * bh
                 if sizeable:
                     # blobs on the rim of the face hull are mostly hair reaching in (fringe tips)
-                    blobs.append(dict(i=i, box=(bx, by, bx + bw2, by + bh2), area=area, c=ce2[i], top=bool(on_rim[i])))
-                halves = _split_at_bridge(lab2[by:by + bh2, bx:bx + bw2] == i, cx_face - bx)
+                    blobs.append(
+                        dict(i=i, box=(bx, by, bx + bw2, by + bh2), area=area, c=ce2[i], top=bool(on_rim[i]))
+                    )
+                halves = _split_at_bridge(lab2[by : by + bh2, bx : bx + bw2] == i, cx_face - bx)
                 if halves is None:
                     if sizeable:
                         eye_cands.append(blobs[-1])
@@ -352,9 +399,16 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
                     if not 0.0008 * bw * bh <= len(xs_h) <= 0.15 * bw * bh:
                         continue
                     box = (bx + xs_h.min(), by + ys_h.min(), bx + xs_h.max() + 1, by + ys_h.max() + 1)
-                    eye_cands.append(dict(i=n2 + 2 * i + k, parent=i, area=len(xs_h), box=box,
-                                          c=(bx + xs_h.mean(), by + ys_h.mean()),
-                                          top=bool(rim[by:by + bh2, bx:bx + bw2][half].any())))
+                    eye_cands.append(
+                        dict(
+                            i=n2 + 2 * i + k,
+                            parent=i,
+                            area=len(xs_h),
+                            box=box,
+                            c=(bx + xs_h.mean(), by + ys_h.mean()),
+                            top=bool(rim[by : by + bh2, bx : bx + bw2][half].any()),
+                        )
+                    )
             # eyes: the best symmetric pair of sizeable blobs in the middle band
             pair, pair_score = None, 0.0
             for a in eye_cands:
@@ -373,7 +427,12 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
                     if ratio < 0.35:
                         continue
                     sym = 1.0 - abs((cx_face - a["c"][0]) - (b["c"][0] - cx_face)) / max(bw, 1)
-                    score = min(a["area"], b["area"]) * ratio * max(sym, 0.1) * (0.3 if a["top"] or b["top"] else 1.0)
+                    score = (
+                        min(a["area"], b["area"])
+                        * ratio
+                        * max(sym, 0.1)
+                        * (0.3 if a["top"] or b["top"] else 1.0)
+                    )
                     if score > pair_score:
                         pair, pair_score = (a, b), score
             return blobs, pair, pair_score
@@ -407,9 +466,16 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
     used = {pair[0]["i"], pair[1]["i"], pair[0].get("parent"), pair[1].get("parent")}
 
     def brow_above(eye):
-        cands = [bl for bl in blobs if bl["i"] not in used and not bl["top"] and bl["box"][3] <= eye[1] + 0.2 * eye_h
-                 and eye[1] - bl["box"][3] <= 1.2 * eye_h
-                 and bl["c"][0] > eye[0] - 0.3 * (eye[2] - eye[0]) and bl["c"][0] < eye[2] + 0.3 * (eye[2] - eye[0])]
+        cands = [
+            bl
+            for bl in blobs
+            if bl["i"] not in used
+            and not bl["top"]
+            and bl["box"][3] <= eye[1] + 0.2 * eye_h
+            and eye[1] - bl["box"][3] <= 1.2 * eye_h
+            and bl["c"][0] > eye[0] - 0.3 * (eye[2] - eye[0])
+            and bl["c"][0] < eye[2] + 0.3 * (eye[2] - eye[0])
+        ]
         if not cands:
             return None
         bl = min(cands, key=lambda c: eye[1] - c["box"][3])  # the nearest above the eye
@@ -419,8 +485,14 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
     brow_r, brow_l = brow_above(eye_r), brow_above(eye_l)
     eye_gap_x = 0.5 * (eye_r[2] + eye_l[0])
     eye_dist = 0.5 * (eye_l[0] + eye_l[2]) - 0.5 * (eye_r[0] + eye_r[2])
-    below = [bl for bl in blobs if bl["i"] not in used and not bl["top"] and bl["c"][1] > eye_bottom
-             and abs(bl["c"][0] - eye_gap_x) < 0.45 * eye_dist]
+    below = [
+        bl
+        for bl in blobs
+        if bl["i"] not in used
+        and not bl["top"]
+        and bl["c"][1] > eye_bottom
+        and abs(bl["c"][0] - eye_gap_x) < 0.45 * eye_dist
+    ]
     below.sort(key=lambda c: c["c"][1])
     chin_y = int(fy1f)
     col = face[:, int(round(eye_gap_x))]
@@ -437,7 +509,12 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
         warnings.append("no mouth found: placed it from the face proportions")
         my = int(eye_mid_y + 0.72 * (chin_y - eye_mid_y))
         half = max(1, int(0.18 * eye_dist))
-        mouth_box = (int(eye_gap_x) - half, my - max(1, half // 4), int(eye_gap_x) + half, my + max(1, half // 4))
+        mouth_box = (
+            int(eye_gap_x) - half,
+            my - max(1, half // 4),
+            int(eye_gap_x) + half,
+            my + max(1, half // 4),
+        )
     mid = [bl for bl in below if bl["i"] not in used and bl["c"][1] < mouth_box[1]]
     if mid:
         nb = max(mid, key=lambda c: c["area"])
@@ -446,21 +523,32 @@ def _fallback_small(rgb: np.ndarray, fg: np.ndarray) -> FaceLandmarks:
         nose_pt = (int(round(eye_gap_x)), int(round(0.5 * (eye_bottom + mouth_box[1]))))
     # hair: the commonest foreground colour just above the face
     band = fg & ~skin
-    band[int(fy0f):] = False
-    band[:max(0, int(fy0f - 0.4 * bh))] = False
+    band[int(fy0f) :] = False
+    band[: max(0, int(fy0f - 0.4 * bh))] = False
     hair_rgb = (0, 0, 0)
     if band.any():
         q = (rgb[band] // 16).astype(np.int32)
         codes = (q[:, 0] << 8) | (q[:, 1] << 4) | q[:, 2]
         best_code = np.bincount(codes).argmax()
         hair_rgb = tuple(int(v) for v in rgb[band][codes == best_code].mean(axis=0).round())
-    confidence = 0.35 + 0.15 * (brow_l is not None) + 0.15 * (brow_r is not None) + 0.2 * bool(lower) + 0.1 * bool(mid)
+    confidence = (
+        0.35 + 0.15 * (brow_l is not None) + 0.15 * (brow_r is not None) + 0.2 * bool(lower) + 0.1 * bool(mid)
+    )
     return FaceLandmarks(
         face_box=(int(fx0), int(fy0f), int(fx1), int(chin_y + 1)),
-        eye_l=tuple(int(v) for v in eye_l), eye_r=tuple(int(v) for v in eye_r), nose=nose_pt,
-        mouth=mouth_box, chin=(int(round(eye_gap_x)), chin_y), skin_rgb=skin_rgb, hair_rgb=hair_rgb,
-        source="fallback", confidence=float(min(confidence, 0.95)), warnings=warnings,
-        brow_l=brow_l, brow_r=brow_r)
+        eye_l=tuple(int(v) for v in eye_l),
+        eye_r=tuple(int(v) for v in eye_r),
+        nose=nose_pt,
+        mouth=mouth_box,
+        chin=(int(round(eye_gap_x)), chin_y),
+        skin_rgb=skin_rgb,
+        hair_rgb=hair_rgb,
+        source="fallback",
+        confidence=float(min(confidence, 0.95)),
+        warnings=warnings,
+        brow_l=brow_l,
+        brow_r=brow_r,
+    )
 
 
 def _split_at_bridge(blob: np.ndarray, centre_x: float) -> tuple[np.ndarray, np.ndarray] | None:
@@ -469,6 +557,7 @@ def _split_at_bridge(blob: np.ndarray, centre_x: float) -> tuple[np.ndarray, np.
     middle (a glasses bridge or a frame line joining the eyes); None when it is not
     such a blob or has no narrow neck there."""
     import cv2
+
     bh, bw = blob.shape
     if bw < 1.6 * bh or not (0.25 * bw < centre_x < 0.75 * bw):
         return None
@@ -482,7 +571,7 @@ def _split_at_bridge(blob: np.ndarray, centre_x: float) -> tuple[np.ndarray, np.
         return None  # no neck: one wide feature (a mouth), not two joined ones
     left, right = blob.copy(), blob.copy()
     left[:, cut:] = False
-    right[:, :cut + 1] = False
+    right[:, : cut + 1] = False
     halves = []
     for half in (left, right):
         # the eye is the thick part of its half: thin frame strokes come off
@@ -502,8 +591,10 @@ def refine_with_colours(lm: FaceLandmarks, rgba: np.ndarray, mask: np.ndarray) -
         own = detect_fallback(rgba, mask)
     except LandmarkError:
         return
+
     def overlaps(a, b):
         return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
     if overlaps(own.eye_l, lm.eye_l) and overlaps(own.eye_r, lm.eye_r):
         lm.brow_l, lm.brow_r = own.brow_l, own.brow_r
         lm.eye_l, lm.eye_r = own.eye_l, own.eye_r  # tighter blob boxes

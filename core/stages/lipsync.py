@@ -14,6 +14,7 @@
 other formats (MP3, OGG, FLAC, 32-bit float WAV) through the optional
 `soundfile` package (its wheels bundle libsndfile).
 """
+
 from __future__ import annotations
 
 import math
@@ -83,8 +84,10 @@ def load_audio(path: str) -> tuple[np.ndarray, int]:
     try:
         import soundfile
     except ImportError:
-        raise AudioError(f"reading {name} needs the 'soundfile' package (pip install soundfile); "
-                         "without it only PCM WAV files can be read") from None
+        raise AudioError(
+            f"reading {name} needs the 'soundfile' package (pip install soundfile); "
+            "without it only PCM WAV files can be read"
+        ) from None
     try:
         data, rate = soundfile.read(path, dtype="float32", always_2d=True)
     except Exception as err:  # soundfile raises its own LibsndfileError / RuntimeError
@@ -105,7 +108,7 @@ def _frames(samples: np.ndarray, rate: int, fps: float) -> tuple[np.ndarray, np.
     starts = np.clip(np.round(times * rate).astype(np.int64), 0, len(samples))
     idx = starts[:, None] + np.arange(win)[None, :]
     chunks = padded[idx]
-    rms = np.sqrt(np.mean(chunks ** 2, axis=1))
+    rms = np.sqrt(np.mean(chunks**2, axis=1))
     spec = np.abs(np.fft.rfft(chunks * np.hanning(win)[None, :], axis=1))
     freqs = np.fft.rfftfreq(win, 1.0 / rate)
     band = (freqs >= 100.0) & (freqs <= 5000.0)
@@ -125,7 +128,9 @@ def _smooth(values: np.ndarray, fps: float, attack_s: float, release_s: float) -
     return out
 
 
-def mouth_envelope(samples: np.ndarray, rate: int, fps: float = 30.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mouth_envelope(
+    samples: np.ndarray, rate: int, fps: float = 30.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(frame times, mouth openness 0..1, mouth form -1..1) of mono samples."""
     samples = np.asarray(samples, np.float32)
     if samples.ndim == 2:
@@ -154,8 +159,9 @@ def mouth_envelope(samples: np.ndarray, rate: int, fps: float = 30.0) -> tuple[n
     return times, openness, form
 
 
-def talk_motion(doc: RigDocument, samples: np.ndarray, rate: int, fps: float = 30.0,
-                strength: float = 1.0) -> Motion:
+def talk_motion(
+    doc: RigDocument, samples: np.ndarray, rate: int, fps: float = 30.0, strength: float = 1.0
+) -> Motion:
     """The "Talk" motion (not looping) of a voice clip: ParamMouthOpenY and, when
     the document has it, ParamMouthForm, one key per frame, ending closed."""
     params = {p.id: p for p in doc.parameters}
@@ -171,11 +177,13 @@ def talk_motion(doc: RigDocument, samples: np.ndarray, rate: int, fps: float = 3
     form[-1] = 0.0
     curves = []
     p = params["ParamMouthOpenY"]
-    curves.append(MotionCurve(p.id, times, np.clip(p.min + (p.max - p.min) * openness * strength,
-                                                   p.min, p.max)))
+    curves.append(
+        MotionCurve(p.id, times, np.clip(p.min + (p.max - p.min) * openness * strength, p.min, p.max))
+    )
     if "ParamMouthForm" in params:
         q = params["ParamMouthForm"]
         half = min(q.max - q.default, q.default - q.min)
-        curves.append(MotionCurve(q.id, times.copy(),
-                                  np.clip(q.default + half * form * strength, q.min, q.max)))
+        curves.append(
+            MotionCurve(q.id, times.copy(), np.clip(q.default + half * form * strength, q.min, q.max))
+        )
     return Motion(id="Talk", duration=float(times[-1]), curves=curves, loop=False, fps=float(fps))

@@ -9,6 +9,7 @@ outline are dropped (even-odd rule), so concave shapes are never bridged.
 Several islands are allowed; large holes stay holes, small ones are filled
 (transparent texels draw nothing anyway).
 """
+
 from __future__ import annotations
 
 import math
@@ -124,8 +125,9 @@ def _conforming_delaunay(outline_pts: list[np.ndarray], interior: np.ndarray):
         boundary = np.vstack(outlines)
         pts = np.vstack([boundary, interior]) if len(interior) else boundary
         simplices = delaunay_triangles(pts)
-        edges = np.sort(np.concatenate([simplices[:, [0, 1]], simplices[:, [1, 2]],
-                                        simplices[:, [2, 0]]]), axis=1)
+        edges = np.sort(
+            np.concatenate([simplices[:, [0, 1]], simplices[:, [1, 2]], simplices[:, [2, 0]]]), axis=1
+        )
         n_all = len(pts)
         edge_keys = set((edges[:, 0] * n_all + edges[:, 1]).tolist())
         missing_any = False
@@ -159,8 +161,9 @@ def _conforming_delaunay(outline_pts: list[np.ndarray], interior: np.ndarray):
         if len(interior):
             boundary = np.vstack(outlines)
             d = nearest_distances(boundary, interior)
-            seg = min(float(np.median(np.linalg.norm(np.diff(o, axis=0), axis=1)))
-                      for o in outlines if len(o) > 1)
+            seg = min(
+                float(np.median(np.linalg.norm(np.diff(o, axis=0), axis=1))) for o in outlines if len(o) > 1
+            )
             interior = interior[d > 0.5 * seg]
     pts = np.vstack(outlines + ([interior] if len(interior) else []))
     return pts, delaunay_triangles(pts), outlines
@@ -193,8 +196,9 @@ def mesh_layer(layer: Layer, target_vertices: int) -> tuple[np.ndarray, np.ndarr
     p = pts[simplices]
     centroids = p.mean(axis=1)
     keep = _points_in_polygons(centroids, outlines)
-    cross = ((p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1])
-             - (p[:, 1, 1] - p[:, 0, 1]) * (p[:, 2, 0] - p[:, 0, 0]))
+    cross = (p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1]) - (p[:, 1, 1] - p[:, 0, 1]) * (
+        p[:, 2, 0] - p[:, 0, 0]
+    )
     keep &= np.abs(cross) > 1e-6
     tris = simplices[keep]
     cross = cross[keep]

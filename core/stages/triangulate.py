@@ -10,6 +10,7 @@ for these two functions alone; bench/bench_footprint.py):
 * ``nearest_distances``: for each query point, the distance to the nearest of
   a set of points (brute force in blocks; the sets here are thousands of points).
 """
+
 from __future__ import annotations
 
 import math
@@ -61,7 +62,7 @@ def nearest_distances(targets: np.ndarray, queries: np.ndarray) -> np.ndarray:
         return np.full(len(q), math.inf)
     out = np.empty(len(q))
     for start in range(0, len(q), _BLOCK):
-        block = q[start:start + _BLOCK]
+        block = q[start : start + _BLOCK]
         d2 = ((block[:, None, :] - t[None, :, :]) ** 2).sum(axis=2)
-        out[start:start + _BLOCK] = np.sqrt(d2.min(axis=1))
+        out[start : start + _BLOCK] = np.sqrt(d2.min(axis=1))
     return out

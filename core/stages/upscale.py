@@ -8,6 +8,7 @@ colour) and runs foreground and landmarks again on it.  The rig is then made at
 the larger size, and the run warns that it was.  A face too small to hold eyes
 at all (under SMALLEST_FACE_WIDTH) is still refused by decompose.
 """
+
 from __future__ import annotations
 
 import math
@@ -67,7 +68,9 @@ def upscale_small_face(rgba: np.ndarray, face_width: float) -> Upscale | None:
     if factor is None:
         return None
     big = enlarge(rgba, factor)
-    warning = (f"the face is only {int(face_width)} px wide, too small to split eyes, brows and "
-               f"mouth: the image was enlarged {factor:.2f} times (to {big.shape[1]}x{big.shape[0]} px) "
-               "and rigged at that size; a larger original gives a cleaner rig")
+    warning = (
+        f"the face is only {int(face_width)} px wide, too small to split eyes, brows and "
+        f"mouth: the image was enlarged {factor:.2f} times (to {big.shape[1]}x{big.shape[0]} px) "
+        "and rigged at that size; a larger original gives a cleaner rig"
+    )
     return Upscale(factor=factor, rgba=big, warning=warning)

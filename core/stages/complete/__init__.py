@@ -31,6 +31,7 @@ image at rest is unchanged (`_unmix_rims`): a closed eye or a swaying fringe
 leaves no outline ghost on the skin.  The eyewhite is completed as clean white
 shaded like its visible part at the same depth below the upper lid.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -53,9 +54,9 @@ class CompletionError(ImageToRigError):
     """The layers handed to completion are inconsistent."""
 
 
-
-def complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks,
-                    inpaint: Callable | None = None) -> list[Layer]:
+def complete_layers(
+    layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks, inpaint: Callable | None = None
+) -> list[Layer]:
     """Completed copies of `layers` (same order) plus the generated mouth interior.
     `inpaint(rgba crop, hole mask, layer) -> rgba crop` replaces the built-in
     OpenCV painting of hidden regions (core/backends); only hole pixels are used."""
@@ -95,8 +96,9 @@ def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks)
         # the fringe's outline and anti-aliasing on the skin go to the hair too (no
         # dark ghost on the forehead when the fringe sways)
         fringe = union(lambda l: l.tag == "front hair")
-        face, face_amodal, rim = _complete_face(by_id["face"], canvas, lm, in_front["face"], features,
-                                                rim_from=fringe)
+        face, face_amodal, rim = _complete_face(
+            by_id["face"], canvas, lm, in_front["face"], features, rim_from=fringe
+        )
         # clipped parts (irides) show only inside their clip layer: they take no face rim
         fronts = [l for l in layers if (l.tag in feature_tags or l.tag == "front hair") and not l.clip_to]
         face, fronts = _unmix_rims(by_id["face"], face, fronts, rim, canvas)
@@ -132,12 +134,21 @@ def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks)
         if face_amodal is not None:
             head |= face_amodal
         body = union(lambda l: l.tag in ("neck", "topwear"))
-        out["back-hair"] = _complete_back_hair(by_id["back-hair"], canvas, in_front["back-hair"], head, body,
-                                               int(lm.chin[1] + 0.04 * (lm.face_box[3] - lm.face_box[1])))
+        out["back-hair"] = _complete_back_hair(
+            by_id["back-hair"],
+            canvas,
+            in_front["back-hair"],
+            head,
+            body,
+            int(lm.chin[1] + 0.04 * (lm.face_box[3] - lm.face_box[1])),
+        )
     if "topwear" in by_id:
         tw = vis["topwear"]
-        out["topwear"] = _grown(by_id["topwear"], canvas, _hull(tw) & in_front["topwear"] & ~union(
-            lambda l: l.tag in ("neck", "face")))
+        out["topwear"] = _grown(
+            by_id["topwear"],
+            canvas,
+            _hull(tw) & in_front["topwear"] & ~union(lambda l: l.tag in ("neck", "face")),
+        )
     # outline pieces that parts in front took: the fringe's locks from the back
     # hair's edge, the face from the neck's sides
     for back_id, front_id in (("back-hair", "front-hair"), ("neck", "face")):
@@ -145,14 +156,24 @@ def _complete_layers(layers: Sequence[Layer], canvas: Canvas, lm: FaceLandmarks)
             continue
         i0, i1 = ids.index(back_id), ids.index(front_id)
         if i0 < i1:
-            between = [out.get(i, by_id[i]) for i in ids[i0 + 1:i1]]
+            between = [out.get(i, by_id[i]) for i in ids[i0 + 1 : i1]]
             out[back_id], out[front_id] = _claim_outline(
-                by_id[back_id], out[back_id], out.get(front_id, by_id[front_id]), between,
-                canvas, in_front[back_id])
+                by_id[back_id],
+                out[back_id],
+                out.get(front_id, by_id[front_id]),
+                between,
+                canvas,
+                in_front[back_id],
+            )
     result = [out.get(l.id, l) for l in layers]
     mouth = by_id.get("mouth")
-    interior = make_mouth_interior(mouth, lm, canvas, skin_rgb=drawn_colour(by_id.get("face")),
-                                   eyewhite=next((l for l in layers if l.tag == "eyewhite"), None))
+    interior = make_mouth_interior(
+        mouth,
+        lm,
+        canvas,
+        skin_rgb=drawn_colour(by_id.get("face")),
+        eyewhite=next((l for l in layers if l.tag == "eyewhite"), None),
+    )
     pos = ids.index("mouth") if "mouth" in ids else len(result)
     result.insert(pos, interior)
     return add_closed_lids(result, canvas, lm.face_centre_x)

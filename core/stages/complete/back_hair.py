@@ -2,6 +2,7 @@
 """Where the hidden back hair is painted: the hair mass behind the head, face
 and neck, its hidden bottom edge continuing the visible one smoothly and
 outlined like it."""
+
 from __future__ import annotations
 
 
@@ -9,12 +10,13 @@ import cv2
 import numpy as np
 
 from ...model.document import Canvas, Layer
-from .paint import (_bbox, _grown, _hull)
-from .outlines import (_outline_new_edges, _smooth_region)
+from .paint import _bbox, _grown, _hull
+from .outlines import _outline_new_edges, _smooth_region
 
 
-def _complete_back_hair(layer: Layer, canvas: Canvas, covered: np.ndarray,
-                        head: np.ndarray, body: np.ndarray, chin_y: int) -> Layer:
+def _complete_back_hair(
+    layer: Layer, canvas: Canvas, covered: np.ndarray, head: np.ndarray, body: np.ndarray, chin_y: int
+) -> Layer:
     """Hair behind the head: the hull of the hair and the head, cut at a bottom
     contour that continues the hair's visible bottom edge smoothly across the
     hidden columns (behind the neck no lower than the chin, or than the hair
@@ -53,7 +55,7 @@ def _hair_bottom(vis: np.ndarray, covered: np.ndarray, body: np.ndarray, chin_y:
         line = np.maximum(low, chin_y).astype(np.float64)
     # rows of the body under the chin, per column: is there any above the line?
     body_rows = np.where(body, np.arange(h)[:, None], h)
-    body_rows[:max(0, min(h, chin_y + 1))] = h
+    body_rows[: max(0, min(h, chin_y + 1))] = h
     first_body = body_rows.min(axis=0)
     capped = ~edge & (first_body <= line)
     limit = np.where(capped, np.minimum(line, chin_y), line)
@@ -63,4 +65,3 @@ def _hair_bottom(vis: np.ndarray, covered: np.ndarray, body: np.ndarray, chin_y:
         near_cap = cv2.dilate(capped.astype(np.uint8)[None], np.ones((1, win), np.uint8))[0] > 0
         limit = np.where(near_cap & ~edge, smooth, limit)
     return np.floor(limit + 0.5).astype(np.int64)
-

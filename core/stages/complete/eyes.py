@@ -2,6 +2,7 @@
 """The eyes: the eyewhite as the whole eye opening under the iris and lashes
 (clean white shaded like its visible part at the same depth below the upper
 lid), the iris as a full ellipse under the lids."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ def _complete_eyewhite(layer: Layer, canvas: Canvas, add: np.ndarray, repaint: n
     hole = np.zeros(vis.shape, bool)
     full_hole = (add & ~own) | (repaint & own)
     h, w = img.shape[:2]
-    hole = full_hole[grown.y:grown.y + h, grown.x:grown.x + w]
+    hole = full_hole[grown.y : grown.y + h, grown.x : grown.x + w]
     rgb = img[..., :3].astype(np.float32)
     lum = rgb @ np.float32([0.299, 0.587, 0.114])
     sat = rgb.max(axis=2) - rgb.min(axis=2)
@@ -51,9 +52,7 @@ def _complete_eyewhite(layer: Layer, canvas: Canvas, add: np.ndarray, repaint: n
     return grown
 
 
-
-def _complete_iris(layer: Layer, canvas: Canvas, covered: np.ndarray,
-                   opening: np.ndarray | None) -> Layer:
+def _complete_iris(layer: Layer, canvas: Canvas, covered: np.ndarray, opening: np.ndarray | None) -> Layer:
     """A full iris ellipse; it may only show where the lids cover it or where
     the eye opening (its clip layer) hides it."""
     vis = layer.full_mask(canvas)
@@ -64,7 +63,6 @@ def _complete_iris(layer: Layer, canvas: Canvas, covered: np.ndarray,
     disc = _ellipse(vis.shape, (0.5 * (x0 + x1), cy), (rx, ry))
     hidden = covered if opening is None else (covered | ~opening)
     return _grown(layer, canvas, disc & hidden)
-
 
 
 # The closed lid drawn from the open eye, as data: where the lid line runs (of the
@@ -94,8 +92,7 @@ def eye_region(parts: Sequence[Layer], canvas: Canvas) -> np.ndarray:
     return _fill_holes(closed.astype(bool))
 
 
-def make_closed_lid(parts: Sequence[Layer], canvas: Canvas, side: str,
-                    centre_x: float) -> Layer | None:
+def make_closed_lid(parts: Sequence[Layer], canvas: Canvas, side: str, centre_x: float) -> Layer | None:
     """A closed eye drawn from the open one (a generated layer, role "closed"):
     the upper lash band brought down onto a lid line across the eye, as thick
     as the lash draws it (thinner towards the nose) and of the lash's colour,
@@ -129,8 +126,12 @@ def make_closed_lid(parts: Sequence[Layer], canvas: Canvas, side: str,
     if lash is not None:
         px = lash.full_canvas(canvas)[y0:y1, x0:x1, :3][lash_mask]
     else:
-        px = np.concatenate([full[y0:y1, x0:x1, :3][sub & (full[y0:y1, x0:x1, 3] > 128)]
-                             for full in (p.full_canvas(canvas) for p in parts)])
+        px = np.concatenate(
+            [
+                full[y0:y1, x0:x1, :3][sub & (full[y0:y1, x0:x1, 3] > 128)]
+                for full in (p.full_canvas(canvas) for p in parts)
+            ]
+        )
     if not len(px):
         return None
     lum = px.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
@@ -162,6 +163,14 @@ def make_closed_lid(parts: Sequence[Layer], canvas: Canvas, side: str,
     img[..., :3] = colour
     img[..., 3] = alpha
     img[alpha == 0] = 0
-    return Layer(id=layer_id("eyelash", side, role="closed"), tag="eyelash", side=side,
-                 role="closed", image=img, x=int(x0), y=int(y0 - pad), generated=True,
-                 visible_mask=np.zeros((h, w), bool))
+    return Layer(
+        id=layer_id("eyelash", side, role="closed"),
+        tag="eyelash",
+        side=side,
+        role="closed",
+        image=img,
+        x=int(x0),
+        y=int(y0 - pad),
+        generated=True,
+        visible_mask=np.zeros((h, w), bool),
+    )

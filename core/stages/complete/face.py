@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The face: skin under the fringe, side locks, eyes, brows, nose and mouth (so
 a closed eye or a moved fringe shows skin)."""
+
 from __future__ import annotations
 
 
@@ -8,12 +9,17 @@ import numpy as np
 
 from ...model.document import Canvas, Layer
 from ..landmarks import FaceLandmarks
-from .paint import (_ellipse, _grown, _hull, _rim_of)
+from .paint import _ellipse, _grown, _hull, _rim_of
 
 
-def _complete_face(face: Layer, canvas: Canvas, lm: FaceLandmarks, covered: np.ndarray,
-                   features: np.ndarray, rim_from: np.ndarray | None = None
-                   ) -> tuple[Layer, np.ndarray, np.ndarray]:
+def _complete_face(
+    face: Layer,
+    canvas: Canvas,
+    lm: FaceLandmarks,
+    covered: np.ndarray,
+    features: np.ndarray,
+    rim_from: np.ndarray | None = None,
+) -> tuple[Layer, np.ndarray, np.ndarray]:
     vis = face.full_mask(canvas)
     shape = _hull(vis | features)
     eye_y = 0.25 * (lm.eye_l[1] + lm.eye_l[3] + lm.eye_r[1] + lm.eye_r[3])
@@ -24,7 +30,7 @@ def _complete_face(face: Layer, canvas: Canvas, lm: FaceLandmarks, covered: np.n
     down = max(lm.chin[1] - eye_y, 1.0)
     # the skull: the upper half of an ellipse reaching well above the brows
     skull = _ellipse(shape.shape, (cx, eye_y), (half_w, 1.15 * down))
-    skull[int(eye_y):] = False
+    skull[int(eye_y) :] = False
     cheeks = _ellipse(shape.shape, (cx, eye_y), (half_w, down))
     amodal = shape | ((skull | cheeks) & covered)
     add = amodal & covered & ~vis
@@ -42,4 +48,3 @@ def _complete_face(face: Layer, canvas: Canvas, lm: FaceLandmarks, covered: np.n
 def _rim_width(lm: FaceLandmarks) -> int:
     """How far anti-aliasing reaches around a feature line (px)."""
     return max(2, int(round(0.008 * (lm.face_box[2] - lm.face_box[0]))))
-

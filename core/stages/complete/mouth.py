@@ -8,6 +8,7 @@ tongue lighter, the upper teeth the eye-white's colour.  A soft-shaded anime
 face gets a soft mouth and a monochrome drawing stays monochrome; a fixed dark
 red read as a hole on art with light shading (bench/bench_real.py scores it
 against artists' own open mouths)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -70,7 +71,8 @@ def mouth_palette(mouth: Layer | None, skin: RGB | None, eyewhite: Layer | None 
     skin = skin or spec["fallback_skin_rgb"]
     # no mouth line was cut: a dark shade of the skin (grey on greyscale art, not a red-brown)
     line = drawn_colour(mouth, darkest=0.3) or (
-        _mix(skin, (0, 0, 0), 0.75) if mouth is None and skin is not None else spec["fallback_line_rgb"])
+        _mix(skin, (0, 0, 0), 0.75) if mouth is None and skin is not None else spec["fallback_line_rgb"]
+    )
     hsv = cv2.cvtColor(np.uint8([[skin]]), cv2.COLOR_RGB2HSV)[0, 0]
     colourful = float(np.clip(hsv[1] / 40.0, 0.0, 1.0))  # white or grey skin: monochrome art
     red = spec["red_share"] * colourful
@@ -79,12 +81,22 @@ def mouth_palette(mouth: Layer | None, skin: RGB | None, eyewhite: Layer | None 
     tongue = _mix(_mix(cavity, skin, spec["tongue_to_skin"]), (235, 120, 130), 0.5 * red)
     teeth = _brightest(eyewhite) or _mix(skin, spec["fallback_teeth_rgb"], 0.7)
     as_rgb = lambda c: tuple(int(round(v)) for v in np.clip(c, 0, 255))  # noqa: E731
-    return {"cavity": as_rgb(cavity), "throat": as_rgb(throat), "tongue": as_rgb(tongue),
-            "teeth": as_rgb(teeth), "line": as_rgb(line)}
+    return {
+        "cavity": as_rgb(cavity),
+        "throat": as_rgb(throat),
+        "tongue": as_rgb(tongue),
+        "teeth": as_rgb(teeth),
+        "line": as_rgb(line),
+    }
 
 
-def make_mouth_interior(mouth: Layer | None, lm: FaceLandmarks | None, canvas: Canvas,
-                        skin_rgb: RGB | None = None, eyewhite: Layer | None = None) -> Layer:
+def make_mouth_interior(
+    mouth: Layer | None,
+    lm: FaceLandmarks | None,
+    canvas: Canvas,
+    skin_rgb: RGB | None = None,
+    eyewhite: Layer | None = None,
+) -> Layer:
     """An open mouth (cavity, upper teeth, throat shadow, tongue) a little
     narrower than the mouth line, centred on it, in the drawing's colours.
     Generated; not visible in the input."""
@@ -113,13 +125,36 @@ def make_mouth_interior(mouth: Layer | None, lm: FaceLandmarks | None, canvas: C
     cv2.fillPoly(shape, [outline], 255, cv2.LINE_AA)
     rgb = np.zeros((H, W, 3), np.uint8)
     rgb[:] = pal["cavity"]
-    cv2.ellipse(rgb, (W // 2, int(top_y + 0.25 * ih)), (int(W * 0.3), int(H * 0.16)), 0, 0, 360,
-                pal["throat"], -1, cv2.LINE_AA)
-    cv2.ellipse(rgb, (W // 2, int(pad + 0.9 * ih)), (int(W * 0.3), int(H * 0.28)), 0, 0, 360,
-                pal["tongue"], -1, cv2.LINE_AA)
+    cv2.ellipse(
+        rgb,
+        (W // 2, int(top_y + 0.25 * ih)),
+        (int(W * 0.3), int(H * 0.16)),
+        0,
+        0,
+        360,
+        pal["throat"],
+        -1,
+        cv2.LINE_AA,
+    )
+    cv2.ellipse(
+        rgb,
+        (W // 2, int(pad + 0.9 * ih)),
+        (int(W * 0.3), int(H * 0.28)),
+        0,
+        0,
+        360,
+        pal["tongue"],
+        -1,
+        cv2.LINE_AA,
+    )
     # the upper teeth: a band under the upper lip, following its curve
-    teeth_lower = np.stack([pad + iw * (t / np.pi),
-                            top_y - 0.18 * ih * np.sin(t) + spec["teeth_depth"] * ih * (0.35 + 0.65 * np.sin(t))], 1)
+    teeth_lower = np.stack(
+        [
+            pad + iw * (t / np.pi),
+            top_y - 0.18 * ih * np.sin(t) + spec["teeth_depth"] * ih * (0.35 + 0.65 * np.sin(t)),
+        ],
+        1,
+    )
     teeth = np.vstack([upper, teeth_lower]).astype(np.int32)
     cv2.fillPoly(rgb, [teeth], pal["teeth"], cv2.LINE_AA)
     cv2.polylines(rgb, [outline], True, pal["line"], max(1, ss), cv2.LINE_AA)
@@ -129,5 +164,13 @@ def make_mouth_interior(mouth: Layer | None, lm: FaceLandmarks | None, canvas: C
     img[alpha == 0] = 0
     x0 = int(round(cx - w / 2.0))
     y0 = int(round(cy - (2 + 0.22 * (h - 4))))  # the upper lip line sits on the mouth line
-    return Layer(id=layer_id("mouth", role="interior"), tag="mouth", image=img, x=x0, y=y0,
-                 visible_mask=np.zeros((h, w), bool), generated=True, role="interior")
+    return Layer(
+        id=layer_id("mouth", role="interior"),
+        tag="mouth",
+        image=img,
+        x=x0,
+        y=y0,
+        visible_mask=np.zeros((h, w), bool),
+        generated=True,
+        role="interior",
+    )

@@ -2,6 +2,7 @@
 """Outlines of completed parts: new edges drawn in the part's own line style,
 and outline pieces a front part took in the input (a lock's end over the back
 hair's edge, the face over the neck's sides) moved back to their own part."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ import cv2
 import numpy as np
 
 from ...model.document import Canvas, Layer
-from .paint import (_bbox, _source_pixels)
+from .paint import _bbox, _source_pixels
 
 
 def _smooth_region(add: np.ndarray, own: np.ndarray, covered: np.ndarray) -> np.ndarray:
@@ -38,8 +39,9 @@ def _smooth_region(add: np.ndarray, own: np.ndarray, covered: np.ndarray) -> np.
     return out
 
 
-def _line_style(rgba: np.ndarray, own: np.ndarray, outside: np.ndarray
-                ) -> tuple[np.ndarray, float, np.ndarray] | None:
+def _line_style(
+    rgba: np.ndarray, own: np.ndarray, outside: np.ndarray
+) -> tuple[np.ndarray, float, np.ndarray] | None:
     """The part's outline colour, width (px) and pixels from its visible edge
     against `outside` (the background), or None when that edge is not outlined."""
     o8 = own.astype(np.uint8)
@@ -66,8 +68,12 @@ def _line_style(rgba: np.ndarray, own: np.ndarray, outside: np.ndarray
     touching[0] = False
     band = touching[labels]
     width = float(np.clip(band.sum() / max(edge.sum(), 1), 1.0, 0.012 * max(own.shape) + 1))
-    colour = np.median(rgba[..., :3][band & (rgba[..., 3] >= 250)] if (band & (rgba[..., 3] >= 250)).any()
-                       else rgba[..., :3][band], axis=0)
+    colour = np.median(
+        rgba[..., :3][band & (rgba[..., 3] >= 250)]
+        if (band & (rgba[..., 3] >= 250)).any()
+        else rgba[..., :3][band],
+        axis=0,
+    )
     return colour.astype(np.float32), width, band
 
 
@@ -93,13 +99,16 @@ def _row_distance(alpha: np.ndarray, reach: int) -> np.ndarray:
     dist = np.full(alpha.shape, float(reach + 1), np.float32)
     a8 = alpha.astype(np.uint8)
     for r in range(reach, 0, -1):  # eroded r px sideways: what goes is <= r px in
-        inner = cv2.erode(a8, np.ones((1, 2 * r + 1), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        inner = cv2.erode(
+            a8, np.ones((1, 2 * r + 1), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0
+        )
         dist[alpha & (inner == 0)] = r
     return dist
 
 
-def _outline_new_edges(before: Layer, after: Layer, canvas: Canvas, covered: np.ndarray,
-                       sides_only: bool = False) -> Layer:
+def _outline_new_edges(
+    before: Layer, after: Layer, canvas: Canvas, covered: np.ndarray, sides_only: bool = False
+) -> Layer:
     """Draws the part's outline along the edges of its painted-in (hidden) pixels
     that face the outside, so a revealed edge looks like the visible ones
     (`sides_only`: only its left and right edges, as for a neck)."""
@@ -111,11 +120,11 @@ def _outline_new_edges(before: Layer, after: Layer, canvas: Canvas, covered: np.
     alpha = img[..., 3] > 0
     own = np.zeros((h, w), bool)
     bh, bw = before.image.shape[:2]
-    own[before.y - y0:before.y - y0 + bh, before.x - x0:before.x - x0 + bw] = before.image[..., 3] > 0
+    own[before.y - y0 : before.y - y0 + bh, before.x - x0 : before.x - x0 + bw] = before.image[..., 3] > 0
     added = alpha & ~own
     if not added.any():
         return after
-    cov = covered[y0:y0 + h, x0:x0 + w]
+    cov = covered[y0 : y0 + h, x0 : x0 + w]
     style = _line_style(img, own, ~alpha & ~cov)
     if style is None:
         return after
@@ -133,8 +142,9 @@ def _outline_new_edges(before: Layer, after: Layer, canvas: Canvas, covered: np.
     return after
 
 
-def _claim_outline(before: Layer, back: Layer, front: Layer, between: Sequence[Layer],
-                   canvas: Canvas, covered: np.ndarray) -> tuple[Layer, Layer]:
+def _claim_outline(
+    before: Layer, back: Layer, front: Layer, between: Sequence[Layer], canvas: Canvas, covered: np.ndarray
+) -> tuple[Layer, Layer]:
     """Pieces of the back part's outline that a front part (a lock over the hair's
     edge, the face over the neck) took in the input move back into the back part: they run on along its
     completed edge, and would float off it when the front part moves.  Only
@@ -175,9 +185,19 @@ def _claim_outline(before: Layer, back: Layer, front: Layer, between: Sequence[L
     img[move] = fr[move]
     vis = back.visible_mask.copy() if back.visible_mask is not None else own.copy()
     vis[move] = True
-    back = Layer(id=back.id, tag=back.tag, image=img, x=back.x, y=back.y, side=back.side,
-                 visible_mask=vis, generated=back.generated, opacity=back.opacity,
-                 clip_to=back.clip_to, role=back.role)
+    back = Layer(
+        id=back.id,
+        tag=back.tag,
+        image=img,
+        x=back.x,
+        y=back.y,
+        side=back.side,
+        visible_mask=vis,
+        generated=back.generated,
+        opacity=back.opacity,
+        clip_to=back.clip_to,
+        role=back.role,
+    )
     fx, fy = front.x, front.y
     ys, xs = np.nonzero(move)
     ys, xs = ys + y0 - fy, xs + x0 - fx
@@ -185,8 +205,17 @@ def _claim_outline(before: Layer, back: Layer, front: Layer, between: Sequence[L
     fimg[ys, xs] = 0
     fvis_mask = front.visible_mask.copy() if front.visible_mask is not None else fimg[..., 3] > 0
     fvis_mask[ys, xs] = False
-    front = Layer(id=front.id, tag=front.tag, image=fimg, x=fx, y=fy, side=front.side,
-                  visible_mask=fvis_mask, generated=front.generated, opacity=front.opacity,
-                  clip_to=front.clip_to, role=front.role)
+    front = Layer(
+        id=front.id,
+        tag=front.tag,
+        image=fimg,
+        x=fx,
+        y=fy,
+        side=front.side,
+        visible_mask=fvis_mask,
+        generated=front.generated,
+        opacity=front.opacity,
+        clip_to=front.clip_to,
+        role=front.role,
+    )
     return back, front
-

@@ -4,6 +4,7 @@ colour, off its rim: no strokes, no background) blended over the hole on a
 downscaled crop, or an `inpaint` hook (core/backends) when one is set; growing
 a layer by pixels; and moving anti-aliased rims into the front parts (a closed
 eye or a swaying fringe leaves no outline ghost on the skin)."""
+
 from __future__ import annotations
 
 import contextvars
@@ -31,8 +32,16 @@ def _hull(mask: np.ndarray) -> np.ndarray:
 
 def _ellipse(shape, centre, axes) -> np.ndarray:
     out = np.zeros(shape, np.uint8)
-    cv2.ellipse(out, (int(round(centre[0])), int(round(centre[1]))),
-                (max(1, int(round(axes[0]))), max(1, int(round(axes[1])))), 0, 0, 360, 1, -1)
+    cv2.ellipse(
+        out,
+        (int(round(centre[0])), int(round(centre[1]))),
+        (max(1, int(round(axes[0]))), max(1, int(round(axes[1])))),
+        0,
+        0,
+        360,
+        1,
+        -1,
+    )
     return out.astype(bool)
 
 
@@ -88,8 +97,9 @@ def _paint_hidden(rgba: np.ndarray, src: np.ndarray, hole: np.ndarray) -> np.nda
         colour = rgb[src].mean(axis=0) if src.any() else np.zeros(3, np.float32)
         return np.broadcast_to(np.clip(colour + 0.5, 0, 255).astype(np.uint8), (h, w, 3)).copy()
     base = small_c / np.maximum(small_w, 1e-6)[..., None]
-    _, labels = cv2.distanceTransformWithLabels((~have).astype(np.uint8), cv2.DIST_L2, 3,
-                                                labelType=cv2.DIST_LABEL_PIXEL)
+    _, labels = cv2.distanceTransformWithLabels(
+        (~have).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+    )
     nearest = base[have][labels - 1]
     sigma = max(1.5, 0.04 * max(sw, sh))
     blur_w = cv2.GaussianBlur(small_w, (0, 0), sigma)
@@ -102,9 +112,15 @@ def _paint_hidden(rgba: np.ndarray, src: np.ndarray, hole: np.ndarray) -> np.nda
     return np.clip(painted + 0.5, 0, 255).astype(np.uint8)
 
 
-def _grown(layer: Layer, canvas: Canvas, add: np.ndarray, fill_rgb: tuple[int, int, int] | None = None,
-           inpaint: bool = True, not_sources: np.ndarray | None = None,
-           repaint: np.ndarray | None = None) -> Layer:
+def _grown(
+    layer: Layer,
+    canvas: Canvas,
+    add: np.ndarray,
+    fill_rgb: tuple[int, int, int] | None = None,
+    inpaint: bool = True,
+    not_sources: np.ndarray | None = None,
+    repaint: np.ndarray | None = None,
+) -> Layer:
     """The layer with `add` (full-canvas mask) painted in; visible_mask kept.
     `not_sources` (full canvas) marks pixels the inpainting must not copy from;
     `repaint` marks own pixels that are painted over too (rims mixed with a part
@@ -121,7 +137,7 @@ def _grown(layer: Layer, canvas: Canvas, add: np.ndarray, fill_rgb: tuple[int, i
     img = np.zeros((h, w, 4), np.uint8)
     lh, lw = layer.image.shape[:2]
     ox, oy = layer.x - x0, layer.y - y0
-    img[oy:oy + lh, ox:ox + lw] = layer.image
+    img[oy : oy + lh, ox : ox + lw] = layer.image
     hole = add[y0:y1, x0:x1]
     if fill_rgb is not None or not inpaint:
         colour = fill_rgb if fill_rgb is not None else _main_colour(layer)
@@ -141,15 +157,25 @@ def _grown(layer: Layer, canvas: Canvas, add: np.ndarray, fill_rgb: tuple[int, i
     img[hole, 3] = 255
     vis = np.zeros((h, w), bool)
     if layer.visible_mask is not None:
-        vis[oy:oy + lh, ox:ox + lw] = layer.visible_mask
-    return Layer(id=layer.id, tag=layer.tag, image=img, x=x0, y=y0, side=layer.side,
-                 visible_mask=vis, generated=layer.generated, opacity=layer.opacity,
-                 clip_to=layer.clip_to, role=layer.role)
+        vis[oy : oy + lh, ox : ox + lw] = layer.visible_mask
+    return Layer(
+        id=layer.id,
+        tag=layer.tag,
+        image=img,
+        x=x0,
+        y=y0,
+        side=layer.side,
+        visible_mask=vis,
+        generated=layer.generated,
+        opacity=layer.opacity,
+        clip_to=layer.clip_to,
+        role=layer.role,
+    )
 
 
-
-def _with_pixels(layer: Layer, box: tuple[int, int, int, int], mask: np.ndarray,
-                 rgb: np.ndarray, alpha: np.ndarray) -> Layer:
+def _with_pixels(
+    layer: Layer, box: tuple[int, int, int, int], mask: np.ndarray, rgb: np.ndarray, alpha: np.ndarray
+) -> Layer:
     """The layer with extra pixels (box-local `mask`, colours, alpha) where it is
     empty; its crop grows to hold them and they are not visible."""
     bx0, by0, bx1, by1 = box
@@ -158,23 +184,34 @@ def _with_pixels(layer: Layer, box: tuple[int, int, int, int], mask: np.ndarray,
     x1, y1 = max(layer.x + lw, bx1), max(layer.y + lh, by1)
     img = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
     vis = np.zeros((y1 - y0, x1 - x0), bool)
-    img[layer.y - y0:layer.y - y0 + lh, layer.x - x0:layer.x - x0 + lw] = layer.image
+    img[layer.y - y0 : layer.y - y0 + lh, layer.x - x0 : layer.x - x0 + lw] = layer.image
     if layer.visible_mask is not None:
-        vis[layer.y - y0:layer.y - y0 + lh, layer.x - x0:layer.x - x0 + lw] = layer.visible_mask
-    sub = img[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0]
+        vis[layer.y - y0 : layer.y - y0 + lh, layer.x - x0 : layer.x - x0 + lw] = layer.visible_mask
+    sub = img[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0]
     put = mask & (sub[..., 3] == 0)
     sub[put, :3] = rgb[put]
     sub[put, 3] = alpha[put]
     tx0, ty0, tx1, ty1 = _bbox((img[..., 3] > 0) | vis) or (0, 0, 1, 1)
     img, vis = img[ty0:ty1, tx0:tx1].copy(), vis[ty0:ty1, tx0:tx1].copy()
     x0, y0 = x0 + tx0, y0 + ty0
-    return Layer(id=layer.id, tag=layer.tag, image=img, x=x0, y=y0, side=layer.side,
-                 visible_mask=vis, generated=layer.generated, opacity=layer.opacity,
-                 clip_to=layer.clip_to, role=layer.role)
+    return Layer(
+        id=layer.id,
+        tag=layer.tag,
+        image=img,
+        x=x0,
+        y=y0,
+        side=layer.side,
+        visible_mask=vis,
+        generated=layer.generated,
+        opacity=layer.opacity,
+        clip_to=layer.clip_to,
+        role=layer.role,
+    )
 
 
-def _unmix_rims(before: Layer, after: Layer, fronts: Sequence[Layer], rim: np.ndarray,
-                canvas: Canvas) -> tuple[Layer, list[Layer]]:
+def _unmix_rims(
+    before: Layer, after: Layer, fronts: Sequence[Layer], rim: np.ndarray, canvas: Canvas
+) -> tuple[Layer, list[Layer]]:
     """Anti-aliased rim pixels of a back part mixed with parts in front of it.
 
     `after` holds clean colours S (painted) at the `rim` pixels, which showed colour
@@ -206,8 +243,9 @@ def _unmix_rims(before: Layer, after: Layer, fronts: Sequence[Layer], rim: np.nd
         ink[vis] = m[vis][:, :3]
     if not (owner > 0).any():
         return after, fronts
-    _, labels = cv2.distanceTransformWithLabels((owner == 0).astype(np.uint8), cv2.DIST_L2, 3,
-                                                labelType=cv2.DIST_LABEL_PIXEL)
+    _, labels = cv2.distanceTransformWithLabels(
+        (owner == 0).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+    )
     src = owner > 0
     nearest_owner = owner[src][labels - 1]
     nearest_ink = ink[src][labels - 1]
@@ -215,11 +253,14 @@ def _unmix_rims(before: Layer, after: Layer, fronts: Sequence[Layer], rim: np.nd
     S = done[..., :3].astype(np.float32)
     F = nearest_ink
     d = F - S
-    a = (((C - S) * d).sum(axis=2) / np.maximum((d * d).sum(axis=2), 1e-6))
+    a = ((C - S) * d).sum(axis=2) / np.maximum((d * d).sum(axis=2), 1e-6)
     # the smallest alpha that reproduces C exactly with an in-range colour
     tol = 1.5
-    need = np.where(C > S, (C - S - tol) / np.maximum(255.0 - S, 1.0),
-                    np.where(C < S, (S - C - tol) / np.maximum(S, 1.0), 0.0)).max(axis=2)
+    need = np.where(
+        C > S,
+        (C - S - tol) / np.maximum(255.0 - S, 1.0),
+        np.where(C < S, (S - C - tol) / np.maximum(S, 1.0), 0.0),
+    ).max(axis=2)
     a = np.clip(np.maximum(a, need), 0.0, 1.0)
     a8 = np.rint(a * 255.0)
     a8 = np.where(np.abs(C - S).max(axis=2) <= 1.0, 0.0, a8)
@@ -230,9 +271,19 @@ def _unmix_rims(before: Layer, after: Layer, fronts: Sequence[Layer], rim: np.nd
     new_back = done.copy()
     new_back[keep_back, :3] = orig[keep_back, :3]
     # rim pixels are the back part's own (inside its crop): write them in place
-    back = Layer(id=after.id, tag=after.tag, image=after.image.copy(), x=after.x, y=after.y,
-                 side=after.side, visible_mask=after.visible_mask, generated=after.generated,
-                 opacity=after.opacity, clip_to=after.clip_to, role=after.role)
+    back = Layer(
+        id=after.id,
+        tag=after.tag,
+        image=after.image.copy(),
+        x=after.x,
+        y=after.y,
+        side=after.side,
+        visible_mask=after.visible_mask,
+        generated=after.generated,
+        opacity=after.opacity,
+        clip_to=after.clip_to,
+        role=after.role,
+    )
     ys, xs = np.nonzero(rim_c)
     back.image[ys + y0 - back.y, xs + x0 - back.x] = new_back[ys, xs]
     out_fronts = []
@@ -262,4 +313,3 @@ def _main_colour(layer: Layer) -> tuple[int, int, int]:
     codes = (q[:, 0] << 8) | (q[:, 1] << 4) | q[:, 2]
     best = np.bincount(codes).argmax()
     return tuple(int(v) for v in np.median(px[codes == best], axis=0))
-

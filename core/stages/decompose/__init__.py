@@ -14,6 +14,7 @@
 Layers are crops holding only visible pixels, ordered back to front by
 `DEPTH_ORDER` (context.py).
 """
+
 from __future__ import annotations
 
 
@@ -33,9 +34,9 @@ class DecomposeError(ImageToRigError):
     """The image could not be split into parts."""
 
 
-
-def _layer_from_mask(rgba: np.ndarray, mask: np.ndarray, visible: np.ndarray, tag: str,
-                     side: str) -> Layer | None:
+def _layer_from_mask(
+    rgba: np.ndarray, mask: np.ndarray, visible: np.ndarray, tag: str, side: str
+) -> Layer | None:
     if not (mask & visible).any():
         return None
     ys, xs = np.nonzero(mask)
@@ -45,8 +46,15 @@ def _layer_from_mask(rgba: np.ndarray, mask: np.ndarray, visible: np.ndarray, ta
     if img.shape[2] == 3:
         img = np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])
     img[~m] = 0
-    return Layer(id=layer_id(tag, side), tag=tag, image=img, x=int(x0), y=int(y0), side=side,
-                 visible_mask=m & visible[y0:y1, x0:x1])
+    return Layer(
+        id=layer_id(tag, side),
+        tag=tag,
+        image=img,
+        x=int(x0),
+        y=int(y0),
+        side=side,
+        visible_mask=m & visible[y0:y1, x0:x1],
+    )
 
 
 def _one_part_per_piece(ctx: _Context, rgba: np.ndarray, cls: np.ndarray, lm: FaceLandmarks) -> None:
@@ -85,7 +93,8 @@ def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> list[Lay
     if face_w < MIN_FACE_WIDTH:
         raise DecomposeError(
             f"the face is only {face_w} px wide; at least {MIN_FACE_WIDTH} px are needed to split "
-            "eyes, brows and mouth: use a larger image (or a closer crop of the character)")
+            "eyes, brows and mouth: use a larger image (or a closer crop of the character)"
+        )
     ctx = _Context(rgba, mask, lm)
     idx = _label_index()
     cls = np.full(mask.shape, UNASSIGNED, np.int32)
@@ -107,8 +116,10 @@ def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> list[Lay
     for side in ("r", "l"):
         parts = _cut_eye(ctx, side)
         if parts is None:
-            lm.warnings.append(f"the character's {'right' if side == 'r' else 'left'} eye was not "
-                               "found where the landmarks put it")
+            lm.warnings.append(
+                f"the character's {'right' if side == 'r' else 'left'} eye was not "
+                "found where the landmarks put it"
+            )
             continue
         for name in ("irides", "eyelash", "eyewhite"):
             put(parts[name], (name, side))
@@ -146,4 +157,3 @@ def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> list[Lay
     for tag in missing:
         lm.warnings.append(f"no {tag} layer found")
     return layers
-

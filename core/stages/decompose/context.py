@@ -2,6 +2,7 @@
 """What every part of the decomposition reads: the image in Lab, the
 foreground, the skin, the landmarks, the size unit, the table of layers in
 depth order, and small mask helpers."""
+
 from __future__ import annotations
 
 
@@ -13,10 +14,23 @@ from ..landmarks import FaceLandmarks, cheek_colour, flatten_over_white, skin_ma
 
 # Back to front.  Layers the decomposition finds are emitted in this order.
 DEPTH_ORDER: tuple[tuple[str, str], ...] = (
-    ("back hair", ""), ("neck", ""), ("topwear", ""), ("ears", "r"), ("ears", "l"),
-    ("face", ""), ("eyewhite", "r"), ("irides", "r"), ("eyewhite", "l"), ("irides", "l"),
-    ("eyelash", "r"), ("eyelash", "l"), ("eyebrow", "r"), ("eyebrow", "l"),
-    ("nose", ""), ("mouth", ""), ("front hair", ""),
+    ("back hair", ""),
+    ("neck", ""),
+    ("topwear", ""),
+    ("ears", "r"),
+    ("ears", "l"),
+    ("face", ""),
+    ("eyewhite", "r"),
+    ("irides", "r"),
+    ("eyewhite", "l"),
+    ("irides", "l"),
+    ("eyelash", "r"),
+    ("eyelash", "l"),
+    ("eyebrow", "r"),
+    ("eyebrow", "l"),
+    ("nose", ""),
+    ("mouth", ""),
+    ("front hair", ""),
 )
 # Who wins a line between two parts: the front-most (index in this tuple, first wins).
 LINE_OWNERS = ("front hair", "face", "ears", "topwear", "neck", "back hair")
@@ -37,8 +51,12 @@ def _window(box, pad_x0, pad_y0, pad_x1, pad_y1, shape):
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
     h_img, w_img = shape[:2]
-    return (max(0, int(x0 - pad_x0 * w)), max(0, int(y0 - pad_y0 * h)),
-            min(w_img, int(np.ceil(x1 + pad_x1 * w))), min(h_img, int(np.ceil(y1 + pad_y1 * h))))
+    return (
+        max(0, int(x0 - pad_x0 * w)),
+        max(0, int(y0 - pad_y0 * h)),
+        min(w_img, int(np.ceil(x1 + pad_x1 * w))),
+        min(h_img, int(np.ceil(y1 + pad_y1 * h))),
+    )
 
 
 def _components_in(mask: np.ndarray):
@@ -102,4 +120,3 @@ class _Context:
     def chroma(self, sl) -> np.ndarray:
         a, b = self.a[sl].astype(np.float32), self.b[sl].astype(np.float32)
         return np.sqrt(a * a + b * b)
-

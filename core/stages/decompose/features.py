@@ -2,6 +2,7 @@
 """The face's features, each cut inside a window the landmarks place: brows,
 eyes (split into eyewhite, iris and eyelash by colour and an iris ellipse),
 mouth and nose."""
+
 from __future__ import annotations
 
 
@@ -26,14 +27,21 @@ def _cut_brow(ctx: _Context, side: str) -> np.ndarray | None:
     cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl]
     core = np.zeros_like(cand)
     bx0, by0, bx1, by1 = box
-    core[max(0, by0 - y0):max(0, by1 - y0), max(0, bx0 - x0):max(0, bx1 - x0)] = True
-    found = _inner_components(cand, int(6 * ctx.unit ** 2), require=core)
+    core[max(0, by0 - y0) : max(0, by1 - y0), max(0, bx0 - x0) : max(0, bx1 - x0)] = True
+    found = _inner_components(cand, int(6 * ctx.unit**2), require=core)
     if not found.any():
-        found = _line_near(cand, core, int(6 * ctx.unit ** 2), max_height=0.6 * eye_h,
-                           reach=0.5 * (bx1 - bx0), free_sides=("left", "right", "bottom"))
+        found = _line_near(
+            cand,
+            core,
+            int(6 * ctx.unit**2),
+            max_height=0.6 * eye_h,
+            reach=0.5 * (bx1 - bx0),
+            free_sides=("left", "right", "bottom"),
+        )
     if found is None or not found.any():
-        found = _brow_across_strands(cand, core, int(6 * ctx.unit ** 2), eye_h,
-                                     bottom=int(eye[1] - 0.15 * eye_h) - y0, unit=ctx.unit)
+        found = _brow_across_strands(
+            cand, core, int(6 * ctx.unit**2), eye_h, bottom=int(eye[1] - 0.15 * eye_h) - y0, unit=ctx.unit
+        )
     if found is None or not found.any():
         return None
     out = np.zeros_like(ctx.fg)
@@ -41,8 +49,9 @@ def _cut_brow(ctx: _Context, side: str) -> np.ndarray | None:
     return out
 
 
-def _brow_across_strands(cand: np.ndarray, core: np.ndarray, min_area: int, eye_h: float,
-                         bottom: int, unit: float) -> np.ndarray | None:
+def _brow_across_strands(
+    cand: np.ndarray, core: np.ndarray, min_area: int, eye_h: float, bottom: int, unit: float
+) -> np.ndarray | None:
     """A brow drawn across the fringe's strands (sketchy line art: the strands
     run through it, so it is no blob of its own): the strokes that run sideways
     (what an opening with a horizontal bar keeps: a brow is a few pixels thick
@@ -54,13 +63,20 @@ def _brow_across_strands(cand: np.ndarray, core: np.ndarray, min_area: int, eye_
     bar = max(4, int(round(4 * unit)))
     upper = cand.copy()
     upper[bottom:] = False
-    sideways = cv2.morphologyEx(upper.astype(np.uint8), cv2.MORPH_OPEN,
-                                np.ones((1, bar), np.uint8)).astype(bool)
+    sideways = cv2.morphologyEx(upper.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, bar), np.uint8)).astype(
+        bool
+    )
     ys, xs = np.nonzero(core)
     if not len(xs):
         return None
-    found = _line_near(sideways, core, min_area, max_height=0.6 * eye_h,
-                       reach=0.5 * (xs.max() - xs.min() + 1), free_sides=("left", "right", "bottom"))
+    found = _line_near(
+        sideways,
+        core,
+        min_area,
+        max_height=0.6 * eye_h,
+        reach=0.5 * (xs.max() - xs.min() + 1),
+        free_sides=("left", "right", "bottom"),
+    )
     if found is None:
         return None
     grow = np.ones((3, 3), np.uint8)
@@ -69,8 +85,14 @@ def _brow_across_strands(cand: np.ndarray, core: np.ndarray, min_area: int, eye_
     return found
 
 
-def _line_near(cand: np.ndarray, core: np.ndarray, min_area: int, max_height: float, reach: float,
-               free_sides=("left", "right")) -> np.ndarray | None:
+def _line_near(
+    cand: np.ndarray,
+    core: np.ndarray,
+    min_area: int,
+    max_height: float,
+    reach: float,
+    free_sides=("left", "right"),
+) -> np.ndarray | None:
     """A stroke for a feature whose landmark box missed it: the longest
     elongated component (at least twice as wide as tall, at most `max_height`
     tall) that meets the core box widened by `reach` on both sides.  It may run
@@ -84,7 +106,7 @@ def _line_near(cand: np.ndarray, core: np.ndarray, min_area: int, max_height: fl
         return None
     cx0, cx1 = max(0, int(xs.min() - reach)), min(w, int(xs.max() + 1 + reach))
     wide = np.zeros_like(core)
-    wide[ys.min():ys.max() + 1, cx0:cx1] = True
+    wide[ys.min() : ys.max() + 1, cx0:cx1] = True
     best, best_w = 0, 0
     for i in range(1, n):
         x, y, bw, bh, area = st[i]
@@ -129,7 +151,7 @@ def _cut_brow_like(ctx: _Context, side: str, other: np.ndarray) -> np.ndarray | 
         return None
     sl = (slice(y0, y1), slice(x0, x1))
     ref = np.array([np.median(ctx.L[other]), np.median(ctx.a[other]), np.median(ctx.b[other])], np.float32)
-    dist = (np.hypot(ctx.a[sl] - ref[1], ctx.b[sl] - ref[2]) + 0.5 * np.abs(ctx.L[sl] - ref[0]))
+    dist = np.hypot(ctx.a[sl] - ref[1], ctx.b[sl] - ref[2]) + 0.5 * np.abs(ctx.L[sl] - ref[0])
     cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl] & (dist <= 16)
     n, lab, st, _ = _components_in(cand)
     if n <= 1:
@@ -160,8 +182,9 @@ EYE_ELLIPSE = (0.66, 0.62)
 def _hair_strands(ctx: _Context, sl) -> np.ndarray:
     """Pixels of a window that are strands of the fringe reaching in: of the hair's
     colour and joined, through hair-coloured pixels, to the window's top edge."""
-    hair = cv2.cvtColor(np.uint8([[ctx.lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.int16) \
-        - np.array([0, 128, 128], np.int16)
+    hair = cv2.cvtColor(np.uint8([[ctx.lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.int16) - np.array(
+        [0, 128, 128], np.int16
+    )
     hue = np.hypot(ctx.a[sl] - hair[1], ctx.b[sl] - hair[2])
     skin_hue = np.hypot(ctx.a[sl] - ctx.skin_ab[0], ctx.b[sl] - ctx.skin_ab[1])
     hairish = ctx.fg[sl] & (hue <= 16) & (np.abs(ctx.L[sl] - hair[0]) <= 35) & (hue < skin_hue)
@@ -182,11 +205,10 @@ def _above_upper_lash(ctx: _Context, sl, cand: np.ndarray, box) -> np.ndarray:
     bw, bh = bx1 - bx0, by1 - by0
     ink = cand & (ctx.L[sl] < ctx.skin_L - 45)
     length = max(3, int(round(0.2 * bw)))
-    band = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN,
-                            np.ones((1, length), np.uint8)).astype(bool)
-    band[:, :max(0, int(bx0))] = False
-    band[:, int(bx1):] = False
-    band[int(by0 + 0.6 * bh):] = False  # the upper lash lies in the box's upper part
+    band = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, length), np.uint8)).astype(bool)
+    band[:, : max(0, int(bx0))] = False
+    band[:, int(bx1) :] = False
+    band[int(by0 + 0.6 * bh) :] = False  # the upper lash lies in the box's upper part
     cols = np.nonzero(band.any(axis=0))[0]
     if len(cols) < max(3, 0.3 * bw):
         return np.zeros_like(cand)
@@ -212,12 +234,14 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
     bw, bh = bx1 - bx0, by1 - by0
     cand &= ~_above_upper_lash(ctx, sl, cand, (bx0 - x0, by0 - y0, bx1 - x0, by1 - y0))
     # an eye is round: what reaches the box's corners is hair or an ear, not eye
-    yy, xx = np.mgrid[0:cand.shape[0], 0:cand.shape[1]].astype(np.float32) + 0.5
+    yy, xx = np.mgrid[0 : cand.shape[0], 0 : cand.shape[1]].astype(np.float32) + 0.5
     ex, ey = 0.5 * (bx0 + bx1) - x0, 0.5 * (by0 + by1) - y0
     cand &= ((xx - ex) / (EYE_ELLIPSE[0] * bw)) ** 2 + ((yy - ey) / (EYE_ELLIPSE[1] * bh)) ** 2 <= 1.0
     core = np.zeros_like(cand)
-    core[max(0, int(by0 + 0.2 * bh) - y0):max(0, int(by1 - 0.2 * bh) - y0),
-         max(0, int(bx0 + 0.2 * bw) - x0):max(0, int(bx1 - 0.2 * bw) - x0)] = True
+    core[
+        max(0, int(by0 + 0.2 * bh) - y0) : max(0, int(by1 - 0.2 * bh) - y0),
+        max(0, int(bx0 + 0.2 * bw) - x0) : max(0, int(bx1 - 0.2 * bw) - x0),
+    ] = True
     n, lab, st, _ = _components_in(cand)
     keep = np.zeros(n, bool)
     hit = np.unique(lab[core & (lab > 0)])
@@ -243,16 +267,19 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
         if keep2.any():
             grown = cv2.dilate(keep2[lab2].astype(np.uint8), kernel).astype(bool)
             thin = cand & ~thick.astype(bool)
-            eye = keep2[lab2] | (grown & cand & ~thin) | (cv2.dilate(keep2[lab2].astype(np.uint8),
-                                                                      np.ones((3, 3), np.uint8)).astype(bool) & cand)
-    if eye.sum() < 10 * ctx.unit ** 2:
+            eye = (
+                keep2[lab2]
+                | (grown & cand & ~thin)
+                | (cv2.dilate(keep2[lab2].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & cand)
+            )
+    if eye.sum() < 10 * ctx.unit**2:
         return None
     # thin strokes around the eye (glasses frames) are not the eye: keep what lies
     # near the hull of the eye's thick parts
     k = max(3, int(round(6 * ctx.unit)) | 1)
     disc_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     thick = cv2.morphologyEx(eye.astype(np.uint8), cv2.MORPH_OPEN, disc_k).astype(bool)
-    if thick.sum() >= 10 * ctx.unit ** 2:
+    if thick.sum() >= 10 * ctx.unit**2:
         hull = np.zeros(eye.shape, np.uint8)
         pts = cv2.findNonZero(thick.astype(np.uint8))
         cv2.fillConvexPoly(hull, cv2.convexHull(pts), 1)
@@ -270,23 +297,27 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
     # lash band is thick removes the lash (and thin coloured strokes: frames); of
     # what is left, the piece holding most of the eye's colour is the iris
     big_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, int(0.4 * bh) | 1),) * 2)
-    blob = cv2.morphologyEx(_filled(eye & ~white, ~eye, max(2, int(round(0.15 * bh)))).astype(np.uint8),
-                            cv2.MORPH_OPEN, big_k)
-    if blob.sum() < 10 * ctx.unit ** 2:
+    blob = cv2.morphologyEx(
+        _filled(eye & ~white, ~eye, max(2, int(round(0.15 * bh)))).astype(np.uint8), cv2.MORPH_OPEN, big_k
+    )
+    if blob.sum() < 10 * ctx.unit**2:
         iris_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, int(0.25 * bh) | 1),) * 2)
         blob = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_OPEN, iris_k)
-    if blob.sum() >= 10 * ctx.unit ** 2:
+    if blob.sum() >= 10 * ctx.unit**2:
         cn, clab, cst, _ = _components_in(blob)
         colour_count = np.bincount(clab[coloured], minlength=cn)
         colour_count[0] = -1
-        big = int(np.argmax(colour_count)) if colour_count[1:].max() > 0 else \
-            1 + int(np.argmax(cst[1:, cv2.CC_STAT_AREA]))
+        big = (
+            int(np.argmax(colour_count))
+            if colour_count[1:].max() > 0
+            else 1 + int(np.argmax(cst[1:, cv2.CC_STAT_AREA]))
+        )
         coloured = coloured | (clab == big)
         ix, iy, iw, ih, _ = cst[big]
         cx, cy = ix + iw / 2.0, iy + ih / 2.0
         pad = 0.0
         rx, ry = iw / 2.0 + pad, ih / 2.0 + pad
-        yy, xx = np.mgrid[0:eye.shape[0], 0:eye.shape[1]]
+        yy, xx = np.mgrid[0 : eye.shape[0], 0 : eye.shape[1]]
         d = ((xx + 0.5 - cx) / rx) ** 2 + ((yy + 0.5 - cy) / ry) ** 2
         inside = d <= 1.0
         dark_neutral = (L < 0.45 * ctx.skin_L) & (chroma < 14)
@@ -301,7 +332,7 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
         # line, is iris (the lash only crosses the iris's top)
         ring = max(1.5, 2.0 * ctx.unit)
         near = d <= (1.0 + ring / max(min(rx, ry), 1.0)) ** 2
-        low = (np.mgrid[0:eye.shape[0], 0:eye.shape[1]][0] + 0.5) > cy - 0.2 * ry
+        low = (np.mgrid[0 : eye.shape[0], 0 : eye.shape[1]][0] + 0.5) > cy - 0.2 * ry
         outline = lash_core & near & low
         iris |= outline
         lash_core &= ~outline
@@ -322,8 +353,13 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
             lash_core &= ~to_iris
             # and the lash's anti-aliased edge crossing the iris top belongs to the lash
             near_lash = cv2.dilate(lash_core.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-            to_lash = (iris & near_lash & (L < 0.55 * ctx.skin_L) & (d > 0.35)
-                       & (np.hypot(a - la, b - lb) < np.hypot(a - ia, b - ib)))
+            to_lash = (
+                iris
+                & near_lash
+                & (L < 0.55 * ctx.skin_L)
+                & (d > 0.35)
+                & (np.hypot(a - la, b - lb) < np.hypot(a - ia, b - ib))
+            )
             iris &= ~to_lash
             lash_core |= to_lash
     rest = eye & ~iris & ~white & ~lash_core
@@ -386,16 +422,17 @@ def _cut_mouth(ctx: _Context) -> np.ndarray | None:
     tint = np.hypot(ctx.a[sl] - ctx.skin_ab[0], ctx.b[sl] - ctx.skin_ab[1])
     soft = free & ((ctx.L[sl] < ctx.skin_L - MOUTH_INK["darker"]) | (tint > MOUTH_INK["tint"]) | strict)
     core = np.zeros_like(strict)
-    core[max(0, by0 - y0):max(0, by1 - y0), max(0, bx0 - x0):max(0, bx1 - x0)] = True
-    min_area = int(4 * ctx.unit ** 2)
+    core[max(0, by0 - y0) : max(0, by1 - y0), max(0, bx0 - x0) : max(0, bx1 - x0)] = True
+    min_area = int(4 * ctx.unit**2)
     found = _inner_components(strict, min_area, require=core)
     if not found.any():
         found = _inner_components(soft, min_area, require=core)
     if not found.any():  # the box missed the line: the stroke nearest to it
         rows = np.zeros_like(core)
-        rows[max(0, int(mcy - 0.06 * fw) - y0):max(0, int(mcy + 0.06 * fw) - y0)] = True
-        found = _line_near(soft, core | (rows & core.any(axis=0)[None, :]), min_area,
-                           max_height=0.1 * fw, reach=0.1 * fw)
+        rows[max(0, int(mcy - 0.06 * fw) - y0) : max(0, int(mcy + 0.06 * fw) - y0)] = True
+        found = _line_near(
+            soft, core | (rows & core.any(axis=0)[None, :]), min_area, max_height=0.1 * fw, reach=0.1 * fw
+        )
     if found is None or not found.any():
         return None
     # the rest of the line: soft pieces level with it and close beside it
@@ -434,7 +471,7 @@ def _cut_nose(ctx: _Context) -> np.ndarray | None:
     sl = (slice(y0, y1), slice(x0, x1))
     darker = ctx.L[sl] < ctx.skin_L - 38
     cand = ctx.fg[sl] & darker & ~ctx.features[sl]
-    found = _inner_components(cand, max(2, int(3 * ctx.unit ** 2)))
+    found = _inner_components(cand, max(2, int(3 * ctx.unit**2)))
     if not found.any():
         return None
     n, lab, st, cents = _components_in(found)
@@ -445,4 +482,3 @@ def _cut_nose(ctx: _Context) -> np.ndarray | None:
     out = np.zeros_like(ctx.fg)
     out[sl] = lab == best
     return out
-

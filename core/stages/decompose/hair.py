@@ -6,6 +6,7 @@ separates are one hair part.  Each hair region joins the group (regions
 bridged across thin gaps) holding most of its pixels; the largest group and
 every group reaching above the eyes are the front hair (fringe and locks),
 the rest is the back hair."""
+
 from __future__ import annotations
 
 import cv2
@@ -14,8 +15,18 @@ import numpy as np
 from .context import _Context, _components_in, _label_index
 
 
-def assign_hair(ctx: _Context, cls: np.ndarray, lab: np.ndarray, hair_regions, max_dist: np.ndarray,
-                cents, region: np.ndarray, line: np.ndarray, thin: float, eye_y: float) -> None:
+def assign_hair(
+    ctx: _Context,
+    cls: np.ndarray,
+    lab: np.ndarray,
+    hair_regions,
+    max_dist: np.ndarray,
+    cents,
+    region: np.ndarray,
+    line: np.ndarray,
+    thin: float,
+    eye_y: float,
+) -> None:
     """Classify the hair regions (flat-region labels `hair_regions` of `lab`) as
     front or back hair, in the per-region class table `cls` (in place)."""
     idx = _label_index()

@@ -4,14 +4,23 @@ each classified by colour (skin-like, hair-like, other) and position (above or
 below the chin, beside the face) as face, neck, ears, hair or topwear; then
 line art goes to the front-most neighbouring part and anything left to the
 nearest part."""
+
 from __future__ import annotations
 
 
 import cv2
 import numpy as np
 
-from .context import (DEPTH_ORDER, EDGE_THRESHOLD, LINE_CONTRAST, LINE_OWNERS, UNASSIGNED, _Context,
-                      _components_in, _label_index)
+from .context import (
+    DEPTH_ORDER,
+    EDGE_THRESHOLD,
+    LINE_CONTRAST,
+    LINE_OWNERS,
+    UNASSIGNED,
+    _Context,
+    _components_in,
+    _label_index,
+)
 from .hair import assign_hair
 
 
@@ -36,7 +45,6 @@ def _colour_edges(ctx: _Context) -> np.ndarray:
     return mag > EDGE_THRESHOLD
 
 
-
 def _seed_points(ctx: _Context, region: np.ndarray):
     """(part, x, y) points that most likely belong to a part, from the
     landmarks: the cheeks and the bridge of the nose (face), the top of the
@@ -57,7 +65,7 @@ def _seed_points(ctx: _Context, region: np.ndarray):
     for frac in (0.3, 0.5, 0.7):
         x = int(fx0 + frac * fw)
         if 0 <= x < ctx.w:
-            column = np.nonzero(region[:max(1, int(fy0)), x])[0]
+            column = np.nonzero(region[: max(1, int(fy0)), x])[0]
             if len(column):
                 ys_top.append((x, int(column.min())))
     for x, top in ys_top:
@@ -94,13 +102,18 @@ def _seed_mask(ctx: _Context, region: np.ndarray, features: np.ndarray) -> np.nd
     markers = np.zeros(region.shape, np.int32)
     r = max(2, int(round(4 * ctx.unit)))
     skin = np.array([ctx.skin_L, *ctx.skin_ab], np.float64)
-    points = [p for p in _seed_points(ctx, region)
-              if 0 <= int(round(p[1])) < ctx.w and 0 <= int(round(p[2])) < ctx.h
-              and region[int(round(p[2])), int(round(p[1]))]]
+    points = [
+        p
+        for p in _seed_points(ctx, region)
+        if 0 <= int(round(p[1])) < ctx.w
+        and 0 <= int(round(p[2])) < ctx.h
+        and region[int(round(p[2])), int(round(p[1]))]
+    ]
     # the hair's colour (the landmarks' estimate from the fringe): hair seeds of
     # another colour lie on a hat or a hood, and body seeds of its colour on a strand
-    hair = cv2.cvtColor(np.uint8([[lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64) \
-        - np.array([0.0, 128.0, 128.0])
+    hair = cv2.cvtColor(np.uint8([[lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64) - np.array(
+        [0.0, 128.0, 128.0]
+    )
     neck = _neck_point(ctx, region, skin)
     if neck is not None:
         points.append(("neck",) + neck)
@@ -181,8 +194,7 @@ def jaw_line_point(ctx: _Context, region: np.ndarray) -> tuple:
     return (x, start + int(dark[0]))
 
 
-def _watershed_parts(ctx: _Context, region: np.ndarray, features: np.ndarray,
-                     line: np.ndarray) -> np.ndarray:
+def _watershed_parts(ctx: _Context, region: np.ndarray, features: np.ndarray, line: np.ndarray) -> np.ndarray:
     """(H, W) int: index into PARTS of every pixel of `region` (-1: undecided),
     by a seeded watershed: each part floods out from its seeds over a height
     map of colour steps and strokes, lowest step first, and stops where it
@@ -196,11 +208,15 @@ def _watershed_parts(ctx: _Context, region: np.ndarray, features: np.ndarray,
     grad = np.zeros((ctx.h, ctx.w), np.float32)
     for ch in (ctx.L, ctx.a, ctx.b):
         c = ch.astype(np.float32)
-        np.maximum(grad, np.abs(cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3))
-                   + np.abs(cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3)), out=grad)
+        np.maximum(
+            grad,
+            np.abs(cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3)),
+            out=grad,
+        )
     k = max(3, int(round(13 * ctx.unit)) | 1)
-    blackhat = cv2.morphologyEx(ctx.L.astype(np.uint8), cv2.MORPH_BLACKHAT,
-                                cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))).astype(np.float32)
+    blackhat = cv2.morphologyEx(
+        ctx.L.astype(np.uint8), cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    ).astype(np.float32)
     r = max(1, int(round(1.5 * ctx.unit)))
     walls = cv2.dilate(blackhat, np.ones((2 * r + 1, 2 * r + 1), np.uint8))
     height = np.clip(0.2 * grad + 0.8 * walls, 0, 254).astype(np.uint8)
@@ -214,8 +230,9 @@ def _watershed_parts(ctx: _Context, region: np.ndarray, features: np.ndarray,
 FLOOD_LEVELS = 32
 
 
-def seeded_flood(height: np.ndarray, markers: np.ndarray, region: np.ndarray,
-                 levels: int = FLOOD_LEVELS) -> np.ndarray:
+def seeded_flood(
+    height: np.ndarray, markers: np.ndarray, region: np.ndarray, levels: int = FLOOD_LEVELS
+) -> np.ndarray:
     """Seeded watershed with the barrier semantics of a flood: a pixel's label
     is the seed it is joined to by the path whose highest point is lowest.
     The height is taken in `levels` steps; at each, every connected area of
@@ -242,7 +259,7 @@ def seeded_flood(height: np.ndarray, markers: np.ndarray, region: np.ndarray,
         single = (count == 1)[comp] & todo
         labels[single] = owners[comp[single]]
         for c in np.nonzero(count > 1)[0]:
-            area = (comp == c)
+            area = comp == c
             ys, xs = np.nonzero(area)
             y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
             sub = labels[y0:y1, x0:x1]
@@ -253,8 +270,7 @@ def seeded_flood(height: np.ndarray, markers: np.ndarray, region: np.ndarray,
                 continue
             # nearest labelled pixel of this area (within it: others are walls)
             src = (~known).astype(np.uint8)
-            _, nearest = cv2.distanceTransformWithLabels(src, cv2.DIST_L2, 3,
-                                                         labelType=cv2.DIST_LABEL_PIXEL)
+            _, nearest = cv2.distanceTransformWithLabels(src, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
             values = sub[known]
             sub[open_] = values[nearest[open_] - 1]
     return labels
@@ -304,9 +320,15 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> tuple[np.ndarray, np
 
     def along_eyes(px: float, py: float) -> float:
         return (px - cx_face) * ux + (py - cy_face) * uy
+
     ear_reach = 1.15 * max(along_eyes(lm.eye_l[2], el[1]), -along_eyes(lm.eye_r[0], er[1]))
-    skin_ref = np.array([ctx.skin_L, *(cv2.cvtColor(np.uint8([[lm.skin_rgb]]), cv2.COLOR_RGB2LAB)[0, 0, 1:]
-                                        .astype(int) - 128)], np.float64)
+    skin_ref = np.array(
+        [
+            ctx.skin_L,
+            *(cv2.cvtColor(np.uint8([[lm.skin_rgb]]), cv2.COLOR_RGB2LAB)[0, 0, 1:].astype(int) - 128),
+        ],
+        np.float64,
+    )
     brow_y = min(lm.eye_l[1], lm.eye_r[1]) - 0.8 * max(lm.eye_l[3] - lm.eye_l[1], lm.eye_r[3] - lm.eye_r[1])
     cls = np.full(n, UNASSIGNED, np.int32)
     hair_regions = []
@@ -325,14 +347,19 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> tuple[np.ndarray, np
     for i in range(1, n):
         part = grown[i]
         if not usable[i]:
-            if (part == "hair" and cents[i][1] > chin_y
-                    and _hair_coloured(mean_L[i], mean_a[i], mean_b[i], hair)):
+            if (
+                part == "hair"
+                and cents[i][1] > chin_y
+                and _hair_coloured(mean_L[i], mean_a[i], mean_b[i], hair)
+            ):
                 usable[i] = True
                 hair_regions.append(i)
             continue  # treated as line art
         x, y, bw, bh, area = st[i]
         cx, cy = cents[i]
-        d_skin = np.hypot(mean_a[i] - skin_ref[1], mean_b[i] - skin_ref[2]) + 0.5 * abs(mean_L[i] - skin_ref[0])
+        d_skin = np.hypot(mean_a[i] - skin_ref[1], mean_b[i] - skin_ref[2]) + 0.5 * abs(
+            mean_L[i] - skin_ref[0]
+        )
         d_hair = np.hypot(mean_a[i] - hair[1], mean_b[i] - hair[2]) + 0.5 * abs(mean_L[i] - hair[0])
         # blonde or pink hair passes for skin: a large region nearer the hair colour
         # than the skin colour, reaching above the brows, is hair
@@ -424,4 +451,3 @@ def _fill_nearest(cls: np.ndarray, todo: np.ndarray, sources: np.ndarray) -> Non
     nearest = zero_classes[labels - 1]
     t = todo[y0:y1, x0:x1]
     sub[t] = nearest[t]
-

@@ -7,6 +7,7 @@ between blinks, when the first comes, and the chance and pause of a double
 blink.  Blinks are placed at irregular but deterministic (seeded) times and
 never straddle the loop point.  (The eye shapes a blink moves between are the
 rig's eyes generator: core/stages/rig/generators/eyes.py.)"""
+
 from __future__ import annotations
 
 
@@ -44,8 +45,12 @@ def blink_times(duration: float, seed: int = IDLE_SEED) -> list[float]:
 def blink_curve(lo, default, starts, duration) -> tuple[np.ndarray, np.ndarray]:
     times, values = [0.0], [default]
     for s in starts:
-        times += [s, s + BLINK_CLOSE_S, s + BLINK_CLOSE_S + BLINK_HOLD_S,
-                  s + BLINK_CLOSE_S + BLINK_HOLD_S + BLINK_OPEN_S]
+        times += [
+            s,
+            s + BLINK_CLOSE_S,
+            s + BLINK_CLOSE_S + BLINK_HOLD_S,
+            s + BLINK_CLOSE_S + BLINK_HOLD_S + BLINK_OPEN_S,
+        ]
         values += [default, lo, lo, default]
     times.append(duration)
     values.append(default)

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Building motion curves: keys are linear in between (the runtime format's
 rule), so smooth cycles and eased segments are sampled densely."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -22,8 +23,9 @@ def eased_path(points: Sequence[tuple[float, float]], times: np.ndarray) -> np.n
     return vp[i] + (vp[i + 1] - vp[i]) * u
 
 
-def clamped_curve(params: dict[str, Parameter], pid: str, times: np.ndarray,
-                  values: np.ndarray) -> list[MotionCurve]:
+def clamped_curve(
+    params: dict[str, Parameter], pid: str, times: np.ndarray, values: np.ndarray
+) -> list[MotionCurve]:
     p = params.get(pid)
     if p is None:
         return []

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The head-turn demo: a looping tour of the AngleX x AngleY grid (all four
 corners), the eyes leading the turn, with the idle's breath and blinks."""
+
 from __future__ import annotations
 
 
@@ -14,8 +15,15 @@ from .idle import make_idle
 HEAD_TURN_DURATION = 8.0
 # Waypoints (fraction of the loop, AngleX, AngleY): every corner of the grid.
 HEAD_TURN_PATH: tuple[tuple[float, float, float], ...] = (
-    (0.0, 0, 0), (0.12, 30, 0), (0.24, 30, 30), (0.38, -30, 30), (0.52, -30, -30),
-    (0.66, 30, -30), (0.8, 0, -10), (1.0, 0, 0))
+    (0.0, 0, 0),
+    (0.12, 30, 0),
+    (0.24, 30, 30),
+    (0.38, -30, 30),
+    (0.52, -30, -30),
+    (0.66, 30, -30),
+    (0.8, 0, -10),
+    (1.0, 0, 0),
+)
 GAZE_LEADS = 0.6  # the eyes look the way the head turns (of the full gaze per full turn)
 
 

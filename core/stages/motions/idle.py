@@ -3,6 +3,7 @@
 
 Every cycle fits a whole number of times into the loop, so it loops
 seamlessly."""
+
 from __future__ import annotations
 
 import math
@@ -33,12 +34,14 @@ def _sway_curve(lo, default, hi, terms, times, duration) -> np.ndarray:
     t = times / duration
     if default in (lo, hi):
         sign = 1.0 if default == lo else -1.0
-        wave = sum(a * 0.5 * (1.0 - np.cos(2 * math.pi * (n * t + ph)))
-                   - a * 0.5 * (1.0 - math.cos(2 * math.pi * ph)) for a, n, ph in terms)
+        wave = sum(
+            a * 0.5 * (1.0 - np.cos(2 * math.pi * (n * t + ph)))
+            - a * 0.5 * (1.0 - math.cos(2 * math.pi * ph))
+            for a, n, ph in terms
+        )
         return np.clip(default + sign * (hi - lo) * wave, lo, hi)
     half = min(hi - default, default - lo)
-    wave = sum(a * np.sin(2 * math.pi * (n * t + ph)) - a * math.sin(2 * math.pi * ph)
-               for a, n, ph in terms)
+    wave = sum(a * np.sin(2 * math.pi * (n * t + ph)) - a * math.sin(2 * math.pi * ph) for a, n, ph in terms)
     return np.clip(default + half * wave, lo, hi)
 
 

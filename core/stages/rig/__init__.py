@@ -19,8 +19,8 @@ that rests on the shoulders (the lower part of both hair warps) follows the
 body, not the head, in head tilt and every body parameter, so it never lifts
 off.
 """
-from .builder import (RiggingError, build_rig, context_from_document, rebuild_owner, regenerate,
-                      replace_owner)
+
+from .builder import RiggingError, build_rig, context_from_document, rebuild_owner, regenerate, replace_owner
 from .context import Control, Generator, RigContext, mesh_id
 from .controls import CONTROL_RANGES, CONTROLS, OWNER_CONTROLS, ControlsError, RigControls
 from .generators import GENERATORS
@@ -28,8 +28,29 @@ from .measure import Anchors, Box, Profile, alpha_box, column_profile, measure_a
 from .templates import PARAMETERS, ROLL_SIGN, TAG_DEFORMER
 
 __all__ = [
-    "RiggingError", "build_rig", "context_from_document", "rebuild_owner", "regenerate",
-    "replace_owner", "Control", "Generator", "RigContext", "mesh_id", "CONTROL_RANGES", "CONTROLS",
-    "OWNER_CONTROLS", "ControlsError", "RigControls", "GENERATORS", "Anchors", "Box", "Profile",
-    "alpha_box", "column_profile", "measure_anchors", "PARAMETERS", "ROLL_SIGN", "TAG_DEFORMER",
+    "RiggingError",
+    "build_rig",
+    "context_from_document",
+    "rebuild_owner",
+    "regenerate",
+    "replace_owner",
+    "Control",
+    "Generator",
+    "RigContext",
+    "mesh_id",
+    "CONTROL_RANGES",
+    "CONTROLS",
+    "OWNER_CONTROLS",
+    "ControlsError",
+    "RigControls",
+    "GENERATORS",
+    "Anchors",
+    "Box",
+    "Profile",
+    "alpha_box",
+    "column_profile",
+    "measure_anchors",
+    "PARAMETERS",
+    "ROLL_SIGN",
+    "TAG_DEFORMER",
 ]

@@ -12,6 +12,7 @@
 `regenerate` / `replace_owner` rebuild one generator's keyforms with new
 creator controls (controls.py) on a built document.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -19,8 +20,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ...model.document import (RIG_MADE_ROLES, Canvas, Keyform, Layer, Mesh, Parameter,
-                               RigDocument, RotationDeformer, WarpDeformer)
+from ...model.document import (
+    RIG_MADE_ROLES,
+    Canvas,
+    Keyform,
+    Layer,
+    Mesh,
+    Parameter,
+    RigDocument,
+    RotationDeformer,
+    WarpDeformer,
+)
 from ...model.errors import ImageToRigError
 from ..meshing import mesh_layer
 from .confidence import measure_confidence
@@ -28,8 +38,7 @@ from .context import RigContext, mesh_id, mesh_target
 from .controls import OWNER_CONTROLS, ControlsError, RigControls
 from .generators import GENERATORS
 from .measure import Box, alpha_box, grow_box, measure_anchors, union_box
-from .templates import (EYE_PARTS, FACE_RADIUS, PARAMETERS, ROTATIONS, TAG_DEFORMER,
-                        WARP_MARGIN, WARPS)
+from .templates import EYE_PARTS, FACE_RADIUS, PARAMETERS, ROTATIONS, TAG_DEFORMER, WARP_MARGIN, WARPS
 
 
 class RiggingError(ImageToRigError):
@@ -46,25 +55,34 @@ def _measure(canvas: Canvas, layers: Sequence[Layer]):
     if not boxes:
         raise RiggingError("every layer is empty: there is nothing to rig")
     found = [l for l in layers if l.role not in RIG_MADE_ROLES]  # the rig's own layers do not count
-    anchors = measure_anchors(canvas, {l.id: l for l in found},
-                              {k: v for k, v in boxes.items() if layer_map[k].role not in RIG_MADE_ROLES})
+    anchors = measure_anchors(
+        canvas,
+        {l.id: l for l in found},
+        {k: v for k, v in boxes.items() if layer_map[k].role not in RIG_MADE_ROLES},
+    )
     return layer_map, boxes, anchors
 
 
 def _make_deformers(ctx: RigContext) -> list[object]:
     anchors = ctx.anchors
-    anchor_points = {"root": anchors.root, "waist": anchors.waist,
-                     "neck_base": anchors.neck_base, "chin": anchors.chin}
-    deformers: list[object] = [RotationDeformer(rid, tuple(map(float, anchor_points[a])), parent)
-                               for rid, parent, a in ROTATIONS]
+    anchor_points = {
+        "root": anchors.root,
+        "waist": anchors.waist,
+        "neck_base": anchors.neck_base,
+        "chin": anchors.chin,
+    }
+    deformers: list[object] = [
+        RotationDeformer(rid, tuple(map(float, anchor_points[a])), parent) for rid, parent, a in ROTATIONS
+    ]
     for wid, parent, rows, cols, _ in WARPS:
         content = ctx.warp_content.get(wid)
         if content is None:
             continue
         if wid == "face_warp":  # the face turn model extends past the face box
             content = union_box([content, grow_box(anchors.face, (FACE_RADIUS - 1) / 2)])
-        deformers.append(WarpDeformer(wid, tuple(float(v) for v in grow_box(content, WARP_MARGIN)),
-                                      rows, cols, parent))
+        deformers.append(
+            WarpDeformer(wid, tuple(float(v) for v in grow_box(content, WARP_MARGIN)), rows, cols, parent)
+        )
     return deformers
 
 
@@ -78,8 +96,9 @@ def _warp_content(ctx: RigContext) -> dict[str, Box]:
     return out
 
 
-def _add_generated_layers(canvas: Canvas, layers: list[Layer], layer_map: dict[str, Layer],
-                          boxes: dict[str, Box], anchors) -> None:
+def _add_generated_layers(
+    canvas: Canvas, layers: list[Layer], layer_map: dict[str, Layer], boxes: dict[str, Box], anchors
+) -> None:
     """The generators' own layers (in place): each goes right above the layer
     its generator names, or at the very bottom."""
     for generator in GENERATORS:
@@ -93,8 +112,9 @@ def _add_generated_layers(canvas: Canvas, layers: list[Layer], layer_map: dict[s
             boxes[made.id] = alpha_box(made)
 
 
-def build_rig(canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0,
-              controls: RigControls | None = None) -> RigDocument:
+def build_rig(
+    canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0, controls: RigControls | None = None
+) -> RigDocument:
     """Mesh every layer and build deformers, parameters and keyforms from the tables.
 
     `layers` are back to front; empty layers get no mesh.  Mesh ids are the
@@ -113,8 +133,9 @@ def build_rig(canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0
     controls.validate()
     layers = [l for l in layers if l.role not in RIG_MADE_ROLES]  # rebuilt below
     # A drawn closed eye rests invisible; its opacity keyform shows it (eyes.gen_blink).
-    layers = [replace(l, opacity=0.0) if l.role == "closed" and l.side and l.tag in EYE_PARTS
-              else l for l in layers]
+    layers = [
+        replace(l, opacity=0.0) if l.role == "closed" and l.side and l.tag in EYE_PARTS else l for l in layers
+    ]
     layer_map, boxes, anchors = _measure(canvas, layers)
     _add_generated_layers(canvas, layers, layer_map, boxes, anchors)
     ctx = RigContext(canvas, layer_map, boxes, anchors, controls)
@@ -123,9 +144,14 @@ def build_rig(canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0
         if layer.id not in boxes:
             continue
         verts, tris, uvs = mesh_layer(layer, mesh_target(layer, mesh_density))
-        ctx.meshes[layer.id] = Mesh(id=mesh_id(layer.id), layer=layer.id, vertices=verts,
-                                    triangles=tris, uvs=uvs,
-                                    deformer=TAG_DEFORMER.get(layer.tag, "body_warp"))
+        ctx.meshes[layer.id] = Mesh(
+            id=mesh_id(layer.id),
+            layer=layer.id,
+            vertices=verts,
+            triangles=tris,
+            uvs=uvs,
+            deformer=TAG_DEFORMER.get(layer.tag, "body_warp"),
+        )
     ctx.warp_content = _warp_content(ctx)
     for generator in GENERATORS:
         if generator.prepare is not None:
@@ -134,21 +160,34 @@ def build_rig(canvas: Canvas, layers: Sequence[Layer], mesh_density: float = 1.0
     ctx.deformers = {d.id: d for d in deformers}
 
     conf, reasons = measure_confidence(ctx)
-    parameters = [Parameter(pid, float(lo), float(default), float(hi), name=name, group=group,
-                            confidence=conf[pid])
-                  for pid, lo, default, hi, name, group, _ in PARAMETERS]
+    parameters = [
+        Parameter(pid, float(lo), float(default), float(hi), name=name, group=group, confidence=conf[pid])
+        for pid, lo, default, hi, name, group, _ in PARAMETERS
+    ]
     keyforms: list[Keyform] = []
     for generator in GENERATORS:
         keyforms.extend(generator.make(ctx))
 
     meshes = list(ctx.meshes.values())
-    doc = RigDocument(canvas=canvas, layers=list(layers), meshes=meshes, deformers=deformers,
-                      parameters=parameters, keyforms=keyforms,
-                      draw_order=[m.id for m in meshes])
+    doc = RigDocument(
+        canvas=canvas,
+        layers=list(layers),
+        meshes=meshes,
+        deformers=deformers,
+        parameters=parameters,
+        keyforms=keyforms,
+        draw_order=[m.id for m in meshes],
+    )
     doc.info["rig"] = {
-        "anchors": {k: [round(float(c), 2) for c in v] for k, v in
-                    (("root", anchors.root), ("waist", anchors.waist),
-                     ("neck_base", anchors.neck_base), ("chin", anchors.chin))},
+        "anchors": {
+            k: [round(float(c), 2) for c in v]
+            for k, v in (
+                ("root", anchors.root),
+                ("waist", anchors.waist),
+                ("neck_base", anchors.neck_base),
+                ("chin", anchors.chin),
+            )
+        },
         "face_box": [round(float(c), 2) for c in anchors.face],
         "vertices": int(sum(len(m.vertices) for m in meshes)),
         "triangles": int(sum(len(m.triangles) for m in meshes)),
@@ -174,7 +213,6 @@ def context_from_document(doc: RigDocument, controls: RigControls) -> RigContext
     return ctx
 
 
-
 def rebuild_owner(doc: RigDocument, owner: str, controls: RigControls) -> list[Keyform]:
     """The keyforms of `owner` regenerated with `controls`; see `regenerate`."""
     ctx = context_from_document(doc, controls)
@@ -182,8 +220,10 @@ def rebuild_owner(doc: RigDocument, owner: str, controls: RigControls) -> list[K
     old = [k for k in doc.keyforms if k.owner == owner]
     sig = [(k.target, list(k.params), [list(map(float, x)) for x in k.keys]) for k in old]
     if sig != [(k.target, list(k.params), [list(map(float, x)) for x in k.keys]) for k in new]:
-        raise RiggingError(f"the {owner!r} keyforms of this document do not match what the rig "
-                           "makes now (was it edited by hand?); rebuild the rig instead")
+        raise RiggingError(
+            f"the {owner!r} keyforms of this document do not match what the rig "
+            "makes now (was it edited by hand?); rebuild the rig instead"
+        )
     return new
 
 

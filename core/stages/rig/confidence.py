@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """How sure the rig is, per parameter, that the parts it moves were found and
 look right (shown in Blender's panel and the report)."""
+
 from __future__ import annotations
 
 
@@ -80,9 +81,16 @@ def measure_confidence(ctx: RigContext) -> tuple[dict[str, float], dict[str, lis
         if pid.startswith("ParamAngle") and not face_found:
             f *= 0.7
             why.append("no face layer: the head box is estimated")
-        side = {"ParamEyeLOpen": "l", "ParamEyeLSmile": "l", "ParamEyeROpen": "r",
-                "ParamEyeRSmile": "r", "ParamBrowLY": "l", "ParamBrowLAngle": "l",
-                "ParamBrowRY": "r", "ParamBrowRAngle": "r"}.get(pid)
+        side = {
+            "ParamEyeLOpen": "l",
+            "ParamEyeLSmile": "l",
+            "ParamEyeROpen": "r",
+            "ParamEyeRSmile": "r",
+            "ParamBrowLY": "l",
+            "ParamBrowLAngle": "l",
+            "ParamBrowRY": "r",
+            "ParamBrowRAngle": "r",
+        }.get(pid)
         if pid.startswith("ParamEye") and side and f > 0:
             g, w = eye_factor(side)
             s, w2 = symmetry()
@@ -103,7 +111,9 @@ def measure_confidence(ctx: RigContext) -> tuple[dict[str, float], dict[str, lis
         if pid.startswith("ParamMouth") and "mouth" in ctx.boxes:
             mx, my = _centre(ctx.boxes["mouth"])
             mw = ctx.boxes["mouth"][2] - ctx.boxes["mouth"][0]
-            if not (fy0 + 0.5 * fh <= my <= fy1 and abs(mx - fcx) < 0.15 * fw and 0.05 * fw <= mw <= 0.5 * fw):
+            if not (
+                fy0 + 0.5 * fh <= my <= fy1 and abs(mx - fcx) < 0.15 * fw and 0.05 * fw <= mw <= 0.5 * fw
+            ):
                 f *= 0.6
                 why.append("the mouth's size or place in the face looks wrong")
         if pid == "ParamCheek" and f > 0:
@@ -125,4 +135,3 @@ def measure_confidence(ctx: RigContext) -> tuple[dict[str, float], dict[str, lis
         conf[pid] = round(float(np.clip(f, 0.0, 1.0)), 3)
         reasons[pid] = why
     return conf, reasons
-

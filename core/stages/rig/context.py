@@ -3,6 +3,7 @@
 meshes, deformers, controls), the record each generator module declares
 (`Generator`: the owner of its keyforms, its creator controls and the hooks it
 contributes to the build), and small helpers several generators use."""
+
 from __future__ import annotations
 
 import math
@@ -45,7 +46,9 @@ class Generator:
     owner: str
     make: Callable[[RigContext], list[Keyform]]
     controls: tuple[Control, ...] = ()
-    add_layers: Callable[[Canvas, dict[str, Layer], dict[str, Box], Anchors], list[tuple[Layer, str | None]]] | None = None
+    add_layers: (
+        Callable[[Canvas, dict[str, Layer], dict[str, Box], Anchors], list[tuple[Layer, str | None]]] | None
+    ) = None
     prepare: Callable[[RigContext], None] | None = None
 
 
@@ -75,8 +78,11 @@ class RigContext:
         return column_profile(layer)
 
     def eye_box(self, side: str) -> Box | None:
-        return (self.boxes.get(f"eyewhite_{side}") or self.boxes.get(f"eyelash_{side}")
-                or self.boxes.get(f"irides_{side}"))
+        return (
+            self.boxes.get(f"eyewhite_{side}")
+            or self.boxes.get(f"eyelash_{side}")
+            or self.boxes.get(f"irides_{side}")
+        )
 
 
 def mesh_id(layer_id: str) -> str:
@@ -104,8 +110,7 @@ def warp_point_offset(warp: WarpDeformer, offsets: np.ndarray, point) -> np.ndar
     return warp_points(warp.rest_points(), offsets, warp, p)[0] - p[0]
 
 
-def through_warp(warp: WarpDeformer, offsets: np.ndarray, rest: np.ndarray,
-                 wanted: np.ndarray) -> np.ndarray:
+def through_warp(warp: WarpDeformer, offsets: np.ndarray, rest: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Mesh offsets that land `rest` points at `rest + wanted` after the warp
     (which moves them too): a few fixed-point steps (the warp is smooth)."""
     grid = warp.rest_points()

@@ -9,6 +9,7 @@ dataclass with one field per control, defaults = the automatic rig),
 (builder.py) rebuilds only the keyforms one generator owns, so Blender can
 replace just those shape keys while the person drags a slider.
 """
+
 from __future__ import annotations
 
 from dataclasses import field, fields, make_dataclass
@@ -36,8 +37,7 @@ CONTROLS: dict[str, Control] = _declared()
 # Allowed range of every control (what the Blender sliders offer).
 CONTROL_RANGES: dict[str, tuple[float, float]] = {n: (c.lo, c.hi) for n, c in CONTROLS.items()}
 # Which controls each keyform owner reads (for the Blender panel).
-OWNER_CONTROLS: dict[str, tuple[str, ...]] = {
-    g.owner: tuple(c.name for c in g.controls) for g in GENERATORS}
+OWNER_CONTROLS: dict[str, tuple[str, ...]] = {g.owner: tuple(c.name for c in g.controls) for g in GENERATORS}
 
 
 def _validate(self) -> None:
@@ -49,7 +49,12 @@ def _validate(self) -> None:
 
 
 RigControls = make_dataclass(
-    "RigControls", [(name, float, field(default=c.default)) for name, c in CONTROLS.items()],
-    namespace={"validate": _validate, "__module__": __name__,
-               "__doc__": "Magnitudes of the generated keyforms (one field per control the "
-                          "generators declare; fractions are of the measured part)."})
+    "RigControls",
+    [(name, float, field(default=c.default)) for name, c in CONTROLS.items()],
+    namespace={
+        "validate": _validate,
+        "__module__": __name__,
+        "__doc__": "Magnitudes of the generated keyforms (one field per control the "
+        "generators declare; fractions are of the measured part).",
+    },
+)

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Measuring the layers: alpha boxes, per-column top and bottom edges, and the
 anchors (face box, chin, neck base, waist, root) the generators work from."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,12 @@ def alpha_box(layer: Layer) -> Box | None:
         return None
     ys = np.nonzero(mask.any(axis=1))[0]
     xs = np.nonzero(mask.any(axis=0))[0]
-    return (layer.x + float(xs[0]), layer.y + float(ys[0]),
-            layer.x + float(xs[-1] + 1), layer.y + float(ys[-1] + 1))
+    return (
+        layer.x + float(xs[0]),
+        layer.y + float(ys[0]),
+        layer.x + float(xs[-1] + 1),
+        layer.y + float(ys[-1] + 1),
+    )
 
 
 def column_profile(layer: Layer) -> Profile:
@@ -94,8 +99,9 @@ def measure_anchors(canvas: Canvas, layers: dict[str, Layer], boxes: dict[str, B
     all_box = union_box(list(boxes.values())) or (0, 0, canvas.width, canvas.height)
     face = boxes.get("face")
     if face is None:
-        feature = union_box([boxes[i] for i, l in layers.items()
-                             if i in boxes and l.tag in HEAD_TAGS and "hair" not in l.tag])
+        feature = union_box(
+            [boxes[i] for i, l in layers.items() if i in boxes and l.tag in HEAD_TAGS and "hair" not in l.tag]
+        )
         if feature is not None:
             face = grow_box(feature, 0.25)
         else:
@@ -105,8 +111,12 @@ def measure_anchors(canvas: Canvas, layers: dict[str, Layer], boxes: dict[str, B
                 face = (hair[0] + 0.2 * w, hair[1] + 0.2 * h, hair[2] - 0.2 * w, hair[3] - 0.2 * h)
             else:
                 w, h = all_box[2] - all_box[0], all_box[3] - all_box[1]
-                face = (all_box[0] + 0.3 * w, all_box[1] + 0.1 * h,
-                        all_box[0] + 0.7 * w, all_box[1] + 0.1 * h + 0.5 * w)
+                face = (
+                    all_box[0] + 0.3 * w,
+                    all_box[1] + 0.1 * h,
+                    all_box[0] + 0.7 * w,
+                    all_box[1] + 0.1 * h + 0.5 * w,
+                )
     cx = (face[0] + face[2]) / 2
     if "face" in layers and "face" in boxes:
         prof = column_profile(layers["face"])
@@ -140,7 +150,6 @@ def measure_anchors(canvas: Canvas, layers: dict[str, Layer], boxes: dict[str, B
     waist = (waist[0], max(waist[1], neck_base[1] + 1.0))
     root = ((all_box[0] + all_box[2]) / 2, max(all_box[3], waist[1]))
     return Anchors(face=face, root=root, waist=waist, neck_base=neck_base, chin=chin)
-
 
 
 def smoothstep(t):

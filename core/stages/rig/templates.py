@@ -11,30 +11,66 @@ Deformer tree (rotations become one Blender bone chain, warps lattices)::
     head > face_warp                    face, ears, eyes, brows, nose, mouth
     head > hair_back_warp, hair_front_warp
 """
+
 from __future__ import annotations
 
 
 # Mesh vertex targets at mesh_density 1.0, per tag (role "interior" via key "mouth-interior").
 MESH_VERTICES: dict[str, int] = {
-    "back hair": 360, "front hair": 360, "headwear": 260, "face": 300, "neck": 120,
-    "topwear": 360, "neckwear": 160, "bottomwear": 260, "handwear": 160, "legwear": 260,
-    "footwear": 160, "tail": 220, "wings": 260, "objects": 200,
-    "eyewhite": 110, "irides": 110, "eyelash": 120, "eyebrow": 70, "ears": 80, "blush": 60,
+    "back hair": 360,
+    "front hair": 360,
+    "headwear": 260,
+    "face": 300,
+    "neck": 120,
+    "topwear": 360,
+    "neckwear": 160,
+    "bottomwear": 260,
+    "handwear": 160,
+    "legwear": 260,
+    "footwear": 160,
+    "tail": 220,
+    "wings": 260,
+    "objects": 200,
+    "eyewhite": 110,
+    "irides": 110,
+    "eyelash": 120,
+    "eyebrow": 70,
+    "ears": 80,
+    "blush": 60,
     "underlay": 240,
-    "earwear": 60, "eyewear": 120, "nose": 30, "mouth": 90, "mouth-interior": 90,
+    "earwear": 60,
+    "eyewear": 120,
+    "nose": 30,
+    "mouth": 90,
+    "mouth-interior": 90,
 }
 DEFAULT_MESH_VERTICES = 160
 
 # Which deformer each tag hangs under.
 TAG_DEFORMER: dict[str, str] = {
     "back hair": "hair_back_warp",
-    "front hair": "hair_front_warp", "headwear": "hair_front_warp",
-    "face": "face_warp", "irides": "face_warp", "eyebrow": "face_warp",
-    "eyewhite": "face_warp", "eyelash": "face_warp", "eyewear": "face_warp",
-    "ears": "face_warp", "earwear": "face_warp", "nose": "face_warp", "mouth": "face_warp",
-    "neck": "body_warp", "neckwear": "body_warp", "topwear": "body_warp",
-    "handwear": "body_warp", "bottomwear": "body_warp", "legwear": "body_warp",
-    "footwear": "body_warp", "tail": "body_warp", "wings": "body_warp", "objects": "body_warp",
+    "front hair": "hair_front_warp",
+    "headwear": "hair_front_warp",
+    "face": "face_warp",
+    "irides": "face_warp",
+    "eyebrow": "face_warp",
+    "eyewhite": "face_warp",
+    "eyelash": "face_warp",
+    "eyewear": "face_warp",
+    "ears": "face_warp",
+    "earwear": "face_warp",
+    "nose": "face_warp",
+    "mouth": "face_warp",
+    "neck": "body_warp",
+    "neckwear": "body_warp",
+    "topwear": "body_warp",
+    "handwear": "body_warp",
+    "bottomwear": "body_warp",
+    "legwear": "body_warp",
+    "footwear": "body_warp",
+    "tail": "body_warp",
+    "wings": "body_warp",
+    "objects": "body_warp",
 }
 
 # Rotation chain: id, parent, pivot anchor (see Anchors).
@@ -94,8 +130,7 @@ ROLL_SIGN = -1.0
 FACE_RADIUS = 1.15  # ellipsoid half-axes = this x half the face box
 FACE_DEPTH = 0.9  # depth radius / horizontal radius
 BODY_DEPTH = 0.8
-HEAD_TAGS = {t for t, d in TAG_DEFORMER.items() if d in ("face_warp", "hair_front_warp",
-                                                         "hair_back_warp")}
+HEAD_TAGS = {t for t, d in TAG_DEFORMER.items() if d in ("face_warp", "hair_front_warp", "hair_back_warp")}
 DEFORMER_IDS = {r[0] for r in ROTATIONS} | {w[0] for w in WARPS}
 # Parts of an eye (they blink, and narrow when the head turns away from them).
 EYE_PARTS = ("eyewhite", "irides", "eyelash")

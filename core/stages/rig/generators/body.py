@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The body: ParamBodyAngleX/Y/Z (turn, pitch, lean) and ParamBreath."""
+
 from __future__ import annotations
 
 import math
@@ -8,8 +9,7 @@ import numpy as np
 
 from ....model.document import Keyform
 from ....runtime.evaluate import warp_points
-from ..context import (Control, Generator, RigContext, hang_weight, inverse_rotation,
-                       warp_point_offset)
+from ..context import Control, Generator, RigContext, hang_weight, inverse_rotation, warp_point_offset
 from ..measure import smoothstep
 from ..templates import BODY_DEPTH, ROLL_SIGN
 from ..turn_model import turn_offsets
@@ -33,15 +33,20 @@ class _BodyFrame:
         span = max(self.bottom - self.top, 1.0)
         self.height_weight = np.clip(1.0 - 0.7 * (self.pts[:, 1] - self.top) / span, 0.3, 1.0)
         self.bend_weight = np.clip((self.bottom - self.pts[:, 1]) / span, 0.0, 1.0)
-        self.hair = [(wid, ctx.deformers[wid].rest_points())
-                     for wid in ("hair_back_warp", "hair_front_warp") if wid in ctx.deformers]
+        self.hair = [
+            (wid, ctx.deformers[wid].rest_points())
+            for wid in ("hair_back_warp", "hair_front_warp")
+            if wid in ctx.deformers
+        ]
 
     def follow_neck(self, forms):
         return [np.r_[0.0, warp_point_offset(self.warp, f, self.neck_base)] for f in forms]
 
     def keyforms(self, param, keys, forms, neck, owner) -> list[Keyform]:
-        out = [Keyform("body_warp", [param], [keys], np.asarray(forms), owner=owner),
-               Keyform("neck", [param], [keys], np.asarray(neck, np.float64), owner=owner)]
+        out = [
+            Keyform("body_warp", [param], [keys], np.asarray(forms), owner=owner),
+            Keyform("neck", [param], [keys], np.asarray(neck, np.float64), owner=owner),
+        ]
         for wid, hp in self.hair:
             w = hang_weight(self.ctx, wid, hp)
             hf = []
@@ -66,13 +71,18 @@ def gen_body_turn(ctx: RigContext) -> list[Keyform]:
         return []
     c, b, keys = ctx.controls, _BodyFrame(ctx, warp), BODY_KEYS
     radii = (b.rx, 1.0, BODY_DEPTH * b.rx)
-    turn = [turn_offsets(b.pts, (b.cx, 0.0), radii, "body", value / 10.0 * c.body_yaw_deg, 0.0)
-            * b.height_weight[:, None] for value in keys]
+    turn = [
+        turn_offsets(b.pts, (b.cx, 0.0), radii, "body", value / 10.0 * c.body_yaw_deg, 0.0)
+        * b.height_weight[:, None]
+        for value in keys
+    ]
     out = b.keyforms("ParamBodyAngleX", keys, turn, b.follow_neck(turn), "body_turn")
     chest_y = b.top + 0.3 * (b.bottom - b.top)
-    pitch = [turn_offsets(b.pts, (b.cx, chest_y), radii, "body", 0.0,
-                          value / 10.0 * c.body_pitch_deg) * b.bend_weight[:, None]
-             for value in keys]
+    pitch = [
+        turn_offsets(b.pts, (b.cx, chest_y), radii, "body", 0.0, value / 10.0 * c.body_pitch_deg)
+        * b.bend_weight[:, None]
+        for value in keys
+    ]
     out += b.keyforms("ParamBodyAngleY", keys, pitch, b.follow_neck(pitch), "body_turn")
 
     # Lean (BodyAngleZ): the body above the chest turns rigidly about the waist,
@@ -110,11 +120,15 @@ def gen_breath(ctx: RigContext) -> list[Keyform]:
     return b.keyforms("ParamBreath", [0.0, 1.0], forms, b.follow_neck(forms), "breath")
 
 
-TURN = Generator("body_turn", gen_body_turn, (
-    Control("body_yaw_deg", 8.0, 0.0, 20.0, "body model yaw at ParamBodyAngleX = +-10"),
-    Control("body_pitch_deg", 4.0, 0.0, 10.0, "body model pitch at ParamBodyAngleY = +-10"),
-    Control("body_roll_deg", 5.0, 0.0, 15.0, "body lean at ParamBodyAngleZ = +-10"),
-))
-BREATH = Generator("breath", gen_breath, (
-    Control("breath_lift", 0.03, 0.0, 0.1, "shoulder rise, of the face height"),
-))
+TURN = Generator(
+    "body_turn",
+    gen_body_turn,
+    (
+        Control("body_yaw_deg", 8.0, 0.0, 20.0, "body model yaw at ParamBodyAngleX = +-10"),
+        Control("body_pitch_deg", 4.0, 0.0, 10.0, "body model pitch at ParamBodyAngleY = +-10"),
+        Control("body_roll_deg", 5.0, 0.0, 15.0, "body lean at ParamBodyAngleZ = +-10"),
+    ),
+)
+BREATH = Generator(
+    "breath", gen_breath, (Control("breath_lift", 0.03, 0.0, 0.1, "shoulder rise, of the face height"),)
+)

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The cheeks: ParamCheek grows the blush the rig generates (two soft ellipses
 on the cheeks, clipped to the face) from nothing to its drawn size."""
+
 from __future__ import annotations
 
 import math
@@ -12,13 +13,18 @@ from ..context import Control, Generator, RigContext, collapse
 from ..measure import Anchors, Box, smoothstep
 
 BLUSH = {  # the generated blush: colour, layer opacity, size of each cheek (of the eye width)
-    "rgb": (255, 128, 140), "alpha": 0.55, "width": 0.8, "height": 0.32,
+    "rgb": (255, 128, 140),
+    "alpha": 0.55,
+    "width": 0.8,
+    "height": 0.32,
     "below_eye": 0.55,  # centre below the eye's bottom, of the eye-to-mouth distance
-    "outward": 0.12}  # centre shifted away from the nose, of the eye width
+    "outward": 0.12,
+}  # centre shifted away from the nose, of the eye width
 
 
-def make_blush_layer(layers: dict[str, Layer], boxes: dict[str, Box], anchors: Anchors,
-                     size: float = 1.0) -> Layer | None:
+def make_blush_layer(
+    layers: dict[str, Layer], boxes: dict[str, Box], anchors: Anchors, size: float = 1.0
+) -> Layer | None:
     """A generated blush (two soft ellipses on the cheeks, clipped to the face),
     placed from the eyes and the mouth; None without a face layer."""
     if "face" not in boxes:
@@ -30,7 +36,7 @@ def make_blush_layer(layers: dict[str, Layer], boxes: dict[str, Box], anchors: A
     mouth_y = mouth[1] if mouth is not None else fy0 + 0.8 * fh
     blobs = []
     for side, sign in (("r", -1.0), ("l", 1.0)):
-        eye = (boxes.get(f"eyewhite_{side}") or boxes.get(f"eyelash_{side}"))
+        eye = boxes.get(f"eyewhite_{side}") or boxes.get(f"eyelash_{side}")
         if eye is not None:
             ex, eb, ew = (eye[0] + eye[2]) / 2, eye[3], eye[2] - eye[0]
         else:
@@ -51,9 +57,18 @@ def make_blush_layer(layers: dict[str, Layer], boxes: dict[str, Box], anchors: A
     img[..., :3] = BLUSH["rgb"]
     img[..., 3] = np.clip(np.rint(alpha * 255), 0, 255).astype(np.uint8)
     img[img[..., 3] == 0] = 0
-    return Layer(id=layer_id("face", role="blush"), tag="face", role="blush", image=img, x=x0, y=y0,
-                 generated=True, clip_to="face", opacity=BLUSH["alpha"],
-                 visible_mask=np.zeros(xs.shape, bool))
+    return Layer(
+        id=layer_id("face", role="blush"),
+        tag="face",
+        role="blush",
+        image=img,
+        x=x0,
+        y=y0,
+        generated=True,
+        clip_to="face",
+        opacity=BLUSH["alpha"],
+        visible_mask=np.zeros(xs.shape, bool),
+    )
 
 
 def collapse_blush(ctx: RigContext) -> None:
@@ -79,18 +94,29 @@ def gen_cheek(ctx: RigContext) -> list[Keyform]:
         if ctx.layers[lid].role != "blush":
             continue
         mesh = ctx.meshes[lid]
-        out.append(Keyform(mesh.id, ["ParamCheek"], [[0.0, 1.0]],
-                           np.stack([np.zeros_like(restore), restore * ctx.controls.blush_size]),
-                           owner="cheek"))
+        out.append(
+            Keyform(
+                mesh.id,
+                ["ParamCheek"],
+                [[0.0, 1.0]],
+                np.stack([np.zeros_like(restore), restore * ctx.controls.blush_size]),
+                owner="cheek",
+            )
+        )
     return out
 
 
-def _blush_layers(canvas, layers: dict[str, Layer], boxes: dict[str, Box],
-                  anchors: Anchors) -> list[tuple[Layer, str | None]]:
+def _blush_layers(
+    canvas, layers: dict[str, Layer], boxes: dict[str, Box], anchors: Anchors
+) -> list[tuple[Layer, str | None]]:
     blush = make_blush_layer(layers, boxes, anchors, 1.0)
     return [(blush, "face")] if blush is not None else []
 
 
-CHEEK = Generator("cheek", gen_cheek, (
-    Control("blush_size", 1.0, 0.3, 2.0, "scale of the generated blush"),
-), add_layers=_blush_layers, prepare=collapse_blush)
+CHEEK = Generator(
+    "cheek",
+    gen_cheek,
+    (Control("blush_size", 1.0, 0.3, 2.0, "scale of the generated blush"),),
+    add_layers=_blush_layers,
+    prepare=collapse_blush,
+)

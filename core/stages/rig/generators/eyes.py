@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The eyes: ParamEyeL/ROpen x ParamEyeL/RSmile (the blink, the smiling lid
 and the squint) and ParamEyeBallX/Y (the gaze).  A drawn closed eye fades in."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,8 +21,10 @@ SQUINT_UPPER, SQUINT_LOWER = 0.2, 0.55  # smiling open eye: share of the way to 
 
 # Blink recipe: part tag -> how it moves when the eye closes / smiles.
 BLINK_RECIPE: dict[str, str] = {
-    "eyewhite": "collapse_to_lid", "irides": "collapse_to_lid",
-    "eyelash": "lashes_to_lid", "eyebrow": "brow_follow",
+    "eyewhite": "collapse_to_lid",
+    "irides": "collapse_to_lid",
+    "eyelash": "lashes_to_lid",
+    "eyebrow": "brow_follow",
 }
 # A drawn closed eye (layer role "closed"): opacity offset per ParamEye?Open key;
 # the layer rests at opacity 0, shows fully when closed and is gone from 0.25 up.
@@ -32,8 +35,7 @@ OPEN_EYE_OPACITY = (-1.0, 0.0, 0.0)  # the open eye's parts, where a closed eye 
 
 def closed_eye_layers(layers: dict[str, Layer], side: str) -> list[str]:
     """Ids of the drawn closed-eye layers of one side (role "closed", eye tags)."""
-    return [lid for lid, l in layers.items()
-            if l.role == "closed" and l.side == side and l.tag in EYE_PARTS]
+    return [lid for lid, l in layers.items() if l.role == "closed" and l.side == side and l.tag in EYE_PARTS]
 
 
 @dataclass
@@ -59,7 +61,7 @@ class EyeLines:
     def arc(self, x):
         """Smiling closed lid: the lid line bowed upwards in the middle."""
         u = (self.clamp(x) - 0.5 * (self.x0 + self.x1)) / max(0.5 * (self.x1 - self.x0), 1.0)
-        return self.lid(x) - self.arc_h * (1.0 - u ** 2)
+        return self.lid(x) - self.arc_h * (1.0 - u**2)
 
     def top(self, x):
         return self.white.top_at(self.clamp(x))
@@ -95,8 +97,14 @@ def eye_lines(ctx: RigContext, side: str) -> EyeLines | None:
     deg = 2 if body.sum() >= 3 else 0
     # A smooth lid line: collapsing onto a kinked line would leave slivers.
     lid_poly = np.polyfit(white.xs[body], lid_samples[body], deg)
-    lines = EyeLines(white, eye_h, float(white.xs[body].min()), float(white.xs[body].max()),
-                     lid_poly, ctx.controls.eye_smile_arc * eye_h)
+    lines = EyeLines(
+        white,
+        eye_h,
+        float(white.xs[body].min()),
+        float(white.xs[body].max()),
+        lid_poly,
+        ctx.controls.eye_smile_arc * eye_h,
+    )
     lash = ctx.layers.get(f"eyelash_{side}")
     if lash is not None and f"eyelash_{side}" in ctx.boxes:
         opaque = lash.image[..., 3] >= 128
@@ -108,8 +116,9 @@ def eye_lines(ctx: RigContext, side: str) -> EyeLines | None:
             after = (rows > first[None, :]) & ~sub
             end = np.where(after.any(axis=0), np.argmax(after, axis=0), sub.shape[0])
             k = max(1, len(cols) // 15)
-            edge = np.convolve(np.pad(end.astype(np.float64), k, mode="edge"),
-                               np.ones(2 * k + 1) / (2 * k + 1), "valid")
+            edge = np.convolve(
+                np.pad(end.astype(np.float64), k, mode="edge"), np.ones(2 * k + 1) / (2 * k + 1), "valid"
+            )
             lines.lash_xs = lash.x + cols + 0.5
             lines.lash_edge = lash.y + edge
     return lines
@@ -144,8 +153,9 @@ def gen_blink(ctx: RigContext) -> list[Keyform]:
                 happy[:, 1] = lines.arc(x) - tuck - y
                 if tag == "eyewhite":  # top and bottom edges move in, linearly in between
                     t = np.clip((y - top) / np.maximum(bottom - top, 1.0), 0.0, 1.0)
-                    squint[:, 1] = ((1 - t) * SQUINT_UPPER * (lines.arc(x) - top)
-                                    + t * SQUINT_LOWER * (lines.arc(x) - bottom))
+                    squint[:, 1] = (1 - t) * SQUINT_UPPER * (lines.arc(x) - top) + t * SQUINT_LOWER * (
+                        lines.arc(x) - bottom
+                    )
             elif recipe == "lashes_to_lid":
                 # Squash each column: the upper lash's lower edge (and the
                 # lash above it) travels to the lid line, the eyewhite's bottom edge
@@ -157,10 +167,13 @@ def gen_blink(ctx: RigContext) -> list[Keyform]:
                 upper = np.clip((bottom - y) / np.maximum(bottom - edge, 1.0), 0.0, 1.0)
                 taper = lines.taper(x)
                 closed[:, 1] = taper * upper * (lines.lid(x) - edge)
-                happy[:, 1] = taper * (upper * (lines.arc(x) - edge)
-                                       + (1.0 - upper) * (lines.arc(x) - bottom))
-                squint[:, 1] = taper * (upper * SQUINT_UPPER * (lines.arc(x) - edge)
-                                        + (1.0 - upper) * SQUINT_LOWER * (lines.arc(x) - bottom))
+                happy[:, 1] = taper * (
+                    upper * (lines.arc(x) - edge) + (1.0 - upper) * (lines.arc(x) - bottom)
+                )
+                squint[:, 1] = taper * (
+                    upper * SQUINT_UPPER * (lines.arc(x) - edge)
+                    + (1.0 - upper) * SQUINT_LOWER * (lines.arc(x) - bottom)
+                )
             elif recipe == "brow_follow":
                 closed[:, 1] = BROW_BLINK_DROP * lines.eye_h
                 happy[:, 1] = 0.5 * BROW_BLINK_DROP * lines.eye_h
@@ -168,8 +181,15 @@ def gen_blink(ctx: RigContext) -> list[Keyform]:
                 raise ValueError(f"unknown blink recipe {recipe!r}")
             # nodes: (open 0, smile 0), (0, 1), (1, 0) = rest, (1, 1)
             forms = np.stack([closed, happy, np.zeros_like(v), squint])
-            out.append(Keyform(mesh.id, [f"ParamEye{side.upper()}Open", f"ParamEye{side.upper()}Smile"],
-                               [[0.0, 1.0], [0.0, 1.0]], forms, owner="blink"))
+            out.append(
+                Keyform(
+                    mesh.id,
+                    [f"ParamEye{side.upper()}Open", f"ParamEye{side.upper()}Smile"],
+                    [[0.0, 1.0], [0.0, 1.0]],
+                    forms,
+                    owner="blink",
+                )
+            )
     for side in ("l", "r"):
         # A closed eye (drawn, or generated from the open one) is not squashed: it
         # fades in as the eye closes, and the open eye's parts fade out, so a
@@ -180,21 +200,42 @@ def gen_blink(ctx: RigContext) -> list[Keyform]:
         open_key = f"ParamEye{side.upper()}Open"
         for lid in lids:
             mesh = ctx.mesh(lid)
-            out.append(Keyform(mesh.id, [open_key], [list(CLOSED_EYE_KEYS)],
-                               np.array(CLOSED_EYE_OPACITY, np.float64)[:, None], owner="blink",
-                               channel="opacity"))
+            out.append(
+                Keyform(
+                    mesh.id,
+                    [open_key],
+                    [list(CLOSED_EYE_KEYS)],
+                    np.array(CLOSED_EYE_OPACITY, np.float64)[:, None],
+                    owner="blink",
+                    channel="opacity",
+                )
+            )
             # a generated lid bows into a smiling closed eye; a drawn one stays as drawn
             arch = _smiling_lid(ctx, side, mesh.vertices) if ctx.layers[lid].generated else None
             if arch is not None:
-                out.append(Keyform(mesh.id, [f"ParamEye{side.upper()}Smile"], [[0.0, 1.0]],
-                                   np.stack([np.zeros_like(arch), arch]), owner="blink"))
+                out.append(
+                    Keyform(
+                        mesh.id,
+                        [f"ParamEye{side.upper()}Smile"],
+                        [[0.0, 1.0]],
+                        np.stack([np.zeros_like(arch), arch]),
+                        owner="blink",
+                    )
+                )
         for tag in EYE_PARTS:
             mesh = ctx.mesh(f"{tag}_{side}")
             if mesh is None:
                 continue
-            out.append(Keyform(mesh.id, [open_key], [list(CLOSED_EYE_KEYS)],
-                               np.array(OPEN_EYE_OPACITY, np.float64)[:, None], owner="blink",
-                               channel="opacity"))
+            out.append(
+                Keyform(
+                    mesh.id,
+                    [open_key],
+                    [list(CLOSED_EYE_KEYS)],
+                    np.array(OPEN_EYE_OPACITY, np.float64)[:, None],
+                    owner="blink",
+                    channel="opacity",
+                )
+            )
     return out
 
 
@@ -208,7 +249,7 @@ def _smiling_lid(ctx: RigContext, side: str, v: np.ndarray) -> np.ndarray | None
     x0, x1 = float(v[:, 0].min()), float(v[:, 0].max())
     u = (v[:, 0] - 0.5 * (x0 + x1)) / max(0.5 * (x1 - x0), 1.0)
     off = np.zeros_like(v)
-    off[:, 1] = -0.5 * ctx.controls.eye_smile_arc * eye_h * np.clip(1.0 - u ** 2, 0.0, 1.0)
+    off[:, 1] = -0.5 * ctx.controls.eye_smile_arc * eye_h * np.clip(1.0 - u**2, 0.0, 1.0)
     return off
 
 
@@ -230,18 +271,27 @@ def gen_gaze(ctx: RigContext) -> list[Keyform]:
                 off[:, 0] = bx * dx
                 off[:, 1] = -by * dy  # +Y looks up
                 forms.append(off)
-        out.append(Keyform(mesh.id, ["ParamEyeBallX", "ParamEyeBallY"], [keys, keys],
-                           np.array(forms), owner="gaze"))
+        out.append(
+            Keyform(mesh.id, ["ParamEyeBallX", "ParamEyeBallY"], [keys, keys], np.array(forms), owner="gaze")
+        )
     return out
 
 
-
-BLINK = Generator("blink", gen_blink, (
-    Control("blink_line", 0.82, 0.3, 1.0,
-            "closed lid line: 0 = eyewhite top, 1 = its bottom (lower lash)"),
-    Control("eye_smile_arc", 0.6, 0.0, 0.8, "rise of the smiling lid's middle, of the eye height"),
-))
-GAZE = Generator("gaze", gen_gaze, (
-    Control("gaze_x", 0.24, 0.0, 0.4, "iris travel, of the eyewhite width"),
-    Control("gaze_y", 0.18, 0.0, 0.4, "iris travel, of the eyewhite height"),
-))
+BLINK = Generator(
+    "blink",
+    gen_blink,
+    (
+        Control(
+            "blink_line", 0.82, 0.3, 1.0, "closed lid line: 0 = eyewhite top, 1 = its bottom (lower lash)"
+        ),
+        Control("eye_smile_arc", 0.6, 0.0, 0.8, "rise of the smiling lid's middle, of the eye height"),
+    ),
+)
+GAZE = Generator(
+    "gaze",
+    gen_gaze,
+    (
+        Control("gaze_x", 0.24, 0.0, 0.4, "iris travel, of the eyewhite width"),
+        Control("gaze_y", 0.18, 0.0, 0.4, "iris travel, of the eyewhite height"),
+    ),
+)

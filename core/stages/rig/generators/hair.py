@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The hair: ParamHairFront / Side / Back (the physics outputs) swing the hair
 warps' tips sideways, more the further from the roots."""
+
 from __future__ import annotations
 
 
@@ -11,7 +12,10 @@ from ..context import Control, Generator, RigContext, hang_weight
 from ..measure import smoothstep
 
 HAIR_SWAY = {  # tip travel at +-1, of the face width; lift of the tips, of the travel
-    "front": (0.07, 0.2), "side": (0.10, 0.0), "back": (0.12, 0.0)}  # tips on the shoulders slide
+    "front": (0.07, 0.2),
+    "side": (0.10, 0.0),
+    "back": (0.12, 0.0),
+}  # tips on the shoulders slide
 
 
 def gen_hair(ctx: RigContext) -> list[Keyform]:
@@ -48,26 +52,34 @@ def gen_hair(ctx: RigContext) -> list[Keyform]:
     if front is not None:
         pts = front.rest_points()
         nx = np.abs(pts[:, 0] - cx) / (fw / 2)
-        w_front = smoothstep((pts[:, 1] - (top - 0.05 * fh)) / (0.5 * fh)) \
-            * np.clip((1.3 - nx) / 0.6, 0.0, 1.0)
-        out.append(Keyform(front.id, ["ParamHairFront"], [keys], sway(pts, w_front, "front", front.id),
-                           owner="hair_sway"))
-        w_side = np.clip((pts[:, 1] - (top + 0.3 * fh)) / (0.9 * fh), 0.0, 1.0) ** 1.5 \
-            * np.clip((nx - 0.6) / 0.5, 0.0, 1.0)
-        out.append(Keyform(front.id, ["ParamHairSide"], [keys], sway(pts, w_side, "side", front.id),
-                           owner="hair_sway"))
+        w_front = smoothstep((pts[:, 1] - (top - 0.05 * fh)) / (0.5 * fh)) * np.clip(
+            (1.3 - nx) / 0.6, 0.0, 1.0
+        )
+        out.append(
+            Keyform(
+                front.id, ["ParamHairFront"], [keys], sway(pts, w_front, "front", front.id), owner="hair_sway"
+            )
+        )
+        w_side = np.clip((pts[:, 1] - (top + 0.3 * fh)) / (0.9 * fh), 0.0, 1.0) ** 1.5 * np.clip(
+            (nx - 0.6) / 0.5, 0.0, 1.0
+        )
+        out.append(
+            Keyform(
+                front.id, ["ParamHairSide"], [keys], sway(pts, w_side, "side", front.id), owner="hair_sway"
+            )
+        )
     back = ctx.deformers.get("hair_back_warp")
     if back is not None:
         pts = back.rest_points()
         content = ctx.warp_content.get("hair_back_warp") or back.rect
         span = max(content[3] - (top - 0.1 * fh), 1.0)
         w_back = np.clip((pts[:, 1] - (top - 0.1 * fh)) / span, 0.0, 1.0) ** 2
-        out.append(Keyform(back.id, ["ParamHairBack"], [keys], sway(pts, w_back, "back", back.id),
-                           owner="hair_sway"))
+        out.append(
+            Keyform(back.id, ["ParamHairBack"], [keys], sway(pts, w_back, "back", back.id), owner="hair_sway")
+        )
     return out
 
 
-
-SWAY = Generator("hair_sway", gen_hair, (
-    Control("hair_sway", 1.0, 0.0, 2.0, "scale of the hair sway keyforms"),
-))
+SWAY = Generator(
+    "hair_sway", gen_hair, (Control("hair_sway", 1.0, 0.0, 2.0, "scale of the hair sway keyforms"),)
+)

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The head: ParamAngleX/Y (the turn, with parallax) and ParamAngleZ (the tilt)."""
+
 from __future__ import annotations
 
 import math
@@ -39,18 +40,30 @@ def gen_head_turn(ctx: RigContext) -> list[Keyform]:
         if warp is None or model == "body":
             continue
         pts = warp.rest_points()
-        forms = _angle_grid(lambda ax, ay: turn_offsets(
-            pts, (cx, cy), (rx, ry, rz), model, ax / 30.0 * c.head_yaw_deg, ay / 30.0 * c.head_pitch_deg))
-        out.append(Keyform(wid, ["ParamAngleX", "ParamAngleY"], [ANGLE_KEYS, ANGLE_KEYS],
-                           forms, owner="head_turn"))
+        forms = _angle_grid(
+            lambda ax, ay: turn_offsets(
+                pts, (cx, cy), (rx, ry, rz), model, ax / 30.0 * c.head_yaw_deg, ay / 30.0 * c.head_pitch_deg
+            )
+        )
+        out.append(
+            Keyform(wid, ["ParamAngleX", "ParamAngleY"], [ANGLE_KEYS, ANGLE_KEYS], forms, owner="head_turn")
+        )
     nose = ctx.mesh("nose")
     if nose is not None:
         lead_x, lead_y = c.feature_lead * fw * c.turn_depth, 0.6 * c.feature_lead * fh * c.turn_depth
 
         def nose_form(ax, ay, n=len(nose.vertices)):
             return np.tile([[lead_x * ax / 30.0, -lead_y * ay / 30.0]], (n, 1))
-        out.append(Keyform(nose.id, ["ParamAngleX", "ParamAngleY"], [ANGLE_KEYS, ANGLE_KEYS],
-                           _angle_grid(nose_form), owner="head_turn"))
+
+        out.append(
+            Keyform(
+                nose.id,
+                ["ParamAngleX", "ParamAngleY"],
+                [ANGLE_KEYS, ANGLE_KEYS],
+                _angle_grid(nose_form),
+                owner="head_turn",
+            )
+        )
     for side in ("l", "r"):
         box = ctx.eye_box(side)
         if box is None:
@@ -69,8 +82,16 @@ def gen_head_turn(ctx: RigContext) -> list[Keyform]:
                 off = np.zeros_like(v)
                 off[:, 0] = (scale - 1.0) * (v[:, 0] - ecx)
                 return off
-            out.append(Keyform(mesh.id, ["ParamAngleX", "ParamAngleY"], [ANGLE_KEYS, ANGLE_KEYS],
-                               _angle_grid(eye_form), owner="head_turn"))
+
+            out.append(
+                Keyform(
+                    mesh.id,
+                    ["ParamAngleX", "ParamAngleY"],
+                    [ANGLE_KEYS, ANGLE_KEYS],
+                    _angle_grid(eye_form),
+                    owner="head_turn",
+                )
+            )
     return out
 
 
@@ -79,8 +100,15 @@ def gen_head_tilt(ctx: RigContext) -> list[Keyform]:
     hair warps) turns back towards hanging straight, fully at its tips."""
     a = ctx.controls.head_roll_deg * ROLL_SIGN
     keys = [-30.0, 0.0, 30.0]
-    out = [Keyform("head", ["ParamAngleZ"], [keys],
-                   np.array([[-a, 0, 0], [0, 0, 0], [a, 0, 0]], np.float64), owner="head_tilt")]
+    out = [
+        Keyform(
+            "head",
+            ["ParamAngleZ"],
+            [keys],
+            np.array([[-a, 0, 0], [0, 0, 0], [a, 0, 0]], np.float64),
+            owner="head_tilt",
+        )
+    ]
     pivot = np.array(ctx.anchors.chin)
     cy = ctx.anchors.face_centre[1]
     for wid in ("hair_back_warp", "hair_front_warp"):
@@ -95,21 +123,34 @@ def gen_head_tilt(ctx: RigContext) -> list[Keyform]:
             # The head rotation R(p) turns the warp's output; R^-1 undoes it.
             r = math.radians(-angle)
             q = pts - pivot
-            back = np.stack([math.cos(r) * q[:, 0] + math.sin(r) * q[:, 1],
-                             -math.sin(r) * q[:, 0] + math.cos(r) * q[:, 1]], axis=1) + pivot
+            back = (
+                np.stack(
+                    [
+                        math.cos(r) * q[:, 0] + math.sin(r) * q[:, 1],
+                        -math.sin(r) * q[:, 0] + math.cos(r) * q[:, 1],
+                    ],
+                    axis=1,
+                )
+                + pivot
+            )
             forms.append((back - pts) * hang[:, None])
         out.append(Keyform(wid, ["ParamAngleZ"], [keys], np.array(forms), owner="head_tilt"))
     return out
 
 
-
-TURN = Generator("head_turn", gen_head_turn, (
-    Control("turn_depth", 1.0, 0.0, 2.0, "head-turn parallax: depth of the head model (0 = flat card)"),
-    Control("head_yaw_deg", 18.0, 0.0, 35.0, "model yaw at ParamAngleX = +-30"),
-    Control("head_pitch_deg", 12.0, 0.0, 25.0, "model pitch at ParamAngleY = +-30"),
-    Control("feature_lead", 0.05, 0.0, 0.15, "extra shift of the nose at full turn, of the face width"),
-    Control("far_eye_narrow", 0.16, 0.0, 0.4, "the far eye's width loss at full turn"),
-))
-TILT = Generator("head_tilt", gen_head_tilt, (
-    Control("head_roll_deg", 15.0, 0.0, 30.0, "head bone roll at ParamAngleZ = +-30"),
-))
+TURN = Generator(
+    "head_turn",
+    gen_head_turn,
+    (
+        Control("turn_depth", 1.0, 0.0, 2.0, "head-turn parallax: depth of the head model (0 = flat card)"),
+        Control("head_yaw_deg", 18.0, 0.0, 35.0, "model yaw at ParamAngleX = +-30"),
+        Control("head_pitch_deg", 12.0, 0.0, 25.0, "model pitch at ParamAngleY = +-30"),
+        Control("feature_lead", 0.05, 0.0, 0.15, "extra shift of the nose at full turn, of the face width"),
+        Control("far_eye_narrow", 0.16, 0.0, 0.4, "the far eye's width loss at full turn"),
+    ),
+)
+TILT = Generator(
+    "head_tilt",
+    gen_head_tilt,
+    (Control("head_roll_deg", 15.0, 0.0, 30.0, "head bone roll at ParamAngleZ = +-30"),),
+)

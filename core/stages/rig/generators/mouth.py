@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The mouth: ParamMouthOpenY (the interior opens, the line drops, the jaw
 follows) and ParamMouthForm (smile and frown).  The interior rests collapsed."""
+
 from __future__ import annotations
 
 
@@ -23,7 +24,6 @@ def _mouth_ids(ctx: RigContext) -> tuple[str | None, str | None]:
             elif layer.role == "":
                 line = line or lid
     return line, interior
-
 
 
 def collapse_mouth_interior(ctx: RigContext) -> None:
@@ -57,7 +57,6 @@ def _jaw_field(ctx: RigContext, points: np.ndarray, drop: float) -> np.ndarray:
     return off
 
 
-
 def gen_mouth(ctx: RigContext) -> list[Keyform]:
     """ParamMouthOpenY: the interior opens from the mouth line, the line drops
     onto the interior's lower edge and the chin follows (face-warp keyform);
@@ -72,8 +71,15 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
     if restore is not None and face_warp is not None:
         drop = c.jaw_drop * c.mouth_open * float(restore[:, 1].max())
         jaw = _jaw_field(ctx, face_warp.rest_points(), drop)
-        out.append(Keyform("face_warp", ["ParamMouthOpenY"], [[0.0, 1.0]],
-                           np.stack([np.zeros_like(jaw), jaw]), owner="mouth"))
+        out.append(
+            Keyform(
+                "face_warp",
+                ["ParamMouthOpenY"],
+                [[0.0, 1.0]],
+                np.stack([np.zeros_like(jaw), jaw]),
+                owner="mouth",
+            )
+        )
 
     if jaw is not None:
         # Parts above the mouth line that share the jaw's warp cells (the nose)
@@ -89,8 +95,15 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
                 continue
             above = (m.vertices[:, 1] < mouth_y)[:, None]
             stay = through_warp(face_warp, jaw, m.vertices, np.zeros_like(m.vertices)) * above
-            out.append(Keyform(m.id, ["ParamMouthOpenY"], [[0.0, 1.0]],
-                               np.stack([np.zeros_like(stay), stay]), owner="mouth"))
+            out.append(
+                Keyform(
+                    m.id,
+                    ["ParamMouthOpenY"],
+                    [[0.0, 1.0]],
+                    np.stack([np.zeros_like(stay), stay]),
+                    owner="mouth",
+                )
+            )
 
     def landed(mesh, wanted):
         if jaw is None or mesh.deformer != "face_warp":
@@ -100,8 +113,15 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
     if restore is not None:
         mesh = ctx.meshes[interior_id]
         opened = landed(mesh, restore * c.mouth_open)
-        out.append(Keyform(mesh.id, ["ParamMouthOpenY"], [[0.0, 1.0]],
-                           np.stack([np.zeros_like(opened), opened]), owner="mouth"))
+        out.append(
+            Keyform(
+                mesh.id,
+                ["ParamMouthOpenY"],
+                [[0.0, 1.0]],
+                np.stack([np.zeros_like(opened), opened]),
+                owner="mouth",
+            )
+        )
     if line_id is None:
         return out
     line_prof = ctx.profile(line_id)
@@ -118,30 +138,45 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
         drop = np.clip(np.nan_to_num(below - line_prof.bottom_at(v[:, 0]), nan=0.0), 0.0, None)
     else:
         u = np.clip((v[:, 0] - mcx) / half_w, -1, 1)
-        drop = MOUTH_OPEN_NO_INTERIOR * c.mouth_open * half_w * (1 - u ** 2)
+        drop = MOUTH_OPEN_NO_INTERIOR * c.mouth_open * half_w * (1 - u**2)
     wanted = np.zeros_like(v)
     wanted[:, 1] = drop
     opened = landed(mesh, wanted)
-    out.append(Keyform(mesh.id, ["ParamMouthOpenY"], [[0.0, 1.0]],
-                       np.stack([np.zeros_like(v), opened]), owner="mouth"))
+    out.append(
+        Keyform(
+            mesh.id, ["ParamMouthOpenY"], [[0.0, 1.0]], np.stack([np.zeros_like(v), opened]), owner="mouth"
+        )
+    )
     for mid in (line_id, interior_id):
         if mid is None:
             continue
         m = ctx.meshes[mid]
         u = np.clip((m.vertices[:, 0] - mcx) / half_w, -1.2, 1.2)
         smile = np.zeros_like(m.vertices)
-        smile[:, 1] = -c.mouth_form_curve * 2 * half_w * u ** 2  # corners up
+        smile[:, 1] = -c.mouth_form_curve * 2 * half_w * u**2  # corners up
         smile[:, 0] = c.mouth_form_width * half_w * u  # and out
-        out.append(Keyform(m.id, ["ParamMouthForm"], [[-1.0, 0.0, 1.0]],
-                           np.stack([-smile, np.zeros_like(smile), smile]), owner="mouth"))
+        out.append(
+            Keyform(
+                m.id,
+                ["ParamMouthForm"],
+                [[-1.0, 0.0, 1.0]],
+                np.stack([-smile, np.zeros_like(smile), smile]),
+                owner="mouth",
+            )
+        )
     return out
 
 
-
-MOUTH = Generator("mouth", gen_mouth, (
-    Control("mouth_open", 1.0, 0.2, 1.5, "1 = the drawn interior's full height"),
-    Control("jaw_drop", 0.1, 0.0, 0.8, "chin drop at a wide-open mouth, of the interior height"),
-    Control("mouth_form_curve", 0.16, 0.0, 0.35, "corner lift, of the mouth width"),
-    Control("mouth_form_width", 0.08, 0.0, 0.25,
-            "corners move out (smile) / in (frown), of the half width"),
-), prepare=collapse_mouth_interior)
+MOUTH = Generator(
+    "mouth",
+    gen_mouth,
+    (
+        Control("mouth_open", 1.0, 0.2, 1.5, "1 = the drawn interior's full height"),
+        Control("jaw_drop", 0.1, 0.0, 0.8, "chin drop at a wide-open mouth, of the interior height"),
+        Control("mouth_form_curve", 0.16, 0.0, 0.35, "corner lift, of the mouth width"),
+        Control(
+            "mouth_form_width", 0.08, 0.0, 0.25, "corners move out (smile) / in (frown), of the half width"
+        ),
+    ),
+    prepare=collapse_mouth_interior,
+)

@@ -17,6 +17,7 @@ against it, the jaw over the neck), the gap shows the colour that was there
 instead of the background: no hole, and no outline drawn twice.  They make no
 keyforms of their own; they follow their warp.
 """
+
 from __future__ import annotations
 
 
@@ -59,8 +60,9 @@ def _paint_in(rgb: np.ndarray, known: np.ndarray, hole: np.ndarray) -> np.ndarra
         filled |= ok
     rest = hole & ~filled
     if rest.any():
-        _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3,
-                                                    labelType=cv2.DIST_LABEL_PIXEL)
+        _, labels = cv2.distanceTransformWithLabels(
+            (~known).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+        )
         ys, xs = np.nonzero(known)
         by_label = np.zeros((labels.max() + 1, 3), np.float32)
         by_label[labels[ys, xs]] = out[ys, xs]
@@ -79,7 +81,7 @@ def _composite(canvas: Canvas, layers: list[Layer]) -> np.ndarray:
         x1, y1 = min(canvas.width, layer.x + w), min(canvas.height, layer.y + h)
         if x1 <= x0 or y1 <= y0:
             continue
-        src = layer.image[y0 - layer.y:y1 - layer.y, x0 - layer.x:x1 - layer.x].astype(np.float32) / 255.0
+        src = layer.image[y0 - layer.y : y1 - layer.y, x0 - layer.x : x1 - layer.x].astype(np.float32) / 255.0
         a = src[..., 3:4] * float(layer.opacity)
         dst = out[y0:y1, x0:x1]  # a view: only the layer's own box is blended
         dst[..., :3] = src[..., :3] * a + dst[..., :3] * (1.0 - a)
@@ -97,8 +99,9 @@ def _wide_blur(img: np.ndarray, sigma: float) -> np.ndarray:
         return cv2.GaussianBlur(img, (0, 0), sigma)
     h, w = img.shape[:2]
     s = WIDE_PX / sigma
-    small = cv2.resize(img, (max(1, int(round(w * s))), max(1, int(round(h * s)))),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        img, (max(1, int(round(w * s))), max(1, int(round(h * s)))), interpolation=cv2.INTER_AREA
+    )
     return cv2.resize(cv2.GaussianBlur(small, (0, 0), WIDE_PX), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -108,12 +111,14 @@ def _wide_close(mask: np.ndarray, radius: int) -> np.ndarray:
     s = min(1.0, WIDE_PX / max(radius, 1))
     work = mask.astype(np.uint8) * 255
     if s < 1.0:
-        work = cv2.resize(work, (max(1, int(round(w * s))), max(1, int(round(h * s)))),
-                          interpolation=cv2.INTER_AREA)
+        work = cv2.resize(
+            work, (max(1, int(round(w * s))), max(1, int(round(h * s)))), interpolation=cv2.INTER_AREA
+        )
     r = max(1, int(round(radius * s)))
     padded = cv2.copyMakeBorder(work, r + 1, r + 1, r + 1, r + 1, cv2.BORDER_CONSTANT, value=0)
-    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(
-        cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))[r + 1:-r - 1, r + 1:-r - 1]
+    closed = cv2.morphologyEx(
+        padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    )[r + 1 : -r - 1, r + 1 : -r - 1]
     if s < 1.0:
         closed = cv2.resize(closed, (w, h), interpolation=cv2.INTER_LINEAR)
     return closed >= 128
@@ -138,17 +143,21 @@ def _lower_face(layers: list[Layer], anchors: Anchors) -> Layer | None:
     cy, chin_y = anchors.face_centre[1], anchors.chin[1]
     cut = int(round(cy + CHIN_FROM * max(chin_y - cy, 1.0))) - face.y
     img = face.image.copy()
-    img[:max(0, min(cut, img.shape[0]))] = 0
+    img[: max(0, min(cut, img.shape[0]))] = 0
     if not img[..., 3].any():
         return None
     return Layer(id=face.id + "-chin", tag="face", image=img, x=face.x, y=face.y)
 
 
-def make_underlays(canvas: Canvas, layers: dict[str, Layer], boxes: dict[str, Box],
-                   anchors: Anchors) -> list[tuple[Layer, str | None]]:
+def make_underlays(
+    canvas: Canvas, layers: dict[str, Layer], boxes: dict[str, Box], anchors: Anchors
+) -> list[tuple[Layer, str | None]]:
     # what shows at rest: not the rig's own layers, nor parts resting collapsed or hidden
-    ordered = [l for l in layers.values() if l.id in boxes and l.opacity > 0
-               and l.role not in RIG_MADE_ROLES + ("interior",)]
+    ordered = [
+        l
+        for l in layers.values()
+        if l.id in boxes and l.opacity > 0 and l.role not in RIG_MADE_ROLES + ("interior",)
+    ]
     if not ordered:
         return []
     face_w = anchors.face[2] - anchors.face[0]
@@ -158,7 +167,8 @@ def make_underlays(canvas: Canvas, layers: dict[str, Layer], boxes: dict[str, Bo
     everything = _composite(canvas, ordered)[..., 3] >= 0.98  # the silhouette at rest
     inset_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inset + 1, 2 * inset + 1))
     inside = cv2.erode(np.pad(everything, inset + 1).astype(np.uint8), inset_k)[
-        inset + 1:-inset - 1, inset + 1:-inset - 1].astype(bool)
+        inset + 1 : -inset - 1, inset + 1 : -inset - 1
+    ].astype(bool)
     out: list[tuple[Layer, str | None]] = []
     for tag, warps in UNDERLAYS:  # each goes to the very bottom: the body's ends up below the head's
         members = [l for l in ordered if TAG_DEFORMER.get(l.tag, "body_warp") in warps]
@@ -188,12 +198,19 @@ def make_underlays(canvas: Canvas, layers: dict[str, Layer], boxes: dict[str, Bo
         known = cv2.erode(own[cy0:cy1, cx0:cx1].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         flat = _paint_in(flat, known, region[cy0:cy1, cx0:cx1] & ~known)
         img = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
-        img[..., :3] = flat[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+        img[..., :3] = flat[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
         img[..., 3] = solid[y0:y1, x0:x1] * 255
         img[img[..., 3] == 0] = 0
-        made = Layer(id=layer_id(tag, role="underlay"), tag=tag, role="underlay", image=img,
-                     x=int(x0), y=int(y0), generated=True,
-                     visible_mask=np.zeros(img.shape[:2], bool))
+        made = Layer(
+            id=layer_id(tag, role="underlay"),
+            tag=tag,
+            role="underlay",
+            image=img,
+            x=int(x0),
+            y=int(y0),
+            generated=True,
+            visible_mask=np.zeros(img.shape[:2], bool),
+        )
         out.append((made, None))
     return out
 
