@@ -21,8 +21,8 @@ when it is absent) and measures, as issue 11 defines:
    its layers as truth: eyes, brows and mouth IoU.  Target >= 0.75 each.
 4. A contact sheet per image (default, eyes closed, smile, mouth open, AngleX
    +-30, AngleY +-30, AngleZ +30, BodyAngleX +10) under bench/results/real/;
-   --docs also writes those whose licence allows it (MIT, CC0, BSD sets) to
-   docs/images/real/.
+   --docs also writes one per drawn pose whose licence allows it (the MIT and
+   CC0 sets) to docs/images/real/ as JPEG.
 
 Cut-out rig parts (Pepper_rig_parts, the Augustina layers) are run too: a
 plain refusal is the right answer for a boot or a brow on its own, and they
@@ -58,8 +58,32 @@ DEFAULT_REALART = os.environ.get("IMAGE_TO_RIG_REALART") or os.path.join(
 )
 RESULTS = os.path.join(REPO, "bench", "results", "real")
 PARTS_FOLDERS = ("renpy/augustina_layered/", "peppercarrot-game/Pepper_rig_parts/")
-# Sets whose licence lets their renders go into docs/ (see each LICENSE.txt).
+# Sets whose licence lets their renders go into docs/ (see each LICENSE.txt):
+# one sheet per drawn pose (the variant pairs' bases and these), as JPEG.
 DOCS_FOLDERS = ("renpy/", "dialogic-cc0/")
+DOCS_EXTRA = ("renpy/tutorial/lucy happy.png", "renpy/oshs/eileen happy.png")
+DOCS_DIR = os.path.join(REPO, "docs", "images", "real")
+DOCS_WIDTH = 1800
+
+
+def in_docs(rel: str, variant_bases) -> bool:
+    return rel.startswith(DOCS_FOLDERS) and (rel in variant_bases or rel in DOCS_EXTRA)
+
+
+def docs_sheet(sheet_png: str, rel: str) -> str:
+    """The contact sheet, scaled to DOCS_WIDTH, as a JPEG under docs/images/real/."""
+    img = cv2.imread(sheet_png)
+    if img.shape[1] > DOCS_WIDTH:
+        img = cv2.resize(
+            img,
+            (DOCS_WIDTH, int(round(img.shape[0] * DOCS_WIDTH / img.shape[1]))),
+            interpolation=cv2.INTER_AREA,
+        )
+    os.makedirs(DOCS_DIR, exist_ok=True)
+    out = os.path.join(DOCS_DIR, os.path.splitext(rel.replace("/", "__").replace(" ", "_"))[0] + ".jpg")
+    cv2.imwrite(out, img, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    return out
+
 
 SHEET_POSES: tuple[tuple[str, dict[str, float]], ...] = (
     ("default", {}),
@@ -412,12 +436,8 @@ def main(argv=None) -> int:
                 row["tearing"] = tearing_rows(result.doc)
             sheet = os.path.join(args.sheets, rel.replace("/", "__"))
             contact_sheet(result.doc, read_rgba(path), sheet)
-            if args.docs and rel.startswith(DOCS_FOLDERS) and not row["part"]:
-                contact_sheet(
-                    result.doc,
-                    read_rgba(path),
-                    os.path.join(REPO, "docs", "images", "real", rel.replace("/", "__")),
-                )
+            if args.docs and in_docs(rel, variant_bases):
+                docs_sheet(sheet, rel)
         summary["images"][rel] = row
         status = "rigged" if row["rigged"] else f"refused: {row['refusal'][:90]}"
         tear = row.get("tearing")
