@@ -112,6 +112,9 @@ def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> list[Lay
             # a brow touching the fringe merges with it: find it as the mirror of the other
             brows[side] = _trim_to_ink(ctx, _cut_brow_like(ctx, side, brows[other]))
     for side in ("r", "l"):
+        if brows[side] is None or not brows[side].any():
+            brows[side] = _trim_to_ink(ctx, _cut_brow(ctx, side, across_strands=True))
+    for side in ("r", "l"):
         put(brows[side], ("eyebrow", side))
     for side in ("r", "l"):
         parts = _cut_eye(ctx, side)

@@ -12,7 +12,10 @@ import numpy as np
 from .context import _Context, _components_in, _inner_components, _window
 
 
-def _cut_brow(ctx: _Context, side: str) -> np.ndarray | None:
+def _cut_brow(ctx: _Context, side: str, across_strands: bool = False) -> np.ndarray | None:
+    """The brow of `side`: the stroke at the landmarks' brow box, or the nearest
+    elongated one; with `across_strands`, as a last resort (after the other
+    brow's mirror image), one drawn across the fringe's strands."""
     lm = ctx.lm
     box = lm.brow(side)
     eye = lm.eye(side)
@@ -38,7 +41,7 @@ def _cut_brow(ctx: _Context, side: str) -> np.ndarray | None:
             reach=0.5 * (bx1 - bx0),
             free_sides=("left", "right", "bottom"),
         )
-    if found is None or not found.any():
+    if (found is None or not found.any()) and across_strands:
         found = _brow_across_strands(
             cand, core, int(6 * ctx.unit**2), eye_h, bottom=int(eye[1] - 0.15 * eye_h) - y0, unit=ctx.unit
         )
