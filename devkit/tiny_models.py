@@ -67,6 +67,26 @@ def omegaconf_names():
             sys.modules.pop(module_name, None)
 
 
+def load_tiny(path: str):
+    """A checkpoint these helpers wrote, read back for a test to edit it, with
+    `torch.load(weights_only=True)`: only the tiny big-lama's stand-in OmegaConf
+    classes, `typing.Any` and `dict` (its config's metadata) are allow-listed.
+    Use inside `omegaconf_names()` for a big-lama checkpoint."""
+    import torch
+
+    allowed = [
+        getattr(sys.modules[m], n)
+        for m, n in (
+            ("omegaconf.dictconfig", "DictConfig"),
+            ("omegaconf.base", "ContainerMetadata"),
+            ("omegaconf.nodes", "AnyNode"),
+        )
+        if m in sys.modules
+    ]
+    with torch.serialization.safe_globals([*allowed, typing.Any, dict]):
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def _training_config(classes, values: dict):
     config = classes["DictConfig"]()
     meta = classes["ContainerMetadata"]()

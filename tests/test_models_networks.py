@@ -107,7 +107,7 @@ def test_loaders_read_widths_and_run(tiny_models):
 
 
 def _resave(path, out, edit):
-    data = torch.load(path, weights_only=False)
+    data = tiny.load_tiny(path)
     state = data["state_dict"] if "state_dict" in data else data
     edit(state)
     torch.save(data, out)

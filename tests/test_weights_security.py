@@ -45,7 +45,7 @@ def _hostile_checkpoint(real_path: str, out: str, marker: str, legacy: bool) -> 
     """The tensors of a real (tiny) checkpoint plus the payload, in the zip or
     the legacy (non-zip) torch format."""
     with tiny.omegaconf_names():  # the tiny big-lama pickles OmegaConf names
-        data = torch.load(real_path, weights_only=False)
+        data = tiny.load_tiny(real_path)
         if not isinstance(data, dict):
             data = {"state_dict": data}
         data["payload"] = _Payload(marker)
@@ -158,7 +158,7 @@ class TrainerState:
 def test_convert_weights_needs_the_users_word_and_never_runs_code(real, tmp_path):
     src = tmp_path / "trained.ckpt"
     with tiny.omegaconf_names():
-        data = torch.load(real["big_lama"], weights_only=False)
+        data = tiny.load_tiny(real["big_lama"])
         data["trainer"] = TrainerState()
         torch.save(data, src, _use_new_zipfile_serialization=False)
     with pytest.raises(ModelLoadError, match="TrainerState"):
