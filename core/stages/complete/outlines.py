@@ -6,6 +6,7 @@ hair's edge, the face over the neck's sides) moved back to their own part."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -185,19 +186,7 @@ def _claim_outline(
     img[move] = fr[move]
     vis = back.visible_mask.copy() if back.visible_mask is not None else own.copy()
     vis[move] = True
-    back = Layer(
-        id=back.id,
-        tag=back.tag,
-        image=img,
-        x=back.x,
-        y=back.y,
-        side=back.side,
-        visible_mask=vis,
-        generated=back.generated,
-        opacity=back.opacity,
-        clip_to=back.clip_to,
-        role=back.role,
-    )
+    back = replace(back, image=img, visible_mask=vis)
     fx, fy = front.x, front.y
     ys, xs = np.nonzero(move)
     ys, xs = ys + y0 - fy, xs + x0 - fx
@@ -205,17 +194,5 @@ def _claim_outline(
     fimg[ys, xs] = 0
     fvis_mask = front.visible_mask.copy() if front.visible_mask is not None else fimg[..., 3] > 0
     fvis_mask[ys, xs] = False
-    front = Layer(
-        id=front.id,
-        tag=front.tag,
-        image=fimg,
-        x=fx,
-        y=fy,
-        side=front.side,
-        visible_mask=fvis_mask,
-        generated=front.generated,
-        opacity=front.opacity,
-        clip_to=front.clip_to,
-        role=front.role,
-    )
+    front = replace(front, image=fimg, visible_mask=fvis_mask)
     return back, front

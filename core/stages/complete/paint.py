@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Sequence
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -158,19 +159,7 @@ def _grown(
     vis = np.zeros((h, w), bool)
     if layer.visible_mask is not None:
         vis[oy : oy + lh, ox : ox + lw] = layer.visible_mask
-    return Layer(
-        id=layer.id,
-        tag=layer.tag,
-        image=img,
-        x=x0,
-        y=y0,
-        side=layer.side,
-        visible_mask=vis,
-        generated=layer.generated,
-        opacity=layer.opacity,
-        clip_to=layer.clip_to,
-        role=layer.role,
-    )
+    return replace(layer, image=img, x=x0, y=y0, visible_mask=vis)
 
 
 def _with_pixels(
@@ -194,19 +183,7 @@ def _with_pixels(
     tx0, ty0, tx1, ty1 = _bbox((img[..., 3] > 0) | vis) or (0, 0, 1, 1)
     img, vis = img[ty0:ty1, tx0:tx1].copy(), vis[ty0:ty1, tx0:tx1].copy()
     x0, y0 = x0 + tx0, y0 + ty0
-    return Layer(
-        id=layer.id,
-        tag=layer.tag,
-        image=img,
-        x=x0,
-        y=y0,
-        side=layer.side,
-        visible_mask=vis,
-        generated=layer.generated,
-        opacity=layer.opacity,
-        clip_to=layer.clip_to,
-        role=layer.role,
-    )
+    return replace(layer, image=img, x=x0, y=y0, visible_mask=vis)
 
 
 def _unmix_rims(
@@ -271,19 +248,7 @@ def _unmix_rims(
     new_back = done.copy()
     new_back[keep_back, :3] = orig[keep_back, :3]
     # rim pixels are the back part's own (inside its crop): write them in place
-    back = Layer(
-        id=after.id,
-        tag=after.tag,
-        image=after.image.copy(),
-        x=after.x,
-        y=after.y,
-        side=after.side,
-        visible_mask=after.visible_mask,
-        generated=after.generated,
-        opacity=after.opacity,
-        clip_to=after.clip_to,
-        role=after.role,
-    )
+    back = replace(after, image=after.image.copy())
     ys, xs = np.nonzero(rim_c)
     back.image[ys + y0 - back.y, xs + x0 - back.x] = new_back[ys, xs]
     out_fronts = []
