@@ -28,7 +28,16 @@ import numpy as np
 
 from ..core.model.document import Canvas, Layer, layer_id
 from ..core.stages.landmarks import FaceLandmarks
-from .sample import Painter, Sample, catmull_rom, composite_layers, ellipse_points, sharp_path, shifted
+from .sample import (
+    FACE_OUTLINE,
+    Painter,
+    Sample,
+    catmull_rom,
+    composite_layers,
+    ellipse_points,
+    sharp_path,
+    shifted,
+)
 
 RGB = tuple[int, int, int]
 
@@ -356,26 +365,6 @@ def front_hair_path(spec: Spec, rng: np.random.Generator) -> list[tuple[float, f
     side_l = [(1024 - x, y, s) for x, y, s in reversed(side_r)]
     crown_l = [(1024 - x, y, s) for x, y, s in reversed(crown_r[1:])]
     return crown_r + side_r + fringe + side_l + crown_l
-
-
-FACE_OUTLINE = [
-    (512, 250),
-    (584, 258),
-    (636, 300),
-    (652, 380),
-    (652, 460),
-    (644, 530),
-    (622, 590),
-    (576, 638),
-    (512, 664),
-    (448, 638),
-    (402, 590),
-    (380, 530),
-    (372, 460),
-    (372, 380),
-    (388, 300),
-    (440, 258),
-]
 
 
 # --------------------------------------------------------------------------- parts
