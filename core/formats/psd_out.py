@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..model.document import Canvas, Layer
+from ..model.document import SEE_THROUGH_TAGS, Canvas, Layer
 
 
 def psd_layer_name(layer: Layer) -> str:
@@ -32,18 +32,8 @@ def psd_layer_name(layer: Layer) -> str:
     return name
 
 
-BODY_TAGS = (
-    "neck",
-    "neckwear",
-    "topwear",
-    "handwear",
-    "bottomwear",
-    "legwear",
-    "footwear",
-    "tail",
-    "wings",
-    "objects",
-)
+# the See-through tags from the neck down are the body's
+BODY_TAGS = SEE_THROUGH_TAGS[SEE_THROUGH_TAGS.index("neck") :]
 EYE_TAGS = ("eyewhite", "irides", "eyelash")
 
 
