@@ -18,21 +18,11 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..model.errors import ImageToRigError
-from .output_folder import plain_os_error
+from .output_folder import existing_ancestor, plain_os_error
 
 
 class ImageOutputError(ImageToRigError):
     """The image cannot be written there; the message says why and what to do."""
-
-
-def _existing_ancestor(path: str) -> str:
-    parent = os.path.dirname(path)
-    while parent and not os.path.exists(parent):
-        up = os.path.dirname(parent)
-        if up == parent:
-            break
-        parent = up
-    return parent
 
 
 def check_png_target(path: str, protected: Iterable[str] = ()) -> str:
@@ -52,7 +42,7 @@ def check_png_target(path: str, protected: Iterable[str] = ()) -> str:
             raise ImageOutputError(
                 f"{out} is one of the model's own files; choose another name so the model stays whole"
             )
-    ancestor = _existing_ancestor(out)
+    ancestor = existing_ancestor(out)
     if ancestor and not os.path.isdir(ancestor):
         raise ImageOutputError(f"{out} cannot be written: {ancestor} is a file, not a folder")
     if ancestor and not os.access(ancestor, os.W_OK | os.X_OK):

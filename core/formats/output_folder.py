@@ -45,14 +45,20 @@ def plain_os_error(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _under_a_file(path: str) -> str | None:
-    """The nearest existing ancestor of `path` when it is not a folder."""
+def existing_ancestor(path: str) -> str:
+    """The nearest ancestor of `path` that exists ("" for a bare relative name)."""
     parent = os.path.dirname(path)
     while parent and not os.path.exists(parent):
         up = os.path.dirname(parent)
         if up == parent:
             break
         parent = up
+    return parent
+
+
+def _under_a_file(path: str) -> str | None:
+    """The nearest existing ancestor of `path` when it is not a folder."""
+    parent = existing_ancestor(path)
     if parent and os.path.exists(parent) and not os.path.isdir(parent):
         return parent
     return None
