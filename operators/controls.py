@@ -38,12 +38,11 @@ class IMAGE_TO_RIG_OT_apply_controls(bpy.types.Operator):
     owner: bpy.props.StringProperty(name="Group", description="Keyform generator to rebuild")
 
     def execute(self, context):
-        from ..scene import rig_in_context
         from ..scene.controls import apply_owner_controls
+        from .motions import rig_or_report
 
-        rig = rig_in_context(context)
+        rig = rig_or_report(self, context)
         if rig is None:
-            self.report({"ERROR"}, "There is no rig here: run Image to Rig on an image first")
             return {"CANCELLED"}
         try:
             result = apply_owner_controls(rig, self.owner)

@@ -12,7 +12,8 @@ from ..scene import keys as K
 log = logging.getLogger(__name__)
 
 
-def _rig_or_report(op, context):
+def rig_or_report(op, context):
+    """The rig the operator works on, or None after telling the user there is none."""
     from ..scene import rig_in_context
 
     rig = rig_in_context(context)
@@ -33,7 +34,7 @@ class IMAGE_TO_RIG_OT_play_motion(bpy.types.Operator):
     def execute(self, context):
         from ..scene.motion import activate_motion, find_motion
 
-        rig = _rig_or_report(self, context)
+        rig = rig_or_report(self, context)
         if rig is None:
             return {"CANCELLED"}
         action = find_motion(rig, self.motion)
@@ -63,7 +64,7 @@ class IMAGE_TO_RIG_OT_bake_physics(bpy.types.Operator):
         from ..scene.gather import rig_document
         from ..scene.physics import bake_action_physics, store_physics
 
-        rig = _rig_or_report(self, context)
+        rig = rig_or_report(self, context)
         if rig is None:
             return {"CANCELLED"}
         doc = rig_document(rig)
@@ -115,7 +116,7 @@ class IMAGE_TO_RIG_OT_talk(bpy.types.Operator):
     def execute(self, context):
         from ..scene.talk import add_talk
 
-        rig = _rig_or_report(self, context)
+        rig = rig_or_report(self, context)
         if rig is None:
             return {"CANCELLED"}
         path = bpy.path.abspath(self.filepath) if self.filepath else ""

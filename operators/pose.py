@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import bpy
 
-
-def _rig(op, context):
-    from ..scene.keys import rig_in_context
-
-    rig = rig_in_context(context)
-    if rig is None:
-        op.report({"ERROR"}, "There is no rig here: run Image to Rig on an image first")
-    return rig
+from .motions import rig_or_report
 
 
 class IMAGE_TO_RIG_OT_no_motion(bpy.types.Operator):
@@ -25,7 +18,7 @@ class IMAGE_TO_RIG_OT_no_motion(bpy.types.Operator):
     def execute(self, context):
         from ..scene.pose import clear_motion
 
-        rig = _rig(self, context)
+        rig = rig_or_report(self, context)
         if rig is None:
             return {"CANCELLED"}
         clear_motion(rig, context.scene)
@@ -43,7 +36,7 @@ class IMAGE_TO_RIG_OT_pose_from_sliders(bpy.types.Operator):
     def execute(self, context):
         from ..scene.pose import pose_from_sliders
 
-        rig = _rig(self, context)
+        rig = rig_or_report(self, context)
         if rig is None:
             return {"CANCELLED"}
         action = pose_from_sliders(rig, context.scene)
@@ -61,7 +54,7 @@ class IMAGE_TO_RIG_OT_key_sliders(bpy.types.Operator):
     def execute(self, context):
         from ..scene.pose import key_sliders
 
-        rig = _rig(self, context)
+        rig = rig_or_report(self, context)
         if rig is None:
             return {"CANCELLED"}
         count = key_sliders(rig, context.scene)
