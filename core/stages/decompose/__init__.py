@@ -74,12 +74,12 @@ def _one_part_per_piece(ctx: _Context, rgba: np.ndarray, cls: np.ndarray, lm: Fa
     labels = int(cls.max()) + 1
     sure = ctx.fg & (cls >= 0) & ~ctx.features
     votes = np.bincount(lab[sure] * labels + cls[sure], minlength=n * labels).reshape(n, labels)
-    with_features = np.zeros(n, bool)
-    with_features[np.unique(lab[ctx.features & ctx.fg])] = True
-    for i in range(1, n):
-        if i == main or with_features[i] or not votes[i].any():
-            continue
-        cls[(lab == i) & ctx.fg] = int(np.argmax(votes[i]))
+    # each other piece without face features goes to its majority part (lab is 0 off the foreground)
+    target = np.where(votes.any(axis=1), votes.argmax(axis=1), -1)
+    target[[0, main]] = -1
+    target[np.unique(lab[ctx.features & ctx.fg])] = -1
+    move = target[lab] >= 0
+    cls[move] = target[lab[move]]
 
 
 def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> list[Layer]:
