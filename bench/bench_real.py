@@ -70,9 +70,9 @@ def in_docs(rel: str, variant_bases) -> bool:
     return rel.startswith(DOCS_FOLDERS) and (rel in variant_bases or rel in DOCS_EXTRA)
 
 
-def docs_sheet(sheet_png: str, rel: str) -> str:
-    """The contact sheet, scaled to DOCS_WIDTH, as a JPEG under docs/images/real/."""
-    img = cv2.imread(sheet_png)
+def docs_sheet(img: np.ndarray, rel: str) -> str:
+    """A contact sheet (BGR, as contact_sheet returns it), scaled to DOCS_WIDTH,
+    as a JPEG under docs/images/real/."""
     if img.shape[1] > DOCS_WIDTH:
         img = cv2.resize(
             img,
@@ -117,6 +117,15 @@ def over_white(rgba: np.ndarray) -> np.ndarray:
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a - b) ** 2))
     return 99.0 if mse <= 1e-12 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def gain_db(renderer, base: np.ndarray, variant: np.ndarray, values: dict, box) -> float:
+    """PSNR(our render at `values`, the artist's variant) minus PSNR(the unchanged
+    input, the variant), inside `box` (x0, y0, x1, y1), all over white."""
+    x0, y0, x1, y1 = box
+    ours = over_white(renderer.render(values))[y0:y1, x0:x1]
+    truth = over_white(variant)[y0:y1, x0:x1]
+    return psnr(ours, truth) - psnr(over_white(base)[y0:y1, x0:x1], truth)
 
 
 def read_rgba(path: str) -> np.ndarray:
@@ -170,25 +179,18 @@ def rig(path: str):
     }
 
 
-def pieces(alpha: np.ndarray, min_area: int) -> int:
-    n, _, stats, _ = cv2.connectedComponentsWithStats(
-        (alpha >= tearing.HOLE_ALPHA).astype(np.uint8), connectivity=8
-    )
-    return int(sum(1 for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area))
-
-
 TEARING_MAX_SIDE = 1280  # large canvases are checked scaled to this (holes that small vanish)
 
 
 def tearing_rows(doc) -> dict:
     checker = tearing.TearingChecker(doc, max_side=TEARING_MAX_SIDE)
-    rest_pieces = pieces(checker.renderer.render({}), checker.min_area)
+    rest_pieces = checker.pieces_of_alpha(checker.renderer.render({}))
     worst_holes, worst_pieces, bad = 0, 0, []
     poses = tearing.report_poses(doc)
     for name, values in poses:
         alpha = checker.renderer.render(values)
         holes = int(checker.holes_of_alpha(alpha).sum())
-        new = max(0, pieces(alpha, checker.min_area) - rest_pieces)
+        new = max(0, checker.pieces_of_alpha(alpha) - rest_pieces)
         worst_holes, worst_pieces = max(worst_holes, holes), max(worst_pieces, new)
         if holes or new:
             bad.append({"pose": name, "holes": holes, "new_pieces": new})
@@ -201,8 +203,9 @@ def tearing_rows(doc) -> dict:
     }
 
 
-def contact_sheet(doc, source_rgba: np.ndarray, path: str, height: int = 360) -> None:
-    """One column per pose: the whole figure above, the head close up below."""
+def contact_sheet(doc, source_rgba: np.ndarray, path: str, height: int = 360) -> np.ndarray:
+    """One column per pose: the whole figure above, the head close up below;
+    written to `path` as PNG and returned (BGR)."""
     s = min(1.0, TEARING_MAX_SIDE / max(doc.canvas.width, doc.canvas.height))
     renderer = Renderer(doc, scale=s) if s < 1.0 else Renderer(doc)
     cw, ch = int(round(doc.canvas.width * s)), int(round(doc.canvas.height * s))
@@ -235,7 +238,9 @@ def contact_sheet(doc, source_rgba: np.ndarray, path: str, height: int = 360) ->
         columns.append(column)
     sheet = np.concatenate(columns, axis=1)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    cv2.imwrite(path, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    bgr = cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)
+    cv2.imwrite(path, bgr)
+    return bgr
 
 
 # ------------------------------------------------------------------ expression variants
@@ -319,11 +324,7 @@ def score_variants(root: str, rigged: dict[str, object]) -> list[dict]:
                 values = {k: v for k, v in values.items() if "Eye" in k}
             else:
                 values = {k: v for k, v in values.items() if "Mouth" in k}
-            x0, y0, x1, y1 = box
-            ours = over_white(renderer.render(values))[y0:y1, x0:x1]
-            truth = over_white(variant)[y0:y1, x0:x1]
-            unchanged = over_white(base)[y0:y1, x0:x1]
-            gain = psnr(ours, truth) - psnr(unchanged, truth)
+            gain = gain_db(renderer, base, variant, values, box)
             kind = "closed" if "closed" in change else "open" if "open" in change else "other"
             row[region] = {
                 "change": change,
@@ -435,9 +436,9 @@ def main(argv=None) -> int:
             if not args.no_tearing and not row["part"]:
                 row["tearing"] = tearing_rows(result.doc)
             sheet = os.path.join(args.sheets, rel.replace("/", "__"))
-            contact_sheet(result.doc, read_rgba(path), sheet)
+            drawn = contact_sheet(result.doc, read_rgba(path), sheet)
             if args.docs and in_docs(rel, variant_bases):
-                docs_sheet(sheet, rel)
+                docs_sheet(drawn, rel)
         summary["images"][rel] = row
         status = "rigged" if row["rigged"] else f"refused: {row['refusal'][:90]}"
         tear = row.get("tearing")

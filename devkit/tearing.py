@@ -106,6 +106,14 @@ class TearingChecker:
     def count(self, values: dict[str, float]) -> int:
         return int(self.holes(values).sum())
 
+    def pieces_of_alpha(self, alpha: np.ndarray) -> int:
+        """Separate pieces of a pose's rendered alpha (>= HOLE_ALPHA, 8-connected,
+        specks under min_area left out): more than at rest means something came off."""
+        n, _, stats, _ = cv2.connectedComponentsWithStats(
+            (alpha >= HOLE_ALPHA).astype(np.uint8), connectivity=8
+        )
+        return int((stats[1:, cv2.CC_STAT_AREA] >= self.min_area).sum())
+
 
 def count_holes(doc: RigDocument, values: dict[str, float]) -> int:
     """Hole pixels (background showing inside the figure) at a pose; see the module doc."""

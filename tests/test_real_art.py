@@ -6,10 +6,9 @@ turn without tearing.  The limits are what the rig does today with a margin:
 they catch a change that makes real art worse (the full set is
 bench/bench_real.py's)."""
 
-import math
 import os
+import sys
 
-import cv2
 import numpy as np
 import pytest
 
@@ -17,6 +16,10 @@ from image_to_rig.core.formats.image_in import load_image
 from image_to_rig.core.pipeline import run_pipeline
 from image_to_rig.core.runtime.render import Renderer
 from image_to_rig.devkit import tearing
+
+# the real-art bench's own measures (PSNR gain in a changed box, over white)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+from bench_real import CHANGE_THRESHOLD, gain_db, over_white, psnr  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "realart")
 JANE = os.path.join(DATA, "dialogic-cc0", "pl3 concept.png")
@@ -34,21 +37,11 @@ TURNS = (
 )
 
 
-def _over_white(rgba):
-    a = rgba[..., 3:4].astype(np.float64) / 255.0
-    return rgba[..., :3].astype(np.float64) * a + 255.0 * (1.0 - a)
-
-
-def _psnr(a, b):
-    mse = float(np.mean((a - b) ** 2))
-    return 99.0 if mse <= 1e-12 else 10.0 * math.log10(255.0**2 / mse)
-
-
 def _changed_box(base, variant, doc):
     """The box around what the artist changed around the eyes: inside the face,
     above the line halfway between the eyes and the mouth (a blink drawn with
     another mouth is scored on its eyes only, as bench/bench_real.py does)."""
-    diff = np.abs(_over_white(base) - _over_white(variant)).max(axis=2) > 40
+    diff = np.abs(over_white(base) - over_white(variant)).max(axis=2) > CHANGE_THRESHOLD
     x0, y0, x1, y1 = (int(v) for v in doc.info["rig"]["face_box"])
     eyes = [l for l in doc.layers if l.tag in ("eyewhite", "irides", "eyelash") and not l.generated]
     eye_y = np.mean([l.y + 0.5 * l.image.shape[0] for l in eyes])
@@ -60,20 +53,6 @@ def _changed_box(base, variant, doc):
     ys, xs = np.nonzero(diff & inside)
     assert len(ys) > 20, "the variant changes nothing inside the face box"
     return max(0, xs.min() - 2), max(0, ys.min() - 2), xs.max() + 3, ys.max() + 3
-
-
-def _gain(doc, base, variant, values, box):
-    x0, y0, x1, y1 = box
-    ours = _over_white(Renderer(doc).render(values))[y0:y1, x0:x1]
-    truth = _over_white(variant)[y0:y1, x0:x1]
-    return _psnr(ours, truth) - _psnr(_over_white(base)[y0:y1, x0:x1], truth)
-
-
-def _pieces(alpha, min_area):
-    n, _, stats, _ = cv2.connectedComponentsWithStats(
-        (alpha >= tearing.HOLE_ALPHA).astype(np.uint8), connectivity=8
-    )
-    return sum(1 for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +107,7 @@ def test_real_drawing_splits_into_the_face_parts(which, request):
     # the rest pose is the drawing
     src = load_image(path).rgba
     rest = Renderer(doc).render({})
-    assert _psnr(_over_white(rest), _over_white(src)) > 35.0
+    assert psnr(over_white(rest), over_white(src)) > 35.0
 
 
 # Measured when written: Jane +0.07 dB (her artist draws the closed eye lower,
@@ -140,7 +119,7 @@ def test_eyes_close_towards_the_drawn_blink(which, path, blink, least, request):
     doc = request.getfixturevalue(which).doc
     base, blink = load_image(path).rgba, load_image(blink).rgba
     box = _changed_box(base, blink, doc)
-    gain = _gain(doc, base, blink, {"ParamEyeLOpen": 0.0, "ParamEyeROpen": 0.0}, box)
+    gain = gain_db(Renderer(doc), base, blink, {"ParamEyeLOpen": 0.0, "ParamEyeROpen": 0.0}, box)
     assert gain > least, gain
 
 
@@ -150,7 +129,7 @@ def test_eileen_opens_her_mouth_like_the_drawn_one(eileen):
     mouth = next(l for l in doc.layers if l.tag == "mouth" and l.role == "" and not l.generated)
     mx0, my0 = mouth.x, mouth.y
     mh, mw = mouth.image.shape[:2]
-    diff = np.abs(_over_white(base) - _over_white(talk)).max(axis=2) > 40
+    diff = np.abs(over_white(base) - over_white(talk)).max(axis=2) > CHANGE_THRESHOLD
     pad = max(mw, mh)
     region = np.zeros_like(diff)
     region[max(0, my0 - pad) : my0 + mh + pad, max(0, mx0 - pad) : mx0 + mw + pad] = True
@@ -160,10 +139,10 @@ def test_eileen_opens_her_mouth_like_the_drawn_one(eileen):
     rest = Renderer(doc).render({})
     x0, y0, x1, y1 = box
     # the mouth opens where the artist's does, and in something darker than skin
-    moved = np.abs(opened.astype(int) - rest.astype(int))[y0:y1, x0:x1].max(axis=2) > 40
+    moved = np.abs(opened.astype(int) - rest.astype(int))[y0:y1, x0:x1].max(axis=2) > CHANGE_THRESHOLD
     assert moved.sum() > 30
-    assert _over_white(opened)[y0:y1, x0:x1][moved].mean() < _over_white(rest)[y0:y1, x0:x1][moved].mean()
-    gain = _gain(doc, base, talk, {"ParamMouthOpenY": 1.0, "ParamMouthForm": 1.0}, box)
+    assert over_white(opened)[y0:y1, x0:x1][moved].mean() < over_white(rest)[y0:y1, x0:x1][moved].mean()
+    gain = gain_db(Renderer(doc), base, talk, {"ParamMouthOpenY": 1.0, "ParamMouthForm": 1.0}, box)
     assert gain > 0.5, gain  # +1.29 dB when written (target: >= +1 on average, none below 0)
 
 
@@ -174,12 +153,12 @@ def test_eileen_opens_her_mouth_like_the_drawn_one(eileen):
 def test_real_drawing_turns_without_coming_apart(which, max_holes, request):
     doc = request.getfixturevalue(which).doc
     checker = tearing.TearingChecker(doc)
-    rest_pieces = _pieces(checker.renderer.render({}), checker.min_area)
+    rest_pieces = checker.pieces_of_alpha(checker.renderer.render({}))
     worst = {}
     for name, values in TURNS:
         alpha = checker.renderer.render(values)
         holes = int(checker.holes_of_alpha(alpha).sum())
-        new = _pieces(alpha, checker.min_area) - rest_pieces
+        new = checker.pieces_of_alpha(alpha) - rest_pieces
         worst[name] = max(worst.get(name, (0, 0))[0], holes), max(worst.get(name, (0, 0))[1], new)
     assert all(new <= 1 for _, new in worst.values()), worst
     assert max(h for h, _ in worst.values()) <= max_holes, worst
