@@ -148,7 +148,6 @@ def run_pipeline(
             if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
                 raise ValueError("the pipeline needs an RGBA uint8 image")
             source_name = ""
-        canvas = Canvas(int(rgba.shape[1]), int(rgba.shape[0]))
         timings.append(StageTiming("load", time.perf_counter() - t0))
 
         def find_character(rgba):
@@ -177,9 +176,9 @@ def run_pipeline(
         enlarged = upscale.upscale_small_face(rgba, lm.face_box[2] - lm.face_box[0])
         if enlarged is not None:
             rgba = enlarged.rgba
-            canvas = Canvas(int(rgba.shape[1]), int(rgba.shape[0]))
             warnings.append(enlarged.warning)
             lm, face_check = find_character(rgba)
+        canvas = Canvas(int(rgba.shape[1]), int(rgba.shape[0]))
         mask = face_check.mask
         warnings.extend(face_check.warnings)
 
