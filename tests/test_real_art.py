@@ -26,6 +26,8 @@ JANE = os.path.join(DATA, "dialogic-cc0", "pl3 concept.png")
 JANE_BLINK = os.path.join(DATA, "dialogic-cc0", "pl3 blink.png")
 ANTONIO = os.path.join(DATA, "dialogic-cc0", "pl5.png")
 ANTONIO_BLINK = os.path.join(DATA, "dialogic-cc0", "pl5 blink.png")
+CHYOU = os.path.join(DATA, "dialogic-cc0", "pl4 normal.png")
+CHYOU_BLINK = os.path.join(DATA, "dialogic-cc0", "pl4 blink.png")
 EILEEN = os.path.join(DATA, "renpy", "eileen happy.png")
 EILEEN_TALK = os.path.join(DATA, "renpy", "eileen vhappy.png")
 TURNS = (
@@ -58,6 +60,11 @@ def _changed_box(base, variant, doc):
 @pytest.fixture(scope="module")
 def jane():
     return run_pipeline(JANE)
+
+
+@pytest.fixture(scope="module")
+def chyou():
+    return run_pipeline(CHYOU)
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +118,14 @@ def test_real_drawing_splits_into_the_face_parts(which, request):
 
 
 # Measured when written: Jane +0.07 dB (her artist draws the closed eye lower,
-# under the fringe's strands, which the rig paints over), Antonio +0.85 dB.
+# under the fringe's strands, which the rig paints over), Antonio +1.07 dB, Chyou +2.71 dB.
 @pytest.mark.parametrize(
-    "which,path,blink,least", [("jane", JANE, JANE_BLINK, 0.0), ("antonio", ANTONIO, ANTONIO_BLINK, 0.5)]
+    "which,path,blink,least",
+    [
+        ("jane", JANE, JANE_BLINK, 0.0),
+        ("antonio", ANTONIO, ANTONIO_BLINK, 0.5),
+        ("chyou", CHYOU, CHYOU_BLINK, 2.0),
+    ],
 )
 def test_eyes_close_towards_the_drawn_blink(which, path, blink, least, request):
     doc = request.getfixturevalue(which).doc
@@ -121,6 +133,29 @@ def test_eyes_close_towards_the_drawn_blink(which, path, blink, least, request):
     box = _changed_box(base, blink, doc)
     gain = gain_db(Renderer(doc), base, blink, {"ParamEyeLOpen": 0.0, "ParamEyeROpen": 0.0}, box)
     assert gain > least, gain
+
+
+def _ink(rgba, box):
+    x0, y0, x1, y1 = box
+    return over_white(rgba)[y0:y1, x0:x1] @ np.array([0.299, 0.587, 0.114]) < 170
+
+
+def test_an_upper_lash_is_not_taken_for_a_brow(chyou):
+    """Chyou's landmarks put her right eye's box at the iris, so the thick upper
+    lash right on it looked like a brow (and stayed when the eye closed): no brow
+    may sit on the eye with no skin between."""
+    doc = chyou.doc
+    for brow in (l for l in doc.layers if l.tag == "eyebrow"):
+        eye = [l for l in doc.layers if l.tag in ("irides", "eyewhite") and l.side == brow.side]
+        top = min(l.y for l in eye)
+        assert brow.y + brow.image.shape[0] < top - 1, (brow.id, brow.y, top)
+    # the lash drawn across the top of the right iris turns to skin as the eye closes
+    iris = next(l for l in doc.layers if l.id == "irides_r")
+    band = (slice(iris.y + 2, iris.y + 6), slice(iris.x, iris.x + iris.image.shape[1]))
+    renderer = Renderer(doc)
+    rest = over_white(renderer.render({}))[band].mean()
+    closed = over_white(renderer.render({"ParamEyeLOpen": 0.0, "ParamEyeROpen": 0.0}))[band].mean()
+    assert closed > rest + 40, (rest, closed)
 
 
 def test_eileen_opens_her_mouth_like_the_drawn_one(eileen):

@@ -49,7 +49,36 @@ def _cut_brow(ctx: _Context, side: str, across_strands: bool = False) -> np.ndar
         return None
     out = np.zeros_like(ctx.fg)
     out[sl] = found
+    if _caps_the_eye(ctx, out, eye):
+        return None
     return out
+
+
+LASH_NOT_BROW = 0.3  # share of a brow candidate's columns with the eye's colours right below
+
+
+def _caps_the_eye(ctx: _Context, found: np.ndarray, eye) -> bool:
+    """Whether a brow candidate is the eye's upper lash instead (the landmarks'
+    eye box starting at the iris): right below much of it, inside the eye box,
+    lies the eye itself (iris, no skin between), where a brow has a band of skin
+    between it and the lash."""
+    ex0, ey0, ex1, ey1 = (int(round(v)) for v in eye)
+    eye_h = max(ey1 - ey0, 1)
+    ys, xs = np.nonzero(found)
+    cols = np.unique(xs[(xs >= ex0) & (xs < ex1)])
+    if len(cols) < 3:
+        return False
+    bottom = np.full(ctx.w, -1)
+    np.maximum.at(bottom, xs, ys)
+    reach = max(2, int(round(0.12 * eye_h)))
+    eye_colour = ctx.fg & ~ctx.skin & ~found & ~ctx.features
+    hits = 0
+    for x in cols:
+        y0 = max(bottom[x] + 1, ey0)
+        y1 = min(bottom[x] + 1 + reach, ey1, ctx.h)
+        if y1 > y0 and eye_colour[y0:y1, x].any():
+            hits += 1
+    return hits >= LASH_NOT_BROW * len(cols)
 
 
 def _brow_across_strands(
