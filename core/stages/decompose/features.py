@@ -206,6 +206,8 @@ def _cut_brow_like(ctx: _Context, side: str, other: np.ndarray) -> np.ndarray | 
 # How far above the eye box the eye may reach (of its height): the upper lash
 # lies inside the box; above it are the fringe's strands.
 EYE_WINDOW_ABOVE = 0.15
+STRAND_DEPTH = 0.45  # how far below the lash top a strand line reaches, of the eye height
+STRAND_STEEPNESS = 2.0  # a strand line crossing the eye: its across-gradient this much stronger sideways
 # The ellipse the eye lies in: half-axes of the eye box's width and height (the
 # lash's wings reach past the box at the sides).
 EYE_ELLIPSE = (0.66, 0.62)
@@ -254,6 +256,61 @@ def _above_upper_lash(ctx: _Context, sl, cand: np.ndarray, box) -> np.ndarray:
     return rows < limit[None, :]
 
 
+def _strand_lines(ctx: _Context, sl, cand: np.ndarray, above: np.ndarray, eye_h: float) -> np.ndarray:
+    """Outlines of the fringe's strands crossing the eye (line art): thin steep
+    strokes that run on from above the upper lash down into the eye box.  They
+    are the hair's, drawn over the eye, and stay when the eye closes; the
+    lashes run sideways and the iris's steep sides start below the lash."""
+    ink = cand & (ctx.L[sl] < ctx.skin_L - 45)
+    if not ink.any():
+        return np.zeros_like(cand)
+    f = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), 1.0)
+    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+    jxx = cv2.GaussianBlur(gx * gx, (0, 0), 1.5)
+    jyy = cv2.GaussianBlur(gy * gy, (0, 0), 1.5)
+    steep = ink & (jxx > STRAND_STEEPNESS * jyy)
+    n, lab, st, _ = _components_in(steep)
+    width = max(2.0, 3.0 * ctx.unit)
+    thin = np.zeros(n, bool)
+    for i in range(1, n):
+        x, y, w, h, area = st[i]
+        # long enough to be more than a lash's corner, thin (not an iris's side)
+        thin[i] = h >= max(3, 0.2 * eye_h) and area <= 1.25 * width * np.hypot(h, w)
+    if not thin.any():
+        return np.zeros_like(cand)
+    # a strand starts in the ink above the lash; where it crosses a lash the
+    # stroke is not steep for a few pixels, so pieces join across such gaps
+    reach = max(2, int(round(1.5 * width)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    strand = above & (ctx.L[sl] < ctx.skin_L - 45) & ctx.fg[sl]
+    strand[0] |= ink[0]  # or at the window's top edge, above the eye
+    chosen = np.zeros(n, bool)
+    for _ in range(4):
+        near = cv2.dilate(strand.astype(np.uint8), disc).astype(bool)
+        new = np.unique(lab[near & (lab > 0)])
+        new = new[thin[new] & ~chosen[new]]
+        if len(new) == 0:
+            break
+        chosen[new] = True
+        strand = strand | np.isin(lab, new)
+    # a strand crosses the eye from top to bottom: pieces reaching down nearly
+    # half the eye's height below the lash top (shorter ones are lash strokes)
+    out = chosen[lab]
+    if out.any():
+        n2, lab2, st2, _ = _components_in(cv2.dilate(out.astype(np.uint8), disc).astype(bool))
+        keep = np.zeros(n2, bool)
+        top_line = np.where(above.any(axis=0), above.shape[0] - np.argmax(above[::-1], axis=0), 0)
+        for i in range(1, n2):
+            x, y, w, h, area = st2[i]
+            keep[i] = y + h - top_line[x : x + w].min() >= STRAND_DEPTH * eye_h
+        out &= keep[lab2]
+    if out.any():  # with the anti-aliased rim along it
+        rim = cv2.dilate(out.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        out |= rim & cand & ~ink & (ctx.L[sl] < ctx.skin_L - 12)
+    return out
+
+
 def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
     """Eye pixels split into eyewhite, irides and eyelash (full-canvas masks)."""
     box = ctx.lm.eye(side)
@@ -264,7 +321,9 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
     cand &= ctx.fg[sl] & ~ctx.features[sl]
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
-    cand &= ~_above_upper_lash(ctx, sl, cand, (bx0 - x0, by0 - y0, bx1 - x0, by1 - y0))
+    above = _above_upper_lash(ctx, sl, cand, (bx0 - x0, by0 - y0, bx1 - x0, by1 - y0))
+    cand &= ~above
+    cand &= ~_strand_lines(ctx, sl, cand, above, bh)
     # an eye is round: what reaches the box's corners is hair or an ear, not eye
     yy, xx = np.mgrid[0 : cand.shape[0], 0 : cand.shape[1]].astype(np.float32) + 0.5
     ex, ey = 0.5 * (bx0 + bx1) - x0, 0.5 * (by0 + by1) - y0
