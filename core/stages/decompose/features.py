@@ -206,6 +206,7 @@ def _cut_brow_like(ctx: _Context, side: str, other: np.ndarray) -> np.ndarray | 
 # How far above the eye box the eye may reach (of its height): the upper lash
 # lies inside the box; above it are the fringe's strands.
 EYE_WINDOW_ABOVE = 0.15
+STRAND_CELL_HUE, STRAND_CELL_L = 10, 15  # Lab distance of a cut-off fill cell to the hair colour
 STRAND_DEPTH = 0.45  # how far below the lash top a strand line reaches, of the eye height
 STRAND_STEEPNESS = 2.0  # a strand line crossing the eye: its across-gradient this much stronger sideways
 # The ellipse the eye lies in: half-axes of the eye box's width and height (the
@@ -221,12 +222,31 @@ def _hair_strands(ctx: _Context, sl) -> np.ndarray:
     )
     hue = np.hypot(ctx.a[sl] - hair[1], ctx.b[sl] - hair[2])
     skin_hue = np.hypot(ctx.a[sl] - ctx.skin_ab[0], ctx.b[sl] - ctx.skin_ab[1])
-    hairish = ctx.fg[sl] & (hue <= 16) & (np.abs(ctx.L[sl] - hair[0]) <= 35) & (hue < skin_hue)
+    to_hair = np.abs(ctx.L[sl] - hair[0])
+    # nearer the hair than the skin in hue, or in lightness where both are grey
+    # (monochrome art: light grey hair on white skin)
+    nearer = (hue < skin_hue) | ((hue <= 4) & (skin_hue <= 4) & (to_hair < np.abs(ctx.L[sl] - ctx.skin_L)))
+    hairish = ctx.fg[sl] & (hue <= 16) & (to_hair <= 35) & nearer
     if not hairish[0].any():
         return np.zeros_like(hairish)
     n, lab = cv2.connectedComponents(hairish.astype(np.uint8), connectivity=8)
     top = np.unique(lab[0][lab[0] > 0])
-    return np.isin(lab, top)
+    strands = np.isin(lab, top)
+    # the same strands' fill further down, cut off from the top by their own
+    # outlines or by a lash drawn across them: cells of the hair's own colour
+    # (closer than the test above: an iris of the hair's hue is darker or
+    # lighter) within a line's width of a strand, joined step by step
+    close = hairish & (hue <= STRAND_CELL_HUE) & (to_hair <= STRAND_CELL_L)
+    cn, clab = cv2.connectedComponents(close.astype(np.uint8), connectivity=8)
+    gap = max(2, int(round(3 * ctx.unit)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * gap + 1, 2 * gap + 1))
+    for _ in range(4):
+        near = cv2.dilate(strands.astype(np.uint8), disc).astype(bool)
+        join = np.unique(clab[near & ~strands & (clab > 0)])
+        if len(join) == 0:
+            break
+        strands |= np.isin(clab, join)
+    return strands
 
 
 def _above_upper_lash(ctx: _Context, sl, cand: np.ndarray, box) -> np.ndarray:
