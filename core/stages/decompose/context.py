@@ -116,6 +116,9 @@ class _Context:
         eye_span = (lm.eye_l[2] - lm.eye_r[0]) * 1.45  # eyes span ~0.69 of a face width
         self.unit = max(0.25, min(fw, eye_span) / DESIGN_FACE_WIDTH)
         self.features = np.zeros((self.h, self.w), bool)
+        # per side, the top of an upper lash that lies above the landmarks' eye box
+        # (found where a brow was looked for: the box then starts at the iris)
+        self.lash_tops: dict[str, int] = {}
 
     def chroma(self, sl) -> np.ndarray:
         a, b = self.a[sl].astype(np.float32), self.b[sl].astype(np.float32)

@@ -50,6 +50,9 @@ def _cut_brow(ctx: _Context, side: str, across_strands: bool = False) -> np.ndar
     out = np.zeros_like(ctx.fg)
     out[sl] = found
     if _caps_the_eye(ctx, out, eye):
+        # the eye's own upper lash: the eye reaches up to its top
+        top = int(np.nonzero(out.any(axis=1))[0][0])
+        ctx.lash_tops[side] = min(top, ctx.lash_tops.get(side, top))
         return None
     return out
 
