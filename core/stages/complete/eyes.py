@@ -71,7 +71,9 @@ def _complete_iris(layer: Layer, canvas: Canvas, covered: np.ndarray, opening: n
 # inner end gets (of the outer end).  Measured on the artists' own blinks
 # (bench/bench_real.py, 7 pairs): a lid at 0.58 of the way left two of them
 # below the open eye's score; from 0.66 to 0.74 none is.
-CLOSED_LID = {"depth": 0.7, "of_lash": 0.6, "min": 0.07, "max": 0.22, "inner": 0.6}
+LID_PAST_OPENING = 0.15  # of the opening's width: how far the lid runs on past its corners
+LID_MAX_BOW = 0.2  # of the eye height: how far a closed lid's middle may sag or rise
+CLOSED_LID = {"depth": 0.7, "of_lash": 1.0, "min": 0.07, "max": 0.22, "inner": 0.6}
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -115,9 +117,33 @@ def make_closed_lid(parts: Sequence[Layer], canvas: Canvas, side: str, centre_x:
     height = bottom - top
     body = height >= 0.3 * height.max()
     eye_h = float(np.median(height[body]))
+    # the lid spans the eye's opening (its white and iris), a little past it at
+    # the corners: a lash wing rising past a corner is no part of its course
+    span_lo, span_hi = float(cols.min()), float(cols.max() + 1)
+    opening = np.zeros_like(sub)
+    for p in parts:
+        if p.tag in ("eyewhite", "irides") and p.role == "":
+            opening |= p.full_mask(canvas, visible=True)[y0:y1, x0:x1]
+    open_cols = np.nonzero(opening.any(axis=0))[0]
+    if len(open_cols) >= 3 and np.isin(cols, open_cols)[body].sum() >= 3:
+        body &= np.isin(cols, open_cols)
+        reach = LID_PAST_OPENING * (open_cols.max() + 1 - open_cols.min())
+        span_lo = max(span_lo, open_cols.min() - reach)
+        span_hi = min(span_hi, open_cols.max() + 1 + reach)
     xs = cols[body].astype(np.float64)
     deg = 2 if body.sum() >= 5 else 1 if body.sum() >= 2 else 0
-    lid = np.poly1d(np.polyfit(xs, (top + spec["depth"] * height)[body], deg))
+    ys = (top + spec["depth"] * height)[body]
+    coef = np.polyfit(xs, ys, deg)
+    if deg == 2:
+        # a closed lid is a gentle curve: its bow across the eye at most
+        # LID_MAX_BOW of the eye height (a lash wing raising the region's top at
+        # one corner would bend it into a U)
+        half = 0.5 * max(float(xs.max() - xs.min()), 1.0)
+        limit = LID_MAX_BOW * eye_h / half**2
+        if abs(coef[0]) > limit:
+            a = float(np.clip(coef[0], -limit, limit))
+            coef = np.concatenate([[a], np.polyfit(xs, ys - a * xs**2, 1)])
+    lid = np.poly1d(coef)
     lash = next((p for p in parts if p.tag == "eyelash" and p.role == ""), None)
     lash_mask = lash.full_mask(canvas, visible=True)[y0:y1, x0:x1] if lash is not None else sub
     rows = np.arange(sub.shape[0])[:, None]
@@ -142,8 +168,8 @@ def make_closed_lid(parts: Sequence[Layer], canvas: Canvas, side: str, centre_x:
     # the line: along the lid curve, its thickness from the lash, thinner to the nose
     ss = 4
     cx = np.arange(sub.shape[1], dtype=np.float64) + 0.5
-    span = max(float(cols.max() - cols.min()), 1.0)
-    u = np.clip((cx - cols.min()) / span, 0.0, 1.0)
+    span = max(span_hi - 1.0 - span_lo, 1.0)
+    u = np.clip((cx - span_lo) / span, 0.0, 1.0)
     outer = u if (x0 + 0.5 * (x1 - x0)) > centre_x else 1.0 - u  # 0 at the nose, 1 outside
     limit_lo, limit_hi = spec["min"] * eye_h, spec["max"] * eye_h
     t = np.clip(spec["of_lash"] * thick, limit_lo, limit_hi)
@@ -155,7 +181,7 @@ def make_closed_lid(parts: Sequence[Layer], canvas: Canvas, side: str, centre_x:
     w = sub.shape[1]
     top_edge = np.stack([cx * ss, (yc - t / 2 + pad) * ss], axis=1)
     bottom_edge = np.stack([cx * ss, (yc + t / 2 + pad) * ss], axis=1)[::-1]
-    inside = (cx >= cols.min()) & (cx <= cols.max() + 1)
+    inside = (cx >= span_lo) & (cx <= span_hi)
     poly = np.vstack([top_edge[inside], bottom_edge[inside[::-1]]]).astype(np.int32)
     big = np.zeros((h * ss, w * ss), np.uint8)
     cv2.fillPoly(big, [poly], 255, cv2.LINE_AA)
