@@ -71,6 +71,7 @@ def _complete_iris(layer: Layer, canvas: Canvas, covered: np.ndarray, opening: n
 # inner end gets (of the outer end).  Measured on the artists' own blinks
 # (bench/bench_real.py, 7 pairs): a lid at 0.58 of the way left two of them
 # below the open eye's score; from 0.66 to 0.74 none is.
+LID_OPENING_SHARE = 0.6  # of the eye's width the opening must span to bound the lid
 LID_PAST_OPENING = 0.15  # of the opening's width: how far the lid runs on past its corners
 LID_MAX_BOW = 0.2  # of the eye height: how far a closed lid's middle may sag or rise
 CLOSED_LID = {"depth": 0.7, "of_lash": 1.0, "min": 0.07, "max": 0.22, "inner": 0.6}
@@ -125,7 +126,10 @@ def make_closed_lid(parts: Sequence[Layer], canvas: Canvas, side: str, centre_x:
         if p.tag in ("eyewhite", "irides") and p.role == "":
             opening |= p.full_mask(canvas, visible=True)[y0:y1, x0:x1]
     open_cols = np.nonzero(opening.any(axis=0))[0]
-    if len(open_cols) >= 3 and np.isin(cols, open_cols)[body].sum() >= 3:
+    # (where the white and iris were found across most of the eye: a lone iris
+    # says little of where the corners are)
+    wide_open = len(open_cols) >= LID_OPENING_SHARE * (cols.max() + 1 - cols.min())
+    if wide_open and np.isin(cols, open_cols)[body].sum() >= 3:
         body &= np.isin(cols, open_cols)
         reach = LID_PAST_OPENING * (open_cols.max() + 1 - open_cols.min())
         span_lo = max(span_lo, open_cols.min() - reach)
