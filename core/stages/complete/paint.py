@@ -16,6 +16,7 @@ import numpy as np
 
 from ...model.document import Canvas, Layer
 
+LIGHT_STROKE_OVER_MAIN = 10  # Lab L (0..255) over a part's main colour that makes a light stroke
 INPAINT_MAX_SIDE = 192  # inpainting runs on crops no larger than this (flat colours survive it)
 
 # An optional painter for hidden regions (core/backends): hook(rgba crop, hole, layer)
@@ -75,6 +76,15 @@ def _source_pixels(rgba: np.ndarray, known: np.ndarray) -> np.ndarray:
     d_ab = np.hypot(lab[..., 1] - mode[1], lab[..., 2] - mode[2])
     d_l = lab[..., 0] - mode[0]
     src = pool & (d_ab <= 18 + 0.25 * np.abs(d_l)) & (d_l >= -0.35 * mode[0] - 10) & (d_l <= 60)
+    # nor light strokes: a thin run of pixels lighter than the main colour (a white
+    # rim line between a lock of hair and the cheek) is a line, not a highlight
+    light = src & (d_l > LIGHT_STROKE_OVER_MAIN)
+    if light.any():
+        wide = cv2.morphologyEx(light.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(
+            bool
+        )
+        if (src & ~(light & ~wide)).sum() >= 8:
+            src &= ~(light & ~wide)
     return src if src.sum() >= 8 else pool
 
 
