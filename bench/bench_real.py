@@ -444,8 +444,6 @@ def main(argv=None) -> int:
         tear = row.get("tearing")
         extra = f" holes {tear['max_holes']} new pieces {tear['max_new_pieces']}" if tear else ""
         print(f"{rel}: {status} ({row['seconds']} s){extra}", flush=True)
-    if not args.only or "variants" in args.only:
-        pass
     summary["variants"] = score_variants(root, rigged) if rigged else []
     summary["augustina"] = augustina(root) if (not args.only or "augustina" in args.only) else None
     summary["seconds"] = round(time.perf_counter() - t_start, 1)
