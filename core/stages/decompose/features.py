@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .context import _Context, _components_in, _inner_components, _window
+from .context import LINE_CONTRAST, _Context, _components_in, _inner_components, _window
 
 
 def _cut_brow(ctx: _Context, side: str, across_strands: bool = False) -> np.ndarray | None:
@@ -31,32 +31,44 @@ def _cut_brow(ctx: _Context, side: str, across_strands: bool = False) -> np.ndar
     core = np.zeros_like(cand)
     bx0, by0, bx1, by1 = box
     core[max(0, by0 - y0) : max(0, by1 - y0), max(0, bx0 - x0) : max(0, bx1 - x0)] = True
-    found = _inner_components(cand, int(6 * ctx.unit**2), require=core)
-    if not found.any():
-        found = _line_near(
+    min_area = int(6 * ctx.unit**2)
+    attempts = [
+        lambda: _inner_components(cand, min_area, require=core),
+        lambda: _line_near(
             cand,
             core,
-            int(6 * ctx.unit**2),
+            min_area,
             max_height=0.6 * eye_h,
             reach=0.5 * (bx1 - bx0),
             free_sides=("left", "right", "bottom"),
+        ),
+        lambda: _brow_cell(ctx, sl, cand, core, min_area, eye_h),
+    ]
+    if across_strands:
+        attempts.append(
+            lambda: _brow_across_strands(
+                cand, core, min_area, eye_h, bottom=int(eye[1] - 0.15 * eye_h) - y0, unit=ctx.unit
+            )
         )
-    if (found is None or not found.any()) and across_strands:
-        found = _brow_across_strands(
-            cand, core, int(6 * ctx.unit**2), eye_h, bottom=int(eye[1] - 0.15 * eye_h) - y0, unit=ctx.unit
-        )
-    if found is None or not found.any():
-        return None
-    out = np.zeros_like(ctx.fg)
-    out[sl] = found
-    if _caps_the_eye(ctx, out, eye):
-        # the eye's own upper lash: the eye reaches up to its top
-        top = int(np.nonzero(out.any(axis=1))[0][0])
-        ctx.lash_tops[side] = min(top, ctx.lash_tops.get(side, top))
-        return None
-    return out
+    for k, attempt in enumerate(attempts):
+        found = attempt()
+        if found is None or not found.any():
+            continue
+        out = np.zeros_like(ctx.fg)
+        out[sl] = found
+        if _caps_the_eye(ctx, out, eye):
+            # the eye's own upper lash (look on for the brow); a whole stroke
+            # (the first two ways find those) lying on the box widens the eye
+            # up to its top
+            top = int(np.nonzero(out.any(axis=1))[0][0])
+            if k < 2 and top >= eye[1] - LASH_REACH * eye_h:
+                ctx.lash_tops[side] = min(top, ctx.lash_tops.get(side, top))
+            continue
+        return out
+    return None
 
 
+LASH_REACH = 0.4  # of the eye height: how far above the eye box an upper lash may start
 LASH_NOT_BROW = 0.3  # share of a brow candidate's columns with the eye's colours right below
 
 
@@ -82,6 +94,66 @@ def _caps_the_eye(ctx: _Context, found: np.ndarray, eye) -> bool:
         if y1 > y0 and eye_colour[y0:y1, x].any():
             hits += 1
     return hits >= LASH_NOT_BROW * len(cols)
+
+
+BROW_CELL_MIN, BROW_CELL_MAX = 0.03, 0.6  # of the eye box's area: a brow's fill is within these
+BROW_CELL_SLANT = 60.0  # degrees from level a brow drawn as a cell may slant
+BROW_CELL_ON_SKIN = 0.5  # share of skin just outside its outline
+
+
+def _brow_cell(ctx: _Context, sl, cand: np.ndarray, core: np.ndarray, min_area: int, eye_h: float):
+    """A brow drawn as an outlined shape that touches the hair (line art: a brow
+    of the hair's colour against a lock): one fill cell inside its outline,
+    within the brow box's window and clear of its edges, elongated and lying
+    within BROW_CELL_SLANT degrees of level, mostly on skin, with the outline
+    around it."""
+    L = ctx.L[sl].astype(np.uint8)
+    k = max(3, int(round(9 * ctx.unit)) | 1)
+    lines = cv2.morphologyEx(L, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    line = lines > LINE_CONTRAST
+    cells = cand & ~line
+    n, lab, st, _ = _components_in(cells)
+    h, w = cand.shape
+    ys, xs = np.nonzero(core)
+    if not len(xs):
+        return None
+    box_area = (xs.max() - xs.min() + 1) * max(eye_h, 1.0)
+    outline = max(1, int(round(2 * ctx.unit)))
+    best, best_area = 0, 0
+    hit = np.zeros(n, bool)
+    hit[np.unique(lab[core & (lab > 0)])] = True
+    for i in np.nonzero(hit)[0]:
+        x, y, bw, bh, area = st[i]
+        if x == 0 or y == 0 or x + bw >= w or y + bh >= h:
+            continue  # runs out of the window: hair, not a brow
+        if (
+            area < max(min_area, BROW_CELL_MIN * box_area)
+            or area > BROW_CELL_MAX * box_area
+            or bh > 0.8 * eye_h
+        ):
+            continue
+        # elongated and not hanging (a brow slants, an angry one steeply; a strand hangs)
+        (_, _), (rw, rh), angle = cv2.minAreaRect(cv2.findNonZero((lab == i).astype(np.uint8)))
+        long_axis = angle if rw >= rh else angle + 90.0
+        slant = abs((long_axis + 90.0) % 180.0 - 90.0)
+        if max(rw, rh) < 1.8 * max(min(rw, rh), 1.0) or slant > BROW_CELL_SLANT:
+            continue
+        # a brow lies on skin (it may touch a lock at one end); a cell between a
+        # fringe's strand lines has hair all round it
+        cell = lab == i
+        near = cv2.dilate(cell.astype(np.uint8), np.ones((2 * outline + 3,) * 2, np.uint8)).astype(bool)
+        band = near & ~cv2.dilate(cell.astype(np.uint8), np.ones((2 * outline + 1,) * 2, np.uint8)).astype(
+            bool
+        )
+        if ctx.skin[sl][band].mean() < BROW_CELL_ON_SKIN:
+            continue
+        if area > best_area:
+            best, best_area = i, area
+    if not best:
+        return None
+    cell = lab == best
+    ring = cv2.dilate(cell.astype(np.uint8), np.ones((2 * outline + 1,) * 2, np.uint8)).astype(bool)
+    return cell | (ring & cand & line)
 
 
 def _brow_across_strands(
