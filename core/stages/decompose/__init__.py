@@ -116,10 +116,6 @@ def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> list[Lay
             brows[side] = _trim_to_ink(ctx, _cut_brow(ctx, side, across_strands=True))
     for side in ("r", "l"):
         put(brows[side], ("eyebrow", side))
-    for side, top in ctx.lash_tops.items():  # the eye box takes in its own upper lash
-        x0, y0, x1, y1 = lm.eye(side)
-        if top < y0:
-            setattr(lm, f"eye_{side}", (x0, top, x1, y1))
     for side in ("r", "l"):
         parts = _cut_eye(ctx, side)
         if parts is None:

@@ -117,7 +117,8 @@ class _Context:
         self.unit = max(0.25, min(fw, eye_span) / DESIGN_FACE_WIDTH)
         self.features = np.zeros((self.h, self.w), bool)
         # per side, the top of an upper lash that lies above the landmarks' eye box
-        # (found where a brow was looked for: the box then starts at the iris)
+        # (found where a brow was looked for: the box then starts at the iris);
+        # the eye is cut from a box reaching up to it
         self.lash_tops: dict[str, int] = {}
 
     def chroma(self, sl) -> np.ndarray:

@@ -409,6 +409,8 @@ def _strand_lines(ctx: _Context, sl, cand: np.ndarray, above: np.ndarray, eye_h:
 def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
     """Eye pixels split into eyewhite, irides and eyelash (full-canvas masks)."""
     box = ctx.lm.eye(side)
+    if ctx.lash_tops.get(side, box[1]) < box[1]:  # the eye takes in its own upper lash
+        box = (box[0], ctx.lash_tops[side], box[2], box[3])
     x0, y0, x1, y1 = _window(box, 0.3, EYE_WINDOW_ABOVE, 0.3, 0.35, ctx.fg.shape)
     sl = (slice(y0, y1), slice(x0, x1))
     cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl] & ~_hair_strands(ctx, sl)
