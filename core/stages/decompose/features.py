@@ -14,8 +14,10 @@ from .context import LINE_CONTRAST, _Context, _components_in, _inner_components,
 
 def _cut_brow(ctx: _Context, side: str, across_strands: bool = False) -> np.ndarray | None:
     """The brow of `side`: the stroke at the landmarks' brow box, or the nearest
-    elongated one; with `across_strands`, as a last resort (after the other
-    brow's mirror image), one drawn across the fringe's strands."""
+    elongated one, or an outlined shape against a lock (`_brow_cell`); with
+    `across_strands`, as a last resort (after the other brow's mirror image),
+    one drawn across the fringe's strands.  A candidate that is the eye's own
+    upper lash (`_caps_the_eye`) is passed over."""
     lm = ctx.lm
     box = lm.brow(side)
     eye = lm.eye(side)
