@@ -317,13 +317,26 @@ def _hair_strands(ctx: _Context, sl) -> np.ndarray:
     cn, clab = cv2.connectedComponents(close.astype(np.uint8), connectivity=8)
     gap = max(2, int(round(3 * ctx.unit)))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * gap + 1, 2 * gap + 1))
-    for _ in range(4):
-        near = cv2.dilate(strands.astype(np.uint8), disc).astype(bool)
-        join = np.unique(clab[near & ~strands & (clab > 0)])
-        if len(join) == 0:
+    return strands | _join_near(strands, clab, cn, disc)[clab]
+
+
+def _join_near(seed: np.ndarray, lab: np.ndarray, n: int, disc: np.ndarray, eligible=None, steps: int = 4):
+    """Which of the `n` components of `lab` join `seed`: those within `disc` of
+    it, then of what has joined, at most `steps` times; `eligible` (a flag per
+    label) limits which may.  Returns a flag per label (label 0 never joins)."""
+    chosen = np.zeros(n, bool)
+    grown = seed.copy()
+    for _ in range(steps):
+        near = cv2.dilate(grown.astype(np.uint8), disc).astype(bool)
+        new = np.unique(lab[near & (lab > 0)])
+        new = new[~chosen[new]]
+        if eligible is not None:
+            new = new[eligible[new]]
+        if len(new) == 0:
             break
-        strands |= np.isin(clab, join)
-    return strands
+        chosen[new] = True
+        grown |= np.isin(lab, new)
+    return chosen
 
 
 def _above_upper_lash(ctx: _Context, sl, cand: np.ndarray, box) -> np.ndarray:
@@ -382,15 +395,7 @@ def _strand_lines(ctx: _Context, sl, cand: np.ndarray, above: np.ndarray, eye_h:
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     strand = above & (ctx.L[sl] < ctx.skin_L - 45) & ctx.fg[sl]
     strand[0] |= ink[0]  # or at the window's top edge, above the eye
-    chosen = np.zeros(n, bool)
-    for _ in range(4):
-        near = cv2.dilate(strand.astype(np.uint8), disc).astype(bool)
-        new = np.unique(lab[near & (lab > 0)])
-        new = new[thin[new] & ~chosen[new]]
-        if len(new) == 0:
-            break
-        chosen[new] = True
-        strand = strand | np.isin(lab, new)
+    chosen = _join_near(strand, lab, n, disc, eligible=thin)
     # a strand crosses the eye from top to bottom: pieces reaching down nearly
     # half the eye's height below the lash top (shorter ones are lash strokes)
     out = chosen[lab]
