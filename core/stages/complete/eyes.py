@@ -129,8 +129,9 @@ def make_closed_lid(parts: Sequence[Layer], canvas: Canvas, side: str, centre_x:
     # (where the white and iris were found across most of the eye: a lone iris
     # says little of where the corners are)
     wide_open = len(open_cols) >= LID_OPENING_SHARE * (cols.max() + 1 - cols.min())
-    if wide_open and np.isin(cols, open_cols)[body].sum() >= 3:
-        body &= np.isin(cols, open_cols)
+    over_opening = np.isin(cols, open_cols)
+    if wide_open and (body & over_opening).sum() >= 3:
+        body &= over_opening
         reach = LID_PAST_OPENING * (open_cols.max() + 1 - open_cols.min())
         span_lo = max(span_lo, open_cols.min() - reach)
         span_hi = min(span_hi, open_cols.max() + 1 + reach)

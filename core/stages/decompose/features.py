@@ -135,14 +135,14 @@ def _brow_cell(ctx: _Context, sl, cand: np.ndarray, core: np.ndarray, min_area: 
         ):
             continue
         # elongated and not hanging (a brow slants, an angry one steeply; a strand hangs)
-        (_, _), (rw, rh), angle = cv2.minAreaRect(cv2.findNonZero((lab == i).astype(np.uint8)))
+        cell = lab == i
+        (_, _), (rw, rh), angle = cv2.minAreaRect(cv2.findNonZero(cell.astype(np.uint8)))
         long_axis = angle if rw >= rh else angle + 90.0
         slant = abs((long_axis + 90.0) % 180.0 - 90.0)
         if max(rw, rh) < 1.8 * max(min(rw, rh), 1.0) or slant > BROW_CELL_SLANT:
             continue
         # a brow lies on skin (it may touch a lock at one end); a cell between a
         # fringe's strand lines has hair all round it
-        cell = lab == i
         near = cv2.dilate(cell.astype(np.uint8), np.ones((2 * outline + 3,) * 2, np.uint8)).astype(bool)
         band = near & ~cv2.dilate(cell.astype(np.uint8), np.ones((2 * outline + 1,) * 2, np.uint8)).astype(
             bool
@@ -339,6 +339,14 @@ def _join_near(seed: np.ndarray, lab: np.ndarray, n: int, disc: np.ndarray, elig
     return chosen
 
 
+INK_UNDER_SKIN = 45  # Lab L (0..255) a line-art stroke is darker than the skin
+
+
+def _dark(ctx: _Context, sl) -> np.ndarray:
+    """Pixels of a window dark enough to be line art (ink) against the skin."""
+    return ctx.L[sl] < ctx.skin_L - INK_UNDER_SKIN
+
+
 def _above_upper_lash(ctx: _Context, sl, cand: np.ndarray, box) -> np.ndarray:
     """What lies above the eye's upper lash in a window (strands of the fringe
     crossing the eye box): the upper lash is the top-most horizontal dark band
@@ -347,7 +355,7 @@ def _above_upper_lash(ctx: _Context, sl, cand: np.ndarray, box) -> np.ndarray:
     Nothing is cut when no such band is found."""
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
-    ink = cand & (ctx.L[sl] < ctx.skin_L - 45)
+    ink = cand & _dark(ctx, sl)
     length = max(3, int(round(0.2 * bw)))
     band = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, length), np.uint8)).astype(bool)
     band[:, : max(0, int(bx0))] = False
@@ -371,7 +379,8 @@ def _strand_lines(ctx: _Context, sl, cand: np.ndarray, above: np.ndarray, eye_h:
     strokes that run on from above the upper lash down into the eye box.  They
     are the hair's, drawn over the eye, and stay when the eye closes; the
     lashes run sideways and the iris's steep sides start below the lash."""
-    ink = cand & (ctx.L[sl] < ctx.skin_L - 45)
+    dark = _dark(ctx, sl)
+    ink = cand & dark
     if not ink.any():
         return np.zeros_like(cand)
     f = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), 1.0)
@@ -393,7 +402,7 @@ def _strand_lines(ctx: _Context, sl, cand: np.ndarray, above: np.ndarray, eye_h:
     # stroke is not steep for a few pixels, so pieces join across such gaps
     reach = max(2, int(round(1.5 * width)))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-    strand = above & (ctx.L[sl] < ctx.skin_L - 45) & ctx.fg[sl]
+    strand = above & dark & ctx.fg[sl]
     strand[0] |= ink[0]  # or at the window's top edge, above the eye
     chosen = _join_near(strand, lab, n, disc, eligible=thin)
     # a strand crosses the eye from top to bottom: pieces reaching down nearly
