@@ -34,36 +34,42 @@ def _cut_brow(ctx: _Context, side: str, across_strands: bool = False) -> np.ndar
     bx0, by0, bx1, by1 = box
     core[max(0, by0 - y0) : max(0, by1 - y0), max(0, bx0 - x0) : max(0, bx1 - x0)] = True
     min_area = int(6 * ctx.unit**2)
+    # (a way to look, whether what it finds is a whole stroke: a whole upper
+    # lash found instead of a brow widens the eye's box up to its top)
     attempts = [
-        lambda: _inner_components(cand, min_area, require=core),
-        lambda: _line_near(
-            cand,
-            core,
-            min_area,
-            max_height=0.6 * eye_h,
-            reach=0.5 * (bx1 - bx0),
-            free_sides=("left", "right", "bottom"),
+        (lambda: _inner_components(cand, min_area, require=core), True),
+        (
+            lambda: _line_near(
+                cand,
+                core,
+                min_area,
+                max_height=0.6 * eye_h,
+                reach=0.5 * (bx1 - bx0),
+                free_sides=("left", "right", "bottom"),
+            ),
+            True,
         ),
-        lambda: _brow_cell(ctx, sl, cand, core, min_area, eye_h),
+        (lambda: _brow_cell(ctx, sl, cand, core, min_area, eye_h), False),
     ]
     if across_strands:
         attempts.append(
-            lambda: _brow_across_strands(
-                cand, core, min_area, eye_h, bottom=int(eye[1] - 0.15 * eye_h) - y0, unit=ctx.unit
+            (
+                lambda: _brow_across_strands(
+                    cand, core, min_area, eye_h, bottom=int(eye[1] - 0.15 * eye_h) - y0, unit=ctx.unit
+                ),
+                False,
             )
         )
-    for k, attempt in enumerate(attempts):
+    for attempt, whole_stroke in attempts:
         found = attempt()
         if found is None or not found.any():
             continue
         out = np.zeros_like(ctx.fg)
         out[sl] = found
         if _caps_the_eye(ctx, out, eye):
-            # the eye's own upper lash (look on for the brow); a whole stroke
-            # (the first two ways find those) lying on the box widens the eye
-            # up to its top
+            # the eye's own upper lash: look on for the brow
             top = int(np.nonzero(out.any(axis=1))[0][0])
-            if k < 2 and top >= eye[1] - LASH_REACH * eye_h:
+            if whole_stroke and top >= eye[1] - LASH_REACH * eye_h:
                 ctx.lash_tops[side] = min(top, ctx.lash_tops.get(side, top))
             continue
         return out
