@@ -153,9 +153,16 @@ def test_a_brow_drawn_against_a_lock_is_found(chyou):
     assert cov[0, 1] > 0
 
 
+INK_LUM = 170  # luminance (over white) below which a pixel is a drawn line
+
+
+def _lum(rgba):
+    return over_white(rgba) @ np.array([0.299, 0.587, 0.114])
+
+
 def _ink(rgba, box):
     x0, y0, x1, y1 = box
-    return over_white(rgba)[y0:y1, x0:x1] @ np.array([0.299, 0.587, 0.114]) < 170
+    return _lum(rgba)[y0:y1, x0:x1] < INK_LUM
 
 
 def test_strands_drawn_over_the_eyes_stay_when_they_close(jane):
@@ -188,12 +195,11 @@ def test_an_upper_lash_is_not_taken_for_a_brow(chyou):
     ys, xs = np.nonzero(eye)
     top, h = ys.min(), ys.max() + 1 - ys.min()
     renderer = Renderer(doc)
-    lum = lambda values: over_white(renderer.render(values)) @ np.array([0.299, 0.587, 0.114])  # noqa: E731
     band = np.zeros_like(eye)
     band[top : top + int(0.25 * h), xs.min() : xs.max() + 1] = True
-    lash = band & (lum({}) < 170)
+    lash = band & (_lum(renderer.render({})) < INK_LUM)
     assert lash.sum() > 20
-    opened = lum({"ParamEyeLOpen": 0.0, "ParamEyeROpen": 0.0})[lash]
+    opened = _lum(renderer.render({"ParamEyeLOpen": 0.0, "ParamEyeROpen": 0.0}))[lash]
     assert (opened > 200).mean() > 0.7, (opened > 200).mean()
 
 
