@@ -83,8 +83,9 @@ def _source_pixels(rgba: np.ndarray, known: np.ndarray) -> np.ndarray:
         wide = cv2.morphologyEx(light.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(
             bool
         )
-        if (src & ~(light & ~wide)).sum() >= 8:
-            src &= ~(light & ~wide)
+        kept = src & ~(light & ~wide)
+        if kept.sum() >= 8:
+            src = kept
     return src if src.sum() >= 8 else pool
 
 
