@@ -4,6 +4,7 @@ synthetic face (tests/face_video.py) that the vendored detector accepts; the
 OBS page's tracker moves the player's parameters (its own browser per pose,
 since Chromium reads the fake camera file named at launch)."""
 
+import numpy as np
 import pytest
 
 from image_to_rig.core.formats.export_folder import export_folder
@@ -203,3 +204,65 @@ def test_tracking_in_the_worker_and_in_the_page_agree(site, tmp_path):
     assert abs(worker["angleX"] - in_page["angleX"]) < 3 and abs(worker["angleZ"] - in_page["angleZ"]) < 3
     # In the page the main thread waits for the nets; with the worker it only hands the frame over.
     assert in_page["mainMs"] >= 0.5 * in_page["landmarkMs"] and worker["mainMs"] < 0.5 * worker["landmarkMs"]
+
+
+def test_our_landmark_forward_equals_face_apis(site):
+    """landmark-net.js runs the vendored 68-point net itself (its input
+    normalised in JavaScript, biases and ReLUs fused into the convolutions):
+    on crops of the synthetic face at several poses, and on noise, its
+    landmarks are face-api's own detectLandmarks' to within 1e-3 px (the
+    times are printed; bench/bench_player.py measures them)."""
+    import base64
+
+    import cv2
+    from playwright.sync_api import sync_playwright
+
+    from face_video import render
+
+    crops = []
+    for pose in ({}, {"yaw": 22}, {"roll": 18, "mouth_open": 1.0}):
+        img = render(320, 240, **pose)[8:232, 48:272]  # a square around the face
+        crops.append(cv2.resize(img, (112, 112), interpolation=cv2.INTER_AREA))
+    crops.append(np.random.default_rng(0).integers(0, 256, (112, 112, 3), dtype=np.uint8))
+    urls = [
+        "data:image/png;base64," + base64.b64encode(cv2.imencode(".png", c[..., ::-1])[1]).decode()
+        for c in crops
+    ]
+    run = """async ([base, urls]) => {
+      const { loadFaceApi } = await import(base + 'player/tracking/face-nets.js');
+      const { LandmarkNet } = await import(base + 'player/tracking/landmark-net.js');
+      const faceapi = await loadFaceApi(new URL(base + 'vendor/'));
+      const ours = new LandmarkNet(faceapi);
+      const canvas = Object.assign(document.createElement('canvas'), { width: 112, height: 112 });
+      const ctx = canvas.getContext('2d', { willReadFrequently: true });
+      const out = [];
+      for (const url of urls) {
+        const img = new Image(); img.src = url; await img.decode();
+        ctx.drawImage(img, 0, 0);
+        const theirs = (await faceapi.nets.faceLandmark68TinyNet.detectLandmarks(canvas)).positions.map((p) => [p.x, p.y]);
+        const mine = await ours.detect(ctx);
+        const time = async (f) => { for (let i = 0; i < 3; i++) await f(); const t0 = performance.now(); for (let i = 0; i < 20; i++) await f(); return (performance.now() - t0) / 20; };
+        out.push({ theirs, mine, theirsMs: await time(() => faceapi.nets.faceLandmark68TinyNet.detectLandmarks(canvas)),
+                   mineMs: await time(() => ours.detect(ctx)), tensors: faceapi.tf.memory().numTensors });
+      }
+      return out;
+    }"""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.goto(site["url"] + "model.json")
+            got = page.evaluate(run, [site["url"], urls])
+        finally:
+            browser.close()
+    for k, r in enumerate(got):
+        theirs, mine = np.array(r["theirs"]), np.array(r["mine"])
+        assert theirs.shape == mine.shape == (68, 2)
+        assert np.abs(theirs - mine).max() < 1e-3, (k, np.abs(theirs - mine).max())
+    face = np.array(got[0]["mine"])
+    assert 20 < face[:, 0].mean() < 92 and 20 < face[:, 1].mean() < 92, "the landmarks lie on the face"
+    assert got[-1]["tensors"] == got[0]["tensors"], "no tensor is left behind per frame"
+    print(
+        "landmark net ms per crop, face-api vs ours:",
+        [(round(r["theirsMs"], 2), round(r["mineMs"], 2)) for r in got],
+    )

@@ -4,11 +4,16 @@
 // weights included) and TensorFlow.js's WebAssembly backend
 // (web/vendor/tfjs-backend-wasm, Apache-2.0, SIMD): a tiny face detector on a
 // small downscaled frame, then the 68-point landmark net on a 112 x 112 crop
-// around the face, then the pupils as the darkest blob in each eye.  It runs
+// around the face (landmark-net.js: our forward pass on face-api's weights),
+// then the pupils as the darkest blob in each eye.  It runs
 // in a Worker (face-worker.js, the default: the page hands over the video
 // frame without a copy and only maps the result) or in the page
 // (InPageFaceNets, where Workers or VideoFrame are missing).  Nothing is
 // downloaded at run time.
+
+import { LANDMARK_INPUT, LandmarkNet } from "./landmark-net.js";
+
+export { LANDMARK_INPUT };
 
 const inWorker = typeof document === "undefined";
 const loaded = new Map(); // vendor URL -> promise of face-api with both models
@@ -51,8 +56,6 @@ export function loadFaceApi(vendor) {
   return loaded.get(key);
 }
 
-export const LANDMARK_INPUT = 112; // the landmark net's input (its last layer pools a 14 x 14 map: fixed)
-const SNAPSHOT = 320; // the crop again at about video resolution, for the pupils
 const EYE = [32, 16]; // each eye resampled to this for the pupil search
 
 const CONFIRM_OVERLAP = 0.3; // intersection over union of a detection and the followed face box
@@ -78,14 +81,14 @@ function canvas2d(width, height) {
 export class FaceFrameTracker {
   constructor(faceapi) {
     this.faceapi = faceapi;
+    this.landmarkNet = new LandmarkNet(faceapi);
     [this.crop, this.cropCtx] = canvas2d(LANDMARK_INPUT, LANDMARK_INPUT);
-    [this.snapshot, this.snapCtx] = canvas2d(SNAPSHOT, SNAPSHOT);
     [this.eye, this.eyeCtx] = canvas2d(EYE[0], EYE[1]);
     this.det = null;
     this.full = null;
   }
 
-  /** The net's input: the canvas in the page, a tensor of its pixels in a worker. */
+  /** The detector's input: the canvas in the page, a tensor of its pixels in a worker. */
   async _run(canvas, fn) {
     const tf = this.faceapi.tf;
     const input = inWorker ? tf.browser.fromPixels(canvas) : canvas;
@@ -128,36 +131,32 @@ export class FaceFrameTracker {
       // jolt the landmarks); elsewhere the face has moved: start from it.
       if (!box || overlap(box, out.box) < CONFIRM_OVERLAP) box = out.box;
     }
-    // A square crop around the face, a little larger than the box; the same
-    // square at about video resolution for the pupils.
+    // A square crop around the face, a little larger than the box.
     const t1 = performance.now();
     const [bx, by, bw, bh] = box;
     const side = Math.max(bw, bh) * 1.2, cx = bx + bw / 2, cy = by + bh / 2 + bh * 0.05;
     const sx = cx - side / 2, sy = cy - side / 2;
     this.cropCtx.clearRect(0, 0, LANDMARK_INPUT, LANDMARK_INPUT);
     this.cropCtx.drawImage(frame, sx, sy, side, side, 0, 0, LANDMARK_INPUT, LANDMARK_INPUT);
-    this.snapCtx.clearRect(0, 0, SNAPSHOT, SNAPSHOT);
-    this.snapCtx.drawImage(frame, sx, sy, side, side, 0, 0, SNAPSHOT, SNAPSHOT);
-    const lm = await this._run(this.crop, (input) => faceapi.nets.faceLandmark68TinyNet.detectLandmarks(input));
+    const crop = await this.landmarkNet.detect(this.cropCtx);
     const k = side / LANDMARK_INPUT;
-    out.points = lm.positions.map((p) => [sx + p.x * k, sy + p.y * k]);
-    const view = { sx, sy, scale: SNAPSHOT / side };
-    const pupils = [this._pupil(out.points, [36, 37, 38, 39, 40, 41], view), this._pupil(out.points, [42, 43, 44, 45, 46, 47], view)];
+    out.points = crop.map(([x, y]) => [sx + x * k, sy + y * k]);
+    const pupils = [this._pupil(out.points, [36, 37, 38, 39, 40, 41], frame), this._pupil(out.points, [42, 43, 44, 45, 46, 47], frame)];
     out.pupils = pupils.every(Boolean) ? pupils : null;
     out.landmarkMs = performance.now() - t1;
     return out;
   }
 
-  /** The darkest blob inside one eye (frame pixels), or null when the eye is too small or closed. */
-  _pupil(points, ids, view) {
+  /** The darkest blob inside one eye of `frame` (frame pixels), or null when the eye is too small or closed. */
+  _pupil(points, ids, frame) {
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     for (const i of ids) { const [x, y] = points[i]; x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y); }
     const w = x1 - x0, h = Math.max(y1 - y0, w * 0.3);
     if (w < 6) return null;
     const cy = (y0 + y1) / 2;
-    const ctx = this.eyeCtx, [W, H] = EYE, s = view.scale;
+    const ctx = this.eyeCtx, [W, H] = EYE;
     ctx.clearRect(0, 0, W, H);
-    ctx.drawImage(this.snapshot, (x0 - view.sx) * s, (cy - h / 2 - view.sy) * s, w * s, h * s, 0, 0, W, H);
+    ctx.drawImage(frame, x0, cy - h / 2, w, h, 0, 0, W, H);
     const px = ctx.getImageData(0, 0, W, H).data;
     const lum = new Float32Array(W * H);
     let lo = 255, hi = 0;
