@@ -329,6 +329,18 @@ def test_mouth_form_curves_the_corners(rig):
         assert np.abs(moved[centre, 1]).max() < 1.0
 
 
+def test_an_open_smile_is_a_wide_grin(rig):
+    ev = Evaluator(rig)
+    opened = ev.mesh_vertices({"ParamMouthOpenY": 1})["mouth-interior"]
+    grin = ev.mesh_vertices({"ParamMouthOpenY": 1, "ParamMouthForm": 1})["mouth-interior"]
+    span = lambda v: v.max(axis=0) - v.min(axis=0)  # noqa: E731
+    assert span(grin)[0] > 1.2 * span(opened)[0], "wider, out to the mouth line's corners"
+    # the corrective keyform is zero where either parameter rests, and for a frown
+    both = [k for k in rig.keyforms if k.owner == "mouth" and len(k.params) == 2]
+    assert both and all(np.abs(k.forms[:5]).max() == 0 and np.abs(k.forms[5]).max() > 1 for k in both)
+    assert grin[:, 1].max() < opened[:, 1].max() - 0.1 * span(opened)[1], "shallower"
+
+
 def test_body_turn_and_breath_carry_the_head(rig):
     ev = Evaluator(rig)
     rest = ev.mesh_vertices()

@@ -10,6 +10,7 @@ import numpy as np
 from ....model.document import Keyform
 from ....runtime.evaluate import warp_points
 from ..context import Control, Generator, RigContext, collapse, through_warp
+from ...complete.mouth import MOUTH_INTERIOR
 from ..measure import column_profile, smoothstep
 
 MOUTH_OPEN_NO_INTERIOR = 0.35  # drop of the mouth centre without an interior layer
@@ -147,6 +148,8 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
             mesh.id, ["ParamMouthOpenY"], [[0.0, 1.0]], np.stack([np.zeros_like(v), opened]), owner="mouth"
         )
     )
+    if restore is not None:
+        out += _grin(ctx, line_id, interior_id, restore, landed, mcx, half_w)
     for mid in (line_id, interior_id):
         if mid is None:
             continue
@@ -167,6 +170,69 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
     return out
 
 
+def _grin(
+    ctx: RigContext,
+    line_id: str | None,
+    interior_id: str,
+    restore: np.ndarray,
+    landed,
+    mcx: float,
+    half_w: float,
+) -> list[Keyform]:
+    """The open smile (ParamMouthOpenY 1 with ParamMouthForm +1): a wide,
+    shallow grin full of upper teeth, as an open smile is drawn, rather than
+    the open mouth with its corners lifted.  A corrective keyform on both
+    parameters (zero wherever either is at rest or the mouth frowns): the
+    interior widens about the mouth's centre to the mouth line's corners
+    (lifted with them as ParamMouthForm lifts the line), its teeth band
+    deepens, the part under the teeth flattens, and the lip line drops only
+    as far as the flatter interior reaches."""
+    c = ctx.controls
+    mesh = ctx.meshes[interior_id]
+    rest = mesh.vertices
+    opened = rest + restore * c.mouth_open
+    prof = column_profile(ctx.layers[interior_id])
+    inner_half = max(0.5 * (prof.xs[-1] - prof.xs[0]) + 0.5, 1.0)
+    widen = max(1.0, c.grin_width * half_w / inner_half)
+    top = np.interp(restore[:, 0] + rest[:, 0], prof.xs, prof.top)
+    height = np.interp(restore[:, 0] + rest[:, 0], prof.xs, prof.bottom) - top
+    top = rest[:, 1] + (top - rest[:, 1]) * c.mouth_open
+    height = np.maximum(height * c.mouth_open, 1e-6)
+    v = np.clip((opened[:, 1] - top) / height, 0.0, 1.0)
+    teeth = MOUTH_INTERIOR["teeth_depth"]
+    grin_v = np.interp(v, [0.0, teeth, 1.0], [0.0, min(teeth * c.grin_teeth, c.grin_depth), c.grin_depth])
+    grin = opened.copy()
+    grin[:, 0] = mcx + (opened[:, 0] - mcx) * widen
+    grin[:, 1] = top + grin_v * height
+    # the smile form lifts each vertex by where it rests; at the grin it stands wider
+    u_rest = np.clip((rest[:, 0] - mcx) / half_w, -1.2, 1.2)
+    u_grin = np.clip((grin[:, 0] - mcx) / half_w, -1.2, 1.2)
+    grin[:, 1] -= c.mouth_form_curve * 2 * half_w * (u_grin**2 - u_rest**2)
+    want = landed(mesh, grin - rest) - landed(mesh, opened - rest)
+    keys = [[0.0, 1.0], [-1.0, 0.0, 1.0]]  # (open 0, 1) x (form -1, 0, +1), row-major
+
+    def corrective(form: np.ndarray) -> np.ndarray:
+        forms = np.zeros((6,) + form.shape)
+        forms[5] = form
+        return forms
+
+    out = [Keyform(mesh.id, ["ParamMouthOpenY", "ParamMouthForm"], keys, corrective(want), owner="mouth")]
+    if line_id is not None:
+        line = ctx.meshes[line_id]
+        lv = line.vertices
+        # the line hangs from the open interior's bottom: now from the grin's
+        inner_h = prof.bottom - prof.top
+        was = np.interp(lv[:, 0], prof.xs, inner_h, left=0.0, right=0.0)
+        now = c.grin_depth * np.interp((lv[:, 0] - mcx) / widen + mcx, prof.xs, inner_h, left=0.0, right=0.0)
+        lift = np.zeros_like(lv)
+        lift[:, 1] = (now - was) * c.mouth_open
+        lift = landed(line, lift)
+        out.append(
+            Keyform(line.id, ["ParamMouthOpenY", "ParamMouthForm"], keys, corrective(lift), owner="mouth")
+        )
+    return out
+
+
 MOUTH = Generator(
     "mouth",
     gen_mouth,
@@ -177,6 +243,9 @@ MOUTH = Generator(
         Control(
             "mouth_form_width", 0.08, 0.0, 0.25, "corners move out (smile) / in (frown), of the half width"
         ),
+        Control("grin_width", 1.0, 0.6, 1.4, "an open smile's width, of the mouth line's"),
+        Control("grin_depth", 0.75, 0.3, 1.0, "an open smile's depth, of the open mouth's"),
+        Control("grin_teeth", 1.6, 1.0, 3.0, "an open smile's upper teeth, of the open mouth's"),
     ),
     prepare=collapse_mouth_interior,
 )
