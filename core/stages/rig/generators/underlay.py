@@ -11,7 +11,9 @@ strokes close over with the colour beside them); where another part covers
 the region at rest (the lock of hair) they are painted in from its layers'
 colours around.  It is opaque and a little inside the silhouette, so at rest
 it is covered everywhere (the rest image is unchanged) and in a pose it cannot
-stick out past the outline.  When a pose moves
+stick out past the outline.  The head's also reaches a little into what lies
+beside the head near it (the shoulder beside a lock, the collar under the
+chin), in those colours.  When a pose moves
 neighbouring parts apart (the fringe more than the face, the back hair
 against it, the jaw over the neck), the gap shows the colour that was there
 instead of the background: no hole, and no outline drawn twice.  They make no
@@ -41,6 +43,14 @@ LINE_WIDTH_OF_FACE = 0.02  # strokes up to this share of the face width are clos
 # What crosses a region and is closed over (of the face width): a lock of hair or
 # a scarf end in front of the chest; what hangs beside the body stays outside.
 CLOSE_OF_FACE = 0.12
+# The head's underlay also reaches this far (of the face width) into what lies
+# beside the head's parts at rest (the shoulder beside a lock of hair, the
+# collar under the chin), in those parts' colours: when the body turns under
+# hair that follows the head, the gap between them shows the body's colour.
+BESIDE_OF_FACE = 0.1
+# ... down to this far below the chin (of the face height): farther down a long
+# lock, a turn of the head carries the strip too far from where it belongs
+BESIDE_BELOW_CHIN = 0.5
 
 
 def _paint_in(rgb: np.ndarray, known: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -164,7 +174,8 @@ def make_underlays(
     width = max(1, int(round(LINE_WIDTH_OF_FACE * face_w)))
     inset = max(1, int(round(INSET_OF_FACE * face_w)))
     close = max(3, int(round(CLOSE_OF_FACE * face_w)))
-    everything = _composite(canvas, ordered)[..., 3] >= 0.98  # the silhouette at rest
+    at_rest = _composite(canvas, ordered)
+    everything = at_rest[..., 3] >= 0.98  # the silhouette at rest
     inset_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * inset + 1, 2 * inset + 1))
     inside = cv2.erode(np.pad(everything, inset + 1).astype(np.uint8), inset_k)[
         inset + 1 : -inset - 1, inset + 1 : -inset - 1
@@ -184,6 +195,16 @@ def make_underlays(
             continue
         # the region closed over what crosses it, inside the silhouette
         region = (_wide_close(own, close) & everything) | own
+        beside = np.zeros_like(own)
+        if "body_warp" not in warps:
+            reach = max(2, int(round(BESIDE_OF_FACE * face_w)))
+            disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+            beside = cv2.dilate(own.astype(np.uint8), disc).astype(bool) & everything & ~region
+            face_h = anchors.face[3] - anchors.face[1]
+            beside[max(0, int(round(anchors.chin[1] + BESIDE_BELOW_CHIN * face_h))) :] = False
+            if beside.any():  # in the colours of what lies there
+                comp[beside] = at_rest[beside]
+                region |= beside
         solid = region & inside  # inset from the outline only (not from the parts it lies under)
         if solid.sum() < 16:
             continue
@@ -196,6 +217,7 @@ def make_underlays(
         flat = _without_lines(rgb, width)
         # where other parts cover the region, its layers' colours around it
         known = cv2.erode(own[cy0:cy1, cx0:cx1].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        known |= beside[cy0:cy1, cx0:cx1]
         flat = _paint_in(flat, known, region[cy0:cy1, cx0:cx1] & ~known)
         img = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
         img[..., :3] = flat[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
