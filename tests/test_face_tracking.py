@@ -54,25 +54,34 @@ TRACK = """async ([neutral]) => {
 }"""
 
 
-def _track(site, tmp_path, name, neutral=None):
+def _evaluate(site, page, calls, args=CHROMIUM_ARGS):
+    """Open `page` of the served site in headless Chromium and run each
+    (script, argument) of `calls` there in turn; their results."""
     from playwright.sync_api import sync_playwright
 
-    from face_video import render, write_y4m
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
+        try:
+            tab = browser.new_page()
+            tab.goto(site["url"] + page)
+            return [tab.evaluate(script, arg) for script, arg in calls]
+        finally:
+            browser.close()
 
-    video = write_y4m(str(tmp_path / f"{name}.y4m"), [render(**POSES[name])] * 4)
-    args = CHROMIUM_ARGS + [
+
+def _fake_camera(video):
+    return CHROMIUM_ARGS + [
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={video}",
     ]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
-        try:
-            page = browser.new_page()
-            page.goto(site["url"] + "live.html?track")
-            return page.evaluate(TRACK, [neutral])
-        finally:
-            browser.close()
+
+
+def _track(site, tmp_path, name, neutral=None):
+    from face_video import render, write_y4m
+
+    video = write_y4m(str(tmp_path / f"{name}.y4m"), [render(**POSES[name])] * 4)
+    return _evaluate(site, "live.html?track", [(TRACK, [neutral])], _fake_camera(video))[0]
 
 
 def test_webcam_tracking_end_to_end_through_the_fake_camera(site, tmp_path):
@@ -127,11 +136,7 @@ def test_viewer_with_face_tracking_on(site, tmp_path):
     from face_video import render, write_y4m
 
     video = write_y4m(str(tmp_path / "turn.y4m"), [render(**POSES["turn"])] * 4)
-    args = CHROMIUM_ARGS + [
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    ]
+    args = _fake_camera(video)
     shots = os.environ.get("IMAGE_TO_RIG_SHOTS", "") or str(tmp_path)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
@@ -167,16 +172,11 @@ def test_tracking_in_the_worker_and_in_the_page_agree(site, tmp_path):
     """The Worker (default) and the in-page fallback run the same per-frame work
     (face-nets.js): on the same turned face they read the same angles; the page
     path really runs on the main thread and the worker path does not."""
-    from playwright.sync_api import sync_playwright
 
     from face_video import render, write_y4m
 
     video = write_y4m(str(tmp_path / "turn.y4m"), [render(**POSES["turn"])] * 4)
-    args = CHROMIUM_ARGS + [
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    ]
+    args = _fake_camera(video)
     run = """async ([base, worker]) => {
       const { WebcamFaceTracker } = await import(base + 'player/tracking/webcam.js');
       const tracker = await WebcamFaceTracker.create({ worker });
@@ -189,15 +189,8 @@ def test_tracking_in_the_worker_and_in_the_page_agree(site, tmp_path):
       tracker.destroy();
       return out;
     }"""
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
-        try:
-            page = browser.new_page()
-            page.goto(site["url"] + "model.json")
-            worker = page.evaluate(run, [site["url"], "required"])
-            in_page = page.evaluate(run, [site["url"], False])
-        finally:
-            browser.close()
+    calls = [(run, [site["url"], "required"]), (run, [site["url"], False])]
+    worker, in_page = _evaluate(site, "model.json", calls, args)
     assert worker["where"] == "worker" and in_page["where"] == "page"
     for r in (worker, in_page):
         assert r["faces"] > 10 and -30 <= r["angleX"] <= -12, r
@@ -215,7 +208,6 @@ def test_our_landmark_forward_equals_face_apis(site):
     import base64
 
     import cv2
-    from playwright.sync_api import sync_playwright
 
     from face_video import render
 
@@ -247,14 +239,7 @@ def test_our_landmark_forward_equals_face_apis(site):
       }
       return out;
     }"""
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page()
-            page.goto(site["url"] + "model.json")
-            got = page.evaluate(run, [site["url"], urls])
-        finally:
-            browser.close()
+    (got,) = _evaluate(site, "model.json", [(run, [site["url"], urls])])
     for k, r in enumerate(got):
         theirs, mine = np.array(r["theirs"]), np.array(r["mine"])
         assert theirs.shape == mine.shape == (68, 2)
