@@ -290,3 +290,18 @@ def test_sylvie_turns_her_head_with_her_shoulders_behind_her_hair():
     # it lies under her shoulder where it meets her hair, in the shoulder's colours
     shared = underlay.full_mask(doc.canvas) & topwear.full_mask(doc.canvas, visible=True)
     assert shared.sum() > 200, shared.sum()
+
+
+def test_a_stripe_of_the_hairs_colour_far_below_the_head_is_clothes(chyou):
+    """Chyou's trouser stripe is the pink of her hair, drawn far below her head
+    and joined to no hair: it belongs to the trousers and moves with the body.
+    When it was back hair it swung off the leg: ParamHairBack -1 opened 1122
+    hole pixels and AngleY -30 501 (0 and 0 now)."""
+    doc = chyou.doc
+    face = doc.info["rig"]["face_box"]
+    back = next(l for l in doc.layers if l.tag == "back hair" and l.role == "")
+    rows = np.nonzero(back.full_mask(doc.canvas).any(axis=1))[0]
+    assert rows.max() < face[3] + 1.0 * (face[3] - face[1]), rows.max()
+    checker = tearing.TearingChecker(doc)
+    for values in ({"ParamHairBack": -1.0}, {"ParamAngleY": -30.0}):
+        assert int(checker.holes_of_alpha(checker.renderer.render(values)).sum()) <= 20, values

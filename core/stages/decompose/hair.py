@@ -5,7 +5,8 @@ Shading splits hair into many flat regions; pieces that only dark line art
 separates are one hair part.  Each hair region joins the group (regions
 bridged across thin gaps) holding most of its pixels; the largest group and
 every group reaching above the eyes are the front hair (fringe and locks),
-the rest is the back hair."""
+the rest is the back hair, except a group that starts far below the chin:
+hanging from nothing, it is part of the body."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import cv2
 import numpy as np
 
 from .context import _Context, _components_in, _label_index
+
+
+# of the face height below the chin: a hair group that starts lower is no hair
+DETACHED_BELOW_CHIN = 0.8
 
 
 def assign_hair(
@@ -53,6 +58,18 @@ def assign_hair(
     front_group = np.zeros(gn, bool)
     for g in range(1, gn):
         front_group[g] = g == largest or gcents[g][1] < eye_y
+    # a group that starts far below the chin hangs from nothing: a detail of the
+    # clothes in the hair's colour (a stripe down a trouser leg), or the end of
+    # a lock whose rest something covers; it moves with the body
+    fy0, fy1 = ctx.lm.face_box[1], ctx.lm.face_box[3]
+    detached = np.zeros(gn, bool)
+    for g in range(1, gn):
+        detached[g] = g != largest and gst[g, cv2.CC_STAT_TOP] > ctx.lm.chin[1] + DETACHED_BELOW_CHIN * (
+            fy1 - fy0
+        )
     for i in hair_regions:
+        if group_of[i] > 0 and detached[group_of[i]]:
+            cls[i] = idx[("topwear", "")]
+            continue
         front = front_group[group_of[i]] if group_of[i] > 0 else cents[i][1] < eye_y
         cls[i] = idx[("front hair", "")] if front else idx[("back hair", "")]
