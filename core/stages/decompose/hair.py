@@ -62,11 +62,8 @@ def assign_hair(
     # clothes in the hair's colour (a stripe down a trouser leg), or the end of
     # a lock whose rest something covers; it moves with the body
     fy0, fy1 = ctx.lm.face_box[1], ctx.lm.face_box[3]
-    detached = np.zeros(gn, bool)
-    for g in range(1, gn):
-        detached[g] = g != largest and gst[g, cv2.CC_STAT_TOP] > ctx.lm.chin[1] + DETACHED_BELOW_CHIN * (
-            fy1 - fy0
-        )
+    detached = gst[:, cv2.CC_STAT_TOP] > ctx.lm.chin[1] + DETACHED_BELOW_CHIN * (fy1 - fy0)
+    detached[[0, largest]] = False  # the background label and the largest group
     for i in hair_regions:
         if group_of[i] > 0 and detached[group_of[i]]:
             cls[i] = idx[("topwear", "")]
