@@ -99,7 +99,7 @@ def _composite(canvas: Canvas, layers: list[Layer]) -> np.ndarray:
     return out
 
 
-# Wide blurs and closings are done at a scale where their radius is this many
+# Wide blurs, closings and dilations are done at a scale where their radius is this many
 # pixels, then scaled back: on a 5000 px drawing a full-size one takes minutes.
 WIDE_PX = 16.0
 
@@ -117,6 +117,17 @@ def _wide_blur(img: np.ndarray, sigma: float) -> np.ndarray:
 
 def _wide_close(mask: np.ndarray, radius: int) -> np.ndarray:
     """`mask` closed with a disc of `radius` (outside the image counts as empty)."""
+    return _wide_morph(mask, radius, cv2.MORPH_CLOSE)
+
+
+def _wide_dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """`mask` grown by a disc of `radius`."""
+    return _wide_morph(mask, radius, cv2.MORPH_DILATE)
+
+
+def _wide_morph(mask: np.ndarray, radius: int, op: int) -> np.ndarray:
+    """`mask` under the morphology `op` with a disc of `radius`, done at the
+    scale where the radius is WIDE_PX (outside the image counts as empty)."""
     h, w = mask.shape
     s = min(1.0, WIDE_PX / max(radius, 1))
     work = mask.astype(np.uint8) * 255
@@ -126,12 +137,12 @@ def _wide_close(mask: np.ndarray, radius: int) -> np.ndarray:
         )
     r = max(1, int(round(radius * s)))
     padded = cv2.copyMakeBorder(work, r + 1, r + 1, r + 1, r + 1, cv2.BORDER_CONSTANT, value=0)
-    closed = cv2.morphologyEx(
-        padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    )[r + 1 : -r - 1, r + 1 : -r - 1]
+    out = cv2.morphologyEx(padded, op, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))[
+        r + 1 : -r - 1, r + 1 : -r - 1
+    ]
     if s < 1.0:
-        closed = cv2.resize(closed, (w, h), interpolation=cv2.INTER_LINEAR)
-    return closed >= 128
+        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out >= 128
 
 
 def _without_lines(rgb: np.ndarray, width: int) -> np.ndarray:
@@ -198,8 +209,7 @@ def make_underlays(
         beside = np.zeros_like(own)
         if "body_warp" not in warps:
             reach = max(2, int(round(BESIDE_OF_FACE * face_w)))
-            disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-            beside = cv2.dilate(own.astype(np.uint8), disc).astype(bool) & everything & ~region
+            beside = _wide_dilate(own, reach) & everything & ~region
             face_h = anchors.face[3] - anchors.face[1]
             beside[max(0, int(round(anchors.chin[1] + BESIDE_BELOW_CHIN * face_h))) :] = False
             if beside.any():  # in the colours of what lies there
