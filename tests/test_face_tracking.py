@@ -69,7 +69,11 @@ def _evaluate(site, page, calls, args=CHROMIUM_ARGS):
             browser.close()
 
 
-def _fake_camera(video):
+def _fake_camera(tmp_path, name):
+    """Chromium's flags for a fake camera that films the synthetic face (tests/face_video.py) in pose `name`."""
+    from face_video import render, write_y4m
+
+    video = write_y4m(str(tmp_path / f"{name}.y4m"), [render(**POSES[name])] * 4)
     return CHROMIUM_ARGS + [
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
@@ -78,10 +82,7 @@ def _fake_camera(video):
 
 
 def _track(site, tmp_path, name, neutral=None):
-    from face_video import render, write_y4m
-
-    video = write_y4m(str(tmp_path / f"{name}.y4m"), [render(**POSES[name])] * 4)
-    return _evaluate(site, "live.html?track", [(TRACK, [neutral])], _fake_camera(video))[0]
+    return _evaluate(site, "live.html?track", [(TRACK, [neutral])], _fake_camera(tmp_path, name))[0]
 
 
 def test_webcam_tracking_end_to_end_through_the_fake_camera(site, tmp_path):
@@ -133,10 +134,7 @@ def test_viewer_with_face_tracking_on(site, tmp_path):
 
     from playwright.sync_api import sync_playwright
 
-    from face_video import render, write_y4m
-
-    video = write_y4m(str(tmp_path / "turn.y4m"), [render(**POSES["turn"])] * 4)
-    args = _fake_camera(video)
+    args = _fake_camera(tmp_path, "turn")
     shots = os.environ.get("IMAGE_TO_RIG_SHOTS", "") or str(tmp_path)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=args, headless=True)
@@ -172,11 +170,7 @@ def test_tracking_in_the_worker_and_in_the_page_agree(site, tmp_path):
     """The Worker (default) and the in-page fallback run the same per-frame work
     (face-nets.js): on the same turned face they read the same angles; the page
     path really runs on the main thread and the worker path does not."""
-
-    from face_video import render, write_y4m
-
-    video = write_y4m(str(tmp_path / "turn.y4m"), [render(**POSES["turn"])] * 4)
-    args = _fake_camera(video)
+    args = _fake_camera(tmp_path, "turn")
     run = """async ([base, worker]) => {
       const { WebcamFaceTracker } = await import(base + 'player/tracking/webcam.js');
       const tracker = await WebcamFaceTracker.create({ worker });
