@@ -126,12 +126,13 @@ def test_real_drawing_splits_into_the_face_parts(which, request):
 
 
 # Measured when written: Jane +0.58 dB (her artist draws the closed lid thicker),
-# Antonio +0.99 dB, Chyou +2.49 dB.
+# Antonio +0.99 dB, Chyou +2.49 dB; Antonio +1.19 dB once a strand's thin tip
+# stayed out of the eye (+0.92 while the eye's gap closing took it back).
 @pytest.mark.parametrize(
     "which,path,blink,least",
     [
         ("jane", JANE, JANE_BLINK, 0.25),
-        ("antonio", ANTONIO, ANTONIO_BLINK, 0.5),
+        ("antonio", ANTONIO, ANTONIO_BLINK, 1.05),
         ("chyou", CHYOU, CHYOU_BLINK, 2.0),
     ],
 )

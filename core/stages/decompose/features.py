@@ -435,9 +435,11 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
         box = (box[0], ctx.lash_tops[side], box[2], box[3])
     x0, y0, x1, y1 = _window(box, 0.3, EYE_WINDOW_ABOVE, 0.3, 0.35, ctx.fg.shape)
     sl = (slice(y0, y1), slice(x0, x1))
-    cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl] & ~_hair_strands(ctx, sl)
+    strands = _hair_strands(ctx, sl)
+    cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl] & ~strands
     cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
-    cand &= ctx.fg[sl] & ~ctx.features[sl]
+    # (the closing bridges gaps between eye pieces; a strand's thin tip is no gap)
+    cand &= ctx.fg[sl] & ~ctx.features[sl] & ~strands
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
     above = _above_upper_lash(ctx, sl, cand, (bx0 - x0, by0 - y0, bx1 - x0, by1 - y0))
