@@ -185,19 +185,23 @@ TEARING_MAX_SIDE = 1280  # large canvases are checked scaled to this (holes that
 def tearing_rows(doc) -> dict:
     checker = tearing.TearingChecker(doc, max_side=TEARING_MAX_SIDE)
     rest_pieces = checker.pieces_of_alpha(checker.renderer.render({}))
-    worst_holes, worst_pieces, bad = 0, 0, []
+    worst_holes, worst_torn, worst_pieces, bad = 0, 0, 0, []
     poses = tearing.report_poses(doc)
     for name, values in poses:
         alpha = checker.renderer.render(values)
-        holes = int(checker.holes_of_alpha(alpha).sum())
+        hole_mask = checker.holes_of_alpha(alpha)
+        holes = int(hole_mask.sum())
+        torn = int(checker.torn_of_alpha(alpha, hole_mask).sum())
         new = max(0, checker.pieces_of_alpha(alpha) - rest_pieces)
         worst_holes, worst_pieces = max(worst_holes, holes), max(worst_pieces, new)
+        worst_torn = max(worst_torn, torn)
         if holes or new:
-            bad.append({"pose": name, "holes": holes, "new_pieces": new})
+            bad.append({"pose": name, "holes": holes, "torn": torn, "new_pieces": new})
     return {
         "poses": len(poses),
         "scale": round(checker.scale, 3),
         "max_holes": worst_holes,
+        "max_torn": worst_torn,
         "max_new_pieces": worst_pieces,
         "bad_poses": bad,
     }
@@ -442,7 +446,11 @@ def main(argv=None) -> int:
         summary["images"][rel] = row
         status = "rigged" if row["rigged"] else f"refused: {row['refusal'][:90]}"
         tear = row.get("tearing")
-        extra = f" holes {tear['max_holes']} new pieces {tear['max_new_pieces']}" if tear else ""
+        extra = (
+            f" holes {tear['max_holes']} (torn {tear['max_torn']}) new pieces {tear['max_new_pieces']}"
+            if tear
+            else ""
+        )
         print(f"{rel}: {status} ({row['seconds']} s){extra}", flush=True)
     summary["variants"] = score_variants(root, rigged) if rigged else []
     summary["augustina"] = augustina(root) if (not args.only or "augustina" in args.only) else None
@@ -469,6 +477,18 @@ def print_report(summary: dict) -> None:
             f"tearing: {clean} of {len(torn)} rigged images with 0 holes and 0 new pieces at all "
             f"{torn[0][1]['poses']} poses; worst holes {max(t['max_holes'] for _, t in torn)}, "
             f"worst new pieces {max(t['max_new_pieces'] for _, t in torn)}"
+        )
+        for key, what in (("max_holes", "holes"), ("max_torn", "of them torn (opaque at rest)")):
+            worst = np.array([t.get(key, 0) for _, t in torn])
+            print(
+                f"  worst {what} per image: median {np.median(worst):.0f}, 90th percentile "
+                f"{np.percentile(worst, 90):.0f}, none on {int((worst == 0).sum())} images"
+            )
+        no_tear = sum(1 for _, t in torn if t.get("max_torn", 0) == 0 and t["max_new_pieces"] == 0)
+        print(
+            f"  {no_tear} with nothing torn and no new piece (the rest of their holes is "
+            f"background a pose encloses); {sum(1 for _, t in torn if t['max_new_pieces'] == 0)} "
+            f"with no new piece, {sum(1 for _, t in torn if t['max_new_pieces'] <= 1)} with at most one"
         )
     for kind, region, target in (("closed", "eyes", 3.0), ("open", "mouth", 1.0)):
         gains = [

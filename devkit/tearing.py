@@ -17,6 +17,11 @@ Definition (the one the tests and bench/bench_tearing.py use):
   rest pose is not counted.  So a tear that runs into a drawn gap is missed,
   and a drawn gap that moves farther than its own size is counted (the
   check errs towards reporting).
+* Of the counted hole pixels, the *torn* ones are those the rest pose had
+  opaque (alpha >= 0.5): the character has come apart there.  The others are
+  background the rest pose showed too, which a pose only encloses (a lock of
+  hair swinging in to touch the arm closes the gap between them); both count
+  as holes, `torn_of_alpha` tells them apart.
 * Specks are not counted either: regions smaller than MIN_HOLE_PX x
   (min(w, h) / 512) pixels, which resampling leaves where two anti-aliased
   outlines cross.  Every other hole region is tearing.
@@ -85,7 +90,9 @@ class TearingChecker:
         self.radius = closing_radius(doc.canvas.width, doc.canvas.height)
         short = min(doc.canvas.width, doc.canvas.height) * self.scale
         self.min_area = max(1, int(round(MIN_HOLE_PX * short / 512)))
-        rest = hole_mask(self.renderer.render({}), self.radius)
+        rest_alpha = self.renderer.render({})
+        self._rest_solid = rest_alpha >= HOLE_ALPHA
+        rest = hole_mask(rest_alpha, self.radius)
         k = np.ones((2 * REST_TOLERANCE_PX + 1,) * 2, np.uint8)
         self.rest_holes = int(rest.sum())
         self._allowed = cv2.dilate(rest.astype(np.uint8), k) > 0
@@ -102,6 +109,12 @@ class TearingChecker:
         drawn = set(np.unique(labels[mask & self._allowed]).tolist())
         specks = {i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] < self.min_area}
         return mask & ~np.isin(labels, sorted(drawn | specks))
+
+    def torn_of_alpha(self, alpha: np.ndarray, holes: np.ndarray | None = None) -> np.ndarray:
+        """The counted hole pixels where the rest pose had the character (not
+        background it showed too, which the pose only encloses)."""
+        holes = self.holes_of_alpha(alpha) if holes is None else holes
+        return holes & self._rest_solid
 
     def count(self, values: dict[str, float]) -> int:
         return int(self.holes(values).sum())

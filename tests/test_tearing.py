@@ -3,6 +3,7 @@
 sample's rig (ground-truth layers and the full pipeline) opens none at any
 parameter extreme, grid corner or combined extreme."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -67,6 +68,58 @@ def test_a_slid_patch_shows_its_hole_and_a_drawn_gap_does_not_count():
     # a solid square with a patch sliding off its edge: outline, not a hole
     solid = _square_doc(hole_in_base=False, patch=True)
     assert tearing.count_holes(solid, {"ParamX": 1}) == 0
+
+
+def _closing_gate_doc() -> RigDocument:
+    """A 100 px ring open on its right side (a 30 px gap) and a bar beside
+    the gap that ParamX slides across it, closing the ring."""
+    canvas = Canvas(240, 200)
+    ring = np.zeros((100, 100, 4), np.uint8)
+    ring[..., :3] = 120
+    ring[..., 3] = 255
+    inside = np.zeros((100, 100), np.uint8)
+    cv2.circle(inside, (50, 50), 30, 1, -1)  # round: a square's inner corners close at rest
+    inside[40:60, 50:] = 1  # the gap to the outside
+    ring[inside > 0, 3] = 0
+    bar = np.zeros((40, 12, 4), np.uint8)
+    bar[..., 3] = 255
+    layers = [Layer("ring", "topwear", ring, 50, 50), Layer("bar", "objects", bar, 170, 80)]
+    meshes = []
+    for layer in layers:
+        v, t, uv = mesh_layer(layer, 120)
+        meshes.append(Mesh(layer.id, layer.id, v, t, uv))
+    shift = np.zeros((2,) + meshes[1].vertices.shape)
+    shift[1, :, 0] = -28.0  # onto the ring's gap (x 130..150, y 90..110)
+    doc = RigDocument(
+        canvas,
+        layers,
+        meshes,
+        [],
+        [Parameter("ParamX", 0, 0, 1)],
+        [Keyform("bar", ["ParamX"], [[0.0, 1.0]], shift)],
+        [m.id for m in meshes],
+    )
+    doc.validate()
+    return doc
+
+
+def test_torn_holes_are_the_ones_the_rest_pose_had_opaque():
+    """A patch slid off a hole tears the drawing there (the rest pose had the
+    patch's pixels); a bar closing the gap of a ring only encloses background
+    the rest pose showed as well: a hole, not torn."""
+    doc = _square_doc(hole_in_base=True, patch=True)
+    checker = tearing.TearingChecker(doc)
+    alpha = checker.renderer.render({"ParamX": 1})
+    holes = checker.holes_of_alpha(alpha)
+    assert holes.sum() > 400
+    assert checker.torn_of_alpha(alpha).sum() == holes.sum()
+    gate = _closing_gate_doc()
+    checker = tearing.TearingChecker(gate)
+    assert checker.rest_holes < 100  # the inside is open to the outside at rest
+    alpha = checker.renderer.render({"ParamX": 1})
+    holes = checker.holes_of_alpha(alpha)
+    assert holes.sum() > 2500, holes.sum()  # the ring's inside, enclosed
+    assert checker.torn_of_alpha(alpha, holes).sum() == 0
 
 
 def test_report_covers_every_extreme_and_the_grid_corners():
