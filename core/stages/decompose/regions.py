@@ -276,6 +276,9 @@ def seeded_flood(
     return labels
 
 
+FRINGE_CELL_SHARE = 0.5  # of the distance to the skin's colour: a cell this much nearer the hair's is hair
+
+
 def _hair_coloured(L: float, a: float, b: float, hair) -> bool:
     """Of the hair's hue, and not far lighter or darker than it."""
     return bool(np.hypot(a - hair[1], b - hair[2]) <= 22 and hair[0] - 60 <= L <= hair[0] + 70)
@@ -364,6 +367,9 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> tuple[np.ndarray, np
         # blonde or pink hair passes for skin: a large region nearer the hair colour
         # than the skin colour, reaching above the brows, is hair
         skin_like = skin_share[i] >= 0.5 and not (d_hair < 0.7 * d_skin and y < brow_y)
+        # and a fringe's cell hanging down into the eyes, far nearer the hair's
+        # colour (light grey hair on white skin in line art)
+        skin_like &= not (d_hair < FRINGE_CELL_SHARE * d_skin and y < eye_y)
         if skin_like and part == "body" and cy > chin_y + 0.3 * (fy1 - fy0):
             cls[i] = idx[("topwear", "")]  # skin the body floods: arms, hands, a bare chest
             continue
