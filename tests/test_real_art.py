@@ -25,6 +25,7 @@ from bench_real import CHANGE_THRESHOLD, gain_db, over_white, psnr, variant_regi
 DATA = os.path.join(os.path.dirname(__file__), "data", "realart")
 JANE = os.path.join(DATA, "dialogic-cc0", "pl3 concept.png")
 JANE_BLINK = os.path.join(DATA, "dialogic-cc0", "pl3 blink.png")
+JANE_SURPRISE = os.path.join(DATA, "dialogic-cc0", "pl3 surprise.png")
 ANTONIO = os.path.join(DATA, "dialogic-cc0", "pl5.png")
 ANTONIO_BLINK = os.path.join(DATA, "dialogic-cc0", "pl5 blink.png")
 CHYOU = os.path.join(DATA, "dialogic-cc0", "pl4 normal.png")
@@ -286,6 +287,27 @@ def test_sylvie_grins_when_her_open_mouth_smiles(sylvie):
     lifted = gain_db(Renderer(plain), base, giggle, smile, box)
     assert grin > lifted + 0.8, (grin, lifted)
     assert grin > -2.4, grin
+
+
+def test_jane_opens_a_round_mouth_when_it_frowns_open(jane):
+    """ParamMouthOpenY 1 with ParamMouthForm -1 is the round mouth of shock and
+    of the dark vowels: narrower than the open mouth, its upper lip arched.
+    Jane's artist draws her surprise so: +2.3 dB when written, against +0.2 for
+    the plain open mouth; the open mouth itself is unchanged."""
+    doc = jane.doc
+    base, surprise = load_image(JANE).rgba, load_image(JANE_SURPRISE).rgba
+    box = variant_regions(doc, base, surprise)[1]
+    renderer = Renderer(doc)
+    opened = gain_db(renderer, base, surprise, {"ParamMouthOpenY": 1.0}, box)
+    round_o = gain_db(renderer, base, surprise, {"ParamMouthOpenY": 1.0, "ParamMouthForm": -1.0}, box)
+    assert round_o > 1.5 and round_o > opened + 1.0, (round_o, opened)
+    # narrower than the open mouth: the interior mesh's width at each pose
+    interior = next(m.id for m in doc.meshes if m.id.startswith("mouth-interior"))
+    widths = []
+    for values in ({"ParamMouthOpenY": 1.0}, {"ParamMouthOpenY": 1.0, "ParamMouthForm": -1.0}):
+        xs = renderer.pose(values)[0][interior][:, 0]
+        widths.append(xs.max() - xs.min())
+    assert widths[1] <= 0.7 * widths[0], widths
 
 
 # Measured when written (worst hole pixels over these poses, worst new pieces):

@@ -335,10 +335,30 @@ def test_an_open_smile_is_a_wide_grin(rig):
     grin = ev.mesh_vertices({"ParamMouthOpenY": 1, "ParamMouthForm": 1})["mouth-interior"]
     span = lambda v: v.max(axis=0) - v.min(axis=0)  # noqa: E731
     assert span(grin)[0] > 1.2 * span(opened)[0], "wider, out to the mouth line's corners"
-    # the corrective keyform is zero where either parameter rests, and for a frown
+    # the corrective keyform is zero where either parameter rests; its nodes
+    # (open 0, 1) x (form -1, 0, +1): the round mouth at 3, the grin at 5
     both = [k for k in rig.keyforms if k.owner == "mouth" and len(k.params) == 2]
-    assert both and all(np.abs(k.forms[:5]).max() == 0 and np.abs(k.forms[5]).max() > 1 for k in both)
+    assert both and all(np.abs(k.forms[[0, 1, 2, 4]]).max() == 0 for k in both)
+    assert all(np.abs(k.forms[5]).max() > 1 and np.abs(k.forms[3]).max() > 1 for k in both)
     assert grin[:, 1].max() < opened[:, 1].max() - 0.1 * span(opened)[1], "shallower"
+
+
+def test_an_open_frown_is_a_round_mouth(rig):
+    ev = Evaluator(rig)
+    opened = ev.mesh_vertices({"ParamMouthOpenY": 1})["mouth-interior"]
+    round_o = ev.mesh_vertices({"ParamMouthOpenY": 1, "ParamMouthForm": -1})["mouth-interior"]
+    span = lambda v: v.max(axis=0) - v.min(axis=0)  # noqa: E731
+    assert span(round_o)[0] < 0.7 * span(opened)[0], "narrower"
+    assert span(round_o)[1] > 0.9 * span(opened)[1], "about as tall"
+    # the upper lip arches: the top of the middle is higher than at the corners
+    u = (round_o[:, 0] - round_o[:, 0].mean()) / (0.5 * span(round_o)[0])
+    top_mid = round_o[np.abs(u) < 0.3, 1].min()
+    top_side = round_o[np.abs(u) > 0.7, 1].min()
+    assert top_mid < top_side
+    # closed, form -1 is still the plain frown (no round mouth without an opening)
+    frown = ev.mesh_vertices({"ParamMouthForm": -1})["mouth-interior"]
+    rest = ev.mesh_vertices()["mouth-interior"]
+    assert np.abs(span(frown)[0] - span(rest)[0]) < 0.2 * span(rest)[0]
 
 
 def test_body_turn_and_breath_carry_the_head(rig):

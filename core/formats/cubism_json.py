@@ -34,7 +34,7 @@ EXPRESSIONS: dict[str, list[tuple[str, float, str]]] = {
         ("ParamBrowLY", 1.0, "Add"),
         ("ParamBrowRY", 1.0, "Add"),
         ("ParamMouthOpenY", 0.6, "Add"),
-        ("ParamMouthForm", -0.3, "Add"),
+        ("ParamMouthForm", -0.7, "Add"),  # the round "o" of shock (the mouth generator)
     ],
     "angry": [
         ("ParamBrowLAngle", -1.0, "Add"),

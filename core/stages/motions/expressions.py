@@ -32,7 +32,7 @@ EXPRESSIONS: dict[str, dict[str, float]] = {
         "ParamBrowLAngle": 0.5,
         "ParamBrowRAngle": 0.5,
         "ParamMouthOpenY": 0.8,
-        "ParamMouthForm": -0.3,
+        "ParamMouthForm": -0.7,  # open, the round "o" of shock (rig/generators/mouth.py)
         "ParamEyeBallY": 0.15,
         "ParamAngleY": 8.0,
         "ParamBodyAngleY": -3.0,

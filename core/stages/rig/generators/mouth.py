@@ -14,6 +14,10 @@ from ...complete.mouth import MOUTH_INTERIOR
 from ..measure import column_profile, smoothstep
 
 MOUTH_OPEN_NO_INTERIOR = 0.35  # drop of the mouth centre without an interior layer
+# ParamMouthForm -1 is the frown (Cubism's standard: frown to smile); open, it is
+# the round, corners-down mouth of shock and of the dark vowels ("o", "u"):
+# this share of the frown's corner drop stays on the round opening
+ROUND_KEEPS_FROWN = 0.5
 
 
 def _mouth_ids(ctx: RigContext) -> tuple[str | None, str | None]:
@@ -125,23 +129,11 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
         )
     if line_id is None:
         return out
-    line_prof = ctx.profile(line_id)
     mesh = ctx.meshes[line_id]
     v = mesh.vertices
     box = ctx.boxes[line_id]
     mcx, half_w = (box[0] + box[2]) / 2, max((box[2] - box[0]) / 2, 1.0)
-    if restore is not None:
-        inner = column_profile(ctx.layers[interior_id])
-        below = np.interp(v[:, 0], inner.xs, inner.bottom, left=np.nan, right=np.nan)
-        rest_line = 0.5 * (line_prof.top_at(v[:, 0]) + line_prof.bottom_at(v[:, 0]))
-        # the interior's bottom at this opening: it hangs from the line
-        below = rest_line + (below - rest_line) * c.mouth_open
-        drop = np.clip(np.nan_to_num(below - line_prof.bottom_at(v[:, 0]), nan=0.0), 0.0, None)
-    else:
-        u = np.clip((v[:, 0] - mcx) / half_w, -1, 1)
-        drop = MOUTH_OPEN_NO_INTERIOR * c.mouth_open * half_w * (1 - u**2)
-    wanted = np.zeros_like(v)
-    wanted[:, 1] = drop
+    wanted = _line_open_offsets(ctx, line_id, interior_id if restore is not None else None)
     opened = landed(mesh, wanted)
     out.append(
         Keyform(
@@ -149,7 +141,10 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
         )
     )
     if restore is not None:
-        out += _grin(ctx, line_id, interior_id, restore, landed, mcx, half_w)
+        out += _merge_correctives(
+            _grin(ctx, line_id, interior_id, restore, landed, mcx, half_w)
+            + _round_o(ctx, line_id, interior_id, restore, landed, mcx, half_w)
+        )
     for mid in (line_id, interior_id):
         if mid is None:
             continue
@@ -168,6 +163,30 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
             )
         )
     return out
+
+
+def _line_open_offsets(ctx: RigContext, line_id: str, interior_id: str | None) -> np.ndarray:
+    """Where the open mouth puts the lip line (offsets before the jaw's warp):
+    onto the open interior's lower edge, or, without an interior, a drop
+    bowed across the mouth."""
+    c = ctx.controls
+    line_prof = ctx.profile(line_id)
+    v = ctx.meshes[line_id].vertices
+    box = ctx.boxes[line_id]
+    mcx, half_w = (box[0] + box[2]) / 2, max((box[2] - box[0]) / 2, 1.0)
+    if interior_id is not None:
+        inner = column_profile(ctx.layers[interior_id])
+        below = np.interp(v[:, 0], inner.xs, inner.bottom, left=np.nan, right=np.nan)
+        rest_line = 0.5 * (line_prof.top_at(v[:, 0]) + line_prof.bottom_at(v[:, 0]))
+        # the interior's bottom at this opening: it hangs from the line
+        below = rest_line + (below - rest_line) * c.mouth_open
+        drop = np.clip(np.nan_to_num(below - line_prof.bottom_at(v[:, 0]), nan=0.0), 0.0, None)
+    else:
+        u = np.clip((v[:, 0] - mcx) / half_w, -1, 1)
+        drop = MOUTH_OPEN_NO_INTERIOR * c.mouth_open * half_w * (1 - u**2)
+    wanted = np.zeros_like(v)
+    wanted[:, 1] = drop
+    return wanted
 
 
 def _grin(
@@ -233,6 +252,80 @@ def _grin(
     return out
 
 
+def _round_o(
+    ctx: RigContext,
+    line_id: str | None,
+    interior_id: str,
+    restore: np.ndarray,
+    landed,
+    mcx: float,
+    half_w: float,
+) -> list[Keyform]:
+    """The round open mouth (ParamMouthOpenY 1 with ParamMouthForm -1): an "o",
+    as shock and the dark vowels ("o", "u") are drawn, rather than the wide
+    open mouth with its corners pulled down.  A corrective keyform on both
+    parameters (zero wherever either is at rest or the mouth smiles): the
+    interior narrows about the mouth's centre to `round_width` of the open
+    mouth's width and keeps its height, its upper lip arching up in the
+    middle (`round_rise`), the lip line narrows to its corners, and half the
+    frown's corner drop stays (ROUND_KEEPS_FROWN: a shocked "o" whose
+    corners turn down a little, still ParamMouthForm's frown side)."""
+    c = ctx.controls
+    out = []
+    for mid in (interior_id, line_id):
+        if mid is None:
+            continue
+        mesh = ctx.meshes[mid]
+        rest = mesh.vertices
+        if mid == interior_id:
+            opened_off = restore * c.mouth_open
+        else:
+            opened_off = _line_open_offsets(ctx, mid, interior_id)
+        opened = rest + opened_off
+        u = np.clip((rest[:, 0] - mcx) / half_w, -1.2, 1.2)
+        frown = np.zeros_like(rest)  # what ParamMouthForm -1 adds (the smile keyform's negative)
+        frown[:, 1] = c.mouth_form_curve * 2 * half_w * u**2
+        frown[:, 0] = -c.mouth_form_width * half_w * u
+        o = opened.copy()
+        # the line narrows to the round interior's corners (the interior is
+        # narrower than the line it opens from)
+        narrow = c.round_width * (1.0 if mid == interior_id else MOUTH_INTERIOR["width_scale"])
+        o[:, 0] = mcx + (opened[:, 0] - mcx) * narrow
+        if mid == interior_id:
+            # the upper lip arches up in the middle: a round opening, not a "D"
+            height = max(float(restore[:, 1].max()) * c.mouth_open, 1e-6)
+            top, bottom = float(opened[:, 1].min()), float(opened[:, 1].max())
+            v = np.clip((opened[:, 1] - top) / max(bottom - top, 1e-6), 0.0, 1.0)
+            uo = np.clip((opened[:, 0] - mcx) / half_w, -1.0, 1.0)
+            o[:, 1] -= c.round_rise * height * (1.0 - v) * (1.0 - uo**2)
+        want = landed(mesh, o - rest) - landed(mesh, opened_off) - (1.0 - ROUND_KEEPS_FROWN) * frown
+        forms = np.zeros((6,) + rest.shape)
+        forms[3] = want  # (open 1, form -1)
+        out.append(
+            Keyform(
+                mesh.id,
+                ["ParamMouthOpenY", "ParamMouthForm"],
+                [[0.0, 1.0], [-1.0, 0.0, 1.0]],
+                forms,
+                owner="mouth",
+            )
+        )
+    return out
+
+
+def _merge_correctives(keyforms: list[Keyform]) -> list[Keyform]:
+    """One keyform per mesh on (ParamMouthOpenY, ParamMouthForm): the grin's
+    and the round mouth's correctives sit at different nodes of the same grid."""
+    merged: dict[str, Keyform] = {}
+    for kf in keyforms:
+        have = merged.get(kf.target)
+        if have is None:
+            merged[kf.target] = kf
+        else:
+            have.forms = have.forms + kf.forms
+    return list(merged.values())
+
+
 MOUTH = Generator(
     "mouth",
     gen_mouth,
@@ -246,6 +339,10 @@ MOUTH = Generator(
         Control("grin_width", 1.0, 0.6, 1.4, "an open smile's width, of the mouth line's"),
         Control("grin_depth", 0.75, 0.3, 1.0, "an open smile's depth, of the open mouth's"),
         Control("grin_teeth", 1.6, 1.0, 3.0, "an open smile's upper teeth, of the open mouth's"),
+        Control("round_width", 0.55, 0.3, 1.0, "a round open mouth's width (form -1), of the open mouth's"),
+        Control(
+            "round_rise", 0.3, 0.0, 0.6, "a round open mouth's upper lip arch, of the open mouth's height"
+        ),
     ),
     prepare=collapse_mouth_interior,
 )
