@@ -337,6 +337,11 @@ def score_variants(root: str, rigged: dict[str, object]) -> list[dict]:
                 "values": values,
                 "gain_db": round(gain, 2),
             }
+            if region == "mouth" and kind == "open" and "ParamMouthForm" not in values:
+                # for information: the same pair at the rig's round mouth (an open
+                # frown, as shock is drawn); the target is scored at `values`
+                round_values = dict(values, ParamMouthForm=-1.0)
+                row[region]["round_gain_db"] = round(gain_db(renderer, base, variant, round_values, box), 2)
         rows.append(row)
     return rows
 
@@ -502,6 +507,14 @@ def print_report(summary: dict) -> None:
             )
         else:
             print(f"{region} {kind}: no pair scored")
+    rounds = [
+        r["mouth"]["round_gain_db"] for r in summary["variants"] if "round_gain_db" in r.get("mouth", {})
+    ]
+    if rounds:
+        print(
+            f"  (for information: the {len(rounds)} open mouths that do not smile at the round mouth, "
+            f"ParamMouthForm -1: mean {np.mean(rounds):+.2f} dB, min {min(rounds):+.2f} dB)"
+        )
     if summary["variants"]:
         print(f"variant pairs whose base did not rig: {skipped}")
         for r in summary["variants"]:
