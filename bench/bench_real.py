@@ -512,8 +512,8 @@ def print_report(summary: dict) -> None:
     ]
     if rounds:
         print(
-            f"  (for information: the {len(rounds)} open mouths that do not smile at the round mouth, "
-            f"ParamMouthForm -1: mean {np.mean(rounds):+.2f} dB, min {min(rounds):+.2f} dB)"
+            f"  (for information: the {len(rounds)} open mouths scored without ParamMouthForm, at the round mouth "
+            f"(form -1): mean {np.mean(rounds):+.2f} dB, min {min(rounds):+.2f} dB)"
         )
     if summary["variants"]:
         print(f"variant pairs whose base did not rig: {skipped}")
