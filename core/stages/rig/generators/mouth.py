@@ -5,6 +5,9 @@ follows) and ParamMouthForm (smile and frown).  The interior rests collapsed."""
 from __future__ import annotations
 
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from ....model.document import Keyform
@@ -141,10 +144,8 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
         )
     )
     if restore is not None:
-        out += _merge_correctives(
-            _grin(ctx, line_id, interior_id, restore, landed, mcx, half_w)
-            + _round_o(ctx, line_id, interior_id, restore, landed, mcx, half_w)
-        )
+        mouth = _OpenMouth(ctx, line_id, interior_id, restore, landed, mcx, half_w)
+        out += _merge_correctives(_grin(mouth) + _round_o(mouth))
     for mid in (line_id, interior_id):
         if mid is None:
             continue
@@ -189,45 +190,53 @@ def _line_open_offsets(ctx: RigContext, line_id: str, interior_id: str | None) -
     return wanted
 
 
-def _grin(
-    ctx: RigContext,
-    line_id: str | None,
-    interior_id: str,
-    restore: np.ndarray,
-    landed,
-    mcx: float,
-    half_w: float,
-) -> list[Keyform]:
+@dataclass
+class _OpenMouth:
+    """What the open mouth's corrective shapes are drawn from: the mouth's
+    meshes, the interior's opening offsets, the jaw's landing function and the
+    mouth line's centre and half width."""
+
+    ctx: RigContext
+    line_id: str | None
+    interior_id: str
+    restore: np.ndarray
+    landed: Callable
+    mcx: float
+    half_w: float
+
+
+def _grin(m: _OpenMouth) -> list[Keyform]:
     """The open smile (ParamMouthOpenY 1 with ParamMouthForm +1): a wide,
     shallow grin full of upper teeth, as an open smile is drawn, rather than
     the open mouth with its corners lifted.  A corrective keyform on both
-    parameters (zero wherever either is at rest or the mouth frowns): the
+    parameters, at its node open 1 x form +1 (zero wherever either is at
+    rest; `_round_o` fills the frown's node): the
     interior widens about the mouth's centre to the mouth line's corners
     (lifted with them as ParamMouthForm lifts the line), its teeth band
     deepens, the part under the teeth flattens, and the lip line drops only
     as far as the flatter interior reaches."""
-    c = ctx.controls
-    mesh = ctx.meshes[interior_id]
+    c = m.ctx.controls
+    mesh = m.ctx.meshes[m.interior_id]
     rest = mesh.vertices
-    opened = rest + restore * c.mouth_open
-    prof = column_profile(ctx.layers[interior_id])
+    opened = rest + m.restore * c.mouth_open
+    prof = column_profile(m.ctx.layers[m.interior_id])
     inner_half = max(0.5 * (prof.xs[-1] - prof.xs[0]) + 0.5, 1.0)
-    widen = max(1.0, c.grin_width * half_w / inner_half)
-    top = np.interp(restore[:, 0] + rest[:, 0], prof.xs, prof.top)
-    height = np.interp(restore[:, 0] + rest[:, 0], prof.xs, prof.bottom) - top
+    widen = max(1.0, c.grin_width * m.half_w / inner_half)
+    top = np.interp(m.restore[:, 0] + rest[:, 0], prof.xs, prof.top)
+    height = np.interp(m.restore[:, 0] + rest[:, 0], prof.xs, prof.bottom) - top
     top = rest[:, 1] + (top - rest[:, 1]) * c.mouth_open
     height = np.maximum(height * c.mouth_open, 1e-6)
     v = np.clip((opened[:, 1] - top) / height, 0.0, 1.0)
     teeth = MOUTH_INTERIOR["teeth_depth"]
     grin_v = np.interp(v, [0.0, teeth, 1.0], [0.0, min(teeth * c.grin_teeth, c.grin_depth), c.grin_depth])
     grin = opened.copy()
-    grin[:, 0] = mcx + (opened[:, 0] - mcx) * widen
+    grin[:, 0] = m.mcx + (opened[:, 0] - m.mcx) * widen
     grin[:, 1] = top + grin_v * height
     # the smile form lifts each vertex by where it rests; at the grin it stands wider
-    u_rest = np.clip((rest[:, 0] - mcx) / half_w, -1.2, 1.2)
-    u_grin = np.clip((grin[:, 0] - mcx) / half_w, -1.2, 1.2)
-    grin[:, 1] -= c.mouth_form_curve * 2 * half_w * (u_grin**2 - u_rest**2)
-    want = landed(mesh, grin - rest) - landed(mesh, opened - rest)
+    u_rest = np.clip((rest[:, 0] - m.mcx) / m.half_w, -1.2, 1.2)
+    u_grin = np.clip((grin[:, 0] - m.mcx) / m.half_w, -1.2, 1.2)
+    grin[:, 1] -= c.mouth_form_curve * 2 * m.half_w * (u_grin**2 - u_rest**2)
+    want = m.landed(mesh, grin - rest) - m.landed(mesh, opened - rest)
     keys = [[0.0, 1.0], [-1.0, 0.0, 1.0]]  # (open 0, 1) x (form -1, 0, +1), row-major
 
     def corrective(form: np.ndarray) -> np.ndarray:
@@ -236,69 +245,64 @@ def _grin(
         return forms
 
     out = [Keyform(mesh.id, ["ParamMouthOpenY", "ParamMouthForm"], keys, corrective(want), owner="mouth")]
-    if line_id is not None:
-        line = ctx.meshes[line_id]
+    if m.line_id is not None:
+        line = m.ctx.meshes[m.line_id]
         lv = line.vertices
         # the line hangs from the open interior's bottom: now from the grin's
         inner_h = prof.bottom - prof.top
         was = np.interp(lv[:, 0], prof.xs, inner_h, left=0.0, right=0.0)
-        now = c.grin_depth * np.interp((lv[:, 0] - mcx) / widen + mcx, prof.xs, inner_h, left=0.0, right=0.0)
+        now = c.grin_depth * np.interp(
+            (lv[:, 0] - m.mcx) / widen + m.mcx, prof.xs, inner_h, left=0.0, right=0.0
+        )
         lift = np.zeros_like(lv)
         lift[:, 1] = (now - was) * c.mouth_open
-        lift = landed(line, lift)
+        lift = m.landed(line, lift)
         out.append(
             Keyform(line.id, ["ParamMouthOpenY", "ParamMouthForm"], keys, corrective(lift), owner="mouth")
         )
     return out
 
 
-def _round_o(
-    ctx: RigContext,
-    line_id: str | None,
-    interior_id: str,
-    restore: np.ndarray,
-    landed,
-    mcx: float,
-    half_w: float,
-) -> list[Keyform]:
+def _round_o(m: _OpenMouth) -> list[Keyform]:
     """The round open mouth (ParamMouthOpenY 1 with ParamMouthForm -1): an "o",
     as shock and the dark vowels ("o", "u") are drawn, rather than the wide
     open mouth with its corners pulled down.  A corrective keyform on both
-    parameters (zero wherever either is at rest or the mouth smiles): the
+    parameters, at its node open 1 x form -1 (zero wherever either is at
+    rest; `_grin` fills the smile's node): the
     interior narrows about the mouth's centre to `round_width` of the open
     mouth's width and keeps its height, its upper lip arching up in the
     middle (`round_rise`), the lip line narrows to its corners, and half the
     frown's corner drop stays (ROUND_KEEPS_FROWN: a shocked "o" whose
     corners turn down a little, still ParamMouthForm's frown side)."""
-    c = ctx.controls
+    c = m.ctx.controls
     out = []
-    for mid in (interior_id, line_id):
+    for mid in (m.interior_id, m.line_id):
         if mid is None:
             continue
-        mesh = ctx.meshes[mid]
+        mesh = m.ctx.meshes[mid]
         rest = mesh.vertices
-        if mid == interior_id:
-            opened_off = restore * c.mouth_open
+        if mid == m.interior_id:
+            opened_off = m.restore * c.mouth_open
         else:
-            opened_off = _line_open_offsets(ctx, mid, interior_id)
+            opened_off = _line_open_offsets(m.ctx, mid, m.interior_id)
         opened = rest + opened_off
-        u = np.clip((rest[:, 0] - mcx) / half_w, -1.2, 1.2)
+        u = np.clip((rest[:, 0] - m.mcx) / m.half_w, -1.2, 1.2)
         frown = np.zeros_like(rest)  # what ParamMouthForm -1 adds (the smile keyform's negative)
-        frown[:, 1] = c.mouth_form_curve * 2 * half_w * u**2
-        frown[:, 0] = -c.mouth_form_width * half_w * u
+        frown[:, 1] = c.mouth_form_curve * 2 * m.half_w * u**2
+        frown[:, 0] = -c.mouth_form_width * m.half_w * u
         o = opened.copy()
         # the line narrows to the round interior's corners (the interior is
         # narrower than the line it opens from)
-        narrow = c.round_width * (1.0 if mid == interior_id else MOUTH_INTERIOR["width_scale"])
-        o[:, 0] = mcx + (opened[:, 0] - mcx) * narrow
-        if mid == interior_id:
+        narrow = c.round_width * (1.0 if mid == m.interior_id else MOUTH_INTERIOR["width_scale"])
+        o[:, 0] = m.mcx + (opened[:, 0] - m.mcx) * narrow
+        if mid == m.interior_id:
             # the upper lip arches up in the middle: a round opening, not a "D"
-            height = max(float(restore[:, 1].max()) * c.mouth_open, 1e-6)
+            height = max(float(m.restore[:, 1].max()) * c.mouth_open, 1e-6)
             top, bottom = float(opened[:, 1].min()), float(opened[:, 1].max())
             v = np.clip((opened[:, 1] - top) / max(bottom - top, 1e-6), 0.0, 1.0)
-            uo = np.clip((opened[:, 0] - mcx) / half_w, -1.0, 1.0)
+            uo = np.clip((opened[:, 0] - m.mcx) / m.half_w, -1.0, 1.0)
             o[:, 1] -= c.round_rise * height * (1.0 - v) * (1.0 - uo**2)
-        want = landed(mesh, o - rest) - landed(mesh, opened_off) - (1.0 - ROUND_KEEPS_FROWN) * frown
+        want = m.landed(mesh, o - rest) - m.landed(mesh, opened_off) - (1.0 - ROUND_KEEPS_FROWN) * frown
         forms = np.zeros((6,) + rest.shape)
         forms[3] = want  # (open 1, form -1)
         out.append(
