@@ -136,7 +136,7 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
     v = mesh.vertices
     box = ctx.boxes[line_id]
     mcx, half_w = (box[0] + box[2]) / 2, max((box[2] - box[0]) / 2, 1.0)
-    wanted = _line_open_offsets(ctx, line_id, interior_id if restore is not None else None)
+    wanted = _line_open_offsets(ctx, line_id, interior_id if restore is not None else None, mcx, half_w)
     opened = landed(mesh, wanted)
     out.append(
         Keyform(
@@ -144,16 +144,13 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
         )
     )
     if restore is not None:
-        mouth = _OpenMouth(ctx, line_id, interior_id, restore, landed, mcx, half_w)
+        mouth = _OpenMouth(ctx, line_id, interior_id, restore, wanted, landed, mcx, half_w)
         out += _merge_correctives(_grin(mouth) + _round_o(mouth))
     for mid in (line_id, interior_id):
         if mid is None:
             continue
         m = ctx.meshes[mid]
-        u = np.clip((m.vertices[:, 0] - mcx) / half_w, -1.2, 1.2)
-        smile = np.zeros_like(m.vertices)
-        smile[:, 1] = -c.mouth_form_curve * 2 * half_w * u**2  # corners up
-        smile[:, 0] = c.mouth_form_width * half_w * u  # and out
+        smile = _smile_offsets(c, m.vertices, mcx, half_w)
         out.append(
             Keyform(
                 m.id,
@@ -166,15 +163,15 @@ def gen_mouth(ctx: RigContext) -> list[Keyform]:
     return out
 
 
-def _line_open_offsets(ctx: RigContext, line_id: str, interior_id: str | None) -> np.ndarray:
+def _line_open_offsets(
+    ctx: RigContext, line_id: str, interior_id: str | None, mcx: float, half_w: float
+) -> np.ndarray:
     """Where the open mouth puts the lip line (offsets before the jaw's warp):
     onto the open interior's lower edge, or, without an interior, a drop
-    bowed across the mouth."""
+    bowed across the mouth (about its centre `mcx`, `half_w` wide each side)."""
     c = ctx.controls
     line_prof = ctx.profile(line_id)
     v = ctx.meshes[line_id].vertices
-    box = ctx.boxes[line_id]
-    mcx, half_w = (box[0] + box[2]) / 2, max((box[2] - box[0]) / 2, 1.0)
     if interior_id is not None:
         inner = column_profile(ctx.layers[interior_id])
         below = np.interp(v[:, 0], inner.xs, inner.bottom, left=np.nan, right=np.nan)
@@ -190,16 +187,42 @@ def _line_open_offsets(ctx: RigContext, line_id: str, interior_id: str | None) -
     return wanted
 
 
+def _smile_offsets(c, vertices: np.ndarray, mcx: float, half_w: float) -> np.ndarray:
+    """ParamMouthForm +1's offsets of a mouth mesh: corners up and out (the
+    frown, -1, is their negative)."""
+    u = np.clip((vertices[:, 0] - mcx) / half_w, -1.2, 1.2)
+    smile = np.zeros_like(vertices)
+    smile[:, 1] = -c.mouth_form_curve * 2 * half_w * u**2  # corners up
+    smile[:, 0] = c.mouth_form_width * half_w * u  # and out
+    return smile
+
+
+# The open mouth's correctives: one keyform per mesh on ParamMouthOpenY x
+# ParamMouthForm, nodes (open 0, 1) x (form -1, 0, +1) row-major; only the open
+# ones away from form 0 are set: the round mouth and the grin.
+CORRECTIVE_PARAMS = ["ParamMouthOpenY", "ParamMouthForm"]
+CORRECTIVE_KEYS = [[0.0, 1.0], [-1.0, 0.0, 1.0]]
+ROUND_NODE, GRIN_NODE = 3, 5
+
+
+def _corrective(target: str, node: int, form: np.ndarray) -> Keyform:
+    """A corrective keyform on the open mouth's grid, zero but at `node`."""
+    forms = np.zeros((6,) + form.shape)
+    forms[node] = form
+    return Keyform(target, list(CORRECTIVE_PARAMS), [list(k) for k in CORRECTIVE_KEYS], forms, owner="mouth")
+
+
 @dataclass
 class _OpenMouth:
     """What the open mouth's corrective shapes are drawn from: the mouth's
-    meshes, the interior's opening offsets, the jaw's landing function and the
-    mouth line's centre and half width."""
+    meshes, the interior's and the line's opening offsets, the jaw's landing
+    function and the mouth line's centre and half width."""
 
     ctx: RigContext
     line_id: str | None
     interior_id: str
     restore: np.ndarray
+    line_open: np.ndarray  # the lip line's open offsets (before the jaw's warp)
     landed: Callable
     mcx: float
     half_w: float
@@ -237,14 +260,7 @@ def _grin(m: _OpenMouth) -> list[Keyform]:
     u_grin = np.clip((grin[:, 0] - m.mcx) / m.half_w, -1.2, 1.2)
     grin[:, 1] -= c.mouth_form_curve * 2 * m.half_w * (u_grin**2 - u_rest**2)
     want = m.landed(mesh, grin - rest) - m.landed(mesh, opened - rest)
-    keys = [[0.0, 1.0], [-1.0, 0.0, 1.0]]  # (open 0, 1) x (form -1, 0, +1), row-major
-
-    def corrective(form: np.ndarray) -> np.ndarray:
-        forms = np.zeros((6,) + form.shape)
-        forms[5] = form
-        return forms
-
-    out = [Keyform(mesh.id, ["ParamMouthOpenY", "ParamMouthForm"], keys, corrective(want), owner="mouth")]
+    out = [_corrective(mesh.id, GRIN_NODE, want)]
     if m.line_id is not None:
         line = m.ctx.meshes[m.line_id]
         lv = line.vertices
@@ -256,10 +272,7 @@ def _grin(m: _OpenMouth) -> list[Keyform]:
         )
         lift = np.zeros_like(lv)
         lift[:, 1] = (now - was) * c.mouth_open
-        lift = m.landed(line, lift)
-        out.append(
-            Keyform(line.id, ["ParamMouthOpenY", "ParamMouthForm"], keys, corrective(lift), owner="mouth")
-        )
+        out.append(_corrective(line.id, GRIN_NODE, m.landed(line, lift)))
     return out
 
 
@@ -281,15 +294,9 @@ def _round_o(m: _OpenMouth) -> list[Keyform]:
             continue
         mesh = m.ctx.meshes[mid]
         rest = mesh.vertices
-        if mid == m.interior_id:
-            opened_off = m.restore * c.mouth_open
-        else:
-            opened_off = _line_open_offsets(m.ctx, mid, m.interior_id)
+        opened_off = m.restore * c.mouth_open if mid == m.interior_id else m.line_open
         opened = rest + opened_off
-        u = np.clip((rest[:, 0] - m.mcx) / m.half_w, -1.2, 1.2)
-        frown = np.zeros_like(rest)  # what ParamMouthForm -1 adds (the smile keyform's negative)
-        frown[:, 1] = c.mouth_form_curve * 2 * m.half_w * u**2
-        frown[:, 0] = -c.mouth_form_width * m.half_w * u
+        frown = -_smile_offsets(c, rest, m.mcx, m.half_w)  # what ParamMouthForm -1 adds
         o = opened.copy()
         # the line narrows to the round interior's corners (the interior is
         # narrower than the line it opens from)
@@ -303,17 +310,7 @@ def _round_o(m: _OpenMouth) -> list[Keyform]:
             uo = np.clip((opened[:, 0] - m.mcx) / m.half_w, -1.0, 1.0)
             o[:, 1] -= c.round_rise * height * (1.0 - v) * (1.0 - uo**2)
         want = m.landed(mesh, o - rest) - m.landed(mesh, opened_off) - (1.0 - ROUND_KEEPS_FROWN) * frown
-        forms = np.zeros((6,) + rest.shape)
-        forms[3] = want  # (open 1, form -1)
-        out.append(
-            Keyform(
-                mesh.id,
-                ["ParamMouthOpenY", "ParamMouthForm"],
-                [[0.0, 1.0], [-1.0, 0.0, 1.0]],
-                forms,
-                owner="mouth",
-            )
-        )
+        out.append(_corrective(mesh.id, ROUND_NODE, want))
     return out
 
 
