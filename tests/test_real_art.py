@@ -207,10 +207,7 @@ def test_a_fringe_lighter_than_the_ink_but_not_white_is_hair_down_to_the_eyes(an
     fill = (np.abs(band[..., :3].astype(int) - hair).max(axis=2) <= 6) & (band[..., 3] > 200)
     owner = np.full(band.shape[:2], "", object)
     for layer in doc.layers:
-        h, w = layer.image.shape[:2]
-        vis = np.zeros(rgba.shape[:2], bool)
-        vis[layer.y : layer.y + h, layer.x : layer.x + w] = layer.visible_mask
-        owner[vis[y0:y1, x0:x1]] = layer.tag
+        owner[layer.full_mask(doc.canvas, visible=True)[y0:y1, x0:x1]] = layer.tag
     assert fill.sum() > 1000
     assert (owner[fill] == "front hair").mean() > 0.95
     assert (owner[fill] == "face").mean() < 0.05

@@ -31,14 +31,20 @@ def _square_doc(hole_in_base: bool, patch: bool, slide: float = 40.0) -> RigDocu
         p = np.zeros((30, 30, 4), np.uint8)
         p[..., 3] = 255
         layers.append(Layer("patch", "objects", p, 85, 85))
-    meshes, keyforms = [], []
+    return _sliding_doc(canvas, layers, slide)
+
+
+def _sliding_doc(canvas: Canvas, layers: list[Layer], slide: float) -> RigDocument:
+    """The layers meshed, back to front; ParamX slides the last one `slide` px
+    to the right (left when negative)."""
+    meshes = []
     for layer in layers:
         v, t, uv = mesh_layer(layer, 120)
         meshes.append(Mesh(layer.id, layer.id, v, t, uv))
     moving = meshes[-1]
     shift = np.zeros((2,) + moving.vertices.shape)
     shift[1, :, 0] = slide
-    keyforms.append(Keyform(moving.id, ["ParamX"], [[0.0, 1.0]], shift))
+    keyforms = [Keyform(moving.id, ["ParamX"], [[0.0, 1.0]], shift)]
     doc = RigDocument(
         canvas, layers, meshes, [], [Parameter("ParamX", 0, 0, 1)], keyforms, [m.id for m in meshes]
     )
@@ -84,23 +90,7 @@ def _closing_gate_doc() -> RigDocument:
     bar = np.zeros((40, 12, 4), np.uint8)
     bar[..., 3] = 255
     layers = [Layer("ring", "topwear", ring, 50, 50), Layer("bar", "objects", bar, 170, 80)]
-    meshes = []
-    for layer in layers:
-        v, t, uv = mesh_layer(layer, 120)
-        meshes.append(Mesh(layer.id, layer.id, v, t, uv))
-    shift = np.zeros((2,) + meshes[1].vertices.shape)
-    shift[1, :, 0] = -28.0  # onto the ring's gap (x 130..150, y 90..110)
-    doc = RigDocument(
-        canvas,
-        layers,
-        meshes,
-        [],
-        [Parameter("ParamX", 0, 0, 1)],
-        [Keyform("bar", ["ParamX"], [[0.0, 1.0]], shift)],
-        [m.id for m in meshes],
-    )
-    doc.validate()
-    return doc
+    return _sliding_doc(canvas, layers, -28.0)  # onto the ring's gap (x 130..150, y 90..110)
 
 
 def test_torn_holes_are_the_ones_the_rest_pose_had_opaque():
