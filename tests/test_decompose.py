@@ -97,6 +97,63 @@ def test_foreground_on_gradient_background():
     assert _iou(foreground.extract_foreground(img), _truth_alpha()) >= 0.97
 
 
+def _premultiplied(rgba):
+    return rgba[..., :3].astype(np.float64) * rgba[..., 3:4] / 255.0
+
+
+def test_an_opaque_images_rim_is_unblended_from_its_background():
+    """The opaque sample's rim mixes the character with the paper; un-blended,
+    it matches the transparent sample's own anti-aliased edge (colour and
+    alpha), the background is cut out and the inside is left as drawn."""
+    opaque = make_sample(SIZE).image
+    truth = make_sample(SIZE, transparent=True).image
+    mask = foreground.extract_foreground(opaque)
+    out = foreground.unblend_edges(opaque, mask)
+    edge = mask & (truth[..., 3] > 0) & (truth[..., 3] < 250)
+    assert edge.sum() > 500
+    before = np.abs(_premultiplied(opaque) - _premultiplied(truth)).max(axis=2)[edge].mean()
+    after = np.abs(_premultiplied(out) - _premultiplied(truth)).max(axis=2)[edge].mean()
+    assert before > 50 and after < 6, (before, after)
+    assert (out[~mask, 3] == 0).all()
+    kept = mask & (out[..., 3] == 255)
+    assert kept.sum() > 0.95 * mask.sum()
+    assert (out[kept] == opaque[kept]).all()
+    # over the paper it is still the drawing
+    paper = opaque[0, 0, :3].astype(np.float64)
+    a = out[..., 3:4] / 255.0
+    over = out[..., :3] * a + paper * (1.0 - a)
+    assert np.abs(over - opaque[..., :3])[mask].max() <= 20
+    assert np.abs(over - opaque[..., :3])[mask].mean() <= 0.5
+
+
+def test_a_rig_of_an_opaque_image_carries_no_paper_along_its_edges():
+    """Rigged from the opaque sample, the character's edge at rest is the
+    transparent sample's edge (no paper colour baked into the parts' rims, which
+    would show as a light line when a lock moves over the body)."""
+    from image_to_rig.core.pipeline import run_pipeline
+    from image_to_rig.core.runtime.render import Renderer
+
+    truth = make_sample(384, transparent=True).image
+    rest = Renderer(run_pipeline(make_sample(384).image).doc).render({})
+    edge = (truth[..., 3] > 0) & (truth[..., 3] < 250)
+    err = np.abs(_premultiplied(rest) - _premultiplied(truth)).max(axis=2)[edge]
+    assert err.mean() < 8, err.mean()  # 90 with the paper left in the rims
+
+
+def test_unblending_leaves_cut_outs_and_unmixed_rims_alone():
+    transparent = make_sample(256, transparent=True).image
+    assert foreground.unblend_edges(transparent, transparent[..., 3] >= 128) is transparent
+    # a pale patch on white paper: too close to the paper to tell a share, stays opaque
+    img = np.full((64, 64, 4), 255, np.uint8)
+    img[16:48, 16:48, :3] = 240
+    img[16:48, 15, :3] = 248
+    mask = np.zeros((64, 64), bool)
+    mask[16:48, 15:48] = True
+    out = foreground.unblend_edges(img, mask)
+    assert (out[mask, 3] == 255).all() and (out[mask, :3] == img[mask, :3]).all()
+    assert (out[~mask, 3] == 0).all()
+
+
 @pytest.mark.parametrize(
     "image",
     [
