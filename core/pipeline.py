@@ -181,12 +181,12 @@ def run_pipeline(
         canvas = Canvas(int(rgba.shape[1]), int(rgba.shape[0]))
         mask = face_check.mask
         warnings.extend(face_check.warnings)
-        # an opaque image's rim blends the character with its background: un-blended,
-        # a part moving over another shows no light line along its edge
-        rgba = foreground.unblend_edges(rgba, mask)
 
         step(2, "decompose")
         t0 = time.perf_counter()
+        # an opaque image's rim blends the character with its background: un-blended,
+        # a part moving over another shows no light line along its edge
+        rgba = foreground.unblend_edges(rgba, mask)
         layers = decompose.decompose(rgba, mask, lm)
         if options.parts_backend not in ("", "builtin"):
             from .backends import make_backend

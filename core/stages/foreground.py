@@ -221,8 +221,10 @@ def unblend_edges(rgba: np.ndarray, mask: np.ndarray) -> np.ndarray:
     that are no blend of the two (a white collar on white paper)."""
     rgba = np.asarray(rgba)
     mask = np.asarray(mask, bool)
-    if has_meaningful_alpha(rgba) or not mask.any() or mask.all():
+    if has_meaningful_alpha(rgba) or not mask.any():
         return rgba
+    out = rgba.copy() if rgba.shape[2] == 4 else np.dstack([rgba, np.full(rgba.shape[:2], 255, np.uint8)])
+    out[~mask, 3] = 0  # the image becomes the character cut out
     inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
     outside = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
     rim = mask & (inside <= EDGE_RIM)
@@ -230,7 +232,7 @@ def unblend_edges(rgba: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # (the background just outside is blended too, below the cut's tolerance)
     paper = ~mask & (outside > EDGE_RIM)
     if not rim.any() or not core.any() or not paper.any():
-        return rgba
+        return out
     rgb = rgba[..., :3].astype(np.float32)
 
     def nearest(source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -258,11 +260,7 @@ def unblend_edges(rgba: np.ndarray, mask: np.ndarray) -> np.ndarray:
         & (residual <= EDGE_MAX_RESIDUAL)
         & (share < 0.98)
     )
-    out = rgba.copy()
-    if out.shape[2] == 3:
-        out = np.dstack([out, np.full(out.shape[:2], 255, np.uint8)])
     ys, xs = ys[blended], xs[blended]
     out[ys, xs, :3] = np.clip(fore[blended] + 0.5, 0, 255).astype(np.uint8)
     out[ys, xs, 3] = np.clip(np.rint(share[blended] * 255.0), 1, 255).astype(np.uint8)
-    out[~mask, 3] = 0  # the image is now the character cut out
     return out
