@@ -81,8 +81,9 @@ def blender_session():
     Ctrl-C and SIGTERM wait while Blender starts and stops (interrupting its
     start-up crashes it); Blender's user folder is a private temporary one,
     removed afterwards, unless BLENDER_USER_RESOURCES is set."""
-    from .core.formats.output_folder import signals_held
+    from .core.formats.output_folder import drop_deferred, signals_held
 
+    drop_deferred()
     own_resources = None
     if not os.environ.get("BLENDER_USER_RESOURCES"):
         own_resources = tempfile.mkdtemp(prefix="image_to_rig-bl-")
@@ -235,6 +236,7 @@ def _blender_reason(exc: RuntimeError) -> str:
 def _write_rig_outputs(result, staging: str, stem: str, args, started: float) -> None:
     """Every result file into the staging folder (the swap puts them in place)."""
     from .core.formats.export_folder import ExportError
+    from .core.formats.output_folder import raise_deferred
 
     timings = {t.name: round(t.seconds, 4) for t in result.timings}
     t0 = time.perf_counter()
@@ -248,6 +250,7 @@ def _write_rig_outputs(result, staging: str, stem: str, args, started: float) ->
         import bpy
 
         collection = build_scene(result.doc)
+        raise_deferred()  # a Ctrl-C or SIGTERM that came inside one of Blender's handlers
         timings["blender_build"] = round(time.perf_counter() - t0, 4)
         t0 = time.perf_counter()
         gathered = gather_document(collection)
@@ -274,6 +277,7 @@ def _write_rig_outputs(result, staging: str, stem: str, args, started: float) ->
                 "(is the disk full?); nothing was changed there"
             )
         timings["save_blend"] = round(time.perf_counter() - t0, 4)
+    raise_deferred()
     if args.preview:
         t0 = time.perf_counter()
         write_preview_gif(result.doc, os.path.join(staging, "preview.gif"))

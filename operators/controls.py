@@ -14,7 +14,12 @@ log = logging.getLogger(__name__)
 def _live_handler(scene, depsgraph=None):
     from ..scene.controls import on_depsgraph_update
 
-    on_depsgraph_update(scene, depsgraph)
+    try:
+        on_depsgraph_update(scene, depsgraph)
+    except KeyboardInterrupt as exc:  # Blender would swallow it: the run raises it after
+        from ..core.formats.output_folder import defer_interrupt
+
+        defer_interrupt(exc)
 
 
 class IMAGE_TO_RIG_OT_apply_controls(bpy.types.Operator):

@@ -269,6 +269,31 @@ def test_cancel_at_any_moment_leaves_nothing(image, tmp_path, sig):
         before = _snapshot(out)
 
 
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_inside_a_blender_handler_still_stops_the_run(image, tmp_path, sig):
+    """Blender runs its depsgraph handler inside its own code and swallows what
+    a handler raises (with a traceback): Ctrl-C or SIGTERM arriving there was
+    lost, and the run went on.  The handler keeps it and the run stops right
+    after the scene is built, as anywhere else."""
+    out = tmp_path / "out"
+    code, err = _run(["rig", image, "--out", str(out), "--quiet"], tmp_path)
+    assert code == 0, err
+    before = _snapshot(out)
+    patch = (
+        "import os, signal; import image_to_rig.scene.controls as C; _u = C.on_depsgraph_update\n"
+        "def _hit(*a, **k):\n"
+        f"    os.kill(os.getpid(), signal.{sig}); _u(*a, **k)\n"
+        "C.on_depsgraph_update = _hit\n"
+    )
+    code, err = _run(
+        ["rig", image, "--out", str(out), "--quiet"], tmp_path, patch="exec(" + repr(patch) + "); "
+    )
+    assert code == (130 if sig == "SIGINT" else 143), (code, err)
+    assert "nothing was written" in err and "Traceback" not in err, err
+    assert _snapshot(out) == before
+    assert _leftovers(tmp_path) == []
+
+
 def test_a_normal_run_leaves_no_temporary_folder(image, tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()

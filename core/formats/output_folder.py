@@ -127,6 +127,31 @@ def signals_held() -> Iterator[None]:
                 signal.raise_signal(s)
 
 
+# Blender runs its handlers (a depsgraph update while the scene is built) inside
+# its own C code and swallows what they raise, printing a traceback: a Ctrl-C or
+# SIGTERM that lands in one would be lost.  The handler keeps it here instead,
+# and the run raises it once Blender's call has returned.
+_DEFERRED: list[BaseException] = []
+
+
+def defer_interrupt(exc: BaseException) -> None:
+    """Keep an interruption that arrived inside a Blender callback for later."""
+    _DEFERRED.append(exc)
+
+
+def drop_deferred() -> None:
+    """Forget kept interruptions (a run starts afresh)."""
+    _DEFERRED.clear()
+
+
+def raise_deferred() -> None:
+    """Raise the interruption a Blender callback kept, if any (the first one)."""
+    if _DEFERRED:
+        exc = _DEFERRED[0]
+        _DEFERRED.clear()
+        raise exc
+
+
 # --------------------------------------------------------------------------- lock
 class FolderLock:
     """An exclusive lock on a results folder, held by one run at a time.
