@@ -21,7 +21,7 @@ from image_to_rig.core.formats.output_folder import FolderLock, OutputFolderErro
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCH = (
-    "import sys; sys.path.insert(0, {tests!r}); import conftest; {patch}"
+    "import sys; sys.path.insert(0, {tests!r}); import conftest; exec({patch!r}); "
     "from image_to_rig.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 
@@ -47,9 +47,17 @@ def _start(args, tmp, patch=""):
 
 
 def _run(args, tmp, patch="", timeout=300):
+    """Run the CLI with `patch` (Python source) executed first; (exit code, stderr)."""
     proc = _start(args, tmp, patch)
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, err
+
+
+def _earlier_result(image, out, tmp):
+    """A first, complete run into `out`; the snapshot of what it wrote."""
+    code, err = _run(["rig", image, "--out", str(out), "--quiet"], tmp)
+    assert code == 0, err
+    return _snapshot(out)
 
 
 @pytest.fixture(scope="module")
@@ -171,9 +179,7 @@ def test_a_failed_roll_back_says_where_the_old_results_are(tmp_path, monkeypatch
 
 def test_cli_swap_failure_leaves_the_earlier_result_whole(image, tmp_path):
     out = tmp_path / "out"
-    code, err = _run(["rig", image, "--out", str(out), "--quiet"], tmp_path)
-    assert code == 0, err
-    before = _snapshot(out)
+    before = _earlier_result(image, out, tmp_path)
     patch = (
         "import os; from image_to_rig.core.formats import output_folder as F; _r = os.rename\n"
         "def _bad(a, b):\n"
@@ -184,7 +190,7 @@ def test_cli_swap_failure_leaves_the_earlier_result_whole(image, tmp_path):
     code, err = _run(
         ["rig", image, "--out", str(out), "--quiet", "--mesh-density", "0.7"],
         tmp_path,
-        patch="exec(" + repr(patch) + "); ",
+        patch=patch,
     )
     assert code == 2 and "nothing was changed there" in err, err
     assert _snapshot(out) == before, "report.json, web/, layers/ and the .blend all stay old"
@@ -242,9 +248,7 @@ def test_cancel_at_any_moment_leaves_nothing(image, tmp_path, sig):
     starting, the export, the swap): a plain message, exit 130 / 143, no crash,
     no staging folder, no Blender temp folder; the earlier result is whole."""
     out = tmp_path / "out"
-    code, err = _run(["rig", image, "--out", str(out), "--quiet"], tmp_path)
-    assert code == 0, err
-    before = _snapshot(out)
+    before = _earlier_result(image, out, tmp_path)
     for delay in (0.8, 1.2, 1.6, 2.0, 2.4, 2.8, 3.4):
         proc = _start(["rig", image, "--out", str(out), "--quiet"], tmp_path)
         time.sleep(delay)
@@ -276,18 +280,14 @@ def test_a_signal_inside_a_blender_handler_still_stops_the_run(image, tmp_path, 
     lost, and the run went on.  The handler keeps it and the run stops right
     after the scene is built, as anywhere else."""
     out = tmp_path / "out"
-    code, err = _run(["rig", image, "--out", str(out), "--quiet"], tmp_path)
-    assert code == 0, err
-    before = _snapshot(out)
+    before = _earlier_result(image, out, tmp_path)
     patch = (
         "import os, signal; import image_to_rig.scene.controls as C; _u = C.on_depsgraph_update\n"
         "def _hit(*a, **k):\n"
         f"    os.kill(os.getpid(), signal.{sig}); _u(*a, **k)\n"
         "C.on_depsgraph_update = _hit\n"
     )
-    code, err = _run(
-        ["rig", image, "--out", str(out), "--quiet"], tmp_path, patch="exec(" + repr(patch) + "); "
-    )
+    code, err = _run(["rig", image, "--out", str(out), "--quiet"], tmp_path, patch=patch)
     assert code == (130 if sig == "SIGINT" else 143), (code, err)
     assert "nothing was written" in err and "Traceback" not in err, err
     assert _snapshot(out) == before
@@ -314,9 +314,7 @@ def test_the_error_log_is_private_and_never_follows_a_link(image, tmp_path):
         "def _boom(*a, **k): raise RuntimeError('a bug')\n"
         "P.run_pipeline = _boom\n"
     )
-    code, err = _run(
-        ["rig", image, "--out", str(tmp_path / "out"), "--quiet"], tmp, patch="exec(" + repr(patch) + "); "
-    )
+    code, err = _run(["rig", image, "--out", str(tmp_path / "out"), "--quiet"], tmp, patch=patch)
     assert code == 3 and "internal problem (RuntimeError: a bug)" in err, err
     assert victim.read_text() == "precious"
     log = err.split("Details for a bug report: ")[1].strip()
