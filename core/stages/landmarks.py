@@ -100,7 +100,11 @@ def detect_landmarks(rgba: np.ndarray, mask: np.ndarray, use_animeface: bool = T
             lm = None
             warnings.append("animeface is not installed: used the built-in face finder")
         if lm is not None:
-            refine_with_colours(lm, rgba, mask)
+            if not refine_with_colours(lm, rgba, mask):
+                # animeface's colours differ a little from call to call (its own
+                # sampling): the skin is read from the drawing, so that the same
+                # image always gives the same rig
+                lm.skin_rgb = cheek_colour(flatten_over_white(rgba), mask.astype(bool), lm) or lm.skin_rgb
             lm.hair_rgb = estimate_hair_colour(rgba, mask, lm) or lm.hair_rgb
             return lm
         if not warnings:
@@ -585,12 +589,13 @@ def _split_at_bridge(blob: np.ndarray, centre_x: float) -> tuple[np.ndarray, np.
     return halves[0], halves[1]
 
 
-def refine_with_colours(lm: FaceLandmarks, rgba: np.ndarray, mask: np.ndarray) -> None:
-    """Fill in what animeface does not report (brows) from our own analysis, when it agrees."""
+def refine_with_colours(lm: FaceLandmarks, rgba: np.ndarray, mask: np.ndarray) -> bool:
+    """Fill in what animeface does not report (brows) from our own analysis, when
+    it agrees (then the colours are ours too); whether it did."""
     try:
         own = detect_fallback(rgba, mask)
     except LandmarkError:
-        return
+        return False
 
     def overlaps(a, b):
         return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
@@ -601,3 +606,5 @@ def refine_with_colours(lm: FaceLandmarks, rgba: np.ndarray, mask: np.ndarray) -
         if overlaps(own.mouth, lm.mouth):
             lm.mouth = own.mouth
         lm.skin_rgb, lm.hair_rgb = own.skin_rgb, own.hair_rgb
+        return True
+    return False
