@@ -353,15 +353,17 @@ def _dark(ctx: _Context, sl) -> np.ndarray:
     return ctx.L[sl] < ctx.skin_L - INK_UNDER_SKIN
 
 
-def _above_upper_lash(ctx: _Context, sl, cand: np.ndarray, box) -> np.ndarray:
-    """What lies above the eye's upper lash in a window (strands of the fringe
-    crossing the eye box): the upper lash is the top-most horizontal dark band
-    over the eye (kept by an opening with a horizontal line, which thin strands
-    do not survive); its top, fitted smoothly across the eye, bounds the eye.
-    Nothing is cut when no such band is found."""
+def _upper_lash_top(
+    ctx: _Context, sl, cand: np.ndarray, box, ink: np.ndarray | None = None
+) -> np.ndarray | None:
+    """The top of the eye's upper lash in each column of a window (fitted
+    smoothly across the eye; level with its ends beyond them, as lash wings
+    run): the top-most horizontal dark band over the eye, kept by an opening
+    with a horizontal line, which thin strands do not survive.  None when no
+    such band is found."""
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
-    ink = cand & _dark(ctx, sl)
+    ink = cand & (_dark(ctx, sl) if ink is None else ink)
     length = max(3, int(round(0.2 * bw)))
     band = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, length), np.uint8)).astype(bool)
     band[:, : max(0, int(bx0))] = False
@@ -369,13 +371,25 @@ def _above_upper_lash(ctx: _Context, sl, cand: np.ndarray, box) -> np.ndarray:
     band[int(by0 + 0.6 * bh) :] = False  # the upper lash lies in the box's upper part
     cols = np.nonzero(band.any(axis=0))[0]
     if len(cols) < max(3, 0.3 * bw):
-        return np.zeros_like(cand)
+        return None
     tops = np.argmax(band[:, cols], axis=0).astype(np.float64)
     deg = 2 if len(cols) >= 6 else 1
     fit = np.poly1d(np.polyfit(cols.astype(np.float64), tops, deg))
     xs = np.arange(cand.shape[1], dtype=np.float64)
-    # beyond the band's ends the line runs on level with its end (lash wings)
-    limit = fit(np.clip(xs, cols.min(), cols.max())) - max(1.0, 0.06 * bh)
+    return fit(np.clip(xs, cols.min(), cols.max()))
+
+
+def _above_upper_lash(
+    ctx: _Context, sl, cand: np.ndarray, box, lash_top: np.ndarray | None = None
+) -> np.ndarray:
+    """What lies above the eye's upper lash in a window (strands of the fringe
+    crossing the eye box): the upper lash's top (`_upper_lash_top`) bounds
+    the eye.  Nothing is cut when no lash band is found."""
+    if lash_top is None:
+        lash_top = _upper_lash_top(ctx, sl, cand, box)
+    if lash_top is None:
+        return np.zeros_like(cand)
+    limit = lash_top - max(1.0, 0.06 * (box[3] - box[1]))
     rows = np.arange(cand.shape[0])[:, None]
     return rows < limit[None, :]
 
@@ -428,6 +442,49 @@ def _strand_lines(ctx: _Context, sl, cand: np.ndarray, above: np.ndarray, eye_h:
     return out
 
 
+# The upper lash's darkest ink: under this share of the skin's lightness, and
+# this much darker than the hair's colour.
+LASH_INK_OF_SKIN, LASH_UNDER_HAIR = 0.45, 30
+# Skin in shadow beside the eye (the cheek's shading under the fringe): lighter
+# than line art, of the skin's hue and at least its chroma, a little further from
+# the skin's colour than the skin mask takes.
+SHADE_HUE = 30.0  # degrees of Lab hue from the skin's
+SHADE_DARKER = 60  # Lab L below the skin
+SHADE_REACH = 40  # Lab ab distance from the skin
+
+
+def _shaded_skin(ctx: _Context, sl, cand: np.ndarray) -> np.ndarray:
+    """Pixels of an eye's candidates that are the skin in shadow: of the skin's
+    hue (warm skin only: on white or grey skin any colour is the eye's), not
+    much darker, and joined to the skin outside the candidates."""
+    sa, sb = ctx.skin_ab
+    if np.hypot(sa, sb) < 6:
+        return np.zeros_like(cand)
+    a, b = ctx.a[sl].astype(np.float32), ctx.b[sl].astype(np.float32)
+    L = ctx.L[sl]
+    turn = np.degrees(np.abs(np.angle(np.exp(1j * (np.arctan2(b, a) - np.arctan2(sb, sa))))))
+    shade = (
+        cand
+        & (turn <= SHADE_HUE)
+        & (np.hypot(a, b) >= 0.8 * np.hypot(sa, sb))
+        & (np.hypot(a - sa, b - sb) <= SHADE_REACH)
+        & (L >= ctx.skin_L - SHADE_DARKER)
+        & (L < ctx.skin_L + 10)
+    )
+    if not shade.any():
+        return shade
+    n, lab = cv2.connectedComponents(shade.astype(np.uint8), connectivity=8)
+    skin_near = cv2.dilate((ctx.skin[sl] & ~cand).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    touching = np.unique(lab[skin_near & (lab > 0)])
+    return np.isin(lab, touching) & shade
+
+
+def _lash_ink(ctx: _Context, sl) -> np.ndarray:
+    """The upper lash's darkest ink in a window (`LASH_INK_OF_SKIN`, `LASH_UNDER_HAIR`)."""
+    hair_L = int(cv2.cvtColor(np.uint8([[ctx.lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0, 0])
+    return ctx.L[sl] < min(LASH_INK_OF_SKIN * ctx.skin_L, hair_L - LASH_UNDER_HAIR)
+
+
 def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
     """Eye pixels split into eyewhite, irides and eyelash (full-canvas masks)."""
     box = ctx.lm.eye(side)
@@ -442,13 +499,28 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
     cand &= ctx.fg[sl] & ~ctx.features[sl] & ~strands
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
-    above = _above_upper_lash(ctx, sl, cand, (bx0 - x0, by0 - y0, bx1 - x0, by1 - y0))
+    local_box = (bx0 - x0, by0 - y0, bx1 - x0, by1 - y0)
+    lash_top = _upper_lash_top(ctx, sl, cand, local_box)
+    above = _above_upper_lash(ctx, sl, cand, local_box, lash_top)
     cand &= ~above
     cand &= ~_strand_lines(ctx, sl, cand, above, bh)
     # an eye is round: what reaches the box's corners is hair or an ear, not eye
     yy, xx = np.mgrid[0 : cand.shape[0], 0 : cand.shape[1]].astype(np.float32) + 0.5
     ex, ey = 0.5 * (bx0 + bx1) - x0, 0.5 * (by0 + by1) - y0
-    cand &= ((xx - ex) / (EYE_ELLIPSE[0] * bw)) ** 2 + ((yy - ey) / (EYE_ELLIPSE[1] * bh)) ** 2 <= 1.0
+    inside = ((xx - ex) / (EYE_ELLIPSE[0] * bw)) ** 2 + ((yy - ey) / (EYE_ELLIPSE[1] * bh)) ** 2 <= 1.0
+    # the landmarks' box may start under the upper lash: the ellipse's upper half
+    # reaches up to the top of the lash's darkest band (the lash, drawn darker than
+    # the hair's fill and shading, which may touch it), and takes in that dark ink
+    lash_ink = _lash_ink(ctx, sl)
+    lash_top = _upper_lash_top(ctx, sl, cand, local_box, ink=lash_ink)
+    if lash_top is not None:
+        rx = EYE_ELLIPSE[0] * bw
+        ry = (ey - lash_top + 1.0) / np.sqrt(np.clip(1.0 - ((xx[0] - ex) / rx) ** 2, 0.05, 1.0))
+        ry = np.clip(ry, EYE_ELLIPSE[1] * bh, 2.0 * EYE_ELLIPSE[1] * bh)[None, :]
+        reach = (yy < ey) & (((xx - ex) / rx) ** 2 + ((yy - ey) / ry) ** 2 <= 1.0)
+        inside |= reach & lash_ink
+    cand &= inside
+    cand &= ~_shaded_skin(ctx, sl, cand)
     core = np.zeros_like(cand)
     core[
         max(0, int(by0 + 0.2 * bh) - y0) : max(0, int(by1 - 0.2 * bh) - y0),
@@ -592,7 +664,32 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
         full = np.zeros_like(ctx.fg)
         full[sl] = m
         out[name] = full
+    out["eyelash"] |= _lash_above_window(ctx, out["eyelash"], box, y0, out["eyewhite"] | out["irides"])
     return out
+
+
+def _lash_above_window(ctx: _Context, lash: np.ndarray, box, win_top: int, eye: np.ndarray) -> np.ndarray:
+    """The upper lash's top where it runs on above the eye's window (the
+    landmarks' box starting under the lash): its darkest ink (`_lash_ink`)
+    joined to the lash found inside, up to LASH_REACH of the eye's height
+    above the box (full-canvas mask of what is added)."""
+    bx0, by0, bx1, by1 = box
+    bw, bh = bx1 - bx0, by1 - by0
+    top = max(0, int(by0 - LASH_REACH * bh))
+    added = np.zeros_like(lash)
+    if top >= win_top or not lash[win_top].any():
+        return added
+    sl = (
+        slice(top, win_top + 1),
+        slice(max(0, int(bx0 - 0.15 * bw)), min(ctx.w, int(np.ceil(bx1 + 0.15 * bw)))),
+    )
+    ink = _lash_ink(ctx, sl) & ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl] & ~eye[sl]
+    seed = lash[sl].copy()
+    seed[:-1] = False  # (the window's top row: the lash found inside)
+    n, lab = cv2.connectedComponents((ink | seed).astype(np.uint8), connectivity=8)
+    joined = np.unique(lab[seed & (lab > 0)])
+    added[sl] = np.isin(lab, joined[joined > 0]) & ink & ~lash[sl]
+    return added
 
 
 def _trim_to_ink(ctx: _Context, m: np.ndarray | None) -> np.ndarray | None:
