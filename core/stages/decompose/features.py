@@ -451,12 +451,16 @@ LASH_INK_OF_SKIN, LASH_UNDER_HAIR = 0.45, 30
 SHADE_HUE = 30.0  # degrees of Lab hue from the skin's
 SHADE_DARKER = 60  # Lab L below the skin
 SHADE_REACH = 40  # Lab ab distance from the skin
+SHADE_MIN_SHARE = 0.05  # of the eye's core area: specks at the eye's rim are its own anti-aliasing
+SHADE_IN_CORE = 0.25  # most of such a shade lies beside the eye's middle, not in it (a warm iris)
 
 
-def _shaded_skin(ctx: _Context, sl, cand: np.ndarray) -> np.ndarray:
+def _shaded_skin(ctx: _Context, sl, cand: np.ndarray, core: np.ndarray) -> np.ndarray:
     """Pixels of an eye's candidates that are the skin in shadow: of the skin's
     hue (warm skin only: on white or grey skin any colour is the eye's), not
-    much darker, and joined to the skin outside the candidates."""
+    much darker, joined to the skin outside the candidates, and beside the
+    eye's `core` rather than in it (a brown or golden iris has the skin's hue
+    too, and touches the skin where no lower lash is drawn)."""
     sa, sb = ctx.skin_ab
     if np.hypot(sa, sb) < 6:
         return np.zeros_like(cand)
@@ -476,7 +480,11 @@ def _shaded_skin(ctx: _Context, sl, cand: np.ndarray) -> np.ndarray:
     n, lab = cv2.connectedComponents(shade.astype(np.uint8), connectivity=8)
     skin_near = cv2.dilate((ctx.skin[sl] & ~cand).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     touching = np.unique(lab[skin_near & (lab > 0)])
-    return np.isin(lab, touching) & shade
+    area = np.bincount(lab.ravel(), minlength=n)
+    share = np.bincount(lab[core], minlength=n) / np.maximum(area, 1)
+    big = area >= SHADE_MIN_SHARE * core.sum()
+    beside = touching[(share[touching] < SHADE_IN_CORE) & big[touching]]
+    return np.isin(lab, beside) & shade
 
 
 def _lash_ink(ctx: _Context, sl) -> np.ndarray:
@@ -520,12 +528,12 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
         reach = (yy < ey) & (((xx - ex) / rx) ** 2 + ((yy - ey) / ry) ** 2 <= 1.0)
         inside |= reach & lash_ink
     cand &= inside
-    cand &= ~_shaded_skin(ctx, sl, cand)
     core = np.zeros_like(cand)
     core[
         max(0, int(by0 + 0.2 * bh) - y0) : max(0, int(by1 - 0.2 * bh) - y0),
         max(0, int(bx0 + 0.2 * bw) - x0) : max(0, int(bx1 - 0.2 * bw) - x0),
     ] = True
+    cand &= ~_shaded_skin(ctx, sl, cand, core)
     n, lab, st, _ = _components_in(cand)
     keep = np.zeros(n, bool)
     hit = np.unique(lab[core & (lab > 0)])
@@ -671,24 +679,25 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
 def _lash_above_window(ctx: _Context, lash: np.ndarray, box, win_top: int, eye: np.ndarray) -> np.ndarray:
     """The upper lash's top where it runs on above the eye's window (the
     landmarks' box starting under the lash): its darkest ink (`_lash_ink`)
-    joined to the lash found inside, up to LASH_REACH of the eye's height
+    joined to the eye found inside, up to LASH_REACH of the eye's height
     above the box (full-canvas mask of what is added)."""
     bx0, by0, bx1, by1 = box
     bw, bh = bx1 - bx0, by1 - by0
     top = max(0, int(by0 - LASH_REACH * bh))
     added = np.zeros_like(lash)
-    if top >= win_top or not lash[win_top].any():
+    found = lash | eye  # (the lash's lower part may have gone to the iris)
+    if top >= win_top or not found[win_top].any():
         return added
     sl = (
         slice(top, win_top + 1),
         slice(max(0, int(bx0 - 0.15 * bw)), min(ctx.w, int(np.ceil(bx1 + 0.15 * bw)))),
     )
-    ink = _lash_ink(ctx, sl) & ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl] & ~eye[sl]
-    seed = lash[sl].copy()
+    ink = _lash_ink(ctx, sl) & ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl] & ~found[sl]
+    seed = found[sl].copy()
     seed[:-1] = False  # (the window's top row: the lash found inside)
     n, lab = cv2.connectedComponents((ink | seed).astype(np.uint8), connectivity=8)
     joined = np.unique(lab[seed & (lab > 0)])
-    added[sl] = np.isin(lab, joined[joined > 0]) & ink & ~lash[sl]
+    added[sl] = np.isin(lab, joined[joined > 0]) & ink
     return added
 
 
