@@ -520,10 +520,10 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
     # reaches up to the top of the lash's darkest band (the lash, drawn darker than
     # the hair's fill and shading, which may touch it), and takes in that dark ink
     lash_ink = _lash_ink(ctx, sl)
-    lash_top = _upper_lash_top(ctx, sl, cand, local_box, ink=lash_ink)
-    if lash_top is not None:
+    darkest_top = _upper_lash_top(ctx, sl, cand, local_box, ink=lash_ink)
+    if darkest_top is not None:
         rx = EYE_ELLIPSE[0] * bw
-        ry = (ey - lash_top + 1.0) / np.sqrt(np.clip(1.0 - ((xx[0] - ex) / rx) ** 2, 0.05, 1.0))
+        ry = (ey - darkest_top + 1.0) / np.sqrt(np.clip(1.0 - ((xx[0] - ex) / rx) ** 2, 0.05, 1.0))
         ry = np.clip(ry, EYE_ELLIPSE[1] * bh, 2.0 * EYE_ELLIPSE[1] * bh)[None, :]
         reach = (yy < ey) & (((xx - ex) / rx) ** 2 + ((yy - ey) / ry) ** 2 <= 1.0)
         inside |= reach & lash_ink
