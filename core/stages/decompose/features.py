@@ -673,7 +673,41 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
         full[sl] = m
         out[name] = full
     out["eyelash"] |= _lash_above_window(ctx, out["eyelash"], box, y0, out["eyewhite"] | out["irides"])
+    # what the eye's parts enclose is the eye's (the top of the white between the
+    # lash and the iris, a catch-light's rim): left to the skin, it stays on a
+    # closed eye
+    whole = out["eyewhite"] | out["irides"] | out["eyelash"]
+    ys, xs = np.nonzero(whole)
+    if len(ys):
+        esl = (slice(max(0, ys.min() - 1), ys.max() + 2), slice(max(0, xs.min() - 1), xs.max() + 2))
+        enclosed = np.zeros_like(whole)
+        enclosed[esl] = _enclosed_by(whole[esl]) & ctx.fg[esl] & ~ctx.features[esl]
+        enclosed[sl] &= ~strands
+        out["eyelash" if out["eyelash"].any() else "eyewhite"] |= enclosed
     return out
+
+
+ENCLOSED_MAX_SHARE = 0.05  # of the eye's area: the largest remnant it encloses that joins it
+
+
+def _enclosed_by(parts: np.ndarray) -> np.ndarray:
+    """Pixels of the eye as a whole that are none of its `parts`: the gaps of a
+    pixel between them, closed, and the holes they then enclose (as
+    complete/eyes.eye_region fills them)."""
+    if not parts.any():
+        return np.zeros_like(parts)
+    padded = cv2.copyMakeBorder(parts.astype(np.uint8), 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=0)
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    outside = 1 - closed
+    flood = np.zeros((outside.shape[0] + 2, outside.shape[1] + 2), np.uint8)
+    cv2.floodFill(outside, flood, (0, 0), 2)
+    inner = (outside != 2)[2:-2, 2:-2] & ~parts
+    # small pieces only: a large region ringed by the eye's lines is skin drawn
+    # inside it (an eye white of the skin's colour), not a remnant
+    n, lab, st, _ = _components_in(inner)
+    small = st[:, cv2.CC_STAT_AREA] <= ENCLOSED_MAX_SHARE * parts.sum()
+    small[0] = False
+    return small[lab]
 
 
 def _lash_above_window(ctx: _Context, lash: np.ndarray, box, win_top: int, eye: np.ndarray) -> np.ndarray:
