@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..complete.eyes import _fill_holes
 from .context import LINE_CONTRAST, _Context, _components_in, _inner_components, _window
 
 
@@ -696,12 +697,10 @@ def _enclosed_by(parts: np.ndarray) -> np.ndarray:
     complete/eyes.eye_region fills them)."""
     if not parts.any():
         return np.zeros_like(parts)
+    # (padded: a closing at the crop's edge would bridge to the border)
     padded = cv2.copyMakeBorder(parts.astype(np.uint8), 2, 2, 2, 2, cv2.BORDER_CONSTANT, value=0)
-    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    outside = 1 - closed
-    flood = np.zeros((outside.shape[0] + 2, outside.shape[1] + 2), np.uint8)
-    cv2.floodFill(outside, flood, (0, 0), 2)
-    inner = (outside != 2)[2:-2, 2:-2] & ~parts
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
+    inner = _fill_holes(closed)[2:-2, 2:-2] & ~parts
     # small pieces only: a large region ringed by the eye's lines is skin drawn
     # inside it (an eye white of the skin's colour), not a remnant
     n, lab, st, _ = _components_in(inner)
