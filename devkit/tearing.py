@@ -14,9 +14,15 @@ Definition (the one the tests and bench/bench_tearing.py use):
 * Gaps the drawing itself has at rest (between a lock of hair, the neck and
   the shoulder, say) are not tearing even when the pose changes their shape:
   a connected region of hole pixels that touches (within 2 px) a hole of the
-  rest pose is not counted.  So a tear that runs into a drawn gap is missed,
-  and a drawn gap that moves farther than its own size is counted (the
-  check errs towards reporting).
+  rest pose is not counted, and neither is one that touches a hole of the
+  rest pose carried to where the pose moved it: given the pose's parameter
+  values, a hole pixel is traced back through each mesh that covers it at
+  the pose (visible at rest and at the pose) to its place at rest, and a
+  place within 2 px of a rest hole is the drawing's own gap, moved (the gap
+  between two locks of hair when the whole upper body turns).  So a tear
+  that runs into a drawn gap is missed (the check errs towards reporting
+  elsewhere: a drawn gap outside every mesh that moves farther than its own
+  size is counted).
 * Of the counted hole pixels, the *torn* ones are those the rest pose had
   opaque (alpha >= 0.5): the character has come apart there.  The others are
   background the rest pose showed too, which a pose only encloses (a lock of
@@ -96,19 +102,66 @@ class TearingChecker:
         k = np.ones((2 * REST_TOLERANCE_PX + 1,) * 2, np.uint8)
         self.rest_holes = int(rest.sum())
         self._allowed = cv2.dilate(rest.astype(np.uint8), k) > 0
+        self._rest_pose = None  # mesh vertices and opacities at rest, once needed
 
     def holes(self, values: dict[str, float]) -> np.ndarray:
-        return self.holes_of_alpha(self.renderer.render(values))
+        return self.holes_of_alpha(self.renderer.render(values), values)
 
-    def holes_of_alpha(self, alpha: np.ndarray) -> np.ndarray:
-        """The counted hole pixels of a pose's rendered alpha (see the module doc)."""
+    def holes_of_alpha(self, alpha: np.ndarray, values: dict[str, float] | None = None) -> np.ndarray:
+        """The counted hole pixels of a pose's rendered alpha (see the module doc);
+        with the pose's `values`, drawn gaps the pose carried along are not counted."""
         mask = hole_mask(alpha, self.radius)
         if not mask.any():
             return mask
         n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
         drawn = set(np.unique(labels[mask & self._allowed]).tolist())
         specks = {i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] < self.min_area}
+        left = mask & ~np.isin(labels, sorted(drawn | specks))
+        if values and left.any():
+            drawn |= set(np.unique(labels[self._carried_rest_holes(values, left)]).tolist())
         return mask & ~np.isin(labels, sorted(drawn | specks))
+
+    def _carried_rest_holes(self, values: dict[str, float], mask: np.ndarray) -> np.ndarray:
+        """The pixels of `mask` (at the pose `values`) that some mesh visible at
+        rest and at the pose carried there from a place within the tolerance
+        of a rest hole."""
+        from ..core.runtime.render import rasterize_uv
+
+        renderer = self.renderer._renderer
+        if self._rest_pose is None:
+            self._rest_pose = renderer.pose({})
+        rest_verts, rest_opacity = self._rest_pose
+        verts, opacity = renderer.pose(values)
+        ys, xs = np.nonzero(mask)
+        x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+        crop = mask[y0:y1, x0:x1]
+        out = np.zeros_like(mask)
+        carried = out[y0:y1, x0:x1]
+        h, w = self._allowed.shape
+        for mesh in self.renderer.doc.meshes:
+            if opacity[mesh.id] <= 0 or rest_opacity[mesh.id] <= 0:
+                continue
+            v = verts[mesh.id]
+            if (
+                len(v) == 0
+                or v[:, 0].max() < x0
+                or v[:, 0].min() > x1
+                or v[:, 1].max() < y0
+                or v[:, 1].min() > y1
+            ):
+                continue
+            map_x, map_y, covered = rasterize_uv(
+                v - np.array([x0, y0]), rest_verts[mesh.id], mesh.triangles, (x1 - x0, y1 - y0)
+            )
+            sel = covered & crop & ~carried
+            if not sel.any():
+                continue
+            rx = np.clip(np.floor(map_x[sel]).astype(np.int64), 0, w - 1)
+            ry = np.clip(np.floor(map_y[sel]).astype(np.int64), 0, h - 1)
+            hit = np.zeros_like(sel)
+            hit[sel] = self._allowed[ry, rx]
+            carried |= hit
+        return out
 
     def torn_of_alpha(self, alpha: np.ndarray, holes: np.ndarray | None = None) -> np.ndarray:
         """The counted hole pixels where the rest pose had the character (not

@@ -71,6 +71,13 @@ def test_a_slid_patch_shows_its_hole_and_a_drawn_gap_does_not_count():
     gap = _square_doc(hole_in_base=True, patch=False, slide=12.0)
     assert tearing.TearingChecker(gap).rest_holes > 400
     assert tearing.count_holes(gap, {"ParamX": 1}) == 0
+    # moved farther than its own size, the hole is where the square's mesh
+    # carried it: still the drawing's own gap (a pose's alpha alone, without
+    # the values that say how the meshes moved, counts it)
+    far = _square_doc(hole_in_base=True, patch=False, slide=40.0)
+    assert tearing.count_holes(far, {"ParamX": 1}) == 0
+    checker = tearing.TearingChecker(far)
+    assert checker.holes_of_alpha(checker.renderer.render({"ParamX": 1})).sum() > 400
     # a solid square with a patch sliding off its edge: outline, not a hole
     solid = _square_doc(hole_in_base=False, patch=True)
     assert tearing.count_holes(solid, {"ParamX": 1}) == 0
