@@ -212,15 +212,27 @@ def test_angle_z_rotates_the_head_about_the_chin_and_the_hair_hangs(rig):
 
     for mid in ("face", "eyewhite_l", "nose", "mouth"):
         np.testing.assert_allclose(tilted[mid], rotated(rest[mid]), atol=1e-6, err_msg=mid)
-    # The crown turns with the head; the hair tips resting on the shoulders stay.
+    # The crown and the hair beside the cheeks turn with the head (from below
+    # the mouth down the hair starts turning back: off the head's rotation by
+    # 0.13 and 0.14 of it on average between the face's centre and the chin,
+    # 0.31 and 0.28 when it started at the centre); the hair tips hanging below the chin
+    # turn back towards hanging, by more than half the roll (the front locks'
+    # ends just under the jaw and the back hair's on the shoulders: 0.40 and
+    # 0.38 of it left; 0.10 and 0.16 when the turning back began at the centre).
+    face_box = rig.info["rig"]["face_box"]
+    centre_y = 0.5 * (face_box[1] + face_box[3])
     for mid in ("front-hair", "back-hair"):
         y = rest[mid][:, 1]
         crown = y < np.percentile(y, 10)
+        beside = (y > centre_y) & (y < pivot[1])
         tips = y > np.percentile(y, 97)
         np.testing.assert_allclose(tilted[mid][crown], rotated(rest[mid])[crown], atol=2.0, err_msg=mid)
+        off = np.linalg.norm(tilted[mid][beside] - rotated(rest[mid])[beside], axis=1)
+        turn = np.linalg.norm(rotated(rest[mid])[beside] - rest[mid][beside], axis=1)
+        assert beside.sum() > 10 and (off / turn).mean() < 0.2, (mid, (off / turn).mean())
         assert (
             np.abs(tilted[mid][tips] - rest[mid][tips]).max()
-            < 0.25 * np.abs(rotated(rest[mid])[tips] - rest[mid][tips]).max()
+            < 0.5 * np.abs(rotated(rest[mid])[tips] - rest[mid][tips]).max()
         ), mid
     # Cubism: + tilts towards the screen's right, so the top of the head goes to image-right.
     assert tilted["front-hair"][:, 0].mean() > rest["front-hair"][:, 0].mean() + 10

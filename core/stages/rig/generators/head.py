@@ -16,6 +16,11 @@ from ..turn_model import turn_offsets
 from .eyes import closed_eye_layers
 
 HAIR_HANG = 1.0  # share of the head roll the hair tips undo (they hang)
+# The hair starts turning back towards hanging this share of the way from the
+# face's centre down to the chin (below the mouth): a lock beside the cheek
+# rolls with the face it lies on, or the two part and the cheek's edge shows
+# through (Eileen's side locks at AngleZ +-30, when it began at the centre).
+HANG_FROM = 0.7
 NEAR_EYE_WIDEN = 0.3  # the near eye widens by this share of the far eye's narrowing
 
 
@@ -97,7 +102,8 @@ def gen_head_turn(ctx: RigContext) -> list[Keyform]:
 
 def gen_head_tilt(ctx: RigContext) -> list[Keyform]:
     """ParamAngleZ: the head bone rolls about the chin; the lower hair (on both
-    hair warps) turns back towards hanging straight, fully at its tips."""
+    hair warps), from below the mouth down, turns back towards
+    hanging straight, fully at its tips."""
     a = ctx.controls.head_roll_deg * ROLL_SIGN
     keys = [-30.0, 0.0, 30.0]
     out = [
@@ -110,14 +116,15 @@ def gen_head_tilt(ctx: RigContext) -> list[Keyform]:
         )
     ]
     pivot = np.array(ctx.anchors.chin)
-    cy = ctx.anchors.face_centre[1]
+    cy, chin_y = ctx.anchors.face_centre[1], ctx.anchors.chin[1]
+    cheek_y = cy + HANG_FROM * (chin_y - cy)
     for wid in ("hair_back_warp", "hair_front_warp"):
         warp = ctx.deformers.get(wid)
         if warp is None:
             continue
         pts = warp.rest_points()
         bottom = ctx.warp_content[wid][3]
-        hang = HAIR_HANG * smoothstep((pts[:, 1] - cy) / max(bottom - cy, 1.0))
+        hang = HAIR_HANG * smoothstep((pts[:, 1] - cheek_y) / max(bottom - cheek_y, 1.0))
         forms = []
         for angle in (-a, 0.0, a):
             # The head rotation R(p) turns the warp's output; R^-1 undoes it.
