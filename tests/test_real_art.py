@@ -344,6 +344,25 @@ def test_eileens_side_locks_tilt_with_her_cheeks(eileen):
     assert max(holes) <= 5, holes
 
 
+@pytest.mark.parametrize("path", [SYLVIE, SYLVIE_GREEN])
+def test_sylvies_lock_ends_move_with_her_hair(path):
+    """The ends of Sylvie's long locks are shaded purple and were taken for her
+    blouse: cut off from it by the hair and left to the body, they stayed
+    behind as scraps when her head turned.  Measured when written: no new
+    piece at any head turn (before: 5 of the 6 turns of the blue outfit gave
+    one, 2 of the green)."""
+    doc = run_pipeline(path).doc
+    checker = tearing.TearingChecker(doc)
+    rest = checker.pieces_of_alpha(checker.renderer.render({}))
+    new = {
+        name + f"{values[next(iter(values))]:+.0f}": checker.pieces_of_alpha(checker.renderer.render(values))
+        - rest
+        for name, values in TURNS
+        if name.startswith("Angle")
+    }
+    assert len(new) == 6 and max(new.values()) <= 0, new
+
+
 def test_sylvie_turns_her_head_with_her_shoulders_behind_her_hair(sylvie):
     """Sylvie's hair falls past her neck onto her shoulders; the head's underlay
     reaches into the shoulder and collar beside it, so a head turn shows their

@@ -82,6 +82,58 @@ def _one_part_per_piece(ctx: _Context, rgba: np.ndarray, cls: np.ndarray, lm: Fa
     cls[move] = target[lab[move]]
 
 
+# A piece of the clothes cut off from the rest of them, at most this share of the
+# face's box area, touching the hair along at least this share of its border
+# with other parts, is a lock's end the colours took for clothes
+STRAY_MAX_OF_FACE = 0.05
+STRAY_HAIR_BORDER = 0.5
+
+
+def _stray_clothes_to_hair(ctx: _Context, cls: np.ndarray, lm: FaceLandmarks) -> None:
+    """A small piece of the clothes that the hair cuts off from the rest of
+    them, that borders mostly on hair and whose colour is nearer that hair's
+    than the clothes' (the end of a lock whose shading the colours took for
+    clothes) joins the hair it borders on: left to the body, it stays behind
+    as a separate scrap when the head moves the lock away.  A glove raised
+    beside the hair keeps its own colour, the clothes'."""
+    idx = _label_index()
+    top = cls == idx[("topwear", "")]
+    if not top.any():
+        return
+    n, lab, st, _ = cv2.connectedComponentsWithStats(top.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return
+    main = 1 + int(np.argmax(st[1:, cv2.CC_STAT_AREA]))
+    x0, y0, x1, y1 = lm.face_box
+    limit = STRAY_MAX_OF_FACE * max(x1 - x0, 1) * max(y1 - y0, 1)
+    lab_img = np.stack([ctx.L, ctx.a, ctx.b], axis=-1).astype(np.float32)
+    clothes = lab_img[lab == main].mean(axis=0)  # the largest piece's colour
+    hair_keys = [idx[("front hair", "")], idx[("back hair", "")]]
+    k = np.ones((3, 3), np.uint8)
+    reach = max(3, int(round(4 * ctx.unit)))
+    for i in range(1, n):
+        if i == main or st[i, cv2.CC_STAT_AREA] > limit:
+            continue
+        bx, by, bw, bh = st[i, :4]
+        pad = reach + 2
+        sl = (slice(max(0, by - pad), by + bh + pad), slice(max(0, bx - pad), bx + bw + pad))
+        piece = lab[sl] == i
+        ring = cv2.dilate(piece.astype(np.uint8), k).astype(bool) & ~piece
+        around = cls[sl][ring & ctx.fg[sl]]
+        around = around[around >= 0]
+        if not len(around):
+            continue
+        counts = {h: int((around == h).sum()) for h in hair_keys}
+        best = max(counts, key=counts.get)
+        if counts[best] < STRAY_HAIR_BORDER * len(around):
+            continue
+        near = cv2.dilate(piece.astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8)).astype(bool)
+        hair_px = near & (cls[sl] == best)
+        colour = lab_img[sl][piece].mean(axis=0)
+        if np.linalg.norm(colour - lab_img[sl][hair_px].mean(axis=0)) < np.linalg.norm(colour - clothes):
+            cls[sl][piece] = best
+
+
 def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> list[Layer]:
     """Tagged layers, back to front, holding only the visible pixels of each part."""
     rgba = np.asarray(rgba)
@@ -136,6 +188,7 @@ def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> list[Lay
     _claim_lines(ctx, cls, ctx.fg & ~ctx.features & (cls == UNASSIGNED), line)
     _fill_nearest(cls, ctx.fg & (cls == UNASSIGNED), ~ctx.features)
     _one_part_per_piece(ctx, rgba, cls, lm)
+    _stray_clothes_to_hair(ctx, cls, lm)
     if has_meaningful_alpha(rgba):
         # the soft rim of a transparent image (alpha below the cut) joins the nearest part
         # so edges stay anti-aliased; it is not counted as visible
