@@ -194,13 +194,13 @@ def tearing_rows(doc) -> dict:
     poses = tearing.report_poses(doc)
     for name, values in poses:
         alpha = checker.renderer.render(values)
-        hole_mask = checker.holes_of_alpha(alpha, values)
+        hole_mask, in_place = checker.holes_and_in_place(alpha, values)
         holes = int(hole_mask.sum())
         torn = int(checker.torn_of_alpha(alpha, hole_mask).sum())
         new = max(0, checker.pieces_of_alpha(alpha) - rest_pieces)
         worst_holes, worst_pieces = max(worst_holes, holes), max(worst_pieces, new)
         worst_torn = max(worst_torn, torn)
-        worst_in_place = max(worst_in_place, int(checker.holes_of_alpha(alpha).sum()))
+        worst_in_place = max(worst_in_place, int(in_place.sum()))
         if holes or new:
             bad.append({"pose": name, "holes": holes, "torn": torn, "new_pieces": new})
     return {

@@ -69,6 +69,10 @@ class AlphaRenderer:
     def render(self, values: dict[str, float] | None = None) -> np.ndarray:
         return self._renderer.render(values)[..., 3].astype(np.float32) / 255.0
 
+    def pose(self, values: dict[str, float] | None = None):
+        """(mesh id -> output-pixel vertices, mesh id -> opacity) at `values`."""
+        return self._renderer.pose(values)
+
 
 def hole_mask(alpha: np.ndarray, radius: int) -> np.ndarray:
     """Pixels inside the figure's body (closed, holes filled) with alpha < 0.5."""
@@ -110,16 +114,25 @@ class TearingChecker:
     def holes_of_alpha(self, alpha: np.ndarray, values: dict[str, float] | None = None) -> np.ndarray:
         """The counted hole pixels of a pose's rendered alpha (see the module doc);
         with the pose's `values`, drawn gaps the pose carried along are not counted."""
+        return self.holes_and_in_place(alpha, values)[0]
+
+    def holes_and_in_place(
+        self, alpha: np.ndarray, values: dict[str, float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(counted hole pixels, the count's pixels without tracing drawn gaps
+        through the meshes) of a pose's rendered alpha, from one labelling: the
+        second is what `holes_of_alpha(alpha)` gives, the first with `values`."""
         mask = hole_mask(alpha, self.radius)
         if not mask.any():
-            return mask
+            return mask, mask
         n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
         drawn = set(np.unique(labels[mask & self._allowed]).tolist())
         specks = {i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] < self.min_area}
-        left = mask & ~np.isin(labels, sorted(drawn | specks))
-        if values and left.any():
-            drawn |= set(np.unique(labels[self._carried_rest_holes(values, left)]).tolist())
-        return mask & ~np.isin(labels, sorted(drawn | specks))
+        in_place = mask & ~np.isin(labels, sorted(drawn | specks))
+        if not values or not in_place.any():
+            return in_place, in_place
+        carried = set(np.unique(labels[self._carried_rest_holes(values, in_place)]).tolist())
+        return in_place & ~np.isin(labels, sorted(carried)), in_place
 
     def _carried_rest_holes(self, values: dict[str, float], mask: np.ndarray) -> np.ndarray:
         """The pixels of `mask` (at the pose `values`) that some mesh visible at
@@ -127,11 +140,10 @@ class TearingChecker:
         of a rest hole."""
         from ..core.runtime.render import rasterize_uv
 
-        renderer = self.renderer._renderer
         if self._rest_pose is None:
-            self._rest_pose = renderer.pose({})
+            self._rest_pose = self.renderer.pose({})
         rest_verts, rest_opacity = self._rest_pose
-        verts, opacity = renderer.pose(values)
+        verts, opacity = self.renderer.pose(values)
         ys, xs = np.nonzero(mask)
         x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
         crop = mask[y0:y1, x0:x1]

@@ -25,7 +25,7 @@ from ...model.document import Layer, layer_id
 from ...model.errors import ImageToRigError
 from ..foreground import has_meaningful_alpha
 from ..landmarks import FaceLandmarks
-from .context import DEPTH_ORDER, MIN_FACE_WIDTH, UNASSIGNED, _Context, _label_index
+from .context import DEPTH_ORDER, MIN_FACE_WIDTH, UNASSIGNED, _components_in, _Context, _label_index
 from .features import _cut_brow, _cut_brow_like, _cut_eye, _cut_mouth, _cut_nose, _trim_to_ink
 from .regions import _claim_lines, _classify_regions, _fill_nearest
 
@@ -100,14 +100,18 @@ def _stray_clothes_to_hair(ctx: _Context, cls: np.ndarray, lm: FaceLandmarks) ->
     top = cls == idx[("topwear", "")]
     if not top.any():
         return
-    n, lab, st, _ = cv2.connectedComponentsWithStats(top.astype(np.uint8), connectivity=8)
+    n, lab, st, _ = _components_in(top)
     if n <= 2:
         return
     main = 1 + int(np.argmax(st[1:, cv2.CC_STAT_AREA]))
+
+    def mean_lab(sl, m: np.ndarray) -> np.ndarray:  # of the pixels `m` of the window `sl`
+        return np.stack([ctx.L[sl][m], ctx.a[sl][m], ctx.b[sl][m]], axis=-1).astype(np.float32).mean(axis=0)
+
     x0, y0, x1, y1 = lm.face_box
     limit = STRAY_MAX_OF_FACE * max(x1 - x0, 1) * max(y1 - y0, 1)
-    lab_img = np.stack([ctx.L, ctx.a, ctx.b], axis=-1).astype(np.float32)
-    clothes = lab_img[lab == main].mean(axis=0)  # the largest piece's colour
+    everywhere = (slice(None), slice(None))
+    clothes = mean_lab(everywhere, lab == main)  # the largest piece's colour
     hair_keys = [idx[("front hair", "")], idx[("back hair", "")]]
     k = np.ones((3, 3), np.uint8)
     reach = max(3, int(round(4 * ctx.unit)))
@@ -129,8 +133,8 @@ def _stray_clothes_to_hair(ctx: _Context, cls: np.ndarray, lm: FaceLandmarks) ->
             continue
         near = cv2.dilate(piece.astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8)).astype(bool)
         hair_px = near & (cls[sl] == best)
-        colour = lab_img[sl][piece].mean(axis=0)
-        if np.linalg.norm(colour - lab_img[sl][hair_px].mean(axis=0)) < np.linalg.norm(colour - clothes):
+        colour = mean_lab(sl, piece)
+        if np.linalg.norm(colour - mean_lab(sl, hair_px)) < np.linalg.norm(colour - clothes):
             cls[sl][piece] = best
 
 
