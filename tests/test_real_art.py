@@ -473,3 +473,40 @@ def test_what_an_eye_encloses_closes_with_it(sylvie_green):
         parts = [l for l in doc.layers if l.side == side and l.tag in EYE_TAGS and l.role == ""]
         assert len(parts) >= 2, side
         assert (eye_region(parts, canvas) & skin).sum() == 0, side
+
+
+@pytest.mark.parametrize(
+    "path, open_path",
+    [(CHYOU_BLINK, CHYOU), (ANTONIO_BLINK, ANTONIO)],
+    ids=["chyou, pink lines on white skin", "antonio, greyscale"],
+)
+def test_a_face_found_only_on_a_second_look_is_where_the_open_eyed_one_is(path, open_path):
+    """With her eyes closed neither animeface at its usual size nor the built-in
+    finder (no skin tone: white skin) finds Chyou's face, and Antonio's
+    (greyscale) was refused; animeface's second look (other sizes, the lines
+    darkened) finds each where the same drawing with open eyes has it, and
+    the report says the face came from a second look."""
+    pytest.importorskip("animeface", reason="the second look is animeface's (no Windows wheel)")
+    from image_to_rig.core.stages import foreground, landmarks
+
+    rgba = load_image(path).rgba
+    mask = foreground.extract_foreground(rgba)
+    assert landmarks.detect_with_animeface(rgba) is None  # the first look finds nothing
+    result = run_pipeline(path)
+    assert result.found["landmarks"] == "animeface"
+    assert any("second look" in w for w in result.warnings), result.warnings
+    seen = landmarks.detect_landmarks(rgba, mask).face_box
+    known = landmarks.detect_landmarks(
+        load_image(open_path).rgba, foreground.extract_foreground(load_image(open_path).rgba)
+    ).face_box
+    # (a face box is the detector's own idea of the face's extent: its centre in
+    # the middle half of the open-eyed one, its width within a factor 1.5)
+    cx, cy = 0.5 * (seen[0] + seen[2]), 0.5 * (seen[1] + seen[3])
+    kw, kh = known[2] - known[0], known[3] - known[1]
+    assert (
+        abs(cx - 0.5 * (known[0] + known[2])) < 0.25 * kw
+        and abs(cy - 0.5 * (known[1] + known[3])) < 0.25 * kh
+    )
+    assert 1 / 1.5 < (seen[2] - seen[0]) / kw < 1.5, (seen, known)
+    eyes = {l.id for l in result.doc.layers if l.tag in ("eyewhite", "irides", "eyelash") and l.role == ""}
+    assert {i[-1] for i in eyes} == {"l", "r"}, eyes  # both eyes cut where the landmarks put them

@@ -93,35 +93,61 @@ def detect_landmarks(rgba: np.ndarray, mask: np.ndarray, use_animeface: bool = T
     it finds faces in greyscale and monochrome drawings too; our own finder
     needs skin tones and says so for an image without colour."""
     warnings: list[str] = []
+    have_animeface = False
     if use_animeface:
         try:
             lm = detect_with_animeface(rgba)
+            have_animeface = True
         except ImportError:
             lm = None
             warnings.append("animeface is not installed: used the built-in face finder")
         if lm is not None:
-            if not refine_with_colours(lm, rgba, mask):
-                # animeface's colours differ a little from call to call (its own
-                # sampling): the skin is read from the drawing, so that the same
-                # image always gives the same rig
-                lm.skin_rgb = cheek_colour(flatten_over_white(rgba), mask.astype(bool), lm) or lm.skin_rgb
-            lm.hair_rgb = estimate_hair_colour(rgba, mask, lm) or lm.hair_rgb
-            return lm
+            return _with_drawn_colours(lm, rgba, mask)
         if not warnings:
             warnings.append("animeface found no face: used the built-in face finder")
+
+    def look_harder(error: LandmarkError) -> FaceLandmarks:
+        # the last try before refusing: animeface at other sizes, and with the
+        # lines darkened (not before the built-in finder: where that finds a
+        # face, it finds the skin's extent better than a second look does)
+        lm = detect_with_animeface(rgba, look_harder=True) if have_animeface else None
+        if lm is None:
+            raise error
+        lm.warnings = [
+            "animeface found the face only on a second look (at another size or with the "
+            "lines darkened): check where the rig put the eyes and mouth"
+        ]
+        return _with_drawn_colours(lm, rgba, mask)
+
     if is_greyscale(rgba, mask):
-        raise LandmarkError(
-            "no face found in this greyscale image: the built-in face finder "
-            "needs colour (skin tones); "
-            + (
-                "animeface found none either"
-                if use_animeface and not any("not installed" in w for w in warnings)
-                else "install animeface (pip install animeface), which reads "
-                "shapes, or use a coloured illustration"
+        return look_harder(
+            LandmarkError(
+                "no face found in this greyscale image: the built-in face finder "
+                "needs colour (skin tones); "
+                + (
+                    "animeface found none either"
+                    if use_animeface and not any("not installed" in w for w in warnings)
+                    else "install animeface (pip install animeface), which reads "
+                    "shapes, or use a coloured illustration"
+                )
             )
         )
-    lm = detect_fallback(rgba, mask)
+    try:
+        lm = detect_fallback(rgba, mask)
+    except LandmarkError as exc:
+        return look_harder(exc)
     lm.warnings = warnings + lm.warnings
+    lm.hair_rgb = estimate_hair_colour(rgba, mask, lm) or lm.hair_rgb
+    return lm
+
+
+def _with_drawn_colours(lm: FaceLandmarks, rgba: np.ndarray, mask: np.ndarray) -> FaceLandmarks:
+    """animeface's landmarks with the skin and hair colours read from the drawing."""
+    if not refine_with_colours(lm, rgba, mask):
+        # animeface's colours differ a little from call to call (its own
+        # sampling): the skin is read from the drawing, so that the same
+        # image always gives the same rig
+        lm.skin_rgb = cheek_colour(flatten_over_white(rgba), mask.astype(bool), lm) or lm.skin_rgb
     lm.hair_rgb = estimate_hair_colour(rgba, mask, lm) or lm.hair_rgb
     return lm
 
@@ -162,19 +188,57 @@ def estimate_hair_colour(
 
 
 # --------------------------------------------------------------------------- animeface
-def detect_with_animeface(rgba: np.ndarray) -> FaceLandmarks | None:
-    """Run animeface on a downscaled copy; None when it finds no face."""
+def _animeface_at(rgb: np.ndarray, side: int, darken: bool):
+    """animeface's faces on a copy of `rgb` whose longer side is `side` px
+    (`darken`: grey, its lightness stretched so the darkest ink is black), and
+    the factor from the image to that copy."""
     import animeface  # optional dependency (no Windows wheel)
+    import cv2
     from PIL import Image
 
-    h, w = rgba.shape[:2]
-    factor = min(1.0, DETECT_MAX_SIDE / max(h, w))
-    rgb = flatten_over_white(rgba)
-    if factor < 1.0:
-        import cv2
+    h, w = rgb.shape[:2]
+    factor = side / max(h, w)
+    img = rgb
+    if factor != 1.0:
+        size = (max(1, int(round(w * factor))), max(1, int(round(h * factor))))
+        img = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if factor < 1.0 else cv2.INTER_CUBIC)
+    if darken:
+        grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        drawn = grey[grey < 250]
+        lo = float(np.percentile(drawn, 2)) if drawn.size else 0.0
+        grey = np.clip((grey - lo) * (255.0 / max(255.0 - lo, 1.0)), 0, 255).astype(np.uint8)
+        img = cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
+    return animeface.detect(Image.fromarray(np.ascontiguousarray(img))), factor
 
-        rgb = cv2.resize(rgb, (int(round(w * factor)), int(round(h * factor))), interpolation=cv2.INTER_AREA)
-    faces = animeface.detect(Image.fromarray(rgb))
+
+# When neither animeface at DETECT_MAX_SIDE nor the built-in finder finds a face,
+# animeface looks again at other sizes, and with the lines darkened (light
+# coloured line art: orange or green ink on white), keeping the likeliest face
+# found at RETRY_MIN_LIKELIHOOD or more (below it, boxes on a star or a hand).
+RETRY_SIDES = (384, 640, 768, 1024)
+RETRY_MIN_LIKELIHOOD = 0.6
+
+
+def detect_with_animeface(rgba: np.ndarray, look_harder: bool = False) -> FaceLandmarks | None:
+    """Run animeface on a downscaled copy; None when it finds no face.
+    `look_harder`: on the copies of RETRY_SIDES too, plain and with the lines
+    darkened, keeping the likeliest face of RETRY_MIN_LIKELIHOOD or more."""
+    import animeface  # noqa: F401  (optional dependency: ImportError when missing)
+
+    h, w = rgba.shape[:2]
+    rgb = flatten_over_white(rgba)
+    faces, factor = _animeface_at(rgb, min(max(h, w), DETECT_MAX_SIDE), darken=False)
+    if look_harder:
+        best = None
+        for darken in (False, True):
+            for side in (DETECT_MAX_SIDE,) + RETRY_SIDES if darken else RETRY_SIDES:
+                found, f = _animeface_at(rgb, side, darken)
+                found = [g for g in found if g.likelihood >= RETRY_MIN_LIKELIHOOD]
+                top = max(found, key=lambda g: g.likelihood, default=None)
+                if top is not None and (best is None or top.likelihood > best[0].likelihood):
+                    best = (top, found, f)
+        if best is not None:
+            faces, factor = best[1], best[2]
     if not faces:
         return None
     f = max(faces, key=lambda f: f.likelihood * f.face.pos.width * f.face.pos.height)
