@@ -327,6 +327,64 @@ def _hair_strands(ctx: _Context, sl) -> np.ndarray:
     return strands | _join_near(strands, clab, cn, disc)[clab]
 
 
+# The hair in shadow (the fringe's shaded strands reaching over an eye): of
+# coloured hair only, its hue within HAIR_SHADE_HUE degrees of the hair's and at
+# least HAIR_SHADE_CHROMA of its chroma, at any lightness (lashes and line art
+# are far greyer; skin has its own hue).
+HAIR_SHADE_MIN_CHROMA = 20  # the hair's Lab chroma for it to have shades of its own
+HAIR_SHADE_HUE = 25.0
+HAIR_SHADE_CHROMA = 0.4
+HAIR_SHADE_DARKER = 15  # Lab L under the hair's fill (the fill itself is `_hair_strands`')
+
+
+def _shaded_strands(ctx: _Context, sl, strands: np.ndarray, box) -> np.ndarray:
+    """The fringe's strands in shadow reaching into an eye's window: pieces of the
+    hair's shaded colour (`_hair_in_shadow`) joined, through it or the strands
+    found, to the window's top edge, that hang no lower than the eye box's
+    middle (a piece reaching lower holds an iris of the hair's hue); filled
+    areas only, not strokes."""
+    hair = cv2.cvtColor(np.uint8([[ctx.lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.int16) - np.array(
+        [0, 128, 128], np.int16
+    )
+    shade = _hair_in_shadow(ctx, sl, hair) & ~ctx.skin[sl]
+    # a shaded strand is a filled area: strokes of line art in the hair's hue
+    # (coloured line art) are no shade, and the eye's outline is such a stroke
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, int(round(3 * ctx.unit)) | 1),) * 2)
+    thick = cv2.morphologyEx(shade.astype(np.uint8), cv2.MORPH_OPEN, k)
+    shade &= cv2.dilate(thick, k).astype(bool)
+    if not shade.any():
+        return shade
+    n, lab, st, _ = _components_in(shade | strands)
+    top = np.unique(lab[0][lab[0] > 0])
+    middle = 0.5 * (box[1] + box[3]) - sl[0].start
+    hanging = top[st[top, cv2.CC_STAT_TOP] + st[top, cv2.CC_STAT_HEIGHT] <= middle]
+    return shade & np.isin(lab, hanging)
+
+
+def _hair_in_shadow(ctx: _Context, sl, hair: np.ndarray) -> np.ndarray:
+    """Pixels of a window that are the hair's colour in shadow (darker, of its
+    hue and much of its chroma), away from the skin's hue; none for grey hair."""
+    h_chroma = float(np.hypot(hair[1], hair[2]))
+    if h_chroma < HAIR_SHADE_MIN_CHROMA:
+        return np.zeros(ctx.fg[sl].shape, bool)
+    a, b = ctx.a[sl].astype(np.float32), ctx.b[sl].astype(np.float32)
+    hue = np.arctan2(b, a)
+
+    def turn_from(ab) -> np.ndarray:
+        return np.degrees(np.abs(np.angle(np.exp(1j * (hue - np.arctan2(ab[1], ab[0]))))))
+
+    turn = turn_from((hair[1], hair[2]))
+    shade = (
+        ctx.fg[sl]
+        & (turn <= HAIR_SHADE_HUE)
+        & (np.hypot(a, b) >= HAIR_SHADE_CHROMA * h_chroma)
+        & (ctx.L[sl] <= hair[0] - HAIR_SHADE_DARKER)
+    )
+    if np.hypot(*ctx.skin_ab) >= 6:  # nearer the hair's hue than the skin's
+        shade &= turn < turn_from(ctx.skin_ab)
+    return shade
+
+
 def _join_near(seed: np.ndarray, lab: np.ndarray, n: int, disc: np.ndarray, eligible=None, steps: int = 4):
     """Which of the `n` components of `lab` join `seed`: those within `disc` of
     it, then of what has joined, at most `steps` times; `eligible` (a flag per
@@ -495,13 +553,34 @@ def _lash_ink(ctx: _Context, sl) -> np.ndarray:
 
 
 def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
-    """Eye pixels split into eyewhite, irides and eyelash (full-canvas masks)."""
+    """Eye pixels split into eyewhite, irides and eyelash (full-canvas masks);
+    the fringe's shaded strands are left out (`_shaded_strands`), unless the
+    eye's opening (eyewhite and iris) then loses more than SHADED_MAX_LOSS of
+    what it has without (an iris of the hair's shade, cut by a landmark box
+    that starts low, hangs from the window's top like a strand)."""
+    plain = _cut_eye_once(ctx, side, shaded=False)
+    shaded = _cut_eye_once(ctx, side, shaded=True)
+    if plain is None or shaded is None:
+        return plain
+
+    def opening(parts):
+        return int(parts["eyewhite"].sum() + parts["irides"].sum())
+
+    return shaded if opening(shaded) >= (1.0 - SHADED_MAX_LOSS) * opening(plain) else plain
+
+
+SHADED_MAX_LOSS = 0.3
+
+
+def _cut_eye_once(ctx: _Context, side: str, shaded: bool) -> dict[str, np.ndarray] | None:
     box = ctx.lm.eye(side)
     if ctx.lash_tops.get(side, box[1]) < box[1]:  # the eye takes in its own upper lash
         box = (box[0], ctx.lash_tops[side], box[2], box[3])
     x0, y0, x1, y1 = _window(box, 0.3, EYE_WINDOW_ABOVE, 0.3, 0.35, ctx.fg.shape)
     sl = (slice(y0, y1), slice(x0, x1))
     strands = _hair_strands(ctx, sl)
+    if shaded:
+        strands |= _shaded_strands(ctx, sl, strands, box)
     cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl] & ~strands
     cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
     # (the closing bridges gaps between eye pieces; a strand's thin tip is no gap)
