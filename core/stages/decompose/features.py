@@ -298,12 +298,22 @@ STRAND_STEEPNESS = 2.0  # a strand line crossing the eye: its across-gradient th
 EYE_ELLIPSE = (0.66, 0.62)
 
 
+def _hair_lab(ctx: _Context) -> np.ndarray:
+    """The hair's colour as Lab (L 0..255, a and b centred on 0), int16."""
+    return cv2.cvtColor(np.uint8([[ctx.lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.int16) - np.array(
+        [0, 128, 128], np.int16
+    )
+
+
+def _hue_turn(a: np.ndarray, b: np.ndarray, ab) -> np.ndarray:
+    """Degrees (0..180) between the hue of each (a, b) and that of `ab`."""
+    return np.degrees(np.abs(np.angle(np.exp(1j * (np.arctan2(b, a) - np.arctan2(ab[1], ab[0]))))))
+
+
 def _hair_strands(ctx: _Context, sl) -> np.ndarray:
     """Pixels of a window that are strands of the fringe reaching in: of the hair's
     colour and joined, through hair-coloured pixels, to the window's top edge."""
-    hair = cv2.cvtColor(np.uint8([[ctx.lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.int16) - np.array(
-        [0, 128, 128], np.int16
-    )
+    hair = _hair_lab(ctx)
     hue = np.hypot(ctx.a[sl] - hair[1], ctx.b[sl] - hair[2])
     skin_hue = np.hypot(ctx.a[sl] - ctx.skin_ab[0], ctx.b[sl] - ctx.skin_ab[1])
     to_hair = np.abs(ctx.L[sl] - hair[0])
@@ -343,9 +353,7 @@ def _shaded_strands(ctx: _Context, sl, strands: np.ndarray, box) -> np.ndarray:
     found, to the window's top edge, that hang no lower than the eye box's
     middle (a piece reaching lower holds an iris of the hair's hue); filled
     areas only, not strokes."""
-    hair = cv2.cvtColor(np.uint8([[ctx.lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.int16) - np.array(
-        [0, 128, 128], np.int16
-    )
+    hair = _hair_lab(ctx)
     shade = _hair_in_shadow(ctx, sl, hair) & ~ctx.skin[sl]
     # a shaded strand is a filled area: strokes of line art in the hair's hue
     # (coloured line art) are no shade, and the eye's outline is such a stroke
@@ -368,12 +376,7 @@ def _hair_in_shadow(ctx: _Context, sl, hair: np.ndarray) -> np.ndarray:
     if h_chroma < HAIR_SHADE_MIN_CHROMA:
         return np.zeros(ctx.fg[sl].shape, bool)
     a, b = ctx.a[sl].astype(np.float32), ctx.b[sl].astype(np.float32)
-    hue = np.arctan2(b, a)
-
-    def turn_from(ab) -> np.ndarray:
-        return np.degrees(np.abs(np.angle(np.exp(1j * (hue - np.arctan2(ab[1], ab[0]))))))
-
-    turn = turn_from((hair[1], hair[2]))
+    turn = _hue_turn(a, b, (hair[1], hair[2]))
     shade = (
         ctx.fg[sl]
         & (turn <= HAIR_SHADE_HUE)
@@ -381,7 +384,7 @@ def _hair_in_shadow(ctx: _Context, sl, hair: np.ndarray) -> np.ndarray:
         & (ctx.L[sl] <= hair[0] - HAIR_SHADE_DARKER)
     )
     if np.hypot(*ctx.skin_ab) >= 6:  # nearer the hair's hue than the skin's
-        shade &= turn < turn_from(ctx.skin_ab)
+        shade &= turn < _hue_turn(a, b, ctx.skin_ab)
     return shade
 
 
@@ -525,7 +528,7 @@ def _shaded_skin(ctx: _Context, sl, cand: np.ndarray, core: np.ndarray) -> np.nd
         return np.zeros_like(cand)
     a, b = ctx.a[sl].astype(np.float32), ctx.b[sl].astype(np.float32)
     L = ctx.L[sl]
-    turn = np.degrees(np.abs(np.angle(np.exp(1j * (np.arctan2(b, a) - np.arctan2(sb, sa))))))
+    turn = _hue_turn(a, b, (sa, sb))
     shade = (
         cand
         & (turn <= SHADE_HUE)
@@ -548,7 +551,7 @@ def _shaded_skin(ctx: _Context, sl, cand: np.ndarray, core: np.ndarray) -> np.nd
 
 def _lash_ink(ctx: _Context, sl) -> np.ndarray:
     """The upper lash's darkest ink in a window (`LASH_INK_OF_SKIN`, `LASH_UNDER_HAIR`)."""
-    hair_L = int(cv2.cvtColor(np.uint8([[ctx.lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0, 0])
+    hair_L = int(_hair_lab(ctx)[0])
     return ctx.L[sl] < min(LASH_INK_OF_SKIN * ctx.skin_L, hair_L - LASH_UNDER_HAIR)
 
 
@@ -558,9 +561,18 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
     eye's opening (eyewhite and iris) then loses more than SHADED_MAX_LOSS of
     what it has without (an iris of the hair's shade, cut by a landmark box
     that starts low, hangs from the window's top like a strand)."""
-    plain = _cut_eye_once(ctx, side, shaded=False)
-    shaded = _cut_eye_once(ctx, side, shaded=True)
-    if plain is None or shaded is None:
+    box = ctx.lm.eye(side)
+    if ctx.lash_tops.get(side, box[1]) < box[1]:  # the eye takes in its own upper lash
+        box = (box[0], ctx.lash_tops[side], box[2], box[3])
+    x0, y0, x1, y1 = _window(box, 0.3, EYE_WINDOW_ABOVE, 0.3, 0.35, ctx.fg.shape)
+    sl = (slice(y0, y1), slice(x0, x1))
+    strands = _hair_strands(ctx, sl)
+    shade = _shaded_strands(ctx, sl, strands, box)
+    plain = _cut_eye_in(ctx, box, sl, strands)
+    if plain is None or not shade.any():
+        return plain
+    shaded = _cut_eye_in(ctx, box, sl, strands | shade)
+    if shaded is None:
         return plain
 
     def opening(parts):
@@ -572,15 +584,10 @@ def _cut_eye(ctx: _Context, side: str) -> dict[str, np.ndarray] | None:
 SHADED_MAX_LOSS = 0.3
 
 
-def _cut_eye_once(ctx: _Context, side: str, shaded: bool) -> dict[str, np.ndarray] | None:
-    box = ctx.lm.eye(side)
-    if ctx.lash_tops.get(side, box[1]) < box[1]:  # the eye takes in its own upper lash
-        box = (box[0], ctx.lash_tops[side], box[2], box[3])
-    x0, y0, x1, y1 = _window(box, 0.3, EYE_WINDOW_ABOVE, 0.3, 0.35, ctx.fg.shape)
-    sl = (slice(y0, y1), slice(x0, x1))
-    strands = _hair_strands(ctx, sl)
-    if shaded:
-        strands |= _shaded_strands(ctx, sl, strands, box)
+def _cut_eye_in(ctx: _Context, box, sl, strands: np.ndarray) -> dict[str, np.ndarray] | None:
+    """The eye cut in its window `sl` around the landmarks' `box`, `strands` of
+    the hair left out (see `_cut_eye`)."""
+    x0, y0 = sl[1].start, sl[0].start
     cand = ctx.fg[sl] & ~ctx.skin[sl] & ~ctx.features[sl] & ~strands
     cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
     # (the closing bridges gaps between eye pieces; a strand's thin tip is no gap)
