@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from image_to_rig.core.model.document import Layer
 from image_to_rig.core.pipeline import run_pipeline
 from image_to_rig.core.runtime.render import Renderer
 from image_to_rig.core.stages.complete.mouth import mouth_palette
@@ -46,3 +47,25 @@ def test_a_mouth_without_a_drawn_line_is_drawn_in_the_skins_own_hue():
     for name in ("cavity", "line", "tongue"):
         r, g, b = grey[name]
         assert max(r, g, b) - min(r, g, b) <= 6, (name, grey[name])
+
+
+def _ink_layer(rgb) -> Layer:
+    img = np.zeros((6, 20, 4), np.uint8)
+    img[2:4] = (*rgb, 255)
+    return Layer(id="mouth", tag="mouth", image=img, x=0, y=0)
+
+
+def test_an_open_mouth_on_line_art_is_filled_with_its_ink():
+    """Line art on white skin (Chyou's pink ink, Eliana's green): artists fill
+    the open mouth with the ink, not with a pale grey."""
+    for ink in ((255, 55, 133), (91, 155, 108), (64, 64, 64)):
+        cavity = np.array(mouth_palette(_ink_layer(ink), (255, 255, 255))["cavity"])
+        assert np.abs(cavity - ink).max() <= 30, (ink, cavity)
+
+
+def test_an_open_mouth_on_painted_skin_is_a_light_pink_red():
+    """Sylvie's skin and purple lip line: her artist's open mouths are a light,
+    saturated pink-red (about (238, 145, 156)), not the line's dull purple."""
+    cavity = mouth_palette(_ink_layer((128, 81, 113)), (255, 237, 226))["cavity"]
+    r, g, b = cavity
+    assert r > 215 and r - g > 60 and r - b > 50, cavity

@@ -2,12 +2,13 @@
 """The generated mouth interior, which the rig rests collapsed and
 ParamMouthOpenY opens.
 
-Its colours come from the drawing: the cavity is the mouth line's colour
-lightened towards the skin (warmed towards red where the art has colour), the
-tongue lighter, the upper teeth the eye-white's colour.  A soft-shaded anime
-face gets a soft mouth and a monochrome drawing stays monochrome; a fixed dark
-red read as a hole on art with light shading (bench/bench_real.py scores it
-against artists' own open mouths)."""
+Its colours come from the drawing, as artists colour an open mouth: on
+painted art (skin with colour) the cavity is the skin multiplied by a warm
+red, a light saturated pink-red; on line art (white or grey skin) it is
+filled with the ink.  The tongue is lighter, the upper teeth the eye-white's
+colour.  A monochrome drawing stays monochrome.  A fixed dark red read as a
+hole on art with light shading, and a dark throat shadow as a second line
+(bench/bench_real.py scores the mouth against artists' own open mouths)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,14 @@ RGB = tuple[int, int, int]
 MOUTH_INTERIOR = {  # the generated mouth, as data
     "height_per_width": 0.5,
     "width_scale": 0.7,
-    "line_to_skin": 0.4,  # cavity: this much of the way from the line colour to the skin
-    "red": (170, 45, 60),  # what the cavity and tongue lean to on coloured art
-    "red_share": 0.55,  # at full skin saturation
-    "throat_to_skin": 0.15,
-    "tongue_to_skin": 0.45,
+    # painted art: the cavity is the skin multiplied by a warm red (artists'
+    # open mouths on soft-shaded faces are a light, saturated pink-red)
+    "painted": (0.93, 0.6, 0.65),
+    # line art (white or grey skin): the mouth is filled with the ink
+    "ink_to_skin": 0.1,
+    "colourful_at": 20.0,  # skin saturation (0-255) from which the art counts as painted
+    "tongue_to_skin": 0.35,
+    "tongue_pink": (235, 120, 130),
     "teeth_depth": 0.28,  # of the interior's height, under the upper lip
     "fallback_line_rgb": (70, 26, 30),
     "fallback_skin_rgb": (250, 220, 205),
@@ -66,7 +70,7 @@ def _brightest(layer: Layer | None) -> RGB | None:
 
 
 def mouth_palette(mouth: Layer | None, skin: RGB | None, eyewhite: Layer | None = None) -> dict:
-    """Cavity, throat, tongue, teeth and line colours for this drawing."""
+    """Cavity, tongue, teeth and line colours for this drawing."""
     spec = MOUTH_INTERIOR
     skin = skin or spec["fallback_skin_rgb"]
     # no mouth line was cut: a dark shade of the skin (grey on greyscale art, not a red-brown)
@@ -74,16 +78,14 @@ def mouth_palette(mouth: Layer | None, skin: RGB | None, eyewhite: Layer | None 
         _mix(skin, (0, 0, 0), 0.75) if mouth is None and skin is not None else spec["fallback_line_rgb"]
     )
     hsv = cv2.cvtColor(np.uint8([[skin]]), cv2.COLOR_RGB2HSV)[0, 0]
-    colourful = float(np.clip(hsv[1] / 40.0, 0.0, 1.0))  # white or grey skin: monochrome art
-    red = spec["red_share"] * colourful
-    cavity = _mix(_mix(line, skin, spec["line_to_skin"]), spec["red"], red)
-    throat = _mix(line, skin, spec["throat_to_skin"])
-    tongue = _mix(_mix(cavity, skin, spec["tongue_to_skin"]), (235, 120, 130), 0.5 * red)
+    colourful = float(np.clip(hsv[1] / spec["colourful_at"], 0.0, 1.0))  # white or grey skin: line art
+    painted = np.asarray(skin, np.float64) * np.asarray(spec["painted"])
+    cavity = _mix(_mix(line, skin, spec["ink_to_skin"]), painted, colourful)
+    tongue = _mix(_mix(cavity, skin, spec["tongue_to_skin"]), spec["tongue_pink"], 0.5 * colourful)
     teeth = _brightest(eyewhite) or _mix(skin, spec["fallback_teeth_rgb"], 0.7)
     as_rgb = lambda c: tuple(int(round(v)) for v in np.clip(c, 0, 255))  # noqa: E731
     return {
         "cavity": as_rgb(cavity),
-        "throat": as_rgb(throat),
         "tongue": as_rgb(tongue),
         "teeth": as_rgb(teeth),
         "line": as_rgb(line),
@@ -97,7 +99,7 @@ def make_mouth_interior(
     skin_rgb: RGB | None = None,
     eyewhite: Layer | None = None,
 ) -> Layer:
-    """An open mouth (cavity, upper teeth, throat shadow, tongue) a little
+    """An open mouth (cavity, upper teeth, tongue) a little
     narrower than the mouth line, centred on it, in the drawing's colours.
     Generated; not visible in the input."""
     spec = MOUTH_INTERIOR
@@ -125,17 +127,6 @@ def make_mouth_interior(
     cv2.fillPoly(shape, [outline], 255, cv2.LINE_AA)
     rgb = np.zeros((H, W, 3), np.uint8)
     rgb[:] = pal["cavity"]
-    cv2.ellipse(
-        rgb,
-        (W // 2, int(top_y + 0.25 * ih)),
-        (int(W * 0.3), int(H * 0.16)),
-        0,
-        0,
-        360,
-        pal["throat"],
-        -1,
-        cv2.LINE_AA,
-    )
     cv2.ellipse(
         rgb,
         (W // 2, int(pad + 0.9 * ih)),
