@@ -529,3 +529,37 @@ def test_the_fringes_shaded_strands_over_eileens_eyes_stay_when_they_close(eilee
         assert band[0].stop - band[0].start >= 10  # (the band above the iris holds the fringe)
         changed = np.abs(closed[band] - rest[band]).max(axis=2) > 40
         assert changed.sum() <= 10, (side, int(changed.sum()))
+
+
+def test_sylvies_lock_in_shadow_beside_her_cheek_is_hair(sylvie):
+    """Sylvie's hair is orange in the light and magenta in shadow.  The lock
+    hanging in shadow beside her right cheek is magenta, far from the hair's
+    orange, and was taken for her blouse: a head turn left it behind with the
+    body and opened a flat orange band between it and her cheek.  The hair's
+    own shades above her eyes (its magenta cells in the fringe) make it hair.
+    Measured when written: of the lock's 1200 pixels in this box, 1126 were
+    topwear and 74 back hair; now all are hair."""
+    doc = sylvie.doc
+    box = (slice(105, 165), slice(208, 228))  # the lock, between her cheek and her ear's earring
+    by_tag = {}
+    for layer in doc.layers:
+        if layer.generated or layer.role:
+            continue
+        n = int(layer.full_mask(doc.canvas, visible=True)[box].sum())
+        by_tag[layer.tag] = by_tag.get(layer.tag, 0) + n
+    hair = by_tag.get("front hair", 0) + by_tag.get("back hair", 0)
+    assert hair >= 0.95 * sum(by_tag.values()), by_tag
+
+
+def test_lucys_long_locks_sway_without_sweeping_down_her_arms():
+    """Lucy's black hair hangs in locks to her hips, in front of her arms.  A
+    sway (ParamHairSide) slides tips that rest on the shoulders down along
+    them; along her arms' steep outlines that slide swept her locks down and
+    round until their ends closed on her dress.  Measured when written, with
+    her locks found whole: ParamHairSide +1 enclosed 646 pixels of background
+    with the slide as steep as the outline, 0 with it at most twice the
+    sideways travel."""
+    doc = run_pipeline(os.path.join(DATA, "renpy", "lucy happy.png")).doc
+    checker = tearing.TearingChecker(doc)
+    for v in (-1.0, 1.0):
+        assert int(checker.holes({"ParamHairSide": v}).sum()) <= 30, v

@@ -277,6 +277,41 @@ def seeded_flood(
 
 
 FRINGE_CELL_SHARE = 0.5  # of the distance to the skin's colour: a cell this much nearer the hair's is hair
+HAIR_SHADE_MIN_SHARE = 0.02  # of the largest hair region above the eyes: a shade the hair is painted in
+HAIR_SHADE_REACH = 60  # Lab ab distance from the hair's colour a shadow of it may turn (a hue gradient)
+HAIR_SHADE_LIGHTER = 20  # Lab L it may be lighter than the hair (a ribbon or highlight is no shadow)
+
+
+def _hair_shades(
+    lab_mean: np.ndarray,
+    area: np.ndarray,
+    cy: np.ndarray,
+    usable: np.ndarray,
+    skin_share: np.ndarray,
+    eye_y: float,
+    hair: np.ndarray,
+) -> tuple[list, float]:
+    """The colours (Lab means) the hair above the eyes is painted in where it
+    is in shadow, and the least area a region needs to be taken as hair by
+    one of them: cells no lighter than the hair's colour (HAIR_SHADE_LIGHTER)
+    whose hue turns from it at most HAIR_SHADE_REACH (further than the
+    hair's own colour test reaches), each at least HAIR_SHADE_MIN_SHARE of
+    the largest region there, as a region so taken must be.  Hair painted
+    with a hue gradient (orange in the light, magenta in shadow) is more
+    than one colour; a white bow or a pale highlight above the eyes is none
+    of them."""
+    top = usable & (cy < eye_y) & (skin_share < 0.5)
+    top[0] = False
+    if not top.any():
+        return [], 0.0
+    big = area[top].max()
+    shade = (lab_mean[:, 0] <= hair[0] + HAIR_SHADE_LIGHTER) & (
+        np.hypot(lab_mean[:, 1] - hair[1], lab_mean[:, 2] - hair[2]) <= HAIR_SHADE_REACH
+    )
+    least = HAIR_SHADE_MIN_SHARE * big
+    keep = np.nonzero(top & (area >= least) & shade)[0]
+    # (a shade the hair's own colour test already takes is no other colour)
+    return [tuple(lab_mean[i]) for i in keep if not _hair_coloured(*lab_mean[i], hair)], least
 
 
 def _hair_coloured(L: float, a: float, b: float, hair) -> bool:
@@ -343,6 +378,15 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> tuple[np.ndarray, np
     usable = max_dist > thin
     usable[0] = False
     ws = _watershed_parts(ctx, region, ctx.features, line)
+    shades, shade_area = _hair_shades(
+        np.stack([mean_L, mean_a, mean_b], 1),
+        st[:, cv2.CC_STAT_AREA],
+        cents[:, 1],
+        usable,
+        skin_share,
+        eye_y,
+        hair,
+    )
     votes = np.zeros((n, len(PARTS)), np.int64)
     inside = (lab > 0) & (ws >= 0)
     np.add.at(votes, (lab[inside], ws[inside]), 1)
@@ -393,7 +437,13 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> tuple[np.ndarray, np
         far_below = cy > chin_y + 0.6 * (fy1 - fy0)
         if by_colour and not (part == "body" and far_below):
             hair_regions.append(i)
-        elif part == "hair" and hair_like:
+        elif part == "hair" and (
+            hair_like
+            or area >= shade_area
+            and any(_hair_coloured(mean_L[i], mean_a[i], mean_b[i], h) for h in shades)
+        ):
+            # (the watershed floods it from the head, in one of the hair's own shades:
+            # a lock in shadow hanging beside the body)
             hair_regions.append(i)
         else:
             cls[i] = idx[("topwear", "")]

@@ -16,6 +16,7 @@ HAIR_SWAY = {  # tip travel at +-1, of the face width; lift of the tips, of the 
     "side": (0.10, 0.0),
     "back": (0.12, 0.0),
 }  # tips on the shoulders slide
+SLIDE_MAX_SLOPE = 2.0  # the steepest shoulder a tip slides down along
 
 
 def gen_hair(ctx: RigContext) -> list[Keyform]:
@@ -34,7 +35,9 @@ def gen_hair(ctx: RigContext) -> list[Keyform]:
     if shoulders is not None and len(shoulders.xs) > 8:
         k = max(3, len(shoulders.xs) // 40)
         smooth = np.convolve(np.pad(shoulders.top, k, mode="edge"), np.ones(2 * k + 1) / (2 * k + 1), "valid")
-        slope_of = lambda x: np.interp(x, shoulders.xs, np.gradient(smooth, shoulders.xs))
+        # (no steeper than SLIDE_MAX_SLOPE: a tip does not rest on an arm's steep outline)
+        slope = np.clip(np.gradient(smooth, shoulders.xs), -SLIDE_MAX_SLOPE, SLIDE_MAX_SLOPE)
+        slope_of = lambda x: np.interp(x, shoulders.xs, slope)
     else:
         slope_of = lambda x: np.zeros_like(x)
 
