@@ -15,7 +15,8 @@ completed layers composited at rest still give the input image.
 * eyewhite: the whole eye opening under the iris and lashes;
 * irides: a full ellipse under the lids;
 * topwear: under hair that falls over it;
-* generated: the mouth interior (dark red with a tongue), collapsed at rest by
+* generated: the mouth interior (a pink-red cavity on painted art, the ink on
+  line art, with a tongue and upper teeth; mouth.py), collapsed at rest by
   the rig and opened with ParamMouthOpenY; a closed lid per eye (the upper lash
   brought down onto a lid line, eyes.py), which the rig fades in as the eye
   closes.
