@@ -563,3 +563,28 @@ def test_lucys_long_locks_sway_without_sweeping_down_her_arms():
     checker = tearing.TearingChecker(doc)
     for v in (-1.0, 1.0):
         assert int(checker.holes({"ParamHairSide": v}).sum()) <= 30, v
+
+
+def test_janes_white_hood_is_headwear_and_turns_with_her_head(jane):
+    """Jane's hood is the paper's white, like her skin in this line art, and a
+    ring round her face reaching far above it: it was taken for her face, so
+    the back hair completed behind it showed as an orange band beside and
+    above the hood when her head turned.  A large region of the skin's
+    colour where the skin is paper-white, reaching a fifth of the face height
+    above the face's box with little of itself inside it, is headwear.
+    Measured when written: hole pixels at AngleX -30 / +30 and AngleY -30
+    were 33 / 350 / 16, now 0 at all four head turns."""
+    doc = jane.doc
+    hood = next(l for l in doc.layers if l.tag == "headwear")
+    face = next(l for l in doc.layers if l.tag == "face" and not l.role)
+    x0, y0, x1, y1 = doc.info["rig"]["face_box"]
+    hood_rows = np.nonzero(hood.full_mask(doc.canvas).any(axis=1))[0]
+    assert hood_rows.min() < y0 - 0.2 * (y1 - y0)  # it reaches above the face
+    assert face.full_mask(doc.canvas).sum() < hood.full_mask(doc.canvas).sum()
+    checker = tearing.TearingChecker(doc)
+    holes = {
+        name + f"{values[next(iter(values))]:+.0f}": int(checker.holes(values).sum())
+        for name, values in TURNS
+        if name in ("AngleX", "AngleY")
+    }
+    assert max(holes.values()) <= 20, holes

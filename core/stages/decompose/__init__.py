@@ -7,7 +7,9 @@
 2. The rest is split into flat colour regions bounded by line art (regions.py).
    Each region is classified by colour (skin-like, hair-like, other) and
    position (above or below the chin, beside the face): face, neck, ears,
-   hair, topwear; hair.py cuts the front hair out of the back hair.
+   hair, topwear, and on line art whose skin is the paper's white, headwear
+   (a white hood or hat ringing the face); hair.py cuts the front hair out
+   of the back hair.
 3. Line art goes to the front-most neighbouring part (an outline belongs to the
    part it outlines, which is the one in front), anything left to the nearest.
 

@@ -15,6 +15,7 @@ from ..landmarks import FaceLandmarks, cheek_colour, flatten_over_white, skin_ma
 # Back to front.  Layers the decomposition finds are emitted in this order.
 DEPTH_ORDER: tuple[tuple[str, str], ...] = (
     ("back hair", ""),
+    ("headwear", ""),
     ("neck", ""),
     ("topwear", ""),
     ("ears", "r"),
@@ -33,7 +34,7 @@ DEPTH_ORDER: tuple[tuple[str, str], ...] = (
     ("front hair", ""),
 )
 # Who wins a line between two parts: the front-most (index in this tuple, first wins).
-LINE_OWNERS = ("front hair", "face", "ears", "topwear", "neck", "back hair")
+LINE_OWNERS = ("front hair", "face", "ears", "headwear", "topwear", "neck", "back hair")
 
 DESIGN_FACE_WIDTH = 280.0  # sizes below are in px of a face this wide
 MIN_FACE_WIDTH = 48  # px: smaller faces have eyes of a few pixels, too small to split

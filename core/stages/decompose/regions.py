@@ -277,6 +277,10 @@ def seeded_flood(
 
 
 FRINGE_CELL_SHARE = 0.5  # of the distance to the skin's colour: a cell this much nearer the hair's is hair
+HEADWEAR_ABOVE = 0.2  # of the face height: a skin-coloured region reaching this far above the face box
+HEADWEAR_IN_FACE = 0.35  # and with less of itself inside the face box is no face (a hood)
+HEADWEAR_AREA = 0.3  # of the face box's area: the least such a region covers
+HEADWEAR_SKIN_CHROMA = 5.0  # Lab chroma under which the skin is the paper's white (line art, sketches)
 HAIR_SHADE_MIN_SHARE = 0.02  # of the largest hair region above the eyes: a shade the hair is painted in
 HAIR_SHADE_REACH = 60  # Lab ab distance from the hair's colour a shadow of it may turn (a hue gradient)
 HAIR_SHADE_LIGHTER = 20  # Lab L it may be lighter than the hair (a ribbon or highlight is no shadow)
@@ -378,6 +382,10 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> tuple[np.ndarray, np
     usable = max_dist > thin
     usable[0] = False
     ws = _watershed_parts(ctx, region, ctx.features, line)
+    paper_skin = float(np.hypot(skin_ref[1], skin_ref[2])) < HEADWEAR_SKIN_CHROMA
+    face_box_mask = np.zeros(lab.shape, bool)
+    face_box_mask[max(0, int(fy0)) : max(0, int(fy1)), max(0, int(fx0)) : max(0, int(fx1))] = True
+    in_face_box = np.bincount(lab[face_box_mask].ravel(), minlength=n)
     shades, shade_area = _hair_shades(
         np.stack([mean_L, mean_a, mean_b], 1),
         st[:, cv2.CC_STAT_AREA],
@@ -422,6 +430,17 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> tuple[np.ndarray, np
                 cls[i] = idx[("neck", "")]
             elif abs(along_eyes(cx, cy)) > ear_reach and area < 0.15 * (fx1 - fx0) ** 2:
                 cls[i] = idx[("ears", "r" if along_eyes(cx, cy) < 0 else "l")]
+            elif (
+                paper_skin
+                and y < fy0 - HEADWEAR_ABOVE * (fy1 - fy0)
+                and in_face_box[i] < HEADWEAR_IN_FACE * area
+                and area >= HEADWEAR_AREA * (fx1 - fx0) * (fy1 - fy0)
+            ):
+                # of the skin's colour but round the face, not on it, where the
+                # skin is the paper's white (line art, a sketch): a large region
+                # reaching far above the face's box with little of itself inside
+                # it is a hood or hat (a hand raised to the head has colour)
+                cls[i] = idx[("headwear", "")]
             else:
                 cls[i] = idx[("face", "")]
             continue
