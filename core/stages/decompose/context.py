@@ -91,6 +91,14 @@ def _lab_gap(p, q) -> float:
     return float(np.hypot(a[1] - b[1], a[2] - b[2]) + 0.5 * abs(a[0] - b[0]))
 
 
+def hair_lab(lm: FaceLandmarks, dtype=int) -> np.ndarray:
+    """The landmarks' hair colour as Lab (L 0..255, a and b centred on 0), as `dtype`."""
+    lab = cv2.cvtColor(np.uint8([[lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(int) - np.array(
+        [0, 128, 128]
+    )
+    return lab.astype(dtype)
+
+
 class _Context:
     def __init__(self, rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks):
         self.rgba = rgba

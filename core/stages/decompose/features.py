@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ..complete.eyes import _fill_holes
-from .context import LINE_CONTRAST, _Context, _components_in, _inner_components, _window
+from .context import LINE_CONTRAST, _Context, _components_in, _inner_components, _window, hair_lab
 
 
 def _cut_brow(ctx: _Context, side: str, across_strands: bool = False) -> np.ndarray | None:
@@ -298,13 +298,6 @@ STRAND_STEEPNESS = 2.0  # a strand line crossing the eye: its across-gradient th
 EYE_ELLIPSE = (0.66, 0.62)
 
 
-def _hair_lab(ctx: _Context) -> np.ndarray:
-    """The hair's colour as Lab (L 0..255, a and b centred on 0), int16."""
-    return cv2.cvtColor(np.uint8([[ctx.lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.int16) - np.array(
-        [0, 128, 128], np.int16
-    )
-
-
 def _hue_turn(a: np.ndarray, b: np.ndarray, ab) -> np.ndarray:
     """Degrees (0..180) between the hue of each (a, b) and that of `ab`."""
     return np.degrees(np.abs(np.angle(np.exp(1j * (np.arctan2(b, a) - np.arctan2(ab[1], ab[0]))))))
@@ -313,7 +306,7 @@ def _hue_turn(a: np.ndarray, b: np.ndarray, ab) -> np.ndarray:
 def _hair_strands(ctx: _Context, sl) -> np.ndarray:
     """Pixels of a window that are strands of the fringe reaching in: of the hair's
     colour and joined, through hair-coloured pixels, to the window's top edge."""
-    hair = _hair_lab(ctx)
+    hair = hair_lab(ctx.lm, np.int16)
     hue = np.hypot(ctx.a[sl] - hair[1], ctx.b[sl] - hair[2])
     skin_hue = np.hypot(ctx.a[sl] - ctx.skin_ab[0], ctx.b[sl] - ctx.skin_ab[1])
     to_hair = np.abs(ctx.L[sl] - hair[0])
@@ -353,7 +346,7 @@ def _shaded_strands(ctx: _Context, sl, strands: np.ndarray, box) -> np.ndarray:
     found, to the window's top edge, that hang no lower than the eye box's
     middle (a piece reaching lower holds an iris of the hair's hue); filled
     areas only, not strokes."""
-    hair = _hair_lab(ctx)
+    hair = hair_lab(ctx.lm, np.int16)
     shade = _hair_in_shadow(ctx, sl, hair) & ~ctx.skin[sl]
     # a shaded strand is a filled area: strokes of line art in the hair's hue
     # (coloured line art) are no shade, and the eye's outline is such a stroke
@@ -551,7 +544,7 @@ def _shaded_skin(ctx: _Context, sl, cand: np.ndarray, core: np.ndarray) -> np.nd
 
 def _lash_ink(ctx: _Context, sl) -> np.ndarray:
     """The upper lash's darkest ink in a window (`LASH_INK_OF_SKIN`, `LASH_UNDER_HAIR`)."""
-    hair_L = int(_hair_lab(ctx)[0])
+    hair_L = int(hair_lab(ctx.lm, np.int16)[0])
     return ctx.L[sl] < min(LASH_INK_OF_SKIN * ctx.skin_L, hair_L - LASH_UNDER_HAIR)
 
 

@@ -20,6 +20,7 @@ from .context import (
     _Context,
     _components_in,
     _label_index,
+    hair_lab,
 )
 from .hair import assign_hair
 
@@ -111,9 +112,7 @@ def _seed_mask(ctx: _Context, region: np.ndarray, features: np.ndarray) -> np.nd
     ]
     # the hair's colour (the landmarks' estimate from the fringe): hair seeds of
     # another colour lie on a hat or a hood, and body seeds of its colour on a strand
-    hair = cv2.cvtColor(np.uint8([[lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64) - np.array(
-        [0.0, 128.0, 128.0]
-    )
+    hair = hair_lab(lm, np.float64)
     neck = _neck_point(ctx, region, skin)
     if neck is not None:
         points.append(("neck",) + neck)
@@ -345,7 +344,7 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> tuple[np.ndarray, np
     mean_a = np.bincount(lab.ravel(), ctx.a.ravel(), n) / counts
     mean_b = np.bincount(lab.ravel(), ctx.b.ravel(), n) / counts
     skin_share = np.bincount(lab.ravel(), ctx.skin.ravel().astype(np.float64), n) / counts
-    hair = cv2.cvtColor(np.uint8([[lm.hair_rgb]]), cv2.COLOR_RGB2LAB)[0, 0].astype(int) - (0, 128, 128)
+    hair = hair_lab(lm)
     fx0, fy0, fx1, fy1 = lm.face_box
     chin_y = lm.chin[1]
     eye_y = 0.5 * (lm.eye_l[1] + lm.eye_l[3] + lm.eye_r[1] + lm.eye_r[3]) / 2.0
