@@ -21,6 +21,8 @@ when it is absent) and measures, as issue 11 defines:
    them); the count that takes only gaps in place is reported beside it.
 3. Augustina (renpy/augustina_layered): the composite of its layers as input,
    its layers as truth: eyes, brows and mouth IoU.  Target >= 0.75 each.
+   The same with her glasses layer composited over the eyes is reported
+   beside it (no target: how much frames round the eyes cost).
 4. A contact sheet per image (default, eyes closed, smile, mouth open, AngleX
    +-30, AngleY +-30, AngleZ +30, BodyAngleX +10) under bench/results/real/;
    --docs also writes one per drawn pose whose licence allows it (the MIT and
@@ -106,6 +108,9 @@ AUGUSTINA = (
     "augustina_eyebrows_normal.png",
     "augustina_mouth_smile.png",
 )
+# the same drawing with her glasses on (the glasses layer composited last,
+# over the eyes): how the parts hold up under frames, reported beside the target
+AUGUSTINA_GLASSES = AUGUSTINA + ("augustina_glasses.png",)
 AUGUSTINA_MOUTH_AT = (100, 100)  # the mouth layers' position on the base canvas (augustina.rpy)
 CHANGE_THRESHOLD = 40  # max channel difference (over white) that counts as a change
 
@@ -354,13 +359,15 @@ def score_variants(root: str, rigged: dict[str, object]) -> list[dict]:
 
 
 # ------------------------------------------------------------------ Augustina
-def augustina(root: str) -> dict | None:
+def augustina(
+    root: str, names: tuple[str, ...] = AUGUSTINA, composite_name: str = "augustina_composite.png"
+) -> dict | None:
     folder = os.path.join(root, "renpy", "augustina_layered")
-    if not os.path.isdir(folder):
+    if not os.path.isdir(folder) or not all(os.path.isfile(os.path.join(folder, n)) for n in names):
         return None
     layers = {}
     canvas = None
-    for name in AUGUSTINA:
+    for name in names:
         img = read_rgba(os.path.join(folder, name))
         if canvas is None:
             canvas = img.shape[:2]
@@ -370,7 +377,7 @@ def augustina(root: str) -> dict | None:
         full[y : y + h, x : x + w] = img[:h, :w]
         layers[name] = full
     composite = np.zeros(canvas + (4,), np.float64)
-    for name in AUGUSTINA:
+    for name in names:
         src = layers[name].astype(np.float64) / 255.0
         a = src[..., 3:4]
         composite[..., :3] = src[..., :3] * a + composite[..., :3] * (1 - a)
@@ -382,7 +389,7 @@ def augustina(root: str) -> dict | None:
         ]
     )
     rgba = np.clip(np.rint(rgba * 255), 0, 255).astype(np.uint8)
-    path = os.path.join(RESULTS, "augustina_composite.png")
+    path = os.path.join(RESULTS, composite_name)
     os.makedirs(RESULTS, exist_ok=True)
     cv2.imwrite(path, cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
     truth = {
@@ -391,7 +398,7 @@ def augustina(root: str) -> dict | None:
         "mouth": layers["augustina_mouth_smile.png"][..., 3] >= 128,
     }
     # what of each truth layer is visible in the composite (layers above may cover it)
-    order = list(AUGUSTINA)
+    order = list(names)
     for key, name in (
         ("eyes", "augustina_eyes_open.png"),
         ("brows", "augustina_eyebrows_normal.png"),
@@ -466,6 +473,11 @@ def main(argv=None) -> int:
         print(f"{rel}: {status} ({row['seconds']} s){extra}", flush=True)
     summary["variants"] = score_variants(root, rigged) if rigged else []
     summary["augustina"] = augustina(root) if (not args.only or "augustina" in args.only) else None
+    summary["augustina_glasses"] = (
+        augustina(root, AUGUSTINA_GLASSES, "augustina_glasses_composite.png")
+        if (not args.only or "augustina" in args.only)
+        else None
+    )
     summary["seconds"] = round(time.perf_counter() - t_start, 1)
     with open(os.path.join(RESULTS, "summary.json"), "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=1)
@@ -540,6 +552,15 @@ def print_report(summary: dict) -> None:
             )
         else:
             print(f"Augustina: refused: {aug['refusal']}")
+    aug = summary.get("augustina_glasses")
+    if aug:
+        if aug.get("rigged"):
+            print(
+                f"Augustina with her glasses on, IoU: eyes {aug['eyes']:.3f}, brows {aug['brows']:.3f}, "
+                f"mouth {aug['mouth']:.3f} (reported, no target)"
+            )
+        else:
+            print(f"Augustina with her glasses on: refused: {aug['refusal']}")
     print(f"({summary['seconds']} s)")
 
 
