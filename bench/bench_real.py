@@ -543,24 +543,19 @@ def print_report(summary: dict) -> None:
         for r in summary["variants"]:
             parts = [f"{k} {r[k]['gain_db']:+.2f} dB ({r[k]['kind']})" for k in ("eyes", "mouth") if k in r]
             print(f"  {r['variant']}: {', '.join(parts) or r.get('skipped', 'nothing scored')}")
-    aug = summary.get("augustina")
-    if aug:
+    for key, label, target in (
+        ("augustina", "Augustina", "targets >= 0.75"),
+        ("augustina_glasses", "Augustina with her glasses on", "reported, no target"),
+    ):
+        aug = summary.get(key)
+        if not aug:
+            continue
         if aug.get("rigged"):
             print(
-                f"Augustina IoU: eyes {aug['eyes']:.3f}, brows {aug['brows']:.3f}, "
-                f"mouth {aug['mouth']:.3f} (targets >= 0.75)"
+                f"{label} IoU: eyes {aug['eyes']:.3f}, brows {aug['brows']:.3f}, mouth {aug['mouth']:.3f} ({target})"
             )
         else:
-            print(f"Augustina: refused: {aug['refusal']}")
-    aug = summary.get("augustina_glasses")
-    if aug:
-        if aug.get("rigged"):
-            print(
-                f"Augustina with her glasses on, IoU: eyes {aug['eyes']:.3f}, brows {aug['brows']:.3f}, "
-                f"mouth {aug['mouth']:.3f} (reported, no target)"
-            )
-        else:
-            print(f"Augustina with her glasses on: refused: {aug['refusal']}")
+            print(f"{label}: refused: {aug['refusal']}")
     print(f"({summary['seconds']} s)")
 
 
