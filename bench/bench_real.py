@@ -472,11 +472,10 @@ def main(argv=None) -> int:
         )
         print(f"{rel}: {status} ({row['seconds']} s){extra}", flush=True)
     summary["variants"] = score_variants(root, rigged) if rigged else []
-    summary["augustina"] = augustina(root) if (not args.only or "augustina" in args.only) else None
+    with_augustina = not args.only or "augustina" in args.only
+    summary["augustina"] = augustina(root) if with_augustina else None
     summary["augustina_glasses"] = (
-        augustina(root, AUGUSTINA_GLASSES, "augustina_glasses_composite.png")
-        if (not args.only or "augustina" in args.only)
-        else None
+        augustina(root, AUGUSTINA_GLASSES, "augustina_glasses_composite.png") if with_augustina else None
     )
     summary["seconds"] = round(time.perf_counter() - t_start, 1)
     with open(os.path.join(RESULTS, "summary.json"), "w", encoding="utf-8") as fh:
