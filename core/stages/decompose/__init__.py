@@ -140,6 +140,54 @@ def _stray_clothes_to_hair(ctx: _Context, cls: np.ndarray, lm: FaceLandmarks) ->
             cls[sl][piece] = best
 
 
+# A scrap of a part on the silhouette's edge, cut off from the rest of that part,
+# at most this share of the face box's area, joins the part it borders on most
+SPECK_OF_FACE = 0.004
+SPECK_PARTS = (
+    ("face", ""),
+    ("neck", ""),
+    ("topwear", ""),
+    ("ears", "r"),
+    ("ears", "l"),
+    ("headwear", ""),
+    ("front hair", ""),
+    ("back hair", ""),
+)
+
+
+def _edge_specks_to_neighbours(ctx: _Context, cls: np.ndarray, lm: FaceLandmarks) -> None:
+    """A scrap of a part cut off from the rest of it, too small to move on its
+    own, lying on the silhouette's edge (the tip of a lock and the end of a
+    sleeve meeting, a few pixels of the clothes' colour between them) joins the
+    part it borders on most: left to its own part it floats off as a separate
+    piece once its neighbour moves away.  Only between the body's and the
+    head's large parts (the face's features keep what they were cut as)."""
+    idx = _label_index()
+    keys = [idx[k] for k in SPECK_PARTS]
+    x0, y0, x1, y1 = lm.face_box
+    limit = SPECK_OF_FACE * max(x1 - x0, 1) * max(y1 - y0, 1)
+    outside = ~ctx.fg
+    k = np.ones((3, 3), np.uint8)
+    for key in keys:
+        n, lab, st, _ = _components_in(cls == key)
+        if n <= 2:
+            continue
+        main = 1 + int(np.argmax(st[1:, cv2.CC_STAT_AREA]))
+        for i in range(1, n):
+            if i == main or st[i, cv2.CC_STAT_AREA] > limit:
+                continue
+            bx, by, bw, bh = st[i, :4]
+            sl = (slice(max(0, by - 1), by + bh + 1), slice(max(0, bx - 1), bx + bw + 1))
+            piece = lab[sl] == i
+            ring = cv2.dilate(piece.astype(np.uint8), k).astype(bool) & ~piece
+            if not (ring & outside[sl]).any():
+                continue  # inside the silhouette: covered, it goes nowhere
+            around = cls[sl][ring & ctx.fg[sl]]
+            around = around[np.isin(around, keys) & (around != key)]
+            if len(around):
+                cls[sl][piece] = int(np.bincount(around).argmax())
+
+
 def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> list[Layer]:
     """Tagged layers, back to front, holding only the visible pixels of each part."""
     rgba = np.asarray(rgba)
@@ -195,6 +243,7 @@ def decompose(rgba: np.ndarray, mask: np.ndarray, lm: FaceLandmarks) -> list[Lay
     _fill_nearest(cls, ctx.fg & (cls == UNASSIGNED), ~ctx.features)
     _one_part_per_piece(ctx, rgba, cls, lm)
     _stray_clothes_to_hair(ctx, cls, lm)
+    _edge_specks_to_neighbours(ctx, cls, lm)
     if has_meaningful_alpha(rgba):
         # the soft rim of a transparent image (alpha below the cut) joins the nearest part
         # so edges stay anti-aliased; it is not counted as visible
