@@ -12,6 +12,9 @@
    of the back hair.
 3. Line art goes to the front-most neighbouring part (an outline belongs to the
    part it outlines, which is the one in front), anything left to the nearest.
+   Small pieces cut off from their part follow a neighbour: a shape drawn apart
+   goes whole to one part, a lock's end taken for clothes to the hair, a scrap
+   on the silhouette's edge to the part it borders on.
 
 Layers are crops holding only visible pixels, ordered back to front by
 `DEPTH_ORDER` (context.py).
@@ -157,11 +160,12 @@ SPECK_PARTS = (
 
 def _edge_specks_to_neighbours(ctx: _Context, cls: np.ndarray, lm: FaceLandmarks) -> None:
     """A scrap of a part cut off from the rest of it, too small to move on its
-    own, lying on the silhouette's edge (the tip of a lock and the end of a
-    sleeve meeting, a few pixels of the clothes' colour between them) joins the
-    part it borders on most: left to its own part it floats off as a separate
-    piece once its neighbour moves away.  Only between the body's and the
-    head's large parts (the face's features keep what they were cut as)."""
+    own, lying on the silhouette's edge (a strand tip taken for front hair
+    between tips of the back hair, at a ragged hair edge) joins the part it
+    borders on most: left to its own part it floats off as a separate piece
+    once its neighbour moves away.  Only between the body's and the head's
+    large parts (the face's features keep what they were cut as); a scrap
+    inside the silhouette is covered wherever it goes and stays."""
     idx = _label_index()
     keys = [idx[k] for k in SPECK_PARTS]
     x0, y0, x1, y1 = lm.face_box
