@@ -194,7 +194,6 @@ def tearing_rows(doc) -> dict:
     is the count without tracing holes back through the meshes (a drawn gap
     is the drawing's only where it stays; earlier runs reported this one)."""
     checker = tearing.TearingChecker(doc, max_side=TEARING_MAX_SIDE)
-    rest_pieces = checker.pieces_of_alpha(checker.renderer.render({}))
     worst_holes, worst_torn, worst_pieces, worst_in_place, bad = 0, 0, 0, 0, []
     poses = tearing.report_poses(doc)
     for name, values in poses:
@@ -202,7 +201,7 @@ def tearing_rows(doc) -> dict:
         hole_mask, in_place = checker.holes_and_in_place(alpha, values)
         holes = int(hole_mask.sum())
         torn = int(checker.torn_of_alpha(alpha, hole_mask).sum())
-        new = max(0, checker.pieces_of_alpha(alpha) - rest_pieces)
+        new = max(0, checker.new_pieces_of_alpha(alpha))
         worst_holes, worst_pieces = max(worst_holes, holes), max(worst_pieces, new)
         worst_torn = max(worst_torn, torn)
         worst_in_place = max(worst_in_place, int(in_place.sum()))

@@ -102,6 +102,7 @@ class TearingChecker:
         self.min_area = max(1, int(round(MIN_HOLE_PX * short / 512)))
         rest_alpha = self.renderer.render({})
         self._rest_solid = rest_alpha >= HOLE_ALPHA
+        self.rest_pieces = self.pieces_of_alpha(rest_alpha)
         rest = hole_mask(rest_alpha, self.radius)
         k = np.ones((2 * REST_TOLERANCE_PX + 1,) * 2, np.uint8)
         self.rest_holes = int(rest.sum())
@@ -191,6 +192,11 @@ class TearingChecker:
             (alpha >= HOLE_ALPHA).astype(np.uint8), connectivity=8
         )
         return int((stats[1:, cv2.CC_STAT_AREA] >= self.min_area).sum())
+
+    def new_pieces_of_alpha(self, alpha: np.ndarray) -> int:
+        """Pieces of a pose's rendered alpha beyond the rest pose's (negative where
+        pieces joined)."""
+        return self.pieces_of_alpha(alpha) - self.rest_pieces
 
 
 def count_holes(doc: RigDocument, values: dict[str, float]) -> int:
