@@ -827,6 +827,12 @@ def _trim_to_ink(ctx: _Context, m: np.ndarray | None) -> np.ndarray | None:
 
 
 MOUTH_WINDOW = {"half_width": 0.24, "above": 0.05, "below": 0.09}  # of the face width
+# Where the landmarks' mouth box holds no stroke, the line is looked for in rows
+# this far above and below its centre (of the face width), the nearer band
+# first; a short dash drawn a few pixels under a detector's box (line art) lies
+# in the wider one, which stays this far below the nose and above the chin.
+MOUTH_MISSED_BAND = (0.06, 0.1)
+MOUTH_CLEAR_OF = 0.03
 MOUTH_INK = {"darker": 14, "tint": 16}  # L below the skin, or ab distance from it
 
 
@@ -858,11 +864,18 @@ def _cut_mouth(ctx: _Context) -> np.ndarray | None:
     if not found.any():
         found = _inner_components(soft, min_area, require=core)
     if not found.any():  # the box missed the line: the stroke nearest to it
-        rows = np.zeros_like(core)
-        rows[max(0, int(mcy - 0.06 * fw) - y0) : max(0, int(mcy + 0.06 * fw) - y0)] = True
-        found = _line_near(
-            soft, core | (rows & core.any(axis=0)[None, :]), min_area, max_height=0.1 * fw, reach=0.1 * fw
-        )
+        for band in MOUTH_MISSED_BAND:
+            rows = np.zeros_like(core)
+            top, bottom = mcy - band * fw, mcy + band * fw
+            if band > MOUTH_MISSED_BAND[0]:  # a wider search stays between the nose and the chin
+                top = max(top, ctx.lm.nose[1] + MOUTH_CLEAR_OF * fw)
+                bottom = min(bottom, ctx.lm.chin[1] - MOUTH_CLEAR_OF * fw)
+            rows[max(0, int(top) - y0) : max(0, int(bottom) - y0)] = True
+            found = _line_near(
+                soft, core | (rows & core.any(axis=0)[None, :]), min_area, max_height=0.1 * fw, reach=0.1 * fw
+            )
+            if found is not None and found.any():
+                break
     if found is None or not found.any():
         return None
     # the rest of the line: soft pieces level with it and close beside it
