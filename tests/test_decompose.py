@@ -196,6 +196,37 @@ def test_landmarks_match_ground_truth(run):
     assert np.abs(np.array(lm.skin_rgb) - np.array(gt.skin_rgb)).max() <= 20
 
 
+def _shrunk(box, factor):
+    cx, cy = _centre(box)
+    hw, hh = 0.5 * (box[2] - box[0]) / factor, 0.5 * (box[3] - box[1]) / factor
+    return (int(cx - hw), int(cy - hh), int(np.ceil(cx + hw)), int(np.ceil(cy + hh)))
+
+
+@pytest.mark.parametrize("factor,takes_ours", [(1.2, True), (4.0, False)])
+def test_our_eye_blobs_refine_animefaces_eyes_only_when_about_their_size(sample, factor, takes_ours):
+    """animeface's eye boxes are replaced by our own blobs' tighter boxes, but
+    not by blobs several times larger (a sketch's line art joined up from brow
+    to chin, Pepper's face); the skin and hair colours are ours either way."""
+    mask = foreground.extract_foreground(sample.image)
+    own = landmarks.detect_fallback(sample.image, mask)
+    theirs = landmarks.FaceLandmarks(
+        face_box=own.face_box,
+        eye_l=_shrunk(own.eye_l, factor),
+        eye_r=_shrunk(own.eye_r, factor),
+        nose=own.nose,
+        mouth=own.mouth,
+        chin=own.chin,
+        skin_rgb=(1, 2, 3),
+        hair_rgb=(4, 5, 6),
+        source="animeface",
+    )
+    given = (theirs.eye_l, theirs.eye_r)
+    assert landmarks.refine_with_colours(theirs, sample.image, mask)
+    assert (theirs.eye_l, theirs.eye_r) == ((own.eye_l, own.eye_r) if takes_ours else given)
+    assert (theirs.brow_l is not None) == takes_ours
+    assert (theirs.skin_rgb, theirs.hair_rgb) == (own.skin_rgb, own.hair_rgb)
+
+
 def test_no_face_is_a_clear_error():
     img = np.full((256, 256, 4), 255, np.uint8)
     img[60:200, 60:200, :3] = (40, 60, 200)  # a blue square: no skin, no eyes

@@ -653,9 +653,16 @@ def _split_at_bridge(blob: np.ndarray, centre_x: float) -> tuple[np.ndarray, np.
     return halves[0], halves[1]
 
 
+# Our own eye blobs replace animeface's eye boxes only when about their size:
+# a blob this many times wider or taller is line art joined up around the eye
+# (Pepper's sketchy face: one stroke network from brow to chin), not a tighter box.
+REFINE_MAX_GROWTH = 3.0
+
+
 def refine_with_colours(lm: FaceLandmarks, rgba: np.ndarray, mask: np.ndarray) -> bool:
     """Fill in what animeface does not report (brows) from our own analysis, when
-    it agrees (then the colours are ours too); whether it did."""
+    it agrees (then the colours are ours too); whether it did.  Our eye blobs
+    replace animeface's boxes only when about their size (REFINE_MAX_GROWTH)."""
     try:
         own = detect_fallback(rgba, mask)
     except LandmarkError:
@@ -664,11 +671,19 @@ def refine_with_colours(lm: FaceLandmarks, rgba: np.ndarray, mask: np.ndarray) -
     def overlaps(a, b):
         return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
-    if overlaps(own.eye_l, lm.eye_l) and overlaps(own.eye_r, lm.eye_r):
+    def near_in_size(a, b):  # own box `a` against animeface's `b`
+        return all(
+            (a[hi] - a[lo]) <= REFINE_MAX_GROWTH * max(1, b[hi] - b[lo]) for lo, hi in ((0, 2), (1, 3))
+        )
+
+    if not (overlaps(own.eye_l, lm.eye_l) and overlaps(own.eye_r, lm.eye_r)):
+        return False
+    if near_in_size(own.eye_l, lm.eye_l) and near_in_size(own.eye_r, lm.eye_r):
         lm.brow_l, lm.brow_r = own.brow_l, own.brow_r
         lm.eye_l, lm.eye_r = own.eye_l, own.eye_r  # tighter blob boxes
         if overlaps(own.mouth, lm.mouth):
             lm.mouth = own.mouth
-        lm.skin_rgb, lm.hair_rgb = own.skin_rgb, own.hair_rgb
-        return True
-    return False
+    # (blobs far larger than the eyes: animeface's eyes stand, and the brows are
+    # left to the decomposition; the face is the same one, its colours ours)
+    lm.skin_rgb, lm.hair_rgb = own.skin_rgb, own.hair_rgb
+    return True
