@@ -133,6 +133,21 @@ def test_real_drawing_splits_into_the_face_parts(which, request):
     assert psnr(over_white(rest), over_white(src)) > 35.0
 
 
+@pytest.mark.parametrize("which", ["jane", "chyou"])
+def test_skin_far_under_the_chin_is_the_body_not_the_neck(which, request):
+    """Jane's hand (out of her sleeve) and Chyou's ankles are skin-coloured
+    regions flooded from the face; they are the body's, not the neck's (a neck
+    layer moves with the head): they were neck, 1.4 and 3.8 face heights under
+    the chin."""
+    doc = request.getfixturevalue(which).doc
+    fx0, fy0, fx1, fy1 = doc.info["rig"]["face_box"]
+    chin_y = doc.info["rig"]["anchors"]["chin"][1]
+    for layer in doc.layers:
+        if layer.tag == "neck" and not layer.generated:
+            ys = np.nonzero(layer.full_mask(doc.canvas, visible=True))[0]
+            assert len(ys) == 0 or ys.max() <= chin_y + 0.8 * (fy1 - fy0), (ys.max() - chin_y) / (fy1 - fy0)
+
+
 def test_a_mouth_drawn_just_under_the_landmarks_box_is_found(antonio):
     """Antonio's mouth is a short dash a pixel under the box animeface gives:
     the line is looked for in a wider band, between the nose and the chin."""

@@ -279,6 +279,7 @@ FRINGE_CELL_SHARE = 0.5  # of the distance to the skin's colour: a cell this muc
 HEADWEAR_ABOVE = 0.2  # of the face height: a skin-coloured region reaching this far above the face box
 HEADWEAR_IN_FACE = 0.35  # and with less of itself inside the face box is no face (a hood)
 HEADWEAR_AREA = 0.3  # of the face box's area: the least such a region covers
+NECK_MAX_BELOW = 0.6  # of the face height: a skin region centred further under the chin is the body
 HEADWEAR_SKIN_CHROMA = 5.0  # Lab chroma under which the skin is the paper's white (line art, sketches)
 HAIR_SHADE_MIN_SHARE = 0.02  # of the largest hair region above the eyes: a shade the hair is painted in
 HAIR_SHADE_REACH = 60  # Lab ab distance from the hair's colour a shadow of it may turn (a hue gradient)
@@ -421,8 +422,13 @@ def _classify_regions(ctx: _Context, region: np.ndarray) -> tuple[np.ndarray, np
         # and a fringe's cell hanging down into the eyes, far nearer the hair's
         # colour (light grey hair on white skin in line art)
         skin_like &= not (d_hair < FRINGE_CELL_SHARE * d_skin and y < eye_y)
-        if skin_like and part == "body" and cy > chin_y + 0.3 * (fy1 - fy0):
-            cls[i] = idx[("topwear", "")]  # skin the body floods: arms, hands, a bare chest
+        if skin_like and (
+            (part == "body" and cy > chin_y + 0.3 * (fy1 - fy0)) or cy > chin_y + NECK_MAX_BELOW * (fy1 - fy0)
+        ):
+            # skin the body floods: arms, hands, a bare chest; and whatever lies
+            # too far under the chin for a neck, wherever the flood came from
+            # (paper-white clothes of a sketch, flooded from the cheeks)
+            cls[i] = idx[("topwear", "")]
             continue
         if skin_like:
             if cy > chin_y + 0.02 * (fy1 - fy0):
