@@ -276,10 +276,10 @@ def seeded_flood(
 
 
 FRINGE_CELL_SHARE = 0.5  # of the distance to the skin's colour: a cell this much nearer the hair's is hair
+NECK_MAX_BELOW = 0.6  # of the face height: a skin region centred further under the chin is the body
 HEADWEAR_ABOVE = 0.2  # of the face height: a skin-coloured region reaching this far above the face box
 HEADWEAR_IN_FACE = 0.35  # and with less of itself inside the face box is no face (a hood)
 HEADWEAR_AREA = 0.3  # of the face box's area: the least such a region covers
-NECK_MAX_BELOW = 0.6  # of the face height: a skin region centred further under the chin is the body
 HEADWEAR_SKIN_CHROMA = 5.0  # Lab chroma under which the skin is the paper's white (line art, sketches)
 HAIR_SHADE_MIN_SHARE = 0.02  # of the largest hair region above the eyes: a shade the hair is painted in
 HAIR_SHADE_REACH = 60  # Lab ab distance from the hair's colour a shadow of it may turn (a hue gradient)
@@ -326,7 +326,9 @@ def _hair_coloured(L: float, a: float, b: float, hair) -> bool:
 def _classify_regions(ctx: _Context, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Label flat regions of `region`; returns (class map of tag keys as int, line mask).
 
-    Skin-coloured regions are face, neck or ears by their place.  Every other
+    Skin-coloured regions are face, neck or ears by their place (the body's
+    when centred more than NECK_MAX_BELOW face heights under the chin: a hand,
+    or a sketch's paper-white coat the face's flood reached).  Every other
     region is hair or body by its colour and place, corrected where a seeded
     watershed (`_watershed_parts`: the part most of its pixels flood from) is
     sure: a strand of hair over the chest stays hair, a hair-coloured bow on a
