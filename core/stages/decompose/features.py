@@ -165,6 +165,9 @@ def _brow_cell(ctx: _Context, sl, cand: np.ndarray, core: np.ndarray, min_area: 
     return cell | (ring & cand & line)
 
 
+BROW_ACROSS_MIN_SPAN = 0.25  # of the brow box's width: the least a brow found across strands spans
+
+
 def _brow_across_strands(
     cand: np.ndarray, core: np.ndarray, min_area: int, eye_h: float, bottom: int, unit: float
 ) -> np.ndarray | None:
@@ -194,6 +197,11 @@ def _brow_across_strands(
         free_sides=("left", "right", "bottom"),
     )
     if found is None:
+        return None
+    # a brow is long: a speck of a sideways stroke (a lash wing's tip, a strand's
+    # kink) is no brow, and left as one it stays behind when the lash moves
+    fxs = np.nonzero(found.any(axis=0))[0]
+    if fxs.max() + 1 - fxs.min() < BROW_ACROSS_MIN_SPAN * (xs.max() + 1 - xs.min()):
         return None
     grow = np.ones((3, 3), np.uint8)
     for _ in range(2):
