@@ -28,11 +28,13 @@ import numpy as np
 
 from ....model.document import RIG_MADE_ROLES, Canvas, Layer, layer_id
 from ..context import Generator, RigContext
-from ..measure import Anchors, Box
+from ..measure import Anchors, Box, union_box
 from ..templates import TAG_DEFORMER
+from .head import HANG_FROM
 
 UNDERLAYS = (  # (tag it takes its warp from, the warps whose layers it lies under)
     ("back hair", ("face_warp", "hair_front_warp", "hair_back_warp")),  # moves with the back
+    ("face", ("face_warp", "hair_front_warp", "hair_back_warp")),  # moves with the face
     ("topwear", ("body_warp",)),
 )
 # The underlay keeps this far inside the silhouette of its layers (of the face
@@ -170,6 +172,20 @@ def _lower_face(layers: list[Layer], anchors: Anchors) -> Layer | None:
     return Layer(id=face.id + "-chin", tag="face", image=img, x=face.x, y=face.y)
 
 
+def _touching_face(solid: np.ndarray, layers: list[Layer], canvas: Canvas) -> np.ndarray:
+    """The pieces of the face's underlay that touch the face (completed under
+    the hair): a piece apart from it floats off on its own when the head turns."""
+    face = next((l for l in layers if l.tag == "face" and l.role == ""), None)
+    if face is None:
+        return np.zeros_like(solid)
+    near = cv2.dilate((face.full_canvas(canvas)[..., 3] > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    n, lab = cv2.connectedComponents(solid.astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(lab[near & solid])] = True
+    keep[0] = False
+    return keep[lab]
+
+
 def make_underlays(
     canvas: Canvas, layers: dict[str, Layer], boxes: dict[str, Box], anchors: Anchors
 ) -> list[tuple[Layer, str | None]]:
@@ -215,7 +231,27 @@ def make_underlays(
             if beside.any():  # in the colours of what lies there
                 comp[beside] = at_rest[beside]
                 region |= beside
+        if TAG_DEFORMER.get(tag) == "face_warp":
+            # the face's: inside the box of the face's parts (so it leaves the face
+            # warp as they size it; past the face, a lock that parts from it
+            # leaves it floating), no lower than where the hair starts to hang
+            # (head_tilt's HANG_FROM): farther down the locks hang while the face rolls
+            on_face = [
+                boxes[l.id] for l in members if TAG_DEFORMER.get(l.tag) == "face_warp" and l.id in boxes
+            ]
+            if not on_face:
+                continue
+            bx0, by0, bx1, by1 = union_box(on_face)
+            cy, chin_y = anchors.face_centre[1], anchors.chin[1]
+            by1 = min(by1, cy + HANG_FROM * max(chin_y - cy, 1.0))
+            clip = np.zeros_like(region)
+            clip[
+                max(0, int(np.ceil(by0))) : max(0, int(by1)), max(0, int(np.ceil(bx0))) : max(0, int(bx1))
+            ] = True
+            region &= clip
         solid = region & inside  # inset from the outline only (not from the parts it lies under)
+        if TAG_DEFORMER.get(tag) == "face_warp":
+            solid = _touching_face(solid, ordered, canvas)
         if solid.sum() < 16:
             continue
         ys, xs = np.nonzero(solid)
