@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Underlays: what shows when parts move apart.
 
-Two hidden layers at the very bottom of the draw order, made from the other
-layers: the head's (under the back hair's warp: a backing moves like the back)
-and the body's (under the body warp).  Each covers its layers' region closed
+Three hidden layers at the very bottom of the draw order, made from the other
+layers: the head's (under the back hair's warp: a backing moves like the back),
+the face's (under the face warp, within the box of the face's parts and above
+where the hair starts to hang: the gap a side lock leaves as it parts from the
+cheek, while the head's moves away the other way) and the body's (under the
+body warp).  Each covers its layers' region closed
 over what crosses it (a lock of hair hanging in front of the chest, a scarf
 end, the gaps between strands), within the character's silhouette at rest.
 Its colours are its layers' own with the line art taken out (a grey closing:
