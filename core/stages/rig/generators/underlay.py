@@ -175,6 +175,24 @@ def _lower_face(layers: list[Layer], anchors: Anchors) -> Layer | None:
     return Layer(id=face.id + "-chin", tag="face", image=img, x=face.x, y=face.y)
 
 
+def _within_the_face(
+    region: np.ndarray, members: list[Layer], boxes: dict[str, Box], anchors: Anchors
+) -> np.ndarray:
+    """The face's underlay's region: inside the box of the face's parts (so it
+    leaves the face warp as they size it; past the face, a lock that parts from
+    it leaves it floating), no lower than where the hair starts to hang
+    (head_tilt's HANG_FROM): farther down the locks hang while the face rolls."""
+    on_face = [boxes[l.id] for l in members if TAG_DEFORMER.get(l.tag) == "face_warp"]
+    clip = np.zeros_like(region)
+    if not on_face:
+        return clip
+    bx0, by0, bx1, by1 = union_box(on_face)
+    cy, chin_y = anchors.face_centre[1], anchors.chin[1]
+    by1 = min(by1, cy + HANG_FROM * max(chin_y - cy, 1.0))
+    clip[max(0, int(np.ceil(by0))) : max(0, int(by1)), max(0, int(np.ceil(bx0))) : max(0, int(bx1))] = True
+    return region & clip
+
+
 def _touching_face(solid: np.ndarray, layers: list[Layer], canvas: Canvas) -> np.ndarray:
     """The pieces of the face's underlay that touch the face (completed under
     the hair): a piece apart from it floats off on its own when the head turns."""
@@ -211,49 +229,39 @@ def make_underlays(
         inset + 1 : -inset - 1, inset + 1 : -inset - 1
     ].astype(bool)
     out: list[tuple[Layer, str | None]] = []
+    # the head's and the face's lie under the same layers: their region is found once
+    regions: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
     for tag, warps in UNDERLAYS:  # each goes to the very bottom: the body's ends up below the head's
         members = [l for l in ordered if TAG_DEFORMER.get(l.tag, "body_warp") in warps]
         if not members:
             continue
-        if "body_warp" in warps:
-            chin = _lower_face(ordered, anchors)
-            if chin is not None:  # behind the neck: what shows when the head moves off it
-                members = [chin] + members
-        comp = _composite(canvas, members)
-        own = comp[..., 3] >= 0.98
-        if own.sum() < 16:
-            continue
-        # the region closed over what crosses it, inside the silhouette
-        region = (_wide_close(own, close) & everything) | own
-        beside = np.zeros_like(own)
-        if "body_warp" not in warps:
-            reach = max(2, int(round(BESIDE_OF_FACE * face_w)))
-            beside = _wide_dilate(own, reach) & everything & ~region
-            face_h = anchors.face[3] - anchors.face[1]
-            beside[max(0, int(round(anchors.chin[1] + BESIDE_BELOW_CHIN * face_h))) :] = False
-            if beside.any():  # in the colours of what lies there
-                comp[beside] = at_rest[beside]
-                region |= beside
-        if TAG_DEFORMER.get(tag) == "face_warp":
-            # the face's: inside the box of the face's parts (so it leaves the face
-            # warp as they size it; past the face, a lock that parts from it
-            # leaves it floating), no lower than where the hair starts to hang
-            # (head_tilt's HANG_FROM): farther down the locks hang while the face rolls
-            on_face = [
-                boxes[l.id] for l in members if TAG_DEFORMER.get(l.tag) == "face_warp" and l.id in boxes
-            ]
-            if not on_face:
+        if warps not in regions:
+            if "body_warp" in warps:
+                chin = _lower_face(ordered, anchors)
+                if chin is not None:  # behind the neck: what shows when the head moves off it
+                    members = [chin] + members
+            comp = _composite(canvas, members)
+            own = comp[..., 3] >= 0.98
+            if own.sum() < 16:
                 continue
-            bx0, by0, bx1, by1 = union_box(on_face)
-            cy, chin_y = anchors.face_centre[1], anchors.chin[1]
-            by1 = min(by1, cy + HANG_FROM * max(chin_y - cy, 1.0))
-            clip = np.zeros_like(region)
-            clip[
-                max(0, int(np.ceil(by0))) : max(0, int(by1)), max(0, int(np.ceil(bx0))) : max(0, int(bx1))
-            ] = True
-            region &= clip
+            # the region closed over what crosses it, inside the silhouette
+            region = (_wide_close(own, close) & everything) | own
+            beside = np.zeros_like(own)
+            if "body_warp" not in warps:
+                reach = max(2, int(round(BESIDE_OF_FACE * face_w)))
+                beside = _wide_dilate(own, reach) & everything & ~region
+                face_h = anchors.face[3] - anchors.face[1]
+                beside[max(0, int(round(anchors.chin[1] + BESIDE_BELOW_CHIN * face_h))) :] = False
+                if beside.any():  # in the colours of what lies there
+                    comp[beside] = at_rest[beside]
+                    region |= beside
+            regions[warps] = comp, own, region, beside
+        comp, own, region, beside = regions[warps]
+        on_face = TAG_DEFORMER.get(tag) == "face_warp"
+        if on_face:
+            region = _within_the_face(region, members, boxes, anchors)
         solid = region & inside  # inset from the outline only (not from the parts it lies under)
-        if TAG_DEFORMER.get(tag) == "face_warp":
+        if on_face:
             solid = _touching_face(solid, ordered, canvas)
         if solid.sum() < 16:
             continue
